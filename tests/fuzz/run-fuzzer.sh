@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# run-fuzzer.sh HARNESS SEED_CORPUS WORKDIR SECONDS
+# Runs a libFuzzer harness for a bounded time on a copy of its seed corpus, so
+# new inputs it finds never dirty the source tree. Fails if the harness crashes,
+# leaks or times out on an input; the reproducer is left in WORKDIR.
+set -euo pipefail
+harness=$1 seeds=$2 work=$3 secs=$4
+rm -rf "$work"
+mkdir -p "$work/corpus" "$work/artifacts"
+if [ -d "$seeds" ]; then
+	cp -r "$seeds"/. "$work/corpus/"
+fi
+exec "$harness" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	-print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus"
