@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# tests/run.sh — the one test command: installs what is missing, builds, runs
+# every test label that CI runs, and ends with "N passed, N failed".
+#
+#   sudo tests/run.sh            everything (what CI runs)
+#   sudo tests/run.sh --quick    skip the sanitizer+fuzz build (local iteration only)
+#
+# Stages:
+#   1. deploy/install-deps.sh (idempotent)
+#   2. build/ (gcc):               ctest -L 'unit|root|lab|interop'
+#   3. build-san/ (clang, ASan+UBSan, libFuzzer):
+#                                  ctest -L 'unit|root', then ctest -L fuzz
+#   4. static checks: cppcheck
+# Benchmarks (label bench) never run here; see BENCHMARKS.md.
+set -uo pipefail
+
+QUICK=0
+for a in "$@"; do
+	case "$a" in
+	--quick) QUICK=1 ;;
+	*) echo "usage: tests/run.sh [--quick]" >&2; exit 2 ;;
+	esac
+done
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+JOBS=${JOBS:-$(nproc)}
+PASSED=0
+FAILED=0
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+fail_stage() { echo "run.sh: FAILED: $*"; FAILED=$((FAILED + 1)); }
+
+# ctest_run DIR LABEL_REGEX: run ctest, add its counts to the totals.
+ctest_run() {
+	local dir=$1 labels=$2 out
+	out=$(mktemp)
+	(cd "$dir" && ctest --output-on-failure --no-tests=ignore -L "$labels" -LE bench) 2>&1 | tee "$out"
+	local rc=${PIPESTATUS[0]} line total failed
+	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1)
+	if [ -n "$line" ]; then
+		failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+		total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+		PASSED=$((PASSED + total - failed))
+		FAILED=$((FAILED + failed))
+	elif [ "$rc" -eq 0 ]; then
+		echo "run.sh: no tests with labels '$labels' in $dir"
+	else
+		fail_stage "ctest in $dir for '$labels' printed no summary"
+	fi
+	rm -f "$out"
+}
+
+build() {
+	local dir=$1; shift
+	cmake -S "$TOP" -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+	cmake --build "$dir" -j "$JOBS" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^make' || true
+	cmake --build "$dir" -j "$JOBS" >/dev/null 2>&1 || { cmake --build "$dir" -j1 2>&1 | tail -40; return 1; }
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "run.sh: run as root (sudo tests/run.sh): tests use network namespaces and XDP" >&2
+	exit 1
+fi
+ulimit -l unlimited 2>/dev/null || true # AF_XDP and BPF maps need locked memory
+
+stage "dependencies"
+deploy/install-deps.sh || { fail_stage "install-deps"; echo "$PASSED passed, $FAILED failed"; exit 1; }
+
+stage "build (gcc)"
+mkdir -p build
+if build build -DCMAKE_C_COMPILER=gcc -DTP_SANITIZE=OFF -DTP_FUZZ=OFF; then
+	stage "tests: unit, root, lab, interop"
+	ctest_run build 'unit|root|lab|interop'
+else
+	fail_stage "build (gcc)"
+fi
+
+if [ "$QUICK" -eq 0 ]; then
+	stage "build (clang, ASan+UBSan, libFuzzer)"
+	mkdir -p build-san
+	if build build-san -DCMAKE_C_COMPILER=clang -DTP_SANITIZE=ON -DTP_FUZZ=ON; then
+		export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+		stage "sanitizer tests: unit, root"
+		ctest_run build-san 'unit|root'
+		stage "fuzz (bounded)"
+		ctest_run build-san 'fuzz'
+	else
+		fail_stage "build (clang, sanitizers)"
+	fi
+fi
+
+stage "static checks"
+if deploy/check.sh --cppcheck build; then
+	PASSED=$((PASSED + 1))
+else
+	fail_stage "cppcheck"
+fi
+
+stage "summary"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
