@@ -364,6 +364,7 @@ int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s)
 	c.flags = s->flags;
 	c.tunnel_port = s->tunnel_port;
 	c.hs_burst = s->hs_burst;
+	memcpy(c.mac, s->mac, sizeof(c.mac));
 	c.hs_cost_ns = s->hs_interval_ns ? s->hs_interval_ns : TP_XDP_NSEC_PER_SEC / s->hs_per_sec;
 	if (!c.hs_cost_ns)
 		return -EINVAL; /* more than 1e9 per second */

@@ -64,6 +64,8 @@ struct tp_xdp_settings {
 	uint32_t hs_per_sec;	 /* transit: handshakes per second per source */
 	uint32_t hs_burst;	 /* transit: back-to-back handshakes, >= 1 */
 	uint64_t hs_interval_ns; /* if non-zero, overrides hs_per_sec (1 s / rate) */
+	uint8_t mac[6];		 /* the port's MAC: unicast frames for other MACs go to
+				  * the kernel (promiscuous port); all zero: no check */
 };
 
 /* The defaults the programs use while no record is written. */

@@ -100,8 +100,12 @@ echo "ok: programs attached by the PMD (native mode)"
 # ---- tables and settings through tp_xdp ----
 in_tp "$CTL" tpb-z0 zone apply 10.1.0.0/24=1 10.2.0.0/24=2 10.3.0.0/24=3 \
 	local=1 pair=1:2 addr=10.1.0.1
-# 1 handshake per second per source, burst 5: a burst of 30 loses at least 20
-in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5
+# The ports' MACs (the PMD makes them promiscuous), and 1 handshake per
+# second per source, burst 5: a burst of 30 loses at least 20
+zmac=$(ip -n $NS_TP -br link show tpb-z0 | awk '{ print $3 }')
+tmac=$(ip -n $NS_TP -br link show tpb-t0 | awk '{ print $3 }')
+in_tp "$CTL" tpb-z0 zone config mac="$zmac"
+in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5 mac="$tmac"
 
 # ---- zone port traffic ----
 ip netns exec $NS_HOST ping -q -c 3 -i 0.2 -W 1 10.1.0.1 >/dev/null || fail "ping to the TP failed"
@@ -143,6 +147,7 @@ check_ge transit.redirect_handshake "$t_hs" 5
 check_ge transit.drop_hs_ratelimit "$(counter transit tpb-t0 drop_hs_ratelimit)" 20
 check_ge transit.pass_other_udp "$(counter transit tpb-t0 pass_other_udp)" 3
 [ "$(counter zone tpb-z0 xsk_miss)" -eq 0 ] || fail "zone xsk_miss: socket not in xsks_map"
+[ "$(counter zone tpb-z0 pass_other_host)" -eq 0 ] || fail "zone: our own MAC taken for another"
 
 # ---- stop testpmd, compare what it received ----
 kill -INT $pid

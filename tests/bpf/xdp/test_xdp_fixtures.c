@@ -662,13 +662,49 @@ static void test_random_vs_model(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	/* the generator reaches every reason the model can give */
 	fprintf(stderr, "[reasons hit: zone %#x, transit %#x] ", zone_hit, transit_hit);
-	CU_ASSERT_EQUAL(zone_hit,
-			(1u << TP_XDP_ZONE_NR_REASONS) - 1 - (1u << TP_XDP_ZONE_REDIRECT));
+	CU_ASSERT_EQUAL(zone_hit, (1u << TP_XDP_ZONE_NR_REASONS) - 1 -
+					  (1u << TP_XDP_ZONE_REDIRECT) -
+					  (1u << TP_XDP_ZONE_PASS_OTHER_HOST));
 	CU_ASSERT_EQUAL(transit_hit, (1u << TP_XDP_TRANSIT_NR_REASONS) - 1 -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_HANDSHAKE) -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_COOKIE) -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_DATA) -
-					     (1u << TP_XDP_TRANSIT_DROP_HS_RATELIMIT));
+					     (1u << TP_XDP_TRANSIT_DROP_HS_RATELIMIT) -
+					     (1u << TP_XDP_TRANSIT_PASS_OTHER_HOST));
+	CU_ASSERT_EQUAL(configure_transit(), 0);
+}
+
+/* The port is promiscuous under the PMD: unicast frames for other MACs go
+ * to the kernel (which drops them) once the port's MAC is configured. */
+static void test_other_host(void)
+{
+	static const uint8_t ours[6] = {0x02, 0, 0, 0, 0, 0x01}; /* pkt.c's destination */
+	struct tp_xdp_settings s;
+	size_t len;
+
+	tp_xdp_settings_default(&s);
+	memcpy(s.mac, ours, 6);
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
+	EXPECT_ZONE_REDIRECT(tcp("10.1.0.2", "10.2.0.5", 502));
+	s.mac[5] = 0x77;
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
+	EXPECT(zone, tcp("10.1.0.2", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
+	EXPECT(zone, tcp("10.9.9.9", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
+	len = pkt_build_arp(buf);
+	memset(buf, 0xff, 6); /* broadcast: for everyone */
+	EXPECT(zone, len, XDP_PASS, TP_XDP_ZONE_PASS_NON_IP);
+	len = tcp("10.1.0.2", "10.3.0.5", 502);
+	buf[0] = 0x01; /* multicast MAC */
+	EXPECT(zone, len, XDP_DROP, TP_XDP_ZONE_DROP_NO_CONDUIT);
+
+	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
+	EXPECT(transit, wg("198.51.100.7", 4, 48), XDP_PASS, TP_XDP_TRANSIT_PASS_OTHER_HOST);
+	memcpy(s.mac, ours, 6);
+	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
+	EXPECT_TRANSIT_REDIRECT(wg("198.51.100.7", 4, 48), TP_XDP_TRANSIT_REDIRECT_DATA);
+
+	tp_xdp_settings_default(&s);
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
 	CU_ASSERT_EQUAL(configure_transit(), 0);
 }
 
@@ -733,6 +769,7 @@ int main(void)
 	CU_add_test(s, "transit: handshake flood", test_transit_handshake_flood);
 	CU_add_test(s, "transit: port and flags", test_transit_port_config);
 	CU_add_test(s, "both: random frames vs model", test_random_vs_model);
+	CU_add_test(s, "both: unicast for another MAC", test_other_host);
 	CU_add_test(s, "lib: names, errors", test_lib_misc);
 	CU_add_test(s, "lib: open attached program", test_open_attached);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
