@@ -255,7 +255,6 @@ fail:
 static int adopt_object(struct tp_xdp *x, struct bpf_object *obj, struct bpf_program *prog)
 {
 	struct bpf_map *map;
-	int err;
 
 	x->prog_fd = dup(bpf_program__fd(prog));
 	if (x->prog_fd < 0)
@@ -263,6 +262,7 @@ static int adopt_object(struct tp_xdp *x, struct bpf_object *obj, struct bpf_pro
 	bpf_object__for_each_map(map, obj)
 	{
 		int fd = dup(bpf_map__fd(map));
+		int err;
 
 		if (fd < 0)
 			return -errno;
