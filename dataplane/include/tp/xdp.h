@@ -77,7 +77,8 @@ int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s);
  * Zone tables of a zone port: prefixes of all zones, which zones this TP
  * hosts, the (source, destination) zone pairs a packet may cross in that
  * direction (a stateful conduit A->B needs B->A too, for its replies), and
- * the TP's own addresses (prefix length ignored). Zone ids are the caller's.
+ * the TP's own addresses on every interface (prefix length ignored); zone
+ * ids are the caller's.
  * tp_xdp_zones_from_site() (tp/xdp_site.h) derives them from a site. With
  * no policy yet, apply just the TP's addresses: management traffic to the
  * TP then passes while all inter-zone traffic is dropped.
