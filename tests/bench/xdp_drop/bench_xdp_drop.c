@@ -14,7 +14,7 @@
  *    kernel's IP layer drops them: forwarding is off).
  *
  * Output: a markdown block for BENCHMARKS.md (--record SCRIPT runs
- * tests/bench/record.sh dataplane FILE with it). Needs root.
+ * tests/bench/record.sh xdp FILE with it). Needs root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -438,7 +438,7 @@ int main(int argc, char **argv)
 	if (record) {
 		char cmd[512];
 
-		snprintf(cmd, sizeof(cmd), "%s dataplane %s", record, tmp);
+		snprintf(cmd, sizeof(cmd), "%s xdp %s", record, tmp);
 		if (system(cmd) != 0)
 			rc = 1;
 	}
