@@ -543,7 +543,7 @@ bool tp_lint_site(const struct tp_site *s, const struct tp_site_locs *locs,
 	check_structure(s, opts->now, d);
 	check_prefixes(s, locs, d);
 	/* Overlap analysis and assertions assume a well-formed site. */
-	if (d->n_errors != before)
+	if (d->n_errors != before || opts->structure_only)
 		goto out;
 	check_conduits(s, d);
 	tp_lint_assertions(s, opts->now, d);

@@ -42,6 +42,10 @@ typedef int (*tp_lint_compile_fn)(const struct tp_site *site, int64_t now, char 
 struct tp_lint_opts {
 	int64_t now;		    /* "now" for expiry and assertions without `at` */
 	tp_lint_compile_fn compile; /* NULL: no compile check */
+	/* Only the checks a site needs to be compiled safely (structure, a
+	 * prefix in two zones): for bundles, whose authoring was linted in
+	 * full when they were compiled. */
+	bool structure_only;
 };
 
 /* Run every check on site; locs may be NULL. Returns true when no error was
