@@ -383,8 +383,12 @@ static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *l
 	free(refs);
 }
 
-static void check_structure(const struct tp_site *s, int64_t now, struct tp_diags *d)
+/* Returns false when an index is out of range: then nothing else may look
+ * at the site. */
+static bool check_structure(const struct tp_site *s, int64_t now, struct tp_diags *d)
 {
+	bool sane = true;
+
 	for (size_t t = 0; t < s->n_tps; t++) {
 		bool hosts = false;
 
@@ -428,6 +432,7 @@ static void check_structure(const struct tp_site *s, int64_t now, struct tp_diag
 			tp_diag_add(d, TP_DIAG_ERROR, r->loc, "conduit id 0 is reserved");
 		if (r->from_zone >= s->n_zones || r->to_zone >= s->n_zones) {
 			tp_diag_add(d, TP_DIAG_ERROR, r->loc, "%s names an unknown zone", lbl);
+			sane = false;
 			continue;
 		}
 		if (r->action != TP_ACTION_ALLOW && r->action != TP_ACTION_DENY)
@@ -471,6 +476,7 @@ static void check_structure(const struct tp_site *s, int64_t now, struct tp_diag
 				break;
 			}
 	}
+	return sane;
 }
 
 static const struct tp_rule *rule_by_id(const struct tp_site *s, uint32_t id)
@@ -540,10 +546,11 @@ bool tp_lint_site(const struct tp_site *s, const struct tp_site_locs *locs,
 	size_t before = d->n_errors;
 	char err[256];
 
-	check_structure(s, opts->now, d);
+	/* Everything below indexes zones and TPs through the site. */
+	if (!check_structure(s, opts->now, d))
+		goto out;
 	check_prefixes(s, locs, d);
-	/* Overlap analysis and assertions assume a well-formed site. */
-	if (d->n_errors != before || opts->structure_only)
+	if (opts->structure_only)
 		goto out;
 	check_conduits(s, d);
 	tp_lint_assertions(s, opts->now, d);

@@ -322,7 +322,7 @@ static bool get_port_range(struct reader *r, yaml_node_t *n, struct tp_port_rang
 		return false;
 	}
 	if (lo > hi) {
-		err(r, n, "inverted %s '%s': low end above high end", what, s);
+		err(r, n, "inverted %s range '%s': low end above high end", what, s);
 		return false;
 	}
 	out->lo = (uint16_t)lo;
@@ -587,7 +587,7 @@ static void read_modbus(struct reader *r, yaml_node_t *n, struct tp_rule *rule)
 				(*arr)[i] = (uint8_t)x;
 	}
 	if ((v = get(r, n, "registers")) &&
-	    get_ranges(r, v, &ranges, &nr, 65535, "register range") && nr) {
+	    get_ranges(r, v, &ranges, &nr, 65535, "register") && nr) {
 		m->registers = calloc(nr, sizeof(*m->registers));
 		if (!m->registers) {
 			err(r, v, "out of memory");
@@ -882,6 +882,13 @@ static void resolve(struct reader *r)
 	for (size_t i = 0; i < s->n_rules; i++) {
 		struct tp_rule *rule = &s->rules[i];
 
+		for (size_t j = 0; rule->id && j < i; j++)
+			if (s->rules[j].id == rule->id) {
+				tp_diag_add(r->d, TP_DIAG_ERROR, rule->loc,
+					    "duplicate conduit id %u (first at %u:%u)", rule->id,
+					    s->rules[j].loc.line, s->rules[j].loc.col);
+				break;
+			}
 		for (int which = 0; which < 2; which++) {
 			struct ref *ref = which ? &r->rule_to[i] : &r->rule_from[i];
 			uint32_t *zone = which ? &rule->to_zone : &rule->from_zone;
@@ -1028,8 +1035,7 @@ struct tp_site *tp_yaml_read(const char *buf, size_t len, struct tp_diags *d,
 		     &r.site->n_rules, read_rule);
 	read_section(&r, root, "assertions", sizeof(struct tp_assertion),
 		     (void **)&r.site->assertions, &r.site->n_assertions, read_assertion);
-	if (d->n_errors == r.errors_at_start)
-		resolve(&r);
+	resolve(&r);
 	if (d->n_errors != r.errors_at_start)
 		goto fail;
 	reader_free_side(&r);
