@@ -307,6 +307,16 @@ static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, st
 	}
 	memcpy(t->lo, v, m * sizeof(*v));
 	free(v);
+	if (m > PTAB_DIRECT_MIN) {
+		t->direct = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->direct));
+		if (!t->direct)
+			return fail(b, -ENOMEM, "out of memory");
+		for (uint32_t i = 0, port = 0; port < PORT_RANGE_END; port++) {
+			while (i + 1 < m && t->lo[i + 1] <= port)
+				i++;
+			t->direct[port] = (uint16_t)i;
+		}
+	}
 	return 0;
 }
 

@@ -46,6 +46,9 @@ static inline uint32_t ptab_find(const struct ptab *t, uint32_t port)
 {
 	uint32_t lo = 0, hi = t->n; /* invariant: t->lo[lo] <= port < t->lo[hi] */
 
+	if (t->direct)
+		return t->direct[port];
+
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 

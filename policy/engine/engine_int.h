@@ -18,6 +18,11 @@
 
 #define PORT_RANGE_END 65536u
 
+/* Above this many intervals a table also gets a direct port -> interval
+ * map (128 KiB): one load instead of a dozen dependent ones. Only the
+ * busiest classifiers of large policies reach it. */
+#define PTAB_DIRECT_MIN 64u
+
 enum cls_kind {
 	CLS_SCALAR = 0,
 	CLS_PORTS,
@@ -34,6 +39,7 @@ struct ptab {
 	uint32_t n;	  /* elementary intervals, >= 1 */
 	uint32_t *lo;	  /* start of each interval, lo[0] = 0, ascending */
 	struct agg *cell; /* n aggregates */
+	uint16_t *direct; /* port -> interval, only when n > PTAB_DIRECT_MIN */
 };
 
 struct grid {

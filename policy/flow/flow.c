@@ -7,16 +7,25 @@
  *                     live (in one hash chain and in one idle list)
  *   bucket[mask + 1]  hash chains through entry.hnext, SipHash of the
  *                     canonical key under a per-table key
- *   idle[class]       one doubly linked list per timeout class, most
- *                     recently used at the head. All entries of a class
- *                     share a timeout, so each list is also in expiry
- *                     order: expiring is popping tails, and the least
- *                     recently used entry of the table is the oldest of the
- *                     five tails.
+ *   idle[class]       one doubly linked list per timeout class, ordered
+ *                     by linked_ns, newest at the head. A packet always
+ *                     updates last_ns but moves its entry to the head only
+ *                     when relink_ns has passed since the last move (or its
+ *                     class changes): relinking touches two neighbours, i.e.
+ *                     cache misses, and per packet that dominated the cost.
+ *                     All entries of a class share a timeout, so expiring
+ *                     is popping expired tails; an entry behind a live tail
+ *                     can be expired by at most relink_ns and waits for the
+ *                     next sweep (a lookup checks last_ns itself, so no
+ *                     packet ever sees an expired entry). The entry evicted
+ *                     when full is the oldest of the five tails: the least
+ *                     recently used to within relink_ns (exactly, when
+ *                     relink_ns is 0).
  *   recheck_cursor    where tp_flow_recheck() resumes
  *
- * Invariants: a live entry's class matches its protocol and TCP state; its
- * last_ns is not older than that of any entry behind it in its list.
+ * Invariants: a live entry's class matches its protocol and TCP state;
+ * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
+ * 0); linked_ns is not older than that of any entry behind it in its list.
  */
 #include "tp/flow.h"
 
@@ -58,7 +67,8 @@ struct entry {
 	struct key key;
 	uint32_t hnext;
 	uint32_t prev, next; /* idle list or free list */
-	uint64_t last_ns;
+	uint64_t last_ns;    /* last packet */
+	uint64_t linked_ns;  /* last move to the head of its idle list */
 	uint64_t gen;
 	uint32_t rule_id;
 	uint32_t zone[2];	      /* zone of end 0 and end 1 */
@@ -81,6 +91,7 @@ struct tp_flow_table {
 	uint32_t free_head;
 	struct list idle[IDLE_CLASSES];
 	uint64_t timeout_ns[IDLE_CLASSES];
+	uint64_t relink_ns;
 	uint32_t recheck_cursor;
 	uint64_t (*clock_ns)(void *arg);
 	void *clock_arg;
@@ -112,6 +123,7 @@ void tp_flow_config_default(struct tp_flow_config *cfg)
 		.icmp_s = 30,
 		.other_s = 60,
 	};
+	cfg->relink_ms = 1000;
 	if (sodium_init() >= 0)
 		randombytes_buf(cfg->hash_key, sizeof(cfg->hash_key));
 }
@@ -201,9 +213,9 @@ static void init_flow(const struct entry *e, struct tp_flow *f)
 
 /* ---- entries ---- */
 
-static uint32_t find(const struct tp_flow_table *t, const struct key *k)
+static uint32_t find(const struct tp_flow_table *t, const struct key *k, uint32_t b)
 {
-	uint32_t i = t->bucket[key_bucket(t, k)];
+	uint32_t i = t->bucket[b];
 
 	while (i != NIL && !key_eq(&t->entry[i].key, k))
 		i = t->entry[i].hnext;
@@ -248,15 +260,24 @@ static enum idle_class class_of(uint8_t proto, uint8_t tcp)
 	}
 }
 
-/* Mark entry i used now, in class cls: to the head of its idle list. */
-static void touch(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
+static void relink(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
 {
 	struct entry *e = &t->entry[i];
 
 	list_unlink(t, &t->idle[e->cls], i);
 	e->cls = (uint8_t)cls;
-	e->last_ns = now;
+	e->linked_ns = now;
 	list_push_head(t, &t->idle[cls], i);
+}
+
+/* Mark entry i used now, in class cls. */
+static void touch(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
+{
+	struct entry *e = &t->entry[i];
+
+	e->last_ns = now;
+	if (cls != e->cls || now - e->linked_ns >= t->relink_ns)
+		relink(t, i, cls, now);
 }
 
 static size_t expire(struct tp_flow_table *t, uint64_t now, size_t max)
@@ -300,13 +321,12 @@ static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 	return i;
 }
 
-static void entry_insert(struct tp_flow_table *t, const struct key *k, unsigned src_end,
+static void entry_insert(struct tp_flow_table *t, const struct key *k, uint32_t b, unsigned src_end,
 			 const struct tp_flow_pkt *pkt, const struct tp_decision *d, uint64_t gen,
 			 uint64_t now)
 {
 	uint32_t i = entry_alloc(t, now);
 	struct entry *e = &t->entry[i];
-	uint32_t b = key_bucket(t, k);
 
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
@@ -324,7 +344,7 @@ static void entry_insert(struct tp_flow_table *t, const struct key *k, unsigned 
 				 ? TCPS_SYN
 				 : TCPS_SYN | TCPS_REPLY;
 	e->cls = (uint8_t)class_of(k->proto, e->tcp);
-	e->last_ns = now;
+	e->last_ns = e->linked_ns = now;
 	e->hnext = t->bucket[b];
 	t->bucket[b] = i;
 	list_push_head(t, &t->idle[e->cls], i);
@@ -358,10 +378,10 @@ static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine 
 }
 
 /* The live, current entry for key k, or NIL; removes what it finds stale. */
-static uint32_t lookup(struct tp_flow_table *t, const struct key *k, const struct tp_engine *engine,
-		       uint64_t now)
+static uint32_t lookup(struct tp_flow_table *t, const struct key *k, uint32_t b,
+		       const struct tp_engine *engine, uint64_t now)
 {
-	uint32_t i = find(t, k);
+	uint32_t i = find(t, k, b);
 
 	if (i == NIL)
 		return NIL;
@@ -417,7 +437,7 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	    memcmp(in->src.addr, pkt->f.dst.addr, n) != 0)
 		return false;
 	src_end = key_of(in, &k);
-	i = lookup(t, &k, engine, now);
+	i = lookup(t, &k, key_bucket(t, &k), engine, now);
 	if (i == NIL)
 		return false;
 	/* An error does not keep its flow alive: no touch. Zones are those
@@ -426,37 +446,23 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	return true;
 }
 
-enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
-				     const struct tp_flow_pkt *pkt, struct tp_decision *out)
+/* One packet that is not an ICMP error, its key and bucket computed. */
+static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp_engine *engine,
+					const struct tp_flow_pkt *pkt, const struct key *k,
+					unsigned src_end, uint32_t b, uint64_t now,
+					struct tp_decision *out)
 {
-	uint64_t now = t->clock_ns(t->clock_arg);
-	unsigned src_end;
-	struct key k;
-	uint32_t i;
+	uint32_t i = lookup(t, k, b, engine, now);
 
-	if (!engine)
-		goto drop_no_policy;
-	if (pkt->icmp_error) {
-		if (related(t, engine, pkt, now, out))
-			goto pass_related;
-		/* unrelated: an ordinary stateless packet, never a flow */
-		tp_engine_decide(engine, &pkt->f, out);
-		if (out->verdict != TP_VERDICT_ALLOW)
-			goto drop_policy;
-		goto pass_stateless;
-	}
-
-	src_end = key_of(&pkt->f, &k);
-	i = lookup(t, &k, engine, now);
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
 
 		flow_decision(e, src_end, out);
-		if (k.proto == 6 && !tcp_track(e, src_end, pkt->tcp_flags)) {
+		if (k->proto == 6 && !tcp_track(e, src_end, pkt->tcp_flags)) {
 			entry_remove(t, i);
 			t->ctr.closed++;
 		} else {
-			touch(t, i, class_of(k.proto, e->tcp), now);
+			touch(t, i, class_of(k->proto, e->tcp), now);
 		}
 		t->ctr.hits++;
 		return TP_FLOW_PASS_FLOW;
@@ -466,15 +472,36 @@ enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_en
 	if (out->verdict != TP_VERDICT_ALLOW)
 		goto drop_policy;
 	/* a RST opens nothing */
-	if (!out->stateful || (k.proto == 6 && (pkt->tcp_flags & TP_TCP_RST)))
+	if (!out->stateful || (k->proto == 6 && (pkt->tcp_flags & TP_TCP_RST)))
 		goto pass_stateless;
-	entry_insert(t, &k, src_end, pkt, out, tp_engine_generation(engine), now);
+	entry_insert(t, k, b, src_end, pkt, out, tp_engine_generation(engine), now);
 	t->ctr.created++;
 	return TP_FLOW_PASS_NEW;
 
 pass_stateless:
 	t->ctr.stateless++;
 	return TP_FLOW_PASS_STATELESS;
+drop_policy:
+	t->ctr.denied++;
+	return TP_FLOW_DROP_POLICY;
+}
+
+/* Packets the flow lookup cannot serve: no policy, ICMP errors. */
+static enum tp_flow_result classify_special(struct tp_flow_table *t, const struct tp_engine *engine,
+					    const struct tp_flow_pkt *pkt, uint64_t now,
+					    struct tp_decision *out)
+{
+	if (!engine)
+		goto drop_no_policy;
+	if (related(t, engine, pkt, now, out))
+		goto pass_related;
+	/* unrelated: an ordinary stateless packet, never a flow */
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	t->ctr.stateless++;
+	return TP_FLOW_PASS_STATELESS;
+
 pass_related:
 	t->ctr.related++;
 	return TP_FLOW_PASS_RELATED;
@@ -487,6 +514,60 @@ drop_no_policy:
 	out->from_zone = out->to_zone = TP_ZONE_NONE;
 	t->ctr.no_policy++;
 	return TP_FLOW_DROP_NO_POLICY;
+}
+
+enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
+				     const struct tp_flow_pkt *pkt, struct tp_decision *out)
+{
+	uint64_t now = t->clock_ns(t->clock_arg);
+	unsigned src_end;
+	struct key k;
+
+	if (!engine || pkt->icmp_error)
+		return classify_special(t, engine, pkt, now, out);
+	src_end = key_of(&pkt->f, &k);
+	return classify_one(t, engine, pkt, &k, src_end, key_bucket(t, &k), now, out);
+}
+
+#define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
+
+void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
+			    const struct tp_flow_pkt *const pkts[], unsigned n,
+			    enum tp_flow_result res[], struct tp_decision out[])
+{
+	uint64_t now = t->clock_ns(t->clock_arg);
+
+	for (unsigned base = 0; base < n; base += BURST_STEP) {
+		unsigned m = n - base < BURST_STEP ? n - base : BURST_STEP;
+		struct key k[BURST_STEP];
+		unsigned end[BURST_STEP];
+		uint32_t b[BURST_STEP];
+
+		/* Two rounds of prefetches hide the two dependent cache
+		 * misses of a lookup (bucket, then entry) behind the work of
+		 * the other packets; processing stays strictly in order, so
+		 * a flow created by one packet is found by the next. */
+		for (unsigned j = 0; j < m; j++) {
+			end[j] = key_of(&pkts[base + j]->f, &k[j]);
+			b[j] = key_bucket(t, &k[j]);
+			__builtin_prefetch(&t->bucket[b[j]]);
+		}
+		for (unsigned j = 0; j < m; j++) {
+			uint32_t i = t->bucket[b[j]];
+
+			if (i != NIL)
+				__builtin_prefetch(&t->entry[i]);
+		}
+		for (unsigned j = 0; j < m; j++) {
+			const struct tp_flow_pkt *p = pkts[base + j];
+
+			if (!engine || p->icmp_error)
+				res[base + j] = classify_special(t, engine, p, now, &out[base + j]);
+			else
+				res[base + j] = classify_one(t, engine, p, &k[j], end[j], b[j], now,
+							     &out[base + j]);
+		}
+	}
 }
 
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max)
@@ -558,7 +639,7 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 
 	if (!cfg->clock_ns || cap >= NIL / 2 || sodium_init() < 0)
 		return NULL;
-	while (nb < cap)
+	while (nb < 2 * cap) /* short chains: a wrong entry is a cache miss */
 		nb *= 2;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -582,6 +663,7 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	t->timeout_ns[IDLE_UDP] = to->udp_s * NS_PER_S;
 	t->timeout_ns[IDLE_ICMP] = to->icmp_s * NS_PER_S;
 	t->timeout_ns[IDLE_OTHER] = to->other_s * NS_PER_S;
+	t->relink_ns = cfg->relink_ms * 1000000ull;
 	t->clock_ns = cfg->clock_ns;
 	t->clock_arg = cfg->clock_arg;
 	memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));

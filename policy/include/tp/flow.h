@@ -22,7 +22,7 @@
  * eagerly, a bounded number of entries at a time.
  *
  * Capacity is fixed at creation. When full, the least recently used entry
- * is evicted (after expired ones), and counted; a new flow is never let
+ * (to within relink_ms) is evicted after expired ones, and counted; a new flow is never let
  * through unevaluated. Idle timeouts are per protocol (TCP established and
  * transitory, UDP, ICMP, other). TCP state is light: a SYN starts a flow, a
  * packet from the responder establishes it, FINs from both ends make it
@@ -73,14 +73,15 @@ struct tp_flow_timeouts {
 struct tp_flow_config {
 	uint32_t capacity; /* entries; 0 means TP_FLOW_CAPACITY_DEFAULT */
 	struct tp_flow_timeouts timeouts;
+	uint32_t relink_ms;		 /* LRU precision: 0 = exact, default 1000 */
 	uint64_t (*clock_ns)(void *arg); /* monotonic nanoseconds */
 	void *clock_arg;
 	uint8_t hash_key[16]; /* SipHash key: random per table against flooding */
 };
 
 /* Defaults: capacity 1M, TCP 3600 s established / 120 s transitory, UDP
- * 60 s, ICMP 30 s, other 60 s, a random hash key. The caller sets the
- * clock. */
+ * 60 s, ICMP 30 s, other 60 s, LRU precision 1 s, a random hash key. The
+ * caller sets the clock. */
 void tp_flow_config_default(struct tp_flow_config *cfg);
 
 /* What happened to a packet. */
@@ -140,6 +141,12 @@ void tp_flow_table_free(struct tp_flow_table *t);
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
 				     const struct tp_flow_pkt *pkt, struct tp_decision *out);
+
+/* The same for a burst, in order, with one clock reading: hashes and
+ * prefetches a few packets ahead to overlap their cache misses. */
+void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
+			    const struct tp_flow_pkt *const pkts[], unsigned n,
+			    enum tp_flow_result res[], struct tp_decision out[]);
 
 /* Remove up to max expired entries; returns how many were removed. */
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max);

@@ -30,21 +30,38 @@ void model_publish(struct model *m, const struct tp_site *site, int64_t at, uint
 	m->gen = gen;
 }
 
-static uint64_t timeout(const struct model *m, const struct mentry *e)
+/* timeout class: tcp established, tcp transitory, udp, icmp, other */
+static unsigned cls(const struct mentry *e)
 {
 	switch (e->init.proto) {
 	case 6:
-		return (e->tcp & REPLY) && !(e->tcp & (FIN_I | FIN_R)) ? m->timeout_ns[0]
-								       : m->timeout_ns[1];
+		return (e->tcp & REPLY) && !(e->tcp & (FIN_I | FIN_R)) ? 0 : 1;
 	case 17:
 	case 136:
-		return m->timeout_ns[2];
+		return 2;
 	case 1:
 	case 58:
-		return m->timeout_ns[3];
+		return 3;
 	default:
-		return m->timeout_ns[4];
+		return 4;
 	}
+}
+
+static uint64_t timeout(const struct model *m, const struct mentry *e)
+{
+	return m->timeout_ns[cls(e)];
+}
+
+/* Is a older than b for eviction? Least recently used; on equal times
+ * (a burst shares one clock reading) the lower class, then the one used
+ * first: the order flow.c's idle lists give. */
+static bool older(const struct mentry *a, const struct mentry *b)
+{
+	if (a->last_ns != b->last_ns)
+		return a->last_ns < b->last_ns;
+	if (cls(a) != cls(b))
+		return cls(a) < cls(b);
+	return a->seq < b->seq;
 }
 
 static bool addr_eq(const struct tp_prefix *a, const struct tp_prefix *b)
@@ -193,6 +210,7 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 				e->tcp |= dir > 0 ? FIN_I : FIN_R;
 		}
 		e->last_ns = now;
+		e->seq = ++m->seq;
 		return TP_FLOW_PASS_FLOW;
 	}
 	tp_ref_evaluate(m->site, &p->f, m->at, out);
@@ -210,7 +228,7 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		size_t old = 0;
 
 		for (size_t i = 1; i < m->n; i++)
-			if (m->e[i].last_ns < m->e[old].last_ns)
+			if (older(&m->e[i], &m->e[old]))
 				old = i;
 		remove_at(m, old);
 		m->ctr.evicted++;
@@ -219,6 +237,7 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 	memset(e, 0, sizeof(*e));
 	e->init = p->f;
 	e->last_ns = now;
+	e->seq = ++m->seq;
 	e->gen = m->gen;
 	e->rule_id = out->rule_id;
 	e->from_zone = out->from_zone;

@@ -14,6 +14,7 @@ struct mentry {
 	struct tp_flow init; /* the initiator's first packet */
 	uint8_t tcp;	     /* bits as flow.c: SYN, REPLY, FIN_INIT, FIN_RESP */
 	uint64_t last_ns;
+	uint64_t seq; /* order of use, for ties of last_ns */
 	uint64_t gen;
 	uint32_t rule_id;
 	uint32_t from_zone, to_zone; /* in the initiator's direction */
@@ -24,6 +25,7 @@ struct model {
 	size_t n, cap;
 	uint64_t timeout_ns[5]; /* tcp est, tcp trans, udp, icmp, other */
 	struct tp_flow_counters ctr;
+	uint64_t seq;
 	/* current policy */
 	const struct tp_site *site; /* NULL: none */
 	int64_t at;		    /* evaluation time of the site */
