@@ -395,9 +395,9 @@ static void bench_flows(void)
 
 /*
  * 4: worker stalls during publication. A worker thread classifies in a loop
- * and records the gap between consecutive iterations, and separately the
- * iteration that first used a newly published engine (its tables are cold
- * in cache). The main thread publishes every 20 ms and frees (or recycles)
+ * and records the gap between consecutive iterations, and separately times
+ * the first classification on a newly published engine (its tables are
+ * cold in cache). The main thread publishes every 20 ms and frees (or recycles)
  * an old engine once the worker has finished the iteration in flight at the
  * swap: a minimal QSBR whose quiescent-state counter is the iteration count.
  * Phases: no publication; swaps of precompiled engines (the cost of
