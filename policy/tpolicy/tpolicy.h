@@ -38,6 +38,9 @@ int tpolicy_cmd_check(int argc, char **argv);
  * TPOLICY_USAGE. */
 int tpolicy_usage(const char *name);
 
+/* The same on stdout, for --help; returns TPOLICY_OK. */
+int tpolicy_help(const char *name);
+
 /* Print "tpolicy: msg" to stderr. */
 void tpolicy_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -586,8 +586,8 @@ static void read_modbus(struct reader *r, yaml_node_t *n, struct tp_rule *rule)
 				     which ? "Modbus function code" : "Modbus unit id"))
 				(*arr)[i] = (uint8_t)x;
 	}
-	if ((v = get(r, n, "registers")) &&
-	    get_ranges(r, v, &ranges, &nr, 65535, "register") && nr) {
+	if ((v = get(r, n, "registers")) && get_ranges(r, v, &ranges, &nr, 65535, "register") &&
+	    nr) {
 		m->registers = calloc(nr, sizeof(*m->registers));
 		if (!m->registers) {
 			err(r, v, "out of memory");
@@ -1015,9 +1015,14 @@ struct tp_site *tp_yaml_read(const char *buf, size_t len, struct tp_diags *d,
 		goto fail_nomem;
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	loaded = yaml_parser_load(&p, &r.doc);
+	if (!loaded) {
+		/* the prescan accepted the syntax: this is a resource limit */
+		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "cannot load YAML: %s",
+			    p.problem ? p.problem : "out of memory");
+		yaml_parser_delete(&p);
+		goto fail;
+	}
 	yaml_parser_delete(&p);
-	if (!loaded)
-		goto fail_nomem; /* the prescan accepted the syntax */
 	root = yaml_document_get_root_node(&r.doc);
 	if (!root) {
 		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){1, 1}, "empty policy file");
