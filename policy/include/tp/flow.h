@@ -170,4 +170,29 @@ void tp_flow_foreach(const struct tp_flow_table *t, tp_flow_visit_fn cb, void *a
  * for steering both directions to one worker. */
 uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt);
 
+/*
+ * Packet parsing (parse.c): an IPv4 or IPv6 packet, from its IP header, to
+ * the fields above. Untrusted input; every failure has a reason the caller
+ * counts as a drop. Non-first fragments are refused: they carry no ports,
+ * so no rule can be applied to them.
+ */
+#define TP_PARSE_RESULTS(X)                                                              \
+	X(OK, "ok")                                                                      \
+	X(TRUNCATED, "truncated")     /* shorter than its headers or its length field */ \
+	X(BAD_VERSION, "bad-version") /* neither IPv4 nor IPv6 */                        \
+	X(BAD_HEADER, "bad-header")   /* IHL, total length or extension chain invalid */ \
+	X(BAD_L4, "bad-l4")	      /* ICMP in IPv6 or ICMPv6 in IPv4 */               \
+	X(FRAGMENT, "fragment")	      /* a non-first fragment */
+
+enum tp_parse_result {
+#define X(name, str) TP_PARSE_##name,
+	TP_PARSE_RESULTS(X)
+#undef X
+};
+
+const char *tp_parse_result_name(enum tp_parse_result r);
+
+/* Fill out from the packet at pkt (len bytes, starting at the IP header). */
+enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flow_pkt *out);
+
 #endif /* TP_FLOW_H */
