@@ -196,7 +196,7 @@ static bool get_name(struct reader *r, yaml_node_t *n, char *out, const char *wh
 		    TP_NAME_MAX - 1);
 		return false;
 	}
-	strcpy(out, s);
+	snprintf(out, TP_NAME_MAX, "%s", s); /* length checked above */
 	return true;
 }
 
@@ -308,7 +308,7 @@ static bool get_port_range(struct reader *r, yaml_node_t *n, struct tp_port_rang
 		err(r, n, "bad %s '%.40s'", what, s);
 		return false;
 	}
-	strcpy(buf, s);
+	snprintf(buf, sizeof(buf), "%s", s);
 	dash = strchr(buf, '-');
 	if (dash)
 		*dash = '\0';
@@ -625,7 +625,7 @@ static void read_rule(struct reader *r, yaml_node_t *n, size_t idx)
 		if (strlen(scalar(v)) >= TP_NAME_MAX)
 			err(r, v, "conduit name longer than %d bytes", TP_NAME_MAX - 1);
 		else
-			strcpy(rule->name, scalar(v));
+			snprintf(rule->name, sizeof(rule->name), "%s", scalar(v));
 	}
 	if ((v = require(r, n, "from", "conduit")) && get_name(r, v, name, "zone name"))
 		set_ref(&r->rule_from[idx], v, name);
@@ -725,7 +725,7 @@ static void read_assertion(struct reader *r, yaml_node_t *n, size_t idx)
 		if (strlen(scalar(v)) >= TP_NAME_MAX)
 			err(r, v, "assertion name longer than %d bytes", TP_NAME_MAX - 1);
 		else
-			strcpy(a->name, scalar(v));
+			snprintf(a->name, sizeof(a->name), "%s", scalar(v));
 	}
 	al = get(r, n, "must_allow");
 	de = get(r, n, "must_deny");
