@@ -143,6 +143,38 @@ static int check_rules(struct build *b)
 	return ret;
 }
 
+static int cmp_info(const void *a, const void *b)
+{
+	const struct tp_engine_rule_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Per-rule facts the decision does not carry, looked up by id. */
+static int build_rule_info(struct build *b)
+{
+	const struct tp_site *s = b->site;
+	struct tp_engine *e = b->e;
+
+	e->rule = arena_calloc(&e->arena, s->n_rules ? s->n_rules : 1, sizeof(*e->rule));
+	if (!e->rule)
+		return fail(b, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n_rules; i++) {
+		const struct tp_rule *r = &s->rules[i];
+		struct tp_engine_rule_info *ri = &e->rule[i];
+
+		ri->id = r->id;
+		ri->log = r->log;
+		ri->stateful = r->stateful;
+		ri->rate_pps = r->rate_pps;
+		ri->rate_burst = r->rate_burst;
+		snprintf(ri->name, sizeof(ri->name), "%s", r->name);
+	}
+	e->n_rules = (uint32_t)s->n_rules;
+	qsort(e->rule, s->n_rules, sizeof(*e->rule), cmp_info);
+	return 0;
+}
+
 static int cmp_zpfx(const void *a, const void *b)
 {
 	const struct zpfx *x = a, *y = b;
@@ -750,6 +782,9 @@ int tp_engine_compile(const struct tp_site *site, int64_t now, struct tp_engine 
 		goto fail_free;
 	}
 	ret = check_rules(&b);
+	if (ret)
+		goto fail_free;
+	ret = build_rule_info(&b);
 	if (ret)
 		goto fail_free;
 	ret = build_zones(&b);

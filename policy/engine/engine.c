@@ -172,6 +172,26 @@ int64_t tp_engine_valid_until(const struct tp_engine *e)
 	return e->valid_until;
 }
 
+bool tp_engine_valid_at(const struct tp_engine *e, int64_t now)
+{
+	return e->valid_from <= now && now < e->valid_until;
+}
+
+const struct tp_engine_rule_info *tp_engine_rule(const struct tp_engine *e, uint32_t rule_id)
+{
+	uint32_t lo = 0, hi = e->n_rules;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (e->rule[mid].id < rule_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->n_rules && e->rule[lo].id == rule_id ? &e->rule[lo] : NULL;
+}
+
 uint64_t tp_engine_generation(const struct tp_engine *e)
 {
 	return e->generation;

@@ -68,6 +68,8 @@ struct pair {
 };
 
 struct tp_engine {
+	struct tp_engine_rule_info *rule; /* sorted by id */
+	uint32_t n_rules;
 	struct arena arena;
 	struct lpm v4, v6;
 	uint32_t n_zones;

@@ -201,6 +201,9 @@ static struct tp_site *plant(void)
 	rule_set(s, 2, 12, 2, 1, TP_ACTION_ALLOW, 0);
 	s->rules[1].not_before = 1000;
 	s->rules[1].not_after = 2000;
+	s->rules[1].log = true;
+	s->rules[1].rate_pps = 50;
+	snprintf(s->rules[1].name, TP_NAME_MAX, "vendor");
 	return s;
 }
 
@@ -235,6 +238,14 @@ static void test_nested_zones_and_validity(void)
 	flow_set(&f, 17, "fd00:9::1", 1, "fd00:1::1", 2);
 	tp_engine_decide(e, &f, &d);
 	CU_ASSERT_EQUAL(d.rule_id, 12);
+	CU_ASSERT_TRUE(tp_engine_valid_at(e, 999));
+	CU_ASSERT_FALSE(tp_engine_valid_at(e, 1000));
+	CU_ASSERT_PTR_NULL(tp_engine_rule(e, 13));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tp_engine_rule(e, 11)); /* known, though not in force */
+	CU_ASSERT_EQUAL(tp_engine_rule(e, 11)->rate_pps, 50);
+	CU_ASSERT_TRUE(tp_engine_rule(e, 11)->log);
+	CU_ASSERT_STRING_EQUAL(tp_engine_rule(e, 11)->name, "vendor");
+	CU_ASSERT_FALSE(tp_engine_rule(e, 10)->log);
 	tp_engine_free(e);
 
 	/* inside the maintenance window the deny exists and wins */
