@@ -21,6 +21,13 @@
  * unless a stateful rule still allows it. tp_flow_recheck() does the same
  * eagerly, a bounded number of entries at a time.
  *
+ * Generations are those tp_engine_publish() assigns; an engine that was
+ * never published has generation 0, so tables fed by unpublished engines
+ * (offline tools, tests) must not mix two of them.
+ *
+ * Memory: 104 bytes per entry plus 8 per entry of buckets, all allocated
+ * at creation (about 107 MiB for the default 1M entries).
+ *
  * Capacity is fixed at creation. When full, the least recently used entry
  * (to within relink_ms) is evicted after expired ones, and counted; a new flow is never let
  * through unevaluated. Idle timeouts are per protocol (TCP established and
