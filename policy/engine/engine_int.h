@@ -21,7 +21,7 @@
 /* Above this many intervals a table also gets a direct port -> interval
  * map (128 KiB): one load instead of a dozen dependent ones. Only the
  * busiest classifiers of large policies reach it. */
-#define PTAB_DIRECT_MIN 64u
+#define PTAB_DIRECT_MIN 1024u
 
 enum cls_kind {
 	CLS_SCALAR = 0,
