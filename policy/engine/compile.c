@@ -319,7 +319,8 @@ static uint32_t bound_index(const uint32_t *lo, uint32_t n, uint32_t port)
 }
 
 /* Interval starts for a set of [lo, end) ranges (given as pairs). */
-static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, struct ptab *t)
+static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, struct ptab *t,
+			bool direct)
 {
 	uint32_t *v = malloc((n_ends + 1) * sizeof(*v));
 	size_t k = 0, m;
@@ -339,7 +340,7 @@ static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, st
 	}
 	memcpy(t->lo, v, m * sizeof(*v));
 	free(v);
-	if (m > PTAB_DIRECT_MIN) {
+	if (direct && m > PTAB_DIRECT_MIN) {
 		t->direct = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->direct));
 		if (!t->direct)
 			return fail(b, -ENOMEM, "out of memory");
@@ -386,7 +387,7 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 		ends[2 * i] = v[i].lo;
 		ends[2 * i + 1] = v[i].end;
 	}
-	ret = bounds_build(b, ends, 2 * n, t);
+	ret = bounds_build(b, ends, 2 * n, t, false);
 	if (ret)
 		goto out_free;
 	ret = -ENOMEM;
@@ -422,6 +423,16 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 	for (uint32_t i = 0; i < t->n; i++) {
 		run += diff[i];
 		t->cell[i].stateful = run > 0;
+	}
+	if (t->n > PTAB_DIRECT_MIN) {
+		t->dcell = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->dcell));
+		if (!t->dcell)
+			goto fail_nomem;
+		for (uint32_t i = 0, port = 0; port < PORT_RANGE_END; port++) {
+			while (i + 1 < t->n && t->lo[i + 1] <= port)
+				i++;
+			t->dcell[port] = t->cell[i];
+		}
 	}
 	ret = 0;
 	goto out_free;
@@ -483,14 +494,14 @@ static int grid_build(struct build *b, const struct tp_rule *const *rules, size_
 		ends[2 * i] = v[i].dlo;
 		ends[2 * i + 1] = v[i].dend;
 	}
-	ret = bounds_build(b, ends, 2 * nv, &g->d);
+	ret = bounds_build(b, ends, 2 * nv, &g->d, true);
 	if (ret)
 		goto out_free;
 	for (size_t i = 0; i < nv; i++) {
 		ends[2 * i] = v[i].slo;
 		ends[2 * i + 1] = v[i].send;
 	}
-	ret = bounds_build(b, ends, 2 * nv, &g->s);
+	ret = bounds_build(b, ends, 2 * nv, &g->s, true);
 	if (ret)
 		goto out_free;
 	cells = (uint64_t)g->d.n * g->s.n;

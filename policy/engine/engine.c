@@ -85,7 +85,8 @@ static void cls_eval(const struct cls *c, const struct tp_flow *f, struct agg *o
 		*out = c->any;
 		return;
 	case CLS_PORTS:
-		*out = c->dst.cell[ptab_find(&c->dst, f->dport)];
+		*out = c->dst.dcell ? c->dst.dcell[f->dport]
+				    : c->dst.cell[ptab_find(&c->dst, f->dport)];
 		if (c->src) {
 			const struct grid *g = c->src;
 			uint32_t row = ptab_find(&g->d, f->dport);
