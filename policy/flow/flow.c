@@ -33,8 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL	 UINT32_MAX
-#define NS_PER_S 1000000000ull
+#define NIL		    UINT32_MAX
+#define NS_PER_S	    1000000000ull
+#define EXPIRE_ON_ALLOC_MAX 64 /* expired entries one insertion may reclaim */
 
 enum idle_class {
 	IDLE_TCP_EST = 0,
@@ -296,13 +297,15 @@ static size_t expire(struct tp_flow_table *t, uint64_t now, size_t max)
 }
 
 /* A free entry, making room when the table is full: expired entries
- * first, then the least recently used one. */
+ * first (a bounded number, so that one packet never pays for a whole
+ * idle period: tp_flow_expire() is the place for that), then the least
+ * recently used one. */
 static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 {
 	uint32_t i;
 
 	if (t->free_head == NIL)
-		expire(t, now, SIZE_MAX);
+		expire(t, now, EXPIRE_ON_ALLOC_MAX);
 	if (t->free_head == NIL) {
 		uint32_t oldest = NIL;
 
@@ -637,7 +640,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	struct tp_flow_table *t;
 	uint32_t nb = 1;
 
-	if (!cfg->clock_ns || cap >= NIL / 2 || sodium_init() < 0)
+	/* 2^28 entries (28 GiB) is far beyond any appliance, and keeps the
+	 * bucket count (2 * capacity, a power of two) within 32 bits */
+	if (!cfg->clock_ns || cap > (1u << 28) || sodium_init() < 0)
 		return NULL;
 	while (nb < 2 * cap) /* short chains: a wrong entry is a cache miss */
 		nb *= 2;

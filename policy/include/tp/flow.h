@@ -155,7 +155,9 @@ void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *eng
 			    const struct tp_flow_pkt *const pkts[], unsigned n,
 			    enum tp_flow_result res[], struct tp_decision out[]);
 
-/* Remove up to max expired entries; returns how many were removed. */
+/* Remove up to max expired entries; returns how many were removed. The
+ * owner calls it regularly (its idle loop, a timer) with a small budget;
+ * an insertion into a full table reclaims at most 64 by itself. */
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max);
 
 /* Re-check up to max entries stamped with an older generation than

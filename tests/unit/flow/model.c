@@ -222,6 +222,8 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		m->ctr.stateless++;
 		return TP_FLOW_PASS_STATELESS;
 	}
+	/* the table reclaims at most 64 expired entries here; the exact
+	 * model runs with capacity 64, where that is all of them */
 	if (m->n == m->cap)
 		model_expire(m, now);
 	if (m->n == m->cap) {
