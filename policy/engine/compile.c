@@ -638,6 +638,7 @@ static int cls_build(struct build *b, const struct prule *pr, size_t n, int prot
 	bool ported = proto >= 0 && tp_proto_has_ports((uint8_t)proto);
 	bool icmp = proto >= 0 && tp_proto_is_icmp((uint8_t)proto);
 	struct tp_engine *e = b->e;
+	bool narrow = false;
 	struct cls *c;
 	size_t k = 0;
 
@@ -662,10 +663,14 @@ static int cls_build(struct build *b, const struct prule *pr, size_t n, int prot
 		if ((has_ports && !ported) || (r->n_icmp && !icmp))
 			continue;
 		scratch[k++] = r;
+		narrow = narrow || has_ports || r->n_icmp;
 	}
-	if (ported)
+	/* Tables only where some rule narrows by port or ICMP type: a pair
+	 * with whole-protocol rules gets one aggregate, not 5 KiB of ICMP
+	 * tables per protocol (large sites have thousands of such pairs). */
+	if (ported && narrow)
 		return cls_ports(b, scratch, k, c);
-	if (icmp)
+	if (icmp && narrow)
 		return cls_icmp(b, scratch, k, c);
 	c->kind = CLS_SCALAR;
 	for (size_t i = 0; i < k; i++)
