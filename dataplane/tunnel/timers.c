@@ -100,12 +100,12 @@ void timers_handshake_complete(struct tp_tunnel_peer *peer, uint64_t now_ns)
 	peer->retransmit_deadline_ns = 0;
 	peer->handshake_attempts = 0;
 	peer->last_handshake_ns = now_ns;
-	peer->handshakes_completed++;
 }
 
 void timers_session_derived(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	peer->zero_deadline_ns = now_ns + ZERO_KEYS_AFTER_NS;
+	peer->handshakes_completed++;
 }
 
 static bool due(uint64_t deadline, uint64_t now_ns)

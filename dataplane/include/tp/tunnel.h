@@ -137,7 +137,7 @@ struct tp_tunnel_peer_config {
 };
 
 struct tp_tunnel_peer_stats {
-	uint64_t handshakes_completed;
+	uint64_t handshakes_completed; /* sessions derived, either role */
 	uint64_t handshake_initiations_sent;
 	uint64_t last_handshake_ns; /* monotonic, 0 = never */
 	uint64_t rx_bytes, tx_bytes;
