@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 	unsigned ping = 0, answer = 0, interval_ms = 200, duration_s = 20, min_hs = 1;
 	const char *expect = NULL;
 	uint64_t start, next_ping, end;
-	bool ok = false, have_key = false, have_peer = false;
+	bool ok = false, have_key = false, have_peer = false, pinging = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -320,6 +320,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			ping = (unsigned)atoi(optarg);
+			pinging = true;
 			break;
 		case 'i':
 			interval_ms = (unsigned)atoi(optarg);
@@ -361,7 +362,7 @@ int main(int argc, char **argv)
 	start = mono_ns();
 	end = start + (uint64_t)duration_s * 1000000000ULL;
 	next_ping = start;
-	if (pc.endpoint.family && (ping || expect))
+	if (pc.endpoint.family && (pinging || expect))
 		tp_tunnel_connect(d.tun, d.peer);
 	for (;;) {
 		struct pollfd pfd = {.fd = d.fd, .events = POLLIN};
@@ -373,8 +374,8 @@ int main(int argc, char **argv)
 		tp_tunnel_tick(d.tun);
 		now = mono_ns();
 		stop_pinging = ping && d.sent >= ping;
-		if (pc.endpoint.family && !stop_pinging && now >= next_ping && (ping || expect) &&
-		    now < end - 2000000000ULL) {
+		if (pc.endpoint.family && !stop_pinging && now >= next_ping &&
+		    (pinging || expect) && now < end - 2000000000ULL) {
 			send_ping(&d, (uint16_t)d.sent);
 			next_ping += (uint64_t)interval_ms * 1000000ULL;
 		}
