@@ -89,6 +89,7 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 		tun->ops.retire = default_retire;
 	if (!tun->ops.send)
 		tun->ops.send = default_send;
+	sodium_mlock(tun, sizeof(*tun)); /* best effort: the identity key */
 	tun->ctx = cfg->ctx;
 	tun->mtu = cfg->mtu ? cfg->mtu : TP_TUNNEL_DEFAULT_MTU;
 
@@ -109,7 +110,7 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 fail_rl:
 	index_table_destroy(&tun->index);
 fail_key:
-	sodium_memzero(tun, sizeof(*tun));
+	sodium_munlock(tun, sizeof(*tun));
 	free(tun);
 fail_init:
 	return NULL;
@@ -119,7 +120,7 @@ static void peer_free(void *obj)
 {
 	struct tp_tunnel_peer *peer = obj;
 
-	sodium_memzero(peer, sizeof(*peer));
+	sodium_munlock(peer, sizeof(*peer)); /* wipes, then unlocks */
 	free(peer);
 }
 
@@ -141,7 +142,7 @@ void tp_tunnel_free(struct tp_tunnel *tun)
 	ratelimiter_free(tun->rl);
 	index_table_destroy(&tun->index);
 	cookie_checker_wipe(&tun->cookie);
-	sodium_memzero(tun, sizeof(*tun));
+	sodium_munlock(tun, sizeof(*tun)); /* wipes, then unlocks */
 	free(tun);
 }
 
@@ -175,6 +176,7 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 	if (!peer)
 		goto fail_dup;
 	memset(peer, 0, sizeof(*peer));
+	sodium_mlock(peer, sizeof(*peer)); /* best effort: handshake secrets */
 	atomic_flag_clear(&peer->ep_lock);
 	peer->tun = tun;
 	peer->user = cfg->user;
@@ -193,7 +195,7 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 	return peer;
 
 fail_key:
-	noise_handshake_wipe(&peer->hs);
+	sodium_munlock(peer, sizeof(*peer));
 	free(peer);
 fail_dup:
 	return NULL;

@@ -22,7 +22,7 @@ static void keypair_free(void *obj)
 {
 	struct keypair *kp = obj;
 
-	sodium_memzero(kp, sizeof(*kp));
+	sodium_munlock(kp, sizeof(*kp)); /* wipes, then unlocks */
 	free(kp);
 }
 
@@ -77,6 +77,7 @@ int keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, ui
 	if (!kp)
 		goto fail_alloc;
 	memset(kp, 0, sizeof(*kp));
+	sodium_mlock(kp, sizeof(*kp)); /* best effort: keep keys out of swap */
 	ret = -EINVAL;
 	if (!noise_derive_keys(&peer->hs, kp->send_key, kp->recv_key, &kp->initiator))
 		goto fail_derive;

@@ -6,15 +6,24 @@
  * load, roaming and the timers.
  */
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "device.h"
+#include "index.h"
+#include "ratelimiter.h"
 #include "harness.h"
 #include "messages.h"
 #include "tp/keys.h"
 
 static struct node A, B;
+
+static void A_random(void *ctx, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
 
 static void setup(const uint8_t *psk)
 {
@@ -640,6 +649,79 @@ static void test_timers(void)
 	teardown();
 }
 
+/* The per-source bucket: burst of 5, then 20 per second; IPv6 sources share
+ * a bucket per /64; a full table refuses newcomers until entries go idle. */
+static void test_ratelimiter(void)
+{
+	uint8_t key[16] = {9};
+	struct ratelimiter *rl = ratelimiter_new(16, key);
+	struct tp_tunnel_endpoint v4 = {.family = AF_INET, .addr = {10, 0, 0, 1}};
+	struct tp_tunnel_endpoint v6a = {.family = AF_INET6, .addr = {0x20, 0x01, 0xd, 0xb8}};
+	struct tp_tunnel_endpoint v6b = v6a, other = v4;
+	uint64_t t = 1000 * NSEC_PER_SEC;
+	unsigned allowed = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rl);
+	for (int i = 0; i < 10; i++)
+		allowed += ratelimiter_allow(rl, &v4, t);
+	CU_ASSERT_EQUAL(allowed, 5);
+	/* one more token every 50 ms */
+	CU_ASSERT_FALSE(ratelimiter_allow(rl, &v4, t + 49 * 1000000));
+	CU_ASSERT_TRUE(ratelimiter_allow(rl, &v4, t + 100 * 1000000));
+	/* over one second at a steady 100/s: about 20 get through */
+	allowed = 0;
+	for (int i = 0; i < 100; i++)
+		allowed += ratelimiter_allow(rl, &v4, t + NSEC_PER_SEC + i * 10000000ULL);
+	CU_ASSERT(allowed >= 20 && allowed <= 26);
+	/* another address is not affected */
+	other.addr[3] = 2;
+	CU_ASSERT_TRUE(ratelimiter_allow(rl, &other, t + NSEC_PER_SEC));
+	/* same /64, different interface id: one bucket */
+	v6b.addr[15] = 1;
+	allowed = 0;
+	for (int i = 0; i < 5; i++)
+		allowed += ratelimiter_allow(rl, &v6a, t);
+	CU_ASSERT_EQUAL(allowed, 5);
+	CU_ASSERT_FALSE(ratelimiter_allow(rl, &v6b, t));
+	v6b.addr[7] = 1; /* another /64 */
+	CU_ASSERT_TRUE(ratelimiter_allow(rl, &v6b, t));
+	ratelimiter_free(rl);
+}
+
+static void const_random(void *ctx, void *buf, size_t len)
+{
+	memset(buf, 0x5a, len);
+}
+
+/* Lookups by index and kind; a slot that stays taken gives -ENOSPC. */
+static void test_index_table(void)
+{
+	struct index_table t;
+	struct index_entry e[8], x = {.kind = INDEX_HANDSHAKE};
+
+	CU_ASSERT_EQUAL(index_table_init(&t, 3), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(index_table_init(&t, 4), 0);
+	for (int i = 0; i < 8; i++) {
+		e[i].kind = INDEX_KEYPAIR;
+		CU_ASSERT_EQUAL_FATAL(index_insert(&t, &e[i], A_random, NULL), 0);
+		CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[i].index, INDEX_KEYPAIR), &e[i]);
+		CU_ASSERT_PTR_NULL(index_lookup(&t, e[i].index, INDEX_HANDSHAKE));
+		CU_ASSERT_PTR_NULL(index_lookup(&t, e[i].index ^ 0x100, INDEX_KEYPAIR));
+	}
+	index_table_destroy(&t);
+
+	CU_ASSERT_EQUAL_FATAL(index_table_init(&t, 4), 0);
+	CU_ASSERT_EQUAL(index_insert(&t, &e[0], const_random, NULL), 0);
+	CU_ASSERT_EQUAL(index_insert(&t, &e[1], const_random, NULL), -ENOSPC);
+	index_replace(&t, &e[0], &x);
+	CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	index_remove(&t, &e[0]); /* no longer the slot's owner: no effect */
+	CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	index_remove(&t, &x);
+	CU_ASSERT_PTR_NULL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE | INDEX_KEYPAIR));
+	index_table_destroy(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -660,6 +742,8 @@ int main(void)
 	CU_add_test(s, "cookie exchange and rate limit under load", test_cookie_under_load);
 	CU_add_test(s, "roaming", test_roaming);
 	CU_add_test(s, "timers", test_timers);
+	CU_add_test(s, "rate limiter", test_ratelimiter);
+	CU_add_test(s, "index table", test_index_table);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
