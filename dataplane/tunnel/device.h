@@ -75,7 +75,7 @@ struct tp_tunnel_peer {
 	uint64_t zero_deadline_ns;			 /* [c] 0 = off */
 	uint64_t last_handshake_ns;			 /* [c] */
 	uint64_t handshakes_completed, initiations_sent; /* [c] */
-	uint32_t nh_jitter_ns;				 /* [c] */
+	_Atomic uint32_t nh_jitter_ns;			 /* [cw] */
 };
 
 struct tp_tunnel {

@@ -50,7 +50,9 @@ static inline struct index_entry *index_lookup(struct index_table *t, uint32_t i
 	struct index_entry *e =
 		atomic_load_explicit(&t->slots[index & t->mask], memory_order_acquire);
 
-	if (!e || e->index != index || !(e->kind & kinds))
+	/* kind first: a worker never reads the index of a handshake entry,
+	 * which the control thread rewrites. */
+	if (!e || !(e->kind & kinds) || e->index != index)
 		return NULL;
 	return e;
 }

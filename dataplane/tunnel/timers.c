@@ -55,7 +55,8 @@ void timers_data_sent(struct tp_tunnel_peer *peer, uint64_t now_ns)
 	if (atomic_load_explicit(&peer->nh_deadline_ns, memory_order_relaxed))
 		return;
 	arm_if_off(&peer->nh_deadline_ns,
-		   now_ns + KEEPALIVE_TIMEOUT_NS + REKEY_TIMEOUT_NS + peer->nh_jitter_ns);
+		   now_ns + KEEPALIVE_TIMEOUT_NS + REKEY_TIMEOUT_NS +
+			   atomic_load_explicit(&peer->nh_jitter_ns, memory_order_relaxed));
 }
 
 void timers_data_received(struct tp_tunnel_peer *peer, uint64_t now_ns)
