@@ -97,18 +97,19 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 	tp_crypto_clamp(tun->id.private_key);
 	if (!tp_crypto_pubkey(tun->id.public_key, tun->id.private_key))
 		goto fail_key;
-	if (index_table_init(&tun->index, cfg->index_bits ? cfg->index_bits : 14) < 0)
+	if (wg_index_table_init(&tun->index, cfg->index_bits ? cfg->index_bits : 14) < 0)
 		goto fail_key;
 	tun->ops.random(tun->ctx, rl_key, sizeof(rl_key));
-	tun->rl = ratelimiter_new(cfg->ratelimit_entries ? cfg->ratelimit_entries : 4096, rl_key);
+	tun->rl =
+		wg_ratelimiter_new(cfg->ratelimit_entries ? cfg->ratelimit_entries : 4096, rl_key);
 	sodium_memzero(rl_key, sizeof(rl_key));
 	if (!tun->rl)
 		goto fail_rl;
-	cookie_checker_init(&tun->cookie, tun->id.public_key);
+	wg_cookie_checker_init(&tun->cookie, tun->id.public_key);
 	return tun;
 
 fail_rl:
-	index_table_destroy(&tun->index);
+	wg_index_table_destroy(&tun->index);
 fail_key:
 	sodium_munlock(tun, sizeof(*tun));
 	free(tun);
@@ -126,9 +127,9 @@ static void peer_free(void *obj)
 
 static void peer_unlink(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
-	keypairs_zero(tun, peer);
-	noise_handshake_wipe(&peer->hs);
-	cookie_maker_wipe(&peer->cookie);
+	wg_keypairs_zero(tun, peer);
+	wg_noise_handshake_wipe(&peer->hs);
+	wg_cookie_maker_wipe(&peer->cookie);
 	tun->ops.retire(tun->ctx, peer, peer_free);
 }
 
@@ -139,9 +140,9 @@ void tp_tunnel_free(struct tp_tunnel *tun)
 	for (size_t i = 0; i < tun->npeers; i++)
 		peer_unlink(tun, tun->peers[i]);
 	free(tun->peers);
-	ratelimiter_free(tun->rl);
-	index_table_destroy(&tun->index);
-	cookie_checker_wipe(&tun->cookie);
+	wg_ratelimiter_free(tun->rl);
+	wg_index_table_destroy(&tun->index);
+	wg_cookie_checker_wipe(&tun->cookie);
 	sodium_munlock(tun, sizeof(*tun)); /* wipes, then unlocks */
 	free(tun);
 }
@@ -182,15 +183,15 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 	peer->user = cfg->user;
 	peer->persistent_keepalive_s = cfg->persistent_keepalive_s;
 	memcpy(peer->public_key, cfg->public_key, TP_TUNNEL_KEY_LEN);
-	if (!noise_handshake_init(&peer->hs, &tun->id, cfg->public_key,
-				  cfg->has_psk ? cfg->psk : NULL))
+	if (!wg_noise_handshake_init(&peer->hs, &tun->id, cfg->public_key,
+				     cfg->has_psk ? cfg->psk : NULL))
 		goto fail_key;
 	peer->hs_entry.kind = INDEX_HANDSHAKE;
 	peer->hs_entry.peer = peer;
-	cookie_maker_init(&peer->cookie, cfg->public_key);
+	wg_cookie_maker_init(&peer->cookie, cfg->public_key);
 	if (cfg->endpoint.family)
 		tp_tunnel_peer_set_endpoint(peer, &cfg->endpoint);
-	timers_init(tun, peer);
+	wg_timers_init(tun, peer);
 	tun->peers[tun->npeers++] = peer;
 	return peer;
 
@@ -283,7 +284,7 @@ void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tu
 	ep_store(peer, w);
 }
 
-void device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src)
+void wg_device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src)
 {
 	struct tp_tunnel_endpoint clean = {.family = src->family, .port = src->port};
 	uint64_t now[3], w[3];
@@ -295,15 +296,6 @@ void device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *s
 	ep_load(peer, now);
 	if (memcmp(now, w, sizeof(w)) != 0)
 		ep_store(peer, w);
-}
-
-void device_send_to_peer(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, const uint8_t *msg,
-			 size_t len)
-{
-	struct tp_tunnel_endpoint ep;
-
-	if (tp_tunnel_peer_endpoint(peer, &ep))
-		tun->ops.send(tun->ctx, peer, &ep, msg, len);
 }
 
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st)

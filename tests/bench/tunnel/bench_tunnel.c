@@ -259,7 +259,8 @@ int main(int argc, char **argv)
 	ka = atomic_load(&p.pa->kp_cur);
 	kb = atomic_load(&p.pb->kp_cur);
 
-	printf("Transport, %d packets per round in bursts of %d, median of %d rounds (ratio: per round, then median); "
+	printf("Transport, %d packets per round in bursts of %d, median of %d rounds (ratio: per "
+	       "round, then median); "
 	       "raw = crypto_aead_chacha20poly1305_ietf_encrypt/decrypt in place on the same "
 	       "buffers (the engine pads 64/512 B not at all and 1420 B to the 1420 MTU, so "
 	       "both process the same bytes).\n\n",
@@ -333,10 +334,12 @@ int main(int argc, char **argv)
 			       "variable-base and 2x%d fixed-base X25519 alone; ratio = X25519 "
 			       "time / handshake time per round, median of %d rounds:\n\n",
 			       n, n, n, hr);
-			printf("| X25519 variable-base | X25519 fixed-base | bound (6 var + 2 fixed) | "
+			printf("| X25519 variable-base | X25519 fixed-base | bound (6 var + 2 "
+			       "fixed) | "
 			       "tp_tunnel handshakes | ratio |\n");
 			printf("|---|---|---|---|---|\n");
-			printf("| %.0f ops/s | %.0f ops/s | %.0f handshakes/s | %.0f handshakes/s | "
+			printf("| %.0f ops/s | %.0f ops/s | %.0f handshakes/s | %.0f handshakes/s "
+			       "| "
 			       "%.3f |\n",
 			       1 / mv, 1 / mb, 1 / (6 * mv + 2 * mb), 1 / mhs, median(ratio, hr));
 		}

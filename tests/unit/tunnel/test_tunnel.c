@@ -654,7 +654,7 @@ static void test_timers(void)
 static void test_ratelimiter(void)
 {
 	uint8_t key[16] = {9};
-	struct ratelimiter *rl = ratelimiter_new(16, key);
+	struct ratelimiter *rl = wg_ratelimiter_new(16, key);
 	struct tp_tunnel_endpoint v4 = {.family = AF_INET, .addr = {10, 0, 0, 1}};
 	struct tp_tunnel_endpoint v6a = {.family = AF_INET6, .addr = {0x20, 0x01, 0xd, 0xb8}};
 	struct tp_tunnel_endpoint v6b = v6a, other = v4;
@@ -663,29 +663,29 @@ static void test_ratelimiter(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rl);
 	for (int i = 0; i < 10; i++)
-		allowed += ratelimiter_allow(rl, &v4, t);
+		allowed += wg_ratelimiter_allow(rl, &v4, t);
 	CU_ASSERT_EQUAL(allowed, 5);
 	/* one more token every 50 ms */
-	CU_ASSERT_FALSE(ratelimiter_allow(rl, &v4, t + 49 * 1000000));
-	CU_ASSERT_TRUE(ratelimiter_allow(rl, &v4, t + 100 * 1000000));
+	CU_ASSERT_FALSE(wg_ratelimiter_allow(rl, &v4, t + 49 * 1000000));
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &v4, t + 100 * 1000000));
 	/* over one second at a steady 100/s: about 20 get through */
 	allowed = 0;
 	for (int i = 0; i < 100; i++)
-		allowed += ratelimiter_allow(rl, &v4, t + NSEC_PER_SEC + i * 10000000ULL);
+		allowed += wg_ratelimiter_allow(rl, &v4, t + NSEC_PER_SEC + i * 10000000ULL);
 	CU_ASSERT(allowed >= 20 && allowed <= 26);
 	/* another address is not affected */
 	other.addr[3] = 2;
-	CU_ASSERT_TRUE(ratelimiter_allow(rl, &other, t + NSEC_PER_SEC));
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &other, t + NSEC_PER_SEC));
 	/* same /64, different interface id: one bucket */
 	v6b.addr[15] = 1;
 	allowed = 0;
 	for (int i = 0; i < 5; i++)
-		allowed += ratelimiter_allow(rl, &v6a, t);
+		allowed += wg_ratelimiter_allow(rl, &v6a, t);
 	CU_ASSERT_EQUAL(allowed, 5);
-	CU_ASSERT_FALSE(ratelimiter_allow(rl, &v6b, t));
+	CU_ASSERT_FALSE(wg_ratelimiter_allow(rl, &v6b, t));
 	v6b.addr[7] = 1; /* another /64 */
-	CU_ASSERT_TRUE(ratelimiter_allow(rl, &v6b, t));
-	ratelimiter_free(rl);
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &v6b, t));
+	wg_ratelimiter_free(rl);
 }
 
 static void const_random(void *ctx, void *buf, size_t len)
@@ -699,27 +699,27 @@ static void test_index_table(void)
 	struct index_table t;
 	struct index_entry e[8], x = {.kind = INDEX_HANDSHAKE};
 
-	CU_ASSERT_EQUAL(index_table_init(&t, 3), -EINVAL);
-	CU_ASSERT_EQUAL_FATAL(index_table_init(&t, 4), 0);
+	CU_ASSERT_EQUAL(wg_index_table_init(&t, 3), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(wg_index_table_init(&t, 4), 0);
 	for (int i = 0; i < 8; i++) {
 		e[i].kind = INDEX_KEYPAIR;
-		CU_ASSERT_EQUAL_FATAL(index_insert(&t, &e[i], A_random, NULL), 0);
-		CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[i].index, INDEX_KEYPAIR), &e[i]);
-		CU_ASSERT_PTR_NULL(index_lookup(&t, e[i].index, INDEX_HANDSHAKE));
-		CU_ASSERT_PTR_NULL(index_lookup(&t, e[i].index ^ 0x100, INDEX_KEYPAIR));
+		CU_ASSERT_EQUAL_FATAL(wg_index_insert(&t, &e[i], A_random, NULL), 0);
+		CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[i].index, INDEX_KEYPAIR), &e[i]);
+		CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[i].index, INDEX_HANDSHAKE));
+		CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[i].index ^ 0x100, INDEX_KEYPAIR));
 	}
-	index_table_destroy(&t);
+	wg_index_table_destroy(&t);
 
-	CU_ASSERT_EQUAL_FATAL(index_table_init(&t, 4), 0);
-	CU_ASSERT_EQUAL(index_insert(&t, &e[0], const_random, NULL), 0);
-	CU_ASSERT_EQUAL(index_insert(&t, &e[1], const_random, NULL), -ENOSPC);
-	index_replace(&t, &e[0], &x);
-	CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
-	index_remove(&t, &e[0]); /* no longer the slot's owner: no effect */
-	CU_ASSERT_PTR_EQUAL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
-	index_remove(&t, &x);
-	CU_ASSERT_PTR_NULL(index_lookup(&t, e[0].index, INDEX_HANDSHAKE | INDEX_KEYPAIR));
-	index_table_destroy(&t);
+	CU_ASSERT_EQUAL_FATAL(wg_index_table_init(&t, 4), 0);
+	CU_ASSERT_EQUAL(wg_index_insert(&t, &e[0], const_random, NULL), 0);
+	CU_ASSERT_EQUAL(wg_index_insert(&t, &e[1], const_random, NULL), -ENOSPC);
+	wg_index_replace(&t, &e[0], &x);
+	CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	wg_index_remove(&t, &e[0]); /* no longer the slot's owner: no effect */
+	CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	wg_index_remove(&t, &x);
+	CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE | INDEX_KEYPAIR));
+	wg_index_table_destroy(&t);
 }
 
 int main(void)
