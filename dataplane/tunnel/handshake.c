@@ -26,45 +26,54 @@ static struct noise_handshake *lookup_static(void *ctx, const uint8_t pub[NOISE_
 	return peer ? &peer->hs : NULL;
 }
 
-void wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)
+int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)
 {
 	struct message_handshake_initiation msg;
 	uint64_t now_ns = tun_now(tun);
 	struct tp_tunnel_endpoint ep;
+	int ret = -EAGAIN;
 
 	if (!is_retry)
 		peer->handshake_attempts = 0;
 	if (peer->last_sent_handshake_ns &&
 	    now_ns - peer->last_sent_handshake_ns < REKEY_TIMEOUT_NS)
-		return; /* rate limited */
+		goto out_rate_limited;
+	ret = -EDESTADDRREQ;
 	if (!tp_tunnel_peer_endpoint(peer, &ep))
-		return; /* nowhere to send; the peer must reach us first */
+		goto out_no_endpoint; /* the peer must reach us first */
 
 	wg_index_remove(&tun->index, &peer->hs_entry);
-	if (wg_index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx) < 0) {
-		tun->counters[TP_TUNNEL_DROP_NO_INDEX]++;
-		return;
-	}
+	ret = wg_index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx);
+	if (ret < 0)
+		goto out_no_index;
+	ret = -EINVAL;
 	if (wg_noise_create_initiation(&tun->id, &peer->hs, &msg, peer->hs_entry.index,
 				       tun->ops.wall_ns(tun->ctx), tun->ops.random,
-				       tun->ctx) != TP_TUNNEL_OK) {
-		wg_index_remove(&tun->index, &peer->hs_entry);
-		wg_noise_handshake_clear(&peer->hs);
-		return;
-	}
+				       tun->ctx) != TP_TUNNEL_OK)
+		goto out_noise;
 	wg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now_ns);
 	peer->last_sent_handshake_ns = now_ns ? now_ns : 1;
 	peer->initiations_sent++;
 	wg_timers_any_authenticated_packet_sent(peer, now_ns);
 	tun->ops.send(tun->ctx, peer, &ep, (const uint8_t *)&msg, sizeof(msg));
 	wg_timers_handshake_initiated(tun, peer, now_ns);
+	return 0;
+
+out_noise:
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	wg_noise_handshake_clear(&peer->hs);
+	return ret;
+out_no_index:
+	tun->counters[TP_TUNNEL_DROP_NO_INDEX]++;
+out_no_endpoint:
+out_rate_limited:
+	return ret;
 }
 
 int tp_tunnel_connect(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	wg_keypairs_rotate_confirmed(tun, peer);
-	wg_handshake_send_initiation(tun, peer, false);
-	return 0;
+	return wg_handshake_send_initiation(tun, peer, false);
 }
 
 static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tunnel_event ev)

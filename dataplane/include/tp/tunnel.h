@@ -160,7 +160,8 @@ bool tp_tunnel_peer_endpoint(const struct tp_tunnel_peer *peer, struct tp_tunnel
 void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *ep);
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st);
 
-/* [control] Start a handshake now unless one was sent < REKEY_TIMEOUT ago. */
+/* [control] Start a handshake now. 0 when an initiation went out, -EAGAIN if
+ * one was sent < REKEY_TIMEOUT ago, -EDESTADDRREQ if the peer has no endpoint. */
 int tp_tunnel_connect(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 
 /*
