@@ -4,11 +4,13 @@
 #   b     wireguard-go initiates (ping from its side), we answer
 #   c     a and b again with a preshared key
 #   d     wrong keys: no session, and our counters say why
+#   f     cookies: wireguard-go under load answers our initiation with a cookie
+#         reply; our retry carries mac2 and is accepted while still under load
 #   e     (slow) traffic both ways across rekeys for REKEY_SOAK_S (default 200) s
 # Two namespaces tpi-wg-PID (wireguard-go) and tpi-tp-PID (tp-wg-peer) joined
 # by a veth; everything is removed by the trap, even on failure.
 set -euo pipefail
-case=${1:?case a|b|c|d|e}
+case=${1:?case a|b|c|d|e|f}
 build=${TP_BUILD_DIR:?TP_BUILD_DIR not set}
 peer_bin=$build/tests/tp-wg-peer
 [ -x "$peer_bin" ] || { echo "missing $peer_bin" >&2; exit 1; }
@@ -148,6 +150,12 @@ d)
 	echo "== preshared key on our side only"
 	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --psk "$(cat "$tmp/psk")" \
 		--expect-drop bad_aead --duration 8 || rc=1
+	;;
+f)
+	configure_wg "$(cat "$tmp/tp.pub")"
+	echo "== wireguard-go under load: cookie reply, then mac2"
+	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --cookie-flood --ping 3 \
+		--duration 25 || rc=1
 	;;
 e)
 	soak=${REKEY_SOAK_S:-200}

@@ -14,6 +14,11 @@
  *                all must be answered; with --duration, none may be lost
  * --answer N     succeed once N echo requests from the peer were answered
  * --expect-drop  succeed only if no session forms and counter REASON > 0
+ * --cookie-flood keep the peer "under load" for 7 s with initiations from an
+ *                unknown key (valid mac1), start our handshake inside that
+ *                window, and require that the peer's cookie reply was
+ *                consumed and our very next initiation (carrying mac2) was
+ *                accepted while the peer was still under load
  * Exit status 0 on success; the counters are printed on exit either way.
  */
 #include <arpa/inet.h>
@@ -32,6 +37,8 @@
 #include "tp/tunnel.h"
 
 enum { PAYLOAD_LEN = 56, ICMP_ID = 0x7470, BUF_LEN = 2048 };
+
+static uint8_t flood_target_key[32]; /* the peer's public key */
 
 struct driver {
 	int fd;
@@ -214,6 +221,53 @@ static void receive(struct driver *d)
 	}
 }
 
+/* Flood material: an initiation from a key the peer does not know. Its mac1
+ * is valid, so the peer queues it and spends a DH on it. */
+enum { FLOOD_COPIES = 1000 };
+#define FLOOD_NS (7 * 1000000000ULL)
+static uint8_t junk_msg[148];
+static size_t junk_len;
+
+static void capture_send(void *ctx, struct tp_tunnel_peer *peer,
+			 const struct tp_tunnel_endpoint *dst, const uint8_t *msg, size_t len)
+{
+	if (len == sizeof(junk_msg)) {
+		memcpy(junk_msg, msg, len);
+		junk_len = len;
+	}
+}
+
+static int make_junk(const struct tp_tunnel_endpoint *peer_ep)
+{
+	struct tp_tunnel_ops ops = {.send = capture_send};
+	struct tp_tunnel_config cfg = {.ops = &ops};
+	struct tp_tunnel_peer_config pc = {.endpoint = *peer_ep};
+	struct tp_tunnel *t;
+	struct tp_tunnel_peer *p;
+
+	tp_keys_generate(cfg.private_key);
+	t = tp_tunnel_new(&cfg);
+	if (!t)
+		return -1;
+	memcpy(pc.public_key, flood_target_key, sizeof(pc.public_key));
+	p = tp_tunnel_peer_add(t, &pc);
+	if (p)
+		tp_tunnel_connect(t, p);
+	tp_tunnel_free(t);
+	return junk_len ? 0 : -1;
+}
+
+static void blast(struct driver *d, const struct tp_tunnel_endpoint *ep)
+{
+	struct sockaddr_in sin;
+
+	to_sockaddr(ep, &sin);
+	for (int i = 0; i < FLOOD_COPIES; i++)
+		sendto(d->fd, junk_msg, junk_len, MSG_DONTWAIT, (struct sockaddr *)&sin,
+		       sizeof(sin));
+	receive(d);
+}
+
 static void print_counters(struct driver *d)
 {
 	const uint64_t *c = tp_tunnel_counters(d->tun);
@@ -246,7 +300,7 @@ static void usage(void)
 	fprintf(stderr, "usage: tp-wg-peer --key B64 --peer B64 [--psk B64] --port N "
 			"[--endpoint IP:PORT] --addr IP --peer-addr IP [--ping N] "
 			"[--interval-ms MS] [--duration S] [--answer N] [--expect-drop REASON] "
-			"[--min-handshakes N]\n");
+			"[--min-handshakes N] [--cookie-flood]\n");
 	exit(2);
 }
 
@@ -266,6 +320,7 @@ int main(int argc, char **argv)
 		{"answer", 1, 0, 'r'},
 		{"expect-drop", 1, 0, 'x'},
 		{"min-handshakes", 1, 0, 'm'},
+		{"cookie-flood", 0, 0, 'c'},
 		{0, 0, 0, 0},
 	};
 	struct tp_tunnel_ops ops = {.send = on_send};
@@ -277,6 +332,8 @@ int main(int argc, char **argv)
 	const char *expect = NULL;
 	uint64_t start, next_ping, end;
 	bool ok = false, have_key = false, have_peer = false, pinging = false;
+	bool cookie_flood = false, connected = false;
+	uint64_t next_blast = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -286,6 +343,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			have_peer = tp_keys_from_base64(pc.public_key, optarg);
+			memcpy(flood_target_key, pc.public_key, 32);
 			break;
 		case 's':
 			pc.has_psk = tp_keys_from_base64(pc.psk, optarg);
@@ -337,6 +395,9 @@ int main(int argc, char **argv)
 		case 'm':
 			min_hs = (unsigned)atoi(optarg);
 			break;
+		case 'c':
+			cookie_flood = true;
+			break;
 		default:
 			usage();
 		}
@@ -347,6 +408,13 @@ int main(int argc, char **argv)
 
 	d.seen = calloc(65536, 1);
 	d.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	{
+		int rcvbuf = 8 << 20; /* cookie replies arrive in thousands under flood */
+
+		if (d.fd >= 0 &&
+		    setsockopt(d.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+			setsockopt(d.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	if (!d.seen || d.fd < 0 || bind(d.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		perror("tp-wg-peer: socket");
 		return 1;
@@ -362,8 +430,15 @@ int main(int argc, char **argv)
 	start = mono_ns();
 	end = start + (uint64_t)duration_s * 1000000000ULL;
 	next_ping = start;
-	if (pc.endpoint.family && (pinging || expect))
+	if (cookie_flood) {
+		if (make_junk(&pc.endpoint) < 0)
+			return 1;
+		next_blast = start;
+		next_ping = start + FLOOD_NS + 1000000000ULL;
+	} else if (pc.endpoint.family && (pinging || expect)) {
 		tp_tunnel_connect(d.tun, d.peer);
+		connected = true;
+	}
 	for (;;) {
 		struct pollfd pfd = {.fd = d.fd, .events = POLLIN};
 		uint64_t now;
@@ -371,8 +446,16 @@ int main(int argc, char **argv)
 
 		poll(&pfd, 1, 10);
 		receive(&d);
-		tp_tunnel_tick(d.tun);
 		now = mono_ns();
+		if (cookie_flood && now < start + FLOOD_NS && now >= next_blast) {
+			blast(&d, &pc.endpoint);
+			next_blast += 100000000ULL;
+			if (!connected && now >= start + 300000000ULL) {
+				tp_tunnel_connect(d.tun, d.peer);
+				connected = true;
+			}
+		}
+		tp_tunnel_tick(d.tun);
 		stop_pinging = ping && d.sent >= ping;
 		if (pc.endpoint.family && !stop_pinging && now >= next_ping &&
 		    (pinging || expect) && now < end - 2000000000ULL) {
@@ -400,6 +483,11 @@ int main(int argc, char **argv)
 			     st.handshakes_completed >= min_hs;
 			if (ping)
 				ok = ok && d.replies == d.sent && d.sent >= ping;
+			/* one cookie reply and one response accepted; exactly one
+			 * retry, which therefore passed the peer's mac2 check */
+			if (cookie_flood)
+				ok = ok && st.handshake_initiations_sent == 2 &&
+				     tp_tunnel_counters(d.tun)[TP_TUNNEL_OK] >= 2;
 			else if (!answer)
 				ok = ok && d.replies == d.sent && d.sent > 0;
 		}
