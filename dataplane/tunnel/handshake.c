@@ -26,6 +26,19 @@ static struct noise_handshake *lookup_static(void *ctx, const uint8_t pub[NOISE_
 	return peer ? &peer->hs : NULL;
 }
 
+static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tunnel_event ev)
+{
+	if (tun->ops.event)
+		tun->ops.event(tun->ctx, peer, ev);
+}
+
+/* Before touching a peer's keypairs, finish a confirmation a worker saw. */
+static void rotate(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+{
+	if (wg_keypairs_rotate_confirmed(tun, peer))
+		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
+}
+
 int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)
 {
 	struct message_handshake_initiation msg;
@@ -72,14 +85,8 @@ out_rate_limited:
 
 int tp_tunnel_connect(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
-	wg_keypairs_rotate_confirmed(tun, peer);
+	rotate(tun, peer);
 	return wg_handshake_send_initiation(tun, peer, false);
-}
-
-static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tunnel_event ev)
-{
-	if (tun->ops.event)
-		tun->ops.event(tun->ctx, peer, ev);
 }
 
 static enum tp_tunnel_res receive_initiation(struct tp_tunnel *tun, const uint8_t *buf,
@@ -95,7 +102,7 @@ static enum tp_tunnel_res receive_initiation(struct tp_tunnel *tun, const uint8_
 	if (res != TP_TUNNEL_OK)
 		goto out;
 	peer = peer_of_hs(hs);
-	wg_keypairs_rotate_confirmed(tun, peer);
+	rotate(tun, peer);
 	wg_device_roam(peer, src);
 	wg_timers_any_authenticated_packet_received(peer, now_ns);
 

@@ -100,18 +100,19 @@ fail_alloc:
 	return ret;
 }
 
-void wg_keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+bool wg_keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	struct keypair *next = atomic_load(&peer->kp_next);
 	struct keypair *prev;
 
 	if (!next || !atomic_load(&next->confirmed))
-		return;
+		return false;
 	prev = atomic_load(&peer->kp_prev);
 	atomic_store(&peer->kp_prev, atomic_load(&peer->kp_cur));
 	atomic_store(&peer->kp_cur, next);
 	atomic_store(&peer->kp_next, NULL);
 	keypair_retire(tun, prev);
+	return true;
 }
 
 void wg_keypairs_zero(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)

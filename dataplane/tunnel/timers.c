@@ -144,7 +144,10 @@ static void peer_tick(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64
 {
 	uint64_t last;
 
-	wg_keypairs_rotate_confirmed(tun, peer);
+	/* Workers already send on a confirmed next keypair; make it current
+	 * and tell the caller a session is up (it may flush staged packets). */
+	if (wg_keypairs_rotate_confirmed(tun, peer))
+		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
 
 	if (atomic_load_explicit(&peer->want_handshake, memory_order_acquire)) {
 		atomic_store(&peer->want_handshake, false);

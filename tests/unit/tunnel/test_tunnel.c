@@ -95,6 +95,16 @@ static void test_round_trip_all_types(void)
 		CU_ASSERT_EQUAL(A.out[0].len, 32);
 		deliver(&A, &B);
 		CU_ASSERT_EQUAL(B.results[TP_TUNNEL_OK], 2);
+		/* confirmed: B's next keypair becomes current on its next tick */
+		CU_ASSERT_EQUAL(B.events[TP_TUNNEL_EV_SESSION_READY], 0);
+		tp_tunnel_tick(B.tun);
+		CU_ASSERT_EQUAL(B.events[TP_TUNNEL_EV_SESSION_READY], 1);
+		CU_ASSERT_PTR_NOT_NULL(atomic_load(&B.peer->kp_cur));
+		CU_ASSERT_PTR_NULL(atomic_load(&B.peer->kp_next));
+		/* B's refused send above asked for a handshake of its own; the
+		 * network loses it */
+		CU_ASSERT_EQUAL(B.nout, 1);
+		B.nout = 0;
 
 		/* data both ways; 29-byte inner pads to 32 */
 		CU_ASSERT_EQUAL(send_data(&A, 29, 7), TP_TUNNEL_OK);
