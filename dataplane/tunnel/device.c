@@ -24,7 +24,7 @@
 
 static const char *const res_names[TP_TUNNEL_RES_COUNT] = {[TP_TUNNEL_OK] = "ok",
 							   [TP_TUNNEL_OK_REKEY] = "ok_rekey",
-#define X(name, str) [TP_TUNNEL_DROP_##name] = str,
+#define X(name, str) [TP_TUNNEL_DROP_##name] = (str),
 							   TP_TUNNEL_DROP_REASONS(X)
 #undef X
 };
@@ -166,7 +166,8 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 		goto fail_dup;
 	if (tun->npeers == tun->peers_cap) {
 		size_t cap = tun->peers_cap ? tun->peers_cap * 2 : 8;
-		struct tp_tunnel_peer **p = realloc(tun->peers, cap * sizeof(*p));
+		struct tp_tunnel_peer **p =
+			realloc(tun->peers, cap * sizeof(struct tp_tunnel_peer *));
 
 		if (!p)
 			goto fail_dup;

@@ -174,8 +174,8 @@ static void handle_inner(struct driver *d, const uint8_t *p, uint32_t len)
 	seq = (uint16_t)(p[26] << 8 | p[27]);
 	if (p[20] == 0) { /* echo reply to one of ours */
 		payload_of(pl, seq);
-		if (id != ICMP_ID || len != 28 + PAYLOAD_LEN || memcmp(p + 28, pl, PAYLOAD_LEN) ||
-		    seq >= d->sent || d->seen[seq])
+		if (id != ICMP_ID || len != 28 + PAYLOAD_LEN ||
+		    memcmp(p + 28, pl, PAYLOAD_LEN) != 0 || seq >= d->sent || d->seen[seq])
 			goto bad;
 		d->seen[seq] = 1;
 		d->replies++;
