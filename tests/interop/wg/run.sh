@@ -6,11 +6,12 @@
 #   d     wrong keys: no session, and our counters say why
 #   f     cookies: wireguard-go under load answers our initiation with a cookie
 #         reply; our retry carries mac2 and is accepted while still under load
+#   g     a and b over an IPv6 outer path
 #   e     (slow) traffic both ways across rekeys for REKEY_SOAK_S (default 200) s
 # Two namespaces tpi-wg-PID (wireguard-go) and tpi-tp-PID (tp-wg-peer) joined
 # by a veth; everything is removed by the trap, even on failure.
 set -euo pipefail
-case=${1:?case a|b|c|d|e|f}
+case=${1:?case a|b|c|d|e|f|g}
 build=${TP_BUILD_DIR:?TP_BUILD_DIR not set}
 peer_bin=$build/tests/tp-wg-peer
 [ -x "$peer_bin" ] || { echo "missing $peer_bin" >&2; exit 1; }
@@ -55,6 +56,8 @@ wgx ip addr add 192.168.77.1/24 dev "$veth1"
 tpx ip addr add 192.168.77.2/24 dev "$veth2"
 wgx ip link set lo up
 tpx ip link set lo up
+wgx ip addr add fd77::1/64 dev "$veth1" nodad
+tpx ip addr add fd77::2/64 dev "$veth2" nodad
 wgx ip link set "$veth1" up
 tpx ip link set "$veth2" up
 
@@ -68,7 +71,7 @@ wg genkey | wg pubkey >"$tmp/wrong.pub"
 
 # wireguard-go stays in the foreground with -f; run it in the background of
 # this script and wait for its interface.
-wgx env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$ifwg" >"$tmp/wg.log" 2>&1 &
+wgx env WG_PROCESS_FOREGROUND=1 LOG_LEVEL="${WG_LOG_LEVEL:-error}" wireguard-go -f "$ifwg" >"$tmp/wg.log" 2>&1 &
 wgpid=$!
 for _ in $(seq 50); do
 	wgx ip link show "$ifwg" >/dev/null 2>&1 && [ -S "/var/run/wireguard/$ifwg.sock" ] && break
@@ -76,9 +79,11 @@ for _ in $(seq 50); do
 done
 wgx ip link show "$ifwg" >/dev/null || { echo "wireguard-go did not come up"; cat "$tmp/wg.log"; exit 1; }
 
-# configure_wg PEER_PUB [psk]
+# configure_wg PEER_PUB [psk]; our endpoint as seen from wireguard-go in $tp_ep
+tp_ep=192.168.77.2:51821
+wg_ep=192.168.77.1:51820
 configure_wg() {
-	local args=(peer "$1" allowed-ips 10.9.0.2/32 endpoint 192.168.77.2:51821)
+	local args=(peer "$1" allowed-ips 10.9.0.2/32 endpoint "$tp_ep")
 	[ "${2:-}" = psk ] && args+=(preshared-key "$tmp/psk")
 	wgx wg set "$ifwg" private-key "$tmp/wg.key" listen-port 51820 "${args[@]}"
 	wgx ip addr add 10.9.0.1/24 dev "$ifwg" 2>/dev/null || true
@@ -95,7 +100,7 @@ initiate() { # [psk]
 	local extra=()
 	[ "${1:-}" = psk ] && extra=(--psk "$(cat "$tmp/psk")")
 	echo "== we initiate ${1:-}"
-	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --ping 5 \
+	tp --peer "$(cat "$tmp/wg.pub")" --endpoint "$wg_ep" --ping 5 \
 		--interval-ms 100 --duration 20 "${extra[@]}"
 }
 
@@ -157,6 +162,15 @@ f)
 	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --cookie-flood --ping 3 \
 		--duration 25 || rc=1
 	;;
+g)
+	tp_ep=[fd77::2]:51821
+	wg_ep=[fd77::1]:51820
+	configure_wg "$(cat "$tmp/tp.pub")"
+	initiate || rc=1
+	wgx wg set "$ifwg" peer "$(cat "$tmp/tp.pub")" remove
+	configure_wg "$(cat "$tmp/tp.pub")"
+	respond || rc=1
+	;;
 e)
 	soak=${REKEY_SOAK_S:-200}
 	configure_wg "$(cat "$tmp/tp.pub")"
@@ -176,5 +190,6 @@ e)
 	;;
 esac
 show_wg
+[ -n "${WG_LOG_COPY:-}" ] && cp "$tmp/wg.log" "$WG_LOG_COPY"
 [ $rc -eq 0 ] && echo "interop case $case: PASS" || { echo "interop case $case: FAIL"; tail -20 "$tmp/wg.log"; }
 exit $rc
