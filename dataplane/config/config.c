@@ -314,13 +314,14 @@ static int check(struct tp_config *cfg, struct tp_config_err *err, const unsigne
 		return fail(err, 0, "state_dir: must be an absolute path");
 	if (cfg->controller_address[0] && !cfg->has_controller_key)
 		return fail(err, 0, "controller_address is set but controller_key is not");
-	/* Each worker owns one queue per port and needs its burst in flight,
-	 * plus what sits in the rings. */
-	if ((uint64_t)cfg->mbufs < (uint64_t)cfg->n_workers * 2 * (cfg->rx_desc + cfg->tx_desc) +
+	/* Each port has its own pool (AF_XDP makes it the port's UMEM). Each
+	 * worker owns one rx and one tx queue on each port and has a burst in
+	 * flight; tx descriptors can hold either pool's mbufs. */
+	if ((uint64_t)cfg->mbufs < (uint64_t)cfg->n_workers * (cfg->rx_desc + cfg->tx_desc) +
 					   (uint64_t)cfg->burst * cfg->n_workers)
 		return fail(err, 0,
 			    "mbufs: %u is too few for %u worker(s) with %u rx + %u tx descriptors "
-			    "on two ports",
+			    "per port",
 			    cfg->mbufs, cfg->n_workers, cfg->rx_desc, cfg->tx_desc);
 	return 0;
 }
