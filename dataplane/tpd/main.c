@@ -22,10 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
 #include <sodium.h>
+#include <xdp/libxdp.h>
 
 #include "tpd.h"
 
@@ -40,6 +43,24 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* libbpf and libxdp (under the af_xdp PMD) narrate at info level; keep
+ * their warnings, on one prefixed line each. */
+static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_WARN)
+		return 0;
+	fputs("tpd: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBXDP_WARN)
+		return 0;
+	fputs("tpd: ", stderr);
+	return vfprintf(stderr, fmt, ap);
 }
 
 static void usage(FILE *f)
@@ -174,6 +195,8 @@ int main(int argc, char **argv)
 		say("libsodium failed to initialise");
 		return 1;
 	}
+	libbpf_set_print(bpf_print);
+	libxdp_set_print(xdp_print);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		say("out of memory");
@@ -222,6 +245,17 @@ int main(int argc, char **argv)
 		if (rc) {
 			say("listen_port %u/udp: %s", d->cfg.listen_port, strerror(-rc));
 			goto out_admin;
+		}
+	}
+	if (d->cfg.mode == TP_MODE_XDP) {
+		/* AF_XDP UMEMs and BPF maps are charged to RLIMIT_MEMLOCK on
+		 * kernels without memcg accounting: take all we may (a
+		 * container may forbid raising the hard limit). */
+		struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0 && getrlimit(RLIMIT_MEMLOCK, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_MEMLOCK, &rl);
 		}
 	}
 	d->counters = tp_counters_create(d->cfg.n_workers + 1);
