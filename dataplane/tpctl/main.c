@@ -79,6 +79,9 @@ static void print_status(json_t *r)
 	else
 		printf("%-11s%s\n", "policy", str(policy, "state"));
 	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
+	json_array_foreach(json_object_get(r, "neighbors"), i, w)
+		printf("%-11s%s %s %s\n", i ? "" : "neighbors", str(w, "interface"),
+		       str(w, "address"), str(w, "mac")[0] ? str(w, "mac") : "(unresolved)");
 	printf("%-11s%s%s%s\n", "controller", str(ctl, "address"),
 	       str(ctl, "address")[0] ? ": " : "", str(ctl, "state"));
 }

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -111,13 +112,51 @@ static int setup_signals(struct tpd *d)
 static void housekeeping(struct tpd *d, uint64_t now)
 {
 	tp_counters_add(tpd_control_slot(d), TP_STAT_HOUSEKEEPING, 1);
+	if (d->neigh)
+		tp_neigh_expire(d->neigh);
 	(void)now;
+}
+
+/* A packet held for a next hop comes back. Nothing holds packets yet (the
+ * forwarding stages are not wired); when they are, this hands the mbuf to
+ * the transmit ring of its worker, or drops it with a reason. */
+static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
+{
+	(void)arg;
+	(void)pkt;
+	(void)mac;
+}
+
+/* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it. */
+static int neigh_start(struct tpd *d, char *err, size_t errlen)
+{
+	int ifs[2] = {(int)if_nametoindex(d->cfg.zone_if), (int)if_nametoindex(d->cfg.transit_if)};
+	int rc;
+
+	d->neigh = tp_neigh_create(&(struct tp_neigh_params){
+		.ifindex = ifs,
+		.n_ifindex = 2,
+		.max_entries = 1024,
+		.queue_len = d->cfg.neigh_queue_len,
+		.hold_ns = 3000000000ull, /* the kernel's ARP/ND gives up after ~3 s */
+		.clock = d->clock,
+		.release = neigh_release,
+		.release_arg = d,
+	});
+	if (!d->neigh) {
+		snprintf(err, errlen, "cannot open rtnetlink for neighbours: %s", strerror(errno));
+		return -EIO;
+	}
+	rc = tp_neigh_dump(d->neigh);
+	if (rc)
+		snprintf(err, errlen, "cannot read the neighbour table: %s", strerror(-rc));
+	return rc;
 }
 
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 2];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 3];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -132,7 +171,9 @@ static void control_loop(struct tpd *d)
 		}
 		timeout = (int)((d->next_tick_ns - now + 999999) / 1000000);
 		pfd[0] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
-		n = 1 + tp_admin_pollfds(d->admin, pfd + 1, TP_ADMIN_CLIENTS_MAX + 1);
+		pfd[1] = (struct pollfd){.fd = d->neigh ? tp_neigh_fd(d->neigh) : -1,
+					 .events = POLLIN};
+		n = 2 + tp_admin_pollfds(d->admin, pfd + 2, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -148,7 +189,9 @@ static void control_loop(struct tpd *d)
 				/* SIGHUP: reserved for a configuration reload. */
 			}
 		}
-		tp_admin_service(d->admin, pfd + 1, n - 1);
+		if (pfd[1].revents & POLLIN)
+			tp_neigh_process(d->neigh);
+		tp_admin_service(d->admin, pfd + 2, n - 2);
 	}
 }
 
@@ -268,6 +311,13 @@ int main(int argc, char **argv)
 		say("%s", err);
 		goto out_runtime;
 	}
+	if (d->cfg.mode == TP_MODE_XDP) {
+		rc = neigh_start(d, err, sizeof(err));
+		if (rc) {
+			say("%s", err);
+			goto out_runtime;
+		}
+	}
 	rc = tpd_telemetry_register(d);
 	if (rc)
 		say("telemetry commands not registered: %s (continuing)", strerror(-rc));
@@ -282,6 +332,7 @@ int main(int argc, char **argv)
 	status = 0;
 out_runtime:
 	tp_runtime_close(&d->rt);
+	tp_neigh_destroy(d->neigh);
 	tp_counters_free(d->counters);
 out_admin:
 	if (d->udp_fd >= 0)

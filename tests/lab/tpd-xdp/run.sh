@@ -98,6 +98,8 @@ assert d["no_policy"] >= 8, d  # parsed echo requests: fail closed
 assert d["ip4_bad_checksum"] == 1, d
 assert s["zone_tx_packets"] == 0 and s["transit_tx_packets"] == 0, s
 PY
+"$B/tpctl" --socket "$work/tpd.sock" --json status | grep -q '"neighbors": \[' ||
+	fail "status has no neighbour list"
 "$B/tpctl" --socket "$work/tpd.sock" status | grep -q "net_af_xdp_zone (tpr-xz), link up" ||
 	fail "status"
 
