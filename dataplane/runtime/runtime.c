@@ -11,8 +11,13 @@
  */
 #include "tp/runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +80,16 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 		tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
 }
 
+/* Block until a frame reaches any AF_XDP rx ring, or max_us passes. */
+static void wait_xsk(struct tp_runtime *rt, struct pollfd *pfd, uint32_t max_us)
+{
+	struct timespec ts = {.tv_sec = max_us / 1000000, .tv_nsec = (max_us % 1000000) * 1000};
+
+	for (unsigned i = 0; i < rt->n_xsk_fds; i++)
+		pfd[i] = (struct pollfd){.fd = rt->xsk_fds[i], .events = POLLIN};
+	ppoll(pfd, rt->n_xsk_fds, &ts, NULL);
+}
+
 static int worker_main(void *arg)
 {
 	struct tp_runtime_worker *w = arg;
@@ -84,6 +99,7 @@ static int worker_main(void *arg)
 	struct rte_mbuf *pkts[TP_BURST_MAX];
 	struct tp_drop_vec dv = {.n = 0};
 	struct tp_stage_ctx ctx = {.cnt = cnt, .worker = w->index};
+	struct pollfd pfd[2 * TP_CONFIG_WORKERS_MAX];
 	struct tp_idle idle;
 
 	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us);
@@ -109,7 +125,10 @@ static int worker_main(void *arg)
 		sleep_us = tp_idle_after_poll(&idle, got);
 		if (sleep_us) {
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
-			rte_delay_us_sleep(sleep_us);
+			if (rt->n_xsk_fds)
+				wait_xsk(rt, pfd, TP_IDLE_BLOCK_MAX_US);
+			else
+				rte_delay_us_sleep(sleep_us);
 		}
 	}
 	return 0;
@@ -193,6 +212,32 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 	return 0;
 }
 
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+/* The net_af_xdp PMD keeps its sockets to itself; they are the process's
+ * only AF_XDP sockets, so find them by domain. */
+static void find_xsk_fds(struct tp_runtime *rt)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	rt->n_xsk_fds = 0;
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) != NULL && rt->n_xsk_fds < RTE_DIM(rt->xsk_fds)) {
+		int fd = atoi(de->d_name), domain = 0;
+		socklen_t len = sizeof(domain);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP)
+			rt->xsk_fds[rt->n_xsk_fds++] = fd;
+	}
+	closedir(dir);
+}
+
 /* Fail before EAL with a clear line rather than deep inside the PMD. */
 static int preflight(const struct tp_config *cfg, char *err, size_t errlen)
 {
@@ -259,6 +304,8 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
 		if (rc)
 			goto out;
 	}
+	if (cfg->mode == TP_MODE_XDP && cfg->idle_wait == TP_IDLE_WAIT_FD)
+		find_xsk_fds(rt);
 out:
 	return rc;
 }

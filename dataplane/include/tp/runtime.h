@@ -57,6 +57,11 @@ struct tp_runtime {
 	uint64_t start_ns;
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
+	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
+	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
+	 * block on all of them. */
+	unsigned n_xsk_fds;
+	int xsk_fds[2 * TP_CONFIG_WORKERS_MAX];
 };
 
 /* Build rte_eal_init's arguments (argv[0] = prog). -ENOSPC if too long. */
