@@ -64,6 +64,20 @@ assert "zone_rx_packets" in c["stats"], c
 for c in peers zones flows; do
 	"$B/tpctl" --socket "$work/tpr-m1.sock" --json $c | grep -q "\"$c\": \[\]" || fail "$c"
 done
+# the same counters through DPDK telemetry
+python3 - /var/run/dpdk/tpd-tpr-m1/dpdk_telemetry.v2 <<'PY' || fail "telemetry"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(65536))  # greeting
+s.send(b"/tableau/counters")
+c = json.loads(s.recv(65536))["/tableau/counters"]
+assert "no_policy" in c and "zone_rx_packets" in c, c
+s.send(b"/tableau/status")
+st = json.loads(s.recv(65536))["/tableau/status"]
+assert st["name"] == "tpr-m1" and st["mode"] == "memory", st
+PY
+
 touch "$work/x.tpb"
 set +e
 "$B/tpctl" --socket "$work/tpr-m1.sock" apply "$work/x.tpb" 2> "$work/apply.err"
