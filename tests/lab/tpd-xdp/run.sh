@@ -54,6 +54,7 @@ admin_socket = $work/tpd.sock
 CONF
 # ip netns exec mounts a fresh /sys without bpffs, so libxdp loads the
 # PMD's program directly instead of through its dispatcher.
+export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ip netns exec tpr-x "$B/tpd" --config "$work/tpd.conf" > "$work/tpd.log" 2>&1 &
 tpd_pid=$!
 for _ in $(seq 100); do
