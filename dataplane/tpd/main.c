@@ -127,6 +127,25 @@ static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 	(void)mac;
 }
 
+/* The PMD may fall back quietly when libxdp cannot load its program;
+ * without a program on the interface the AF_XDP socket sees nothing. */
+static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
+{
+	const char *ifs[2] = {d->cfg.zone_if, d->cfg.transit_if};
+
+	for (int i = 0; i < 2; i++) {
+		__u32 id = 0;
+		int rc = bpf_xdp_query_id((int)if_nametoindex(ifs[i]), 0, &id);
+
+		if (rc || !id) {
+			snprintf(err, errlen,
+				 "no XDP program attached to %s after its port started", ifs[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 /* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it. */
 static int neigh_start(struct tpd *d, char *err, size_t errlen)
 {
@@ -312,7 +331,8 @@ int main(int argc, char **argv)
 		goto out_runtime;
 	}
 	if (d->cfg.mode == TP_MODE_XDP) {
-		rc = neigh_start(d, err, sizeof(err));
+		rc = check_xdp_attached(d, err, sizeof(err));
+		rc = rc ?: neigh_start(d, err, sizeof(err));
 		if (rc) {
 			say("%s", err);
 			goto out_runtime;

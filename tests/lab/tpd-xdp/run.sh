@@ -65,6 +65,15 @@ grep -q "running" "$work/tpd.log" || fail "tpd did not start"
 ip -n tpr-x link show tpr-xz | grep -q "prog/xdp" || fail "no XDP program on tpr-xz"
 ip -n tpr-x link show tpr-xt | grep -q "prog/xdp" || fail "no XDP program on tpr-xt"
 
+# A second tpd in the same namespace: the tunnel port is taken.
+sed "s|^admin_socket = .*|admin_socket = $work/tpd2.sock|; s|^name = .*|name = tpr-x2|" \
+	"$work/tpd.conf" > "$work/tpd2.conf"
+rc=0
+ip netns exec tpr-x "$B/tpd" --config "$work/tpd2.conf" > "$work/tpd2.log" 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "second tpd started"
+grep -q "^tpd: listen_port 51820/udp: Address already in use" "$work/tpd2.log" ||
+	fail "second tpd: $(cat "$work/tpd2.log")"
+
 # The default program takes ARP too, so the source needs static neighbours.
 mac() {
 	ip -n tpr-x -j link show "$1" |
