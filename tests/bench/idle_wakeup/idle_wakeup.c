@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	unsigned cap, polls, samples;
 	uint64_t *lat, c0, w0;
 	bool xdp;
-	int raw = -1;
+	int raw = -1, status = 1;
 
 	if (argc < 6)
 		return 2;
@@ -106,12 +106,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "config: %s\n", cerr.msg);
 		return 1;
 	}
+	memset(&rt, 0, sizeof(rt));
 	counters = tp_counters_create(cfg.n_workers + 1);
 	lat = calloc(samples, sizeof(*lat));
 	if (!counters || !lat || tp_runtime_open(&rt, &cfg, counters, &clock, err, sizeof(err)) ||
 	    tp_runtime_start(&rt)) {
 		fprintf(stderr, "runtime: %s\n", err);
-		return 1;
+		goto out;
 	}
 	if (xdp) {
 		struct sockaddr_ll sll = {.sll_family = AF_PACKET,
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 		raw = socket(AF_PACKET, SOCK_RAW, 0);
 		if (raw < 0 || bind(raw, (struct sockaddr *)&sll, sizeof(sll))) {
 			perror("raw socket");
-			return 1;
+			goto out;
 		}
 	}
 	srand(42);
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 		if (xdp) {
 			if (send(raw, frame, sizeof(frame), 0) != (ssize_t)sizeof(frame)) {
 				perror("send");
-				return 1;
+				goto out;
 			}
 		} else {
 			struct rte_mbuf *m = rte_pktmbuf_alloc(rt.pool[0]);
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 			if (rte_eth_tx_burst(rt.port[TP_PORT_ZONE], 0, &m, 1) != 1) {
 				rte_pktmbuf_free(m);
 				fprintf(stderr, "ring full\n");
-				return 1;
+				goto out;
 			}
 		}
 		while (parsed(counters) == before)
@@ -156,10 +157,12 @@ int main(int argc, char **argv)
 	printf("| %-6s | %-5s | %6u | %8u | %8.1f | %8.1f | %8.1f | %5.2f |\n", argv[1], argv[2],
 	       cap, polls, lat[samples / 2] / 1e3, lat[samples * 99 / 100] / 1e3,
 	       lat[samples - 1] / 1e3, 100.0 * (double)(cpu_ns() - c0) / (double)(now_ns() - w0));
+	status = 0;
+out:
 	if (raw >= 0)
 		close(raw);
 	tp_runtime_close(&rt);
 	tp_counters_free(counters);
 	free(lat);
-	return 0;
+	return status;
 }

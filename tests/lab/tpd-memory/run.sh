@@ -29,8 +29,12 @@ conf() { # conf NAME [extra lines...]
 }
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
-# --- a running tpd answers tpctl -------------------------------------------
+# --- --check validates without starting -------------------------------------
 conf tpr-m1
+"$B/tpd" --config "$work/tpr-m1.conf" --check | grep -q "ok (mode memory)" || fail "--check"
+[ ! -e "$work/tpr-m1.sock" ] || fail "--check created the admin socket"
+
+# --- a running tpd answers tpctl -------------------------------------------
 "$B/tpd" --config "$work/tpr-m1.conf" > "$work/m1.log" 2>&1 &
 pids+=($!); m1=$!
 wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did not appear"; }
