@@ -179,7 +179,7 @@ static int parse_cores(const char *v, const struct key_def *k, struct tp_config 
 
 	if (strlen(v) >= sizeof(buf))
 		return fail(err, line, "worker_cores: list too long");
-	strcpy(buf, v);
+	memcpy(buf, v, strlen(v) + 1);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		uint64_t lo, hi;
@@ -424,7 +424,7 @@ int tp_config_parse(const char *text, struct tp_config *cfg, struct tp_config_er
 		rc = split_line(line, lineno, &key, &val, err);
 		if (rc)
 			return rc;
-		if (!key)
+		if (!key || !val)
 			continue;
 		for (i = 0; i < N_KEYS; i++) {
 			if (!strcmp(keys[i].name, key))

@@ -83,7 +83,8 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 /* Block until a frame reaches any AF_XDP rx ring, or max_us passes. */
 static void wait_xsk(struct tp_runtime *rt, struct pollfd *pfd, uint32_t max_us)
 {
-	struct timespec ts = {.tv_sec = max_us / 1000000, .tv_nsec = (max_us % 1000000) * 1000};
+	struct timespec ts = {.tv_sec = max_us / 1000000,
+			      .tv_nsec = (long)(max_us % 1000000) * 1000};
 
 	for (unsigned i = 0; i < rt->n_xsk_fds; i++)
 		pfd[i] = (struct pollfd){.fd = rt->xsk_fds[i], .events = POLLIN};
@@ -227,7 +228,7 @@ static void find_xsk_fds(struct tp_runtime *rt)
 	if (!dir)
 		return;
 	while ((de = readdir(dir)) != NULL && rt->n_xsk_fds < RTE_DIM(rt->xsk_fds)) {
-		int fd = atoi(de->d_name), domain = 0;
+		int fd = (int)strtol(de->d_name, NULL, 10), domain = 0;
 		socklen_t len = sizeof(domain);
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))

@@ -19,7 +19,7 @@
  *    the first packet after an idle period waits until the current sleep
  *    ends: at most max_us plus the kernel's timer slack (50 us).
  *
- * Measured (tests/bench/idle_wakeup/run.sh, BENCHMARKS.md "dataplane"), on
+ * Measured (tests/bench/tpd-runtime.sh, BENCHMARKS.md "dataplane"), on
  * this shared, loaded 2-core VM: the first packet after idle waits p50
  * ~50 us in fd mode (idle CPU 0.03 % of a core) against p50 ~0.5 ms in
  * sleep mode with the 1 ms cap (idle CPU ~1.5 %); p99 in every mode was
