@@ -195,9 +195,35 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Every message length inside the buffer. libmnl compares nlmsg_len as an
+ * int, so a length of 2^31 or more would pass its check; the kernel never
+ * sends one, but this is the parser's one line of defence. */
+static bool well_formed(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const void *)p;
+		size_t step;
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+			return false;
+		step = NLMSG_ALIGN(nlh->nlmsg_len);
+		if (step >= len)
+			return true;
+		p += step;
+		len -= step;
+	}
+	return len == 0;
+}
+
 int tp_neigh_input(struct tp_neigh *n, const void *buf, size_t len)
 {
-	int rc = mnl_cb_run(buf, len, 0, 0, data_cb, n);
+	int rc;
+
+	if (len > INT32_MAX || !well_formed(buf, len))
+		return -EBADMSG;
+	rc = mnl_cb_run(buf, len, 0, 0, data_cb, n);
 
 	return rc < 0 ? -errno : 0;
 }
@@ -287,7 +313,7 @@ int tp_neigh_process(struct tp_neigh *n)
 				return tp_neigh_dump(n);
 			return -errno;
 		}
-		mnl_cb_run(n->buf, (size_t)len, 0, 0, data_cb, n);
+		tp_neigh_input(n, n->buf, (size_t)len);
 	}
 }
 
@@ -305,6 +331,8 @@ static int request(struct tp_neigh *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *
 
 		if (len < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (!well_formed(n->buf, (size_t)len))
+			return -EBADMSG;
 		rc = mnl_cb_run(n->buf, (size_t)len, seq, n->rq_portid, cb, data);
 	} while (rc > MNL_CB_STOP);
 	return rc < 0 ? -errno : 0;
