@@ -13,11 +13,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,11 +241,34 @@ static void find_xsk_fds(struct tp_runtime *rt)
 	closedir(dir);
 }
 
-/* Fail before EAL with a clear line rather than deep inside the PMD. */
+/* EAL holds a write lock on its runtime config file for the life of the
+ * process; a second tpd with the same name would fail deep inside EAL. */
+static int name_in_use(const struct tp_config *cfg, char *err, size_t errlen)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[128];
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/var/run/dpdk/tpd-%s/config", cfg->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* never ran, or not root: EAL will say */
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		rc = fail(err, errlen, -EADDRINUSE,
+			  "name '%s' is in use by process %d (each tpd on a machine needs its own "
+			  "name)",
+			  cfg->name, (int)fl.l_pid);
+	close(fd);
+	return rc;
+}
+
+/* Fail before EAL with a clear line rather than deep inside it or the PMD. */
 static int preflight(const struct tp_config *cfg, char *err, size_t errlen)
 {
-	if (cfg->mode != TP_MODE_XDP)
-		return 0;
+	int rc = name_in_use(cfg, err, errlen);
+
+	if (rc || cfg->mode != TP_MODE_XDP)
+		return rc;
 	if (!if_nametoindex(cfg->zone_if))
 		return fail(err, errlen, -ENODEV, "zone_interface '%s' does not exist",
 			    cfg->zone_if);
@@ -290,7 +315,8 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
 	for (int i = 0; i < args.argc; i++)
 		copy.argv[i] = copy.buf + (args.argv[i] - args.buf);
 	if (rte_eal_init(copy.argc, copy.argv) < 0) {
-		rc = -rte_errno;
+		/* some EAL failures leave rte_errno at 0 */
+		rc = rte_errno ? -rte_errno : -EIO;
 		fail(err, errlen, rc, "DPDK EAL init failed: %s (EAL arguments:%s)",
 		     rte_strerror(rte_errno), eal_line(&args, line, sizeof(line)));
 		goto out;

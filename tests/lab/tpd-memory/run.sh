@@ -100,6 +100,9 @@ expect_fail() { # expect_fail NAME PATTERN
 conf tpr-m2
 sed -i "s|admin_socket = .*|admin_socket = $work/tpr-m1.sock|" "$work/tpr-m2.conf"
 expect_fail tpr-m2 "in use (is another tpd running"
+conf tpr-m8
+sed -i "s|^name = .*|name = tpr-m1|" "$work/tpr-m8.conf"
+expect_fail tpr-m8 "name 'tpr-m1' is in use by process $m1"
 conf tpr-m3 "bogus_key = 1"
 expect_fail tpr-m3 "tpr-m3.conf:6: unknown key 'bogus_key'"
 conf tpr-m4
