@@ -185,7 +185,7 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 		(uint16_t)RTE_ALIGN_CEIL(sizeof(struct tp_pkt_meta), RTE_MBUF_PRIV_ALIGN),
 		RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	if (!rt->pool[role])
-		return fail(err, errlen, -rte_errno,
+		return fail(err, errlen, rte_errno ? -rte_errno : -ENOMEM,
 			    "%s: cannot create mbuf pool of %u: %s (raise memory_mb?)", what,
 			    cfg->mbufs, rte_strerror(rte_errno));
 	rc = rte_eth_dev_configure(pid, nq, nq, &conf);
