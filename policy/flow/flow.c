@@ -534,42 +534,54 @@ enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_en
 
 #define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
 
+/*
+ * At most BURST_STEP packets. Two rounds of prefetches hide the two
+ * dependent cache misses of a lookup (bucket, then entry) behind the work
+ * of the other packets; processing stays strictly in order, so a flow
+ * created by one packet is found by the next.
+ */
+static void classify_step(struct tp_flow_table *t, const struct tp_engine *engine,
+			  const struct tp_flow_pkt *const pkts[], unsigned m, uint64_t now,
+			  enum tp_flow_result res[], struct tp_decision out[])
+{
+	struct key k[BURST_STEP];
+	unsigned end[BURST_STEP];
+	uint32_t b[BURST_STEP];
+
+	for (unsigned j = 0; j < m; j++) {
+		end[j] = key_of(&pkts[j]->f, &k[j]);
+		b[j] = key_bucket(t, &k[j]);
+		__builtin_prefetch(&t->bucket[b[j]]);
+	}
+	for (unsigned j = 0; j < m; j++) {
+		uint32_t i = t->bucket[b[j]];
+
+		if (i != NIL)
+			__builtin_prefetch(&t->entry[i]);
+	}
+	for (unsigned j = 0; j < m; j++) {
+		if (!engine || pkts[j]->icmp_error)
+			res[j] = classify_special(t, engine, pkts[j], now, &out[j]);
+		else
+			res[j] =
+				classify_one(t, engine, pkts[j], &k[j], end[j], b[j], now, &out[j]);
+	}
+}
+
 void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
 			    const struct tp_flow_pkt *const pkts[], unsigned n,
 			    enum tp_flow_result res[], struct tp_decision out[])
 {
 	uint64_t now = t->clock_ns(t->clock_arg);
 
-	for (unsigned base = 0; base < n; base += BURST_STEP) {
-		unsigned m = n - base < BURST_STEP ? n - base : BURST_STEP;
-		struct key k[BURST_STEP];
-		unsigned end[BURST_STEP];
-		uint32_t b[BURST_STEP];
+	while (n > 0) {
+		unsigned m = n > BURST_STEP ? BURST_STEP : n;
 
-		/* Two rounds of prefetches hide the two dependent cache
-		 * misses of a lookup (bucket, then entry) behind the work of
-		 * the other packets; processing stays strictly in order, so
-		 * a flow created by one packet is found by the next. */
-		for (unsigned j = 0; j < m; j++) {
-			end[j] = key_of(&pkts[base + j]->f, &k[j]);
-			b[j] = key_bucket(t, &k[j]);
-			__builtin_prefetch(&t->bucket[b[j]]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			uint32_t i = t->bucket[b[j]];
-
-			if (i != NIL)
-				__builtin_prefetch(&t->entry[i]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			const struct tp_flow_pkt *p = pkts[base + j];
-
-			if (!engine || p->icmp_error)
-				res[base + j] = classify_special(t, engine, p, now, &out[base + j]);
-			else
-				res[base + j] = classify_one(t, engine, p, &k[j], end[j], b[j], now,
-							     &out[base + j]);
-		}
+		classify_step(t, engine, pkts, m, now, res, out);
+		pkts += m;
+		res += m;
+		out += m;
+		n -= m;
 	}
 }
 
