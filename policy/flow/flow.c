@@ -457,6 +457,16 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 {
 	uint32_t i = lookup(t, k, b, engine, now);
 
+	if (i != NIL && k->proto == 6 && src_end != t->entry[i].init &&
+	    (pkt->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
+		/* A bare SYN from the responder is no part of the initiator's
+		 * connection: it ends that flow and is judged as a new
+		 * connection in its own direction (else a responder could
+		 * open one back on a closing 4-tuple). */
+		entry_remove(t, i);
+		t->ctr.closed++;
+		i = NIL;
+	}
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
 
