@@ -467,6 +467,13 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 		t->ctr.closed++;
 		i = NIL;
 	}
+	if (i != NIL && src_end != t->entry[i].init &&
+	    ((k->proto == 1 && pkt->f.icmp_type == 8) ||
+	     (k->proto == 58 && pkt->f.icmp_type == 128)))
+		/* An echo request from the responder with the same id is not
+		 * a reply: judged on its own, and it creates no flow (the
+		 * key is taken by the initiator's). */
+		goto stateless;
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
 
@@ -497,6 +504,11 @@ pass_stateless:
 drop_policy:
 	t->ctr.denied++;
 	return TP_FLOW_DROP_POLICY;
+stateless:
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	goto pass_stateless;
 }
 
 /* Packets the flow lookup cannot serve: no policy, ICMP errors. */

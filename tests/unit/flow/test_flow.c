@@ -526,8 +526,12 @@ static void test_revocation(void)
 	echo.f.src = p.f.src;
 	echo.f.dst = p.f.dst;
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_PASS_FLOW);
+	echo.f.icmp_type = 8; /* the PLC pinging back with the same id: no rule */
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
 
 	/* no policy at all: fail closed */
+	echo.f.icmp_type = 0;
 	tp_engine_publish(&slot, NULL);
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_NO_POLICY);
 
