@@ -636,13 +636,23 @@ int main(int argc, char **argv)
 		char day[32];
 		time_t now = time(NULL);
 
+		char load[64] = "?";
+		FILE *la = fopen("/proc/loadavg", "r");
+
+		if (la) {
+			if (!fgets(load, sizeof(load), la))
+				snprintf(load, sizeof(load), "?");
+			load[strcspn(load, "\n")] = '\0';
+			fclose(la);
+		}
 		strftime(day, sizeof(day), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 		fprintf(out,
 			"Measured by `cmake -S . -B build-bench -DTP_BENCH=ON && make -C "
 			"build-bench "
 			"-j2 bench_policy && build-bench/bench/bench_policy --record%s` "
-			"(RelWithDebInfo, gcc), %s.\n\n",
-			quick ? " --quick" : "", day);
+			"(RelWithDebInfo, gcc), %s; /proc/loadavg at the start: %s (2 cores, "
+			"shared).\n\n",
+			quick ? " --quick" : "", day, load);
 	}
 	bench_classify();
 	bench_flows();
