@@ -59,11 +59,11 @@ __attribute__((format(printf, 3, 4))) static int fail(struct build *b, int ret, 
 {
 	va_list ap;
 
-	if (b->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(b->err, b->errlen, fmt, ap);
-		va_end(ap);
-	}
+	if (b->errlen == 0)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf(b->err, b->errlen, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -265,7 +265,7 @@ static void build_validity(struct build *b)
 	int64_t from = INT64_MIN, until = TP_ENGINE_FOREVER;
 
 	for (size_t i = 0; i < s->n_rules; i++) {
-		int64_t t[2] = {s->rules[i].not_before, s->rules[i].not_after};
+		const int64_t t[2] = {s->rules[i].not_before, s->rules[i].not_after};
 
 		for (int j = 0; j < 2; j++) {
 			if (t[j] == 0)
@@ -390,7 +390,6 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 	ret = bounds_build(b, ends, 2 * n, t, false);
 	if (ret)
 		goto out_free;
-	ret = -ENOMEM;
 	t->cell = arena_calloc(&b->e->arena, t->n, sizeof(*t->cell));
 	next_deny = malloc((t->n + 1) * sizeof(uint32_t));
 	next_allow = malloc((t->n + 1) * sizeof(uint32_t));
@@ -472,7 +471,8 @@ static int grid_build(struct build *b, const struct tp_rule *const *rules, size_
 
 	for (size_t i = 0; i < n; i++)
 		cap += (rules[i]->n_dst_ports ? rules[i]->n_dst_ports : 1) * rules[i]->n_src_ports;
-	v = malloc(cap * sizeof(*v));
+	v = malloc((cap ? cap : 1) *
+		   sizeof(*v)); /* cap >= 1: every rule here names a source port */
 	ends = calloc(2 * cap + 1, sizeof(*ends));
 	g = arena_calloc(&b->e->arena, 1, sizeof(*g));
 	if (!v || !ends || !g)

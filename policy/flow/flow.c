@@ -457,6 +457,23 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 {
 	uint32_t i = lookup(t, k, b, engine, now);
 
+	if (i != NIL && k->proto == 6 && src_end != t->entry[i].init &&
+	    (pkt->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
+		/* A bare SYN from the responder is no part of the initiator's
+		 * connection: it ends that flow and is judged as a new
+		 * connection in its own direction (else a responder could
+		 * open one back on a closing 4-tuple). */
+		entry_remove(t, i);
+		t->ctr.closed++;
+		i = NIL;
+	}
+	if (i != NIL && src_end != t->entry[i].init &&
+	    ((k->proto == 1 && pkt->f.icmp_type == 8) ||
+	     (k->proto == 58 && pkt->f.icmp_type == 128)))
+		/* An echo request from the responder with the same id is not
+		 * a reply: judged on its own, and it creates no flow (the
+		 * key is taken by the initiator's). */
+		goto stateless;
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
 
@@ -487,6 +504,11 @@ pass_stateless:
 drop_policy:
 	t->ctr.denied++;
 	return TP_FLOW_DROP_POLICY;
+stateless:
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	goto pass_stateless;
 }
 
 /* Packets the flow lookup cannot serve: no policy, ICMP errors. */
@@ -534,42 +556,54 @@ enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_en
 
 #define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
 
+/*
+ * At most BURST_STEP packets. Two rounds of prefetches hide the two
+ * dependent cache misses of a lookup (bucket, then entry) behind the work
+ * of the other packets; processing stays strictly in order, so a flow
+ * created by one packet is found by the next.
+ */
+static void classify_step(struct tp_flow_table *t, const struct tp_engine *engine,
+			  const struct tp_flow_pkt *const pkts[], unsigned m, uint64_t now,
+			  enum tp_flow_result res[], struct tp_decision out[])
+{
+	struct key k[BURST_STEP];
+	unsigned end[BURST_STEP];
+	uint32_t b[BURST_STEP];
+
+	for (unsigned j = 0; j < m; j++) {
+		end[j] = key_of(&pkts[j]->f, &k[j]);
+		b[j] = key_bucket(t, &k[j]);
+		__builtin_prefetch(&t->bucket[b[j]]);
+	}
+	for (unsigned j = 0; j < m; j++) {
+		uint32_t i = t->bucket[b[j]];
+
+		if (i != NIL)
+			__builtin_prefetch(&t->entry[i]);
+	}
+	for (unsigned j = 0; j < m; j++) {
+		if (!engine || pkts[j]->icmp_error)
+			res[j] = classify_special(t, engine, pkts[j], now, &out[j]);
+		else
+			res[j] =
+				classify_one(t, engine, pkts[j], &k[j], end[j], b[j], now, &out[j]);
+	}
+}
+
 void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
 			    const struct tp_flow_pkt *const pkts[], unsigned n,
 			    enum tp_flow_result res[], struct tp_decision out[])
 {
 	uint64_t now = t->clock_ns(t->clock_arg);
 
-	for (unsigned base = 0; base < n; base += BURST_STEP) {
-		unsigned m = n - base < BURST_STEP ? n - base : BURST_STEP;
-		struct key k[BURST_STEP];
-		unsigned end[BURST_STEP];
-		uint32_t b[BURST_STEP];
+	while (n > 0) {
+		unsigned m = n > BURST_STEP ? BURST_STEP : n;
 
-		/* Two rounds of prefetches hide the two dependent cache
-		 * misses of a lookup (bucket, then entry) behind the work of
-		 * the other packets; processing stays strictly in order, so
-		 * a flow created by one packet is found by the next. */
-		for (unsigned j = 0; j < m; j++) {
-			end[j] = key_of(&pkts[base + j]->f, &k[j]);
-			b[j] = key_bucket(t, &k[j]);
-			__builtin_prefetch(&t->bucket[b[j]]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			uint32_t i = t->bucket[b[j]];
-
-			if (i != NIL)
-				__builtin_prefetch(&t->entry[i]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			const struct tp_flow_pkt *p = pkts[base + j];
-
-			if (!engine || p->icmp_error)
-				res[base + j] = classify_special(t, engine, p, now, &out[base + j]);
-			else
-				res[base + j] = classify_one(t, engine, p, &k[j], end[j], b[j], now,
-							     &out[base + j]);
-		}
+		classify_step(t, engine, pkts, m, now, res, out);
+		pkts += m;
+		res += m;
+		out += m;
+		n -= m;
 	}
 }
 

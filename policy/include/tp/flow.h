@@ -33,7 +33,10 @@
  * through unevaluated. Idle timeouts are per protocol (TCP established and
  * transitory, UDP, ICMP, other). TCP state is light: a SYN starts a flow, a
  * packet from the responder establishes it, FINs from both ends make it
- * transitory again, a RST removes it. A TCP packet of an unknown connection
+ * transitory again, a RST removes it. A bare SYN from the responder ends
+ * the flow and is judged as a new connection in its own direction; an echo
+ * request from the responder with the flow's id is judged on its own and
+ * creates no flow. A TCP packet of an unknown connection
  * is evaluated as a first packet in its direction (loose pickup, §7.5).
  *
  * Time comes from the clock callback (nanoseconds, monotonic); nothing in

@@ -346,6 +346,29 @@ static void test_source_port_budget(void)
 	expect_refused(s, -E2BIG, "too complex");
 }
 
+/* No zones, no rules: every packet is from no zone (fail closed). */
+static void test_empty_site(void)
+{
+	struct tp_site s = {0};
+	struct tp_engine *e = NULL;
+	struct tp_decision d;
+	struct tp_flow f;
+	char err[100];
+
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(&s, 0, &e, err, sizeof(err)), 0);
+	flow_set(&f, 6, "10.0.0.1", 1, "10.0.0.2", 2);
+	tp_engine_decide(e, &f, &d);
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_DENY);
+	CU_ASSERT_EQUAL(d.reason, TP_REASON_NO_SRC_ZONE);
+	CU_ASSERT_EQUAL(tp_engine_valid_until(e), TP_ENGINE_FOREVER);
+	CU_ASSERT_PTR_NULL(tp_engine_rule(e, 1));
+	CU_ASSERT_EQUAL(tp_engine_zone_tp(e, 0), UINT32_MAX);
+	tp_engine_free(e);
+	/* err may be NULL with errlen 0 */
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(&s, 0, &e, NULL, 0), 0);
+	tp_engine_free(e);
+}
+
 static unsigned retired;
 
 static void count_retire(struct tp_engine *old, void *arg)
@@ -401,6 +424,7 @@ int main(void)
 	CU_add_test(suite, "refusals", test_refusals);
 	CU_add_test(suite, "source-port budget", test_source_port_budget);
 	CU_add_test(suite, "publish and retire", test_publish);
+	CU_add_test(suite, "empty site", test_empty_site);
 	CU_add_test(suite, "engine == reference on random sites", test_differential);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

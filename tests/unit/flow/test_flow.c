@@ -461,6 +461,16 @@ static void test_tcp_states(void)
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
 	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
 
+	/* a bare SYN from the responder does not ride on the flow */
+	tcp_pkt(&p, SCADA, 40002, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
+	tcp_pkt(&p, PLC, 502, SCADA, 40002, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
+	tcp_pkt(&p, SCADA, 40002, PLC, 502, TP_TCP_ACK); /* the initiator: picked up again */
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
+	tcp_pkt(&p, PLC, 502, SCADA, 40002, TP_TCP_RST);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_FLOW);
+
 	/* RST ends a flow at once */
 	tcp_pkt(&p, SCADA, 40001, PLC, 502, TP_TCP_ACK); /* loose pickup */
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
@@ -516,8 +526,12 @@ static void test_revocation(void)
 	echo.f.src = p.f.src;
 	echo.f.dst = p.f.dst;
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_PASS_FLOW);
+	echo.f.icmp_type = 8; /* the PLC pinging back with the same id: no rule */
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
 
 	/* no policy at all: fail closed */
+	echo.f.icmp_type = 0;
 	tp_engine_publish(&slot, NULL);
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_NO_POLICY);
 
