@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The control-thread half of the engine: sending and receiving message types
+ * 1-3. Implements tp_tunnel_handshake_receive() and tp_tunnel_connect(). */
+#ifndef TP_TUNNEL_HANDSHAKE_H
+#define TP_TUNNEL_HANDSHAKE_H
+
+#include "device.h"
+
+/* Send an initiation unless one went out less than REKEY_TIMEOUT ago. A
+ * retry keeps the attempt count; a fresh request resets it. */
+void handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry);
+
+#endif /* TP_TUNNEL_HANDSHAKE_H */

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transport data on worker threads. Per burst: one keypair load, one atomic
+ * fetch-add for all send counters, one clock read and one set of timer
+ * events; per packet only the AEAD. Receive order: cheap header checks, index
+ * lookup, key age, a read-only replay pre-check (so replayed floods cost no
+ * AEAD), the AEAD, and only then the replay window update, confirmation of a
+ * next keypair, roaming and timer events.
+ */
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "keypair.h"
+#include "timers.h"
+#include "transport.h"
+
+int tp_tunnel_classify(const uint8_t *msg, size_t len)
+{
+	if (len < sizeof(struct message_header) || msg[1] || msg[2] || msg[3])
+		return MESSAGE_INVALID;
+	if (msg[0] < MESSAGE_HANDSHAKE_INITIATION || msg[0] > MESSAGE_DATA)
+		return MESSAGE_INVALID;
+	return msg[0];
+}
+
+static enum tp_tunnel_res encrypt_one(const struct keypair *kp, struct tp_tunnel_pkt *p,
+				      uint64_t counter, uint16_t mtu)
+{
+	struct message_data *hdr = (struct message_data *)p->data;
+	uint32_t inner, padded;
+
+	if (p->len < MESSAGE_DATA_HEADER_LEN)
+		return TP_TUNNEL_DROP_NO_ROOM;
+	inner = p->len - MESSAGE_DATA_HEADER_LEN;
+	padded = (inner + MESSAGE_PADDING_MULTIPLE - 1) & ~(uint32_t)(MESSAGE_PADDING_MULTIPLE - 1);
+	if (padded > mtu)
+		padded = inner > mtu ? inner : mtu;
+	if ((uint64_t)MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN > p->cap)
+		return TP_TUNNEL_DROP_NO_ROOM;
+	if (counter >= REJECT_AFTER_MESSAGES)
+		return TP_TUNNEL_DROP_KEY_EXHAUSTED;
+
+	memset(hdr->encrypted_data + inner, 0, padded - inner);
+	message_header_set(&hdr->header, MESSAGE_DATA);
+	put_le32(hdr->receiver_index, kp->remote_index);
+	put_le64(hdr->counter, counter);
+	tp_crypto_aead_seal(hdr->encrypted_data, hdr->encrypted_data, padded, counter, kp->send_key,
+			    NULL, 0);
+	p->len = MESSAGE_DATA_HEADER_LEN + padded + NOISE_AUTHTAG_LEN;
+	p->inner_len = inner;
+	return TP_TUNNEL_OK;
+}
+
+/* Good packets first, in order; the rest after. Returns the good count. */
+static unsigned partition(struct tp_tunnel_pkt *pkts, unsigned n)
+{
+	unsigned good = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!tp_tunnel_res_ok(pkts[i].res))
+			continue;
+		if (i != good) {
+			struct tp_tunnel_pkt t = pkts[good];
+
+			pkts[good] = pkts[i];
+			pkts[i] = t;
+		}
+		good++;
+	}
+	return good;
+}
+
+unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				 struct tp_tunnel_pkt *pkts, unsigned n)
+{
+	uint64_t now_ns = tun_now(tun);
+	struct keypair *kp = keypair_for_sending(peer);
+	enum tp_tunnel_res ok = TP_TUNNEL_OK;
+	uint64_t first, bytes = 0;
+	bool data = false, any = false;
+
+	if (!n)
+		return 0;
+	if (!kp || now_ns - kp->birth_ns >= REJECT_AFTER_TIME_NS) {
+		for (unsigned i = 0; i < n; i++)
+			pkts[i].res = TP_TUNNEL_DROP_NO_KEY;
+		timers_want_handshake(peer);
+		return 0;
+	}
+	first = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
+	if (first + n > REKEY_AFTER_MESSAGES ||
+	    (kp->initiator && now_ns - kp->birth_ns >= REKEY_AFTER_TIME_NS)) {
+		ok = TP_TUNNEL_OK_REKEY;
+		timers_want_handshake(peer);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct tp_tunnel_pkt *p = &pkts[i];
+
+		p->peer = peer;
+		p->res = encrypt_one(kp, p, first + i, tun->mtu);
+		if (p->res != TP_TUNNEL_OK)
+			continue;
+		p->res = ok;
+		any = true;
+		data |= p->inner_len != 0;
+		bytes += p->len;
+	}
+	if (any) {
+		timers_any_authenticated_packet_sent(peer, now_ns);
+		if (data)
+			timers_data_sent(peer, now_ns);
+		atomic_fetch_add_explicit(&peer->tx_bytes, bytes, memory_order_relaxed);
+	}
+	return partition(pkts, n);
+}
+
+enum tp_tunnel_res tp_tunnel_encrypt(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				     struct tp_tunnel_pkt *pkt)
+{
+	tp_tunnel_encrypt_burst(tun, peer, pkt, 1);
+	return pkt->res;
+}
+
+/* Length of the IP packet inside a decrypted payload, or 0 if not sane. */
+static uint32_t inner_ip_len(const uint8_t *p, uint32_t len)
+{
+	uint32_t tot;
+
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		tot = (uint32_t)p[2] << 8 | p[3];
+		if ((p[0] & 0xf) >= 5 && tot >= 20 && tot <= len)
+			return tot;
+	} else if (len >= 40 && (p[0] >> 4) == 6) {
+		tot = 40 + ((uint32_t)p[4] << 8 | p[5]);
+		if (tot <= len)
+			return tot;
+	}
+	return 0;
+}
+
+static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pkt *p,
+				      uint64_t now_ns)
+{
+	struct message_data *hdr = (struct message_data *)p->data;
+	struct index_entry *e;
+	struct keypair *kp;
+	struct tp_tunnel_peer *peer;
+	uint64_t counter, age;
+	uint32_t plain;
+	enum tp_tunnel_res res = TP_TUNNEL_OK;
+
+	p->peer = NULL;
+	p->inner_len = 0;
+	if (p->len < MESSAGE_DATA_MIN_LEN)
+		return TP_TUNNEL_DROP_SHORT;
+	if (p->len > MESSAGE_MAX_LEN)
+		return TP_TUNNEL_DROP_OVERSIZE;
+	if (tp_tunnel_classify(p->data, p->len) != MESSAGE_DATA)
+		return TP_TUNNEL_DROP_BAD_TYPE;
+	e = index_lookup(&tun->index, get_le32(hdr->receiver_index), INDEX_KEYPAIR);
+	if (!e)
+		return TP_TUNNEL_DROP_UNKNOWN_INDEX;
+	kp = (struct keypair *)e;
+	peer = e->peer;
+	age = now_ns - kp->birth_ns;
+	if (age >= REJECT_AFTER_TIME_NS)
+		return TP_TUNNEL_DROP_KEY_EXPIRED;
+	counter = get_le64(hdr->counter);
+	switch (replay_check(&kp->replay, counter)) {
+	case REPLAY_OK:
+		break;
+	case REPLAY_SEEN:
+		return TP_TUNNEL_DROP_REPLAYED;
+	case REPLAY_TOO_OLD:
+		return TP_TUNNEL_DROP_TOO_OLD;
+	case REPLAY_EXHAUSTED:
+		return TP_TUNNEL_DROP_KEY_EXHAUSTED;
+	}
+	plain = p->len - MESSAGE_DATA_MIN_LEN;
+	if (!tp_crypto_aead_open(hdr->encrypted_data, hdr->encrypted_data,
+				 plain + NOISE_AUTHTAG_LEN, counter, kp->recv_key, NULL, 0))
+		return TP_TUNNEL_DROP_BAD_AEAD;
+	if (replay_validate(&kp->replay, counter) != REPLAY_OK)
+		return TP_TUNNEL_DROP_REPLAYED; /* unreachable: one receiver per window */
+
+	/* Authenticated from here on. */
+	p->peer = peer;
+	if (!kp->initiator && !atomic_load_explicit(&kp->confirmed, memory_order_relaxed) &&
+	    atomic_load_explicit(&peer->kp_next, memory_order_acquire) == kp)
+		atomic_store_explicit(&kp->confirmed, true, memory_order_release);
+	if (p->src.family)
+		device_roam(peer, &p->src);
+	if (kp->initiator && age >= REKEY_ON_RECV_AGE_NS &&
+	    atomic_load_explicit(&peer->kp_cur, memory_order_relaxed) == kp &&
+	    !atomic_exchange_explicit(&peer->lastminute_sent, true, memory_order_relaxed)) {
+		timers_want_handshake(peer);
+		res = TP_TUNNEL_OK_REKEY;
+	}
+	if (plain == 0)
+		return res; /* keepalive */
+	p->inner_len = inner_ip_len(hdr->encrypted_data, plain);
+	if (!p->inner_len)
+		return TP_TUNNEL_DROP_BAD_INNER;
+	return res;
+}
+
+unsigned tp_tunnel_decrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_pkt *pkts, unsigned n)
+{
+	uint64_t now_ns = tun_now(tun);
+	struct tp_tunnel_peer *last = NULL;
+	bool last_data = false;
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct tp_tunnel_pkt *p = &pkts[i];
+
+		p->res = decrypt_one(tun, p, now_ns);
+		if (!p->peer)
+			continue;
+		/* Timer events once per run of packets from the same peer. */
+		if (p->peer != last) {
+			if (last) {
+				timers_any_authenticated_packet_received(last, now_ns);
+				if (last_data)
+					timers_data_received(last, now_ns);
+				atomic_fetch_add_explicit(&last->rx_bytes, bytes,
+							  memory_order_relaxed);
+			}
+			last = p->peer;
+			last_data = false;
+			bytes = 0;
+		}
+		last_data |= p->inner_len != 0;
+		bytes += p->len;
+	}
+	if (last) {
+		timers_any_authenticated_packet_received(last, now_ns);
+		if (last_data)
+			timers_data_received(last, now_ns);
+		atomic_fetch_add_explicit(&last->rx_bytes, bytes, memory_order_relaxed);
+	}
+	return partition(pkts, n);
+}
+
+enum tp_tunnel_res tp_tunnel_decrypt(struct tp_tunnel *tun, struct tp_tunnel_pkt *pkt)
+{
+	tp_tunnel_decrypt_burst(tun, pkt, 1);
+	return pkt->res;
+}
+
+void transport_send_keepalive(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+{
+	uint8_t buf[MESSAGE_DATA_MIN_LEN];
+	struct tp_tunnel_pkt p = {.data = buf, .len = MESSAGE_DATA_HEADER_LEN, .cap = sizeof(buf)};
+	struct tp_tunnel_endpoint ep;
+
+	if (!tp_tunnel_peer_endpoint(peer, &ep))
+		return;
+	if (tp_tunnel_encrypt(tun, peer, &p) == TP_TUNNEL_DROP_NO_KEY)
+		return; /* a handshake was requested; the next tick sends it */
+	if (tp_tunnel_res_ok(p.res))
+		tun->ops.send(tun->ctx, peer, &ep, p.data, p.len);
+}

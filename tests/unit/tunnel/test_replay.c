@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/* The replay window against a naive model (a set of every counter seen and
+ * the highest one) on random operations, plus its edge cases. */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+enum { OPS = 1200000, MODEL_SPAN = 1 << 23 };
+
+/* Naive model: accepted iff not seen before and no more than
+ * REPLAY_WINDOW_SIZE behind the highest accepted counter. */
+struct model {
+	uint8_t *seen; /* one byte per counter, counters < MODEL_SPAN */
+	uint64_t max_plus_one;
+};
+
+static enum replay_verdict model_validate(struct model *m, uint64_t c)
+{
+	if (c + 1 + REPLAY_WINDOW_SIZE < m->max_plus_one)
+		return REPLAY_TOO_OLD;
+	if (m->seen[c])
+		return REPLAY_SEEN;
+	m->seen[c] = 1;
+	if (c + 1 > m->max_plus_one)
+		m->max_plus_one = c + 1;
+	return REPLAY_OK;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void test_against_model(void)
+{
+	struct model m = {calloc(MODEL_SPAN, 1), 0};
+	struct replay *r = malloc(sizeof(*r));
+	uint64_t top = 0, mismatches = 0, accepted = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m.seen);
+	replay_init(r);
+	for (long i = 0; i < OPS; i++) {
+		uint64_t x = rnd(), c;
+
+		/* Mostly near the top (reordering, duplicates), sometimes far
+		 * behind, sometimes big jumps ahead. */
+		switch (x % 16) {
+		case 0:
+			c = top + (x >> 8) % 64;
+			break;
+		case 1:
+			c = top > 20000 ? top - (x >> 8) % 20000 : (x >> 8) % 20000;
+			break;
+		case 2:
+			c = top > 8200 ? top - 8120 - (x >> 8) % 16 : 0;
+			break;
+		default:
+			c = top + 3 > (x >> 8) % 200 ? top + 3 - (x >> 8) % 200 : 0;
+			break;
+		}
+		CU_ASSERT_FATAL(c < MODEL_SPAN);
+		if (c > top)
+			top = c;
+		enum replay_verdict want = model_validate(&m, c);
+		enum replay_verdict pre = replay_check(r, c);
+		enum replay_verdict got = replay_validate(r, c);
+
+		if (got != want || pre != want)
+			mismatches++;
+		accepted += got == REPLAY_OK;
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT_TRUE(accepted > OPS / 10);
+	free(m.seen);
+	free(r);
+}
+
+static void test_edges(void)
+{
+	struct replay r;
+
+	replay_init(&r);
+	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(replay_validate(&r, REPLAY_WINDOW_SIZE), REPLAY_OK);
+	/* 0 is exactly at the edge of the window: still tracked, still seen */
+	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(replay_validate(&r, 1), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, REPLAY_WINDOW_SIZE + 2), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, 1), REPLAY_TOO_OLD);
+	CU_ASSERT_EQUAL(replay_validate(&r, 100000), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE - 1), REPLAY_TOO_OLD);
+	CU_ASSERT_EQUAL(replay_validate(&r, REJECT_AFTER_MESSAGES), REPLAY_EXHAUSTED);
+	CU_ASSERT_EQUAL(replay_validate(&r, REJECT_AFTER_MESSAGES - 1), REPLAY_OK);
+	CU_ASSERT_EQUAL(replay_validate(&r, 5), REPLAY_TOO_OLD);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("replay", NULL, NULL);
+	CU_add_test(s, "edges", test_edges);
+	CU_add_test(s, "against naive model, 1.2M random ops", test_against_model);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
