@@ -12,6 +12,13 @@
  * flow entry, be admitted?" (§7.3, §7.5). Whether the admitted packet creates
  * a flow is reported in decision.stateful; what replies a flow admits is the
  * flow table's business.
+ *
+ * Where §7 is silent, ref.c fixes the meaning (port lists only match port
+ * protocols, ICMP lists only ICMP, the smallest deny id is named, stateful
+ * if any matching allow is stateful, same-zone traffic allowed without a
+ * rule); its opening comment lists these decisions. Application profiles
+ * (Modbus/TCP) and rate limits are not part of a decision: the compiled
+ * engine refuses profiles (see tp/engine.h).
  */
 #ifndef TP_EVAL_H
 #define TP_EVAL_H
@@ -26,11 +33,11 @@ enum tp_verdict {
 /* Why the decision was taken. */
 enum tp_reason {
 	TP_REASON_NO_SRC_ZONE = 1, /* source address in no zone: drop */
-	TP_REASON_NO_DST_ZONE,     /* destination address in no zone: drop */
-	TP_REASON_SAME_ZONE,       /* inside one zone: not policed, forwarded */
-	TP_REASON_RULE_ALLOW,      /* an allow rule matched and no deny did */
-	TP_REASON_RULE_DENY,       /* a deny rule matched (deny wins) */
-	TP_REASON_DEFAULT_DENY,    /* no rule matched */
+	TP_REASON_NO_DST_ZONE,	   /* destination address in no zone: drop */
+	TP_REASON_SAME_ZONE,	   /* inside one zone: not policed, forwarded */
+	TP_REASON_RULE_ALLOW,	   /* an allow rule matched and no deny did */
+	TP_REASON_RULE_DENY,	   /* a deny rule matched (deny wins) */
+	TP_REASON_DEFAULT_DENY,	   /* no rule matched */
 };
 
 struct tp_decision {
@@ -39,8 +46,15 @@ struct tp_decision {
 	uint32_t rule_id;   /* deciding rule, TP_RULE_ID_NONE for the default */
 	uint32_t from_zone; /* zone indices, TP_ZONE_NONE when none */
 	uint32_t to_zone;
-	bool stateful;      /* allowed by a stateful rule: creates a flow */
+	bool stateful; /* allowed by a stateful rule: creates a flow */
 };
+
+/* Protocols whose packets carry ports (TCP, UDP, SCTP, UDP-Lite): port
+ * ranges of a rule apply to these only. */
+bool tp_proto_has_ports(uint8_t proto);
+
+/* ICMP (1) and ICMPv6 (58): ICMP type/code lists apply to these only. */
+bool tp_proto_is_icmp(uint8_t proto);
 
 /* Does rule r exist at time now (Unix seconds, UTC)? §7.6 */
 bool tp_rule_valid_at(const struct tp_rule *r, int64_t now);

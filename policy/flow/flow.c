@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The flow table (tp/flow.h).
+ *
+ * State, owned by one thread:
+ *   entry[capacity]   preallocated; an entry is free (on the free list) or
+ *                     live (in one hash chain and in one idle list)
+ *   bucket[mask + 1]  hash chains through entry.hnext, SipHash of the
+ *                     canonical key under a per-table key
+ *   idle[class]       one doubly linked list per timeout class, ordered
+ *                     by linked_ns, newest at the head. A packet always
+ *                     updates last_ns but moves its entry to the head only
+ *                     when relink_ns has passed since the last move (or its
+ *                     class changes): relinking touches two neighbours, i.e.
+ *                     cache misses, and per packet that dominated the cost.
+ *                     All entries of a class share a timeout, so expiring
+ *                     is popping expired tails; an entry behind a live tail
+ *                     can be expired by at most relink_ns and waits for the
+ *                     next sweep (a lookup checks last_ns itself, so no
+ *                     packet ever sees an expired entry). The entry evicted
+ *                     when full is the oldest of the five tails: the least
+ *                     recently used to within relink_ns (exactly, when
+ *                     relink_ns is 0).
+ *   recheck_cursor    where tp_flow_recheck() resumes
+ *
+ * Invariants: a live entry's class matches its protocol and TCP state;
+ * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
+ * 0); linked_ns is not older than that of any entry behind it in its list.
+ */
+#include "tp/flow.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL	 UINT32_MAX
+#define NS_PER_S 1000000000ull
+
+enum idle_class {
+	IDLE_TCP_EST = 0,
+	IDLE_TCP_TRANS,
+	IDLE_UDP,
+	IDLE_ICMP,
+	IDLE_OTHER,
+	IDLE_CLASSES,
+	IDLE_FREE = 0xff, /* on the free list */
+};
+
+/* TCP bits of an entry */
+enum {
+	TCPS_SYN = 0x01,      /* initiator sent a SYN */
+	TCPS_REPLY = 0x02,    /* responder answered: established */
+	TCPS_FIN_INIT = 0x04, /* initiator sent a FIN */
+	TCPS_FIN_RESP = 0x08, /* responder sent a FIN */
+};
+
+/* Canonical key: end 0 is the smaller (address, port). */
+struct key {
+	uint8_t addr[2][16];
+	uint16_t port[2];
+	uint8_t family;
+	uint8_t proto;
+	uint8_t pad[2];
+};
+
+struct entry {
+	struct key key;
+	uint32_t hnext;
+	uint32_t prev, next; /* idle list or free list */
+	uint64_t last_ns;    /* last packet */
+	uint64_t linked_ns;  /* last move to the head of its idle list */
+	uint64_t gen;
+	uint32_t rule_id;
+	uint32_t zone[2];	      /* zone of end 0 and end 1 */
+	uint8_t cls;		      /* enum idle_class */
+	uint8_t init;		      /* end (0/1) that initiated */
+	uint8_t tcp;		      /* TCPS_* */
+	uint8_t icmp_type, icmp_code; /* of the initiator's first packet */
+};
+
+struct list {
+	uint32_t head, tail;
+};
+
+struct tp_flow_table {
+	struct entry *entry;
+	uint32_t *bucket;
+	uint32_t mask;
+	uint32_t capacity;
+	uint32_t count;
+	uint32_t free_head;
+	struct list idle[IDLE_CLASSES];
+	uint64_t timeout_ns[IDLE_CLASSES];
+	uint64_t relink_ns;
+	uint32_t recheck_cursor;
+	uint64_t (*clock_ns)(void *arg);
+	void *clock_arg;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	struct tp_flow_counters ctr;
+};
+
+_Static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 key is 16 bytes");
+
+const char *tp_flow_result_name(enum tp_flow_result r)
+{
+	static const char *const names[] = {
+#define X(name, str) str,
+		TP_FLOW_RESULTS(X)
+#undef X
+	};
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+void tp_flow_config_default(struct tp_flow_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->capacity = TP_FLOW_CAPACITY_DEFAULT;
+	cfg->timeouts = (struct tp_flow_timeouts){
+		.tcp_established_s = 3600,
+		.tcp_transitory_s = 120,
+		.udp_s = 60,
+		.icmp_s = 30,
+		.other_s = 60,
+	};
+	cfg->relink_ms = 1000;
+	if (sodium_init() >= 0)
+		randombytes_buf(cfg->hash_key, sizeof(cfg->hash_key));
+}
+
+/* ---- lists ---- */
+
+static void list_unlink(struct tp_flow_table *t, struct list *l, uint32_t i)
+{
+	struct entry *e = &t->entry[i];
+
+	if (e->prev != NIL)
+		t->entry[e->prev].next = e->next;
+	else
+		l->head = e->next;
+	if (e->next != NIL)
+		t->entry[e->next].prev = e->prev;
+	else
+		l->tail = e->prev;
+}
+
+static void list_push_head(struct tp_flow_table *t, struct list *l, uint32_t i)
+{
+	struct entry *e = &t->entry[i];
+
+	e->prev = NIL;
+	e->next = l->head;
+	if (l->head != NIL)
+		t->entry[l->head].prev = i;
+	else
+		l->tail = i;
+	l->head = i;
+}
+
+/* ---- keys ---- */
+
+static unsigned addr_len(uint8_t family)
+{
+	return family == TP_AF_INET ? 4 : 16;
+}
+
+/* Canonical key of a flow; returns the end (0/1) its source is. */
+static unsigned key_of(const struct tp_flow *f, struct key *k)
+{
+	unsigned n = addr_len(f->src.family);
+	int c = memcmp(f->src.addr, f->dst.addr, n);
+	unsigned src_end = (c > 0 || (c == 0 && f->sport > f->dport)) ? 1 : 0;
+
+	memset(k, 0, sizeof(*k));
+	k->family = f->src.family;
+	k->proto = f->proto;
+	memcpy(k->addr[src_end], f->src.addr, n);
+	memcpy(k->addr[!src_end], f->dst.addr, n);
+	k->port[src_end] = f->sport;
+	k->port[!src_end] = f->dport;
+	return src_end;
+}
+
+static bool key_eq(const struct key *a, const struct key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static uint32_t key_bucket(const struct tp_flow_table *t, const struct key *k)
+{
+	uint64_t h;
+
+	crypto_shorthash((unsigned char *)&h, (const unsigned char *)k, sizeof(*k), t->hash_key);
+	return (uint32_t)h & t->mask;
+}
+
+/* The initiator's packet of an entry, as the policy saw it. */
+static void init_flow(const struct entry *e, struct tp_flow *f)
+{
+	unsigned i = e->init, n = addr_len(e->key.family);
+
+	memset(f, 0, sizeof(*f));
+	f->proto = e->key.proto;
+	f->src.family = f->dst.family = e->key.family;
+	f->src.len = f->dst.len = (uint8_t)(n * 8);
+	memcpy(f->src.addr, e->key.addr[i], n);
+	memcpy(f->dst.addr, e->key.addr[!i], n);
+	f->sport = e->key.port[i];
+	f->dport = e->key.port[!i];
+	f->icmp_type = e->icmp_type;
+	f->icmp_code = e->icmp_code;
+}
+
+/* ---- entries ---- */
+
+static uint32_t find(const struct tp_flow_table *t, const struct key *k, uint32_t b)
+{
+	uint32_t i = t->bucket[b];
+
+	while (i != NIL && !key_eq(&t->entry[i].key, k))
+		i = t->entry[i].hnext;
+	return i;
+}
+
+static void entry_remove(struct tp_flow_table *t, uint32_t i)
+{
+	struct entry *e = &t->entry[i];
+	uint32_t *p = &t->bucket[key_bucket(t, &e->key)];
+
+	while (*p != i)
+		p = &t->entry[*p].hnext;
+	*p = e->hnext;
+	list_unlink(t, &t->idle[e->cls], i);
+	e->cls = IDLE_FREE;
+	e->next = t->free_head;
+	t->free_head = i;
+	t->count--;
+}
+
+static bool expired(const struct tp_flow_table *t, const struct entry *e, uint64_t now)
+{
+	return now - e->last_ns >= t->timeout_ns[e->cls];
+}
+
+static enum idle_class class_of(uint8_t proto, uint8_t tcp)
+{
+	switch (proto) {
+	case 6:
+		if ((tcp & TCPS_REPLY) && !(tcp & (TCPS_FIN_INIT | TCPS_FIN_RESP)))
+			return IDLE_TCP_EST;
+		return IDLE_TCP_TRANS;
+	case 17:
+	case 136:
+		return IDLE_UDP;
+	case 1:
+	case 58:
+		return IDLE_ICMP;
+	default:
+		return IDLE_OTHER;
+	}
+}
+
+static void relink(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
+{
+	struct entry *e = &t->entry[i];
+
+	list_unlink(t, &t->idle[e->cls], i);
+	e->cls = (uint8_t)cls;
+	e->linked_ns = now;
+	list_push_head(t, &t->idle[cls], i);
+}
+
+/* Mark entry i used now, in class cls. */
+static void touch(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
+{
+	struct entry *e = &t->entry[i];
+
+	e->last_ns = now;
+	if (cls != e->cls || now - e->linked_ns >= t->relink_ns)
+		relink(t, i, cls, now);
+}
+
+static size_t expire(struct tp_flow_table *t, uint64_t now, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned c = 0; c < IDLE_CLASSES; c++) {
+		while (n < max && t->idle[c].tail != NIL &&
+		       expired(t, &t->entry[t->idle[c].tail], now)) {
+			entry_remove(t, t->idle[c].tail);
+			t->ctr.expired++;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A free entry, making room when the table is full: expired entries
+ * first, then the least recently used one. */
+static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
+{
+	uint32_t i;
+
+	if (t->free_head == NIL)
+		expire(t, now, SIZE_MAX);
+	if (t->free_head == NIL) {
+		uint32_t oldest = NIL;
+
+		for (unsigned c = 0; c < IDLE_CLASSES; c++) {
+			uint32_t tail = t->idle[c].tail;
+
+			if (tail != NIL &&
+			    (oldest == NIL || t->entry[tail].last_ns < t->entry[oldest].last_ns))
+				oldest = tail;
+		}
+		entry_remove(t, oldest);
+		t->ctr.evicted++;
+	}
+	i = t->free_head;
+	t->free_head = t->entry[i].next;
+	return i;
+}
+
+static void entry_insert(struct tp_flow_table *t, const struct key *k, uint32_t b, unsigned src_end,
+			 const struct tp_flow_pkt *pkt, const struct tp_decision *d, uint64_t gen,
+			 uint64_t now)
+{
+	uint32_t i = entry_alloc(t, now);
+	struct entry *e = &t->entry[i];
+
+	memset(e, 0, sizeof(*e));
+	e->key = *k;
+	e->init = (uint8_t)src_end;
+	e->gen = gen;
+	e->rule_id = d->rule_id;
+	e->zone[src_end] = d->from_zone;
+	e->zone[!src_end] = d->to_zone;
+	e->icmp_type = pkt->f.icmp_type;
+	e->icmp_code = pkt->f.icmp_code;
+	if (k->proto == 6)
+		/* loose pickup (§7.5): a mid-stream packet starts an
+		 * established flow, a SYN a half-open one */
+		e->tcp = (pkt->tcp_flags & TP_TCP_SYN) && !(pkt->tcp_flags & TP_TCP_ACK)
+				 ? TCPS_SYN
+				 : TCPS_SYN | TCPS_REPLY;
+	e->cls = (uint8_t)class_of(k->proto, e->tcp);
+	e->last_ns = e->linked_ns = now;
+	e->hnext = t->bucket[b];
+	t->bucket[b] = i;
+	list_push_head(t, &t->idle[e->cls], i);
+	t->count++;
+}
+
+/*
+ * Bring entry i up to engine's generation. Returns false when the entry was
+ * cut: the initiator's packet is no longer admitted by a stateful rule, or
+ * its zones moved.
+ */
+static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine *engine)
+{
+	struct entry *e = &t->entry[i];
+	struct tp_decision d;
+	struct tp_flow f;
+
+	init_flow(e, &f);
+	tp_engine_decide(engine, &f, &d);
+	if (d.verdict != TP_VERDICT_ALLOW || !d.stateful) {
+		entry_remove(t, i);
+		t->ctr.revoked++;
+		return false;
+	}
+	e->gen = tp_engine_generation(engine);
+	e->rule_id = d.rule_id;
+	e->zone[e->init] = d.from_zone;
+	e->zone[!e->init] = d.to_zone;
+	t->ctr.rechecked++;
+	return true;
+}
+
+/* The live, current entry for key k, or NIL; removes what it finds stale. */
+static uint32_t lookup(struct tp_flow_table *t, const struct key *k, uint32_t b,
+		       const struct tp_engine *engine, uint64_t now)
+{
+	uint32_t i = find(t, k, b);
+
+	if (i == NIL)
+		return NIL;
+	if (expired(t, &t->entry[i], now)) {
+		entry_remove(t, i);
+		t->ctr.expired++;
+		return NIL;
+	}
+	if (t->entry[i].gen != tp_engine_generation(engine) && !recheck(t, i, engine))
+		return NIL;
+	return i;
+}
+
+static void flow_decision(const struct entry *e, unsigned src_end, struct tp_decision *out)
+{
+	out->verdict = TP_VERDICT_ALLOW;
+	out->reason = TP_REASON_RULE_ALLOW;
+	out->rule_id = e->rule_id;
+	out->from_zone = e->zone[src_end];
+	out->to_zone = e->zone[!src_end];
+	out->stateful = true;
+}
+
+/* TCP: update the light state for a packet from end src_end; false when
+ * the flow ends with this packet (RST). */
+static bool tcp_track(struct entry *e, unsigned src_end, uint8_t flags)
+{
+	bool from_init = src_end == e->init;
+
+	if (flags & TP_TCP_RST)
+		return false;
+	if (from_init && (flags & TP_TCP_SYN) && !(flags & TP_TCP_ACK) &&
+	    (e->tcp & (TCPS_FIN_INIT | TCPS_FIN_RESP)))
+		e->tcp = TCPS_SYN; /* the ports are reused by a new connection */
+	if (!from_init)
+		e->tcp |= TCPS_REPLY;
+	if (flags & TP_TCP_FIN)
+		e->tcp |= from_init ? TCPS_FIN_INIT : TCPS_FIN_RESP;
+	return true;
+}
+
+static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
+		    const struct tp_flow_pkt *pkt, uint64_t now, struct tp_decision *out)
+{
+	const struct tp_flow *in = &pkt->inner;
+	unsigned n = addr_len(pkt->f.src.family);
+	struct key k;
+	unsigned src_end;
+	uint32_t i;
+
+	/* The quoted packet was sent by the host the error goes back to. */
+	if (in->src.family != pkt->f.src.family || in->dst.family != pkt->f.src.family ||
+	    memcmp(in->src.addr, pkt->f.dst.addr, n) != 0)
+		return false;
+	src_end = key_of(in, &k);
+	i = lookup(t, &k, key_bucket(t, &k), engine, now);
+	if (i == NIL)
+		return false;
+	/* An error does not keep its flow alive: no touch. Zones are those
+	 * of the error's direction, the reverse of the quoted packet's. */
+	flow_decision(&t->entry[i], !src_end, out);
+	return true;
+}
+
+/* One packet that is not an ICMP error, its key and bucket computed. */
+static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp_engine *engine,
+					const struct tp_flow_pkt *pkt, const struct key *k,
+					unsigned src_end, uint32_t b, uint64_t now,
+					struct tp_decision *out)
+{
+	uint32_t i = lookup(t, k, b, engine, now);
+
+	if (i != NIL) {
+		struct entry *e = &t->entry[i];
+
+		flow_decision(e, src_end, out);
+		if (k->proto == 6 && !tcp_track(e, src_end, pkt->tcp_flags)) {
+			entry_remove(t, i);
+			t->ctr.closed++;
+		} else {
+			touch(t, i, class_of(k->proto, e->tcp), now);
+		}
+		t->ctr.hits++;
+		return TP_FLOW_PASS_FLOW;
+	}
+
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	/* a RST opens nothing */
+	if (!out->stateful || (k->proto == 6 && (pkt->tcp_flags & TP_TCP_RST)))
+		goto pass_stateless;
+	entry_insert(t, k, b, src_end, pkt, out, tp_engine_generation(engine), now);
+	t->ctr.created++;
+	return TP_FLOW_PASS_NEW;
+
+pass_stateless:
+	t->ctr.stateless++;
+	return TP_FLOW_PASS_STATELESS;
+drop_policy:
+	t->ctr.denied++;
+	return TP_FLOW_DROP_POLICY;
+}
+
+/* Packets the flow lookup cannot serve: no policy, ICMP errors. */
+static enum tp_flow_result classify_special(struct tp_flow_table *t, const struct tp_engine *engine,
+					    const struct tp_flow_pkt *pkt, uint64_t now,
+					    struct tp_decision *out)
+{
+	if (!engine)
+		goto drop_no_policy;
+	if (related(t, engine, pkt, now, out))
+		goto pass_related;
+	/* unrelated: an ordinary stateless packet, never a flow */
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	t->ctr.stateless++;
+	return TP_FLOW_PASS_STATELESS;
+
+pass_related:
+	t->ctr.related++;
+	return TP_FLOW_PASS_RELATED;
+drop_policy:
+	t->ctr.denied++;
+	return TP_FLOW_DROP_POLICY;
+drop_no_policy:
+	memset(out, 0, sizeof(*out));
+	out->verdict = TP_VERDICT_DENY;
+	out->from_zone = out->to_zone = TP_ZONE_NONE;
+	t->ctr.no_policy++;
+	return TP_FLOW_DROP_NO_POLICY;
+}
+
+enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
+				     const struct tp_flow_pkt *pkt, struct tp_decision *out)
+{
+	uint64_t now = t->clock_ns(t->clock_arg);
+	unsigned src_end;
+	struct key k;
+
+	if (!engine || pkt->icmp_error)
+		return classify_special(t, engine, pkt, now, out);
+	src_end = key_of(&pkt->f, &k);
+	return classify_one(t, engine, pkt, &k, src_end, key_bucket(t, &k), now, out);
+}
+
+#define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
+
+void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
+			    const struct tp_flow_pkt *const pkts[], unsigned n,
+			    enum tp_flow_result res[], struct tp_decision out[])
+{
+	uint64_t now = t->clock_ns(t->clock_arg);
+
+	for (unsigned base = 0; base < n; base += BURST_STEP) {
+		unsigned m = n - base < BURST_STEP ? n - base : BURST_STEP;
+		struct key k[BURST_STEP];
+		unsigned end[BURST_STEP];
+		uint32_t b[BURST_STEP];
+
+		/* Two rounds of prefetches hide the two dependent cache
+		 * misses of a lookup (bucket, then entry) behind the work of
+		 * the other packets; processing stays strictly in order, so
+		 * a flow created by one packet is found by the next. */
+		for (unsigned j = 0; j < m; j++) {
+			end[j] = key_of(&pkts[base + j]->f, &k[j]);
+			b[j] = key_bucket(t, &k[j]);
+			__builtin_prefetch(&t->bucket[b[j]]);
+		}
+		for (unsigned j = 0; j < m; j++) {
+			uint32_t i = t->bucket[b[j]];
+
+			if (i != NIL)
+				__builtin_prefetch(&t->entry[i]);
+		}
+		for (unsigned j = 0; j < m; j++) {
+			const struct tp_flow_pkt *p = pkts[base + j];
+
+			if (!engine || p->icmp_error)
+				res[base + j] = classify_special(t, engine, p, now, &out[base + j]);
+			else
+				res[base + j] = classify_one(t, engine, p, &k[j], end[j], b[j], now,
+							     &out[base + j]);
+		}
+	}
+}
+
+size_t tp_flow_expire(struct tp_flow_table *t, size_t max)
+{
+	return expire(t, t->clock_ns(t->clock_arg), max);
+}
+
+size_t tp_flow_recheck(struct tp_flow_table *t, const struct tp_engine *engine, size_t max)
+{
+	uint64_t gen = tp_engine_generation(engine);
+	size_t n = 0;
+
+	for (; n < max && n < t->capacity; n++) {
+		uint32_t i = t->recheck_cursor;
+
+		t->recheck_cursor = i + 1 == t->capacity ? 0 : i + 1;
+		if (t->entry[i].cls != IDLE_FREE && t->entry[i].gen != gen)
+			recheck(t, i, engine);
+	}
+	return n;
+}
+
+size_t tp_flow_count(const struct tp_flow_table *t)
+{
+	return t->count;
+}
+
+void tp_flow_counters_get(const struct tp_flow_table *t, struct tp_flow_counters *out)
+{
+	*out = t->ctr;
+}
+
+void tp_flow_foreach(const struct tp_flow_table *t, tp_flow_visit_fn cb, void *arg)
+{
+	uint64_t now = t->clock_ns(t->clock_arg);
+
+	for (unsigned c = 0; c < IDLE_CLASSES; c++) {
+		for (uint32_t i = t->idle[c].head; i != NIL; i = t->entry[i].next) {
+			const struct entry *e = &t->entry[i];
+			struct tp_flow f;
+
+			init_flow(e, &f);
+			if (!cb(&f, e->rule_id, e->gen, now - e->last_ns, arg))
+				return;
+		}
+	}
+}
+
+uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt)
+{
+	/* FNV-1a over the canonical key: both directions give one key */
+	const uint8_t *p;
+	uint32_t h = 2166136261u;
+	struct key k;
+
+	key_of(&pkt->f, &k);
+	p = (const uint8_t *)&k;
+	for (size_t i = 0; i < sizeof(k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
+{
+	uint32_t cap = cfg->capacity ? cfg->capacity : TP_FLOW_CAPACITY_DEFAULT;
+	const struct tp_flow_timeouts *to = &cfg->timeouts;
+	struct tp_flow_table *t;
+	uint32_t nb = 1;
+
+	if (!cfg->clock_ns || cap >= NIL / 2 || sodium_init() < 0)
+		return NULL;
+	while (nb < 2 * cap) /* short chains: a wrong entry is a cache miss */
+		nb *= 2;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->entry = calloc(cap, sizeof(*t->entry));
+	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
+	if (!t->entry || !t->bucket)
+		goto fail_nomem;
+	memset(t->bucket, 0xff, (size_t)nb * sizeof(*t->bucket)); /* NIL */
+	t->mask = nb - 1;
+	t->capacity = cap;
+	for (uint32_t i = 0; i < cap; i++) {
+		t->entry[i].cls = IDLE_FREE;
+		t->entry[i].next = i + 1 < cap ? i + 1 : NIL;
+	}
+	t->free_head = 0;
+	for (unsigned c = 0; c < IDLE_CLASSES; c++)
+		t->idle[c].head = t->idle[c].tail = NIL;
+	t->timeout_ns[IDLE_TCP_EST] = to->tcp_established_s * NS_PER_S;
+	t->timeout_ns[IDLE_TCP_TRANS] = to->tcp_transitory_s * NS_PER_S;
+	t->timeout_ns[IDLE_UDP] = to->udp_s * NS_PER_S;
+	t->timeout_ns[IDLE_ICMP] = to->icmp_s * NS_PER_S;
+	t->timeout_ns[IDLE_OTHER] = to->other_s * NS_PER_S;
+	t->relink_ns = cfg->relink_ms * 1000000ull;
+	t->clock_ns = cfg->clock_ns;
+	t->clock_arg = cfg->clock_arg;
+	memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));
+	return t;
+fail_nomem:
+	tp_flow_table_free(t);
+	return NULL;
+}
+
+void tp_flow_table_free(struct tp_flow_table *t)
+{
+	if (!t)
+		return;
+	sodium_memzero(t->hash_key, sizeof(t->hash_key));
+	free(t->entry);
+	free(t->bucket);
+	free(t);
+}

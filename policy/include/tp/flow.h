@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The flow table: which connections the policy admitted, so that their
+ * packets in both directions pass without a rule lookup (DESIGN.md §7.4),
+ * and so that a policy change can cut what it no longer allows (§7.6).
+ *
+ * Ownership and threads: a table has exactly one writer, the worker lcore
+ * that owns it, and no concurrent reader; every call below must come from
+ * that thread (tpctl's flow dump is served by asking the worker). Both
+ * directions of a connection must therefore reach the same worker: the
+ * dataplane steers with a symmetric hash (tp_flow_pkt_hash()). The compiled
+ * engine passed in is read only and protected by the caller's grace period.
+ *
+ * Entries are keyed canonically — the two (address, port) ends in sorted
+ * order — so one lookup finds a connection in either direction; the entry
+ * remembers which end initiated. ICMP echo uses the echo identifier as the
+ * port of both ends. Each entry is stamped with the generation of the
+ * engine that admitted it and the deciding rule; a packet that finds an
+ * entry of an older generation first re-checks the initiator's packet
+ * against the current engine, and the entry is cut (counted as revoked)
+ * unless a stateful rule still allows it. tp_flow_recheck() does the same
+ * eagerly, a bounded number of entries at a time.
+ *
+ * Capacity is fixed at creation. When full, the least recently used entry
+ * (to within relink_ms) is evicted after expired ones, and counted; a new flow is never let
+ * through unevaluated. Idle timeouts are per protocol (TCP established and
+ * transitory, UDP, ICMP, other). TCP state is light: a SYN starts a flow, a
+ * packet from the responder establishes it, FINs from both ends make it
+ * transitory again, a RST removes it. A TCP packet of an unknown connection
+ * is evaluated as a first packet in its direction (loose pickup, §7.5).
+ *
+ * Time comes from the clock callback (nanoseconds, monotonic); nothing in
+ * here reads a system clock.
+ */
+#ifndef TP_FLOW_H
+#define TP_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tp/engine.h"
+#include "tp/eval.h"
+#include "tp/site.h"
+
+#define TP_FLOW_CAPACITY_DEFAULT (1u << 20)
+
+#define TP_TCP_FIN 0x01
+#define TP_TCP_SYN 0x02
+#define TP_TCP_RST 0x04
+#define TP_TCP_ACK 0x10
+
+/* One packet as the parse stage sees it. For ICMP echo request/reply,
+ * f.sport and f.dport both hold the echo identifier; for other ICMP they
+ * are 0. An ICMP error (destination unreachable, time exceeded, packet too
+ * big; v4 and v6) carries the packet it quotes in inner, addresses and
+ * ports as the quoted header says (its source is the error's destination). */
+struct tp_flow_pkt {
+	struct tp_flow f;
+	uint8_t tcp_flags; /* TP_TCP_* */
+	bool icmp_error;
+	struct tp_flow inner; /* valid when icmp_error */
+};
+
+struct tp_flow_timeouts {
+	uint32_t tcp_established_s;
+	uint32_t tcp_transitory_s; /* handshake, closing */
+	uint32_t udp_s;
+	uint32_t icmp_s;
+	uint32_t other_s;
+};
+
+struct tp_flow_config {
+	uint32_t capacity; /* entries; 0 means TP_FLOW_CAPACITY_DEFAULT */
+	struct tp_flow_timeouts timeouts;
+	uint32_t relink_ms;		 /* LRU precision: 0 = exact, default 1000 */
+	uint64_t (*clock_ns)(void *arg); /* monotonic nanoseconds */
+	void *clock_arg;
+	uint8_t hash_key[16]; /* SipHash key: random per table against flooding */
+};
+
+/* Defaults: capacity 1M, TCP 3600 s established / 120 s transitory, UDP
+ * 60 s, ICMP 30 s, other 60 s, LRU precision 1 s, a random hash key. The
+ * caller sets the clock. */
+void tp_flow_config_default(struct tp_flow_config *cfg);
+
+/* What happened to a packet. */
+#define TP_FLOW_RESULTS(X)                                                                       \
+	X(PASS_FLOW, "flow")	   /* belongs to an admitted flow */                             \
+	X(PASS_RELATED, "related") /* ICMP error quoting a packet of an admitted flow */         \
+	X(PASS_NEW, "new")	   /* first packet: a stateful rule admitted it, flow created */ \
+	X(PASS_STATELESS, "stateless") /* admitted without a flow (stateless rule, same zone) */ \
+	X(DROP_POLICY, "policy")       /* denied: the decision says why */                       \
+	X(DROP_NO_POLICY, "no-policy") /* no compiled policy published: fail closed */
+
+enum tp_flow_result {
+#define X(name, str) TP_FLOW_##name,
+	TP_FLOW_RESULTS(X)
+#undef X
+};
+
+static inline bool tp_flow_result_passes(enum tp_flow_result r)
+{
+	return r <= TP_FLOW_PASS_STATELESS;
+}
+
+const char *tp_flow_result_name(enum tp_flow_result r);
+
+/* Per-table event counters (summed over tables by the reader). */
+#define TP_FLOW_COUNTERS(X)                                                         \
+	X(created)   /* flows admitted */                                           \
+	X(hits)	     /* packets of existing flows */                                \
+	X(related)   /* ICMP errors admitted as related */                          \
+	X(stateless) /* packets admitted without a flow */                          \
+	X(denied)    /* packets denied by the policy */                             \
+	X(no_policy) /* packets dropped for want of a policy */                     \
+	X(rechecked) /* entries re-checked after a generation change and kept */    \
+	X(revoked)   /* entries cut because the new policy no longer allows them */ \
+	X(evicted)   /* entries evicted to make room (table full) */                \
+	X(expired)   /* entries removed after their idle timeout */                 \
+	X(closed)    /* TCP flows removed by a RST */
+
+struct tp_flow_counters {
+#define X(name) uint64_t name;
+	TP_FLOW_COUNTERS(X)
+#undef X
+};
+
+struct tp_flow_table;
+
+/* NULL on allocation failure or a bad configuration (no clock). */
+struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg);
+void tp_flow_table_free(struct tp_flow_table *t);
+
+/*
+ * Classify one packet against the flow table and, when it belongs to no
+ * flow, against engine (which may be NULL: no policy). out receives the
+ * deciding decision: for a flow hit, the admitting rule and the zones in
+ * the packet's direction. Creates, refreshes, re-checks and removes
+ * entries as described above.
+ */
+enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
+				     const struct tp_flow_pkt *pkt, struct tp_decision *out);
+
+/* The same for a burst, in order, with one clock reading: hashes and
+ * prefetches a few packets ahead to overlap their cache misses. */
+void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
+			    const struct tp_flow_pkt *const pkts[], unsigned n,
+			    enum tp_flow_result res[], struct tp_decision out[]);
+
+/* Remove up to max expired entries; returns how many were removed. */
+size_t tp_flow_expire(struct tp_flow_table *t, size_t max);
+
+/* Re-check up to max entries stamped with an older generation than
+ * engine's, continuing where the previous call stopped; returns how many
+ * were examined. Cuts what engine no longer allows. */
+size_t tp_flow_recheck(struct tp_flow_table *t, const struct tp_engine *engine, size_t max);
+
+size_t tp_flow_count(const struct tp_flow_table *t);
+void tp_flow_counters_get(const struct tp_flow_table *t, struct tp_flow_counters *out);
+
+/* Visit every entry (owner thread only): the initiator's packet, the
+ * admitting rule, the generation and the idle time in ns. Stop when cb
+ * returns false. */
+typedef bool (*tp_flow_visit_fn)(const struct tp_flow *init, uint32_t rule_id, uint64_t gen,
+				 uint64_t idle_ns, void *arg);
+void tp_flow_foreach(const struct tp_flow_table *t, tp_flow_visit_fn cb, void *arg);
+
+/* A hash of the packet's connection that is the same in both directions,
+ * for steering both directions to one worker. */
+uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt);
+
+#endif /* TP_FLOW_H */

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+/* tpolicy: dispatch to subcommands (see tpolicy.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tpolicy.h"
+
+static const struct tpolicy_cmd cmds[] = {
+	{"keygen", tpolicy_cmd_keygen, "generate a controller signing key or a TP static key",
+	 "keygen --controller -o FILE      (secret to FILE, mode 0600; public key to "
+	 "FILE.pub and stdout)\n"
+	 "       keygen --tp [-o FILE]            (WireGuard private and public key)\n"
+	 "       keygen --public < PRIVATE        (public key of a WireGuard private key)"},
+	{"lint", tpolicy_cmd_lint, "check a YAML policy; errors as file:line:col",
+	 "lint FILE.yaml [--now TIME] [--werror]"},
+	{"compile", tpolicy_cmd_compile, "lint, then build and sign a bundle",
+	 "compile FILE.yaml -o SITE.tpb --key KEY --version N [--valid-for DURATION | "
+	 "--expires TIME] [--not-before TIME] [--now TIME]"},
+	{"show", tpolicy_cmd_show, "verify a bundle's signature and print it",
+	 "show FILE.tpb (--pub KEY.pub | --key KEY) [--json]"},
+	{"check", tpolicy_cmd_check, "decide one flow against a policy or bundle",
+	 "check FILE.tpb|FILE.yaml --flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:502' [--at TIME] "
+	 "[--json] [--pub KEY.pub | --key KEY]"},
+};
+
+int tpolicy_usage(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			fprintf(stderr, "usage: tpolicy %s\n", cmds[i].usage);
+	return TPOLICY_USAGE;
+}
+
+static int help(FILE *f)
+{
+	fprintf(f, "usage: tpolicy COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "\nTIME is RFC 3339 UTC (2026-12-01T08:00:00Z) or 'now'.\n"
+		   "'tpolicy COMMAND --help' shows a command's options.\n"
+		   "Exit status: 0 ok, 1 refused (lint errors, bad bundle), 2 usage or I/O.\n");
+	return f == stdout ? TPOLICY_OK : TPOLICY_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return help(stderr);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return help(stdout);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tpolicy %s\n", TP_VERSION);
+		return TPOLICY_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, argv[1]) == 0)
+			return cmds[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "tpolicy: unknown command '%s'\n", argv[1]);
+	return help(stderr);
+}

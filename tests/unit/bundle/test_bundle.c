@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Bundles: a signed bundle round-trips byte for byte; tp_bundle_check()
+ * refuses each bad bundle with its own reason and hands out nothing when it
+ * refuses; unknown fields are tolerated; hostile bytes are refused without
+ * crashing. Key helpers against RFC 7748 and wg's file format.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tableau.pb-c.h"
+#include "tp/bundle.h"
+#include "tp/engine.h"
+#include "tp/keys.h"
+#include "tp/yaml.h"
+
+static const char *examples_dir;
+static uint8_t pk[32], sk[64], other_pk[32], other_sk[64];
+static const int64_t t0 = 1795000000;
+
+static struct tp_site *lab_site(void)
+{
+	char path[4096];
+	struct tp_diags d;
+	struct tp_site *s;
+
+	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
+	tp_diag_init(&d, path);
+	s = tp_yaml_read_file(path, &d, NULL);
+	tp_diag_print(&d, stderr);
+	tp_diag_free(&d);
+	return s;
+}
+
+static struct tp_bundle_info info_v(uint64_t v)
+{
+	return (struct tp_bundle_info){.version = v, .issued_at = t0, .expires_at = t0 + 3600};
+}
+
+static enum tp_bundle_status check(const uint8_t *b, size_t n, uint64_t running, int64_t now,
+				   struct tp_site **site, struct tp_engine **engine)
+{
+	struct tp_bundle_accept p = {.controller_pk = pk, .running_version = running, .now = now};
+	struct tp_bundle_info info;
+	char err[256];
+
+	return tp_bundle_check(b, n, &p, &info, site, engine, err, sizeof(err));
+}
+
+/* A refusal leaves nothing behind for the caller to run. */
+static void expect_refusal(const uint8_t *b, size_t n, uint64_t running, int64_t now,
+			   enum tp_bundle_status want)
+{
+	struct tp_site *site = (struct tp_site *)1;
+	struct tp_engine *engine = (struct tp_engine *)1;
+	enum tp_bundle_status st = check(b, n, running, now, &site, &engine);
+
+	CU_ASSERT_EQUAL(st, want);
+	if (st != want)
+		fprintf(stderr, "\n  got '%s', want '%s'\n", tp_bundle_status_name(st),
+			tp_bundle_status_name(want));
+	CU_ASSERT_PTR_NULL(site);
+	CU_ASSERT_PTR_NULL(engine);
+	if (st == TP_BUNDLE_OK) {
+		tp_site_free(site);
+		tp_engine_free(engine);
+	}
+}
+
+/* Sign arbitrary Bundle bytes the way the controller does. */
+static uint8_t *sign_raw(const uint8_t *bundle, size_t blen, const uint8_t *key, size_t *out_len)
+{
+	Tableau__V1__SignedBundle sb = TABLEAU__V1__SIGNED_BUNDLE__INIT;
+	size_t dl = strlen(TP_BUNDLE_DOMAIN);
+	uint8_t *msg = malloc(dl + blen + 1), sig[64], *out;
+
+	memcpy(msg, TP_BUNDLE_DOMAIN, dl);
+	memcpy(msg + dl, bundle, blen);
+	crypto_sign_detached(sig, NULL, msg, dl + blen, key);
+	free(msg);
+	sb.bundle.data = (uint8_t *)bundle;
+	sb.bundle.len = blen;
+	sb.signature.data = sig;
+	sb.signature.len = 64;
+	*out_len = tableau__v1__signed_bundle__get_packed_size(&sb);
+	out = malloc(*out_len);
+	tableau__v1__signed_bundle__pack(&sb, out);
+	return out;
+}
+
+static void test_round_trip(void)
+{
+	struct tp_site *s = lab_site(), *back = NULL;
+	struct tp_bundle_info info = info_v(7), got;
+	struct tp_bundle_accept p = {.controller_pk = pk, .running_version = 6, .now = t0};
+	struct tp_engine *e = NULL;
+	uint8_t *b1, *b2, id[8];
+	size_t n1, n2;
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b1, &n1), 0);
+	tp_bundle_key_id(pk, id);
+	CU_ASSERT_EQUAL(memcmp(info.key_id, id, 8), 0);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_check(b1, n1, &p, &got, &back, &e, err, sizeof(err)),
+			      TP_BUNDLE_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+	CU_ASSERT_PTR_NOT_NULL(e);
+	CU_ASSERT_EQUAL(got.version, 7);
+	CU_ASSERT_EQUAL(got.issued_at, t0);
+	CU_ASSERT_EQUAL(got.expires_at, t0 + 3600);
+	CU_ASSERT_EQUAL(memcmp(got.key_id, id, 8), 0);
+	CU_ASSERT_EQUAL(back->n_zones, s->n_zones);
+	CU_ASSERT_EQUAL(back->n_rules, s->n_rules);
+	CU_ASSERT_EQUAL(back->n_assertions, s->n_assertions);
+	/* Everything survived: encoding the decoded site gives the same bytes
+	 * (Ed25519 is deterministic). */
+	CU_ASSERT_EQUAL(tp_bundle_build(back, &info, sk, &b2, &n2), 0);
+	CU_ASSERT_EQUAL(n1, n2);
+	CU_ASSERT_EQUAL(memcmp(b1, b2, n1), 0);
+	free(b1);
+	free(b2);
+	tp_engine_free(e);
+	tp_site_free(back);
+	tp_site_free(s);
+}
+
+static void test_refusals(void)
+{
+	struct tp_site *s = lab_site();
+	struct tp_bundle_info info = info_v(5);
+	struct tp_site *site;
+	uint8_t *b, *u, *w, *nb;
+	size_t n, nu, nw, nn;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	/* the good one, for contrast */
+	CU_ASSERT_EQUAL(check(b, n, 4, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+
+	info = info_v(5);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build_unsigned(s, &info, pk, &u, &nu), 0);
+	expect_refusal(u, nu, 0, t0, TP_BUNDLE_UNSIGNED);
+
+	info = info_v(5);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, other_sk, &w, &nw), 0);
+	expect_refusal(w, nw, 0, t0, TP_BUNDLE_WRONG_KEY);
+
+	/* our key id, but the signature does not verify: tampered */
+	b[n - 1] ^= 0x01;
+	expect_refusal(b, n, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	b[n - 1] ^= 0x01;
+
+	expect_refusal(b, n, 5, t0, TP_BUNDLE_ROLLBACK);
+	expect_refusal(b, n, 6, t0, TP_BUNDLE_ROLLBACK);
+	expect_refusal(b, n, 0, t0 + 3600, TP_BUNDLE_EXPIRED);
+
+	info = info_v(6);
+	info.not_before = t0 + 60;
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &nb, &nn), 0);
+	expect_refusal(nb, nn, 0, t0 + 59, TP_BUNDLE_NOT_YET_VALID);
+	CU_ASSERT_EQUAL(check(nb, nn, 0, t0 + 60, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+
+	expect_refusal((const uint8_t *)"\xff\xff\xff", 3, 0, t0, TP_BUNDLE_UNDECODABLE);
+	expect_refusal(b, 0, 0, t0, TP_BUNDLE_UNDECODABLE);
+	expect_refusal(NULL, 0, 0, t0, TP_BUNDLE_UNDECODABLE);
+	expect_refusal(b, n / 2, 0, t0, TP_BUNDLE_UNDECODABLE);
+	free(b);
+	free(u);
+	free(w);
+	free(nb);
+	tp_site_free(s);
+}
+
+static void test_undecodable_signed(void)
+{
+	Tableau__V1__Bundle bu = TABLEAU__V1__BUNDLE__INIT;
+	Tableau__V1__Site site = TABLEAU__V1__SITE__INIT;
+	Tableau__V1__Rule rule = TABLEAU__V1__RULE__INIT, *rules[1] = {&rule};
+	uint8_t buf[256], *sb;
+	size_t n, len;
+
+	/* correctly signed bytes that are not a Bundle */
+	sb = sign_raw((const uint8_t *)"\x0a\xff", 2, sk, &n);
+	expect_refusal(sb, n, 0, t0, TP_BUNDLE_UNDECODABLE);
+	free(sb);
+	/* a Bundle whose rule names a zone that does not exist */
+	bu.version = 1;
+	bu.expires_at = t0 + 10;
+	bu.site = &site;
+	site.n_rules = 1;
+	site.rules = rules;
+	rule.id = 1;
+	rule.from_zone = "nowhere";
+	rule.to_zone = "nowhere";
+	rule.action = TABLEAU__V1__ACTION__ACTION_ALLOW;
+	len = tableau__v1__bundle__pack(&bu, buf);
+	sb = sign_raw(buf, len, sk, &n);
+	expect_refusal(sb, n, 0, t0, TP_BUNDLE_UNDECODABLE);
+	free(sb);
+	/* no expiry */
+	site.n_rules = 0;
+	bu.expires_at = 0;
+	len = tableau__v1__bundle__pack(&bu, buf);
+	sb = sign_raw(buf, len, sk, &n);
+	expect_refusal(sb, n, 0, t0, TP_BUNDLE_UNDECODABLE);
+	free(sb);
+}
+
+static void test_uncompilable(void)
+{
+	struct tp_site *s = lab_site();
+	struct tp_bundle_info info = info_v(9);
+	uint8_t *b, fc[] = {3};
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* the engine refuses application profiles it does not enforce */
+	s->rules[0].profile = TP_PROFILE_MODBUS;
+	s->rules[0].modbus.function_codes = malloc(1);
+	memcpy(s->rules[0].modbus.function_codes, fc, 1);
+	s->rules[0].modbus.n_function_codes = 1;
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	expect_refusal(b, n, 0, t0, TP_BUNDLE_UNCOMPILABLE);
+	free(b);
+	/* a prefix in two zones fails the structural lint */
+	s->rules[0].profile = TP_PROFILE_NONE;
+	s->zones[1].prefixes[0] = s->zones[0].prefixes[0];
+	info = info_v(9);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	expect_refusal(b, n, 0, t0, TP_BUNDLE_UNCOMPILABLE);
+	free(b);
+	tp_site_free(s);
+}
+
+static void test_unknown_fields(void)
+{
+	struct tp_site *s = lab_site(), *site = NULL;
+	struct tp_bundle_info info = info_v(3);
+	Tableau__V1__SignedBundle *sb;
+	uint8_t *b, *ext, *resigned;
+	size_t n, elen, rn;
+	/* field 99 (varint 1) and field 100 (length-delimited "hi"): from a
+	 * future schema */
+	static const uint8_t extra[] = {0x98, 0x06, 0x01, 0xa2, 0x06, 0x02, 'h', 'i'};
+
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	sb = tableau__v1__signed_bundle__unpack(NULL, n, b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sb);
+	elen = sb->bundle.len + sizeof(extra);
+	ext = malloc(elen);
+	memcpy(ext, sb->bundle.data, sb->bundle.len);
+	memcpy(ext + sb->bundle.len, extra, sizeof(extra));
+	resigned = sign_raw(ext, elen, sk, &rn);
+	CU_ASSERT_EQUAL(check(resigned, rn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	CU_ASSERT_PTR_NOT_NULL(site);
+	tp_site_free(site);
+	tableau__v1__signed_bundle__free_unpacked(sb, NULL);
+	free(ext);
+	free(resigned);
+	free(b);
+	tp_site_free(s);
+}
+
+static void test_hostile_bytes(void)
+{
+	struct tp_site *s = lab_site(), *site;
+	struct tp_bundle_info info = info_v(3);
+	uint64_t x = 0x1234567;
+	uint8_t *b, *m;
+	size_t n;
+	int ok = 0;
+
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	m = malloc(n);
+	for (int i = 0; i < 3000; i++) {
+		enum tp_bundle_status st;
+
+		memcpy(m, b, n);
+		for (int k = 0; k < 1 + i % 4; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			m[(x >> 33) % n] ^= (uint8_t)(1u << ((x >> 20) % 8));
+		}
+		st = check(m, n, 0, t0, &site, NULL);
+		ok += st == TP_BUNDLE_OK;
+		if (st == TP_BUNDLE_OK)
+			tp_site_free(site);
+	}
+	/* a flipped bit can only survive where the signature does not look */
+	CU_ASSERT_TRUE(ok < 100);
+	/* a repeated-field bomb: many empty zones in a small input */
+	{
+		size_t big = 1u << 20;
+		uint8_t *bomb = malloc(big), *sb;
+		size_t i = 0, sn;
+
+		/* Bundle.site (6) { zones (3) {} x N } */
+		bomb[i++] = 0x32;
+		bomb[i++] = 0x80 | ((big - 6) & 0x7f);
+		bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
+		bomb[i++] = ((big - 6) >> 14) & 0x7f;
+		while (i + 2 <= big - 2) {
+			bomb[i++] = 0x1a;
+			bomb[i++] = 0x00;
+		}
+		sb = sign_raw(bomb, i, sk, &sn);
+		expect_refusal(sb, sn, 0, t0, TP_BUNDLE_UNDECODABLE);
+		free(sb);
+		free(bomb);
+	}
+	free(m);
+	free(b);
+	tp_site_free(s);
+}
+
+static void test_status_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name(TP_BUNDLE_ROLLBACK),
+			       "rollback: version not newer than the running one");
+	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name(TP_BUNDLE_UNSIGNED), "unsigned");
+	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name((enum tp_bundle_status)99), "?");
+}
+
+static void test_keys(void)
+{
+	/* RFC 7748 §6.1, Alice */
+	static const char alice_priv[] = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=";
+	static const char alice_pub[] = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+	char b64[TP_KEY_B64_LEN + 1], path[] = "/tmp/tp-test-keyXXXXXX";
+	uint8_t priv[32], pub[32], back[32], seed[32], cpk[32], csk[64];
+	struct stat st;
+	int fd;
+
+	CU_ASSERT_EQUAL(tp_key_from_base64(alice_priv, priv), 0);
+	CU_ASSERT_EQUAL(tp_key_wg_public(priv, pub), 0);
+	tp_key_to_base64(pub, b64);
+	CU_ASSERT_STRING_EQUAL(b64, alice_pub);
+	CU_ASSERT_EQUAL(
+		tp_key_from_base64("  hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\n", back), 0);
+	CU_ASSERT_EQUAL(memcmp(back, pub, 32), 0);
+	CU_ASSERT_EQUAL(tp_key_from_base64("c2hvcnQ=", back), -EINVAL);
+	CU_ASSERT_EQUAL(tp_key_from_base64("hSDwCYkwp1R0i3vctD73Wg2/Og0mOBr066SpjqqbTm!=", back),
+			-EINVAL);
+	/* generated WireGuard keys are clamped */
+	CU_ASSERT_EQUAL(tp_key_wg_generate(priv, pub), 0);
+	CU_ASSERT_EQUAL(priv[0] & 7, 0);
+	CU_ASSERT_EQUAL(priv[31] & 0xc0, 0x40);
+	/* controller key files: 0600, never overwritten, refused when open */
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	unlink(path);
+	tp_key_controller_generate(seed, cpk);
+	CU_ASSERT_EQUAL(tp_key_write_file(path, seed, 0600), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(tp_key_write_file(path, seed, 0600), -EEXIST);
+	CU_ASSERT_EQUAL(tp_key_read_file(path, back, 1), 0);
+	CU_ASSERT_EQUAL(memcmp(back, seed, 32), 0);
+	tp_key_controller_expand(back, csk, pub);
+	CU_ASSERT_EQUAL(memcmp(pub, cpk, 32), 0);
+	chmod(path, 0644);
+	CU_ASSERT_EQUAL(tp_key_read_file(path, back, 1), -EPERM);
+	CU_ASSERT_EQUAL(tp_key_read_file(path, back, 0), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(tp_key_read_file(path, back, 0), -ENOENT);
+}
+
+int main(int argc, char **argv)
+{
+	CU_pSuite s;
+	unsigned failed;
+	uint8_t seed[32];
+
+	examples_dir = argc > 1 ? argv[1] : "deploy/examples";
+	if (sodium_init() < 0)
+		return 2;
+	/* fixed keys: the test is reproducible */
+	memset(seed, 0x42, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	memset(seed, 0x43, sizeof(seed));
+	crypto_sign_seed_keypair(other_pk, other_sk, seed);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("bundle", NULL, NULL);
+	CU_add_test(s, "round trip, byte for byte", test_round_trip);
+	CU_add_test(s, "one refusal per reason", test_refusals);
+	CU_add_test(s, "signed but undecodable", test_undecodable_signed);
+	CU_add_test(s, "uncompilable", test_uncompilable);
+	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
+	CU_add_test(s, "hostile bytes", test_hostile_bytes);
+	CU_add_test(s, "status names", test_status_names);
+	CU_add_test(s, "keys", test_keys);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# tpolicy end to end: keygen, lint (a good plant passes, a copy with a
+# mistake fails at file:line:col), compile, show, check, and refusals of
+# tampered or foreign bundles. Needs TP_BUILD_DIR and TP_SOURCE_DIR.
+set -euo pipefail
+P=${TP_BUILD_DIR:?}/tpolicy
+EX=${TP_SOURCE_DIR:?}/deploy/examples
+T=$(mktemp -d /tmp/tpolicy-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# expect STATUS "description" cmd... : run, check the exit status, keep output
+expect() {
+	local want=$1 what=$2 rc=0
+	shift 2
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$what"; else
+		bad "$what (exit $rc, want $want)"
+		sed 's/^/     /' "$T/out" "$T/err"
+	fi
+}
+# has FILE "text" : the output contains this exact line
+has() {
+	if grep -qxF -- "$2" "$1"; then ok "  says: $2"; else
+		bad "  missing line: $2"
+		sed 's/^/     /' "$1"
+	fi
+}
+
+NOW=2026-11-28T00:00:00Z
+
+# ---- keygen
+expect 0 "keygen --controller" $P keygen --controller -o "$T/ctl.key"
+[ "$(stat -c %a "$T/ctl.key")" = 600 ] && ok "  secret is 0600" || bad "  secret mode"
+[ "$(cat "$T/out")" = "$(cat "$T/ctl.key.pub")" ] && ok "  prints the public key" ||
+	bad "  public key printed differs from ctl.key.pub"
+expect 2 "keygen refuses to overwrite a key" $P keygen --controller -o "$T/ctl.key"
+expect 0 "keygen --controller (another key)" $P keygen --controller -o "$T/other.key"
+expect 0 "keygen --tp" $P keygen --tp
+grep -Eq '^private_key: [A-Za-z0-9+/]{43}=$' "$T/out" && ok "  private key line" || bad "  private key line"
+priv=$(sed -n 's/^private_key: //p' "$T/out")
+pub=$(sed -n 's/^public_key: //p' "$T/out")
+[ "$(echo "$priv" | $P keygen --public)" = "$pub" ] && ok "  keygen --public agrees" ||
+	bad "  keygen --public"
+if command -v wg >/dev/null; then
+	[ "$(echo "$priv" | wg pubkey)" = "$pub" ] && ok "  wg pubkey agrees" || bad "  wg pubkey disagrees"
+fi
+expect 2 "keygen without a mode is a usage error" $P keygen
+
+# ---- lint
+expect 0 "lint lab plant" $P lint --now $NOW "$EX/lab-plant.yaml"
+expect 0 "lint example plant" $P lint --now $NOW "$EX/plant.yaml"
+has "$T/err" "$EX/plant.yaml: 0 errors, 0 warnings"
+
+# a copy with a mistake: conduit 100 names a zone that does not exist
+line=$(grep -n 'name: scada-modbus-cell1' "$EX/plant.yaml" | cut -d: -f1)
+line=$((line + 2)) # from:, then to:
+sed "${line}s/to: cell1/to: cel1/" "$EX/plant.yaml" >"$T/plant-bad.yaml"
+expect 1 "lint a copy with a mistake" $P lint --now $NOW "$T/plant-bad.yaml"
+has "$T/out" "$T/plant-bad.yaml:$line:9: error: unknown zone 'cel1'"
+
+# a copy that breaks an assertion: the vendor window left open
+sed 's/^    not_after: 2026-12-01T16:00:00Z$//' "$EX/plant.yaml" >"$T/plant-open.yaml"
+aline=$(grep -n 'name: vendor-after-window' "$T/plant-open.yaml" | cut -d: -f1)
+cline=$(grep -n 'name: vendor-maintenance-cell2' "$T/plant-open.yaml" | cut -d: -f1)
+expect 1 "lint finds the assertion the open window breaks" $P lint --now $NOW "$T/plant-open.yaml"
+has "$T/out" "$T/plant-open.yaml:$aline:5: error: assertion 'vendor-after-window' fails: 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' must be denied but is allowed by conduit 500 'vendor-maintenance-cell2' (at $((cline - 1)):5)"
+
+# ---- compile
+expect 1 "compile refuses what lint rejects" \
+	$P compile "$T/plant-bad.yaml" -o "$T/bad.tpb" --key "$T/ctl.key" --version 1 --now $NOW
+[ ! -e "$T/bad.tpb" ] && ok "  no bundle written" || bad "  a bundle was written"
+expect 0 "compile" $P compile "$EX/plant.yaml" -o "$T/plant.tpb" --key "$T/ctl.key" \
+	--version 42 --now $NOW --valid-for 7d
+grep -q "version 42, 7 zones, 16 conduits" "$T/out" && ok "  summary" || bad "  summary: $(cat "$T/out")"
+chmod 644 "$T/other.key"
+expect 2 "compile refuses a world-readable key" $P compile "$EX/plant.yaml" -o "$T/x.tpb" \
+	--key "$T/other.key" --version 1
+chmod 600 "$T/other.key"
+
+# ---- show
+expect 0 "show" $P show "$T/plant.tpb" --pub "$T/ctl.key.pub"
+grep -q '^bundle: version 42, issued 2026-11-28T00:00:00Z, valid receipt .. 2026-12-05T00:00:00Z, signed by key [0-9a-f]\{16\} (verified)$' "$T/out" &&
+	ok "  header" || bad "  header: $(head -1 "$T/out")"
+grep -q "^  500    allow dmz -> cell2  tcp dst 102,4840  from 2026-12-01T08:00:00Z  until 2026-12-01T16:00:00Z  log  'vendor-maintenance-cell2'$" "$T/out" &&
+	ok "  vendor conduit" || bad "  vendor conduit line"
+expect 0 "show --json" $P show "$T/plant.tpb" --key "$T/ctl.key" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bundle"]["version"]==42; assert len(d["conduits"])==16' "$T/out" &&
+	ok "  valid JSON" || bad "  JSON"
+expect 1 "show refuses a bundle signed by another key" $P show "$T/plant.tpb" --pub "$T/other.key.pub"
+grep -q "refused (signed by another key)" "$T/err" && ok "  says so" || bad "  reason: $(cat "$T/err")"
+cp "$T/plant.tpb" "$T/tampered.tpb"
+printf '\x00' | dd of="$T/tampered.tpb" bs=1 seek=200 conv=notrunc status=none
+expect 1 "show refuses a tampered bundle" $P show "$T/tampered.tpb" --pub "$T/ctl.key.pub"
+grep -q "refused (bad signature)" "$T/err" && ok "  says so" || bad "  reason: $(cat "$T/err")"
+
+# ---- check
+B=("$T/plant.tpb" --pub "$T/ctl.key.pub")
+expect 0 "check allowed flow" $P check "${B[@]}" --flow 'tcp 10.20.1.10:40000 -> 10.31.0.5:502'
+has "$T/out" "allow by conduit 100 'scada-modbus-cell1' (scada -> cell1, stateful: replies pass)"
+expect 0 "check reply direction" $P check "${B[@]}" --flow 'tcp 10.31.0.5:502 -> 10.20.1.10:502'
+has "$T/out" "deny by default (cell1 -> scada: no conduit matches)"
+expect 0 "check explicit deny" $P check "${B[@]}" --flow 'tcp 10.20.3.7:4000 -> 10.40.0.5:502'
+has "$T/out" "deny by conduit 900 'no-eng-to-sis' (eng -> safety)"
+expect 0 "check icmp" $P check "${B[@]}" --flow 'icmp 10.20.1.10 -> 10.40.0.5 type 8 code 0'
+has "$T/out" "allow by conduit 132 'scada-ping-sis' (scada -> safety, stateful: replies pass)"
+expect 0 "check vendor inside the window" $P check "$EX/plant.yaml" \
+	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2026-12-01T09:00:00Z
+has "$T/out" "allow by conduit 500 'vendor-maintenance-cell2' (dmz -> cell2, stateful: replies pass)"
+expect 0 "check vendor after the window" $P check "$EX/plant.yaml" \
+	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2026-12-01T16:00:00Z
+has "$T/out" "deny by default (dmz -> cell2: no conduit matches)"
+expect 0 "check no zone" $P check "$EX/plant.yaml" --flow 'udp 192.168.1.1:1 -> 10.31.0.5:53'
+has "$T/out" "deny: source 192.168.1.1 is in no zone"
+expect 0 "check --json" $P check "$EX/lab-plant.yaml" --json --at 2026-11-28T00:00:00Z \
+	--flow 'udp 10.2.0.7:40000 -> 10.4.0.9:5000'
+has "$T/out" '{"verdict":"allow","rule":30,"rule_name":"telemetry-z2-z4","reason":"rule","from_zone":"z2","to_zone":"z4","stateful":true,"flow":"udp 10.2.0.7:40000 -> 10.4.0.9:5000","at":"2026-11-28T00:00:00Z"}'
+expect 0 "check --json default" $P check "$EX/lab-plant.yaml" --json --at 2026-11-28T00:00:00Z \
+	--flow 'icmpv6 fd00:2::1 -> fd00:1::1 type 128'
+has "$T/out" '{"verdict":"deny","rule":"default","rule_name":null,"reason":"default","from_zone":"z2","to_zone":"z1","stateful":false,"flow":"icmpv6 fd00:2::1 -> fd00:1::1 type 128 code 0","at":"2026-11-28T00:00:00Z"}'
+expect 2 "check a bad flow" $P check "$EX/lab-plant.yaml" --flow 'tcp 10.1.0.1 -> 10.2.0.1'
+has "$T/err" "tpolicy: bad --flow 'tcp 10.1.0.1 -> 10.2.0.1': tcp flow needs a destination port"
+expect 2 "check a bundle without a key" $P check "$T/plant.tpb" --flow 'tcp 10.1.0.1:1 -> 10.2.0.1:2'
+
+echo
+if [ "$fails" -ne 0 ]; then
+	echo "$fails check(s) failed"
+	exit 1
+fi
+echo "all passed"
