@@ -10,8 +10,8 @@
 static void test_prefix_parse_valid(void)
 {
 	static const char *const ok[] = {
-		"10.1.0.0/16", "0.0.0.0/0", "192.0.2.7", "192.0.2.7/32",
-		"fd00:1::/64", "::/0", "2001:db8::1", "2001:db8::/32",
+		"10.1.0.0/16", "0.0.0.0/0", "192.0.2.7",   "192.0.2.7/32",
+		"fd00:1::/64", "::/0",	    "2001:db8::1", "2001:db8::/32",
 	};
 	char buf[64];
 
@@ -28,15 +28,24 @@ static void test_prefix_parse_valid(void)
 static void test_prefix_parse_invalid(void)
 {
 	static const char *const bad[] = {
-		"", "10.1.0.0/", "10.1.0.0/33", "10.1.0.1/16", /* host bits set */
-		"10.1.0.0/016", "10.1.0.0/1x", "300.1.0.0/8", "fd00::/129",
-		"fd00::1/64", "hello", "/8", "10.1.0.0/-1",
+		"",
+		"10.1.0.0/",
+		"10.1.0.0/33",
+		"10.1.0.1/16", /* host bits set */
+		"10.1.0.0/016",
+		"10.1.0.0/1x",
+		"300.1.0.0/8",
+		"fd00::/129",
+		"fd00::1/64",
+		"hello",
+		"/8",
+		"10.1.0.0/-1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct tp_prefix p;
 		CU_ASSERT_FALSE(tp_prefix_parse(bad[i], &p));
 	}
-	CU_ASSERT_FALSE(tp_prefix_parse(NULL, &(struct tp_prefix){ 0 }));
+	CU_ASSERT_FALSE(tp_prefix_parse(NULL, &(struct tp_prefix){0}));
 }
 
 static void test_prefix_contains(void)
@@ -58,9 +67,9 @@ static struct tp_site *make_site(void)
 {
 	struct tp_site *s = calloc(1, sizeof(*s));
 	static const char *const pfx[][2] = {
-		{ "10.1.0.0/16", "fd00:1::/64" },
-		{ "10.1.2.0/24", "fd00:1::/80" },
-		{ "0.0.0.0/0", "::/0" },
+		{"10.1.0.0/16", "fd00:1::/64"},
+		{"10.1.2.0/24", "fd00:1::/80"},
+		{"0.0.0.0/0", "::/0"},
 	};
 
 	s->n_zones = 3;
@@ -77,7 +86,7 @@ static struct tp_site *make_site(void)
 	s->rules[0].id = 7;
 	s->rules[0].n_dst_ports = 1;
 	s->rules[0].dst_ports = calloc(1, sizeof(struct tp_port_range));
-	s->rules[0].dst_ports[0] = (struct tp_port_range){ 502, 502 };
+	s->rules[0].dst_ports[0] = (struct tp_port_range){502, 502};
 	s->source_file = strdup("site.yaml");
 	return s;
 }

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The DPDK runtime (see tp/runtime.h for the life cycle and who owns what).
+ *
+ * Workers: each runs worker_main() on its lcore until rt->stop is set. One
+ * iteration polls rx queue `queue` of the zone port, then of the transit
+ * port; each non-empty burst runs the stage list of its port, the
+ * survivors are sent out of the other port, and the burst's drops are
+ * counted and freed in one place (tp_pipeline_flush). Between iterations
+ * the idle back-off (tp/idle.h) decides whether to sleep.
+ */
+#include "tp/runtime.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "tp/idle.h"
+#include "tp/pipeline.h"
+
+/* The stages each port's bursts go through. The zone, flow, policy and
+ * tunnel stages replace tp_stage_no_policy as they are wired in. */
+static const tp_stage_fn zone_stages[] = {tp_stage_parse, tp_stage_no_policy};
+static const tp_stage_fn transit_stages[] = {tp_stage_parse, tp_stage_no_policy};
+
+static const struct {
+	const tp_stage_fn *stages;
+	unsigned n;
+	enum tp_stat rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+} roles[TP_PORT__COUNT] = {
+	[TP_PORT_ZONE] = {zone_stages, RTE_DIM(zone_stages), TP_STAT_ZONE_RX_PKTS,
+			  TP_STAT_ZONE_RX_BYTES, TP_STAT_ZONE_TX_PKTS, TP_STAT_ZONE_TX_BYTES},
+	[TP_PORT_TRANSIT] = {transit_stages, RTE_DIM(transit_stages), TP_STAT_TRANSIT_RX_PKTS,
+			     TP_STAT_TRANSIT_RX_BYTES, TP_STAT_TRANSIT_TX_PKTS,
+			     TP_STAT_TRANSIT_TX_BYTES},
+};
+
+static uint64_t burst_bytes(struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t b = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		b += rte_pktmbuf_pkt_len(pkts[i]);
+	return b;
+}
+
+/* Send survivors out of port `out`; what the queue does not take is a drop. */
+static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t queue,
+		       struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
+		       struct tp_counters_slot *cnt)
+{
+	uint64_t bytes;
+	uint16_t sent;
+
+	if (!n)
+		return;
+	bytes = burst_bytes(pkts, n);
+	sent = rte_eth_tx_burst(rt->port[out], queue, pkts, n);
+	if (sent < n)
+		bytes -= burst_bytes(pkts + sent, (uint16_t)(n - sent));
+	tp_counters_add(cnt, roles[out].tx_pkts, sent);
+	tp_counters_add(cnt, roles[out].tx_bytes, bytes);
+	for (uint16_t i = sent; i < n; i++)
+		tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
+}
+
+static int worker_main(void *arg)
+{
+	struct tp_runtime_worker *w = arg;
+	struct tp_runtime *rt = w->rt;
+	struct tp_counters_slot *cnt = tp_counters_slot(rt->counters, w->index);
+	uint16_t burst = rt->cfg->burst;
+	struct rte_mbuf *pkts[TP_BURST_MAX];
+	struct tp_drop_vec dv = {.n = 0};
+	struct tp_stage_ctx ctx = {.cnt = cnt, .worker = w->index};
+	struct tp_idle idle;
+
+	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us);
+	while (!__atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE)) {
+		unsigned got = 0;
+		uint32_t sleep_us;
+
+		for (int role = 0; role < TP_PORT__COUNT; role++) {
+			uint16_t n = rte_eth_rx_burst(rt->port[role], w->queue, pkts, burst);
+
+			if (!n)
+				continue;
+			got += n;
+			tp_counters_add(cnt, roles[role].rx_pkts, n);
+			tp_counters_add(cnt, roles[role].rx_bytes, burst_bytes(pkts, n));
+			ctx.in_role = (enum tp_port_role)role;
+			ctx.now_ns = tp_clock_now(&rt->clock);
+			n = tp_pipeline_run(roles[role].stages, roles[role].n, &ctx, pkts, n, &dv);
+			send_burst(rt, role == TP_PORT_ZONE ? TP_PORT_TRANSIT : TP_PORT_ZONE,
+				   w->queue, pkts, n, &dv, cnt);
+			tp_pipeline_flush(&dv, cnt);
+		}
+		sleep_us = tp_idle_after_poll(&idle, got);
+		if (sleep_us) {
+			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
+			rte_delay_us_sleep(sleep_us);
+		}
+	}
+	return 0;
+}
+
+static int fail(char *err, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t len, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
+{
+	const struct tp_config *cfg = rt->cfg;
+	const char *what = role == TP_PORT_ZONE ? "zone" : "transit";
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	uint16_t nq = (uint16_t)rt->n_workers;
+	uint16_t rxd = cfg->rx_desc, txd = cfg->tx_desc;
+	char name[64], pool_name[RTE_MEMPOOL_NAMESIZE];
+	uint16_t pid;
+	int socket, rc;
+
+	tp_runtime_port_name(cfg, role, name, sizeof(name));
+	rc = rte_eth_dev_get_port_by_name(name, &pid);
+	if (rc)
+		return fail(err, errlen, -ENODEV, "%s port %s did not come up", what, name);
+	rt->port[role] = pid;
+	rc = rte_eth_dev_info_get(pid, &info);
+	if (rc)
+		return fail(err, errlen, rc, "%s port %s: no device info: %s", what, name,
+			    rte_strerror(-rc));
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq)
+		return fail(err, errlen, -EINVAL,
+			    "%s port %s has %u rx / %u tx queues, %u workers need one each", what,
+			    name, info.max_rx_queues, info.max_tx_queues, nq);
+	socket = rte_eth_dev_socket_id(pid);
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	/* Room for rx rings, tx rings and each worker's burst in flight. */
+	snprintf(pool_name, sizeof(pool_name), "tp_pool_%s", what);
+	rt->pool[role] = rte_pktmbuf_pool_create(
+		pool_name, cfg->mbufs, RTE_MIN(256u, cfg->mbufs / 8),
+		(uint16_t)RTE_ALIGN_CEIL(sizeof(struct tp_pkt_meta), RTE_MBUF_PRIV_ALIGN),
+		RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	if (!rt->pool[role])
+		return fail(err, errlen, -rte_errno,
+			    "%s: cannot create mbuf pool of %u: %s (raise memory_mb?)", what,
+			    cfg->mbufs, rte_strerror(rte_errno));
+	rc = rte_eth_dev_configure(pid, nq, nq, &conf);
+	if (rc)
+		return fail(err, errlen, rc, "%s port %s: configure failed: %s", what, name,
+			    rte_strerror(-rc));
+	rt->port_configured[role] = true;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &rxd, &txd);
+	if (rc)
+		return fail(err, errlen, rc, "%s port %s: descriptors: %s", what, name,
+			    rte_strerror(-rc));
+	for (uint16_t q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(pid, q, rxd, (unsigned)socket, NULL, rt->pool[role]);
+		if (rc)
+			return fail(err, errlen, rc, "%s port %s: rx queue %u: %s", what, name, q,
+				    rte_strerror(-rc));
+		rc = rte_eth_tx_queue_setup(pid, q, txd, (unsigned)socket, NULL);
+		if (rc)
+			return fail(err, errlen, rc, "%s port %s: tx queue %u: %s", what, name, q,
+				    rte_strerror(-rc));
+	}
+	rc = rte_eth_dev_start(pid);
+	if (rc)
+		return fail(err, errlen, rc, "%s port %s: start failed: %s", what, name,
+			    rte_strerror(-rc));
+	rt->port_started[role] = true;
+	return 0;
+}
+
+/* Fail before EAL with a clear line rather than deep inside the PMD. */
+static int preflight(const struct tp_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->mode != TP_MODE_XDP)
+		return 0;
+	if (!if_nametoindex(cfg->zone_if))
+		return fail(err, errlen, -ENODEV, "zone_interface '%s' does not exist",
+			    cfg->zone_if);
+	if (!if_nametoindex(cfg->transit_if))
+		return fail(err, errlen, -ENODEV, "transit_interface '%s' does not exist",
+			    cfg->transit_if);
+	return 0;
+}
+
+/* The EAL arguments on one line, for the error that names them. */
+static const char *eal_line(const struct tp_eal_args *a, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 1; i < a->argc && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, " %s", a->argv[i]);
+	return buf;
+}
+
+int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
+		    struct tp_counters *counters, const struct tp_clock *clock, char *err,
+		    size_t errlen)
+{
+	struct tp_eal_args args, copy;
+	char line[512];
+	int rc;
+
+	memset(rt, 0, sizeof(*rt));
+	rt->cfg = cfg;
+	rt->counters = counters;
+	rt->clock = *clock;
+	rt->n_workers = cfg->n_workers;
+	rt->start_ns = tp_clock_now(clock);
+	rc = preflight(cfg, err, errlen);
+	if (rc)
+		goto out;
+	rc = tp_runtime_eal_args(cfg, "tpd", &args);
+	if (rc) {
+		fail(err, errlen, rc, "EAL arguments too long");
+		goto out;
+	}
+	copy = args;
+	for (int i = 0; i < args.argc; i++)
+		copy.argv[i] = copy.buf + (args.argv[i] - args.buf);
+	if (rte_eal_init(copy.argc, copy.argv) < 0) {
+		rc = -rte_errno;
+		fail(err, errlen, rc, "DPDK EAL init failed: %s (EAL arguments:%s)",
+		     rte_strerror(rte_errno), eal_line(&args, line, sizeof(line)));
+		goto out;
+	}
+	rt->eal_up = true;
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		rt->workers[i] = (struct tp_runtime_worker){
+			.rt = rt, .index = i, .lcore = cfg->worker_cores[i], .queue = (uint16_t)i};
+	}
+	for (int role = 0; role < TP_PORT__COUNT; role++) {
+		rc = port_setup(rt, role, err, errlen);
+		if (rc)
+			goto out;
+	}
+out:
+	return rc;
+}
+
+int tp_runtime_start(struct tp_runtime *rt)
+{
+	int rc = 0;
+
+	__atomic_store_n(&rt->stop, false, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		rc = rte_eal_remote_launch(worker_main, &rt->workers[i], rt->workers[i].lcore);
+		if (rc) {
+			tp_runtime_stop(rt);
+			goto out;
+		}
+		rt->workers_running = true;
+	}
+out:
+	return rc;
+}
+
+void tp_runtime_stop(struct tp_runtime *rt)
+{
+	/* 1. workers leave their loops at the next iteration (at most one
+	 *    idle sleep away); 2. wait for them, so no one touches a queue;
+	 *    3. only then stop the ports. */
+	__atomic_store_n(&rt->stop, true, __ATOMIC_RELEASE);
+	if (rt->workers_running) {
+		rte_eal_mp_wait_lcore();
+		rt->workers_running = false;
+	}
+	for (int role = 0; role < TP_PORT__COUNT; role++) {
+		if (rt->port_started[role]) {
+			rte_eth_dev_stop(rt->port[role]);
+			rt->port_started[role] = false;
+		}
+	}
+}
+
+void tp_runtime_close(struct tp_runtime *rt)
+{
+	tp_runtime_stop(rt);
+	for (int role = 0; role < TP_PORT__COUNT; role++) {
+		if (rt->port_configured[role]) {
+			rte_eth_dev_close(rt->port[role]);
+			rt->port_configured[role] = false;
+		}
+		/* after the port: an AF_XDP UMEM lives in this pool */
+		rte_mempool_free(rt->pool[role]);
+		rt->pool[role] = NULL;
+	}
+	if (rt->eal_up) {
+		rte_eal_cleanup();
+		rt->eal_up = false;
+	}
+}
+
+int tp_runtime_port_info(struct tp_runtime *rt, int role, struct tp_runtime_port_info *out)
+{
+	struct rte_eth_link link;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	tp_runtime_port_name(rt->cfg, role, out->name, sizeof(out->name));
+	if (!rt->port_configured[role])
+		return -ENODEV;
+	rc = rte_eth_link_get_nowait(rt->port[role], &link);
+	if (rc)
+		return rc;
+	out->link_up = link.link_status == RTE_ETH_LINK_UP;
+	out->speed_mbps = link.link_speed;
+	rte_eth_dev_get_mtu(rt->port[role], &out->mtu);
+	return 0;
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpctl: talk to a running tpd over its admin socket (tp/admin.h).
+ *
+ *   tpctl [--socket PATH] [--json] status|counters [--all]|peers|zones|flows|apply FILE
+ *
+ * Exit codes: 0 done, 1 tpd answered with an error, 2 usage, 3 no tpd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp/admin.h"
+#include "tp/counters.h"
+
+#define EXIT_TPD_ERROR 1
+#define EXIT_USAGE     2
+#define EXIT_NO_TPD    3
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tpctl [--socket PATH] [--json] COMMAND\n"
+		   "commands:\n"
+		   "  status          identity, mode, ports, policy state\n"
+		   "  counters [--all] traffic and drops by reason (--all: zero ones too)\n"
+		   "  peers           tunnel peers\n"
+		   "  zones           zones of the site\n"
+		   "  flows           tracked flows\n"
+		   "  apply FILE      apply a policy bundle (.tpb)\n"
+		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n");
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+static long long num(json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void print_port(const char *role, json_t *p)
+{
+	printf("%-11s%s", role, str(p, "port"));
+	if (json_object_get(p, "link"))
+		printf(" (%s), link %s, mtu %lld", str(p, "interface"), str(p, "link"),
+		       num(p, "mtu"));
+	else
+		printf(", %s", str(p, "state"));
+	putchar('\n');
+}
+
+static void print_status(json_t *r)
+{
+	json_t *cores = json_object_get(r, "cores"), *ports = json_object_get(r, "ports");
+	json_t *policy = json_object_get(r, "policy"), *ctl = json_object_get(r, "controller");
+	json_t *w;
+	size_t i;
+
+	printf("tpd %s (tableau %s), mode %s, up %lld s\n", str(r, "name"), str(r, "version"),
+	       str(r, "mode"), num(r, "uptime_s"));
+	printf("%-11s%s\n", "identity", str(r, "identity"));
+	printf("%-11sudp/%lld\n", "listen", num(r, "listen_port"));
+	printf("%-11scontrol %lld, workers", "cores", num(cores, "control"));
+	json_array_foreach(json_object_get(cores, "workers"), i, w)
+		printf("%s%lld", i ? "," : " ", (long long)json_integer_value(w));
+	putchar('\n');
+	print_port("zone", json_object_get(ports, "zone"));
+	print_port("transit", json_object_get(ports, "transit"));
+	if (json_is_true(json_object_get(policy, "loaded")))
+		printf("%-11sversion %lld\n", "policy", num(policy, "version"));
+	else
+		printf("%-11s%s\n", "policy", str(policy, "state"));
+	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
+	printf("%-11s%s%s%s\n", "controller", str(ctl, "address"),
+	       str(ctl, "address")[0] ? ": " : "", str(ctl, "state"));
+}
+
+static const char *drop_help_by_name(const char *name)
+{
+	for (int r = 1; r < TP_DROP__COUNT; r++) {
+		if (!strcmp(tp_drop_name(r), name))
+			return tp_drop_help(r);
+	}
+	return "";
+}
+
+static void print_counters(json_t *r, bool all)
+{
+	const char *k;
+	json_t *v;
+	unsigned shown = 0;
+
+	printf("traffic\n");
+	json_object_foreach(json_object_get(r, "stats"), k, v)
+		printf("  %-26s %20lld\n", k, (long long)json_integer_value(v));
+	printf("drops (total %lld)%s\n", num(r, "drops_total"),
+	       all ? "" : ", non-zero reasons; --all for every reason");
+	json_object_foreach(json_object_get(r, "drops"), k, v)
+	{
+		if (!all && json_integer_value(v) == 0)
+			continue;
+		printf("  %-26s %20lld  %s\n", k, (long long)json_integer_value(v),
+		       drop_help_by_name(k));
+		shown++;
+	}
+	if (!shown && !all)
+		printf("  (none)\n");
+}
+
+static void print_list(json_t *r, const char *key, const char *what)
+{
+	json_t *list = json_object_get(r, key), *e;
+	size_t i;
+
+	if (json_array_size(list) == 0) {
+		printf("no %s\n", what);
+		return;
+	}
+	json_array_foreach(list, i, e)
+	{
+		char *s = json_dumps(e, JSON_COMPACT);
+
+		printf("%s\n", s ? s : "?");
+		free(s);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"all", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = TP_ADMIN_DEFAULT_PATH, *cmd;
+	bool as_json = false, all = false;
+	char err[512], abs_path[PATH_MAX];
+	json_t *req, *reply, *result;
+	int opt, status = EXIT_TPD_ERROR;
+
+	while ((opt = getopt_long(argc, argv, "s:jah", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			as_json = true;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	req = json_pack("{s:s}", "cmd", cmd);
+	if (!strcmp(cmd, "apply")) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "tpctl: apply needs one FILE\n");
+			json_decref(req);
+			return EXIT_USAGE;
+		}
+		/* tpd reads the file itself: send a path it can open */
+		if (!realpath(argv[optind], abs_path)) {
+			fprintf(stderr, "tpctl: %s: %s\n", argv[optind], strerror(errno));
+			json_decref(req);
+			return EXIT_USAGE;
+		}
+		json_object_set_new(req, "file", json_string(abs_path));
+		optind++;
+	} else if (strcmp(cmd, "status") && strcmp(cmd, "counters") && strcmp(cmd, "peers") &&
+		   strcmp(cmd, "zones") && strcmp(cmd, "flows")) {
+		fprintf(stderr, "tpctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tpctl: unexpected argument '%s'\n", argv[optind]);
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	reply = tp_admin_call(path, req, 5000, err, sizeof(err));
+	json_decref(req);
+	if (!reply) {
+		fprintf(stderr, "tpctl: %s\n", err);
+		return EXIT_NO_TPD;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		if (as_json)
+			json_dumpf(reply, stdout, JSON_INDENT(2)), putchar('\n');
+		fprintf(stderr, "tpctl: %s\n", str(reply, "error"));
+		goto out;
+	}
+	result = json_object_get(reply, "result");
+	status = 0;
+	if (as_json) {
+		json_dumpf(result, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (!strcmp(cmd, "status")) {
+		print_status(result);
+	} else if (!strcmp(cmd, "counters")) {
+		print_counters(result, all);
+	} else if (!strcmp(cmd, "peers")) {
+		print_list(result, "peers", "peers");
+	} else if (!strcmp(cmd, "zones")) {
+		print_list(result, "zones", "zones");
+	} else if (!strcmp(cmd, "flows")) {
+		print_list(result, "flows", "flows");
+	} else {
+		printf("applied\n");
+	}
+out:
+	json_decref(reply);
+	return status;
+}

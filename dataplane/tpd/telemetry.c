@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DPDK telemetry commands (dpdk-telemetry.py, or the socket in
+ * /var/run/dpdk/tpd-<name>/dpdk_telemetry.v2):
+ *   /tableau/counters  every statistic and drop reason, flat
+ *   /tableau/status    name, mode, version, uptime
+ * Callbacks run on DPDK's telemetry thread; they only read counters
+ * (atomic loads) and fields that are constant after start-up.
+ */
+#include <rte_telemetry.h>
+
+#include "tpd.h"
+
+/* The 22.11 telemetry callback takes no user pointer. */
+static struct tpd *the_tpd;
+
+static int tel_counters(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(the_tpd->counters, &t);
+	rte_tel_data_start_dict(d);
+	for (int s = 0; s < TP_STAT__COUNT; s++)
+		rte_tel_data_add_dict_u64(d, tp_stat_name(s), t.stat[s]);
+	for (int r = 1; r < TP_DROP__COUNT; r++)
+		rte_tel_data_add_dict_u64(d, tp_drop_name(r), t.drop[r]);
+	return 0;
+}
+
+static int tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t now = tp_clock_now(&the_tpd->clock);
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", the_tpd->cfg.name);
+	rte_tel_data_add_dict_string(d, "version", TP_VERSION);
+	rte_tel_data_add_dict_string(d, "mode", tp_config_mode_name(the_tpd->cfg.mode));
+	rte_tel_data_add_dict_u64(d, "uptime_s", (now - the_tpd->start_ns) / 1000000000u);
+	return 0;
+}
+
+int tpd_telemetry_register(struct tpd *d)
+{
+	int rc;
+
+	the_tpd = d;
+	rc = rte_telemetry_register_cmd("/tableau/counters", tel_counters,
+					"Tableau TP statistics and drops by reason. No parameters");
+	if (rc)
+		return rc;
+	return rte_telemetry_register_cmd("/tableau/status", tel_status,
+					  "Tableau TP name, mode, version, uptime. No parameters");
+}

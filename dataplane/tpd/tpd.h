@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's state, shared by main.c (start-up, control loop), admin.c
+ * (admin socket commands) and telemetry.c (DPDK telemetry commands).
+ *
+ * Owned by the control thread. After start-up the only fields that change
+ * are the counters (written by their slot owners, read by anyone); the
+ * DPDK telemetry thread reads the rest, which is constant by then.
+ */
+#ifndef TPD_H
+#define TPD_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "tp/admin.h"
+#include "tp/clock.h"
+#include "tp/config.h"
+#include "tp/counters.h"
+#include "tp/runtime.h"
+
+struct tpd {
+	struct tp_config cfg;
+	uint8_t private_key[TP_CONFIG_KEY_LEN]; /* wiped at exit */
+	uint8_t public_key[TP_CONFIG_KEY_LEN];
+	struct tp_clock clock;
+	struct tp_counters *counters; /* n_workers slots + one for control */
+	struct tp_runtime rt;
+	struct tp_admin *admin;
+	int udp_fd; /* holds listen_port in xdp mode so nothing else takes it */
+	int sig_fd;
+	uint64_t start_ns;
+	uint64_t next_tick_ns;
+};
+
+/* The counter slot of the control thread. */
+static inline struct tp_counters_slot *tpd_control_slot(struct tpd *d)
+{
+	return tp_counters_slot(d->counters, d->cfg.n_workers);
+}
+
+/* Views shared by the admin socket and telemetry (new references). */
+json_t *tpd_status_json(struct tpd *d);
+json_t *tpd_counters_json(struct tpd *d);
+
+/* The admin socket's commands. */
+extern const struct tp_admin_cmd tpd_admin_cmds[];
+extern const size_t tpd_admin_n_cmds;
+
+/* Register /tableau/... telemetry commands; d must outlive EAL. */
+int tpd_telemetry_register(struct tpd *d);
+
+#endif /* TPD_H */

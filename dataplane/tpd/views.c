@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What tpd tells about itself: status, counters, peers, zones, flows. The
+ * admin socket returns these as JSON; telemetry flattens the same data.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "tpd.h"
+
+static json_t *port_json(struct tpd *d, int role)
+{
+	struct tp_runtime_port_info pi;
+	const char *iface = role == 0 ? d->cfg.zone_if : d->cfg.transit_if;
+
+	if (tp_runtime_port_info(&d->rt, role, &pi))
+		return json_pack("{s:s, s:s}", "port", pi.name, "state", "down");
+	return json_pack("{s:s, s:s, s:s, s:i, s:i}", "port", pi.name, "interface",
+			 iface[0] ? iface : "-", "link", pi.link_up ? "up" : "down", "speed_mbps",
+			 (json_int_t)pi.speed_mbps, "mtu", (json_int_t)pi.mtu);
+}
+
+json_t *tpd_status_json(struct tpd *d)
+{
+	char pub[sodium_base64_ENCODED_LEN(TP_CONFIG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	uint64_t now = tp_clock_now(&d->clock);
+	json_t *workers = json_array();
+
+	sodium_bin2base64(pub, sizeof(pub), d->public_key, sizeof(d->public_key),
+			  sodium_base64_VARIANT_ORIGINAL);
+	for (unsigned i = 0; i < d->cfg.n_workers; i++)
+		json_array_append_new(workers, json_integer(d->cfg.worker_cores[i]));
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:{s:i, s:o}, s:{s:o, s:o},"
+			 " s:{s:b, s:n, s:s}, s:{s:s, s:s}}",
+			 "name", d->cfg.name, "version", TP_VERSION, "mode",
+			 tp_config_mode_name(d->cfg.mode), "identity", pub, "listen_port",
+			 (json_int_t)d->cfg.listen_port, "uptime_s",
+			 (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
+			 tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
+			 (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
+			 port_json(d, 0), "transit", port_json(d, 1), "policy", "loaded", 0,
+			 "version", "state",
+			 "none: inter-zone traffic is dropped until a valid bundle is applied",
+			 "controller", "address",
+			 d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
+			 d->cfg.controller_address[0] ? "not connected (client not wired yet)"
+						      : "not configured");
+}
+
+json_t *tpd_counters_json(struct tpd *d)
+{
+	struct tp_counters_totals t;
+	json_t *stats = json_object(), *drops = json_object();
+	uint64_t total = 0;
+
+	tp_counters_sum(d->counters, &t);
+	for (int s = 0; s < TP_STAT__COUNT; s++)
+		json_object_set_new(stats, tp_stat_name(s), json_integer((json_int_t)t.stat[s]));
+	for (int r = 1; r < TP_DROP__COUNT; r++) {
+		json_object_set_new(drops, tp_drop_name(r), json_integer((json_int_t)t.drop[r]));
+		total += t.drop[r];
+	}
+	return json_pack("{s:o, s:o, s:I}", "stats", stats, "drops", drops, "drops_total",
+			 (json_int_t)total);
+}

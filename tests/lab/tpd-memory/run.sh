@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# tpd in memory mode (net_ring ports, --no-huge): start-up, tpctl status and
+# counters (--json and text), every clean start-up error, SIGTERM → clean
+# exit with the admin socket removed. Needs root (EAL), no namespaces.
+set -euo pipefail
+B=${TP_BUILD_DIR:?}
+work=$(mktemp -d /tmp/tpr-mem.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+umask 077
+wg genkey > "$work/key"
+conf() { # conf NAME [extra lines...]
+	local name=$1; shift
+	{
+		echo "name = $name"
+		echo "identity_key = $work/key"
+		echo "mode = memory"
+		echo "memory_mb = 128"
+		echo "admin_socket = $work/$name.sock"
+		printf '%s\n' "$@"
+	} > "$work/$name.conf"
+}
+wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+# --- a running tpd answers tpctl -------------------------------------------
+conf tpr-m1
+"$B/tpd" --config "$work/tpr-m1.conf" > "$work/m1.log" 2>&1 &
+pids+=($!); m1=$!
+wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did not appear"; }
+[ "$(stat -c %a "$work/tpr-m1.sock")" = 600 ] || fail "admin socket not mode 0600"
+
+st=$("$B/tpctl" --socket "$work/tpr-m1.sock" status --json)
+echo "$st" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["name"] == "tpr-m1", s
+assert s["mode"] == "memory", s
+assert len(s["identity"]) == 44, s
+assert s["ports"]["zone"]["link"] == "up", s
+assert s["policy"]["loaded"] is False, s
+' || fail "status --json: $st"
+pub=$(wg pubkey < "$work/key")
+echo "$st" | grep -q "\"identity\": \"$pub\"" || fail "identity is not the key's public key"
+
+ct=$("$B/tpctl" --socket "$work/tpr-m1.sock" counters --json)
+echo "$ct" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert "no_policy" in c["drops"] and "ip4_bad_checksum" in c["drops"], c
+assert c["drops_total"] == sum(c["drops"].values()), c
+assert "zone_rx_packets" in c["stats"], c
+' || fail "counters --json: $ct"
+
+"$B/tpctl" --socket "$work/tpr-m1.sock" status | grep -q "mode memory" || fail "status text"
+"$B/tpctl" --socket "$work/tpr-m1.sock" counters --all | grep -q "ip6_routing_type0" ||
+	fail "counters --all text"
+for c in peers zones flows; do
+	"$B/tpctl" --socket "$work/tpr-m1.sock" --json $c | grep -q "\"$c\": \[\]" || fail "$c"
+done
+touch "$work/x.tpb"
+set +e
+"$B/tpctl" --socket "$work/tpr-m1.sock" apply "$work/x.tpb" 2> "$work/apply.err"
+rc=$?
+set -e
+[ $rc = 1 ] && grep -q "not supported yet" "$work/apply.err" || fail "apply: rc $rc"
+
+# --- clean start-up errors: exit != 0, one line naming the problem --------
+expect_fail() { # expect_fail NAME PATTERN
+	local rc=0
+	"$B/tpd" --config "$work/$1.conf" > "$work/$1.out" 2>&1 || rc=$?
+	[ $rc -ne 0 ] || fail "$1: tpd exited 0"
+	grep -q "$2" "$work/$1.out" || { cat "$work/$1.out"; fail "$1: no '$2'"; }
+	echo "ok: $1 -> $(grep "^tpd:" "$work/$1.out" | head -1)"
+}
+conf tpr-m2
+sed -i "s|admin_socket = .*|admin_socket = $work/tpr-m1.sock|" "$work/tpr-m2.conf"
+expect_fail tpr-m2 "in use (is another tpd running"
+conf tpr-m3 "bogus_key = 1"
+expect_fail tpr-m3 "tpr-m3.conf:6: unknown key 'bogus_key'"
+conf tpr-m4
+sed -i "s|identity_key = .*|identity_key = $work/missing.key|" "$work/tpr-m4.conf"
+expect_fail tpr-m4 "cannot open key file"
+echo "not a key" > "$work/bad.key"
+conf tpr-m5
+sed -i "s|identity_key = .*|identity_key = $work/bad.key|" "$work/tpr-m5.conf"
+expect_fail tpr-m5 "not a WireGuard key"
+conf tpr-m6 "mode = xdp"
+sed -i '0,/mode = memory/{/mode = memory/d}' "$work/tpr-m6.conf"
+printf 'zone_interface = tpr-nonexist0\ntransit_interface = tpr-nonexist1\n' >> "$work/tpr-m6.conf"
+expect_fail tpr-m6 "zone_interface 'tpr-nonexist0' does not exist"
+conf tpr-m7 "worker_cores = 1000"
+expect_fail tpr-m7 "EAL init failed"
+[ ! -e "$work/tpr-m7.sock" ] || fail "failed start left its admin socket"
+
+# --- the first tpd still runs; SIGTERM stops it cleanly -------------------
+"$B/tpctl" --socket "$work/tpr-m1.sock" status > /dev/null || fail "tpd died"
+kill -TERM "$m1"
+rc=0
+wait "$m1" || rc=$?
+pids=()
+[ $rc = 0 ] || { cat "$work/m1.log"; fail "exit code $rc after SIGTERM"; }
+[ ! -e "$work/tpr-m1.sock" ] || fail "admin socket left behind"
+grep -q "stopped" "$work/m1.log" || fail "no 'stopped' line"
+echo "PASS"
