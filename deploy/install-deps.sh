@@ -9,8 +9,8 @@ PKGS=(
 	# build
 	build-essential cmake pkg-config clang llvm lld gcc-multilib
 	clang-format clang-tidy cppcheck libclang-rt-14-dev
-	# dataplane runtime and kernel interfaces
-	libdpdk-dev dpdk libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+	# dataplane runtime and kernel interfaces (dpdk-dev: dpdk-testpmd for the AF_XDP smoke test)
+	libdpdk-dev dpdk dpdk-dev libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	linux-libc-dev libmnl-dev libnuma-dev libpcap-dev
 	# crypto, serialisation, config, tests
 	libsodium-dev libb2-dev protobuf-c-compiler libprotobuf-c-dev

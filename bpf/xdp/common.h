@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Maps and helpers both XDP programs declare the same way (BPF side only):
+ * the XSKMAP the PMD fills, the configuration record and the counters.
+ * Each program is its own object, so each gets its own instances.
+ */
+#ifndef TP_BPF_COMMON_H
+#define TP_BPF_COMMON_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tp/xdp_shared.h"
+
+/* AF_XDP sockets by rx queue index; filled by the net_af_xdp PMD. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, TP_XDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+/* Configuration record at index 0 (see struct tp_xdp_config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tp_xdp_config);
+} tp_config SEC(".maps");
+
+/* What one packet needs from the configuration, with defaults applied. */
+struct conf {
+	__u32 flags;
+	__u16 tunnel_port;
+	__u32 hs_burst;
+	__u64 hs_cost_ns;
+};
+
+static __always_inline void conf_load(struct conf *c)
+{
+	__u32 zero = 0;
+	struct tp_xdp_config *m = bpf_map_lookup_elem(&tp_config, &zero);
+
+	if (m && m->version == TP_XDP_CONFIG_VERSION && m->hs_burst && m->hs_cost_ns) {
+		c->flags = m->flags;
+		c->tunnel_port = m->tunnel_port;
+		c->hs_burst = m->hs_burst;
+		c->hs_cost_ns = m->hs_cost_ns;
+		return;
+	}
+	c->flags = TP_XDP_DEFAULT_FLAGS;
+	c->tunnel_port = TP_XDP_DEFAULT_TUNNEL_PORT;
+	c->hs_burst = TP_XDP_DEFAULT_HS_BURST;
+	c->hs_cost_ns = TP_XDP_NSEC_PER_SEC / TP_XDP_DEFAULT_HS_PER_SEC;
+}
+
+/* Per-CPU packet counter per reason; max_entries is set by each program. */
+#define DECLARE_COUNTERS(nr)                             \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, nr);                 \
+		__type(key, __u32);                      \
+		__type(value, __u64);                    \
+	} tp_counters SEC(".maps")
+
+/* Counts the packet under reason and returns the verdict, for tail use. */
+#define COUNT(reason, verdict)                                        \
+	({                                                            \
+		__u32 key_ = (reason);                                \
+		__u64 *c_ = bpf_map_lookup_elem(&tp_counters, &key_); \
+		if (c_)                                               \
+			*c_ += 1;                                     \
+		(verdict);                                            \
+	})
+
+/*
+ * Hands the packet to the AF_XDP socket of its rx queue. Without a socket
+ * there (dataplane not running, or still starting) the packet is dropped:
+ * traffic the dataplane must police may not fall through to the kernel's
+ * routing (fail closed, IEC 62443-4-2 NDR 5.2 RE3), unless the operator set
+ * TP_XDP_F_XSK_MISS_PASS.
+ */
+#define REDIRECT_XSK(ctx, conf, ok_reason, miss_reason)                                       \
+	({                                                                                    \
+		__u64 miss_ = ((conf)->flags & TP_XDP_F_XSK_MISS_PASS) ? XDP_PASS : XDP_DROP; \
+		long act_ = bpf_redirect_map(&xsks_map, (ctx)->rx_queue_index, miss_);        \
+		act_ == XDP_REDIRECT ? COUNT(ok_reason, XDP_REDIRECT)                         \
+				     : COUNT(miss_reason, (int)act_);                         \
+	})
+
+#endif /* TP_BPF_COMMON_H */

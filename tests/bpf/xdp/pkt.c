@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+#include "pkt.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+static const uint8_t mac_dst[6] = {0x02, 0, 0, 0, 0, 0x01};
+static const uint8_t mac_src[6] = {0x02, 0, 0, 0, 0, 0x02};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static size_t eth(uint8_t *b, uint16_t vlan, uint16_t type)
+{
+	size_t n = 12;
+
+	memcpy(b, mac_dst, 6);
+	memcpy(b + 6, mac_src, 6);
+	if (vlan) {
+		put16(b + n, 0x8100);
+		put16(b + n + 2, vlan);
+		n += 4;
+	}
+	put16(b + n, type);
+	return n + 2;
+}
+
+static size_t l4(uint8_t *b, const struct pkt_spec *s)
+{
+	size_t n = 0;
+
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		put16(b, s->sport);
+		put16(b + 2, s->dport);
+		b[12] = 5 << 4; /* data offset */
+		b[13] = 0x02;	/* SYN */
+		n = 20;
+		break;
+	case IPPROTO_UDP:
+		put16(b, s->sport);
+		put16(b + 2, s->dport);
+		put16(b + 4, (uint16_t)(8 + s->payload_len));
+		n = 8;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		b[0] = s->icmp_type;
+		n = 8;
+		break;
+	default:
+		break;
+	}
+	if (s->payload_len)
+		memcpy(b + n, s->payload, s->payload_len);
+	return n + s->payload_len;
+}
+
+size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
+{
+	uint8_t a4[4], a6[16];
+	size_t n, ln;
+
+	memset(buf, 0, PKT_MAX);
+	if (inet_pton(AF_INET, s->src, a4) == 1) {
+		uint8_t ihl = s->ihl ? s->ihl : 5;
+		uint8_t *ip;
+		uint16_t frag = 0;
+
+		n = eth(buf, s->vlan, 0x0800);
+		ip = buf + n;
+		ip[0] = (uint8_t)(0x40 | ihl);
+		ip[8] = 64;
+		ip[9] = s->proto;
+		if (s->later_fragment)
+			frag |= 100;
+		if (s->more_fragments)
+			frag |= 0x2000;
+		put16(ip + 6, frag);
+		memcpy(ip + 12, a4, 4);
+		inet_pton(AF_INET, s->dst, ip + 16);
+		n += (size_t)ihl * 4;
+		ln = s->later_fragment ? 0 : l4(buf + n, s);
+		if (s->later_fragment && s->payload_len) {
+			memcpy(buf + n, s->payload, s->payload_len);
+			ln = s->payload_len;
+		}
+		put16(ip + 2, (uint16_t)((size_t)ihl * 4 + ln));
+		return n + ln;
+	}
+	inet_pton(AF_INET6, s->src, a6);
+	n = eth(buf, s->vlan, 0x86dd);
+	{
+		uint8_t *ip = buf + n;
+		size_t ext = 0;
+
+		ip[0] = 0x60;
+		ip[6] = s->v6_hopopts ? 0 : s->proto;
+		ip[7] = 64;
+		memcpy(ip + 8, a6, 16);
+		inet_pton(AF_INET6, s->dst, ip + 24);
+		n += 40;
+		if (s->v6_hopopts) {
+			buf[n] = s->proto; /* next header */
+			buf[n + 1] = 0;	   /* 8 bytes */
+			buf[n + 2] = 5;	   /* router alert option */
+			buf[n + 3] = 2;
+			ext = 8;
+			n += 8;
+		}
+		ln = l4(buf + n, s);
+		put16(ip + 4, (uint16_t)(ext + ln));
+		return n + ln;
+	}
+}
+
+size_t pkt_build_arp(uint8_t *buf)
+{
+	size_t n;
+
+	memset(buf, 0, PKT_MAX);
+	n = eth(buf, 0, 0x0806);
+	put16(buf + n, 1);	    /* Ethernet */
+	put16(buf + n + 2, 0x0800); /* IPv4 */
+	buf[n + 4] = 6;
+	buf[n + 5] = 4;
+	put16(buf + n + 6, 1); /* request */
+	return n + 28;
+}
+
+void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len)
+{
+	memset(msg, 0, len);
+	msg[0] = type;
+}

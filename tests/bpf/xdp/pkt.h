@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test packet builder for the XDP fixtures: Ethernet (+ optional VLAN tag),
+ * IPv4 or IPv6 (+ optional extension header), TCP/UDP/ICMP/ICMPv6 header and
+ * payload. Checksums are left zero: XDP programs do not verify them.
+ */
+#ifndef TP_TEST_PKT_H
+#define TP_TEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_MAX 1600
+
+struct pkt_spec {
+	const char *src; /* IPv4 or IPv6 literal; the family follows from it */
+	const char *dst;
+	uint8_t proto;	   /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 or other */
+	uint16_t sport;	   /* TCP/UDP */
+	uint16_t dport;	   /* TCP/UDP */
+	uint8_t icmp_type; /* ICMP/ICMPv6 */
+	const uint8_t *payload;
+	size_t payload_len;
+	uint16_t vlan;	     /* 0: untagged */
+	bool v6_hopopts;     /* IPv6: a hop-by-hop header before L4 */
+	bool later_fragment; /* IPv4: fragment offset != 0 */
+	bool more_fragments; /* IPv4: MF set */
+	uint8_t ihl;	     /* IPv4: 0 means 5 (options are zero padding) */
+};
+
+/* Builds the frame into buf (PKT_MAX bytes); returns its length. */
+size_t pkt_build(uint8_t *buf, const struct pkt_spec *s);
+
+/* An ARP request frame; returns its length. */
+size_t pkt_build_arp(uint8_t *buf);
+
+/* WireGuard message of type (1..4) with the given total size, zero body. */
+void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len);
+
+#endif /* TP_TEST_PKT_H */
