@@ -353,7 +353,9 @@ bool tp_space_flow(const struct tp_site *s, const char *from, const char *to,
 	if (!tp_space_zone_addr(s, f, fam, &out->src) || !tp_space_zone_addr(s, t, fam, &out->dst))
 		return false;
 	if (tp_proto_has_ports(c->proto)) {
-		out->sport = c->slo;
+		/* an ephemeral source port when the cell has one: what a real
+		 * initiator sends, and what a reader expects in a counterexample */
+		out->sport = c->slo <= 49152 && 49152 <= c->shi ? 49152 : c->slo;
 		out->dport = c->dlo;
 	}
 	if (tp_proto_is_icmp(c->proto)) {

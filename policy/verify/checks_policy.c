@@ -118,8 +118,9 @@ void vcheck_matrix(struct vctx *c)
 
 					vadd(c, TP_VERIFY_MATRIX, true, tp_of_zone(s, za), za, zb,
 					     ids, 2, hf ? &f : NULL,
-					     "%s -> %s %s: the intent %s it, the TPs %s it", za, zb,
-					     tp_cell_format(&m, svc, sizeof(svc)),
+					     "%s -> %s %s: the intent %s it, the TPs' effective "
+					     "state %s it",
+					     za, zb, tp_cell_format(&m, svc, sizeof(svc)),
 					     verdict(cell.intent), verdict(!cell.intent));
 				}
 				i = j;
