@@ -190,8 +190,9 @@ static int intent_peers(struct tp_export *x, const struct tp_site *s, uint32_t t
 			p->endpoints = calloc(s->tps[t].n_endpoints, sizeof(*p->endpoints));
 		if (!p->zones || (s->tps[t].n_endpoints && !p->endpoints))
 			return -ENOMEM;
-		memcpy(p->endpoints, s->tps[t].endpoints,
-		       s->tps[t].n_endpoints * sizeof(*p->endpoints));
+		if (s->tps[t].n_endpoints)
+			memcpy(p->endpoints, s->tps[t].endpoints,
+			       s->tps[t].n_endpoints * sizeof(*p->endpoints));
 		p->n_endpoints = s->tps[t].n_endpoints;
 		for (size_t z = 0; z < s->n_zones; z++)
 			if (s->zones[z].tp == t)

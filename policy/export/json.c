@@ -107,7 +107,8 @@ static json_t *names_sorted(char (*names)[TP_NAME_MAX], size_t n)
 
 	if (!c)
 		return a;
-	memcpy(c, names, n * TP_NAME_MAX);
+	if (n)
+		memcpy(c, names, n * TP_NAME_MAX);
 	qsort(c, n, TP_NAME_MAX, cmp_name);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_string(c[i]));

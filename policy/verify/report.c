@@ -64,10 +64,11 @@ json_t *tp_verify_json(const struct tp_verify_report *r)
 
 		for (size_t i = 0; i < r->n_findings; i++) {
 			const struct tp_verify_finding *f = &r->findings[i];
-			json_t *ids = json_array(), *o;
+			json_t *ids, *o;
 
 			if (f->check != (enum tp_verify_check)k)
 				continue;
+			ids = json_array();
 			for (size_t j = 0; j < f->n_rules; j++)
 				json_array_append_new(ids, json_integer(f->rules[j]));
 			o = json_pack("{s:s, s:s, s:o}", "severity", f->fail ? "fail" : "note",
