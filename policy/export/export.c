@@ -124,45 +124,50 @@ bool tp_export_rule_local(const struct tp_site *s, const struct tp_rule *r, uint
 	       (r->to_zone < s->n_zones && s->zones[r->to_zone].tp == tp);
 }
 
+static int cmp_pair(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/* Built from the conduits, not from a zone x zone table: linear in the
+ * policy whatever the number of zones. */
 int tp_export_xdp_intent(const struct tp_site *s, uint32_t tp, uint32_t (**out)[2])
 {
-	size_t nz = s->n_zones, n = 0;
-	uint32_t(*pairs)[2];
-	bool *allowed;
+	uint32_t(*pairs)[2] = calloc(2 * s->n_rules + 1, sizeof(*pairs));
+	size_t n = 0, u = 0;
 
 	*out = NULL;
-	if (nz && nz > SIZE_MAX / nz)
-		return -ENOMEM;
-	allowed = calloc(nz * nz + 1, sizeof(*allowed));
-	if (!allowed)
+	if (!pairs)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_rules; i++) {
 		const struct tp_rule *r = &s->rules[i];
 
-		if (r->action != TP_ACTION_ALLOW || r->from_zone >= nz || r->to_zone >= nz ||
-		    r->from_zone == r->to_zone)
+		if (r->action != TP_ACTION_ALLOW || r->from_zone >= s->n_zones ||
+		    r->to_zone >= s->n_zones || r->from_zone == r->to_zone)
 			continue;
-		allowed[r->from_zone * nz + r->to_zone] = true;
-		allowed[r->to_zone * nz + r->from_zone] = true;
-	}
-	for (size_t i = 0; i < nz * nz; i++)
-		n += allowed[i] && s->zones[i / nz].tp == tp;
-	pairs = calloc(n + 1, sizeof(*pairs));
-	if (!pairs) {
-		free(allowed);
-		return -ENOMEM;
-	}
-	n = 0;
-	for (size_t i = 0; i < nz * nz; i++) {
-		if (allowed[i] && s->zones[i / nz].tp == tp) {
-			pairs[n][0] = (uint32_t)(i / nz);
-			pairs[n][1] = (uint32_t)(i % nz);
-			n++;
+		if (s->zones[r->from_zone].tp == tp) {
+			pairs[n][0] = r->from_zone;
+			pairs[n++][1] = r->to_zone;
+		}
+		if (s->zones[r->to_zone].tp == tp) {
+			pairs[n][0] = r->to_zone;
+			pairs[n++][1] = r->from_zone;
 		}
 	}
-	free(allowed);
+	qsort(pairs, n, sizeof(*pairs), cmp_pair);
+	for (size_t i = 0; i < n; i++)
+		if (!u || cmp_pair(pairs[u - 1], pairs[i]))
+			memcpy(pairs[u++], pairs[i], sizeof(pairs[i]));
+	if (u > INT32_MAX) {
+		free(pairs);
+		return -E2BIG;
+	}
 	*out = pairs;
-	return (int)n;
+	return (int)u;
 }
 
 /* Peers of TP tp: every other TP hosting at least one zone. */
