@@ -142,7 +142,7 @@ static json_t *one_acl(const struct tp_site *s, uint32_t tp, uint8_t family,
 
 json_t *tp_acl_json(const struct tp_site *s, uint32_t tp, int64_t now, size_t *skipped)
 {
-	const struct tp_rule **sorted = calloc(s->n_rules + 1, sizeof(*sorted));
+	const struct tp_rule **sorted = calloc(s->n_rules + 1, sizeof(const struct tp_rule *));
 	json_t *acls;
 	size_t n = 0;
 
@@ -161,7 +161,7 @@ json_t *tp_acl_json(const struct tp_site *s, uint32_t tp, int64_t now, size_t *s
 		}
 		sorted[n++] = r;
 	}
-	qsort(sorted, n, sizeof(*sorted), cmp_rule_ptr);
+	qsort(sorted, n, sizeof(const struct tp_rule *), cmp_rule_ptr);
 	acls = json_array();
 	for (uint32_t t = 0; t < s->n_tps; t++) {
 		if (tp != UINT32_MAX && t != tp)

@@ -83,7 +83,7 @@ static int zone_changes(const struct tp_site *o, const struct tp_site *n, const 
 			ch = "removed";
 		else if (!same_prefixes(&o->zones[a], &n->zones[b]))
 			ch = "prefixes";
-		else if (strcmp(o->tps[o->zones[a].tp].name, n->tps[n->zones[b].tp].name))
+		else if (strcmp(o->tps[o->zones[a].tp].name, n->tps[n->zones[b].tp].name) != 0)
 			ch = "moved";
 		if (!ch)
 			continue;

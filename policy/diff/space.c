@@ -46,7 +46,7 @@ static int collect(const struct tp_site *const *sites, size_t n_sites, const cha
 
 	for (size_t s = 0; s < n_sites; s++)
 		total += sites[s]->n_rules;
-	pr->v = calloc(total + 1, sizeof(*pr->v));
+	pr->v = calloc(total + 1, sizeof(const struct tp_rule *));
 	pr->n = 0;
 	if (!pr->v)
 		return -ENOMEM;

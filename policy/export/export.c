@@ -215,6 +215,8 @@ static int fill_policy(struct tp_export *x, const struct tp_site *site, uint32_t
 	size_t n = 0;
 	int rc = -ENOMEM, np;
 
+	if (tp >= site->n_tps || !site->tps)
+		return -EINVAL;
 	clear_state(x);
 	x->site = tp_site_clone(site);
 	if (!x->site)
@@ -230,7 +232,7 @@ static int fill_policy(struct tp_export *x, const struct tp_site *site, uint32_t
 		tp_export_bundle_hash(bundle, bundle_len, x->bundle_hash);
 
 	x->local_zones = calloc(site->n_zones + 1, sizeof(*x->local_zones));
-	sel = calloc(site->n_rules + 1, sizeof(*sel));
+	sel = calloc(site->n_rules + 1, sizeof(const struct tp_rule *));
 	if (!x->local_zones || !sel)
 		goto out;
 	for (size_t z = 0; z < site->n_zones; z++)
@@ -294,11 +296,12 @@ struct tp_export *tp_export_intent(const struct tp_site *site, uint32_t tp,
 
 int tp_export_add_peer(struct tp_export *x, const struct tp_export_peer *p)
 {
-	struct tp_export_peer c = *p, *slot = NULL;
+	struct tp_export_peer c = *p;
+	size_t at = x->n_peers; /* the peer's index; n_peers: a new one */
 
 	for (size_t i = 0; i < x->n_peers; i++)
 		if (!strcmp(x->peers[i].name, p->name))
-			slot = &x->peers[i];
+			at = i;
 	c.endpoints = NULL;
 	c.zones = NULL;
 	if (p->n_endpoints) {
@@ -313,17 +316,17 @@ int tp_export_add_peer(struct tp_export *x, const struct tp_export_peer *p)
 			goto fail;
 		memcpy(c.zones, p->zones, p->n_zones * sizeof(*c.zones));
 	}
-	if (!slot) {
+	if (at == x->n_peers) {
 		struct tp_export_peer *np = realloc(x->peers, (x->n_peers + 1) * sizeof(*np));
 
 		if (!np)
 			goto fail;
 		x->peers = np;
-		slot = &x->peers[x->n_peers++];
+		x->n_peers++;
 	} else {
-		free_peer(slot);
+		free_peer(&x->peers[at]);
 	}
-	*slot = c;
+	x->peers[at] = c;
 	return 0;
 fail:
 	free_peer(&c);
@@ -394,7 +397,7 @@ struct tp_site *tp_export_effective_site(const struct tp_export *x)
 	if (!x->site)
 		return NULL;
 	c = tp_site_clone(x->site);
-	sel = calloc(x->n_rules + 1, sizeof(*sel));
+	sel = calloc(x->n_rules + 1, sizeof(const struct tp_rule *));
 	if (!c || !sel)
 		goto fail;
 	for (size_t i = 0; i < x->n_rules; i++)

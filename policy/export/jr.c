@@ -18,10 +18,9 @@ bool jr_fail(struct jr *r, const char *path, const char *fmt, ...)
 		return false;
 	r->failed = true;
 	n = snprintf(r->err, r->errlen, "%s: ", path);
-	if (n < 0 || (size_t)n >= r->errlen)
-		return false;
 	va_start(ap, fmt);
-	vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+	if (n >= 0 && (size_t)n < r->errlen)
+		vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return false;
 }

@@ -143,7 +143,7 @@ static int cmp_pair(const void *a, const void *b)
 
 static json_t *xdp_json(const struct tp_export *x)
 {
-	json_t **v = calloc(x->n_xdp_pairs + 1, sizeof(*v)), *a = json_array();
+	json_t **v = calloc(x->n_xdp_pairs + 1, sizeof(json_t *)), *a = json_array();
 	const struct tp_site *s = x->site;
 
 	if (!v)
@@ -154,7 +154,7 @@ static json_t *xdp_json(const struct tp_export *x)
 		v[i] = json_pack("[s, s]", s && f < s->n_zones ? s->zones[f].name : "?",
 				 s && t < s->n_zones ? s->zones[t].name : "?");
 	}
-	qsort(v, x->n_xdp_pairs, sizeof(*v), cmp_pair);
+	qsort(v, x->n_xdp_pairs, sizeof(json_t *), cmp_pair);
 	for (size_t i = 0; i < x->n_xdp_pairs; i++)
 		json_array_append_new(a, v[i]);
 	free(v);
@@ -166,8 +166,9 @@ json_t *tp_export_json(const struct tp_export *x)
 	char key[TP_KEY_B64_LEN + 1], h[2 * TP_EXPORT_HASH_LEN + 1];
 	json_t *rules = json_array(), *peers = json_array(), *counters = json_object();
 	json_t *policy = json_null(), *o;
-	const struct tp_rule **rs = calloc(x->n_rules + 1, sizeof(*rs));
-	const struct tp_export_peer **ps = calloc(x->n_peers + 1, sizeof(*ps));
+	const struct tp_rule **rs = calloc(x->n_rules + 1, sizeof(const struct tp_rule *));
+	const struct tp_export_peer **ps =
+		calloc(x->n_peers + 1, sizeof(const struct tp_export_peer *));
 
 	if (!rs || !ps)
 		goto out;
@@ -181,7 +182,7 @@ json_t *tp_export_json(const struct tp_export *x)
 				   "site", tp_export_site_json(x->site));
 		for (size_t i = 0; i < x->n_rules; i++)
 			rs[i] = &x->rules[i];
-		qsort(rs, x->n_rules, sizeof(*rs), cmp_rule_ptr);
+		qsort(rs, x->n_rules, sizeof(const struct tp_rule *), cmp_rule_ptr);
 		for (size_t i = 0; i < x->n_rules; i++) {
 			json_t *r = tp_export_rule_json(x->site, rs[i]);
 
@@ -194,7 +195,7 @@ json_t *tp_export_json(const struct tp_export *x)
 	}
 	for (size_t i = 0; i < x->n_peers; i++)
 		ps[i] = &x->peers[i];
-	qsort(ps, x->n_peers, sizeof(*ps), cmp_peer_ptr);
+	qsort(ps, x->n_peers, sizeof(const struct tp_export_peer *), cmp_peer_ptr);
 	for (size_t i = 0; i < x->n_peers; i++)
 		json_array_append_new(peers, peer_json(ps[i]));
 	for (size_t i = 0; i < x->n_counters; i++)
@@ -277,14 +278,13 @@ static bool read_hash(struct jr *r, json_t *o, struct tp_export *x)
 	if (!v || json_is_null(v))
 		return v ? true : jr_fail(r, "policy", "missing 'bundle_hash'");
 	s = json_string_value(v);
-	if (!s || strlen(s) != 2 * TP_EXPORT_HASH_LEN ||
-	    strspn(s, "0123456789abcdef") != 2 * TP_EXPORT_HASH_LEN)
+	if (!s || strlen(s) != 2 * (size_t)TP_EXPORT_HASH_LEN ||
+	    strspn(s, "0123456789abcdef") != 2 * (size_t)TP_EXPORT_HASH_LEN)
 		return jr_fail(r, "policy", "'bundle_hash' must be 64 lowercase hex digits");
-	for (size_t i = 0; i < TP_EXPORT_HASH_LEN; i++) {
-		unsigned b;
+	for (size_t i = 0; i < 2 * (size_t)TP_EXPORT_HASH_LEN; i++) {
+		unsigned nib = s[i] <= '9' ? (unsigned)(s[i] - '0') : (unsigned)(s[i] - 'a' + 10);
 
-		sscanf(s + 2 * i, "%2x", &b);
-		x->bundle_hash[i] = (uint8_t)b;
+		x->bundle_hash[i / 2] = (uint8_t)(i % 2 ? x->bundle_hash[i / 2] | nib : nib << 4);
 	}
 	x->has_bundle_hash = true;
 	return true;
@@ -461,7 +461,7 @@ static struct tp_export *parse(json_t *j, char *err, size_t errlen)
 	if (!jr_object(&r, j, "export", keys) ||
 	    !jr_str(&r, j, "schema", "export", true, schema, sizeof(schema)))
 		goto fail;
-	if (strcmp(schema, TP_EXPORT_SCHEMA)) {
+	if (strcmp(schema, TP_EXPORT_SCHEMA) != 0) {
 		jr_fail(&r, "export", "schema '%s' is not %s", schema, TP_EXPORT_SCHEMA);
 		goto fail;
 	}

@@ -360,7 +360,7 @@ static bool read_assertion(struct jr *r, json_t *o, const char *path, struct tp_
 	    !jr_str(r, o, "flow", path, true, flow, sizeof(flow)) ||
 	    !jr_time(r, o, "at", path, false, &as->at))
 		return false;
-	if (strcmp(must, "allow") && strcmp(must, "deny"))
+	if (strcmp(must, "allow") != 0 && strcmp(must, "deny") != 0)
 		return jr_fail(r, path, "must is allow or deny");
 	as->must_allow = !strcmp(must, "allow");
 	if (!tp_flowspec_parse(flow, &as->flow, why, sizeof(why)))

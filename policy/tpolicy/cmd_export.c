@@ -97,7 +97,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	}
 	if (optind + 1 != argc || !out)
 		return tpolicy_usage("export");
-	if (strcmp(format, "json") && strcmp(format, "ietf-acl")) {
+	if (strcmp(format, "json") != 0 && strcmp(format, "ietf-acl") != 0) {
 		tpolicy_err("--format is json or ietf-acl");
 		return TPOLICY_USAGE;
 	}
@@ -132,7 +132,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	for (uint32_t t = 0; t < site->n_tps; t++) {
 		struct tp_export *x;
 
-		if (only && strcmp(only, site->tps[t].name))
+		if (only && strcmp(only, site->tps[t].name) != 0)
 			continue;
 		if (acl) {
 			snprintf(file, sizeof(file), "%s/%s.acl.json", out, site->tps[t].name);

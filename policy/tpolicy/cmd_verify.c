@@ -76,9 +76,9 @@ static int load_dir(const char *dir, struct loaded *ld)
 		n++;
 	}
 	closedir(d);
-	if (rc == 0) {
-		qsort(names, n, sizeof(*names), cmp_str);
-		ld->x = calloc(n + 1, sizeof(*ld->x));
+	if (rc == 0 && names) {
+		qsort(names, n, sizeof(char *), cmp_str);
+		ld->x = calloc(n + 1, sizeof(struct tp_export *));
 		ld->errors = calloc(n + 1, sizeof(*ld->errors));
 		if (!ld->x || !ld->errors)
 			rc = -1;

@@ -31,7 +31,7 @@ static bool same_site(const struct tp_site *a, const struct tp_site *b)
 static void short_hash(const uint8_t *h, char out[17])
 {
 	for (int i = 0; i < 8; i++)
-		sprintf(out + 2 * i, "%02x", h[i]);
+		sprintf(out + 2 * (size_t)i, "%02x", h[i]);
 }
 
 void vcheck_integrity(struct vctx *c)
@@ -78,7 +78,7 @@ void vcheck_integrity(struct vctx *c)
 			     tp_time_format(x->expires_at, t, sizeof(t)));
 		}
 		if (in->bundle && in->bundle_site) {
-			if (!x->has_bundle_hash || memcmp(x->bundle_hash, bh, sizeof(bh))) {
+			if (!x->has_bundle_hash || memcmp(x->bundle_hash, bh, sizeof(bh)) != 0) {
 				short_hash(bh, hs);
 				if (x->has_bundle_hash)
 					short_hash(x->bundle_hash, hs2);
@@ -107,7 +107,7 @@ void vcheck_integrity(struct vctx *c)
 			     (unsigned long long)x->policy_version, newest->tp_name,
 			     (unsigned long long)newest->policy_version);
 		else if (x->has_bundle_hash != newest->has_bundle_hash ||
-			 memcmp(x->bundle_hash, newest->bundle_hash, TP_EXPORT_HASH_LEN))
+			 memcmp(x->bundle_hash, newest->bundle_hash, TP_EXPORT_HASH_LEN) != 0)
 			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 			     "runs another bundle than %s with the same version %llu",
 			     newest->tp_name, (unsigned long long)x->policy_version);
@@ -244,7 +244,7 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 		if (!got)
 			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL, "has no peer '%s'",
 			     want->name);
-		else if (memcmp(got->pubkey, want->pubkey, TP_KEY_LEN))
+		else if (memcmp(got->pubkey, want->pubkey, TP_KEY_LEN) != 0)
 			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
 			     "peer '%s' has another public key than the intent", want->name);
 		else if (!same_endpoints(got->endpoints, got->n_endpoints, want->endpoints,
@@ -335,7 +335,7 @@ void vcheck_tunnels(struct vctx *c)
 
 		if (!x)
 			continue;
-		if (memcmp(x->tp_pubkey, c->ref->tps[t].pubkey, TP_KEY_LEN))
+		if (memcmp(x->tp_pubkey, c->ref->tps[t].pubkey, TP_KEY_LEN) != 0)
 			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 			     "its own public key is not the one the policy gives it");
 		for (size_t k = 0; k < x->n_peers; k++) {
@@ -352,7 +352,7 @@ void vcheck_tunnels(struct vctx *c)
 			y = c->by_tp[ref_t];
 			if (!y)
 				continue; /* missing export: check 1 */
-			if (memcmp(p->pubkey, y->tp_pubkey, TP_KEY_LEN))
+			if (memcmp(p->pubkey, y->tp_pubkey, TP_KEY_LEN) != 0)
 				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 				     "its key for peer '%s' is not the key '%s' exports", p->name,
 				     p->name);
@@ -376,7 +376,8 @@ void vcheck_tunnels(struct vctx *c)
 			if (!back && hosts_zones(c->ref, t))
 				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 				     "peer '%s' has no tunnel back to '%s'", p->name, x->tp_name);
-			if (x->kind == TP_EXPORT_EFFECTIVE && strcmp(p->handshake, "established"))
+			if (x->kind == TP_EXPORT_EFFECTIVE &&
+			    strcmp(p->handshake, "established") != 0)
 				vadd(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
 				     "tunnel to '%s' is %s", p->name, p->handshake);
 		}
@@ -415,19 +416,21 @@ void vcheck_encryption(struct vctx *c)
 		y = s->zones[b].tp;
 		if (x == y)
 			continue; /* stays inside one TP */
+		px = peer_of(c->by_tp[x], s->tps[y].name);
+		py = peer_of(c->by_tp[y], s->tps[x].name);
 		if (all_zero(s->tps[y].pubkey, TP_KEY_LEN))
 			why = "the receiving TP has no public key in the policy";
 		else if (!s->tps[y].n_endpoints)
 			why = "the receiving TP has no endpoint in the policy";
-		else if (c->by_tp[x] && !(px = peer_of(c->by_tp[x], s->tps[y].name)))
+		else if (c->by_tp[x] && !px)
 			why = "the sending TP has no tunnel to the receiving TP";
-		else if (c->by_tp[x] && !name_in(px->zones, px->n_zones, m->to))
+		else if (px && !name_in(px->zones, px->n_zones, m->to))
 			why = "the sending TP does not route the destination zone into the tunnel";
-		else if (c->by_tp[x] && (all_zero(px->pubkey, TP_KEY_LEN) || !px->n_endpoints))
+		else if (px && (all_zero(px->pubkey, TP_KEY_LEN) || !px->n_endpoints))
 			why = "the sending TP's tunnel has no key or no endpoint";
-		else if (c->by_tp[y] && !(py = peer_of(c->by_tp[y], s->tps[x].name)))
+		else if (c->by_tp[y] && !py)
 			why = "the receiving TP has no tunnel back for replies";
-		else if (c->by_tp[y] && !name_in(py->zones, py->n_zones, m->from))
+		else if (py && !name_in(py->zones, py->n_zones, m->from))
 			why = "the receiving TP does not accept the source zone from that tunnel";
 		if (!why)
 			continue;

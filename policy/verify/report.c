@@ -41,7 +41,7 @@ void tp_verify_print(const struct tp_verify_report *r, FILE *out)
 	for (size_t i = 0; i < r->n_matrix; i++) {
 		const struct tp_verify_cell *m = &r->matrix[i];
 
-		if (strcmp(m->from, prev_from) || strcmp(m->to, prev_to))
+		if (strcmp(m->from, prev_from) != 0 || strcmp(m->to, prev_to) != 0)
 			fprintf(out, "%s  %s -> %s:", i ? "\n" : "", m->from, m->to);
 		fprintf(out, " %s%s", m->service, m->intent != m->effective ? "*" : "");
 		if (m->rule)

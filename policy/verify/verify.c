@@ -169,8 +169,8 @@ int tp_verify_run(const struct tp_verify_input *in, struct tp_verify_report *out
 		goto fail;
 	n_tps = c.ref->n_tps;
 	rc = -ENOMEM;
-	c.by_tp = calloc(c.ref->n_tps + 1, sizeof(*c.by_tp));
-	c.eff = calloc(c.ref->n_tps + 1, sizeof(*c.eff));
+	c.by_tp = calloc(c.ref->n_tps + 1, sizeof(const struct tp_export *));
+	c.eff = calloc(c.ref->n_tps + 1, sizeof(struct tp_site *));
 	if (!c.by_tp || !c.eff)
 		goto fail;
 	for (size_t i = 0; i < in->n_exports; i++) {
