@@ -50,6 +50,10 @@ void vcheck_integrity(struct vctx *c)
 		     in->bundle_error);
 	if (in->bundle)
 		tp_export_bundle_hash(in->bundle, in->bundle_len, bh);
+	if (in->site && in->bundle_site && !same_site(in->site, in->bundle_site))
+		vadd(c, K, true, NULL, NULL, NULL, NULL, 0, NULL,
+		     "the signed bundle (version %llu) does not hold the reference policy",
+		     (unsigned long long)in->bundle_info->version);
 	for (size_t i = 0; i < in->n_exports; i++) {
 		const struct tp_export *x = in->exports[i];
 

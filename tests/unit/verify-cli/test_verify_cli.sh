@@ -179,6 +179,9 @@ expect 0 "export yaml" $P export "$EX/plant.yaml" -o "$T/yaml" --now $NOW
 expect 0 "verify yaml exports with --site" $P verify "$T/yaml" --site "$EX/plant.yaml" --now $NOW
 expect 1 "verify v2 exports against v1 --site" $P verify "$T/yaml" --site "$T/plant-v2.yaml" --now $NOW
 contains "$T/out" "conduit 140 'scada-alarms-historian' of the intent is not enforced"
+expect 1 "verify: the bundle is not the --site policy" $P verify "$T/plant" --pub "$T/ctl.key.pub" \
+	--site "$EX/plant.yaml" --now $NOW
+contains "$T/out" "the signed bundle (version 2) does not hold the reference policy"
 
 # ---- diff: exactly the changed flows
 expect 1 "diff v1 v2" $P diff "$EX/plant.yaml" "$T/plant-v2.yaml" --now $NOW
