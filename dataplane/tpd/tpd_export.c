@@ -8,7 +8,8 @@
  * counter. Not yet, because tpd does not hold them yet: the running policy
  * (bundle version, hash, site) — tp_export_set_policy() once bundles are
  * applied; rule hit counters — tp_export_set_counters(); peers with
- * handshake state — tp_export_add_peer() from the tunnel engine; the flow
+ * handshake state — tp_export_add_peer() from the tunnel engine; the
+ * address:port it listens on — tp_export_set_endpoints(); the flow
  * table summary — tp_export_set_flows(); the XDP zone-pair table —
  * tp_export_set_xdp(). Until then the document says "no policy" (null),
  * which `tpolicy verify` reports as an integrity failure: that is the truth

@@ -84,6 +84,9 @@ static void clear_state(struct tp_export *x)
 	free(x->xdp_pairs);
 	x->xdp_pairs = NULL;
 	x->n_xdp_pairs = 0;
+	free(x->endpoints);
+	x->endpoints = NULL;
+	x->n_endpoints = 0;
 }
 
 void tp_export_free(struct tp_export *x)
@@ -247,7 +250,9 @@ static int fill_policy(struct tp_export *x, const struct tp_site *site, uint32_t
 	if ((n && !x->rules) || !x->hits)
 		goto out;
 	x->n_rules = n;
-	if ((rc = intent_peers(x, site, tp, x->kind == TP_EXPORT_INTENT)) < 0)
+	if ((rc = intent_peers(x, site, tp, x->kind == TP_EXPORT_INTENT)) < 0 ||
+	    (rc = tp_export_set_endpoints(x, site->tps[tp].endpoints, site->tps[tp].n_endpoints)) <
+		    0)
 		goto out;
 	np = tp_export_xdp_intent(site, tp, &pairs);
 	if (np < 0) {
@@ -292,6 +297,20 @@ struct tp_export *tp_export_intent(const struct tp_site *site, uint32_t tp,
 	/* The XDP program's pairs follow from the policy alone. */
 	x->has_xdp = true;
 	return x;
+}
+
+int tp_export_set_endpoints(struct tp_export *x, const struct tp_endpoint *e, size_t n)
+{
+	struct tp_endpoint *v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (n)
+		memcpy(v, e, n * sizeof(*v));
+	free(x->endpoints);
+	x->endpoints = v;
+	x->n_endpoints = n;
+	return 0;
 }
 
 int tp_export_add_peer(struct tp_export *x, const struct tp_export_peer *p)

@@ -116,14 +116,22 @@ static json_t *names_sorted(char (*names)[TP_NAME_MAX], size_t n)
 	return a;
 }
 
+static json_t *endpoints_json(const struct tp_endpoint *e, size_t n)
+{
+	json_t *eps = json_array();
+	char buf[80];
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+			eps, json_string(tp_export_endpoint_format(&e[i], buf, sizeof(buf))));
+	return eps;
+}
+
 static json_t *peer_json(const struct tp_export_peer *p)
 {
-	char key[TP_KEY_B64_LEN + 1], buf[80];
-	json_t *eps = json_array();
+	char key[TP_KEY_B64_LEN + 1];
+	json_t *eps = endpoints_json(p->endpoints, p->n_endpoints);
 
-	for (size_t i = 0; i < p->n_endpoints; i++)
-		json_array_append_new(eps, json_string(tp_export_endpoint_format(
-						   &p->endpoints[i], buf, sizeof(buf))));
 	tp_key_to_base64(p->pubkey, key);
 	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o}", "name", p->name, "public_key", key,
 			 "endpoints", eps, "zones", names_sorted(p->zones, p->n_zones), "handshake",
@@ -202,14 +210,14 @@ json_t *tp_export_json(const struct tp_export *x)
 		json_object_set_new(counters, x->counters[i].name,
 				    json_integer((json_int_t)x->counters[i].value));
 out:
-	o = json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, "
-		      "s:o}",
+	o = json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:o}, s:o, s:o, s:o, s:o, s:o, "
+		      "s:o, s:o}",
 		      "schema", TP_EXPORT_SCHEMA, "kind", tp_export_kind_name(x->kind),
 		      "exported_at", time_json(x->exported_at), "tp", "name", x->tp_name,
 		      "public_key", key, "software_version", x->software_version, "failure_mode",
-		      x->failure_mode, "policy", policy, "zones",
-		      names_sorted(x->local_zones, x->n_local_zones), "rules", rules, "peers",
-		      peers, "flows",
+		      x->failure_mode, "endpoints", endpoints_json(x->endpoints, x->n_endpoints),
+		      "policy", policy, "zones", names_sorted(x->local_zones, x->n_local_zones),
+		      "rules", rules, "peers", peers, "flows",
 		      x->has_flows ? json_pack("{s:I, s:I}", "active", (json_int_t)x->flows_active,
 					       "capacity", (json_int_t)x->flows_capacity)
 				   : json_null(),
@@ -352,31 +360,40 @@ static bool read_names(struct jr *r, json_t *a, const char *path, const struct t
 	return true;
 }
 
+static bool read_endpoints(struct jr *r, json_t *o, const char *path, const char *who,
+			   struct tp_endpoint **out, size_t *n)
+{
+	json_t *a, *v;
+	size_t i;
+
+	if (!jr_array(r, o, "endpoints", path, true, JR_MAX_LIST, &a))
+		return false;
+	*out = calloc(json_array_size(a) + 1, sizeof(**out));
+	if (!*out)
+		return jr_fail(r, path, "out of memory");
+	json_array_foreach(a, i, v)
+	{
+		if (!json_is_string(v) ||
+		    !tp_export_endpoint_parse(json_string_value(v), &(*out)[i]))
+			return jr_fail(r, path, "'%s': endpoint %zu is not ADDRESS:PORT", who, i);
+		*n = i + 1;
+	}
+	return true;
+}
+
 static bool read_peer(struct jr *r, json_t *o, const struct tp_export *x, struct tp_export_peer *p)
 {
 	static const char *const keys[] = {"name",	"public_key",	  "endpoints", "zones",
 					   "handshake", "last_handshake", NULL};
-	json_t *a, *v;
-	size_t i;
+	json_t *a;
 
 	if (!jr_object(r, o, "peers", keys) ||
 	    !jr_str(r, o, "name", "peers", true, p->name, sizeof(p->name)) ||
 	    !jr_key(r, o, "public_key", "peers", true, p->pubkey) ||
 	    !jr_str(r, o, "handshake", "peers", true, p->handshake, sizeof(p->handshake)) ||
 	    !opt_time(r, o, "last_handshake", "peers", &p->last_handshake) ||
-	    !jr_array(r, o, "endpoints", "peers", true, JR_MAX_LIST, &a))
+	    !read_endpoints(r, o, "peers", p->name, &p->endpoints, &p->n_endpoints))
 		return false;
-	p->endpoints = calloc(json_array_size(a) + 1, sizeof(*p->endpoints));
-	if (!p->endpoints)
-		return jr_fail(r, "peers", "out of memory");
-	json_array_foreach(a, i, v)
-	{
-		if (!json_is_string(v) ||
-		    !tp_export_endpoint_parse(json_string_value(v), &p->endpoints[i]))
-			return jr_fail(r, "peers", "peer '%s': endpoint %zu is not ADDRESS:PORT",
-				       p->name, i);
-		p->n_endpoints = i + 1;
-	}
 	return jr_array(r, o, "zones", "peers", true, JR_MAX_ZONES, &a) &&
 	       read_names(r, a, "peers", x, &p->zones, &p->n_zones);
 }
@@ -444,8 +461,8 @@ static struct tp_export *parse(json_t *j, char *err, size_t errlen)
 	static const char *const keys[] = {"schema", "kind",  "exported_at", "tp",
 					   "policy", "zones", "rules",	     "peers",
 					   "flows",  "xdp",   "counters",    NULL};
-	static const char *const tp_keys[] = {"name", "public_key", "software_version",
-					      "failure_mode", NULL};
+	static const char *const tp_keys[] = {"name",	      "public_key", "software_version",
+					      "failure_mode", "endpoints",  NULL};
 	static const char *const flow_keys[] = {"active", "capacity", NULL};
 	struct jr r = {err, errlen, false};
 	struct tp_export *x = tp_export_new("", NULL, "", "", 0);
@@ -482,7 +499,8 @@ static struct tp_export *parse(json_t *j, char *err, size_t errlen)
 	    !jr_key(&r, tp, "public_key", "tp", true, x->tp_pubkey) ||
 	    !jr_str(&r, tp, "software_version", "tp", true, x->software_version,
 		    sizeof(x->software_version)) ||
-	    !jr_str(&r, tp, "failure_mode", "tp", true, x->failure_mode, sizeof(x->failure_mode)))
+	    !jr_str(&r, tp, "failure_mode", "tp", true, x->failure_mode, sizeof(x->failure_mode)) ||
+	    !read_endpoints(&r, tp, "tp", x->tp_name, &x->endpoints, &x->n_endpoints))
 		goto fail;
 	v = json_object_get(j, "policy");
 	if (!v) {

@@ -210,6 +210,10 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 	if (!same_names(e->local_zones, e->n_local_zones, i->local_zones, i->n_local_zones))
 		vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
 		     "hosts other zones than the intent says");
+	if (e->n_endpoints &&
+	    !same_endpoints(e->endpoints, e->n_endpoints, i->endpoints, i->n_endpoints))
+		vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+		     "listens on other endpoints than the policy gives it");
 	for (size_t k = 0; k < i->n_rules; k++) {
 		const struct tp_rule *want = &i->rules[k];
 		const struct tp_rule *got = rule_in(e->rules, e->n_rules, want->id);
@@ -360,13 +364,11 @@ void vcheck_tunnels(struct vctx *c)
 				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 				     "its key for peer '%s' is not the key '%s' exports", p->name,
 				     p->name);
-			if (y->site) {
-				uint32_t yt = tp_site_tp_by_name(y->site, y->tp_name);
-
-				if (yt != UINT32_MAX &&
-				    !same_endpoints(p->endpoints, p->n_endpoints,
-						    y->site->tps[yt].endpoints,
-						    y->site->tps[yt].n_endpoints))
+			/* where the peer says it listens (its export's endpoints;
+			 * empty when it does not know) */
+			if (y->n_endpoints) {
+				if (!same_endpoints(p->endpoints, p->n_endpoints, y->endpoints,
+						    y->n_endpoints))
 					vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
 					     "its endpoints for peer '%s' are not those '%s' "
 					     "listens on",

@@ -75,6 +75,10 @@ struct tp_export {
 	uint8_t tp_pubkey[TP_KEY_LEN];
 	char software_version[TP_NAME_MAX];
 	char failure_mode[TP_EXPORT_STATE_MAX];
+	/* where the TP receives tunnel traffic (empty: unknown); what its
+	 * peers must use (check 7) */
+	struct tp_endpoint *endpoints;
+	size_t n_endpoints;
 
 	/* policy: site is the whole policy the TP runs (NULL: none loaded) */
 	struct tp_site *site;
@@ -131,6 +135,9 @@ struct tp_export *tp_export_new(const char *tp_name, const uint8_t pubkey[TP_KEY
 int tp_export_set_policy(struct tp_export *x, const struct tp_site *site,
 			 const struct tp_bundle_info *info, const uint8_t *bundle,
 			 size_t bundle_len);
+
+/* Live state: the endpoints the TP listens on (copied). */
+int tp_export_set_endpoints(struct tp_export *x, const struct tp_endpoint *e, size_t n);
 
 /* Live state: add or replace (by name) a peer (copied). */
 int tp_export_add_peer(struct tp_export *x, const struct tp_export_peer *p);

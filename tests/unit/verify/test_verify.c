@@ -360,6 +360,15 @@ static void test_tunnels(void)
 	CU_ASSERT_PTR_NOT_NULL(finding(&p, TP_VERIFY_TUNNELS, "its key for peer 't2'", 0, NULL));
 	plant_free(&p);
 
+	/* t1 sends to t2 at a port t2 does not listen on */
+	plant_init(&p, base_yaml);
+	exp_of(&p, "t1")->peers[0].endpoints[0].port = 51999;
+	run(&p, NULL);
+	CU_ASSERT_PTR_NOT_NULL(finding(&p, TP_VERIFY_TUNNELS,
+				       "its endpoints for peer 't2' are not those 't2' listens on",
+				       0, NULL));
+	plant_free(&p);
+
 	/* t3 says it hosts nothing, t1 still routes c to it */
 	plant_init(&p, base_yaml);
 	exp_of(&p, "t3")->n_local_zones = 0;
