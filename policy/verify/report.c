@@ -145,7 +145,8 @@ int tp_verify_dot(const struct tp_verify_report *r, FILE *f)
 
 	if (!s)
 		return -1;
-	fprintf(f, "digraph plant {\n\trankdir=LR;\n\tlabelloc=t;\n\tlabel=");
+	fprintf(f, "digraph plant {\n\trankdir=LR;\n\tlabelloc=t;\n\tfontname=\"Helvetica\";\n"
+		   "\tlabel=");
 	{
 		char title[160];
 
