@@ -120,6 +120,19 @@ void vcheck_integrity(struct vctx *c)
 			     "reports the same bundle as %s but a different policy",
 			     newest->tp_name);
 	}
+	/* exports taken far apart describe different moments of the plant */
+	for (size_t i = 0; i < in->n_exports; i++) {
+		const struct tp_export *x = in->exports[i];
+		int64_t latest = 0;
+
+		for (size_t j = 0; j < in->n_exports; j++)
+			if (in->exports[j]->exported_at > latest)
+				latest = in->exports[j]->exported_at;
+		if (x->exported_at && latest - x->exported_at > TP_VERIFY_EXPORT_SKEW_S)
+			vadd(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
+			     "exported %lld s before the newest export: its state may have changed",
+			     (long long)(latest - x->exported_at));
+	}
 	for (uint32_t t = 0; t < c->ref->n_tps; t++)
 		if (!c->by_tp[t] && hosts_zones(c->ref, t))
 			vadd(c, K, true, c->ref->tps[t].name, NULL, NULL, NULL, 0, NULL,

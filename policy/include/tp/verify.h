@@ -52,6 +52,9 @@ enum tp_verify_check {
 const char *tp_verify_check_name(enum tp_verify_check c);
 const char *tp_verify_check_help(enum tp_verify_check c);
 
+/* Exports taken further apart than this get a note (check 1). */
+#define TP_VERIFY_EXPORT_SKEW_S 900
+
 #define TP_VERIFY_MAX_RULES 4
 #define TP_VERIFY_MSG_MAX   480
 
