@@ -122,7 +122,7 @@ int tp_diff_sites(const struct tp_site *o, const struct tp_site *n, int64_t now,
 				tp_space_decide(o, all.v[a], all.v[b], &sp.cells[i], now, &dold);
 				tp_space_decide(n, all.v[a], all.v[b], &sp.cells[i], now, &dnew);
 				/* extend over neighbours with the same pair of verdicts */
-				while (j < sp.n && tp_cell_adjacent(&merged, &sp.cells[j])) {
+				while (j < sp.n && tp_space_cell_adjacent(&merged, &sp.cells[j])) {
 					tp_space_decide(o, all.v[a], all.v[b], &sp.cells[j], now,
 							&xo);
 					tp_space_decide(n, all.v[a], all.v[b], &sp.cells[j], now,
@@ -136,7 +136,7 @@ int tp_diff_sites(const struct tp_site *o, const struct tp_site *n, int64_t now,
 				if (dold.verdict != dnew.verdict) {
 					memcpy(f.from, all.v[a], TP_NAME_MAX);
 					memcpy(f.to, all.v[b], TP_NAME_MAX);
-					tp_cell_format(&merged, f.service, sizeof(f.service));
+					tp_space_cell_format(&merged, f.service, sizeof(f.service));
 					f.allowed = dnew.verdict == TP_VERDICT_ALLOW;
 					f.old_rule = dold.rule_id;
 					f.new_rule = dnew.rule_id;

@@ -381,7 +381,7 @@ void tp_space_decide(const struct tp_site *s, const char *from, const char *to,
 	tp_ref_evaluate(s, &f, now, out);
 }
 
-bool tp_cell_adjacent(const struct tp_cell *a, const struct tp_cell *b)
+bool tp_space_cell_adjacent(const struct tp_cell *a, const struct tp_cell *b)
 {
 	return tp_proto_has_ports(a->proto) && a->proto == b->proto && a->slo == b->slo &&
 	       a->shi == b->shi && a->dhi != 65535 && a->dhi + 1 == b->dlo;
@@ -397,7 +397,7 @@ static void range(char *buf, size_t len, uint16_t lo, uint16_t hi)
 		snprintf(buf, len, "%u-%u", lo, hi);
 }
 
-const char *tp_cell_format(const struct tp_cell *c, char *buf, size_t len)
+const char *tp_space_cell_format(const struct tp_cell *c, char *buf, size_t len)
 {
 	char pbuf[16], d[16], s[16];
 	const char *pn;

@@ -9,7 +9,7 @@
 #include "tp/keys.h"
 #include "tp/timefmt.h"
 
-bool jr_fail(struct jr *r, const char *path, const char *fmt, ...)
+bool tp_jr_fail(struct jr *r, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -25,13 +25,13 @@ bool jr_fail(struct jr *r, const char *path, const char *fmt, ...)
 	return false;
 }
 
-bool jr_object(struct jr *r, json_t *j, const char *path, const char *const *keys)
+bool tp_jr_object(struct jr *r, json_t *j, const char *path, const char *const *keys)
 {
 	const char *k;
 	json_t *v;
 
 	if (!json_is_object(j))
-		return jr_fail(r, path, "expected an object");
+		return tp_jr_fail(r, path, "expected an object");
 	json_object_foreach(j, k, v)
 	{
 		size_t i;
@@ -40,7 +40,7 @@ bool jr_object(struct jr *r, json_t *j, const char *path, const char *const *key
 			if (!strcmp(keys[i], k))
 				break;
 		if (!keys[i])
-			return jr_fail(r, path, "unknown key '%.64s'", k);
+			return tp_jr_fail(r, path, "unknown key '%.64s'", k);
 	}
 	return true;
 }
@@ -52,12 +52,12 @@ static json_t *member(struct jr *r, json_t *o, const char *key, const char *path
 
 	*ok = true;
 	if (!v && required)
-		*ok = jr_fail(r, path, "missing '%s'", key);
+		*ok = tp_jr_fail(r, path, "missing '%s'", key);
 	return v;
 }
 
-bool jr_str(struct jr *r, json_t *o, const char *key, const char *path, bool required, char *out,
-	    size_t outlen)
+bool tp_jr_str(struct jr *r, json_t *o, const char *key, const char *path, bool required, char *out,
+	       size_t outlen)
 {
 	bool ok;
 	json_t *v = member(r, o, key, path, required, &ok);
@@ -66,16 +66,16 @@ bool jr_str(struct jr *r, json_t *o, const char *key, const char *path, bool req
 	if (!v)
 		return ok;
 	if (!json_is_string(v))
-		return jr_fail(r, path, "'%s' must be a string", key);
+		return tp_jr_fail(r, path, "'%s' must be a string", key);
 	n = json_string_length(v);
 	if (n >= outlen || strlen(json_string_value(v)) != n)
-		return jr_fail(r, path, "'%s' too long or has a NUL byte", key);
+		return tp_jr_fail(r, path, "'%s' too long or has a NUL byte", key);
 	memcpy(out, json_string_value(v), n + 1);
 	return true;
 }
 
-bool jr_int(struct jr *r, json_t *o, const char *key, const char *path, bool required, int64_t lo,
-	    int64_t hi, int64_t *out)
+bool tp_jr_int(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       int64_t lo, int64_t hi, int64_t *out)
 {
 	bool ok;
 	json_t *v = member(r, o, key, path, required, &ok);
@@ -84,28 +84,29 @@ bool jr_int(struct jr *r, json_t *o, const char *key, const char *path, bool req
 	if (!v)
 		return ok;
 	if (!json_is_integer(v))
-		return jr_fail(r, path, "'%s' must be an integer", key);
+		return tp_jr_fail(r, path, "'%s' must be an integer", key);
 	x = json_integer_value(v);
 	if (x < lo || x > hi)
-		return jr_fail(r, path, "'%s' out of range [%lld, %lld]", key, (long long)lo,
-			       (long long)hi);
+		return tp_jr_fail(r, path, "'%s' out of range [%lld, %lld]", key, (long long)lo,
+				  (long long)hi);
 	*out = x;
 	return true;
 }
 
-bool jr_u64(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	    uint64_t *out)
+bool tp_jr_u64(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       uint64_t *out)
 {
 	int64_t v = 0;
 
-	if (!jr_int(r, o, key, path, required, 0, INT64_MAX, &v))
+	if (!tp_jr_int(r, o, key, path, required, 0, INT64_MAX, &v))
 		return false;
 	if (json_object_get(o, key))
 		*out = (uint64_t)v;
 	return true;
 }
 
-bool jr_bool(struct jr *r, json_t *o, const char *key, const char *path, bool required, bool *out)
+bool tp_jr_bool(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		bool *out)
 {
 	bool ok;
 	json_t *v = member(r, o, key, path, required, &ok);
@@ -113,41 +114,41 @@ bool jr_bool(struct jr *r, json_t *o, const char *key, const char *path, bool re
 	if (!v)
 		return ok;
 	if (!json_is_boolean(v))
-		return jr_fail(r, path, "'%s' must be true or false", key);
+		return tp_jr_fail(r, path, "'%s' must be true or false", key);
 	*out = json_is_true(v);
 	return true;
 }
 
-bool jr_time(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	     int64_t *out)
+bool tp_jr_time(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		int64_t *out)
 {
 	char s[32];
 
-	if (!jr_str(r, o, key, path, required, s, sizeof(s)))
+	if (!tp_jr_str(r, o, key, path, required, s, sizeof(s)))
 		return false;
 	if (!json_object_get(o, key))
 		return true;
 	if (!tp_time_parse(s, out))
-		return jr_fail(r, path, "'%s' is not an RFC 3339 UTC time", key);
+		return tp_jr_fail(r, path, "'%s' is not an RFC 3339 UTC time", key);
 	return true;
 }
 
-bool jr_key(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	    uint8_t out[32])
+bool tp_jr_key(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       uint8_t out[32])
 {
 	char s[64];
 
-	if (!jr_str(r, o, key, path, required, s, sizeof(s)))
+	if (!tp_jr_str(r, o, key, path, required, s, sizeof(s)))
 		return false;
 	if (!json_object_get(o, key))
 		return true;
 	if (tp_key_from_base64(s, out) < 0)
-		return jr_fail(r, path, "'%s' is not a base64 32-byte key", key);
+		return tp_jr_fail(r, path, "'%s' is not a base64 32-byte key", key);
 	return true;
 }
 
-bool jr_array(struct jr *r, json_t *o, const char *key, const char *path, bool required, size_t max,
-	      json_t **out)
+bool tp_jr_array(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		 size_t max, json_t **out)
 {
 	bool ok;
 	json_t *v = member(r, o, key, path, required, &ok);
@@ -156,9 +157,9 @@ bool jr_array(struct jr *r, json_t *o, const char *key, const char *path, bool r
 	if (!v)
 		return ok;
 	if (!json_is_array(v))
-		return jr_fail(r, path, "'%s' must be an array", key);
+		return tp_jr_fail(r, path, "'%s' must be an array", key);
 	if (json_array_size(v) > max)
-		return jr_fail(r, path, "'%s' has more than %zu items", key, max);
+		return tp_jr_fail(r, path, "'%s' has more than %zu items", key, max);
 	*out = v;
 	return true;
 }

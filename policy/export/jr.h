@@ -20,30 +20,31 @@ struct jr {
 	bool failed;
 };
 
-bool jr_fail(struct jr *r, const char *path, const char *fmt, ...)
+bool tp_jr_fail(struct jr *r, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Object with only these keys (NULL-terminated list). */
-bool jr_object(struct jr *r, json_t *j, const char *path, const char *const *keys);
+bool tp_jr_object(struct jr *r, json_t *j, const char *path, const char *const *keys);
 /* Member key of object o: a string copied into out (at most outlen - 1). */
-bool jr_str(struct jr *r, json_t *o, const char *key, const char *path, bool required, char *out,
-	    size_t outlen);
+bool tp_jr_str(struct jr *r, json_t *o, const char *key, const char *path, bool required, char *out,
+	       size_t outlen);
 /* Member key of object o: an integer in [lo, hi]. *out untouched if absent
  * and not required. */
-bool jr_int(struct jr *r, json_t *o, const char *key, const char *path, bool required, int64_t lo,
-	    int64_t hi, int64_t *out);
-bool jr_u64(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	    uint64_t *out);
-bool jr_bool(struct jr *r, json_t *o, const char *key, const char *path, bool required, bool *out);
+bool tp_jr_int(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       int64_t lo, int64_t hi, int64_t *out);
+bool tp_jr_u64(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       uint64_t *out);
+bool tp_jr_bool(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		bool *out);
 /* RFC 3339 UTC string member. */
-bool jr_time(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	     int64_t *out);
+bool tp_jr_time(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		int64_t *out);
 /* base64 32-byte key member. */
-bool jr_key(struct jr *r, json_t *o, const char *key, const char *path, bool required,
-	    uint8_t out[32]);
+bool tp_jr_key(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+	       uint8_t out[32]);
 /* Array member with at most max items (absent: empty when not required). */
-bool jr_array(struct jr *r, json_t *o, const char *key, const char *path, bool required, size_t max,
-	      json_t **out);
+bool tp_jr_array(struct jr *r, json_t *o, const char *key, const char *path, bool required,
+		 size_t max, json_t **out);
 
 /* Limits on what a reader accepts, so hostile input stays bounded. */
 #define JR_MAX_ZONES	 65536

@@ -284,11 +284,11 @@ static bool read_hash(struct jr *r, json_t *o, struct tp_export *x)
 	const char *s;
 
 	if (!v || json_is_null(v))
-		return v ? true : jr_fail(r, "policy", "missing 'bundle_hash'");
+		return v ? true : tp_jr_fail(r, "policy", "missing 'bundle_hash'");
 	s = json_string_value(v);
 	if (!s || strlen(s) != 2 * (size_t)TP_EXPORT_HASH_LEN ||
 	    strspn(s, "0123456789abcdef") != 2 * (size_t)TP_EXPORT_HASH_LEN)
-		return jr_fail(r, "policy", "'bundle_hash' must be 64 lowercase hex digits");
+		return tp_jr_fail(r, "policy", "'bundle_hash' must be 64 lowercase hex digits");
 	for (size_t i = 0; i < 2 * (size_t)TP_EXPORT_HASH_LEN; i++) {
 		unsigned nib = s[i] <= '9' ? (unsigned)(s[i] - '0') : (unsigned)(s[i] - 'a' + 10);
 
@@ -303,12 +303,12 @@ static bool opt_time(struct jr *r, json_t *o, const char *key, const char *path,
 	json_t *v = json_object_get(o, key);
 
 	if (!v)
-		return jr_fail(r, path, "missing '%s'", key);
+		return tp_jr_fail(r, path, "missing '%s'", key);
 	if (json_is_null(v)) {
 		*out = 0;
 		return true;
 	}
-	return jr_time(r, o, key, path, true, out);
+	return tp_jr_time(r, o, key, path, true, out);
 }
 
 static bool read_policy(struct jr *r, json_t *p, struct tp_export *x)
@@ -317,23 +317,23 @@ static bool read_policy(struct jr *r, json_t *p, struct tp_export *x)
 					   "expires_at", "site",	NULL};
 	char err[256] = "";
 
-	if (!jr_object(r, p, "policy", keys) ||
-	    !jr_u64(r, p, "version", "policy", true, &x->policy_version) || !read_hash(r, p, x) ||
-	    !opt_time(r, p, "issued_at", "policy", &x->issued_at) ||
+	if (!tp_jr_object(r, p, "policy", keys) ||
+	    !tp_jr_u64(r, p, "version", "policy", true, &x->policy_version) ||
+	    !read_hash(r, p, x) || !opt_time(r, p, "issued_at", "policy", &x->issued_at) ||
 	    !opt_time(r, p, "expires_at", "policy", &x->expires_at))
 		return false;
 	if (!json_object_get(p, "site"))
-		return jr_fail(r, "policy", "missing 'site'");
+		return tp_jr_fail(r, "policy", "missing 'site'");
 	x->site = tp_export_site_from_json(json_object_get(p, "site"), err, sizeof(err));
 	if (!x->site)
-		return jr_fail(r, "policy", "%s", err);
+		return tp_jr_fail(r, "policy", "%s", err);
 	return true;
 }
 
 static bool zone_known(struct jr *r, const struct tp_export *x, const char *name, const char *path)
 {
 	if (!x->site || tp_site_zone_by_name(x->site, name) == TP_ZONE_NONE)
-		return jr_fail(r, path, "unknown zone '%.64s'", name);
+		return tp_jr_fail(r, path, "unknown zone '%.64s'", name);
 	return true;
 }
 
@@ -345,13 +345,13 @@ static bool read_names(struct jr *r, json_t *a, const char *path, const struct t
 
 	*out = calloc(json_array_size(a) + 1, TP_NAME_MAX);
 	if (!*out)
-		return jr_fail(r, path, "out of memory");
+		return tp_jr_fail(r, path, "out of memory");
 	json_array_foreach(a, i, v)
 	{
 		const char *s = json_string_value(v);
 
 		if (!s || strlen(s) >= TP_NAME_MAX)
-			return jr_fail(r, path, "item %zu: expected a zone name", i);
+			return tp_jr_fail(r, path, "item %zu: expected a zone name", i);
 		if (!zone_known(r, x, s, path))
 			return false;
 		memcpy((*out)[i], s, strlen(s) + 1);
@@ -366,16 +366,17 @@ static bool read_endpoints(struct jr *r, json_t *o, const char *path, const char
 	json_t *a, *v;
 	size_t i;
 
-	if (!jr_array(r, o, "endpoints", path, true, JR_MAX_LIST, &a))
+	if (!tp_jr_array(r, o, "endpoints", path, true, JR_MAX_LIST, &a))
 		return false;
 	*out = calloc(json_array_size(a) + 1, sizeof(**out));
 	if (!*out)
-		return jr_fail(r, path, "out of memory");
+		return tp_jr_fail(r, path, "out of memory");
 	json_array_foreach(a, i, v)
 	{
 		if (!json_is_string(v) ||
 		    !tp_export_endpoint_parse(json_string_value(v), &(*out)[i]))
-			return jr_fail(r, path, "'%s': endpoint %zu is not ADDRESS:PORT", who, i);
+			return tp_jr_fail(r, path, "'%s': endpoint %zu is not ADDRESS:PORT", who,
+					  i);
 		*n = i + 1;
 	}
 	return true;
@@ -387,14 +388,14 @@ static bool read_peer(struct jr *r, json_t *o, const struct tp_export *x, struct
 					   "handshake", "last_handshake", NULL};
 	json_t *a;
 
-	if (!jr_object(r, o, "peers", keys) ||
-	    !jr_str(r, o, "name", "peers", true, p->name, sizeof(p->name)) ||
-	    !jr_key(r, o, "public_key", "peers", true, p->pubkey) ||
-	    !jr_str(r, o, "handshake", "peers", true, p->handshake, sizeof(p->handshake)) ||
+	if (!tp_jr_object(r, o, "peers", keys) ||
+	    !tp_jr_str(r, o, "name", "peers", true, p->name, sizeof(p->name)) ||
+	    !tp_jr_key(r, o, "public_key", "peers", true, p->pubkey) ||
+	    !tp_jr_str(r, o, "handshake", "peers", true, p->handshake, sizeof(p->handshake)) ||
 	    !opt_time(r, o, "last_handshake", "peers", &p->last_handshake) ||
 	    !read_endpoints(r, o, "peers", p->name, &p->endpoints, &p->n_endpoints))
 		return false;
-	return jr_array(r, o, "zones", "peers", true, JR_MAX_ZONES, &a) &&
+	return tp_jr_array(r, o, "zones", "peers", true, JR_MAX_ZONES, &a) &&
 	       read_names(r, a, "peers", x, &p->zones, &p->n_zones);
 }
 
@@ -404,20 +405,20 @@ static bool read_xdp(struct jr *r, json_t *o, struct tp_export *x)
 	json_t *a, *v;
 	size_t i;
 
-	if (!jr_object(r, o, "xdp", keys) ||
-	    !jr_array(r, o, "pass_pairs", "xdp", true, JR_MAX_XDP_PAIRS, &a))
+	if (!tp_jr_object(r, o, "xdp", keys) ||
+	    !tp_jr_array(r, o, "pass_pairs", "xdp", true, JR_MAX_XDP_PAIRS, &a))
 		return false;
 	x->has_xdp = true;
 	x->xdp_pairs = calloc(json_array_size(a) + 1, sizeof(*x->xdp_pairs));
 	if (!x->xdp_pairs)
-		return jr_fail(r, "xdp", "out of memory");
+		return tp_jr_fail(r, "xdp", "out of memory");
 	json_array_foreach(a, i, v)
 	{
 		const char *f = json_string_value(json_array_get(v, 0));
 		const char *t = json_string_value(json_array_get(v, 1));
 
 		if (!json_is_array(v) || json_array_size(v) != 2 || !f || !t)
-			return jr_fail(r, "xdp", "pair %zu: expected [from, to] zone names", i);
+			return tp_jr_fail(r, "xdp", "pair %zu: expected [from, to] zone names", i);
 		if (!zone_known(r, x, f, "xdp") || !zone_known(r, x, t, "xdp"))
 			return false;
 		x->xdp_pairs[i].from = tp_site_zone_by_name(x->site, f);
@@ -433,25 +434,26 @@ static bool read_rules(struct jr *r, json_t *a, struct tp_export *x)
 	size_t i;
 
 	if (json_array_size(a) && !x->site)
-		return jr_fail(r, "rules", "rules without a policy");
+		return tp_jr_fail(r, "rules", "rules without a policy");
 	x->rules = calloc(json_array_size(a) + 1, sizeof(*x->rules));
 	x->hits = calloc(json_array_size(a) + 1, sizeof(*x->hits));
 	if (!x->rules || !x->hits)
-		return jr_fail(r, "rules", "out of memory");
+		return tp_jr_fail(r, "rules", "out of memory");
 	json_array_foreach(a, i, v)
 	{
 		bool h = json_object_get(v, "hits") != NULL;
 
 		x->n_rules = i + 1;
 		if (!tp_export_rule_read(r, x->site, v, "rules", &x->rules[i]) ||
-		    !jr_u64(r, v, "hits", "rules", false, &x->hits[i]))
+		    !tp_jr_u64(r, v, "hits", "rules", false, &x->hits[i]))
 			return false;
 		if (i == 0)
 			x->has_hits = h;
 		else if (h != x->has_hits)
-			return jr_fail(r, "rules", "either every rule has 'hits' or none");
+			return tp_jr_fail(r, "rules", "either every rule has 'hits' or none");
 		if (i && x->rules[i].id <= x->rules[i - 1].id)
-			return jr_fail(r, "rules", "rules must be sorted by id without duplicates");
+			return tp_jr_fail(r, "rules",
+					  "rules must be sorted by id without duplicates");
 	}
 	return true;
 }
@@ -472,55 +474,56 @@ static struct tp_export *parse(json_t *j, char *err, size_t errlen)
 	size_t i;
 
 	if (!x) {
-		jr_fail(&r, "export", "out of memory");
+		tp_jr_fail(&r, "export", "out of memory");
 		return NULL;
 	}
-	if (!jr_object(&r, j, "export", keys) ||
-	    !jr_str(&r, j, "schema", "export", true, schema, sizeof(schema)))
+	if (!tp_jr_object(&r, j, "export", keys) ||
+	    !tp_jr_str(&r, j, "schema", "export", true, schema, sizeof(schema)))
 		goto fail;
 	if (strcmp(schema, TP_EXPORT_SCHEMA) != 0) {
-		jr_fail(&r, "export", "schema '%s' is not %s", schema, TP_EXPORT_SCHEMA);
+		tp_jr_fail(&r, "export", "schema '%s' is not %s", schema, TP_EXPORT_SCHEMA);
 		goto fail;
 	}
-	if (!jr_str(&r, j, "kind", "export", true, kind, sizeof(kind)))
+	if (!tp_jr_str(&r, j, "kind", "export", true, kind, sizeof(kind)))
 		goto fail;
 	if (!strcmp(kind, "intent"))
 		x->kind = TP_EXPORT_INTENT;
 	else if (!strcmp(kind, "effective"))
 		x->kind = TP_EXPORT_EFFECTIVE;
 	else {
-		jr_fail(&r, "export", "kind must be intent or effective");
+		tp_jr_fail(&r, "export", "kind must be intent or effective");
 		goto fail;
 	}
 	tp = json_object_get(j, "tp");
 	if (!opt_time(&r, j, "exported_at", "export", &x->exported_at) ||
-	    !jr_object(&r, tp, "tp", tp_keys) ||
-	    !jr_str(&r, tp, "name", "tp", true, x->tp_name, sizeof(x->tp_name)) ||
-	    !jr_key(&r, tp, "public_key", "tp", true, x->tp_pubkey) ||
-	    !jr_str(&r, tp, "software_version", "tp", true, x->software_version,
-		    sizeof(x->software_version)) ||
-	    !jr_str(&r, tp, "failure_mode", "tp", true, x->failure_mode, sizeof(x->failure_mode)) ||
+	    !tp_jr_object(&r, tp, "tp", tp_keys) ||
+	    !tp_jr_str(&r, tp, "name", "tp", true, x->tp_name, sizeof(x->tp_name)) ||
+	    !tp_jr_key(&r, tp, "public_key", "tp", true, x->tp_pubkey) ||
+	    !tp_jr_str(&r, tp, "software_version", "tp", true, x->software_version,
+		       sizeof(x->software_version)) ||
+	    !tp_jr_str(&r, tp, "failure_mode", "tp", true, x->failure_mode,
+		       sizeof(x->failure_mode)) ||
 	    !read_endpoints(&r, tp, "tp", x->tp_name, &x->endpoints, &x->n_endpoints))
 		goto fail;
 	v = json_object_get(j, "policy");
 	if (!v) {
-		jr_fail(&r, "export", "missing 'policy'");
+		tp_jr_fail(&r, "export", "missing 'policy'");
 		goto fail;
 	}
 	if (!json_is_null(v) && !read_policy(&r, v, x))
 		goto fail;
 	if (x->site && tp_site_tp_by_name(x->site, x->tp_name) == UINT32_MAX) {
-		jr_fail(&r, "tp", "'%s' is not a transition point of the policy", x->tp_name);
+		tp_jr_fail(&r, "tp", "'%s' is not a transition point of the policy", x->tp_name);
 		goto fail;
 	}
-	if (!jr_array(&r, j, "zones", "export", true, JR_MAX_ZONES, &a) ||
+	if (!tp_jr_array(&r, j, "zones", "export", true, JR_MAX_ZONES, &a) ||
 	    !read_names(&r, a, "zones", x, &x->local_zones, &x->n_local_zones) ||
-	    !jr_array(&r, j, "rules", "export", true, JR_MAX_RULES, &a) || !read_rules(&r, a, x) ||
-	    !jr_array(&r, j, "peers", "export", true, JR_MAX_TPS, &a))
+	    !tp_jr_array(&r, j, "rules", "export", true, JR_MAX_RULES, &a) ||
+	    !read_rules(&r, a, x) || !tp_jr_array(&r, j, "peers", "export", true, JR_MAX_TPS, &a))
 		goto fail;
 	x->peers = calloc(json_array_size(a) + 1, sizeof(*x->peers));
 	if (!x->peers) {
-		jr_fail(&r, "peers", "out of memory");
+		tp_jr_fail(&r, "peers", "out of memory");
 		goto fail;
 	}
 	json_array_foreach(a, i, v)
@@ -531,37 +534,37 @@ static struct tp_export *parse(json_t *j, char *err, size_t errlen)
 	}
 	v = json_object_get(j, "flows");
 	if (!v) {
-		jr_fail(&r, "export", "missing 'flows'");
+		tp_jr_fail(&r, "export", "missing 'flows'");
 		goto fail;
 	}
 	if (!json_is_null(v)) {
-		if (!jr_object(&r, v, "flows", flow_keys) ||
-		    !jr_u64(&r, v, "active", "flows", true, &x->flows_active) ||
-		    !jr_u64(&r, v, "capacity", "flows", true, &x->flows_capacity))
+		if (!tp_jr_object(&r, v, "flows", flow_keys) ||
+		    !tp_jr_u64(&r, v, "active", "flows", true, &x->flows_active) ||
+		    !tp_jr_u64(&r, v, "capacity", "flows", true, &x->flows_capacity))
 			goto fail;
 		x->has_flows = true;
 	}
 	v = json_object_get(j, "xdp");
 	if (!v) {
-		jr_fail(&r, "export", "missing 'xdp'");
+		tp_jr_fail(&r, "export", "missing 'xdp'");
 		goto fail;
 	}
 	if (!json_is_null(v) && !read_xdp(&r, v, x))
 		goto fail;
 	v = json_object_get(j, "counters");
 	if (!json_is_object(v) || json_object_size(v) > JR_MAX_COUNTERS) {
-		jr_fail(&r, "export", "'counters' must be an object of at most %d integers",
-			JR_MAX_COUNTERS);
+		tp_jr_fail(&r, "export", "'counters' must be an object of at most %d integers",
+			   JR_MAX_COUNTERS);
 		goto fail;
 	}
 	json_object_foreach(v, k, a)
 	{
 		if (!json_is_integer(a) || json_integer_value(a) < 0 || strlen(k) >= TP_NAME_MAX) {
-			jr_fail(&r, "counters", "'%.64s' must be a non-negative integer", k);
+			tp_jr_fail(&r, "counters", "'%.64s' must be a non-negative integer", k);
 			goto fail;
 		}
 		if (tp_export_add_counter(x, k, (uint64_t)json_integer_value(a)) < 0) {
-			jr_fail(&r, "counters", "out of memory");
+			tp_jr_fail(&r, "counters", "out of memory");
 			goto fail;
 		}
 	}

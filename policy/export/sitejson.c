@@ -147,7 +147,7 @@ static bool read_ranges(struct jr *r, json_t *a, const char *path, struct tp_por
 		return true;
 	*out = calloc(json_array_size(a), sizeof(**out));
 	if (!*out)
-		return jr_fail(r, path, "out of memory");
+		return tp_jr_fail(r, path, "out of memory");
 	*n = json_array_size(a);
 	json_array_foreach(a, i, v)
 	{
@@ -157,9 +157,9 @@ static bool read_ranges(struct jr *r, json_t *a, const char *path, struct tp_por
 		    !json_is_integer(hi) || json_integer_value(lo) < 0 ||
 		    json_integer_value(hi) > 65535 ||
 		    json_integer_value(lo) > json_integer_value(hi))
-			return jr_fail(r, path,
-				       "item %zu: expected [lo, hi] with 0 <= lo <= hi <= 65535",
-				       i);
+			return tp_jr_fail(r, path,
+					  "item %zu: expected [lo, hi] with 0 <= lo <= hi <= 65535",
+					  i);
 		(*out)[i].lo = (uint16_t)json_integer_value(lo);
 		(*out)[i].hi = (uint16_t)json_integer_value(hi);
 	}
@@ -177,12 +177,12 @@ static bool read_u8s(struct jr *r, json_t *a, const char *path, uint8_t **out, s
 		return true;
 	*out = calloc(json_array_size(a), 1);
 	if (!*out)
-		return jr_fail(r, path, "out of memory");
+		return tp_jr_fail(r, path, "out of memory");
 	*n = json_array_size(a);
 	json_array_foreach(a, i, v)
 	{
 		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255)
-			return jr_fail(r, path, "item %zu: expected 0..255", i);
+			return tp_jr_fail(r, path, "item %zu: expected 0..255", i);
 		(*out)[i] = (uint8_t)json_integer_value(v);
 	}
 	return true;
@@ -195,14 +195,14 @@ static bool read_modbus(struct jr *r, json_t *m, const char *path, struct tp_rul
 	json_t *a;
 	size_t n = 0;
 
-	if (!jr_object(r, m, path, keys))
+	if (!tp_jr_object(r, m, path, keys))
 		return false;
 	rule->profile = TP_PROFILE_MODBUS;
-	if (!jr_array(r, m, "unit_ids", path, true, 256, &a) ||
+	if (!tp_jr_array(r, m, "unit_ids", path, true, 256, &a) ||
 	    !read_u8s(r, a, path, &rule->modbus.unit_ids, &rule->modbus.n_unit_ids) ||
-	    !jr_array(r, m, "function_codes", path, true, 256, &a) ||
+	    !tp_jr_array(r, m, "function_codes", path, true, 256, &a) ||
 	    !read_u8s(r, a, path, &rule->modbus.function_codes, &rule->modbus.n_function_codes) ||
-	    !jr_array(r, m, "registers", path, true, JR_MAX_LIST, &a))
+	    !tp_jr_array(r, m, "registers", path, true, JR_MAX_LIST, &a))
 		return false;
 	if (!read_ranges(r, a, path, &regs, &n)) {
 		free(regs);
@@ -228,65 +228,66 @@ bool tp_export_rule_read(struct jr *r, const struct tp_site *s, json_t *o, const
 	size_t i;
 
 	memset(rule, 0, sizeof(*rule));
-	if (!jr_object(r, o, path, keys) || !jr_int(r, o, "id", path, true, 1, UINT32_MAX, &v))
+	if (!tp_jr_object(r, o, path, keys) ||
+	    !tp_jr_int(r, o, "id", path, true, 1, UINT32_MAX, &v))
 		return false;
 	rule->id = (uint32_t)v;
-	if (!jr_str(r, o, "name", path, true, rule->name, sizeof(rule->name)) ||
-	    !jr_str(r, o, "from", path, true, from, sizeof(from)) ||
-	    !jr_str(r, o, "to", path, true, to, sizeof(to)) ||
-	    !jr_str(r, o, "action", path, true, action, sizeof(action)))
+	if (!tp_jr_str(r, o, "name", path, true, rule->name, sizeof(rule->name)) ||
+	    !tp_jr_str(r, o, "from", path, true, from, sizeof(from)) ||
+	    !tp_jr_str(r, o, "to", path, true, to, sizeof(to)) ||
+	    !tp_jr_str(r, o, "action", path, true, action, sizeof(action)))
 		return false;
 	rule->from_zone = tp_site_zone_by_name(s, from);
 	rule->to_zone = tp_site_zone_by_name(s, to);
 	if (rule->from_zone == TP_ZONE_NONE || rule->to_zone == TP_ZONE_NONE)
-		return jr_fail(r, path, "conduit %u names an unknown zone", rule->id);
+		return tp_jr_fail(r, path, "conduit %u names an unknown zone", rule->id);
 	if (!strcmp(action, "allow"))
 		rule->action = TP_ACTION_ALLOW;
 	else if (!strcmp(action, "deny"))
 		rule->action = TP_ACTION_DENY;
 	else
-		return jr_fail(r, path, "action must be allow or deny");
-	if (!jr_int(r, o, "proto", path, true, 0, 255, &v))
+		return tp_jr_fail(r, path, "action must be allow or deny");
+	if (!tp_jr_int(r, o, "proto", path, true, 0, 255, &v))
 		return false;
 	rule->proto = (uint8_t)v;
-	if (!jr_array(r, o, "dst_ports", path, true, JR_MAX_LIST, &a) ||
+	if (!tp_jr_array(r, o, "dst_ports", path, true, JR_MAX_LIST, &a) ||
 	    !read_ranges(r, a, path, &rule->dst_ports, &rule->n_dst_ports) ||
-	    !jr_array(r, o, "src_ports", path, true, JR_MAX_LIST, &a) ||
+	    !tp_jr_array(r, o, "src_ports", path, true, JR_MAX_LIST, &a) ||
 	    !read_ranges(r, a, path, &rule->src_ports, &rule->n_src_ports) ||
-	    !jr_array(r, o, "icmp", path, true, JR_MAX_LIST, &a))
+	    !tp_jr_array(r, o, "icmp", path, true, JR_MAX_LIST, &a))
 		return false;
 	if (json_array_size(a)) {
 		rule->icmp = calloc(json_array_size(a), sizeof(*rule->icmp));
 		if (!rule->icmp)
-			return jr_fail(r, path, "out of memory");
+			return tp_jr_fail(r, path, "out of memory");
 		rule->n_icmp = json_array_size(a);
 		json_array_foreach(a, i, x)
 		{
 			static const char *const ikeys[] = {"type", "code", NULL};
 			int64_t t = 0, c = 0;
 
-			if (!jr_object(r, x, path, ikeys) ||
-			    !jr_int(r, x, "type", path, true, 0, 255, &t) ||
-			    !jr_int(r, x, "code", path, true, -1, 255, &c))
+			if (!tp_jr_object(r, x, path, ikeys) ||
+			    !tp_jr_int(r, x, "type", path, true, 0, 255, &t) ||
+			    !tp_jr_int(r, x, "code", path, true, -1, 255, &c))
 				return false;
 			rule->icmp[i].type = (uint8_t)t;
 			rule->icmp[i].code = (int16_t)c;
 		}
 	}
-	if (!jr_bool(r, o, "stateful", path, true, &rule->stateful) ||
-	    !jr_bool(r, o, "log", path, true, &rule->log))
+	if (!tp_jr_bool(r, o, "stateful", path, true, &rule->stateful) ||
+	    !tp_jr_bool(r, o, "log", path, true, &rule->log))
 		return false;
 	if ((x = json_object_get(o, "rate"))) {
-		if (!jr_object(r, x, path, rate_keys) ||
-		    !jr_int(r, x, "pps", path, true, 0, UINT32_MAX, &v))
+		if (!tp_jr_object(r, x, path, rate_keys) ||
+		    !tp_jr_int(r, x, "pps", path, true, 0, UINT32_MAX, &v))
 			return false;
 		rule->rate_pps = (uint32_t)v;
-		if (!jr_int(r, x, "burst", path, true, 0, UINT32_MAX, &v))
+		if (!tp_jr_int(r, x, "burst", path, true, 0, UINT32_MAX, &v))
 			return false;
 		rule->rate_burst = (uint32_t)v;
 	}
-	if (!jr_time(r, o, "not_before", path, false, &rule->not_before) ||
-	    !jr_time(r, o, "not_after", path, false, &rule->not_after))
+	if (!tp_jr_time(r, o, "not_before", path, false, &rule->not_before) ||
+	    !tp_jr_time(r, o, "not_after", path, false, &rule->not_after))
 		return false;
 	if ((x = json_object_get(o, "modbus")) && !read_modbus(r, x, path, rule))
 		return false;
@@ -301,23 +302,24 @@ static bool read_zone(struct jr *r, struct tp_site *s, json_t *o, const char *pa
 	json_t *a, *x;
 	size_t i;
 
-	if (!jr_object(r, o, path, keys) || !jr_int(r, o, "id", path, true, 0, UINT32_MAX, &v) ||
-	    !jr_str(r, o, "name", path, true, z->name, sizeof(z->name)) ||
-	    !jr_str(r, o, "tp", path, true, tp_name, TP_NAME_MAX) ||
-	    !jr_array(r, o, "prefixes", path, true, JR_MAX_PREFIXES, &a))
+	if (!tp_jr_object(r, o, path, keys) ||
+	    !tp_jr_int(r, o, "id", path, true, 0, UINT32_MAX, &v) ||
+	    !tp_jr_str(r, o, "name", path, true, z->name, sizeof(z->name)) ||
+	    !tp_jr_str(r, o, "tp", path, true, tp_name, TP_NAME_MAX) ||
+	    !tp_jr_array(r, o, "prefixes", path, true, JR_MAX_PREFIXES, &a))
 		return false;
 	z->id = (uint32_t)v;
 	if (json_array_size(a)) {
 		z->prefixes = calloc(json_array_size(a), sizeof(*z->prefixes));
 		if (!z->prefixes)
-			return jr_fail(r, path, "out of memory");
+			return tp_jr_fail(r, path, "out of memory");
 		z->n_prefixes = json_array_size(a);
 	}
 	json_array_foreach(a, i, x)
 	{
 		if (!json_is_string(x) || !tp_prefix_parse(json_string_value(x), &z->prefixes[i]))
-			return jr_fail(r, path, "zone '%s': prefix %zu is not a prefix", z->name,
-				       i);
+			return tp_jr_fail(r, path, "zone '%s': prefix %zu is not a prefix", z->name,
+					  i);
 	}
 	return true;
 }
@@ -328,23 +330,23 @@ static bool read_tp(struct jr *r, json_t *o, const char *path, struct tp_tpoint 
 	json_t *a, *x;
 	size_t i;
 
-	if (!jr_object(r, o, path, keys) ||
-	    !jr_str(r, o, "name", path, true, t->name, sizeof(t->name)) ||
-	    !jr_key(r, o, "public_key", path, true, t->pubkey) ||
-	    !jr_array(r, o, "endpoints", path, true, JR_MAX_LIST, &a))
+	if (!tp_jr_object(r, o, path, keys) ||
+	    !tp_jr_str(r, o, "name", path, true, t->name, sizeof(t->name)) ||
+	    !tp_jr_key(r, o, "public_key", path, true, t->pubkey) ||
+	    !tp_jr_array(r, o, "endpoints", path, true, JR_MAX_LIST, &a))
 		return false;
 	if (json_array_size(a)) {
 		t->endpoints = calloc(json_array_size(a), sizeof(*t->endpoints));
 		if (!t->endpoints)
-			return jr_fail(r, path, "out of memory");
+			return tp_jr_fail(r, path, "out of memory");
 		t->n_endpoints = json_array_size(a);
 	}
 	json_array_foreach(a, i, x)
 	{
 		if (!json_is_string(x) ||
 		    !tp_export_endpoint_parse(json_string_value(x), &t->endpoints[i]))
-			return jr_fail(r, path, "tp '%s': endpoint %zu is not ADDRESS:PORT",
-				       t->name, i);
+			return tp_jr_fail(r, path, "tp '%s': endpoint %zu is not ADDRESS:PORT",
+					  t->name, i);
 	}
 	return true;
 }
@@ -354,17 +356,17 @@ static bool read_assertion(struct jr *r, json_t *o, const char *path, struct tp_
 	static const char *const keys[] = {"name", "must", "flow", "at", NULL};
 	char must[8], flow[256], why[TP_FLOWSPEC_ERR_MAX];
 
-	if (!jr_object(r, o, path, keys) ||
-	    !jr_str(r, o, "name", path, true, as->name, sizeof(as->name)) ||
-	    !jr_str(r, o, "must", path, true, must, sizeof(must)) ||
-	    !jr_str(r, o, "flow", path, true, flow, sizeof(flow)) ||
-	    !jr_time(r, o, "at", path, false, &as->at))
+	if (!tp_jr_object(r, o, path, keys) ||
+	    !tp_jr_str(r, o, "name", path, true, as->name, sizeof(as->name)) ||
+	    !tp_jr_str(r, o, "must", path, true, must, sizeof(must)) ||
+	    !tp_jr_str(r, o, "flow", path, true, flow, sizeof(flow)) ||
+	    !tp_jr_time(r, o, "at", path, false, &as->at))
 		return false;
 	if (strcmp(must, "allow") != 0 && strcmp(must, "deny") != 0)
-		return jr_fail(r, path, "must is allow or deny");
+		return tp_jr_fail(r, path, "must is allow or deny");
 	as->must_allow = !strcmp(must, "allow");
 	if (!tp_flowspec_parse(flow, &as->flow, why, sizeof(why)))
-		return jr_fail(r, path, "flow: %s", why);
+		return tp_jr_fail(r, path, "flow: %s", why);
 	return true;
 }
 
@@ -379,15 +381,15 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 	size_t i;
 
 	if (!s) {
-		jr_fail(&r, "site", "out of memory");
+		tp_jr_fail(&r, "site", "out of memory");
 		return NULL;
 	}
-	if (!jr_object(&r, j, "site", keys) ||
-	    !jr_str(&r, j, "name", "site", true, s->name, sizeof(s->name)) ||
-	    !jr_array(&r, j, "zones", "site", true, JR_MAX_ZONES, &zones) ||
-	    !jr_array(&r, j, "transition_points", "site", true, JR_MAX_TPS, &tps) ||
-	    !jr_array(&r, j, "conduits", "site", true, JR_MAX_RULES, &rules) ||
-	    !jr_array(&r, j, "assertions", "site", true, JR_MAX_RULES, &asserts))
+	if (!tp_jr_object(&r, j, "site", keys) ||
+	    !tp_jr_str(&r, j, "name", "site", true, s->name, sizeof(s->name)) ||
+	    !tp_jr_array(&r, j, "zones", "site", true, JR_MAX_ZONES, &zones) ||
+	    !tp_jr_array(&r, j, "transition_points", "site", true, JR_MAX_TPS, &tps) ||
+	    !tp_jr_array(&r, j, "conduits", "site", true, JR_MAX_RULES, &rules) ||
+	    !tp_jr_array(&r, j, "assertions", "site", true, JR_MAX_RULES, &asserts))
 		goto fail;
 	s->zones = calloc(json_array_size(zones) + 1, sizeof(*s->zones));
 	s->tps = calloc(json_array_size(tps) + 1, sizeof(*s->tps));
@@ -395,7 +397,7 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 	s->assertions = calloc(json_array_size(asserts) + 1, sizeof(*s->assertions));
 	zone_tp = calloc(json_array_size(zones) + 1, sizeof(*zone_tp));
 	if (!s->zones || !s->tps || !s->rules || !s->assertions || !zone_tp) {
-		jr_fail(&r, "site", "out of memory");
+		tp_jr_fail(&r, "site", "out of memory");
 		goto fail;
 	}
 	json_array_foreach(tps, i, x)
@@ -415,8 +417,8 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 			goto fail_dup;
 		s->zones[i].tp = tp_site_tp_by_name(s, zone_tp[i]);
 		if (s->zones[i].tp == UINT32_MAX) {
-			jr_fail(&r, "site.zones", "zone '%s' is hosted by unknown TP '%s'",
-				s->zones[i].name, zone_tp[i]);
+			tp_jr_fail(&r, "site.zones", "zone '%s' is hosted by unknown TP '%s'",
+				   s->zones[i].name, zone_tp[i]);
 			goto fail;
 		}
 	}
@@ -426,7 +428,7 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 		if (!tp_export_rule_read(&r, s, x, "site.conduits", &s->rules[i]))
 			goto fail;
 		if (json_object_get(x, "hits")) {
-			jr_fail(&r, "site.conduits", "a site's conduit has no hit counter");
+			tp_jr_fail(&r, "site.conduits", "a site's conduit has no hit counter");
 			goto fail;
 		}
 	}
@@ -440,7 +442,7 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 	return s;
 
 fail_dup:
-	jr_fail(&r, "site", "duplicate name");
+	tp_jr_fail(&r, "site", "duplicate name");
 fail:
 	free(zone_tp);
 	tp_site_free(s);

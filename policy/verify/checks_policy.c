@@ -65,7 +65,7 @@ static size_t pair_sites(struct vctx *c, uint32_t a, uint32_t b, const struct tp
 	return n;
 }
 
-void vcheck_matrix(struct vctx *c)
+void tp_verify_check_matrix(struct vctx *c)
 {
 	const struct tp_site *s = c->ref;
 	size_t cap = 0;
@@ -91,10 +91,10 @@ void vcheck_matrix(struct vctx *c)
 				size_t j = i + 1;
 
 				tp_space_decide(s, za, zb, &sp.cells[i], c->in->now, &di);
-				veffective(c, za, zb, &sp.cells[i], &de, &known);
-				while (j < sp.n && tp_cell_adjacent(&m, &sp.cells[j])) {
+				tp_verify_effective(c, za, zb, &sp.cells[i], &de, &known);
+				while (j < sp.n && tp_space_cell_adjacent(&m, &sp.cells[j])) {
 					tp_space_decide(s, za, zb, &sp.cells[j], c->in->now, &xi);
-					veffective(c, za, zb, &sp.cells[j], &xe, &xk);
+					tp_verify_effective(c, za, zb, &sp.cells[j], &xe, &xk);
 					if (xi.verdict != di.verdict || xe.verdict != de.verdict ||
 					    xi.rule_id != di.rule_id)
 						break;
@@ -106,7 +106,8 @@ void vcheck_matrix(struct vctx *c)
 				if (cell.intent || cell.effective) {
 					snprintf(cell.from, sizeof(cell.from), "%s", za);
 					snprintf(cell.to, sizeof(cell.to), "%s", zb);
-					tp_cell_format(&m, cell.service, sizeof(cell.service));
+					tp_space_cell_format(&m, cell.service,
+							     sizeof(cell.service));
 					cell.rule = cell.intent ? di.rule_id : de.rule_id;
 					push_cell(c, &cap, &cell);
 				}
@@ -116,12 +117,13 @@ void vcheck_matrix(struct vctx *c)
 					char svc[96];
 					bool hf = tp_space_flow(s, za, zb, &sp.cells[i], &f);
 
-					vadd(c, TP_VERIFY_MATRIX, true, tp_of_zone(s, za), za, zb,
-					     ids, 2, hf ? &f : NULL,
-					     "%s -> %s %s: the intent %s it, the TPs' effective "
-					     "state %s it",
-					     za, zb, tp_cell_format(&m, svc, sizeof(svc)),
-					     verdict(cell.intent), verdict(!cell.intent));
+					tp_verify_add(
+						c, TP_VERIFY_MATRIX, true, tp_of_zone(s, za), za,
+						zb, ids, 2, hf ? &f : NULL,
+						"%s -> %s %s: the intent %s it, the TPs' effective "
+						"state %s it",
+						za, zb, tp_space_cell_format(&m, svc, sizeof(svc)),
+						verdict(cell.intent), verdict(!cell.intent));
 				}
 				i = j;
 			}
@@ -130,7 +132,7 @@ void vcheck_matrix(struct vctx *c)
 	}
 }
 
-void vcheck_assertions(struct vctx *c)
+void tp_verify_check_assertions(struct vctx *c)
 {
 	const struct tp_site *s = c->ref;
 
@@ -142,15 +144,17 @@ void vcheck_assertions(struct vctx *c)
 		const char *za, *zb;
 
 		tp_ref_evaluate(s, &as->flow, at, &d);
-		za = vzone(s, d.from_zone);
-		zb = vzone(s, d.to_zone);
+		za = tp_verify_zone(s, d.from_zone);
+		zb = tp_verify_zone(s, d.to_zone);
 		tp_flowspec_format(&as->flow, fl, sizeof(fl));
 		if ((d.verdict == TP_VERDICT_ALLOW) != as->must_allow) {
-			vadd(c, TP_VERIFY_ASSERTIONS, true, NULL, za, zb, &d.rule_id, 1, &as->flow,
-			     "assertion '%s' fails: '%s' must be %s, the policy %s it (%s%s)",
-			     as->name, fl, as->must_allow ? "allowed" : "denied",
-			     verdict(d.verdict == TP_VERDICT_ALLOW), tp_reason_name(d.reason),
-			     d.rule_id ? " conduit" : "");
+			tp_verify_add(
+				c, TP_VERIFY_ASSERTIONS, true, NULL, za, zb, &d.rule_id, 1,
+				&as->flow,
+				"assertion '%s' fails: '%s' must be %s, the policy %s it (%s%s)",
+				as->name, fl, as->must_allow ? "allowed" : "denied",
+				verdict(d.verdict == TP_VERDICT_ALLOW), tp_reason_name(d.reason),
+				d.rule_id ? " conduit" : "");
 			continue;
 		}
 		if (d.from_zone >= s->n_zones || d.to_zone >= s->n_zones)
@@ -172,12 +176,13 @@ void vcheck_assertions(struct vctx *c)
 				by = y;
 			}
 			if (allowed != as->must_allow)
-				vadd(c, TP_VERIFY_ASSERTIONS, true, s->tps[by].name, za, zb,
-				     &e.rule_id, 1, &as->flow,
-				     "assertion '%s' fails on the TPs: '%s' must be %s, the "
-				     "effective state %s it",
-				     as->name, fl, as->must_allow ? "allowed" : "denied",
-				     verdict(allowed));
+				tp_verify_add(
+					c, TP_VERIFY_ASSERTIONS, true, s->tps[by].name, za, zb,
+					&e.rule_id, 1, &as->flow,
+					"assertion '%s' fails on the TPs: '%s' must be %s, the "
+					"effective state %s it",
+					as->name, fl, as->must_allow ? "allowed" : "denied",
+					verdict(allowed));
 		}
 	}
 }
@@ -225,15 +230,15 @@ static void lint_findings(struct vctx *c)
 		r1 = n > 0 ? rule_by_id(c->ref, ids[0]) : NULL;
 		r2 = n > 1 ? rule_by_id(c->ref, ids[1]) : NULL;
 		if (r1)
-			hf = vwitness(c->ref, r1, r2, &f);
-		vadd(c, TP_VERIFY_RULES, kind || g->severity == TP_DIAG_ERROR, NULL,
-		     r1 ? vzone(c->ref, r1->from_zone) : NULL,
-		     r1 ? vzone(c->ref, r1->to_zone) : NULL, ids, n, hf ? &f : NULL, "%s%s%s",
-		     kind ? kind : "", kind ? ": " : "", g->msg);
+			hf = tp_verify_witness(c->ref, r1, r2, &f);
+		tp_verify_add(c, TP_VERIFY_RULES, kind || g->severity == TP_DIAG_ERROR, NULL,
+			      r1 ? tp_verify_zone(c->ref, r1->from_zone) : NULL,
+			      r1 ? tp_verify_zone(c->ref, r1->to_zone) : NULL, ids, n,
+			      hf ? &f : NULL, "%s%s%s", kind ? kind : "", kind ? ": " : "", g->msg);
 	}
 	if (d.n_errors + d.n_warnings > d.n)
-		vadd(c, TP_VERIFY_RULES, true, NULL, NULL, NULL, NULL, 0, NULL,
-		     "%zu more lint findings not shown", d.n_errors + d.n_warnings - d.n);
+		tp_verify_add(c, TP_VERIFY_RULES, true, NULL, NULL, NULL, NULL, 0, NULL,
+			      "%zu more lint findings not shown", d.n_errors + d.n_warnings - d.n);
 	tp_diag_free(&d);
 }
 
@@ -265,14 +270,14 @@ static void broad_findings(struct vctx *c)
 			why = "allows every ICMP type (redirects, router advertisements, ...)";
 		if (!why)
 			continue;
-		hf = vwitness(s, r, NULL, &f);
-		vadd(c, TP_VERIFY_RULES, true, NULL, vzone(s, r->from_zone), vzone(s, r->to_zone),
-		     &r->id, 1, hf ? &f : NULL, "over-broad: conduit %u '%s' %s", r->id, r->name,
-		     why);
+		hf = tp_verify_witness(s, r, NULL, &f);
+		tp_verify_add(c, TP_VERIFY_RULES, true, NULL, tp_verify_zone(s, r->from_zone),
+			      tp_verify_zone(s, r->to_zone), &r->id, 1, hf ? &f : NULL,
+			      "over-broad: conduit %u '%s' %s", r->id, r->name, why);
 	}
 }
 
-void vcheck_rules(struct vctx *c)
+void tp_verify_check_rules(struct vctx *c)
 {
 	lint_findings(c);
 	broad_findings(c);
@@ -283,7 +288,7 @@ static bool allowed_witness(const struct tp_site *s, const struct tp_rule *r, in
 			    struct tp_flow *out)
 {
 	const struct tp_site *sites[1] = {s};
-	const char *a = vzone(s, r->from_zone), *b = vzone(s, r->to_zone);
+	const char *a = tp_verify_zone(s, r->from_zone), *b = tp_verify_zone(s, r->to_zone);
 	struct tp_space sp;
 	bool found = false;
 
@@ -325,14 +330,14 @@ static bool reply_of(const struct tp_flow *f, struct tp_flow *r)
 	return true;
 }
 
-void vcheck_stateful(struct vctx *c)
+void tp_verify_check_stateful(struct vctx *c)
 {
 	const struct tp_site *s = c->ref;
 	int64_t now = c->in->now;
 
 	for (size_t i = 0; i < s->n_rules; i++) {
 		const struct tp_rule *r = &s->rules[i], *d;
-		const char *a = vzone(s, r->from_zone), *b = vzone(s, r->to_zone);
+		const char *a = tp_verify_zone(s, r->from_zone), *b = tp_verify_zone(s, r->to_zone);
 		struct tp_flow f, rep;
 		struct tp_decision dr;
 		char fl[200];
@@ -349,30 +354,35 @@ void vcheck_stateful(struct vctx *c)
 		if (dr.verdict == TP_VERDICT_ALLOW) {
 			d = rule_by_id(s, dr.rule_id);
 			if (d && !d->stateful)
-				vadd(c, TP_VERIFY_STATEFUL, true, NULL, b, a, ids, 2, &rep,
-				     "responder '%s' can send '%s' without a connection: stateless "
-				     "conduit %u '%s' admits it",
-				     b, fl, d->id, d->name);
+				tp_verify_add(c, TP_VERIFY_STATEFUL, true, NULL, b, a, ids, 2, &rep,
+					      "responder '%s' can send '%s' without a connection: "
+					      "stateless "
+					      "conduit %u '%s' admits it",
+					      b, fl, d->id, d->name);
 			else if (d && d->n_src_ports && !d->n_dst_ports)
-				vadd(c, TP_VERIFY_STATEFUL, true, NULL, b, a, ids, 2, &rep,
-				     "responder '%s' can open '%s': conduit %u '%s' matches "
-				     "replies "
-				     "by source port",
-				     b, fl, d->id, d->name);
+				tp_verify_add(
+					c, TP_VERIFY_STATEFUL, true, NULL, b, a, ids, 2, &rep,
+					"responder '%s' can open '%s': conduit %u '%s' matches "
+					"replies "
+					"by source port",
+					b, fl, d->id, d->name);
 			else
-				vadd(c, TP_VERIFY_STATEFUL, false, NULL, b, a, ids, 2, &rep,
-				     "'%s' may also be opened by the responder: conduit %u allows "
-				     "it "
-				     "in its own direction",
-				     fl, dr.rule_id);
+				tp_verify_add(c, TP_VERIFY_STATEFUL, false, NULL, b, a, ids, 2,
+					      &rep,
+					      "'%s' may also be opened by the responder: conduit "
+					      "%u allows "
+					      "it "
+					      "in its own direction",
+					      fl, dr.rule_id);
 		} else {
 			struct tp_decision de;
 			uint32_t x = s->zones[r->to_zone].tp, y = s->zones[r->from_zone].tp;
 
 			if (!r->stateful)
-				vadd(c, TP_VERIFY_STATEFUL, false, NULL, a, b, &r->id, 1, &f,
-				     "conduit %u '%s' is stateless: replies are not admitted",
-				     r->id, r->name);
+				tp_verify_add(
+					c, TP_VERIFY_STATEFUL, false, NULL, a, b, &r->id, 1, &f,
+					"conduit %u '%s' is stateless: replies are not admitted",
+					r->id, r->name);
 			/* the responder's TP and the initiator's TP, as they are */
 			if (!c->eff[x] || !c->eff[y])
 				continue;
@@ -381,12 +391,13 @@ void vcheck_stateful(struct vctx *c)
 				tp_ref_evaluate(c->eff[y], &rep, now, &de);
 			if (de.verdict == TP_VERDICT_ALLOW) {
 				ids[1] = de.rule_id;
-				vadd(c, TP_VERIFY_STATEFUL, true, s->tps[x].name, b, a, ids, 2,
-				     &rep,
-				     "responder '%s' can open '%s' through the TPs' effective "
-				     "state "
-				     "(conduit %u), which the intent denies",
-				     b, fl, de.rule_id);
+				tp_verify_add(
+					c, TP_VERIFY_STATEFUL, true, s->tps[x].name, b, a, ids, 2,
+					&rep,
+					"responder '%s' can open '%s' through the TPs' effective "
+					"state "
+					"(conduit %u), which the intent denies",
+					b, fl, de.rule_id);
 			}
 		}
 	}
@@ -397,13 +408,13 @@ static bool xdp_passes(const struct tp_export *x, const char *a, const char *b)
 	if (!x || !x->has_xdp)
 		return true;
 	for (size_t i = 0; i < x->n_xdp_pairs; i++)
-		if (!strcmp(vzone(x->site, x->xdp_pairs[i].from), a) &&
-		    !strcmp(vzone(x->site, x->xdp_pairs[i].to), b))
+		if (!strcmp(tp_verify_zone(x->site, x->xdp_pairs[i].from), a) &&
+		    !strcmp(tp_verify_zone(x->site, x->xdp_pairs[i].to), b))
 			return true;
 	return false;
 }
 
-void vcheck_blackholes(struct vctx *c)
+void tp_verify_check_blackholes(struct vctx *c)
 {
 	const struct tp_site *s = c->ref;
 	int64_t now = c->in->now;
@@ -433,7 +444,7 @@ void vcheck_blackholes(struct vctx *c)
 
 				tp_space_decide(c->eff[x], za, zb, &sp.cells[i], now, &dx);
 				tp_space_decide(c->eff[y], za, zb, &sp.cells[i], now, &dy);
-				while (j < sp.n && tp_cell_adjacent(&m, &sp.cells[j])) {
+				while (j < sp.n && tp_space_cell_adjacent(&m, &sp.cells[j])) {
 					tp_space_decide(c->eff[x], za, zb, &sp.cells[j], now, &ex);
 					tp_space_decide(c->eff[y], za, zb, &sp.cells[j], now, &ey);
 					if (ex.verdict != dx.verdict || ey.verdict != dy.verdict)
@@ -449,15 +460,16 @@ void vcheck_blackholes(struct vctx *c)
 					char svc[96];
 					bool hf = tp_space_flow(s, za, zb, &sp.cells[i], &f);
 
-					tp_cell_format(&m, svc, sizeof(svc));
-					vadd(c, TP_VERIFY_BLACKHOLES, true,
-					     ax ? s->tps[y].name : s->tps[x].name, za, zb, ids, 2,
-					     hf ? &f : NULL,
-					     ax ? "%s -> %s %s: '%s' sends it, '%s' drops it "
-						  "(black hole)"
-						: "%s -> %s %s: '%s' never sends it, '%s' would "
-						  "accept it",
-					     za, zb, svc, s->tps[x].name, s->tps[y].name);
+					tp_space_cell_format(&m, svc, sizeof(svc));
+					tp_verify_add(
+						c, TP_VERIFY_BLACKHOLES, true,
+						ax ? s->tps[y].name : s->tps[x].name, za, zb, ids,
+						2, hf ? &f : NULL,
+						ax ? "%s -> %s %s: '%s' sends it, '%s' drops it "
+						     "(black hole)"
+						   : "%s -> %s %s: '%s' never sends it, '%s' would "
+						     "accept it",
+						za, zb, svc, s->tps[x].name, s->tps[y].name);
 				} else if (ax && !xdp_reported &&
 					   (!xdp_passes(c->by_tp[x], za, zb) ||
 					    !xdp_passes(c->by_tp[y], zb, za))) {
@@ -467,13 +479,14 @@ void vcheck_blackholes(struct vctx *c)
 					bool fwd = !xdp_passes(c->by_tp[x], za, zb);
 
 					xdp_reported = true;
-					vadd(c, TP_VERIFY_BLACKHOLES, true,
-					     fwd ? s->tps[x].name : s->tps[y].name, za, zb, &id, 1,
-					     hf ? &f : NULL,
-					     "%s -> %s is allowed but the XDP program of '%s' "
-					     "drops %s",
-					     za, zb, fwd ? s->tps[x].name : s->tps[y].name,
-					     fwd ? "it" : "its replies");
+					tp_verify_add(
+						c, TP_VERIFY_BLACKHOLES, true,
+						fwd ? s->tps[x].name : s->tps[y].name, za, zb, &id,
+						1, hf ? &f : NULL,
+						"%s -> %s is allowed but the XDP program of '%s' "
+						"drops %s",
+						za, zb, fwd ? s->tps[x].name : s->tps[y].name,
+						fwd ? "it" : "its replies");
 				}
 				i = j;
 			}

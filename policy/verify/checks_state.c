@@ -34,7 +34,7 @@ static void short_hash(const uint8_t *h, char out[17])
 		sprintf(out + 2 * (size_t)i, "%02x", h[i]);
 }
 
-void vcheck_integrity(struct vctx *c)
+void tp_verify_check_integrity(struct vctx *c)
 {
 	const struct tp_verify_input *in = c->in;
 	const enum tp_verify_check K = TP_VERIFY_INTEGRITY;
@@ -43,32 +43,33 @@ void vcheck_integrity(struct vctx *c)
 	char hs[17], hs2[17];
 
 	for (size_t i = 0; i < in->n_load_errors; i++)
-		vadd(c, K, true, NULL, NULL, NULL, NULL, 0, NULL, "unreadable export: %s",
-		     in->load_errors[i]);
+		tp_verify_add(c, K, true, NULL, NULL, NULL, NULL, 0, NULL, "unreadable export: %s",
+			      in->load_errors[i]);
 	if (in->bundle_error)
-		vadd(c, K, true, NULL, NULL, NULL, NULL, 0, NULL, "bundle refused: %s",
-		     in->bundle_error);
+		tp_verify_add(c, K, true, NULL, NULL, NULL, NULL, 0, NULL, "bundle refused: %s",
+			      in->bundle_error);
 	if (in->bundle)
 		tp_export_bundle_hash(in->bundle, in->bundle_len, bh);
 	if (in->site && in->bundle_site && !same_site(in->site, in->bundle_site))
-		vadd(c, K, true, NULL, NULL, NULL, NULL, 0, NULL,
-		     "the signed bundle (version %llu) does not hold the reference policy",
-		     (unsigned long long)in->bundle_info->version);
+		tp_verify_add(c, K, true, NULL, NULL, NULL, NULL, 0, NULL,
+			      "the signed bundle (version %llu) does not hold the reference policy",
+			      (unsigned long long)in->bundle_info->version);
 	for (size_t i = 0; i < in->n_exports; i++) {
 		const struct tp_export *x = in->exports[i];
 
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(in->exports[j]->tp_name, x->tp_name))
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "two exports claim TP '%s'", x->tp_name);
+				tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "two exports claim TP '%s'", x->tp_name);
 		if (tp_site_tp_by_name(c->ref, x->tp_name) == UINT32_MAX) {
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "'%s' is not a transition point of the reference policy", x->tp_name);
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "'%s' is not a transition point of the reference policy",
+				      x->tp_name);
 			continue;
 		}
 		if (!x->site) {
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "runs no policy (inter-zone traffic is dropped)");
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "runs no policy (inter-zone traffic is dropped)");
 			continue;
 		}
 		if (!newest || x->policy_version > newest->policy_version)
@@ -76,26 +77,28 @@ void vcheck_integrity(struct vctx *c)
 		if (x->expires_at && x->expires_at <= in->now) {
 			char t[32];
 
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "runs policy version %llu that expired at %s",
-			     (unsigned long long)x->policy_version,
-			     tp_time_format(x->expires_at, t, sizeof(t)));
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "runs policy version %llu that expired at %s",
+				      (unsigned long long)x->policy_version,
+				      tp_time_format(x->expires_at, t, sizeof(t)));
 		}
 		if (in->bundle && in->bundle_site) {
 			if (!x->has_bundle_hash || memcmp(x->bundle_hash, bh, sizeof(bh)) != 0) {
 				short_hash(bh, hs);
 				if (x->has_bundle_hash)
 					short_hash(x->bundle_hash, hs2);
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "runs bundle %s (version %llu), not the given bundle %s "
-				     "(version %llu)",
-				     x->has_bundle_hash ? hs2 : "none",
-				     (unsigned long long)x->policy_version, hs,
-				     (unsigned long long)in->bundle_info->version);
+				tp_verify_add(
+					c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					"runs bundle %s (version %llu), not the given bundle %s "
+					"(version %llu)",
+					x->has_bundle_hash ? hs2 : "none",
+					(unsigned long long)x->policy_version, hs,
+					(unsigned long long)in->bundle_info->version);
 			} else if (!same_site(x->site, in->bundle_site)) {
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "reports the bundle's hash but a different policy than the "
-				     "signed bundle holds");
+				tp_verify_add(
+					c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					"reports the bundle's hash but a different policy than the "
+					"signed bundle holds");
 			}
 		}
 	}
@@ -106,19 +109,19 @@ void vcheck_integrity(struct vctx *c)
 		if (!x->site || tp_site_tp_by_name(c->ref, x->tp_name) == UINT32_MAX)
 			continue;
 		if (x->policy_version != newest->policy_version)
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "runs policy version %llu while %s runs version %llu",
-			     (unsigned long long)x->policy_version, newest->tp_name,
-			     (unsigned long long)newest->policy_version);
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "runs policy version %llu while %s runs version %llu",
+				      (unsigned long long)x->policy_version, newest->tp_name,
+				      (unsigned long long)newest->policy_version);
 		else if (x->has_bundle_hash != newest->has_bundle_hash ||
 			 memcmp(x->bundle_hash, newest->bundle_hash, TP_EXPORT_HASH_LEN) != 0)
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "runs another bundle than %s with the same version %llu",
-			     newest->tp_name, (unsigned long long)x->policy_version);
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "runs another bundle than %s with the same version %llu",
+				      newest->tp_name, (unsigned long long)x->policy_version);
 		else if (x != newest && !same_site(x->site, newest->site))
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "reports the same bundle as %s but a different policy",
-			     newest->tp_name);
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "reports the same bundle as %s but a different policy",
+				      newest->tp_name);
 	}
 	/* exports taken far apart describe different moments of the plant */
 	for (size_t i = 0; i < in->n_exports; i++) {
@@ -129,18 +132,20 @@ void vcheck_integrity(struct vctx *c)
 			if (in->exports[j]->exported_at > latest)
 				latest = in->exports[j]->exported_at;
 		if (x->exported_at && latest - x->exported_at > TP_VERIFY_EXPORT_SKEW_S)
-			vadd(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "exported %lld s before the newest export: its state may have changed",
-			     (long long)(latest - x->exported_at));
+			tp_verify_add(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "exported %lld s before the newest export: its state may "
+				      "have changed",
+				      (long long)(latest - x->exported_at));
 	}
 	for (uint32_t t = 0; t < c->ref->n_tps; t++)
 		if (!c->by_tp[t] && hosts_zones(c->ref, t))
-			vadd(c, K, true, c->ref->tps[t].name, NULL, NULL, NULL, 0, NULL,
-			     "no export from TP '%s', which hosts zones", c->ref->tps[t].name);
+			tp_verify_add(c, K, true, c->ref->tps[t].name, NULL, NULL, NULL, 0, NULL,
+				      "no export from TP '%s', which hosts zones",
+				      c->ref->tps[t].name);
 	if (!in->bundle && !in->bundle_error)
-		vadd(c, K, false, NULL, NULL, NULL, NULL, 0, NULL,
-		     "bundle signature not checked: no bundle given (bundle.tpb in the "
-		     "folder or --bundle, with --pub)");
+		tp_verify_add(c, K, false, NULL, NULL, NULL, NULL, 0, NULL,
+			      "bundle signature not checked: no bundle given (bundle.tpb in the "
+			      "folder or --bundle, with --pub)");
 }
 
 static bool name_in(char (*v)[TP_NAME_MAX], size_t n, const char *name)
@@ -221,27 +226,30 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 	char key[64];
 
 	if (!same_names(e->local_zones, e->n_local_zones, i->local_zones, i->n_local_zones))
-		vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-		     "hosts other zones than the intent says");
+		tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+			      "hosts other zones than the intent says");
 	if (e->n_endpoints &&
 	    !same_endpoints(e->endpoints, e->n_endpoints, i->endpoints, i->n_endpoints))
-		vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-		     "listens on other endpoints than the policy gives it");
+		tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+			      "listens on other endpoints than the policy gives it");
 	for (size_t k = 0; k < i->n_rules; k++) {
 		const struct tp_rule *want = &i->rules[k];
 		const struct tp_rule *got = rule_in(e->rules, e->n_rules, want->id);
 		struct tp_flow f;
-		bool has = vwitness(c->ref, want, NULL, &f);
+		bool has = tp_verify_witness(c->ref, want, NULL, &f);
 
 		if (!got)
-			vadd(c, K, true, tp, vzone(c->ref, want->from_zone),
-			     vzone(c->ref, want->to_zone), &want->id, 1, has ? &f : NULL,
-			     "conduit %u '%s' of the intent is not enforced", want->id, want->name);
+			tp_verify_add(c, K, true, tp, tp_verify_zone(c->ref, want->from_zone),
+				      tp_verify_zone(c->ref, want->to_zone), &want->id, 1,
+				      has ? &f : NULL,
+				      "conduit %u '%s' of the intent is not enforced", want->id,
+				      want->name);
 		else if (rule_diff_key(c->ref, want, e->site, got, key, sizeof(key)))
-			vadd(c, K, true, tp, vzone(c->ref, want->from_zone),
-			     vzone(c->ref, want->to_zone), &want->id, 1, has ? &f : NULL,
-			     "conduit %u '%s' differs from the intent in '%s'", want->id,
-			     want->name, key);
+			tp_verify_add(c, K, true, tp, tp_verify_zone(c->ref, want->from_zone),
+				      tp_verify_zone(c->ref, want->to_zone), &want->id, 1,
+				      has ? &f : NULL,
+				      "conduit %u '%s' differs from the intent in '%s'", want->id,
+				      want->name, key);
 	}
 	for (size_t k = 0; k < e->n_rules; k++) {
 		const struct tp_rule *got = &e->rules[k];
@@ -250,10 +258,10 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 
 		if (rule_in(i->rules, i->n_rules, got->id))
 			continue;
-		has = vwitness(e->site, got, NULL, &f);
-		vadd(c, K, true, tp, vzone(e->site, got->from_zone), vzone(e->site, got->to_zone),
-		     &got->id, 1, has ? &f : NULL, "enforces conduit %u '%s' that the intent lacks",
-		     got->id, got->name);
+		has = tp_verify_witness(e->site, got, NULL, &f);
+		tp_verify_add(c, K, true, tp, tp_verify_zone(e->site, got->from_zone),
+			      tp_verify_zone(e->site, got->to_zone), &got->id, 1, has ? &f : NULL,
+			      "enforces conduit %u '%s' that the intent lacks", got->id, got->name);
 	}
 	for (size_t k = 0; k < i->n_peers; k++) {
 		const struct tp_export_peer *want = &i->peers[k];
@@ -263,18 +271,19 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 			if (!strcmp(e->peers[j].name, want->name))
 				got = &e->peers[j];
 		if (!got)
-			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL, "has no peer '%s'",
-			     want->name);
+			tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL, "has no peer '%s'",
+				      want->name);
 		else if (memcmp(got->pubkey, want->pubkey, TP_KEY_LEN) != 0)
-			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-			     "peer '%s' has another public key than the intent", want->name);
+			tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+				      "peer '%s' has another public key than the intent",
+				      want->name);
 		else if (!same_endpoints(got->endpoints, got->n_endpoints, want->endpoints,
 					 want->n_endpoints))
-			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-			     "peer '%s' has other endpoints than the intent", want->name);
+			tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+				      "peer '%s' has other endpoints than the intent", want->name);
 		else if (!same_names(got->zones, got->n_zones, want->zones, want->n_zones))
-			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-			     "peer '%s' routes other zones than the intent", want->name);
+			tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+				      "peer '%s' routes other zones than the intent", want->name);
 	}
 	for (size_t j = 0; j < e->n_peers; j++) {
 		bool known = false;
@@ -282,42 +291,45 @@ static void drift_one(struct vctx *c, const struct tp_export *e, const struct tp
 		for (size_t k = 0; k < i->n_peers; k++)
 			known |= !strcmp(e->peers[j].name, i->peers[k].name);
 		if (!known)
-			vadd(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
-			     "has peer '%s' that the intent lacks", e->peers[j].name);
+			tp_verify_add(c, K, true, tp, NULL, NULL, NULL, 0, NULL,
+				      "has peer '%s' that the intent lacks", e->peers[j].name);
 	}
 	if (!e->has_xdp) {
 		if (e->kind == TP_EXPORT_EFFECTIVE)
-			vadd(c, K, false, tp, NULL, NULL, NULL, 0, NULL,
-			     "no XDP zone tables exported (not in XDP mode, or not wired)");
+			tp_verify_add(
+				c, K, false, tp, NULL, NULL, NULL, 0, NULL,
+				"no XDP zone tables exported (not in XDP mode, or not wired)");
 		return;
 	}
 	for (size_t k = 0; k < i->n_xdp_pairs; k++) {
-		const char *a = vzone(c->ref, i->xdp_pairs[k].from);
-		const char *b = vzone(c->ref, i->xdp_pairs[k].to);
+		const char *a = tp_verify_zone(c->ref, i->xdp_pairs[k].from);
+		const char *b = tp_verify_zone(c->ref, i->xdp_pairs[k].to);
 		bool found = false;
 
 		for (size_t j = 0; j < e->n_xdp_pairs && !found; j++)
-			found = !strcmp(vzone(e->site, e->xdp_pairs[j].from), a) &&
-				!strcmp(vzone(e->site, e->xdp_pairs[j].to), b);
+			found = !strcmp(tp_verify_zone(e->site, e->xdp_pairs[j].from), a) &&
+				!strcmp(tp_verify_zone(e->site, e->xdp_pairs[j].to), b);
 		if (!found)
-			vadd(c, K, true, tp, a, b, NULL, 0, NULL,
-			     "XDP drops zone pair %s -> %s, which the policy allows", a, b);
+			tp_verify_add(c, K, true, tp, a, b, NULL, 0, NULL,
+				      "XDP drops zone pair %s -> %s, which the policy allows", a,
+				      b);
 	}
 	for (size_t j = 0; j < e->n_xdp_pairs; j++) {
-		const char *a = vzone(e->site, e->xdp_pairs[j].from);
-		const char *b = vzone(e->site, e->xdp_pairs[j].to);
+		const char *a = tp_verify_zone(e->site, e->xdp_pairs[j].from);
+		const char *b = tp_verify_zone(e->site, e->xdp_pairs[j].to);
 		bool found = false;
 
 		for (size_t k = 0; k < i->n_xdp_pairs && !found; k++)
-			found = !strcmp(vzone(c->ref, i->xdp_pairs[k].from), a) &&
-				!strcmp(vzone(c->ref, i->xdp_pairs[k].to), b);
+			found = !strcmp(tp_verify_zone(c->ref, i->xdp_pairs[k].from), a) &&
+				!strcmp(tp_verify_zone(c->ref, i->xdp_pairs[k].to), b);
 		if (!found)
-			vadd(c, K, true, tp, a, b, NULL, 0, NULL,
-			     "XDP passes zone pair %s -> %s, which no conduit allows", a, b);
+			tp_verify_add(c, K, true, tp, a, b, NULL, 0, NULL,
+				      "XDP passes zone pair %s -> %s, which no conduit allows", a,
+				      b);
 	}
 }
 
-void vcheck_drift(struct vctx *c)
+void tp_verify_check_drift(struct vctx *c)
 {
 	for (uint32_t t = 0; t < c->ref->n_tps; t++) {
 		const struct tp_export *e = c->by_tp[t];
@@ -331,8 +343,9 @@ void vcheck_drift(struct vctx *c)
 			return;
 		}
 		if (!same_site(e->site, c->ref))
-			vadd(c, TP_VERIFY_DRIFT, true, e->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "runs another policy than the reference (%s)", c->rep->site_from);
+			tp_verify_add(c, TP_VERIFY_DRIFT, true, e->tp_name, NULL, NULL, NULL, 0,
+				      NULL, "runs another policy than the reference (%s)",
+				      c->rep->site_from);
 		drift_one(c, e, i);
 		tp_export_free(i);
 	}
@@ -346,7 +359,7 @@ static const struct tp_export_peer *peer_of(const struct tp_export *x, const cha
 	return NULL;
 }
 
-void vcheck_tunnels(struct vctx *c)
+void tp_verify_check_tunnels(struct vctx *c)
 {
 	const enum tp_verify_check K = TP_VERIFY_TUNNELS;
 
@@ -357,8 +370,8 @@ void vcheck_tunnels(struct vctx *c)
 		if (!x)
 			continue;
 		if (memcmp(x->tp_pubkey, c->ref->tps[t].pubkey, TP_KEY_LEN) != 0)
-			vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-			     "its own public key is not the one the policy gives it");
+			tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+				      "its own public key is not the one the policy gives it");
 		for (size_t k = 0; k < x->n_peers; k++) {
 			const struct tp_export_peer *p = &x->peers[k];
 			const struct tp_export *y;
@@ -366,39 +379,42 @@ void vcheck_tunnels(struct vctx *c)
 
 			ref_t = tp_site_tp_by_name(c->ref, p->name);
 			if (ref_t == UINT32_MAX) {
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "has a tunnel to '%s', which is no TP of the policy", p->name);
+				tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "has a tunnel to '%s', which is no TP of the policy",
+					      p->name);
 				continue;
 			}
 			y = c->by_tp[ref_t];
 			if (!y)
 				continue; /* missing export: check 1 */
 			if (memcmp(p->pubkey, y->tp_pubkey, TP_KEY_LEN) != 0)
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "its key for peer '%s' is not the key '%s' exports", p->name,
-				     p->name);
+				tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "its key for peer '%s' is not the key '%s' exports",
+					      p->name, p->name);
 			/* where the peer says it listens (its export's endpoints;
 			 * empty when it does not know) */
 			if (y->n_endpoints) {
 				if (!same_endpoints(p->endpoints, p->n_endpoints, y->endpoints,
 						    y->n_endpoints))
-					vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-					     "its endpoints for peer '%s' are not those '%s' "
-					     "listens on",
-					     p->name, p->name);
+					tp_verify_add(
+						c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+						"its endpoints for peer '%s' are not those '%s' "
+						"listens on",
+						p->name, p->name);
 			}
 			if (!same_names(p->zones, p->n_zones, y->local_zones, y->n_local_zones))
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "routes other zones to peer '%s' than '%s' hosts", p->name,
-				     p->name);
+				tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "routes other zones to peer '%s' than '%s' hosts",
+					      p->name, p->name);
 			back = peer_of(y, x->tp_name);
 			if (!back && hosts_zones(c->ref, t))
-				vadd(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "peer '%s' has no tunnel back to '%s'", p->name, x->tp_name);
+				tp_verify_add(c, K, true, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "peer '%s' has no tunnel back to '%s'", p->name,
+					      x->tp_name);
 			if (x->kind == TP_EXPORT_EFFECTIVE &&
 			    strcmp(p->handshake, "established") != 0)
-				vadd(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
-				     "tunnel to '%s' is %s", p->name, p->handshake);
+				tp_verify_add(c, K, false, x->tp_name, NULL, NULL, NULL, 0, NULL,
+					      "tunnel to '%s' is %s", p->name, p->handshake);
 		}
 	}
 }
@@ -412,7 +428,7 @@ static bool all_zero(const uint8_t *k, size_t n)
 	return acc == 0;
 }
 
-void vcheck_encryption(struct vctx *c)
+void tp_verify_check_encryption(struct vctx *c)
 {
 	const enum tp_verify_check K = TP_VERIFY_ENCRYPTION;
 	const struct tp_site *s = c->ref;
@@ -454,12 +470,12 @@ void vcheck_encryption(struct vctx *c)
 		if (!why)
 			continue;
 		snprintf(wbuf, sizeof(wbuf), "%s", why);
-		vadd(c, K, true, s->tps[x].name, m->from, m->to, &m->rule, 1, NULL,
-		     "%s -> %s (%s) is allowed but %s", m->from, m->to, m->service, wbuf);
+		tp_verify_add(c, K, true, s->tps[x].name, m->from, m->to, &m->rule, 1, NULL,
+			      "%s -> %s (%s) is allowed but %s", m->from, m->to, m->service, wbuf);
 	}
 }
 
-void vcheck_lifecycle(struct vctx *c)
+void tp_verify_check_lifecycle(struct vctx *c)
 {
 	const enum tp_verify_check K = TP_VERIFY_LIFECYCLE;
 	const struct tp_site *s = c->ref;
@@ -468,24 +484,25 @@ void vcheck_lifecycle(struct vctx *c)
 
 	for (size_t i = 0; i < s->n_rules; i++) {
 		const struct tp_rule *r = &s->rules[i];
-		const char *a = vzone(s, r->from_zone), *b = vzone(s, r->to_zone);
+		const char *a = tp_verify_zone(s, r->from_zone), *b = tp_verify_zone(s, r->to_zone);
 		uint64_t hits = 0;
 		bool counted = false;
 
 		if (r->not_after && r->not_after <= now)
-			vadd(c, K, true, NULL, a, b, &r->id, 1, NULL,
-			     "conduit %u '%s' expired at %s but is still in the policy", r->id,
-			     r->name, tp_time_format(r->not_after, t1, sizeof(t1)));
+			tp_verify_add(c, K, true, NULL, a, b, &r->id, 1, NULL,
+				      "conduit %u '%s' expired at %s but is still in the policy",
+				      r->id, r->name, tp_time_format(r->not_after, t1, sizeof(t1)));
 		else if (r->not_after && (!r->not_before || r->not_before <= now))
-			vadd(c, K, false, NULL, a, b, &r->id, 1, NULL,
-			     "temporary conduit %u '%s' is open until %s", r->id, r->name,
-			     tp_time_format(r->not_after, t1, sizeof(t1)));
+			tp_verify_add(c, K, false, NULL, a, b, &r->id, 1, NULL,
+				      "temporary conduit %u '%s' is open until %s", r->id, r->name,
+				      tp_time_format(r->not_after, t1, sizeof(t1)));
 		else if (r->not_before > now)
-			vadd(c, K, false, NULL, a, b, &r->id, 1, NULL,
-			     "conduit %u '%s' opens at %s%s%s", r->id, r->name,
-			     tp_time_format(r->not_before, t1, sizeof(t1)),
-			     r->not_after ? " until " : "",
-			     r->not_after ? tp_time_format(r->not_after, t2, sizeof(t2)) : "");
+			tp_verify_add(c, K, false, NULL, a, b, &r->id, 1, NULL,
+				      "conduit %u '%s' opens at %s%s%s", r->id, r->name,
+				      tp_time_format(r->not_before, t1, sizeof(t1)),
+				      r->not_after ? " until " : "",
+				      r->not_after ? tp_time_format(r->not_after, t2, sizeof(t2))
+						   : "");
 		for (uint32_t t = 0; t < s->n_tps; t++) {
 			const struct tp_export *x = c->by_tp[t];
 
@@ -497,14 +514,15 @@ void vcheck_lifecycle(struct vctx *c)
 				counted = true;
 				hits += x->hits[k];
 				if (r->action == TP_ACTION_DENY && x->hits[k])
-					vadd(c, K, false, x->tp_name, a, b, &r->id, 1, NULL,
-					     "deny conduit %u '%s' dropped %llu packets", r->id,
-					     r->name, (unsigned long long)x->hits[k]);
+					tp_verify_add(
+						c, K, false, x->tp_name, a, b, &r->id, 1, NULL,
+						"deny conduit %u '%s' dropped %llu packets", r->id,
+						r->name, (unsigned long long)x->hits[k]);
 			}
 		}
 		if (counted && !hits && r->action == TP_ACTION_ALLOW)
-			vadd(c, K, false, NULL, a, b, &r->id, 1, NULL,
-			     "conduit %u '%s' never matched", r->id, r->name);
+			tp_verify_add(c, K, false, NULL, a, b, &r->id, 1, NULL,
+				      "conduit %u '%s' never matched", r->id, r->name);
 	}
 	for (uint32_t t = 0; t < s->n_tps; t++) {
 		const struct tp_export *x = c->by_tp[t];
@@ -514,10 +532,12 @@ void vcheck_lifecycle(struct vctx *c)
 
 			if (r->not_after && r->not_after <= now &&
 			    !rule_in(s->rules, s->n_rules, r->id))
-				vadd(c, K, true, x->tp_name, vzone(x->site, r->from_zone),
-				     vzone(x->site, r->to_zone), &r->id, 1, NULL,
-				     "still enforces conduit %u '%s', expired at %s", r->id,
-				     r->name, tp_time_format(r->not_after, t1, sizeof(t1)));
+				tp_verify_add(c, K, true, x->tp_name,
+					      tp_verify_zone(x->site, r->from_zone),
+					      tp_verify_zone(x->site, r->to_zone), &r->id, 1, NULL,
+					      "still enforces conduit %u '%s', expired at %s",
+					      r->id, r->name,
+					      tp_time_format(r->not_after, t1, sizeof(t1)));
 		}
 	}
 }

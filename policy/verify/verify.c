@@ -35,9 +35,9 @@ const char *tp_verify_check_help(enum tp_verify_check c)
 	return c < TP_VERIFY__COUNT ? check_help[c] : "?";
 }
 
-void vadd(struct vctx *c, enum tp_verify_check check, bool fail, const char *tp, const char *from,
-	  const char *to, const uint32_t *rules, size_t n_rules, const struct tp_flow *flow,
-	  const char *fmt, ...)
+void tp_verify_add(struct vctx *c, enum tp_verify_check check, bool fail, const char *tp,
+		   const char *from, const char *to, const uint32_t *rules, size_t n_rules,
+		   const struct tp_flow *flow, const char *fmt, ...)
 {
 	struct tp_verify_report *r = c->rep;
 	struct tp_verify_finding *f;
@@ -75,13 +75,13 @@ void vadd(struct vctx *c, enum tp_verify_check check, bool fail, const char *tp,
 		r->failed[check] = true;
 }
 
-const char *vzone(const struct tp_site *s, uint32_t z)
+const char *tp_verify_zone(const struct tp_site *s, uint32_t z)
 {
 	return s && z < s->n_zones ? s->zones[z].name : "?";
 }
 
-void veffective(struct vctx *c, const char *a, const char *b, const struct tp_cell *cell,
-		struct tp_decision *out, bool *known)
+void tp_verify_effective(struct vctx *c, const char *a, const char *b, const struct tp_cell *cell,
+			 struct tp_decision *out, bool *known)
 {
 	uint32_t za = tp_site_zone_by_name(c->ref, a), zb = tp_site_zone_by_name(c->ref, b);
 	uint32_t x = za < c->ref->n_zones ? c->ref->zones[za].tp : UINT32_MAX;
@@ -101,11 +101,11 @@ void veffective(struct vctx *c, const char *a, const char *b, const struct tp_ce
 		*out = d2;
 }
 
-bool vwitness(const struct tp_site *s, const struct tp_rule *r, const struct tp_rule *other,
-	      struct tp_flow *out)
+bool tp_verify_witness(const struct tp_site *s, const struct tp_rule *r,
+		       const struct tp_rule *other, struct tp_flow *out)
 {
 	const struct tp_site *sites[1] = {s};
-	const char *a = vzone(s, r->from_zone), *b = vzone(s, r->to_zone);
+	const char *a = tp_verify_zone(s, r->from_zone), *b = tp_verify_zone(s, r->to_zone);
 	struct tp_space sp;
 	bool found = false;
 
@@ -185,16 +185,16 @@ int tp_verify_run(const struct tp_verify_input *in, struct tp_verify_report *out
 				goto fail;
 		}
 	}
-	vcheck_integrity(&c);
-	vcheck_drift(&c);
-	vcheck_matrix(&c);
-	vcheck_assertions(&c);
-	vcheck_rules(&c);
-	vcheck_stateful(&c);
-	vcheck_tunnels(&c);
-	vcheck_blackholes(&c);
-	vcheck_encryption(&c);
-	vcheck_lifecycle(&c);
+	tp_verify_check_integrity(&c);
+	tp_verify_check_drift(&c);
+	tp_verify_check_matrix(&c);
+	tp_verify_check_assertions(&c);
+	tp_verify_check_rules(&c);
+	tp_verify_check_stateful(&c);
+	tp_verify_check_tunnels(&c);
+	tp_verify_check_blackholes(&c);
+	tp_verify_check_encryption(&c);
+	tp_verify_check_lifecycle(&c);
 	rc = c.oom ? -ENOMEM : 0;
 	if (rc)
 		goto fail;

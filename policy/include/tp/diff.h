@@ -19,7 +19,7 @@
 
 struct tp_diff_flow {
 	char from[TP_NAME_MAX], to[TP_NAME_MAX];
-	char service[96];	/* tp_cell_format() of the merged cells */
+	char service[96];	/* tp_space_cell_format() of the merged cells */
 	bool allowed;		/* true: newly allowed; false: newly denied */
 	uint32_t old_rule;	/* deciding rule in the old site (0: default/none) */
 	uint32_t new_rule;	/* deciding rule in the new site */

@@ -67,11 +67,11 @@ void tp_space_decide(const struct tp_site *s, const char *from, const char *to,
 
 /* May b be merged into a (same everything, b's destination interval right
  * after a's)? */
-bool tp_cell_adjacent(const struct tp_cell *a, const struct tp_cell *b);
+bool tp_space_cell_adjacent(const struct tp_cell *a, const struct tp_cell *b);
 
 /* "tcp/502", "tcp/1000-2000 sport 1-1023", "udp/any", "icmp 8/0",
  * "icmp 8", "icmp 8/other codes", "icmp other types", "icmp any",
  * "other protocols". */
-const char *tp_cell_format(const struct tp_cell *c, char *buf, size_t len);
+const char *tp_space_cell_format(const struct tp_cell *c, char *buf, size_t len);
 
 #endif /* TP_SPACE_H */
