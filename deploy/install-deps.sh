@@ -18,6 +18,8 @@ PKGS=(
 	# lab, interop, benchmarks
 	iproute2 nftables wireguard-go wireguard-tools iperf3 tcpdump iputils-ping
 	graphviz procps psmisc kmod util-linux ethtool
+	# verify tests validate exports against the JSON Schema
+	python3 python3-jsonschema
 )
 
 if [ "$(id -u)" -ne 0 ]; then

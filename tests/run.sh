@@ -22,6 +22,9 @@ for a in "$@"; do
 	esac
 done
 
+# Debian's tools first: the tests use the python3, clang and friends that
+# deploy/install-deps.sh installs, not whatever a user's PATH prefers.
+export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 JOBS=${JOBS:-$(nproc)}

@@ -16,6 +16,7 @@
 
 #include "tp/admin.h"
 #include "tp/counters.h"
+#include "export.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		   "  zones           zones of the site\n"
 		   "  flows           tracked flows\n"
 		   "  apply FILE      apply a policy bundle (.tpb)\n"
+		   "  export [FILE]   verification export (canonical JSON)\n"
 		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n");
 }
 
@@ -187,6 +189,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
+	if (!strcmp(cmd, "export"))
+		return tpctl_export(path, argc - optind + 1, argv + optind - 1);
 	req = json_pack("{s:s}", "cmd", cmd);
 	if (!strcmp(cmd, "apply")) {
 		if (optind != argc - 1) {

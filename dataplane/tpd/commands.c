@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tpd.h"
+#include "tpd_export.h"
 
 static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 {
@@ -52,6 +53,7 @@ const struct tp_admin_cmd tpd_admin_cmds[] = {
 	{"zones", cmd_zones, "zones of the site"},
 	{"flows", cmd_flows, "tracked flows"},
 	{"apply", cmd_apply, "apply a policy bundle file: {\"file\": PATH}"},
+	{"export", tpd_cmd_export, "verification export (canonical JSON, tp/export.h)"},
 };
 
 const size_t tpd_admin_n_cmds = sizeof(tpd_admin_cmds) / sizeof(tpd_admin_cmds[0]);

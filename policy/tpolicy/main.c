@@ -21,6 +21,14 @@ static const struct tpolicy_cmd cmds[] = {
 	{"check", tpolicy_cmd_check, "decide one flow against a policy or bundle",
 	 "check FILE.tpb|FILE.yaml --flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:502' [--at TIME] "
 	 "[--json] [--pub KEY.pub | --key KEY]"},
+	{"export", tpolicy_cmd_export, "write the export each TP should produce (the intent)",
+	 "export FILE.yaml|FILE.tpb -o DIR [--format json|ietf-acl] [--tp NAME] [--now TIME] "
+	 "[--pub KEY.pub | --key KEY]"},
+	{"verify", tpolicy_cmd_verify, "check a folder of TP exports (10 checks)",
+	 "verify DIR [--site FILE.yaml|FILE.tpb] [--bundle FILE.tpb] [--pub KEY.pub | --key KEY] "
+	 "[--now TIME] [--json] [--svg FILE]"},
+	{"diff", tpolicy_cmd_diff, "flows newly allowed / denied between two policies",
+	 "diff OLD NEW [--now TIME] [--json] [--pub KEY.pub | --key KEY]   (exit 1: differences)"},
 };
 
 int tpolicy_usage(const char *name)

@@ -33,6 +33,9 @@ int tpolicy_cmd_lint(int argc, char **argv);
 int tpolicy_cmd_compile(int argc, char **argv);
 int tpolicy_cmd_show(int argc, char **argv);
 int tpolicy_cmd_check(int argc, char **argv);
+int tpolicy_cmd_export(int argc, char **argv);
+int tpolicy_cmd_verify(int argc, char **argv);
+int tpolicy_cmd_diff(int argc, char **argv);
 
 /* Print "tpolicy NAME: usage..." for the named command to stderr and return
  * TPOLICY_USAGE. */
