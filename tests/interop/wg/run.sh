@@ -31,6 +31,10 @@ pingpid=
 cleanup() {
 	set +e
 	[ -n "$pingpid" ] && kill "$pingpid" 2>/dev/null
+	# whatever still runs inside our namespaces (tp-wg-peer, ping) is ours
+	for ns in "$nstp" "$nswg"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	done
 	if [ -n "$wgpid" ]; then
 		kill "$wgpid" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$wgpid" 2>/dev/null || break; sleep 0.1; done
@@ -91,9 +95,11 @@ configure_wg() {
 }
 
 # tp ARGS...: our side
+# (in the background and waited for, so that a signal reaches the trap at once)
 tp() {
 	tpx "$peer_bin" --key "$(cat "$tmp/tp.key")" --port 51821 \
-		--addr 10.9.0.2 --peer-addr 10.9.0.1 "$@"
+		--addr 10.9.0.2 --peer-addr 10.9.0.1 "$@" &
+	wait $!
 }
 
 initiate() { # [psk]
