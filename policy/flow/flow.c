@@ -578,8 +578,11 @@ static void classify_step(struct tp_flow_table *t, const struct tp_engine *engin
 	for (unsigned j = 0; j < m; j++) {
 		uint32_t i = t->bucket[b[j]];
 
-		if (i != NIL)
+		if (i != NIL) {
+			/* an entry straddles two cache lines */
 			__builtin_prefetch(&t->entry[i]);
+			__builtin_prefetch((const char *)&t->entry[i + 1] - 1);
+		}
 	}
 	for (unsigned j = 0; j < m; j++) {
 		if (!engine || pkts[j]->icmp_error)
