@@ -443,9 +443,12 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	i = lookup(t, &k, key_bucket(t, &k), engine, now);
 	if (i == NIL)
 		return false;
-	/* An error does not keep its flow alive: no touch. Zones are those
-	 * of the error's direction, the reverse of the quoted packet's. */
+	/* An error does not keep its flow alive: no touch. Its sender may
+	 * be a router rather than the flow's other end: the zones reported
+	 * are those of the error's own addresses. */
 	flow_decision(&t->entry[i], !src_end, out);
+	out->from_zone = tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr);
+	out->to_zone = tp_engine_zone_of(engine, pkt->f.dst.family, pkt->f.dst.addr);
 	return true;
 }
 

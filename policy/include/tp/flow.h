@@ -148,7 +148,8 @@ void tp_flow_table_free(struct tp_flow_table *t);
  * Classify one packet against the flow table and, when it belongs to no
  * flow, against engine (which may be NULL: no policy). out receives the
  * deciding decision: for a flow hit, the admitting rule and the zones in
- * the packet's direction. Creates, refreshes, re-checks and removes
+ * the packet's direction; for a related ICMP error, the admitting rule and
+ * the zones of the error's own addresses. Creates, refreshes, re-checks and removes
  * entries as described above.
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,

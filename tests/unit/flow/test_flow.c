@@ -614,7 +614,8 @@ static void test_icmp_related(void)
 		icmp_error(&err, v6 ? "fd00:1::1" : "10.1.0.1", &q, v6, errs[i].type);
 		CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_PASS_RELATED);
 		CU_ASSERT_EQUAL(d.rule_id, 10);
-		CU_ASSERT_EQUAL(d.from_zone, 0);
+		CU_ASSERT_EQUAL(d.from_zone, 0); /* the router's zone */
+		CU_ASSERT_EQUAL(d.to_zone, 1);
 	}
 	/* quoting a packet of no flow: an ordinary ICMP packet, denied */
 	tcp_pkt(&q, SCADA, 49999, PLC, 502, TP_TCP_SYN);
