@@ -471,8 +471,9 @@ static int grid_build(struct build *b, const struct tp_rule *const *rules, size_
 
 	for (size_t i = 0; i < n; i++)
 		cap += (rules[i]->n_dst_ports ? rules[i]->n_dst_ports : 1) * rules[i]->n_src_ports;
-	v = malloc((cap ? cap : 1) *
-		   sizeof(*v)); /* cap >= 1: every rule here names a source port */
+	/* cap >= 1 (every rule here names a source port); the analyzer
+	 * cannot know */
+	v = malloc((cap ? cap : 1) * sizeof(*v));
 	ends = calloc(2 * cap + 1, sizeof(*ends));
 	g = arena_calloc(&b->e->arena, 1, sizeof(*g));
 	if (!v || !ends || !g)

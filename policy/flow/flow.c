@@ -443,9 +443,12 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	i = lookup(t, &k, key_bucket(t, &k), engine, now);
 	if (i == NIL)
 		return false;
-	/* An error does not keep its flow alive: no touch. Zones are those
-	 * of the error's direction, the reverse of the quoted packet's. */
+	/* An error does not keep its flow alive: no touch. Its sender may
+	 * be a router rather than the flow's other end: the zones reported
+	 * are those of the error's own addresses. */
 	flow_decision(&t->entry[i], !src_end, out);
+	out->from_zone = tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr);
+	out->to_zone = tp_engine_zone_of(engine, pkt->f.dst.family, pkt->f.dst.addr);
 	return true;
 }
 
@@ -578,8 +581,11 @@ static void classify_step(struct tp_flow_table *t, const struct tp_engine *engin
 	for (unsigned j = 0; j < m; j++) {
 		uint32_t i = t->bucket[b[j]];
 
-		if (i != NIL)
+		if (i != NIL) {
+			/* an entry straddles two cache lines */
 			__builtin_prefetch(&t->entry[i]);
+			__builtin_prefetch((const char *)&t->entry[i + 1] - 1);
+		}
 	}
 	for (unsigned j = 0; j < m; j++) {
 		if (!engine || pkts[j]->icmp_error)

@@ -16,13 +16,15 @@
  *
  * Refused at compile (with a message in err): a prefix in two zones, zone or
  * TP indices out of range, an inverted port range, a bad ICMP code, a
- * duplicate or zero rule id, an unknown action, an application profile
+ * duplicate or zero rule id, an unknown action, a not_after that is not
+ * after its not_before, an application profile
  * (Modbus/TCP is not enforced by this engine: a rule that asks for it is
  * refused rather than silently widened to plain TCP), and a policy whose
  * source-port tables would exceed the memory budget.
  *
- * Lifetime: a compiled engine is immutable once compiled and may be read by
- * any number of threads. It is freed by tp_engine_free(), or, once
+ * Lifetime: a compiled engine is immutable once compiled (but for its
+ * generation, written once by tp_engine_publish() before any reader can
+ * see it) and may be read by any number of threads. It is freed by tp_engine_free(), or, once
  * published, by the slot's retire callback when no reader can hold it.
  */
 #ifndef TP_ENGINE_H

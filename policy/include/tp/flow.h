@@ -29,15 +29,17 @@
  * at creation (about 107 MiB for the default 1M entries).
  *
  * Capacity is fixed at creation. When full, the least recently used entry
- * (to within relink_ms) is evicted after expired ones, and counted; a new flow is never let
- * through unevaluated. Idle timeouts are per protocol (TCP established and
- * transitory, UDP, ICMP, other). TCP state is light: a SYN starts a flow, a
- * packet from the responder establishes it, FINs from both ends make it
- * transitory again, a RST removes it. A bare SYN from the responder ends
- * the flow and is judged as a new connection in its own direction; an echo
- * request from the responder with the flow's id is judged on its own and
- * creates no flow. A TCP packet of an unknown connection
- * is evaluated as a first packet in its direction (loose pickup, §7.5).
+ * (to within relink_ms) is evicted after expired ones, and counted; a new
+ * flow is never let through unevaluated. Idle timeouts are per protocol
+ * (TCP established and transitory, UDP, ICMP, other).
+ *
+ * TCP state is light: a SYN starts a half-open flow (transitory timeout), a
+ * packet from the responder establishes it, a FIN from either end makes it
+ * transitory again, a RST from either end removes it. A TCP packet of an
+ * unknown connection is evaluated as a first packet in its direction (loose
+ * pickup, §7.5). A bare SYN from the responder ends the flow and is judged
+ * as a new connection in its own direction; an echo request from the
+ * responder with the flow's id is judged on its own and creates no flow.
  *
  * Time comes from the clock callback (nanoseconds, monotonic); nothing in
  * here reads a system clock.
@@ -146,7 +148,8 @@ void tp_flow_table_free(struct tp_flow_table *t);
  * Classify one packet against the flow table and, when it belongs to no
  * flow, against engine (which may be NULL: no policy). out receives the
  * deciding decision: for a flow hit, the admitting rule and the zones in
- * the packet's direction. Creates, refreshes, re-checks and removes
+ * the packet's direction; for a related ICMP error, the admitting rule and
+ * the zones of the error's own addresses. Creates, refreshes, re-checks and removes
  * entries as described above.
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,

@@ -29,8 +29,8 @@ static void setup(void)
 	static struct tp_prefix pfx[4];
 	static struct tp_zone zones[2];
 	static struct tp_tpoint tp;
-	static struct tp_rule rule = { .id = 1, .from_zone = 0, .to_zone = 1,
-				       .action = TP_ACTION_ALLOW, .stateful = true };
+	static struct tp_rule rule = {
+		.id = 1, .from_zone = 0, .to_zone = 1, .action = TP_ACTION_ALLOW, .stateful = true};
 	static struct tp_site site;
 	struct tp_flow_config cfg;
 	char err[100];

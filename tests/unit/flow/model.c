@@ -177,6 +177,8 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		    p->inner.dst.family == p->f.src.family && addr_eq(&p->inner.src, &p->f.dst) &&
 		    (k = lookup(m, &p->inner, now, &dir)) >= 0) {
 			hit_decision(&m->e[k], -dir, out);
+			out->from_zone = tp_site_zone_of(m->site, &p->f.src);
+			out->to_zone = tp_site_zone_of(m->site, &p->f.dst);
 			m->ctr.related++;
 			return TP_FLOW_PASS_RELATED;
 		}

@@ -614,7 +614,8 @@ static void test_icmp_related(void)
 		icmp_error(&err, v6 ? "fd00:1::1" : "10.1.0.1", &q, v6, errs[i].type);
 		CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_PASS_RELATED);
 		CU_ASSERT_EQUAL(d.rule_id, 10);
-		CU_ASSERT_EQUAL(d.from_zone, 0);
+		CU_ASSERT_EQUAL(d.from_zone, 0); /* the router's zone */
+		CU_ASSERT_EQUAL(d.to_zone, 1);
 	}
 	/* quoting a packet of no flow: an ordinary ICMP packet, denied */
 	tcp_pkt(&q, SCADA, 49999, PLC, 502, TP_TCP_SYN);
@@ -630,6 +631,28 @@ static void test_icmp_related(void)
 	tp_site_free(s);
 }
 
+/* Steering: both directions of a connection hash alike. */
+static void test_symmetric_hash(void)
+{
+	struct gen g;
+	unsigned differ = 0;
+
+	gen_seed(&g, 5);
+	for (int i = 0; i < 10000; i++) {
+		struct tp_flow_pkt a, b;
+
+		memset(&a, 0, sizeof(a));
+		gen_flow(&g, &a.f);
+		b = a;
+		reverse(&b.f);
+		b.f.icmp_type = a.f.icmp_type; /* the hash ignores types */
+		CU_ASSERT_EQUAL(tp_flow_pkt_hash(&a), tp_flow_pkt_hash(&b));
+		b.f.dport ^= 1;
+		differ += tp_flow_pkt_hash(&a) != tp_flow_pkt_hash(&b);
+	}
+	CU_ASSERT(differ > 9900);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -642,6 +665,7 @@ int main(void)
 	CU_add_test(suite, "revocation on a generation change", test_revocation);
 	CU_add_test(suite, "eviction of the oldest", test_eviction);
 	CU_add_test(suite, "ICMP errors related to a flow", test_icmp_related);
+	CU_add_test(suite, "symmetric steering hash", test_symmetric_hash);
 	CU_add_test(suite, "table == naive model on random operations", test_model);
 	CU_add_test(suite, "same, default coarse LRU", test_model_coarse_lru);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
