@@ -57,7 +57,7 @@ static struct rec make(int kind)
 		break;
 	}
 	case 1: { /* keepalive */
-		uint8_t buf[64];
+		uint8_t buf[64] = {0};
 		struct tp_tunnel_pkt p = {.data = buf, .len = 16, .cap = sizeof(buf)};
 
 		tp_tunnel_encrypt(w->i, w->i_peer, &p);
