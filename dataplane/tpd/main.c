@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <rte_common.h>
+#include <rte_mbuf.h>
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
@@ -172,10 +174,23 @@ static int neigh_start(struct tpd *d, char *err, size_t errlen)
 	return rc;
 }
 
+/* Packets workers handed up. Nothing sends any yet; the tunnel's
+ * handshake handling takes them here. */
+static void control_rx(struct tpd *d)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned n;
+
+	while ((n = tp_runtime_from_workers(&d->rt, pkts, RTE_DIM(pkts))) > 0) {
+		tp_counters_drop(tpd_control_slot(d), TP_DROP_CONTROL_UNHANDLED, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+	}
+}
+
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 3];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 4];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -192,7 +207,8 @@ static void control_loop(struct tpd *d)
 		pfd[0] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = d->neigh ? tp_neigh_fd(d->neigh) : -1,
 					 .events = POLLIN};
-		n = 2 + tp_admin_pollfds(d->admin, pfd + 2, TP_ADMIN_CLIENTS_MAX + 1);
+		pfd[2] = (struct pollfd){.fd = tp_runtime_control_fd(&d->rt), .events = POLLIN};
+		n = 3 + tp_admin_pollfds(d->admin, pfd + 3, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -210,7 +226,9 @@ static void control_loop(struct tpd *d)
 		}
 		if (pfd[1].revents & POLLIN)
 			tp_neigh_process(d->neigh);
-		tp_admin_service(d->admin, pfd + 2, n - 2);
+		if (pfd[2].revents & POLLIN)
+			control_rx(d);
+		tp_admin_service(d->admin, pfd + 3, n - 3);
 	}
 }
 
@@ -325,7 +343,8 @@ int main(int argc, char **argv)
 		say("out of memory");
 		goto out_admin;
 	}
-	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, err, sizeof(err));
+	/* NULL stages: parse, then fail closed (no policy engine yet) */
+	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, NULL, err, sizeof(err));
 	if (rc) {
 		say("%s", err);
 		goto out_runtime;

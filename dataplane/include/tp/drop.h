@@ -14,11 +14,14 @@
 #include "tp/pkt.h"
 
 /* Runtime and pipeline reasons that are not the parser's. */
-#define TP_RUNTIME_DROPS(X)                                                           \
-	X(NO_POLICY, "no_policy",                                                     \
-	  "no valid policy loaded: inter-zone traffic dropped (fail closed)")         \
-	X(MULTI_SEG, "multi_segment", "chained mbuf (frames larger than one buffer)") \
-	X(TX_FULL, "tx_full", "transmit queue full")                                  \
+#define TP_RUNTIME_DROPS(X)                                                                        \
+	X(NO_POLICY, "no_policy",                                                                  \
+	  "no valid policy loaded: inter-zone traffic dropped (fail closed)")                      \
+	X(MULTI_SEG, "multi_segment", "chained mbuf (frames larger than one buffer)")              \
+	X(TX_FULL, "tx_full", "transmit queue full")                                               \
+	X(CONTROL_FULL, "control_ring_full", "ring to the control thread full (handshake flood?)") \
+	X(CONTROL_UNHANDLED, "control_unhandled",                                                  \
+	  "reached the control thread, nothing handles it yet")                                    \
 	X(SHUTDOWN, "shutdown", "in flight while the worker stopped")
 
 #define TP_DROP_REASONS(X) \

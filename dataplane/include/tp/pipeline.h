@@ -14,6 +14,7 @@
 #ifndef TP_PIPELINE_H
 #define TP_PIPELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -47,12 +48,15 @@ struct tp_drop_vec {
 	struct rte_mbuf *pkts[TP_BURST_MAX];
 };
 
+struct tp_runtime_worker;
+
 /* What a stage may use; owned by the worker that runs the burst. */
 struct tp_stage_ctx {
 	struct tp_counters_slot *cnt; /* this worker's counters */
 	enum tp_port_role in_role;    /* where the burst came from */
 	unsigned worker;	      /* worker index, 0-based */
 	uint64_t now_ns;	      /* time of the burst (injected clock) */
+	struct tp_runtime_worker *w;  /* for tp_stage_to_control() */
 };
 
 typedef uint16_t (*tp_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
@@ -63,6 +67,14 @@ static inline void tp_drop_vec_push(struct tp_drop_vec *dv, struct rte_mbuf *m, 
 	dv->reason[dv->n] = (uint16_t)r;
 	dv->pkts[dv->n++] = m;
 }
+
+/*
+ * Hand a packet to the control thread (handshake messages, anything the
+ * worker must not handle itself): the bounded ring from this worker. The
+ * packet is the control thread's from then on. false: ring full, the
+ * caller drops it as control_ring_full.
+ */
+bool tp_stage_to_control(struct tp_stage_ctx *ctx, struct rte_mbuf *m);
 
 /* Count every drop of the burst by reason, free them, empty dv. */
 void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt);
