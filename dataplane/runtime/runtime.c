@@ -473,11 +473,16 @@ out:
 
 void tp_runtime_stop(struct tp_runtime *rt)
 {
-	/* 1. workers leave their loops at the next iteration (at most one
-	 *    idle sleep away); 2. wait for them, so no one touches a queue;
+	/* 1. workers leave their loops at the next iteration (kicked out of
+	 *    their idle wait); 2. wait for them, so no one touches a queue;
 	 *    3. only then stop the ports. */
 	__atomic_store_n(&rt->stop, true, __ATOMIC_RELEASE);
 	if (rt->workers_running) {
+		static const uint64_t one = 1;
+
+		/* wake workers blocked in their idle wait */
+		for (unsigned i = 0; i < rt->n_workers; i++)
+			(void)!write(rt->workers[i].efd, &one, sizeof(one));
 		rte_eal_mp_wait_lcore();
 		rt->workers_running = false;
 	}
