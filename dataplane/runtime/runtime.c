@@ -3,11 +3,12 @@
  * The DPDK runtime (see tp/runtime.h for the life cycle and who owns what).
  *
  * Workers: each runs worker_main() on its lcore until rt->stop is set. One
- * iteration polls rx queue `queue` of the zone port, then of the transit
+ * iteration first transmits what the control thread queued on its down
+ * rings, then polls rx queue `queue` of the zone port and of the transit
  * port; each non-empty burst runs the stage list of its port, the
  * survivors are sent out of the other port, and the burst's drops are
  * counted and freed in one place (tp_pipeline_flush). Between iterations
- * the idle back-off (tp/idle.h) decides whether to sleep.
+ * the idle back-off (tp/idle.h) decides whether to wait, and how.
  */
 #include "tp/runtime.h"
 

@@ -5,9 +5,12 @@
  * Start-up, in this order so the cheap checks fail first and every failure
  * is one line on stderr and exit code 1:
  *   config → identity key → admin socket (refuses a live one) → listen
- *   port (xdp mode) → interfaces → EAL, pools, ports → workers → telemetry
- * Then the control thread (the EAL main lcore) loops: admin socket,
- * signals (signalfd; SIGTERM/SIGINT stop), housekeeping every
+ *   port (xdp mode) → instance name not running → interfaces → EAL, pools,
+ *   ports, worker rings → XDP programs attached and the neighbour table
+ *   read (xdp mode) → telemetry → workers
+ * Then the control thread (the EAL main lcore) loops on poll(): signals
+ * (signalfd; SIGTERM/SIGINT stop), rtnetlink neighbour events, packets
+ * handed up by workers, the admin socket, and housekeeping every
  * housekeeping_ms on the injected clock.
  * Shutdown undoes it in reverse: workers stop, ports stop and close, the
  * admin socket file is removed, EAL is cleaned up, the key is wiped.
