@@ -34,6 +34,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "tp/idle.h"
@@ -155,6 +157,8 @@ static int worker_main(void *arg)
 	struct tp_idle idle;
 
 	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us);
+	rte_rcu_qsbr_thread_register(rt->qsv, w->index);
+	rte_rcu_qsbr_thread_online(rt->qsv, w->index);
 	while (!__atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE)) {
 		unsigned got = drain_down(w, pkts, burst, &dv, cnt);
 		uint32_t sleep_us;
@@ -177,9 +181,15 @@ static int worker_main(void *arg)
 		sleep_us = tp_idle_after_poll(&idle, got);
 		if (sleep_us) {
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
+			/* offline while blocked: synchronize must not wait on us */
+			rte_rcu_qsbr_thread_offline(rt->qsv, w->index);
 			idle_wait(w, pfd, rt->n_xsk_fds ? TP_IDLE_BLOCK_MAX_US : sleep_us);
+			rte_rcu_qsbr_thread_online(rt->qsv, w->index);
 		}
+		rte_rcu_qsbr_quiescent(rt->qsv, w->index);
 	}
+	rte_rcu_qsbr_thread_offline(rt->qsv, w->index);
+	rte_rcu_qsbr_thread_unregister(rt->qsv, w->index);
 	return 0;
 }
 
@@ -361,6 +371,11 @@ static int worker_channels(struct tp_runtime *rt, struct tp_runtime_worker *w, c
 	return 0;
 }
 
+void tp_runtime_synchronize(struct tp_runtime *rt)
+{
+	rte_rcu_qsbr_synchronize(rt->qsv, RTE_QSBR_THRID_INVALID);
+}
+
 int tp_runtime_control_fd(const struct tp_runtime *rt)
 {
 	return rt->control_efd;
@@ -442,6 +457,12 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
 	rt->control_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (rt->control_efd < 0) {
 		rc = fail(err, errlen, -errno, "eventfd: %s", strerror(errno));
+		goto out;
+	}
+	rt->qsv = rte_zmalloc("tp_qsbr", rte_rcu_qsbr_get_memsize(rt->n_workers),
+			      RTE_CACHE_LINE_SIZE);
+	if (!rt->qsv || rte_rcu_qsbr_init(rt->qsv, rt->n_workers) != 0) {
+		rc = fail(err, errlen, -ENOMEM, "cannot set up RCU for %u workers", rt->n_workers);
 		goto out;
 	}
 	for (int role = 0; role < TP_PORT__COUNT; role++) {
@@ -527,6 +548,10 @@ void tp_runtime_close(struct tp_runtime *rt)
 	if (rt->eal_up && rt->control_efd >= 0) {
 		close(rt->control_efd);
 		rt->control_efd = -1;
+	}
+	if (rt->eal_up) {
+		rte_free(rt->qsv);
+		rt->qsv = NULL;
 	}
 	for (int role = 0; role < TP_PORT__COUNT; role++) {
 		if (rt->port_configured[role]) {

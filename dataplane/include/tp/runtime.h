@@ -23,6 +23,12 @@
  * kicks the worker after putting packets down. Workers drain their down
  * rings every iteration and transmit on their own queues, so only workers
  * ever touch a tx queue.
+ *
+ * RCU (rte_rcu_qsbr): every worker is a reader; it reports a quiescent
+ * state after each loop iteration and is offline while it waits idle. So
+ * a stage may read an RCU-published pointer (policy tables, next hops) for
+ * the length of one burst, and the control thread that swaps such a
+ * pointer calls tp_runtime_synchronize() before freeing the old object.
  */
 #ifndef TP_RUNTIME_H
 #define TP_RUNTIME_H
@@ -46,6 +52,7 @@ struct tp_eal_args {
 };
 
 struct rte_mbuf;
+struct rte_rcu_qsbr;
 struct rte_ring;
 
 #define TP_RUNTIME_RING_SIZE 1024 /* packets per worker<->control ring */
@@ -85,8 +92,9 @@ struct tp_runtime {
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
 	struct tp_runtime_stages stages;
-	int control_efd;  /* eventfd: workers -> control thread */
-	unsigned next_tx; /* round robin of tp_runtime_send over workers */
+	int control_efd;	  /* eventfd: workers -> control thread */
+	struct rte_rcu_qsbr *qsv; /* workers are its readers, thread id = index */
+	unsigned next_tx;	  /* round robin of tp_runtime_send over workers */
 	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
 	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
 	 * block on all of them. */
@@ -112,6 +120,11 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
  * are the caller's to free. */
 int tp_runtime_control_fd(const struct tp_runtime *rt);
 unsigned tp_runtime_from_workers(struct tp_runtime *rt, struct rte_mbuf **pkts, unsigned max);
+
+/* Control thread: after publishing a new pointer, wait until no worker can
+ * still see the old one (a worker never blocks while online, so this
+ * waits at most one loop iteration of each worker). */
+void tp_runtime_synchronize(struct tp_runtime *rt);
 
 /* Control thread: transmit pkts out of port `role` (0 zone, 1 transit)
  * through a worker's down ring. Returns how many were taken; the caller

@@ -11,6 +11,7 @@
  */
 #include <CUnit/Basic.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -39,7 +40,27 @@ static uint16_t stage_up(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint1
 	return 0;
 }
 
-static const tp_stage_fn zone_stages[] = {tp_stage_parse, stage_up};
+/* An RCU-published object the zone stage reads on every burst. */
+struct published {
+	uint64_t canary;
+};
+#define CANARY 0x7ab1eau
+static struct published *published;
+static uint64_t bad_reads; /* written by the worker only */
+
+static uint16_t stage_rcu_reader(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+				 struct tp_drop_vec *dv)
+{
+	struct published *p = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (p->canary != CANARY)
+			__atomic_store_n(&bad_reads, bad_reads + 1, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+static const tp_stage_fn zone_stages[] = {tp_stage_parse, stage_rcu_reader, stage_up};
 
 static struct rte_mbuf *udp_frame(uint16_t dport)
 {
@@ -108,6 +129,35 @@ static void test_up_and_down(void)
 	CU_ASSERT_EQUAL(tp_runtime_from_workers(&rt, got, 8), 0);
 }
 
+/* Swap the published object under traffic; free the old one only after
+ * tp_runtime_synchronize(). A reader seeing a freed object fails the
+ * canary check (and ASan, in a sanitizer build). */
+static void test_rcu_swap_under_traffic(void)
+{
+	uint64_t before = totals().stat[TP_STAT_ZONE_RX_PKTS];
+	unsigned injected = 0;
+
+	for (int round = 0; round < 200; round++) {
+		struct rte_mbuf *in[4] = {udp_frame(47808), udp_frame(47808), udp_frame(47808),
+					  udp_frame(47808)};
+		struct published *fresh = malloc(sizeof(*fresh)), *old;
+
+		injected += rte_eth_tx_burst(rt.port[TP_PORT_ZONE], 0, in, 4);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+		fresh->canary = CANARY;
+		old = __atomic_exchange_n(&published, fresh, __ATOMIC_ACQ_REL);
+		tp_runtime_synchronize(&rt);
+		old->canary = 0xdead;
+		free(old);
+	}
+	WAIT_FOR(totals().stat[TP_STAT_ZONE_RX_PKTS] == before + injected);
+	CU_ASSERT_EQUAL(totals().stat[TP_STAT_ZONE_RX_PKTS], before + injected);
+	CU_ASSERT_EQUAL(__atomic_load_n(&bad_reads, __ATOMIC_RELAXED), 0);
+	/* an idle worker is offline: synchronize does not wait for it */
+	rte_delay_us_sleep(200000);
+	tp_runtime_synchronize(&rt);
+}
+
 int main(void)
 {
 	static const char conf[] = "name = test-channels\nmode = memory\nmemory_mb = 128\n"
@@ -123,6 +173,10 @@ int main(void)
 
 	if (tp_config_parse(conf, &cfg, &cerr))
 		return 2;
+	published = malloc(sizeof(*published));
+	if (!published)
+		return 2;
+	published->canary = CANARY;
 	counters = tp_counters_create(cfg.n_workers + 1);
 	if (!counters || tp_runtime_open(&rt, &cfg, counters, &clock, &stages, err, sizeof(err)) ||
 	    tp_runtime_start(&rt)) {
@@ -134,11 +188,13 @@ int main(void)
 		return 2;
 	suite = CU_add_suite("channels", NULL, NULL);
 	CU_add_test(suite, "worker -> control -> worker -> port", test_up_and_down);
+	CU_add_test(suite, "RCU swap under traffic", test_rcu_swap_under_traffic);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	tp_runtime_close(&rt);
 	tp_counters_free(counters);
+	free(published);
 	return failed ? 1 : 0;
 }
