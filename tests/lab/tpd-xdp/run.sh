@@ -57,7 +57,7 @@ CONF
 export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ip netns exec tpr-x "$B/tpd" --config "$work/tpd.conf" > "$work/tpd.log" 2>&1 &
 tpd_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	grep -q "running" "$work/tpd.log" && break
 	sleep 0.1
 done
