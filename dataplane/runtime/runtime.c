@@ -43,7 +43,8 @@
 
 /* The default stages of both ports: parse, then drop everything as
  * no_policy (fail closed) until tpd hands in the real lists. */
-static const tp_stage_fn default_stages[] = {tp_stage_parse, tp_stage_no_policy};
+static const struct tp_stage default_stages[] = {{tp_stage_parse, NULL},
+						 {tp_stage_no_policy, NULL}};
 
 /* Counters of each port role. */
 static const struct {
@@ -148,7 +149,7 @@ static int worker_main(void *arg)
 	struct tp_stage_ctx ctx = {.cnt = cnt, .worker = w->index, .w = w};
 	struct pollfd pfd[2 * TP_CONFIG_WORKERS_MAX + 1];
 	const struct {
-		const tp_stage_fn *list;
+		const struct tp_stage *list;
 		unsigned n;
 	} stages[TP_PORT__COUNT] = {
 		{rt->stages.zone, rt->stages.n_zone},

@@ -57,10 +57,18 @@ struct tp_stage_ctx {
 	unsigned worker;	      /* worker index, 0-based */
 	uint64_t now_ns;	      /* time of the burst (injected clock) */
 	struct tp_runtime_worker *w;  /* for tp_stage_to_control() */
+	void *arg;		      /* the running stage's own state (struct tp_stage) */
 };
 
 typedef uint16_t (*tp_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 				struct tp_drop_vec *dv);
+
+/* A stage in a list: its function and the state it gets as ctx->arg (its
+ * engine, table, ...; read-only or RCU-protected: workers share it). */
+struct tp_stage {
+	tp_stage_fn fn;
+	void *arg;
+};
 
 static inline void tp_drop_vec_push(struct tp_drop_vec *dv, struct rte_mbuf *m, enum tp_drop r)
 {
@@ -80,7 +88,7 @@ bool tp_stage_to_control(struct tp_stage_ctx *ctx, struct rte_mbuf *m);
 void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt);
 
 /* Run stages in order on a burst; returns the survivors of the last one. */
-uint16_t tp_pipeline_run(const tp_stage_fn *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
+uint16_t tp_pipeline_run(const struct tp_stage *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
 			 struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv);
 
 /* Parse stage: Ethernet/IP/L4 into tp_pkt_meta(m)->info (tp/pkt.h). */

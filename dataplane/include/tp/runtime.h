@@ -53,6 +53,7 @@ struct tp_eal_args {
 
 struct rte_mbuf;
 struct rte_rcu_qsbr;
+struct tp_stage;
 struct rte_ring;
 
 #define TP_RUNTIME_RING_SIZE 1024 /* packets per worker<->control ring */
@@ -67,13 +68,13 @@ struct tp_runtime_worker {
 	struct rte_ring *down[2]; /* control thread -> this worker, per port role */
 } __attribute__((aligned(64)));
 
-/* Stage lists of the two ports (elements are tp_stage_fn, tp/pipeline.h);
- * NULL means the default { tp_stage_parse, tp_stage_no_policy }: fail
- * closed. Must outlive the runtime. */
+/* Stage lists of the two ports (struct tp_stage, tp/pipeline.h); NULL
+ * means the default { tp_stage_parse, tp_stage_no_policy }: fail closed.
+ * Must outlive the runtime. */
 struct tp_runtime_stages {
-	const void *zone;
+	const struct tp_stage *zone;
 	unsigned n_zone;
-	const void *transit;
+	const struct tp_stage *transit;
 	unsigned n_transit;
 };
 

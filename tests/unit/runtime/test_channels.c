@@ -60,7 +60,8 @@ static uint16_t stage_rcu_reader(struct tp_stage_ctx *ctx, struct rte_mbuf **pkt
 	return n;
 }
 
-static const tp_stage_fn zone_stages[] = {tp_stage_parse, stage_rcu_reader, stage_up};
+static const struct tp_stage zone_stages[] = {
+	{tp_stage_parse, NULL}, {stage_rcu_reader, NULL}, {stage_up, NULL}};
 
 static struct rte_mbuf *udp_frame(uint16_t dport)
 {
