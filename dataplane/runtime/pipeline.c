@@ -48,6 +48,8 @@ uint16_t tp_stage_parse(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16
 		meta->dst_zone = UINT32_MAX;
 		meta->peer = UINT32_MAX;
 		meta->flow = UINT32_MAX;
+		meta->nh_family = 0;
+		meta->up_reason = TP_UP_NONE;
 		pkts[keep++] = m;
 	}
 	tp_counters_add(ctx->cnt, TP_STAT_PARSED, keep);

@@ -25,10 +25,11 @@ static json_t *port_json(struct tpd *d, int role)
 
 static json_t *neighbors_json(struct tpd *d)
 {
+	struct tp_neigh *neigh = d->l2 ? tp_l2_neigh(d->l2) : NULL;
 	struct tp_neigh_info ni;
 	json_t *list = json_array();
 
-	for (unsigned i = 0; d->neigh && tp_neigh_get(d->neigh, i, &ni) == 0; i++) {
+	for (unsigned i = 0; neigh && tp_neigh_get(neigh, i, &ni) == 0; i++) {
 		char addr[INET6_ADDRSTRLEN], mac[18] = "", ifname[IF_NAMESIZE] = "?";
 
 		inet_ntop(ni.family == 4 ? AF_INET : AF_INET6, ni.addr, addr, sizeof(addr));

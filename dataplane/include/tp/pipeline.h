@@ -31,8 +31,19 @@ struct tp_pkt_meta {
 	struct tp_pkt_info info; /* parse stage */
 	uint32_t src_zone;	 /* zone stage (TP_ZONE_NONE until then) */
 	uint32_t dst_zone;
-	uint32_t peer; /* tunnel: peer that sent / will receive it */
-	uint32_t flow; /* flow table entry */
+	uint32_t peer;	   /* tunnel: peer that sent / will receive it */
+	uint32_t flow;	   /* flow table entry */
+	uint8_t nh_family; /* next hop (set by whoever routes; 0: none) */
+	uint8_t nh[16];	   /* next hop address, network order */
+	uint8_t out_role;  /* enum tp_port_role it leaves by (set by tp_stage_l2) */
+	uint8_t up_reason; /* enum tp_up_reason when handed to the control thread */
+};
+
+/* Why a worker handed a packet to the control thread. */
+enum tp_up_reason {
+	TP_UP_NONE = 0,
+	TP_UP_NEIGH = 1,     /* next hop not resolved: hold until it is (tp/l2.h) */
+	TP_UP_HANDSHAKE = 2, /* WireGuard message types 1-3 */
 };
 
 static inline struct tp_pkt_meta *tp_pkt_meta(struct rte_mbuf *m)
