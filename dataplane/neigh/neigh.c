@@ -185,7 +185,7 @@ static int on_neigh(struct tp_neigh *n, const struct nlmsghdr *nlh)
 	} else if (!(ndm->ndm_state & NUD_USABLE)) {
 		e->info.has_mac = false;
 	}
-	if (was_usable != usable(e) || memcmp(old_mac, e->info.mac, TP_NEIGH_MAC_LEN))
+	if (was_usable != usable(e) || memcmp(old_mac, e->info.mac, TP_NEIGH_MAC_LEN) != 0)
 		n->generation++;
 	if (usable(e)) {
 		e->resolve_ns = 0;
