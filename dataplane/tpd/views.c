@@ -37,9 +37,10 @@ static json_t *neighbors_json(struct tpd *d)
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ni.mac[0],
 				 ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5]);
 		if_indextoname((unsigned)ni.ifindex, ifname);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "interface", ifname,
-						      "address", addr, "mac", mac, "nud_state",
-						      (json_int_t)ni.state));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s, s:b, s:I}", "interface", ifname,
+						"address", addr, "mac", mac, "usable", ni.usable,
+						"nud_state", (json_int_t)ni.state));
 	}
 	return list;
 }
