@@ -41,7 +41,6 @@ struct tp_neigh {
 	uint32_t seq;
 	struct entry *e;
 	char *buf; /* MNL_SOCKET_BUFFER_SIZE */
-	uint64_t generation;
 };
 
 static size_t addr_len(uint8_t family)
@@ -142,8 +141,6 @@ static int on_neigh(struct tp_neigh *n, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
 	struct attrs a = {{NULL}};
-	uint8_t old_mac[TP_NEIGH_MAC_LEN];
-	bool was_usable;
 	uint8_t family;
 	const uint8_t *dst;
 	struct entry *e;
@@ -165,8 +162,6 @@ static int on_neigh(struct tp_neigh *n, const struct nlmsghdr *nlh)
 	if (nlh->nlmsg_type == RTM_DELNEIGH) {
 		e = find(n, ndm->ndm_ifindex, family, dst);
 		if (e) {
-			if (usable(e))
-				n->generation++;
 			e->info.state = NUD_NONE;
 			e->info.has_mac = false;
 			maybe_free(e);
@@ -176,8 +171,6 @@ static int on_neigh(struct tp_neigh *n, const struct nlmsghdr *nlh)
 	e = find_or_add(n, ndm->ndm_ifindex, family, dst);
 	if (!e)
 		return MNL_CB_OK; /* table full: lookups miss, holds are refused */
-	was_usable = usable(e);
-	memcpy(old_mac, e->info.mac, TP_NEIGH_MAC_LEN);
 	e->info.state = ndm->ndm_state;
 	if (a.tb[NDA_LLADDR] && mnl_attr_get_payload_len(a.tb[NDA_LLADDR]) == TP_NEIGH_MAC_LEN) {
 		memcpy(e->info.mac, mnl_attr_get_payload(a.tb[NDA_LLADDR]), TP_NEIGH_MAC_LEN);
@@ -185,8 +178,6 @@ static int on_neigh(struct tp_neigh *n, const struct nlmsghdr *nlh)
 	} else if (!(ndm->ndm_state & NUD_USABLE)) {
 		e->info.has_mac = false;
 	}
-	if (was_usable != usable(e) || memcmp(old_mac, e->info.mac, TP_NEIGH_MAC_LEN) != 0)
-		n->generation++;
 	if (usable(e)) {
 		e->resolve_ns = 0;
 		release_all(n, e, e->info.mac);
@@ -514,11 +505,6 @@ int tp_neigh_route(struct tp_neigh *n, uint8_t family, const uint8_t *dst, int *
 	return 0;
 }
 
-uint64_t tp_neigh_generation(const struct tp_neigh *n)
-{
-	return n->generation;
-}
-
 int tp_neigh_get(const struct tp_neigh *n, unsigned i, struct tp_neigh_info *out)
 {
 	unsigned seen = 0;
@@ -528,7 +514,6 @@ int tp_neigh_get(const struct tp_neigh *n, unsigned i, struct tp_neigh_info *out
 			continue;
 		if (seen++ == i) {
 			*out = n->e[k].info;
-			out->usable = usable(&n->e[k]);
 			return 0;
 		}
 	}

@@ -5,12 +5,9 @@
  * Start-up, in this order so the cheap checks fail first and every failure
  * is one line on stderr and exit code 1:
  *   config → identity key → admin socket (refuses a live one) → listen
- *   port (xdp mode) → instance name not running → interfaces → EAL, pools,
- *   ports, worker rings → XDP programs attached and the neighbour table
- *   read (xdp mode) → telemetry → workers
- * Then the control thread (the EAL main lcore) loops on poll(): signals
- * (signalfd; SIGTERM/SIGINT stop), rtnetlink neighbour events, packets
- * handed up by workers, the admin socket, and housekeeping every
+ *   port (xdp mode) → interfaces → EAL, pools, ports → workers → telemetry
+ * Then the control thread (the EAL main lcore) loops: admin socket,
+ * signals (signalfd; SIGTERM/SIGINT stop), housekeeping every
  * housekeeping_ms on the injected clock.
  * Shutdown undoes it in reverse: workers stop, ports stop and close, the
  * admin socket file is removed, EAL is cleaned up, the key is wiped.
@@ -31,13 +28,9 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
-#include <rte_common.h>
-#include <rte_mbuf.h>
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
-#include "tp/l2.h"
-#include "tp/pipeline.h"
 #include "tpd.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -119,9 +112,19 @@ static int setup_signals(struct tpd *d)
 static void housekeeping(struct tpd *d, uint64_t now)
 {
 	tp_counters_add(tpd_control_slot(d), TP_STAT_HOUSEKEEPING, 1);
-	if (d->l2)
-		tp_l2_expire(d->l2);
+	if (d->neigh)
+		tp_neigh_expire(d->neigh);
 	(void)now;
+}
+
+/* A packet held for a next hop comes back. Nothing holds packets yet (the
+ * forwarding stages are not wired); when they are, this hands the mbuf to
+ * the transmit ring of its worker, or drops it with a reason. */
+static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
+{
+	(void)arg;
+	(void)pkt;
+	(void)mac;
 }
 
 /* The PMD may fall back quietly when libxdp cannot load its program;
@@ -143,49 +146,36 @@ static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it and
- * publish next hops to the workers (tp/l2.h). */
-static int l2_start(struct tpd *d, char *err, size_t errlen)
+/* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it. */
+static int neigh_start(struct tpd *d, char *err, size_t errlen)
 {
-	d->l2 = tp_l2_create(&(struct tp_l2_params){
-		.rt = &d->rt,
-		.ifindex = {(int)if_nametoindex(d->cfg.zone_if),
-			    (int)if_nametoindex(d->cfg.transit_if)},
+	int ifs[2] = {(int)if_nametoindex(d->cfg.zone_if), (int)if_nametoindex(d->cfg.transit_if)};
+	int rc;
+
+	d->neigh = tp_neigh_create(&(struct tp_neigh_params){
+		.ifindex = ifs,
+		.n_ifindex = 2,
+		.max_entries = 1024,
 		.queue_len = d->cfg.neigh_queue_len,
 		.hold_ns = 3000000000ull, /* the kernel's ARP/ND gives up after ~3 s */
 		.clock = d->clock,
-		.cnt = tpd_control_slot(d),
+		.release = neigh_release,
+		.release_arg = d,
 	});
-	if (!d->l2) {
-		snprintf(err, errlen, "cannot mirror the kernel's neighbours: %s", strerror(errno));
+	if (!d->neigh) {
+		snprintf(err, errlen, "cannot open rtnetlink for neighbours: %s", strerror(errno));
 		return -EIO;
 	}
-	return 0;
-}
-
-/* Packets workers handed up: unresolved next hops go to the L2 half;
- * handshake messages will go to the tunnel's handshake handling. */
-static void control_rx(struct tpd *d)
-{
-	struct rte_mbuf *pkts[64];
-	unsigned n;
-
-	while ((n = tp_runtime_from_workers(&d->rt, pkts, RTE_DIM(pkts))) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			if (tp_pkt_meta(pkts[i])->up_reason == TP_UP_NEIGH && d->l2) {
-				tp_l2_take(d->l2, pkts[i]);
-				continue;
-			}
-			tp_counters_drop(tpd_control_slot(d), TP_DROP_CONTROL_UNHANDLED, 1);
-			rte_pktmbuf_free(pkts[i]);
-		}
-	}
+	rc = tp_neigh_dump(d->neigh);
+	if (rc)
+		snprintf(err, errlen, "cannot read the neighbour table: %s", strerror(-rc));
+	return rc;
 }
 
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 4];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 3];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -200,9 +190,9 @@ static void control_loop(struct tpd *d)
 		}
 		timeout = (int)((d->next_tick_ns - now + 999999) / 1000000);
 		pfd[0] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = d->l2 ? tp_l2_fd(d->l2) : -1, .events = POLLIN};
-		pfd[2] = (struct pollfd){.fd = tp_runtime_control_fd(&d->rt), .events = POLLIN};
-		n = 3 + tp_admin_pollfds(d->admin, pfd + 3, TP_ADMIN_CLIENTS_MAX + 1);
+		pfd[1] = (struct pollfd){.fd = d->neigh ? tp_neigh_fd(d->neigh) : -1,
+					 .events = POLLIN};
+		n = 2 + tp_admin_pollfds(d->admin, pfd + 2, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -219,10 +209,8 @@ static void control_loop(struct tpd *d)
 			}
 		}
 		if (pfd[1].revents & POLLIN)
-			tp_l2_process(d->l2);
-		if (pfd[2].revents & POLLIN)
-			control_rx(d);
-		tp_admin_service(d->admin, pfd + 3, n - 3);
+			tp_neigh_process(d->neigh);
+		tp_admin_service(d->admin, pfd + 2, n - 2);
 	}
 }
 
@@ -339,15 +327,14 @@ int main(int argc, char **argv)
 		say("out of memory");
 		goto out_admin;
 	}
-	/* NULL stages: parse, then fail closed (no policy engine yet) */
-	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, NULL, err, sizeof(err));
+	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, err, sizeof(err));
 	if (rc) {
 		say("%s", err);
 		goto out_runtime;
 	}
 	if (d->cfg.mode == TP_MODE_XDP) {
 		rc = check_xdp_attached(d, err, sizeof(err));
-		rc = rc ?: l2_start(d, err, sizeof(err));
+		rc = rc ?: neigh_start(d, err, sizeof(err));
 		if (rc) {
 			say("%s", err);
 			goto out_runtime;
@@ -366,11 +353,8 @@ int main(int argc, char **argv)
 	control_loop(d);
 	status = 0;
 out_runtime:
-	/* workers first, then what they read (the next-hop table) and the
-	 * held mbufs, then the pools */
-	tp_runtime_stop(&d->rt);
-	tp_l2_destroy(d->l2);
 	tp_runtime_close(&d->rt);
+	tp_neigh_destroy(d->neigh);
 	tp_counters_free(d->counters);
 out_admin:
 	if (d->udp_fd >= 0)

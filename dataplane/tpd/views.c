@@ -25,11 +25,10 @@ static json_t *port_json(struct tpd *d, int role)
 
 static json_t *neighbors_json(struct tpd *d)
 {
-	struct tp_neigh *neigh = d->l2 ? tp_l2_neigh(d->l2) : NULL;
 	struct tp_neigh_info ni;
 	json_t *list = json_array();
 
-	for (unsigned i = 0; neigh && tp_neigh_get(neigh, i, &ni) == 0; i++) {
+	for (unsigned i = 0; d->neigh && tp_neigh_get(d->neigh, i, &ni) == 0; i++) {
 		char addr[INET6_ADDRSTRLEN], mac[18] = "", ifname[IF_NAMESIZE] = "?";
 
 		inet_ntop(ni.family == 4 ? AF_INET : AF_INET6, ni.addr, addr, sizeof(addr));
@@ -37,10 +36,9 @@ static json_t *neighbors_json(struct tpd *d)
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ni.mac[0],
 				 ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5]);
 		if_indextoname((unsigned)ni.ifindex, ifname);
-		json_array_append_new(list,
-				      json_pack("{s:s, s:s, s:s, s:b, s:I}", "interface", ifname,
-						"address", addr, "mac", mac, "usable", ni.usable,
-						"nud_state", (json_int_t)ni.state));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "interface", ifname,
+						      "address", addr, "mac", mac, "nud_state",
+						      (json_int_t)ni.state));
 	}
 	return list;
 }

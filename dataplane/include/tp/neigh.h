@@ -63,7 +63,6 @@ struct tp_neigh_info {
 	uint8_t addr[16];
 	uint8_t mac[TP_NEIGH_MAC_LEN];
 	bool has_mac;
-	bool usable;	/* the kernel would send to mac now */
 	uint16_t state; /* NUD_* */
 };
 
@@ -106,10 +105,6 @@ int tp_neigh_resolve(struct tp_neigh *n, int ifindex, uint8_t family, const uint
  * or dst itself on a connected route). */
 int tp_neigh_route(struct tp_neigh *n, uint8_t family, const uint8_t *dst, int *oif,
 		   uint8_t nexthop[16]);
-
-/* Changes whenever a neighbour's usable MAC appears, changes or goes away:
- * the cue to publish a new next-hop table (tp/nexthop.h). */
-uint64_t tp_neigh_generation(const struct tp_neigh *n);
 
 /* Copy out entry i (0..); -ENOENT past the end. For status output. */
 int tp_neigh_get(const struct tp_neigh *n, unsigned i, struct tp_neigh_info *out);

@@ -109,8 +109,7 @@ int main(int argc, char **argv)
 	memset(&rt, 0, sizeof(rt));
 	counters = tp_counters_create(cfg.n_workers + 1);
 	lat = calloc(samples, sizeof(*lat));
-	if (!counters || !lat ||
-	    tp_runtime_open(&rt, &cfg, counters, &clock, NULL, err, sizeof(err)) ||
+	if (!counters || !lat || tp_runtime_open(&rt, &cfg, counters, &clock, err, sizeof(err)) ||
 	    tp_runtime_start(&rt)) {
 		fprintf(stderr, "runtime: %s\n", err);
 		goto out;

@@ -7,7 +7,6 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -16,7 +15,6 @@
 #include <sys/socket.h>
 
 #include "tp/neigh.h"
-#include "tp/nexthop.h"
 
 static uint64_t fake_now;
 static uint64_t fake_clock(void *arg)
@@ -189,59 +187,6 @@ static void test_table_full(void)
 	CU_ASSERT_EQUAL(n_rel, 2);
 }
 
-/* The next-hop snapshot against a naive model: random neighbours on three
- * interfaces (two followed), random states; every usable one is found with
- * its MAC, nothing else is, and the generation moves with each change. */
-static void test_nexthop_vs_model(void)
-{
-	static const int roles[2] = {7, 9};
-	struct tp_neigh *n = make(512, 2);
-	struct {
-		int ifindex, af;
-		uint8_t addr[16], mac[6];
-		bool usable;
-	} model[300];
-	struct tp_nexthop_table *t;
-	unsigned seed = 12345;
-	uint8_t mac[6];
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(n);
-	for (unsigned i = 0; i < 300; i++) {
-		static const uint16_t states[] = {NUD_REACHABLE, NUD_STALE,	NUD_INCOMPLETE,
-						  NUD_FAILED,	 NUD_PERMANENT, NUD_PROBE};
-		uint16_t st = states[(seed = seed * 1103515245 + 12345) % 6];
-		uint64_t gen = tp_neigh_generation(n);
-
-		memset(&model[i], 0, sizeof(model[i]));
-		model[i].ifindex = (int[]){7, 9, 3}[(seed >> 8) % 3];
-		model[i].af = (seed >> 4) & 1 ? AF_INET6 : AF_INET;
-		model[i].addr[0] = model[i].af == AF_INET ? 10 : 0xfd;
-		model[i].addr[1] = (uint8_t)(i >> 8);
-		model[i].addr[model[i].af == AF_INET ? 3 : 15] = (uint8_t)i;
-		memcpy(model[i].mac, (uint8_t[]){2, 0, 0, (uint8_t)(i >> 8), (uint8_t)i, 1}, 6);
-		model[i].usable = model[i].ifindex != 3 && st != NUD_INCOMPLETE && st != NUD_FAILED;
-		feed(n, RTM_NEWNEIGH, model[i].ifindex, model[i].af, model[i].addr, st,
-		     st == NUD_INCOMPLETE || st == NUD_FAILED ? NULL : model[i].mac);
-		CU_ASSERT_EQUAL(tp_neigh_generation(n) != gen, model[i].usable);
-	}
-	t = tp_nexthop_build(n, roles);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	for (unsigned i = 0; i < 300; i++) {
-		uint8_t fam = model[i].af == AF_INET ? 4 : 6;
-		uint8_t role = model[i].ifindex == 7 ? 0 : 1;
-		bool hit = tp_nexthop_lookup(t, role, fam, model[i].addr, mac);
-
-		CU_ASSERT_EQUAL(hit, model[i].usable);
-		if (hit)
-			CU_ASSERT_EQUAL(memcmp(mac, model[i].mac, 6), 0);
-		/* the wrong role or family never matches */
-		CU_ASSERT_FALSE(tp_nexthop_lookup(t, (uint8_t)(role ^ 1), fam, model[i].addr, mac));
-	}
-	CU_ASSERT_FALSE(tp_nexthop_lookup(NULL, 0, 4, model[0].addr, mac));
-	free(t);
-	tp_neigh_destroy(n);
-}
-
 int main(void)
 {
 	CU_pSuite suite;
@@ -254,7 +199,6 @@ int main(void)
 	CU_add_test(suite, "hold until reachable, in order, bounded", test_hold_until_reachable);
 	CU_add_test(suite, "hold released on failure and expiry", test_hold_failed_and_expired);
 	CU_add_test(suite, "table full", test_table_full);
-	CU_add_test(suite, "next-hop snapshot vs model", test_nexthop_vs_model);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

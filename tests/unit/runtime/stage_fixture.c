@@ -53,7 +53,7 @@ struct rte_mbuf *tp_fixture_mbuf(struct rte_mempool *pool, const void *bytes, si
 	return m;
 }
 
-unsigned tp_fixture_run(const struct tp_stage *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
+unsigned tp_fixture_run(const tp_stage_fn *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
 			struct rte_mempool *pool, const struct tp_fixture_frame *frames, unsigned n,
 			enum tp_drop *verdict, struct rte_mbuf **out)
 {

@@ -41,7 +41,7 @@ struct rte_mbuf *tp_fixture_mbuf(struct rte_mempool *pool, const void *bytes, si
  * in out[] in order (the caller frees them); drops are counted in
  * ctx->cnt and freed. Returns the number of survivors.
  */
-unsigned tp_fixture_run(const struct tp_stage *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
+unsigned tp_fixture_run(const tp_stage_fn *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
 			struct rte_mempool *pool, const struct tp_fixture_frame *frames, unsigned n,
 			enum tp_drop *verdict, struct rte_mbuf **out);
 

@@ -40,7 +40,7 @@ static void udp4(uint8_t f[42], uint8_t tag, bool bad_csum, uint8_t flags_hi)
 
 static void test_parse_stage_fixtures(void)
 {
-	static const struct tp_stage parse[] = {{tp_stage_parse, NULL}};
+	static const tp_stage_fn parse[] = {tp_stage_parse};
 	static const uint8_t arp[42] = {[12] = 0x08, [13] = 0x06};
 	static const uint8_t runt[10] = {0};
 	uint8_t ok1[42], ok2[42], bad[42], frag[42];
@@ -90,8 +90,7 @@ static void test_parse_stage_fixtures(void)
 
 static void test_multi_segment_and_gate(void)
 {
-	static const struct tp_stage parse_then_gate[] = {{tp_stage_parse, NULL},
-							  {tp_stage_no_policy, NULL}};
+	static const tp_stage_fn parse_then_gate[] = {tp_stage_parse, tp_stage_no_policy};
 	static struct tp_drop_vec dv;
 	struct tp_counters *c = tp_counters_create(1);
 	struct tp_stage_ctx ctx = {.cnt = tp_counters_slot(c, 0)};
