@@ -206,10 +206,14 @@ static bool well_formed(const void *buf, size_t len)
 		const struct nlmsghdr *nlh = (const void *)p;
 		size_t step;
 
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+		/* libmnl bounds attributes by the aligned message end, so
+		 * the padding must be inside the buffer too (the kernel always
+		 * pads) */
+		/* not NLMSG_ALIGN: its 32-bit mask wraps 0xffffffff to 0 */
+		step = ((size_t)nlh->nlmsg_len + 3) & ~(size_t)3;
+		if (nlh->nlmsg_len < sizeof(*nlh) || step > len)
 			return false;
-		step = NLMSG_ALIGN(nlh->nlmsg_len);
-		if (step >= len)
+		if (step == len)
 			return true;
 		p += step;
 		len -= step;
