@@ -42,6 +42,7 @@ wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did no
 # sanitizer build on a loaded machine can take seconds).
 for _ in $(seq 300); do
 	grep -q "running" "$work/m1.log" && break
+	kill -0 "$m1" 2>/dev/null || break # tpd exited: its log says why
 	sleep 0.1
 done
 grep -q "running" "$work/m1.log" || { cat "$work/m1.log"; fail "tpd did not start"; }
