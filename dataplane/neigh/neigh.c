@@ -195,6 +195,14 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* mnl_cb_run failed: errno, which for an NLMSG_ERROR message is whatever
+ * number the message carried; anything that is not an errno value is a
+ * protocol error. */
+static int mnl_error(void)
+{
+	return errno > 0 && errno < 4096 ? -errno : -EPROTO;
+}
+
 /* Every message length inside the buffer. libmnl compares nlmsg_len as an
  * int, so a length of 2^31 or more would pass its check; the kernel never
  * sends one, but this is the parser's one line of defence. */
@@ -206,10 +214,14 @@ static bool well_formed(const void *buf, size_t len)
 		const struct nlmsghdr *nlh = (const void *)p;
 		size_t step;
 
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
+		/* libmnl bounds attributes by the aligned message end, so
+		 * the padding must be inside the buffer too (the kernel always
+		 * pads) */
+		/* not NLMSG_ALIGN: its 32-bit mask wraps 0xffffffff to 0 */
+		step = ((size_t)nlh->nlmsg_len + 3) & ~(size_t)3;
+		if (nlh->nlmsg_len < sizeof(*nlh) || step > len)
 			return false;
-		step = NLMSG_ALIGN(nlh->nlmsg_len);
-		if (step >= len)
+		if (step == len)
 			return true;
 		p += step;
 		len -= step;
@@ -225,7 +237,7 @@ int tp_neigh_input(struct tp_neigh *n, const void *buf, size_t len)
 		return -EBADMSG;
 	rc = mnl_cb_run(buf, len, 0, 0, data_cb, n);
 
-	return rc < 0 ? -errno : 0;
+	return rc < 0 ? mnl_error() : 0;
 }
 
 struct tp_neigh *tp_neigh_create(const struct tp_neigh_params *p)
@@ -335,7 +347,7 @@ static int request(struct tp_neigh *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *
 			return -EBADMSG;
 		rc = mnl_cb_run(n->buf, (size_t)len, seq, n->rq_portid, cb, data);
 	} while (rc > MNL_CB_STOP);
-	return rc < 0 ? -errno : 0;
+	return rc < 0 ? mnl_error() : 0;
 }
 
 int tp_neigh_dump(struct tp_neigh *n)

@@ -277,10 +277,12 @@ int main(int argc, char **argv)
 			say("%s: %s", config_path, cerr.msg);
 		goto out_free;
 	}
+	/* keep the private key out of swap; best effort (RLIMIT_MEMLOCK) */
+	(void)sodium_mlock(d->private_key, sizeof(d->private_key));
 	rc = tp_config_read_key(d->cfg.identity_key, d->private_key, &cerr);
 	if (rc) {
 		say("%s", cerr.msg);
-		goto out_free;
+		goto out_wipe; /* a failed decode may have written part of it */
 	}
 	if (crypto_scalarmult_curve25519_base(d->public_key, d->private_key) != 0) {
 		say("identity key %s is not a usable X25519 private key", d->cfg.identity_key);
@@ -362,7 +364,7 @@ out_signals:
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 out_wipe:
-	sodium_memzero(d->private_key, sizeof(d->private_key));
+	sodium_munlock(d->private_key, sizeof(d->private_key)); /* also zeroes it */
 out_free:
 	free(d);
 	if (status == 0 && !check_only)

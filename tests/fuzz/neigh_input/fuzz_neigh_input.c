@@ -31,10 +31,10 @@ static void on_release(void *arg, void *pkt, const uint8_t *mac)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int ifs[] = { 1, 2, 3 };
-	static const uint8_t a4[4] = { 10, 0, 0, 1 };
-	static const uint8_t a6[16] = { 0xfd, [15] = 1 };
-	static unsigned ids[4] = { 0, 1, 2, 3 };
+	static const int ifs[] = {1, 2, 3};
+	static const uint8_t a4[4] = {10, 0, 0, 1};
+	static const uint8_t a6[16] = {0xfd, [15] = 1};
+	static unsigned ids[4] = {0, 1, 2, 3};
 	struct tp_neigh *n;
 	uint8_t mac[6];
 	void *buf;
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_entries = 4,
 		.queue_len = 2,
 		.hold_ns = 10,
-		.clock = { .now_ns = fake_clock },
+		.clock = {.now_ns = fake_clock},
 		.release = on_release,
 		.no_socket = true,
 	});

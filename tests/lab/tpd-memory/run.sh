@@ -38,6 +38,14 @@ conf tpr-m1
 "$B/tpd" --config "$work/tpr-m1.conf" > "$work/m1.log" 2>&1 &
 pids+=($!); m1=$!
 wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did not appear"; }
+# The socket exists before EAL is up; tpd answers once it runs (EAL in a
+# sanitizer build on a loaded machine can take seconds).
+for _ in $(seq 300); do
+	grep -q "running" "$work/m1.log" && break
+	kill -0 "$m1" 2>/dev/null || break # tpd exited: its log says why
+	sleep 0.1
+done
+grep -q "running" "$work/m1.log" || { cat "$work/m1.log"; fail "tpd did not start"; }
 [ "$(stat -c %a "$work/tpr-m1.sock")" = 600 ] || fail "admin socket not mode 0600"
 
 st=$("$B/tpctl" --socket "$work/tpr-m1.sock" status --json)

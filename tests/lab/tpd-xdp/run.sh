@@ -57,8 +57,9 @@ CONF
 export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ip netns exec tpr-x "$B/tpd" --config "$work/tpd.conf" > "$work/tpd.log" 2>&1 &
 tpd_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	grep -q "running" "$work/tpd.log" && break
+	kill -0 "$tpd_pid" 2>/dev/null || break # tpd exited: its log says why
 	sleep 0.1
 done
 grep -q "running" "$work/tpd.log" || fail "tpd did not start"
