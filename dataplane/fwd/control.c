@@ -245,7 +245,12 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 	}
 	memcpy(peer->pubkey, t->pubkey, TP_TUNNEL_KEY_LEN);
 	snprintf(peer->name, sizeof(peer->name), "%s", t->name);
-	return f->n_peers++;
+	/* Handshake now rather than at the first packet: the first packets
+	 * need not wait, and a peer that kept a session with our previous
+	 * life (we restarted) moves to the new keys at once instead of after
+	 * its own 15 s without an answer. */
+	tp_tunnel_connect(f->tun, peer->tun);
+	return __atomic_add_fetch(&f->n_peers, 1, __ATOMIC_RELEASE) - 1;
 }
 
 int tp_fwd_control_fd(const struct tp_fwd *f)

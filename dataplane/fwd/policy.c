@@ -328,3 +328,23 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	}
 	return o;
 }
+
+static json_t *xdp_counters(const struct tp_xdp *x, enum tp_xdp_kind kind)
+{
+	uint64_t v[64];
+	size_t n = RTE_MIN(tp_xdp_counter_count(kind), RTE_DIM(v));
+	json_t *o = json_object();
+
+	if (!x || tp_xdp_counters_read(x, v, n) < 0)
+		return o;
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, tp_xdp_counter_name(kind, i),
+				    json_integer((json_int_t)v[i]));
+	return o;
+}
+
+json_t *tp_fwd_xdp_json(struct tp_fwd *f)
+{
+	return json_pack("{s:o, s:o}", "zone", xdp_counters(f->xdp_zone, TP_XDP_KIND_ZONE),
+			 "transit", xdp_counters(f->xdp_transit, TP_XDP_KIND_TRANSIT));
+}

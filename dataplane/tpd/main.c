@@ -31,6 +31,7 @@
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
+#include "tp/xdp.h"
 #include "tpd.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -176,6 +177,28 @@ static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* A tpd that crashed (SIGKILL, power loss of the process) leaves its XDP
+ * programs attached: they drop what they would redirect (no socket: fail
+ * closed) but the PMD cannot attach over them. We hold the tunnel port, so
+ * no live tpd uses these interfaces: remove programs that are ours. A
+ * foreign program is left alone (the PMD then fails and says so). */
+static void detach_stale_xdp(struct tpd *d)
+{
+	static const enum tp_xdp_kind kinds[2] = {TP_XDP_KIND_ZONE, TP_XDP_KIND_TRANSIT};
+	const char *ifs[2] = {d->cfg.zone_if, d->cfg.transit_if};
+
+	for (int i = 0; i < 2; i++) {
+		int ifindex = (int)if_nametoindex(ifs[i]);
+		struct tp_xdp *x = ifindex ? tp_xdp_open(ifindex, kinds[i]) : NULL;
+
+		if (!x)
+			continue;
+		tp_xdp_close(x);
+		if (tp_xdp_detach(ifindex, 0) == 0)
+			say("removed the XDP program a previous tpd left on %s", ifs[i]);
+	}
 }
 
 /* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it. */
@@ -344,6 +367,7 @@ int main(int argc, char **argv)
 			say("listen_port %u/udp: %s", d->cfg.listen_port, strerror(-rc));
 			goto out_admin;
 		}
+		detach_stale_xdp(d);
 	}
 	if (d->cfg.mode == TP_MODE_XDP) {
 		/* AF_XDP UMEMs and BPF maps are charged to RLIMIT_MEMLOCK on

@@ -62,8 +62,8 @@ json_t *tpd_status_json(struct tpd *d)
 		       (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
 		       tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
 		       (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
-		       port_json(d, 0), "transit", port_json(d, 1), "policy", tp_fwd_policy_json(d->fwd),
-		       "controller", "address",
+		       port_json(d, 0), "transit", port_json(d, 1), "policy",
+		       tp_fwd_policy_json(d->fwd), "controller", "address",
 		       d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
 		       d->cfg.controller_address[0] ? "not connected (client not wired yet)"
 						    : "not configured");
@@ -93,6 +93,7 @@ json_t *tpd_counters_json(struct tpd *d)
 		json_object_update(st, r);
 		json_decref(r);
 		json_object_set_new(st, "tunnel", tp_fwd_tunnel_json(d->fwd));
+		json_object_set_new(st, "xdp", tp_fwd_xdp_json(d->fwd));
 	}
 	return st;
 }

@@ -22,7 +22,7 @@
 	X(SHUTDOWN, "shutdown", "in flight while the worker stopped")
 
 /* Forwarding: zones, policy, tunnel, next hops (dataplane/fwd). */
-#define TP_FWD_DROPS(X)                                                                     \
+#define TP_FWD_DROPS(X)                                                                       \
 	X(SPOOF, "spoof", "zone port: source is not in a zone hosted by this TP")             \
 	X(NO_ZONE, "no_zone", "destination address is in no zone")                            \
 	X(POLICY, "policy_deny", "denied by the policy (a deny rule or default deny)")        \
@@ -46,8 +46,8 @@
 	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \
 	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")
 
-#define TP_DROP_REASONS(X) \
-	TP_PKT_DROPS(X)    \
+#define TP_DROP_REASONS(X)  \
+	TP_PKT_DROPS(X)     \
 	TP_RUNTIME_DROPS(X) \
 	TP_FWD_DROPS(X)
 

@@ -101,5 +101,6 @@ json_t *tp_fwd_zones_json(struct tp_fwd *f);
 json_t *tp_fwd_flows_json(struct tp_fwd *f, unsigned max);
 json_t *tp_fwd_rules_json(struct tp_fwd *f);  /* hits per rule */
 json_t *tp_fwd_tunnel_json(struct tp_fwd *f); /* control-path counters */
+json_t *tp_fwd_xdp_json(struct tp_fwd *f);    /* XDP programs: verdicts by reason */
 
 #endif /* TP_FWD_H */

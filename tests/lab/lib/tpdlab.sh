@@ -93,6 +93,7 @@ CONF
 tpdlab_start() {
 	local tp=$1 bundle=${2:-}
 	tpdlab_conf "$tp" "$bundle" >"$W/$tp.conf"
+	[ ! -f "$W/$tp.log" ] || mv "$W/$tp.log" "$W/$tp.log.old"
 	ip netns exec "$PFX-$tp" "$B/tpd" --config "$W/$tp.conf" >>"$W/$tp.log" 2>&1 &
 	TPD_PID[$tp]=$!
 	for _ in $(seq 150); do
