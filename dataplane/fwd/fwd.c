@@ -263,6 +263,10 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		if_addrs(cfg->transit_if, f->addr4, &f->has4, f->addr6, &f->has6);
 	}
 	if_addrs(cfg->zone_if, f->zone_addr4, &f->has_zone4, f->zone_addr6, &f->has_zone6);
+	if (p->zone_addr4) {
+		memcpy(f->zone_addr4, p->zone_addr4, 4);
+		f->has_zone4 = true;
+	}
 
 	f->rcu = tp_policyrcu_new(f->n_workers);
 	if (!f->rcu) {

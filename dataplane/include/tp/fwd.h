@@ -60,6 +60,7 @@ struct tp_fwd_params {
 	int zone_ifindex, transit_ifindex; /* 0 in memory mode */
 	/* memory mode (tests, benchmarks): fixed addresses and next hop MAC */
 	const uint8_t *transit_addr4;	/* 4 bytes, or NULL: from the interface */
+	const uint8_t *zone_addr4;	/* 4 bytes, or NULL: from the interface */
 	const uint8_t *static_mac;	/* 6 bytes: every next hop */
 	uint64_t (*wall_ns)(void *ctx); /* Unix time; NULL: the system's */
 };

@@ -63,8 +63,9 @@ assert "zone_rx_packets" in c["stats"], c
 ' || fail "counters --json: $ct"
 
 "$B/tpctl" --socket "$work/tpr-m1.sock" status | grep -q "mode memory" || fail "status text"
-"$B/tpctl" --socket "$work/tpr-m1.sock" counters --all | grep -q "ip6_routing_type0" ||
-	fail "counters --all text"
+# captured first: grep -q would close the pipe early (SIGPIPE under pipefail)
+all=$("$B/tpctl" --socket "$work/tpr-m1.sock" counters --all)
+grep -q "ip6_routing_type0" <<<"$all" || fail "counters --all text"
 for c in peers zones flows; do
 	"$B/tpctl" --socket "$work/tpr-m1.sock" --json $c | grep -q "\"$c\": \[\]" || fail "$c"
 done
