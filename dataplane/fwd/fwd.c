@@ -401,6 +401,10 @@ json_t *tp_fwd_peers_json(struct tp_fwd *f)
 		const char *state;
 
 		tp_tunnel_peer_stats(p->tun, &st);
+		/* the engine stamps completed handshakes as initiator; a session
+		 * as responder counts too */
+		if (p->session_ns > st.last_handshake_ns)
+			st.last_handshake_ns = p->session_ns;
 		if (tp_tunnel_peer_endpoint(p->tun, &ep)) {
 			char a[INET6_ADDRSTRLEN];
 
@@ -537,4 +541,30 @@ json_t *tp_fwd_tunnel_json(struct tp_fwd *f)
 					    json_integer((json_int_t)c[r]));
 	}
 	return o;
+}
+
+size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < f->n_workers; i++) {
+		for (unsigned k = 0; k < HITS_SLOTS; k++) {
+			uint32_t id = __atomic_load_n(&f->w[i].hits[k].id, __ATOMIC_ACQUIRE);
+			uint64_t v = __atomic_load_n(&f->w[i].hits[k].n, __ATOMIC_RELAXED);
+			size_t j = 0;
+
+			if (!id)
+				continue;
+			while (j < n && ids[j] != id)
+				j++;
+			if (j == n) {
+				if (n == max)
+					continue;
+				ids[n] = id;
+				hits[n++] = 0;
+			}
+			hits[j] += v;
+		}
+	}
+	return n;
 }

@@ -78,6 +78,7 @@ struct fwd_peer {
 	struct rte_ring *staged; /* inner packets waiting for a session */
 	atomic_bool ready;	 /* a session came up: workers flush staged */
 	atomic_uint_fast64_t staged_total;
+	uint64_t session_ns; /* last SESSION_READY (either role), control thread */
 };
 
 struct fwd_nh {

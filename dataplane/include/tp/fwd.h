@@ -95,6 +95,11 @@ void tp_fwd_control_tick(struct tp_fwd *f);
 /* [control] The neighbour module's release callback (arg = f). */
 void tp_fwd_neigh_release(void *arg, void *pkt, const uint8_t *mac);
 
+/* [any thread] Packets decided per rule id (first packets of flows, and
+ * every denied packet), summed over workers: fills up to max entries,
+ * returns how many. Reads only counters, never the policy. */
+size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max);
+
 /* [control] Views (new JSON references). */
 json_t *tp_fwd_policy_json(struct tp_fwd *f);
 json_t *tp_fwd_peers_json(struct tp_fwd *f);
