@@ -31,10 +31,12 @@ const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engin
 
 void fwd_hit(struct fwd_worker *w, uint32_t rule_id)
 {
-	uint32_t h = rule_id * 2654435761u;
+	uint32_t h;
 
+	/* the default decision (no rule matched) is counted as a rule too */
 	if (rule_id == TP_RULE_ID_NONE)
-		return;
+		rule_id = FWD_RULE_DEFAULT;
+	h = rule_id * 2654435761u;
 	for (unsigned k = 0; k < 16; k++) {
 		struct fwd_hit *s = &w->hits[(h + k) & (HITS_SLOTS - 1)];
 
@@ -506,8 +508,12 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 
 			if (!id)
 				continue;
-			ri = e ? tp_engine_rule(e, id) : NULL;
-			snprintf(key, sizeof(key), "%u%s%s", id, ri ? ":" : "", ri ? ri->name : "");
+			ri = e && id != FWD_RULE_DEFAULT ? tp_engine_rule(e, id) : NULL;
+			if (id == FWD_RULE_DEFAULT)
+				snprintf(key, sizeof(key), "default");
+			else
+				snprintf(key, sizeof(key), "%u%s%s", id, ri ? ":" : "",
+					 ri ? ri->name : "");
 			old = json_object_get(rules, key);
 			json_object_set_new(rules, key,
 					    json_integer((old ? json_integer_value(old) : 0) +

@@ -43,19 +43,20 @@
 #include "tp/tunnel.h"
 #include "tp/xdp.h"
 
-#define TOPO_SLOTS    8
-#define NH_SLOTS      256 /* next-hop cache entries (power of two) */
-#define HITS_SLOTS    1024
-#define CTL_RING_SIZE 1024
-#define WRK_RING_SIZE 1024
-#define RETIRE_MAX    256
-#define PEERS_MAX     256
-#define ETH_HLEN      14
-#define UDP_HLEN      8
-#define IP4_HLEN      20
-#define IP6_HLEN      40
+#define TOPO_SLOTS	 8
+#define NH_SLOTS	 256 /* next-hop cache entries (power of two) */
+#define HITS_SLOTS	 1024
+#define CTL_RING_SIZE	 1024
+#define WRK_RING_SIZE	 1024
+#define RETIRE_MAX	 256
+#define PEERS_MAX	 256
+#define FWD_RULE_DEFAULT UINT32_MAX /* hits of the default decision */
+#define ETH_HLEN	 14
+#define UDP_HLEN	 8
+#define IP4_HLEN	 20
+#define IP6_HLEN	 40
 /* Room in front of an inner packet for everything the tunnel puts there. */
-#define OUTER_MAX     (ETH_HLEN + IP6_HLEN + UDP_HLEN + TP_TUNNEL_HEADER_LEN)
+#define OUTER_MAX	 (ETH_HLEN + IP6_HLEN + UDP_HLEN + TP_TUNNEL_HEADER_LEN)
 
 /* What the control thread does with an mbuf a worker hands it. */
 enum ctl_kind {

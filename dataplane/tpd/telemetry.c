@@ -39,7 +39,10 @@ static int tel_rule_hits(const char *cmd, const char *params, struct rte_tel_dat
 
 	rte_tel_data_start_dict(d);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "rule_%u", ids[i]);
+		if (ids[i] == UINT32_MAX)
+			snprintf(name, sizeof(name), "default");
+		else
+			snprintf(name, sizeof(name), "rule_%u", ids[i]);
 		rte_tel_data_add_dict_u64(d, name, hits[i]);
 	}
 	return 0;
