@@ -74,6 +74,7 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 	struct rte_mbuf *mb[TP_BURST_MAX];
 	struct tp_tunnel_endpoint ep;
 	uint16_t k = 0, out = 0;
+	bool has_ep;
 	unsigned ok;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -92,6 +93,8 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 		mb[k++] = m;
 	}
 	ok = tp_tunnel_encrypt_burst(f->tun, peer->tun, tp, k);
+	/* one endpoint for the batch (roaming changes it between bursts) */
+	has_ep = ok && tp_tunnel_peer_endpoint(peer->tun, &ep);
 	for (uint16_t j = 0; j < k; j++) {
 		struct rte_mbuf *m = mb[owner(data, k, j, tp[j].data)];
 
@@ -113,7 +116,7 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 			continue;
 		}
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - tp[j].len));
-		if (!tp_tunnel_peer_endpoint(peer->tun, &ep)) {
+		if (!has_ep) {
 			tp_drop_vec_push(dv, m, TP_DROP_NO_PEER);
 			continue;
 		}
@@ -189,7 +192,9 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 	const struct fwd_topo *topo = e ? fwd_topo_of(f, e) : NULL;
 	struct rte_mbuf *local[TP_BURST_MAX], *grp[TP_BURST_MAX], *res[TP_BURST_MAX];
 	uint32_t peer_of[TP_BURST_MAX];
-	uint16_t n_local = 0, keep = 0, out = 0;
+	uint16_t n_local = 0, keep = 0, out = 0, mtu = 0;
+	uint32_t last_pi = UINT32_MAX;
+	struct tp_tunnel_endpoint ep;
 
 	if (!topo) {
 		for (uint16_t i = 0; i < n; i++)
@@ -204,8 +209,6 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		uint32_t sz = tp_engine_zone_of(e, in->family, in->src);
 		uint32_t dz = tp_engine_zone_of(e, in->family, in->dst);
 		uint32_t dtp, pi;
-		struct tp_tunnel_endpoint ep;
-		uint16_t mtu;
 
 		if (sz == TP_ZONE_NONE || tp_engine_zone_tp(e, sz) != topo->self_tp) {
 			tp_drop_vec_push(dv, m, TP_DROP_SPOOF);
@@ -237,9 +240,15 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			tp_drop_vec_push(dv, m, TP_DROP_NO_PEER);
 			continue;
 		}
-		mtu = tp_tunnel_peer_endpoint(f->peers[pi].tun, &ep) && ep.family == AF_INET6
-			      ? f->inner_mtu6
-			      : f->inner_mtu4;
+		/* the inner MTU follows the family of the peer's endpoint; the
+		 * endpoint is read once per peer and burst */
+		if (pi != last_pi) {
+			last_pi = pi;
+			mtu = tp_tunnel_peer_endpoint(f->peers[pi].tun, &ep) &&
+					      ep.family == AF_INET6
+				      ? f->inner_mtu6
+				      : f->inner_mtu4;
+		}
 		if (in->ip_len > mtu) {
 			struct rte_mbuf *icmp = fwd_icmp_too_big(f, m, mtu);
 
