@@ -69,7 +69,10 @@ tpdlab_up() {
 }
 
 tpdlab_conf() {
-	local tp=$1 bundle=${2:-}
+	local tp=$1 bundle=${2:-} cores
+	# TPDLAB_CORES_tpN="CONTROL WORKER" spreads the tpds over the cores
+	cores=TPDLAB_CORES_$tp
+	cores=(${!cores:-0 1})
 	cat <<CONF
 name = $PFX-$tp
 identity_key = $W/$tp.key
@@ -78,8 +81,8 @@ zone_interface = zone0
 transit_interface = transit0
 zone_xdp_program = $B/bpf/zone.bpf.o
 transit_xdp_program = $B/bpf/transit.bpf.o
-control_core = 0
-worker_cores = 1
+control_core = ${cores[0]}
+worker_cores = ${cores[1]}
 memory_mb = 128
 mbufs = 4095
 flow_table_size = 16384
