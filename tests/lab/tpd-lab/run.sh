@@ -30,7 +30,7 @@ trap 'kill $TCPDUMP 2>/dev/null || true; tpdlab_cleanup' EXIT
 
 for tp in tp1 tp2 tp3; do tpdlab_start "$tp" "$W/plant-1.tpb"; done
 for tp in tp1 tp2 tp3; do
-	tpdlab_ctl "$tp" status | grep -q "^policy *version 1" || tpdlab_fail "$tp: no policy v1"
+	grep -q "^policy *version 1" <<<"$(tpdlab_ctl "$tp" status)" || tpdlab_fail "$tp: no policy v1"
 done
 tpdlab_log "3 tpd up with policy version 1"
 
@@ -53,7 +53,12 @@ tpdlab_exec z2-h1 $PROBE udp 10.4.0.10 5000 2 || tpdlab_fail "UDP z2 -> z4:5000 
 tpdlab_log "allowed flows pass with their replies"
 [ "$(tpdlab_counter tp2 10:modbus-z1-z2)" -ge 2 ] || tpdlab_fail "tp2: rule 10 hits"
 [ "$(tpdlab_counter tp1 20:ping-z1-z3)" -ge 1 ] || tpdlab_fail "tp1: rule 20 hits"
-tpdlab_ctl tp1 peers | grep -q '"name":"tp2".*"state":"up"' || tpdlab_fail "tp1: peer tp2 not up"
+tpdlab_ctl tp1 --json peers | python3 -c '
+import json, sys
+p = {x["name"]: x for x in json.load(sys.stdin)["peers"]}
+assert p["tp2"]["state"] == "up" and p["tp2"]["tx_bytes"] > 0, p' || tpdlab_fail "tp1: peer tp2 not up"
+st=$(tpdlab_ctl tp1 flows)
+grep -q "10.1.0.10:.*10.2.0.10:502 *10 " <<<"$st" || tpdlab_fail "tp1 flows: no TCP 502 flow: $st"
 
 # --- 2. denied ---------------------------------------------------------------
 c0=$(tpdlab_counter tp2 policy_deny)
@@ -119,14 +124,14 @@ print(f"revoked ping: last reply {last - t_apply:+.3f} s after the apply began (
 assert last - t_apply < 1.0, "revoked flow still passing after 1 s"
 PY
 [ "$(tpdlab_counter tp1 revoked)" -ge 1 ] || tpdlab_fail "tp1: no flow counted as revoked"
-tpdlab_ctl tp3 status | grep -q "^policy *version 2" || tpdlab_fail "tp3: not on version 2"
+grep -q "^policy *version 2" <<<"$(tpdlab_ctl tp3 status)" || tpdlab_fail "tp3: not on version 2"
 tpdlab_log "policy v2: iperf3 flow kept every datagram, revoked ping cut"
 
 # --- 5. restart with the last-known-good ---------------------------------------
 tpdlab_stop tp2 KILL
 tpdlab_start tp2
 grep -q "policy version 2 from last-known-good" "$W/tp2.log" || tpdlab_fail "tp2: no LKG at restart"
-tpdlab_ctl tp2 status | grep -q "^policy *version 2" || tpdlab_fail "tp2: status after restart"
+grep -q "^policy *version 2" <<<"$(tpdlab_ctl tp2 status)" || tpdlab_fail "tp2: status after restart"
 tpdlab_exec z1-h1 $PROBE tcp 10.2.0.10 502 5 || tpdlab_fail "TCP z1 -> z2:502 after tp2 restart"
 tpdlab_log "tp2 restarted with its last-known-good policy"
 
