@@ -148,6 +148,11 @@ cmd_up() {
 			ip -n "$(ns "$z-h$h")" addr add "$(v6host "${Z_V6[$z]}" $((9 + h)))" dev eth0 nodad
 			ip -n "$(ns "$z-h$h")" route add default via "${gw4%/*}"
 			ip -n "$(ns "$z-h$h")" -6 route add default via "${gw6%/*}"
+			# A veth leaves TCP/UDP checksums to offload hardware that
+			# does not exist when tpd takes the frame through AF_XDP:
+			# with tpd forwarding, hosts compute them in software, as
+			# a real NIC would before the wire.
+			[ "$ROUTING" = kernel ] || nsx "$z-h$h" ethtool -K eth0 tx off >/dev/null
 		done
 	done
 	if [ "$ROUTING" = kernel ]; then

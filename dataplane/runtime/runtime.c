@@ -83,14 +83,34 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 }
 
 /* Block until a frame reaches any AF_XDP rx ring, or max_us passes. */
-static void wait_xsk(struct tp_runtime *rt, struct pollfd *pfd, uint32_t max_us)
+static void wait_xsk(struct tp_runtime *rt, struct pollfd *pfd, uint32_t max_us, int wake_fd)
 {
 	struct timespec ts = {.tv_sec = max_us / 1000000,
 			      .tv_nsec = (long)(max_us % 1000000) * 1000};
+	unsigned n = rt->n_xsk_fds;
 
 	for (unsigned i = 0; i < rt->n_xsk_fds; i++)
 		pfd[i] = (struct pollfd){.fd = rt->xsk_fds[i], .events = POLLIN};
-	ppoll(pfd, rt->n_xsk_fds, &ts, NULL);
+	/* the control thread hands this worker frames to send (handshakes,
+	 * packets released by a resolved neighbour): wake for those too */
+	if (wake_fd >= 0)
+		pfd[n++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
+	ppoll(pfd, n, &ts, NULL);
+}
+
+/* The stage list of a port: the forwarding hooks' if set, else the
+ * fail-closed default. */
+static void role_stages(const struct tp_runtime *rt, int role, const tp_stage_fn **stages,
+			unsigned *n)
+{
+	const struct tp_runtime_hooks *h = rt->hooks;
+
+	*stages = roles[role].stages;
+	*n = roles[role].n;
+	if (h && h->stages[role]) {
+		*stages = h->stages[role];
+		*n = h->n_stages[role];
+	}
 }
 
 static int worker_main(void *arg)
@@ -101,8 +121,11 @@ static int worker_main(void *arg)
 	uint16_t burst = rt->cfg->burst;
 	struct rte_mbuf *pkts[TP_BURST_MAX];
 	struct tp_drop_vec dv = {.n = 0};
-	struct tp_stage_ctx ctx = {.cnt = cnt, .worker = w->index};
-	struct pollfd pfd[2 * TP_CONFIG_WORKERS_MAX];
+	const struct tp_runtime_hooks *h = rt->hooks;
+	struct tp_stage_ctx ctx = {
+		.cnt = cnt, .worker = w->index, .user = h ? h->arg : NULL, .queue = w->queue};
+	struct pollfd pfd[2 * TP_CONFIG_WORKERS_MAX + 1];
+	int wake_fd = h && h->wake_fd ? h->wake_fd(h->arg, w->index) : -1;
 	struct tp_idle idle;
 
 	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us);
@@ -112,6 +135,8 @@ static int worker_main(void *arg)
 
 		for (int role = 0; role < TP_PORT__COUNT; role++) {
 			uint16_t n = rte_eth_rx_burst(rt->port[role], w->queue, pkts, burst);
+			const tp_stage_fn *stages;
+			unsigned n_stages;
 
 			if (!n)
 				continue;
@@ -120,18 +145,28 @@ static int worker_main(void *arg)
 			tp_counters_add(cnt, roles[role].rx_bytes, burst_bytes(pkts, n));
 			ctx.in_role = (enum tp_port_role)role;
 			ctx.now_ns = tp_clock_now(&rt->clock);
-			n = tp_pipeline_run(roles[role].stages, roles[role].n, &ctx, pkts, n, &dv);
+			role_stages(rt, role, &stages, &n_stages);
+			n = tp_pipeline_run(stages, n_stages, &ctx, pkts, n, &dv);
 			send_burst(rt, role == TP_PORT_ZONE ? TP_PORT_TRANSIT : TP_PORT_ZONE,
 				   w->queue, pkts, n, &dv, cnt);
+			tp_pipeline_flush(&dv, cnt);
+		}
+		if (h && h->poll) {
+			ctx.now_ns = tp_clock_now(&rt->clock);
+			got += h->poll(h->arg, &ctx, &dv);
 			tp_pipeline_flush(&dv, cnt);
 		}
 		sleep_us = tp_idle_after_poll(&idle, got);
 		if (sleep_us) {
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
+			if (h && h->idle)
+				h->idle(h->arg, w->index, true);
 			if (rt->n_xsk_fds)
-				wait_xsk(rt, pfd, TP_IDLE_BLOCK_MAX_US);
+				wait_xsk(rt, pfd, TP_IDLE_BLOCK_MAX_US, wake_fd);
 			else
 				rte_delay_us_sleep(sleep_us);
+			if (h && h->idle)
+				h->idle(h->arg, w->index, false);
 		}
 	}
 	return 0;

@@ -89,7 +89,9 @@ static void print_status(json_t *r)
 	print_port("zone", json_object_get(ports, "zone"));
 	print_port("transit", json_object_get(ports, "transit"));
 	if (json_is_true(json_object_get(policy, "loaded")))
-		printf("%-11sversion %lld\n", "policy", num(policy, "version"));
+		printf("%-11sversion %lld, site %s, this TP %s, %lld rules, from %s\n", "policy",
+		       num(policy, "version"), str(policy, "site"), str(policy, "self"),
+		       num(policy, "rules"), str(policy, "source"));
 	else
 		printf("%-11s%s\n", "policy", str(policy, "state"));
 	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
@@ -107,6 +109,27 @@ static const char *drop_help_by_name(const char *name)
 			return tp_drop_help(r);
 	}
 	return "";
+}
+
+/* A flat object of counters; zero ones only with --all. */
+static void print_section(json_t *r, const char *key, const char *title, bool all)
+{
+	json_t *o = json_object_get(r, key), *v;
+	const char *k;
+	unsigned shown = 0;
+
+	if (!json_is_object(o))
+		return;
+	printf("%s\n", title);
+	json_object_foreach(o, k, v)
+	{
+		if (!all && json_integer_value(v) == 0)
+			continue;
+		printf("  %-26s %20lld\n", k, (long long)json_integer_value(v));
+		shown++;
+	}
+	if (!shown)
+		printf("  (none)\n");
 }
 
 static void print_counters(json_t *r, bool all)
@@ -130,23 +153,74 @@ static void print_counters(json_t *r, bool all)
 	}
 	if (!shown && !all)
 		printf("  (none)\n");
+	print_section(r, "rule_hits", "rule hits (id:name, first packets decided)", all);
+	print_section(r, "flows", "flow tables", all);
+	print_section(r, "tunnel", "tunnel control path (handshakes by result)", all);
+	print_section(json_object_get(r, "xdp"), "zone", "XDP zone port (verdicts)", all);
+	print_section(json_object_get(r, "xdp"), "transit", "XDP transit port (verdicts)", all);
 }
 
-static void print_list(json_t *r, const char *key, const char *what)
+static void print_peers(json_t *r)
 {
-	json_t *list = json_object_get(r, key), *e;
+	json_t *list = json_object_get(r, "peers"), *e;
 	size_t i;
 
 	if (json_array_size(list) == 0) {
-		printf("no %s\n", what);
+		printf("no peers (no policy names another TP)\n");
 		return;
 	}
+	printf("%-12s %-24s %-11s %-10s %14s %14s %8s\n", "peer", "endpoint", "state", "handshake",
+	       "rx bytes", "tx bytes", "staged");
 	json_array_foreach(list, i, e)
 	{
-		char *s = json_dumps(e, JSON_COMPACT);
+		char hs[32] = "never";
 
-		printf("%s\n", s ? s : "?");
-		free(s);
+		if (num(e, "last_handshake_s_ago") >= 0)
+			snprintf(hs, sizeof(hs), "%llds ago", num(e, "last_handshake_s_ago"));
+		printf("%-12s %-24s %-11s %-10s %14lld %14lld %8lld\n", str(e, "name"),
+		       str(e, "endpoint"), str(e, "state"), hs, num(e, "rx_bytes"),
+		       num(e, "tx_bytes"), num(e, "staged_total"));
+		printf("  %s\n", str(e, "public_key"));
+	}
+}
+
+static void print_zones(json_t *r)
+{
+	json_t *list = json_object_get(r, "zones"), *e, *p;
+	size_t i, k;
+
+	if (json_array_size(list) == 0) {
+		printf("no zones (no policy)\n");
+		return;
+	}
+	printf("%-12s %5s %-12s %-6s %s\n", "zone", "id", "hosted by", "here", "prefixes");
+	json_array_foreach(list, i, e)
+	{
+		printf("%-12s %5lld %-12s %-6s", str(e, "name"), num(e, "id"), str(e, "tp"),
+		       json_is_true(json_object_get(e, "local")) ? "yes" : "");
+		json_array_foreach(json_object_get(e, "prefixes"), k, p)
+			printf(" %s", json_string_value(p));
+		putchar('\n');
+	}
+}
+
+static void print_flows(json_t *r)
+{
+	json_t *list = json_object_get(r, "flows"), *e;
+	size_t i;
+
+	printf("%lld flows\n", num(r, "count"));
+	if (json_array_size(list) == 0)
+		return;
+	printf("%-5s %-40s %-40s %6s %9s\n", "proto", "initiator", "responder", "rule", "idle ms");
+	json_array_foreach(list, i, e)
+	{
+		char a[64], b[64];
+
+		snprintf(a, sizeof(a), "%s:%lld", str(e, "src"), num(e, "sport"));
+		snprintf(b, sizeof(b), "%s:%lld", str(e, "dst"), num(e, "dport"));
+		printf("%-5lld %-40s %-40s %6lld %9lld\n", num(e, "proto"), a, b, num(e, "rule"),
+		       num(e, "idle_ms"));
 	}
 }
 
@@ -239,13 +313,18 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "counters")) {
 		print_counters(result, all);
 	} else if (!strcmp(cmd, "peers")) {
-		print_list(result, "peers", "peers");
+		print_peers(result);
 	} else if (!strcmp(cmd, "zones")) {
-		print_list(result, "zones", "zones");
+		print_zones(result);
 	} else if (!strcmp(cmd, "flows")) {
-		print_list(result, "flows", "flows");
+		print_flows(result);
 	} else {
-		printf("applied\n");
+		json_t *pol = json_object_get(result, "policy");
+
+		printf("applied %s: policy version %lld of site %s\n", str(result, "applied"),
+		       num(pol, "version"), str(pol, "site"));
+		if (str(result, "warning")[0] && strcmp(str(result, "warning"), "-"))
+			printf("warning: %s\n", str(result, "warning"));
 	}
 out:
 	json_decref(reply);

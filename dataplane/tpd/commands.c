@@ -16,34 +16,44 @@ static json_t *cmd_counters(void *arg, json_t *req, char *err, size_t errlen)
 	return tpd_counters_json(arg);
 }
 
-/* Peers, zones and flows are empty until the tunnel and policy engines are
- * wired in; the shape of the reply is already the final one. */
 static json_t *cmd_peers(void *arg, json_t *req, char *err, size_t errlen)
 {
-	return json_pack("{s:[]}", "peers");
+	struct tpd *d = arg;
+
+	return tp_fwd_peers_json(d->fwd);
 }
 
 static json_t *cmd_zones(void *arg, json_t *req, char *err, size_t errlen)
 {
-	return json_pack("{s:[]}", "zones");
+	struct tpd *d = arg;
+
+	return tp_fwd_zones_json(d->fwd);
 }
 
 static json_t *cmd_flows(void *arg, json_t *req, char *err, size_t errlen)
 {
-	return json_pack("{s:[], s:i}", "flows", "count", 0);
+	struct tpd *d = arg;
+	json_int_t max = json_integer_value(json_object_get(req, "max"));
+
+	return tp_fwd_flows_json(d->fwd, max > 0 ? (unsigned)max : 1000);
 }
 
 static json_t *cmd_apply(void *arg, json_t *req, char *err, size_t errlen)
 {
+	struct tpd *d = arg;
 	const char *file = json_string_value(json_object_get(req, "file"));
+	char msg[300] = "";
 
 	if (!file) {
 		snprintf(err, errlen, "apply: needs \"file\": the path of a .tpb bundle");
 		return NULL;
 	}
-	snprintf(err, errlen,
-		 "apply: not supported yet (policy bundle code not merged); %s not applied", file);
-	return NULL;
+	if (tp_fwd_apply_file(d->fwd, file, msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "%s", msg);
+		return NULL;
+	}
+	return json_pack("{s:s, s:o, s:s}", "applied", file, "policy", tp_fwd_policy_json(d->fwd),
+			 "warning", msg);
 }
 
 const struct tp_admin_cmd tpd_admin_cmds[] = {

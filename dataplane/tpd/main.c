@@ -31,6 +31,7 @@
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
+#include "tp/xdp.h"
 #include "tpd.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -114,17 +115,49 @@ static void housekeeping(struct tpd *d, uint64_t now)
 	tp_counters_add(tpd_control_slot(d), TP_STAT_HOUSEKEEPING, 1);
 	if (d->neigh)
 		tp_neigh_expire(d->neigh);
+	if (d->fwd)
+		tp_fwd_control_tick(d->fwd);
 	(void)now;
 }
 
-/* A packet held for a next hop comes back. Nothing holds packets yet (the
- * forwarding stages are not wired); when they are, this hands the mbuf to
- * the transmit ring of its worker, or drops it with a reason. */
+/* A packet held for a next hop comes back: forwarding sends it (through a
+ * worker) or drops and counts it. Only forwarding holds packets. */
 static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 {
-	(void)arg;
-	(void)pkt;
-	(void)mac;
+	struct tpd *d = arg;
+
+	if (d->fwd)
+		tp_fwd_neigh_release(d->fwd, pkt, mac);
+}
+
+static void log_line(const char *line)
+{
+	say("%s", line);
+}
+
+static int fwd_start(struct tpd *d, char *err, size_t errlen)
+{
+	struct tp_fwd_params p = {
+		.cfg = &d->cfg,
+		.private_key = d->private_key,
+		.public_key = d->public_key,
+		.rt = &d->rt,
+		.counters = d->counters,
+		.control_slot = d->cfg.n_workers,
+		.clock = d->clock,
+		.neigh = d->neigh,
+	};
+
+	if (d->cfg.mode == TP_MODE_XDP) {
+		p.zone_ifindex = (int)if_nametoindex(d->cfg.zone_if);
+		p.transit_ifindex = (int)if_nametoindex(d->cfg.transit_if);
+	}
+	d->fwd = tp_fwd_create(&p, err, errlen);
+	if (!d->fwd)
+		return -ENOMEM;
+	tp_fwd_load_initial(d->fwd, log_line);
+	d->rt.hooks = tp_fwd_hooks(d->fwd);
+	return 0;
 }
 
 /* The PMD may fall back quietly when libxdp cannot load its program;
@@ -144,6 +177,28 @@ static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* A tpd that crashed (SIGKILL, power loss of the process) leaves its XDP
+ * programs attached: they drop what they would redirect (no socket: fail
+ * closed) but the PMD cannot attach over them. We hold the tunnel port, so
+ * no live tpd uses these interfaces: remove programs that are ours. A
+ * foreign program is left alone (the PMD then fails and says so). */
+static void detach_stale_xdp(struct tpd *d)
+{
+	static const enum tp_xdp_kind kinds[2] = {TP_XDP_KIND_ZONE, TP_XDP_KIND_TRANSIT};
+	const char *ifs[2] = {d->cfg.zone_if, d->cfg.transit_if};
+
+	for (int i = 0; i < 2; i++) {
+		int ifindex = (int)if_nametoindex(ifs[i]);
+		struct tp_xdp *x = ifindex ? tp_xdp_open(ifindex, kinds[i]) : NULL;
+
+		if (!x)
+			continue;
+		tp_xdp_close(x);
+		if (tp_xdp_detach(ifindex, 0) == 0)
+			say("removed the XDP program a previous tpd left on %s", ifs[i]);
+	}
 }
 
 /* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it. */
@@ -175,7 +230,7 @@ static int neigh_start(struct tpd *d, char *err, size_t errlen)
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 3];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 4];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -192,7 +247,9 @@ static void control_loop(struct tpd *d)
 		pfd[0] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = d->neigh ? tp_neigh_fd(d->neigh) : -1,
 					 .events = POLLIN};
-		n = 2 + tp_admin_pollfds(d->admin, pfd + 2, TP_ADMIN_CLIENTS_MAX + 1);
+		pfd[2] = (struct pollfd){.fd = d->fwd ? tp_fwd_control_fd(d->fwd) : -1,
+					 .events = POLLIN};
+		n = 3 + tp_admin_pollfds(d->admin, pfd + 3, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -210,7 +267,9 @@ static void control_loop(struct tpd *d)
 		}
 		if (pfd[1].revents & POLLIN)
 			tp_neigh_process(d->neigh);
-		tp_admin_service(d->admin, pfd + 2, n - 2);
+		if (pfd[2].revents & POLLIN)
+			tp_fwd_control_run(d->fwd);
+		tp_admin_service(d->admin, pfd + 3, n - 3);
 	}
 }
 
@@ -310,6 +369,7 @@ int main(int argc, char **argv)
 			say("listen_port %u/udp: %s", d->cfg.listen_port, strerror(-rc));
 			goto out_admin;
 		}
+		detach_stale_xdp(d);
 	}
 	if (d->cfg.mode == TP_MODE_XDP) {
 		/* AF_XDP UMEMs and BPF maps are charged to RLIMIT_MEMLOCK on
@@ -340,6 +400,11 @@ int main(int argc, char **argv)
 			goto out_runtime;
 		}
 	}
+	rc = fwd_start(d, err, sizeof(err));
+	if (rc) {
+		say("%s", err);
+		goto out_runtime;
+	}
 	rc = tpd_telemetry_register(d);
 	if (rc)
 		say("telemetry commands not registered: %s (continuing)", strerror(-rc));
@@ -353,8 +418,12 @@ int main(int argc, char **argv)
 	control_loop(d);
 	status = 0;
 out_runtime:
+	/* workers first (they use fwd), then fwd (its mbufs go back to the
+	 * pools), then ports and pools */
+	tp_runtime_stop(&d->rt);
+	tp_neigh_destroy(d->neigh); /* held packets go back to fwd, freed */
+	tp_fwd_free(d->fwd);
 	tp_runtime_close(&d->rt);
-	tp_neigh_destroy(d->neigh);
 	tp_counters_free(d->counters);
 out_admin:
 	if (d->udp_fd >= 0)

@@ -4,9 +4,12 @@
  * /var/run/dpdk/tpd-<name>/dpdk_telemetry.v2):
  *   /tableau/counters  every statistic and drop reason, flat
  *   /tableau/status    name, mode, version, uptime
+ *   /tableau/rule_hits packets decided per policy rule id
  * Callbacks run on DPDK's telemetry thread; they only read counters
  * (atomic loads) and fields that are constant after start-up.
  */
+#include <stdio.h>
+
 #include <rte_telemetry.h>
 
 #include "tpd.h"
@@ -24,6 +27,24 @@ static int tel_counters(const char *cmd, const char *params, struct rte_tel_data
 		rte_tel_data_add_dict_u64(d, tp_stat_name(s), t.stat[s]);
 	for (int r = 1; r < TP_DROP__COUNT; r++)
 		rte_tel_data_add_dict_u64(d, tp_drop_name(r), t.drop[r]);
+	return 0;
+}
+
+static int tel_rule_hits(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint32_t ids[512];
+	uint64_t hits[512];
+	size_t n = the_tpd->fwd ? tp_fwd_rule_hits(the_tpd->fwd, ids, hits, 512) : 0;
+	char name[32];
+
+	rte_tel_data_start_dict(d);
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] == UINT32_MAX)
+			snprintf(name, sizeof(name), "default");
+		else
+			snprintf(name, sizeof(name), "rule_%u", ids[i]);
+		rte_tel_data_add_dict_u64(d, name, hits[i]);
+	}
 	return 0;
 }
 
@@ -46,6 +67,11 @@ int tpd_telemetry_register(struct tpd *d)
 	the_tpd = d;
 	rc = rte_telemetry_register_cmd("/tableau/counters", tel_counters,
 					"Tableau TP statistics and drops by reason. No parameters");
+	if (rc)
+		return rc;
+	rc = rte_telemetry_register_cmd(
+		"/tableau/rule_hits", tel_rule_hits,
+		"Tableau TP packets decided per policy rule id. No parameters");
 	if (rc)
 		return rc;
 	return rte_telemetry_register_cmd("/tableau/status", tel_status,

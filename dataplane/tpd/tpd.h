@@ -18,6 +18,7 @@
 #include "tp/clock.h"
 #include "tp/config.h"
 #include "tp/counters.h"
+#include "tp/fwd.h"
 #include "tp/neigh.h"
 #include "tp/runtime.h"
 
@@ -30,6 +31,7 @@ struct tpd {
 	struct tp_runtime rt;
 	struct tp_admin *admin;
 	struct tp_neigh *neigh; /* xdp mode: next hops on the two interfaces */
+	struct tp_fwd *fwd;	/* forwarding: policy, tunnel, stages */
 	int udp_fd;		/* holds listen_port in xdp mode so nothing else takes it */
 	int sig_fd;
 	uint64_t start_ns;

@@ -55,17 +55,15 @@ json_t *tpd_status_json(struct tpd *d)
 		json_array_append_new(workers, json_integer(d->cfg.worker_cores[i]));
 	/* json_pack: 'I' takes json_int_t, 'b' an int */
 	st = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:{s:I, s:o}, s:{s:o, s:o},"
-		       " s:{s:b, s:n, s:s}, s:{s:s, s:s}}",
+		       " s:o, s:{s:s, s:s}}",
 		       "name", d->cfg.name, "version", TP_VERSION, "mode",
 		       tp_config_mode_name(d->cfg.mode), "identity", pub, "listen_port",
 		       (json_int_t)d->cfg.listen_port, "uptime_s",
 		       (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
 		       tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
 		       (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
-		       port_json(d, 0), "transit", port_json(d, 1), "policy", "loaded", 0,
-		       "version", "state",
-		       "none: inter-zone traffic is dropped until a valid bundle is applied",
-		       "controller", "address",
+		       port_json(d, 0), "transit", port_json(d, 1), "policy",
+		       tp_fwd_policy_json(d->fwd), "controller", "address",
 		       d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
 		       d->cfg.controller_address[0] ? "not connected (client not wired yet)"
 						    : "not configured");
@@ -77,7 +75,7 @@ json_t *tpd_status_json(struct tpd *d)
 json_t *tpd_counters_json(struct tpd *d)
 {
 	struct tp_counters_totals t;
-	json_t *stats = json_object(), *drops = json_object();
+	json_t *stats = json_object(), *drops = json_object(), *st;
 	uint64_t total = 0;
 
 	tp_counters_sum(d->counters, &t);
@@ -87,6 +85,15 @@ json_t *tpd_counters_json(struct tpd *d)
 		json_object_set_new(drops, tp_drop_name(r), json_integer((json_int_t)t.drop[r]));
 		total += t.drop[r];
 	}
-	return json_pack("{s:o, s:o, s:I}", "stats", stats, "drops", drops, "drops_total",
-			 (json_int_t)total);
+	st = json_pack("{s:o, s:o, s:I}", "stats", stats, "drops", drops, "drops_total",
+		       (json_int_t)total);
+	if (st && d->fwd) {
+		json_t *r = tp_fwd_rules_json(d->fwd);
+
+		json_object_update(st, r);
+		json_decref(r);
+		json_object_set_new(st, "tunnel", tp_fwd_tunnel_json(d->fwd));
+		json_object_set_new(st, "xdp", tp_fwd_xdp_json(d->fwd));
+	}
+	return st;
 }

@@ -21,9 +21,35 @@
 	X(TX_FULL, "tx_full", "transmit queue full")                                  \
 	X(SHUTDOWN, "shutdown", "in flight while the worker stopped")
 
-#define TP_DROP_REASONS(X) \
-	TP_PKT_DROPS(X)    \
-	TP_RUNTIME_DROPS(X)
+/* Forwarding: zones, policy, tunnel, next hops (dataplane/fwd). */
+#define TP_FWD_DROPS(X)                                                                       \
+	X(SPOOF, "spoof", "zone port: source is not in a zone hosted by this TP")             \
+	X(NO_ZONE, "no_zone", "destination address is in no zone")                            \
+	X(POLICY, "policy_deny", "denied by the policy (a deny rule or default deny)")        \
+	X(NOT_LOCAL, "not_local", "transit: destination zone is not hosted by this TP")       \
+	X(NO_PEER, "no_peer", "no tunnel peer for the TP hosting the destination zone")       \
+	X(PEER_QUEUE, "peer_queue_full", "queue of a peer waiting for its handshake is full") \
+	X(HS_GAVE_UP, "handshake_gave_up", "staged for a peer whose handshake gave up")       \
+	X(MTU, "mtu_exceeded", "inner packet above the tunnel MTU (ICMP too-big sent back)")  \
+	X(TTL, "ttl_exceeded", "TTL / hop limit would reach zero")                            \
+	X(NOT_TUNNEL, "not_tunnel", "transit: not UDP to the tunnel port")                    \
+	X(TUN_MSG, "tunnel_bad_message", "transit: not a WireGuard message")                  \
+	X(TUN_DECRYPT, "tunnel_decrypt", "type 4: unknown index, bad tag or expired key")     \
+	X(TUN_REPLAY, "tunnel_replay", "type 4: counter replayed or behind the window")       \
+	X(TUN_ENCRYPT, "tunnel_encrypt", "encryption failed (key exhausted, no room)")        \
+	X(TUN_SPOOF, "tunnel_spoof",                                                          \
+	  "decrypted source is not in a zone hosted by the peer that sent it")                \
+	X(TUN_INNER, "tunnel_bad_inner", "decrypted packet is not a sane IP packet")          \
+	X(KEEPALIVE, "tunnel_keepalive", "empty keepalive consumed (not an error)")           \
+	X(HS_RING, "handshake_ring_full", "handshake messages queued faster than handled")    \
+	X(CTL_RING, "control_ring_full", "packet for the control thread: its ring is full")   \
+	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \
+	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")
+
+#define TP_DROP_REASONS(X)  \
+	TP_PKT_DROPS(X)     \
+	TP_RUNTIME_DROPS(X) \
+	TP_FWD_DROPS(X)
 
 enum tp_drop {
 	TP_DROP_NONE = 0, /* not a drop; keeps parser results and drops aligned */

@@ -32,6 +32,13 @@ struct tp_pkt_meta {
 	uint32_t dst_zone;
 	uint32_t peer; /* tunnel: peer that sent / will receive it */
 	uint32_t flow; /* flow table entry */
+	/* forwarding (dataplane/fwd): where a frame that leaves the burst
+	 * (held for a neighbour, staged for a handshake, sent by the control
+	 * thread) goes, and the next hop it waits for. */
+	uint8_t out_role; /* enum tp_port_role */
+	uint8_t ctl_kind; /* what the control thread is to do with it */
+	uint8_t nh_family;
+	uint8_t nh_addr[16];
 };
 
 static inline struct tp_pkt_meta *tp_pkt_meta(struct rte_mbuf *m)
@@ -53,6 +60,8 @@ struct tp_stage_ctx {
 	enum tp_port_role in_role;    /* where the burst came from */
 	unsigned worker;	      /* worker index, 0-based */
 	uint64_t now_ns;	      /* time of the burst (injected clock) */
+	void *user;		      /* the stages' own state (tp_runtime_hooks.arg) */
+	uint16_t queue;		      /* this worker's tx queue on both ports */
 };
 
 typedef uint16_t (*tp_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,

@@ -28,6 +28,29 @@
 #define TP_EAL_ARGS_MAX 32
 
 struct rte_mempool;
+struct rte_mbuf;
+struct tp_stage_ctx;
+struct tp_drop_vec;
+
+/*
+ * What the forwarding code plugs into the workers (set before
+ * tp_runtime_start; all optional). stages[role]: the stage list of bursts
+ * from that port (default: parse, no_policy). poll: once per loop
+ * iteration, after the ports (e.g. RCU quiescent state, frames handed over
+ * by the control thread); returns packets handled, which keeps the worker
+ * busy-polling. idle(sleeping): around a back-off sleep. wake_fd: an extra
+ * fd an idle worker also waits on (-1: none).
+ */
+typedef uint16_t (*tp_runtime_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts,
+					uint16_t n, struct tp_drop_vec *dv);
+struct tp_runtime_hooks {
+	const tp_runtime_stage_fn *stages[2];
+	unsigned n_stages[2];
+	void *arg; /* passed as tp_stage_ctx.user */
+	unsigned (*poll)(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+	void (*idle)(void *arg, unsigned worker, bool sleeping);
+	int (*wake_fd)(void *arg, unsigned worker);
+};
 
 struct tp_eal_args {
 	int argc;
@@ -57,6 +80,7 @@ struct tp_runtime {
 	uint64_t start_ns;
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
+	const struct tp_runtime_hooks *hooks; /* NULL: the default stages */
 	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
 	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
 	 * block on all of them. */

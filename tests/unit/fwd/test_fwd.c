@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dataplane/fwd with packet fixtures (fwd_harness.h: this TP with its ring
+ * ports, a remote TP played by an independent tunnel engine, a signed
+ * policy applied like `tpctl apply`). EAL with --no-huge: label root.
+ *
+ *  - egress: an allowed packet leaves encrypted; the remote decrypts the
+ *    exact packet (TTL one less); denied, spoofed and no-zone packets are
+ *    dropped with their reasons; a packet between two zones of this TP
+ *    goes back out of the zone port; a too-big packet gets ICMP back
+ *  - ingress: a reply of an egress flow passes, with Ethernet towards the
+ *    host; a source zone not hosted by the sending peer, and a flow the
+ *    policy does not open in that direction, are dropped
+ *  - staging: packets sent before a session exists wait for it (a new
+ *    remote, a new handshake), then go out in order
+ *  - policy: a rollback is refused, a newer version applies
+ */
+#include <CUnit/Basic.h>
+
+#include "fwd_harness.h"
+
+static uint64_t drops(enum tp_drop r)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(H.counters, &t);
+	return t.drop[r];
+}
+
+/* Encrypted by tp1, decrypted by the remote: the inner packet or NULL. */
+static const uint8_t *remote_open(struct rte_mbuf *m, uint32_t *inner_len)
+{
+	size_t len;
+	struct tp_tunnel_pkt p = {.data = (uint8_t *)h_msg_of(m, &len)};
+
+	p.len = (uint32_t)len;
+	p.cap = (uint32_t)len;
+	if (!tp_tunnel_res_ok(tp_tunnel_decrypt(H.remote, &p)))
+		return NULL;
+	*inner_len = p.inner_len;
+	return p.data + TP_TUNNEL_HEADER_LEN;
+}
+
+/* The remote encrypts an inner packet to tp1: a transit frame. */
+static struct rte_mbuf *remote_seal(const uint8_t *ip, size_t len)
+{
+	uint8_t buf[2048];
+	struct tp_tunnel_pkt p = {.data = buf, .len = (uint32_t)(16 + len), .cap = sizeof(buf)};
+
+	memcpy(buf + 16, ip, len);
+	if (!tp_tunnel_res_ok(tp_tunnel_encrypt(H.remote, H.remote_peer, &p)))
+		return NULL;
+	return h_transit_frame(buf, p.len);
+}
+
+static void test_egress_allowed(void)
+{
+	uint8_t ip[100], *mac;
+	struct rte_mbuf *m[4];
+	const uint8_t *inner;
+	uint32_t ilen = 0;
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL_FATAL(h_run(TP_PORT_ZONE, m, 1), 1);
+	h_flush();
+	mac = rte_pktmbuf_mtod(m[0], uint8_t *);
+	CU_ASSERT_EQUAL(memcmp(mac, h_mac_nh, 6), 0); /* next hop from the neighbour cache */
+	CU_ASSERT_EQUAL(mac[12], 0x08);
+	CU_ASSERT_EQUAL(memcmp(mac + 14 + 12, h_addr_tp1, 4), 0);
+	CU_ASSERT_EQUAL(memcmp(mac + 14 + 16, h_addr_tp2, 4), 0);
+	CU_ASSERT_EQUAL(mac[14 + 9], 17);
+	inner = remote_open(m[0], &ilen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(inner);
+	CU_ASSERT_EQUAL(ilen, sizeof(ip));
+	CU_ASSERT_EQUAL(inner[8], 63); /* TTL */
+	CU_ASSERT_EQUAL(h_csum(inner, 20, 0), 0);
+	CU_ASSERT_EQUAL(memcmp(inner + 12, ip + 12, sizeof(ip) - 12), 0);
+	rte_pktmbuf_free(m[0]);
+}
+
+static void test_egress_drops(void)
+{
+	struct {
+		const char *src, *dst;
+		uint8_t proto;
+		uint16_t dport;
+		enum tp_drop why;
+	} cases[] = {
+		{"10.1.0.10", "10.2.0.10", 17, 5001, TP_DROP_POLICY}, /* port not allowed */
+		{"10.1.0.10", "10.2.0.10", 1, 0, TP_DROP_POLICY},     /* ICMP not allowed */
+		{"10.2.0.77", "10.3.0.10", 1, 0, TP_DROP_SPOOF},      /* z2 is not ours */
+		{"10.9.0.1", "10.2.0.10", 17, 5000, TP_DROP_SPOOF},   /* no zone at all */
+		{"10.1.0.10", "10.9.0.1", 17, 5000, TP_DROP_NO_ZONE},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t ip[64];
+		struct rte_mbuf *m[1];
+		uint64_t before = drops(cases[i].why);
+
+		h_ip4(ip, sizeof(ip), cases[i].proto, cases[i].src, cases[i].dst, 40000,
+		      cases[i].dport);
+		m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+		CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+		CU_ASSERT_EQUAL(H.dv.n, 1);
+		CU_ASSERT_EQUAL(H.dv.reason[0], cases[i].why);
+		h_flush();
+		CU_ASSERT_EQUAL(drops(cases[i].why), before + 1);
+	}
+	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_TRANSIT]), 0);
+}
+
+static void test_same_tp(void)
+{
+	uint8_t ip[84];
+	struct rte_mbuf *m[2];
+
+	h_ip4(ip, sizeof(ip), 1, "10.1.0.10", "10.3.0.10", 7, 0);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0); /* left the burst: zone port */
+	h_flush();
+	CU_ASSERT_EQUAL_FATAL(h_take(TP_PORT_ZONE, m, 2), 1);
+	CU_ASSERT_EQUAL(rte_pktmbuf_data_len(m[0]), 14 + sizeof(ip));
+	CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod(m[0], uint8_t *), h_mac_nh, 6), 0);
+	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(m[0], uint8_t *)[14 + 8], 63);
+	rte_pktmbuf_free(m[0]);
+}
+
+static void test_too_big(void)
+{
+	static uint8_t ip[1480];
+	struct rte_mbuf *m[2];
+	uint64_t before = drops(TP_DROP_MTU);
+	const uint8_t *p;
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU), before + 1);
+	CU_ASSERT_EQUAL_FATAL(h_take(TP_PORT_ZONE, m, 2), 1);
+	p = rte_pktmbuf_mtod(m[0], const uint8_t *);
+	CU_ASSERT_EQUAL(memcmp(p, h_mac_nh, 6), 0); /* back to the sender */
+	CU_ASSERT_EQUAL(p[14 + 9], 1);
+	CU_ASSERT_EQUAL(memcmp(p + 14 + 12, h_addr_gw, 4), 0);
+	CU_ASSERT_EQUAL(memcmp(p + 14 + 16, ip + 12, 4), 0);
+	CU_ASSERT_EQUAL(p[34], 3);
+	CU_ASSERT_EQUAL(p[35], 4);
+	CU_ASSERT_EQUAL((p[40] << 8 | p[41]), 1500 - 60); /* ring ports: MTU 1500 */
+	CU_ASSERT_EQUAL(h_csum(p + 34, rte_pktmbuf_data_len(m[0]) - 34, 0), 0);
+	rte_pktmbuf_free(m[0]);
+}
+
+static void test_ingress(void)
+{
+	uint8_t ip[64];
+	struct rte_mbuf *m[1];
+	const uint8_t *p;
+	uint64_t spoof = drops(TP_DROP_TUN_SPOOF), deny = drops(TP_DROP_POLICY);
+
+	/* a reply of the flow test_egress_allowed opened */
+	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", 5000, 40000);
+	m[0] = remote_seal(ip, sizeof(ip));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m[0]);
+	CU_ASSERT_EQUAL_FATAL(h_run(TP_PORT_TRANSIT, m, 1), 1);
+	h_flush();
+	p = rte_pktmbuf_mtod(m[0], const uint8_t *);
+	CU_ASSERT_EQUAL(rte_pktmbuf_data_len(m[0]), 14 + sizeof(ip));
+	CU_ASSERT_EQUAL(memcmp(p, h_mac_nh, 6), 0);
+	CU_ASSERT_EQUAL(memcmp(p + 14, ip, sizeof(ip)), 0);
+	rte_pktmbuf_free(m[0]);
+
+	/* the remote claims a source in z3, which tp1 hosts */
+	h_ip4(ip, sizeof(ip), 17, "10.3.0.10", "10.1.0.10", 5000, 40000);
+	m[0] = remote_seal(ip, sizeof(ip));
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_SPOOF), spoof + 1);
+
+	/* z2 -> z1 UDP 5000: no rule opens that direction */
+	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", 40001, 5000);
+	m[0] = remote_seal(ip, sizeof(ip));
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_POLICY), deny + 1);
+
+	/* a replayed message */
+	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", 5000, 40000);
+	m[0] = remote_seal(ip, sizeof(ip));
+	{
+		struct rte_mbuf *copy = rte_pktmbuf_copy(m[0], H.pool, 0, UINT32_MAX);
+		uint64_t replay = drops(TP_DROP_TUN_REPLAY);
+
+		CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 1);
+		rte_pktmbuf_free(m[0]);
+		m[0] = copy;
+		CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
+		h_flush();
+		CU_ASSERT_EQUAL(drops(TP_DROP_TUN_REPLAY), replay + 1);
+	}
+}
+
+static void test_policy_versions(void)
+{
+	CU_ASSERT_NOT_EQUAL(h_apply(1), 0); /* rollback: not newer */
+	CU_ASSERT_EQUAL(h_apply(2), 0);
+	/* the flow opened under version 1 is still allowed under version 2 */
+	test_ingress();
+}
+
+static void test_staging(void)
+{
+	struct tp_tunnel_peer_config pc = {0};
+	struct rte_mbuf *m[8];
+	uint8_t ip[3][80];
+	unsigned n;
+
+	/* the remote forgets tp1 (a restart): tp1's session is stale, but
+	 * tp1 does not know; drop the remote's keys, then let tp1's keys
+	 * expire by time so it must handshake again */
+	tp_tunnel_peer_remove(H.remote, H.remote_peer);
+	memcpy(pc.public_key, H.pub, 32);
+	pc.endpoint = (struct tp_tunnel_endpoint){.family = AF_INET, .port = 51820};
+	memcpy(pc.endpoint.addr, h_addr_tp1, 4);
+	H.remote_peer = tp_tunnel_peer_add(H.remote, &pc);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(H.remote_peer);
+	H.now_ns += 181ull * 1000000000ull; /* past REJECT_AFTER_TIME */
+	tp_fwd_control_tick(H.fwd);
+	tp_tunnel_tick(H.remote);
+	h_poll();
+	h_drain();
+	for (int i = 0; i < 3; i++) {
+		h_ip4(ip[i], sizeof(ip[i]), 17, "10.1.0.10", "10.2.0.10", (uint16_t)(41000 + i),
+		      5000);
+		m[0] = h_frame(h_mac_tp, ip[i], sizeof(ip[i]), 0x0800);
+		CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0); /* staged */
+		h_flush();
+	}
+	CU_ASSERT_EQUAL(drops(TP_DROP_PEER_QUEUE), 0);
+	tp_fwd_control_tick(H.fwd); /* the tunnel's timers start the handshake */
+	h_poll();
+	n = h_take(TP_PORT_TRANSIT, m, 8);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	{
+		size_t len;
+		const uint8_t *msg = h_msg_of(m[0], &len);
+		struct tp_tunnel_endpoint src = {.family = AF_INET, .port = 51820};
+
+		CU_ASSERT_EQUAL(msg[0], 1);
+		memcpy(src.addr, h_addr_tp1, 4);
+		CU_ASSERT_EQUAL(tp_tunnel_handshake_receive(H.remote, msg, len, &src, false),
+				TP_TUNNEL_OK);
+		rte_pktmbuf_free(m[0]);
+	}
+	CU_ASSERT_EQUAL_FATAL(H.n_sent, 1);
+	m[0] = h_transit_frame(H.sent[0], H.sent_len[0]);
+	H.n_sent = 0;
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
+	h_flush();
+	tp_fwd_control_run(H.fwd); /* session ready: the worker flushes */
+	h_poll();
+	n = h_take(TP_PORT_TRANSIT, m, 8);
+	/* the three staged packets, in order, and possibly the initiator's
+	 * keepalive that confirms the session */
+	CU_ASSERT_TRUE_FATAL(n == 3 || n == 4);
+	for (unsigned i = 0, data = 0; i < n; i++) {
+		uint32_t ilen = 0;
+		const uint8_t *inner = remote_open(m[i], &ilen);
+
+		CU_ASSERT_PTR_NOT_NULL(inner);
+		if (inner && ilen) {
+			CU_ASSERT_EQUAL(inner[21], ip[data][21]);
+			data++;
+		}
+		if (i == n - 1)
+			CU_ASSERT_EQUAL(data, 3);
+		rte_pktmbuf_free(m[i]);
+	}
+}
+
+int main(void)
+{
+	CU_pSuite suite;
+	unsigned failed;
+	int rc = h_setup("test_fwd");
+
+	if (rc) {
+		fprintf(stderr, "harness setup failed at step %d\n", -rc);
+		return 2;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	suite = CU_add_suite("fwd", NULL, NULL);
+	CU_add_test(suite, "egress: allowed packet leaves encrypted, exact", test_egress_allowed);
+	CU_add_test(suite, "egress: denied, spoofed, no zone", test_egress_drops);
+	CU_add_test(suite, "egress: two zones of this TP", test_same_tp);
+	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
+	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
+	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
+	CU_add_test(suite, "staging while a handshake runs", test_staging);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	h_teardown();
+	return failed ? 1 : 0;
+}
