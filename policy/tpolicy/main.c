@@ -21,6 +21,11 @@ static const struct tpolicy_cmd cmds[] = {
 	{"check", tpolicy_cmd_check, "decide one flow against a policy or bundle",
 	 "check FILE.tpb|FILE.yaml --flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:502' [--at TIME] "
 	 "[--json] [--pub KEY.pub | --key KEY]"},
+	{"serve", tpolicy_cmd_serve, "reference controller: compile, sign, push to every TP",
+	 "serve --site SITE.yaml --key KEY --listen ADDR:PORT [--state DIR] [--socket PATH] "
+	 "[--valid-for DURATION]"},
+	{"status", tpolicy_cmd_status, "ask a running serve what every TP runs",
+	 "status [--state DIR | --socket PATH] [--json] [--wait VERSION [--timeout S]]"},
 };
 
 int tpolicy_usage(const char *name)
