@@ -83,6 +83,8 @@ ssize_t tp_ctrl_frame_rx_feed(struct tp_ctrl_frame_rx *rx, const uint8_t *in, si
 	take = n - used;
 	if (take > rx->len - rx->got)
 		take = rx->len - rx->got;
+	if (!take)
+		return (ssize_t)used;
 	rc = reserve(rx, rx->got + take);
 	if (rc < 0)
 		return rc;

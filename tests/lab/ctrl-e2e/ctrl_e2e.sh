@@ -163,4 +163,12 @@ check "a TP pinned to another controller key never connects" \
 check "a TP pinned to another controller key runs nothing" \
 	test "$(agent_field pinned-other policy_state)" = no-policy
 check_fails "--wait for a version nobody runs times out" status --wait 999 --timeout 1
+
+# An independent implementation (Python, from the Noise spec) as tp3.
+if python3 -c 'import cryptography' 2>/dev/null; then
+	check "independent Noise_IK initiator (python) gets the push of version $V2" \
+		sh -c "timeout 10 python3 '$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py' $ADDR '$T/tp3.key' '$T/ctl.key.pub' | grep -qx 'push $V2 [0-9]*'"
+else
+	echo "skip - python3 cryptography missing: no independent Noise check"
+fi
 tl_done
