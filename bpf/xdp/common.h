@@ -34,6 +34,7 @@ struct conf {
 	__u16 tunnel_port;
 	__u32 hs_burst;
 	__u64 hs_cost_ns;
+	__u8 mac[6];
 };
 
 static __always_inline void conf_load(struct conf *c)
@@ -46,12 +47,35 @@ static __always_inline void conf_load(struct conf *c)
 		c->tunnel_port = m->tunnel_port;
 		c->hs_burst = m->hs_burst;
 		c->hs_cost_ns = m->hs_cost_ns;
+		__builtin_memcpy(c->mac, m->mac, 6);
 		return;
 	}
 	c->flags = TP_XDP_DEFAULT_FLAGS;
 	c->tunnel_port = TP_XDP_DEFAULT_TUNNEL_PORT;
 	c->hs_burst = TP_XDP_DEFAULT_HS_BURST;
 	c->hs_cost_ns = TP_XDP_NSEC_PER_SEC / TP_XDP_DEFAULT_HS_PER_SEC;
+	__builtin_memset(c->mac, 0, 6);
+}
+
+/*
+ * A unicast frame for another station. The PMD puts the port in promiscuous
+ * mode, so on a shared segment (a switch flooding unknown unicast) frames
+ * between other hosts reach XDP; the kernel would drop them as
+ * PACKET_OTHERHOST, and the dataplane must not take them (it would forward
+ * a copy). Checked only once the port's MAC is configured.
+ */
+static __always_inline bool for_other_host(struct xdp_md *ctx, const struct conf *c)
+{
+	const __u8 *d = (const __u8 *)(long)ctx->data;
+
+	if ((const void *)(d + 6) > (const void *)(long)ctx->data_end)
+		return false; /* parse_packet counts it as truncated */
+	if (d[0] & 1)
+		return false; /* multicast, broadcast */
+	if (!(c->mac[0] | c->mac[1] | c->mac[2] | c->mac[3] | c->mac[4] | c->mac[5]))
+		return false;
+	return d[0] != c->mac[0] || d[1] != c->mac[1] || d[2] != c->mac[2] || d[3] != c->mac[3] ||
+	       d[4] != c->mac[4] || d[5] != c->mac[5];
 }
 
 /* Per-CPU packet counter per reason; max_entries is set by each program. */

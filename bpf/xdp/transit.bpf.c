@@ -97,6 +97,9 @@ int tp_xdp_transit(struct xdp_md *ctx)
 	__u32 ulen, plen;
 	void *end = (void *)(long)ctx->data_end;
 
+	conf_load(&conf);
+	if (for_other_host(ctx, &conf))
+		return COUNT(TP_XDP_TRANSIT_PASS_OTHER_HOST, XDP_PASS);
 	switch (parse_packet(ctx, &p)) {
 	case PARSE_OK:
 		break;
@@ -115,7 +118,6 @@ int tp_xdp_transit(struct xdp_md *ctx)
 		return COUNT(TP_XDP_TRANSIT_PASS_FRAGMENT, XDP_PASS);
 	if (p.l4_proto != IPPROTO_UDP)
 		return COUNT(TP_XDP_TRANSIT_PASS_NOT_UDP, XDP_PASS);
-	conf_load(&conf);
 	udp = p.l4;
 	/* parse_packet checked these 8 bytes; the verifier needs to see it here. */
 	if (!udp || (void *)(udp + 1) > end)

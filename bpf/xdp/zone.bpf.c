@@ -3,6 +3,7 @@
  * XDP program of a zone port: early drop of what the dataplane would drop
  * anyway, before it costs an AF_XDP copy.
  *
+ *   unicast to another MAC (promisc)  -> kernel (which drops it)
  *   non-IP (ARP, LLDP, ...)          -> kernel
  *   ICMPv6 ND / MLD                  -> kernel
  *   addressed to the TP itself        -> kernel (management, routing daemons)
@@ -140,6 +141,9 @@ int tp_xdp_zone(struct xdp_md *ctx)
 	struct conf conf;
 	__u8 gen;
 
+	conf_load(&conf);
+	if (for_other_host(ctx, &conf))
+		return COUNT(TP_XDP_ZONE_PASS_OTHER_HOST, XDP_PASS);
 	switch (parse_packet(ctx, &p)) {
 	case PARSE_OK:
 		break;
@@ -163,7 +167,6 @@ int tp_xdp_zone(struct xdp_md *ctx)
 	if (is_local_scope(&p))
 		return COUNT(TP_XDP_ZONE_PASS_LOCAL_SCOPE, XDP_PASS);
 
-	conf_load(&conf);
 	src = zone_of(&p, p.src, gen);
 	if (!src || !(src->flags & TP_XDP_ZONE_LOCAL)) {
 		if (conf.flags & TP_XDP_F_ANTISPOOF)

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Longest reply tp_admin_call accepts. */
+#define REPLY_MAX ((size_t)16 * TP_ADMIN_LINE_MAX)
+
 struct client {
 	int fd; /* -1: free slot */
 	size_t len;
@@ -49,7 +52,7 @@ static int fill_addr(const char *path, struct sockaddr_un *sa)
 	sa->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa->sun_path, path);
+	memcpy(sa->sun_path, path, strlen(path) + 1);
 	return 0;
 }
 
@@ -61,7 +64,7 @@ static int make_parent(const char *path)
 
 	if (strlen(path) >= sizeof(dir))
 		return -ENAMETOOLONG;
-	strcpy(dir, path);
+	memcpy(dir, path, strlen(path) + 1);
 	slash = strrchr(dir, '/');
 	if (!slash || slash == dir)
 		return 0;
@@ -154,7 +157,7 @@ struct tp_admin *tp_admin_create(const char *path, const struct tp_admin_cmd *cm
 		set_err(err, errlen, "cannot bind admin socket %s: %s", path, strerror(errno));
 		goto fail_close;
 	}
-	strcpy(a->path, path);
+	memcpy(a->path, path, strlen(path) + 1); /* fits: fill_addr checked */
 	if (listen(a->listen_fd, 8)) {
 		set_err(err, errlen, "cannot listen on admin socket %s: %s", path, strerror(errno));
 		goto fail_unlink;
@@ -366,7 +369,8 @@ void tp_admin_service(struct tp_admin *a, const struct pollfd *pfd, unsigned n)
 
 json_t *tp_admin_call(const char *path, json_t *req, int timeout_ms, char *err, size_t errlen)
 {
-	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = timeout_ms / 1000,
+			     .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
 	struct sockaddr_un sa;
 	json_t *reply = NULL;
 	json_error_t jerr;
@@ -395,13 +399,13 @@ json_t *tp_admin_call(const char *path, json_t *req, int timeout_ms, char *err, 
 		set_err(err, errlen, "cannot send to %s: %s", path, strerror(errno));
 		goto out_close;
 	}
-	buf = malloc(16 * TP_ADMIN_LINE_MAX);
+	buf = malloc(REPLY_MAX);
 	if (!buf) {
 		set_err(err, errlen, "out of memory");
 		goto out_close;
 	}
 	for (;;) {
-		ssize_t r = recv(fd, buf + len, 16 * TP_ADMIN_LINE_MAX - 1 - len, 0);
+		ssize_t r = recv(fd, buf + len, REPLY_MAX - 1 - len, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -413,7 +417,7 @@ json_t *tp_admin_call(const char *path, json_t *req, int timeout_ms, char *err, 
 		len += (size_t)r;
 		if (memchr(buf + len - (size_t)r, '\n', (size_t)r))
 			break;
-		if (len == 16 * TP_ADMIN_LINE_MAX - 1) {
+		if (len == REPLY_MAX - 1) {
 			set_err(err, errlen, "reply from %s too long", path);
 			goto out_close;
 		}

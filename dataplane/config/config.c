@@ -25,6 +25,7 @@ enum key_type {
 	KT_FAIL,  /* fail-closed | fail-static */
 	KT_CORES, /* list of lcore ids: "1,2" or "1-3" */
 	KT_KEY,	  /* base64 public key */
+	KT_IDLE,  /* fd | sleep */
 };
 
 struct key_def {
@@ -60,6 +61,7 @@ static const struct key_def keys[] = {
 	{"tx_descriptors", KT_U16, F(tx_desc), 64, 16384},
 	{"idle_polls", KT_U32, F(idle_polls), 1, 1u << 24},
 	{"idle_sleep_max_us", KT_U32, F(idle_sleep_max_us), 1, 100000},
+	{"idle_wait", KT_IDLE, F(idle_wait), 0, 0},
 	{"housekeeping_ms", KT_U32, F(housekeeping_ms), 1, 60000},
 	{"state_dir", KT_STR, F(state_dir), 0, 0},
 	{"policy_bundle", KT_STR, F(policy_bundle), 0, 0},
@@ -106,6 +108,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->tx_desc = 1024;
 	cfg->idle_polls = 256;
 	cfg->idle_sleep_max_us = 1000;
+	cfg->idle_wait = TP_IDLE_WAIT_FD;
 	cfg->housekeeping_ms = 100;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/tableau");
 	cfg->failure_mode = TP_FAIL_CLOSED;
@@ -176,7 +179,7 @@ static int parse_cores(const char *v, const struct key_def *k, struct tp_config 
 
 	if (strlen(v) >= sizeof(buf))
 		return fail(err, line, "worker_cores: list too long");
-	strcpy(buf, v);
+	memcpy(buf, v, strlen(v) + 1);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(tok, '-');
 		uint64_t lo, hi;
@@ -258,6 +261,14 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 		else
 			return fail(err, line,
 				    "failure_mode: '%s' is not one of fail-closed, fail-static", v);
+		return 0;
+	case KT_IDLE:
+		if (!strcmp(v, "fd"))
+			cfg->idle_wait = TP_IDLE_WAIT_FD;
+		else if (!strcmp(v, "sleep"))
+			cfg->idle_wait = TP_IDLE_WAIT_SLEEP;
+		else
+			return fail(err, line, "idle_wait: '%s' is not one of fd, sleep", v);
 		return 0;
 	case KT_CORES:
 		return parse_cores(v, k, cfg, err, line);
@@ -413,7 +424,7 @@ int tp_config_parse(const char *text, struct tp_config *cfg, struct tp_config_er
 		rc = split_line(line, lineno, &key, &val, err);
 		if (rc)
 			return rc;
-		if (!key)
+		if (!key || !val)
 			continue;
 		for (i = 0; i < N_KEYS; i++) {
 			if (!strcmp(keys[i].name, key))

@@ -12,11 +12,13 @@ void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt)
 	dv->n = 0;
 }
 
-uint16_t tp_pipeline_run(const tp_stage_fn *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
+uint16_t tp_pipeline_run(const struct tp_stage *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
 			 struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
 {
-	for (unsigned s = 0; s < n_stages && n; s++)
-		n = stages[s](ctx, pkts, n, dv);
+	for (unsigned s = 0; s < n_stages && n; s++) {
+		ctx->arg = stages[s].arg;
+		n = stages[s].fn(ctx, pkts, n, dv);
+	}
 	return n;
 }
 
@@ -46,6 +48,8 @@ uint16_t tp_stage_parse(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16
 		meta->dst_zone = UINT32_MAX;
 		meta->peer = UINT32_MAX;
 		meta->flow = UINT32_MAX;
+		meta->nh_family = 0;
+		meta->up_reason = TP_UP_NONE;
 		pkts[keep++] = m;
 	}
 	tp_counters_add(ctx->cnt, TP_STAT_PARSED, keep);

@@ -34,6 +34,18 @@ static void usage(FILE *f)
 		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n");
 }
 
+/* Commands that only ask, with no argument. */
+static bool is_query(const char *cmd)
+{
+	static const char *const names[] = {"status", "counters", "peers", "zones", "flows"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(cmd, names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -79,6 +91,9 @@ static void print_status(json_t *r)
 	else
 		printf("%-11s%s\n", "policy", str(policy, "state"));
 	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
+	json_array_foreach(json_object_get(r, "neighbors"), i, w)
+		printf("%-11s%s %s %s\n", i ? "" : "neighbors", str(w, "interface"),
+		       str(w, "address"), str(w, "mac")[0] ? str(w, "mac") : "(unresolved)");
 	printf("%-11s%s%s%s\n", "controller", str(ctl, "address"),
 	       str(ctl, "address")[0] ? ": " : "", str(ctl, "state"));
 }
@@ -187,8 +202,7 @@ int main(int argc, char **argv)
 		}
 		json_object_set_new(req, "file", json_string(abs_path));
 		optind++;
-	} else if (strcmp(cmd, "status") && strcmp(cmd, "counters") && strcmp(cmd, "peers") &&
-		   strcmp(cmd, "zones") && strcmp(cmd, "flows")) {
+	} else if (!is_query(cmd)) {
 		fprintf(stderr, "tpctl: unknown command '%s'\n", cmd);
 		usage(stderr);
 		json_decref(req);

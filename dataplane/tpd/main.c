@@ -5,15 +5,19 @@
  * Start-up, in this order so the cheap checks fail first and every failure
  * is one line on stderr and exit code 1:
  *   config → identity key → admin socket (refuses a live one) → listen
- *   port (xdp mode) → interfaces → EAL, pools, ports → workers → telemetry
- * Then the control thread (the EAL main lcore) loops: admin socket,
- * signals (signalfd; SIGTERM/SIGINT stop), housekeeping every
+ *   port (xdp mode) → instance name not running → interfaces → EAL, pools,
+ *   ports, worker rings → XDP programs attached and the neighbour table
+ *   read (xdp mode) → telemetry → workers
+ * Then the control thread (the EAL main lcore) loops on poll(): signals
+ * (signalfd; SIGTERM/SIGINT stop), rtnetlink neighbour events, packets
+ * handed up by workers, the admin socket, and housekeeping every
  * housekeeping_ms on the injected clock.
  * Shutdown undoes it in reverse: workers stop, ports stop and close, the
  * admin socket file is removed, EAL is cleaned up, the key is wiped.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,9 +31,13 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <rte_common.h>
+#include <rte_mbuf.h>
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
+#include "tp/l2.h"
+#include "tp/pipeline.h"
 #include "tpd.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -111,13 +119,73 @@ static int setup_signals(struct tpd *d)
 static void housekeeping(struct tpd *d, uint64_t now)
 {
 	tp_counters_add(tpd_control_slot(d), TP_STAT_HOUSEKEEPING, 1);
+	if (d->l2)
+		tp_l2_expire(d->l2);
 	(void)now;
+}
+
+/* The PMD may fall back quietly when libxdp cannot load its program;
+ * without a program on the interface the AF_XDP socket sees nothing. */
+static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
+{
+	const char *ifs[2] = {d->cfg.zone_if, d->cfg.transit_if};
+
+	for (int i = 0; i < 2; i++) {
+		__u32 id = 0;
+		int rc = bpf_xdp_query_id((int)if_nametoindex(ifs[i]), 0, &id);
+
+		if (rc || !id) {
+			snprintf(err, errlen,
+				 "no XDP program attached to %s after its port started", ifs[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+/* xdp mode: the kernel owns ARP/ND on both interfaces; mirror it and
+ * publish next hops to the workers (tp/l2.h). */
+static int l2_start(struct tpd *d, char *err, size_t errlen)
+{
+	d->l2 = tp_l2_create(&(struct tp_l2_params){
+		.rt = &d->rt,
+		.ifindex = {(int)if_nametoindex(d->cfg.zone_if),
+			    (int)if_nametoindex(d->cfg.transit_if)},
+		.queue_len = d->cfg.neigh_queue_len,
+		.hold_ns = 3000000000ull, /* the kernel's ARP/ND gives up after ~3 s */
+		.clock = d->clock,
+		.cnt = tpd_control_slot(d),
+	});
+	if (!d->l2) {
+		snprintf(err, errlen, "cannot mirror the kernel's neighbours: %s", strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Packets workers handed up: unresolved next hops go to the L2 half;
+ * handshake messages will go to the tunnel's handshake handling. */
+static void control_rx(struct tpd *d)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned n;
+
+	while ((n = tp_runtime_from_workers(&d->rt, pkts, RTE_DIM(pkts))) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (tp_pkt_meta(pkts[i])->up_reason == TP_UP_NEIGH && d->l2) {
+				tp_l2_take(d->l2, pkts[i]);
+				continue;
+			}
+			tp_counters_drop(tpd_control_slot(d), TP_DROP_CONTROL_UNHANDLED, 1);
+			rte_pktmbuf_free(pkts[i]);
+		}
+	}
 }
 
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 2];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 4];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -132,7 +200,9 @@ static void control_loop(struct tpd *d)
 		}
 		timeout = (int)((d->next_tick_ns - now + 999999) / 1000000);
 		pfd[0] = (struct pollfd){.fd = d->sig_fd, .events = POLLIN};
-		n = 1 + tp_admin_pollfds(d->admin, pfd + 1, TP_ADMIN_CLIENTS_MAX + 1);
+		pfd[1] = (struct pollfd){.fd = d->l2 ? tp_l2_fd(d->l2) : -1, .events = POLLIN};
+		pfd[2] = (struct pollfd){.fd = tp_runtime_control_fd(&d->rt), .events = POLLIN};
+		n = 3 + tp_admin_pollfds(d->admin, pfd + 3, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -148,7 +218,11 @@ static void control_loop(struct tpd *d)
 				/* SIGHUP: reserved for a configuration reload. */
 			}
 		}
-		tp_admin_service(d->admin, pfd + 1, n - 1);
+		if (pfd[1].revents & POLLIN)
+			tp_l2_process(d->l2);
+		if (pfd[2].revents & POLLIN)
+			control_rx(d);
+		tp_admin_service(d->admin, pfd + 3, n - 3);
 	}
 }
 
@@ -215,10 +289,12 @@ int main(int argc, char **argv)
 			say("%s: %s", config_path, cerr.msg);
 		goto out_free;
 	}
+	/* keep the private key out of swap; best effort (RLIMIT_MEMLOCK) */
+	(void)sodium_mlock(d->private_key, sizeof(d->private_key));
 	rc = tp_config_read_key(d->cfg.identity_key, d->private_key, &cerr);
 	if (rc) {
 		say("%s", cerr.msg);
-		goto out_free;
+		goto out_wipe; /* a failed decode may have written part of it */
 	}
 	if (crypto_scalarmult_curve25519_base(d->public_key, d->private_key) != 0) {
 		say("identity key %s is not a usable X25519 private key", d->cfg.identity_key);
@@ -263,10 +339,19 @@ int main(int argc, char **argv)
 		say("out of memory");
 		goto out_admin;
 	}
-	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, err, sizeof(err));
+	/* NULL stages: parse, then fail closed (no policy engine yet) */
+	rc = tp_runtime_open(&d->rt, &d->cfg, d->counters, &d->clock, NULL, err, sizeof(err));
 	if (rc) {
 		say("%s", err);
 		goto out_runtime;
+	}
+	if (d->cfg.mode == TP_MODE_XDP) {
+		rc = check_xdp_attached(d, err, sizeof(err));
+		rc = rc ?: l2_start(d, err, sizeof(err));
+		if (rc) {
+			say("%s", err);
+			goto out_runtime;
+		}
 	}
 	rc = tpd_telemetry_register(d);
 	if (rc)
@@ -281,6 +366,10 @@ int main(int argc, char **argv)
 	control_loop(d);
 	status = 0;
 out_runtime:
+	/* workers first, then what they read (the next-hop table) and the
+	 * held mbufs, then the pools */
+	tp_runtime_stop(&d->rt);
+	tp_l2_destroy(d->l2);
 	tp_runtime_close(&d->rt);
 	tp_counters_free(d->counters);
 out_admin:
@@ -291,7 +380,7 @@ out_signals:
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 out_wipe:
-	sodium_memzero(d->private_key, sizeof(d->private_key));
+	sodium_munlock(d->private_key, sizeof(d->private_key)); /* also zeroes it */
 out_free:
 	free(d);
 	if (status == 0 && !check_only)

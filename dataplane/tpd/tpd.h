@@ -18,6 +18,8 @@
 #include "tp/clock.h"
 #include "tp/config.h"
 #include "tp/counters.h"
+#include "tp/l2.h"
+#include "tp/neigh.h"
 #include "tp/runtime.h"
 
 struct tpd {
@@ -28,7 +30,8 @@ struct tpd {
 	struct tp_counters *counters; /* n_workers slots + one for control */
 	struct tp_runtime rt;
 	struct tp_admin *admin;
-	int udp_fd; /* holds listen_port in xdp mode so nothing else takes it */
+	struct tp_l2 *l2; /* xdp mode: next hops on the two interfaces (tp/l2.h) */
+	int udp_fd;	  /* holds listen_port in xdp mode so nothing else takes it */
 	int sig_fd;
 	uint64_t start_ns;
 	uint64_t next_tick_ns;

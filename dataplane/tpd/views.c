@@ -3,7 +3,10 @@
  * What tpd tells about itself: status, counters, peers, zones, flows. The
  * admin socket returns these as JSON; telemetry flattens the same data.
  */
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tpd.h"
@@ -15,36 +18,61 @@ static json_t *port_json(struct tpd *d, int role)
 
 	if (tp_runtime_port_info(&d->rt, role, &pi))
 		return json_pack("{s:s, s:s}", "port", pi.name, "state", "down");
-	return json_pack("{s:s, s:s, s:s, s:i, s:i}", "port", pi.name, "interface",
+	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "port", pi.name, "interface",
 			 iface[0] ? iface : "-", "link", pi.link_up ? "up" : "down", "speed_mbps",
 			 (json_int_t)pi.speed_mbps, "mtu", (json_int_t)pi.mtu);
+}
+
+static json_t *neighbors_json(struct tpd *d)
+{
+	struct tp_neigh *neigh = d->l2 ? tp_l2_neigh(d->l2) : NULL;
+	struct tp_neigh_info ni;
+	json_t *list = json_array();
+
+	for (unsigned i = 0; neigh && tp_neigh_get(neigh, i, &ni) == 0; i++) {
+		char addr[INET6_ADDRSTRLEN], mac[18] = "", ifname[IF_NAMESIZE] = "?";
+
+		inet_ntop(ni.family == 4 ? AF_INET : AF_INET6, ni.addr, addr, sizeof(addr));
+		if (ni.has_mac)
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", ni.mac[0],
+				 ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5]);
+		if_indextoname((unsigned)ni.ifindex, ifname);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "interface", ifname,
+						      "address", addr, "mac", mac, "nud_state",
+						      (json_int_t)ni.state));
+	}
+	return list;
 }
 
 json_t *tpd_status_json(struct tpd *d)
 {
 	char pub[sodium_base64_ENCODED_LEN(TP_CONFIG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
 	uint64_t now = tp_clock_now(&d->clock);
-	json_t *workers = json_array();
+	json_t *workers = json_array(), *st;
 
 	sodium_bin2base64(pub, sizeof(pub), d->public_key, sizeof(d->public_key),
 			  sodium_base64_VARIANT_ORIGINAL);
 	for (unsigned i = 0; i < d->cfg.n_workers; i++)
 		json_array_append_new(workers, json_integer(d->cfg.worker_cores[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:{s:i, s:o}, s:{s:o, s:o},"
-			 " s:{s:b, s:n, s:s}, s:{s:s, s:s}}",
-			 "name", d->cfg.name, "version", TP_VERSION, "mode",
-			 tp_config_mode_name(d->cfg.mode), "identity", pub, "listen_port",
-			 (json_int_t)d->cfg.listen_port, "uptime_s",
-			 (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
-			 tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
-			 (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
-			 port_json(d, 0), "transit", port_json(d, 1), "policy", "loaded", 0,
-			 "version", "state",
-			 "none: inter-zone traffic is dropped until a valid bundle is applied",
-			 "controller", "address",
-			 d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
-			 d->cfg.controller_address[0] ? "not connected (client not wired yet)"
-						      : "not configured");
+	/* json_pack: 'I' takes json_int_t, 'b' an int */
+	st = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:{s:I, s:o}, s:{s:o, s:o},"
+		       " s:{s:b, s:n, s:s}, s:{s:s, s:s}}",
+		       "name", d->cfg.name, "version", TP_VERSION, "mode",
+		       tp_config_mode_name(d->cfg.mode), "identity", pub, "listen_port",
+		       (json_int_t)d->cfg.listen_port, "uptime_s",
+		       (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
+		       tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
+		       (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
+		       port_json(d, 0), "transit", port_json(d, 1), "policy", "loaded", 0,
+		       "version", "state",
+		       "none: inter-zone traffic is dropped until a valid bundle is applied",
+		       "controller", "address",
+		       d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
+		       d->cfg.controller_address[0] ? "not connected (client not wired yet)"
+						    : "not configured");
+	if (st)
+		json_object_set_new(st, "neighbors", neighbors_json(d));
+	return st;
 }
 
 json_t *tpd_counters_json(struct tpd *d)

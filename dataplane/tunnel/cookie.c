@@ -12,26 +12,27 @@ static void precompute_key(uint8_t key[NOISE_SYMMETRIC_KEY_LEN], const char *lab
 	tp_crypto_hash2(key, label, 8, pub, NOISE_PUBLIC_KEY_LEN);
 }
 
-void cookie_checker_init(struct cookie_checker *cc, const uint8_t our_public[NOISE_PUBLIC_KEY_LEN])
+void wg_cookie_checker_init(struct cookie_checker *cc,
+			    const uint8_t our_public[NOISE_PUBLIC_KEY_LEN])
 {
 	memset(cc, 0, sizeof(*cc));
 	precompute_key(cc->mac1_key, LABEL_MAC1, our_public);
 	precompute_key(cc->cookie_key, LABEL_COOKIE, our_public);
 }
 
-void cookie_checker_wipe(struct cookie_checker *cc)
+void wg_cookie_checker_wipe(struct cookie_checker *cc)
 {
 	sodium_memzero(cc, sizeof(*cc));
 }
 
-void cookie_maker_init(struct cookie_maker *cm, const uint8_t peer_public[NOISE_PUBLIC_KEY_LEN])
+void wg_cookie_maker_init(struct cookie_maker *cm, const uint8_t peer_public[NOISE_PUBLIC_KEY_LEN])
 {
 	memset(cm, 0, sizeof(*cm));
 	precompute_key(cm->mac1_key, LABEL_MAC1, peer_public);
 	precompute_key(cm->cookie_key, LABEL_COOKIE, peer_public);
 }
 
-void cookie_maker_wipe(struct cookie_maker *cm)
+void wg_cookie_maker_wipe(struct cookie_maker *cm)
 {
 	sodium_memzero(cm, sizeof(*cm));
 }
@@ -56,9 +57,9 @@ static void make_cookie(struct cookie_checker *cc, uint8_t cookie[COOKIE_LEN],
 	tp_crypto_mac(cookie, cc->secret, sizeof(cc->secret), input, alen + 2);
 }
 
-enum cookie_mac_state cookie_validate(struct cookie_checker *cc, const uint8_t *msg, size_t len,
-				      const struct tp_tunnel_endpoint *src, bool check_cookie,
-				      uint64_t now_ns, random_fn rnd, void *rctx)
+enum cookie_mac_state wg_cookie_validate(struct cookie_checker *cc, const uint8_t *msg, size_t len,
+					 const struct tp_tunnel_endpoint *src, bool check_cookie,
+					 uint64_t now_ns, random_fn rnd, void *rctx)
 {
 	const struct message_macs *macs = (const void *)(msg + len - sizeof(*macs));
 	uint8_t computed[COOKIE_LEN];
@@ -80,7 +81,7 @@ out:
 	return ret;
 }
 
-void cookie_add_macs(struct cookie_maker *cm, uint8_t *msg, size_t len, uint64_t now_ns)
+void wg_cookie_add_macs(struct cookie_maker *cm, uint8_t *msg, size_t len, uint64_t now_ns)
 {
 	struct message_macs *macs = (void *)(msg + len - sizeof(*macs));
 
@@ -95,10 +96,10 @@ void cookie_add_macs(struct cookie_maker *cm, uint8_t *msg, size_t len, uint64_t
 		memset(macs->mac2, 0, COOKIE_LEN);
 }
 
-void cookie_create_reply(struct cookie_checker *cc, struct message_handshake_cookie *reply,
-			 const uint8_t *msg, size_t len, uint32_t receiver_index,
-			 const struct tp_tunnel_endpoint *src, uint64_t now_ns, random_fn rnd,
-			 void *rctx)
+void wg_cookie_create_reply(struct cookie_checker *cc, struct message_handshake_cookie *reply,
+			    const uint8_t *msg, size_t len, uint32_t receiver_index,
+			    const struct tp_tunnel_endpoint *src, uint64_t now_ns, random_fn rnd,
+			    void *rctx)
 {
 	const struct message_macs *macs = (const void *)(msg + len - sizeof(*macs));
 	uint8_t cookie[COOKIE_LEN];
@@ -112,8 +113,8 @@ void cookie_create_reply(struct cookie_checker *cc, struct message_handshake_coo
 	sodium_memzero(cookie, sizeof(cookie));
 }
 
-bool cookie_consume_reply(struct cookie_maker *cm, const struct message_handshake_cookie *reply,
-			  uint64_t now_ns)
+bool wg_cookie_consume_reply(struct cookie_maker *cm, const struct message_handshake_cookie *reply,
+			     uint64_t now_ns)
 {
 	uint8_t cookie[COOKIE_LEN];
 	bool ok = false;

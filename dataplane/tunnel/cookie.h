@@ -45,21 +45,22 @@ enum cookie_mac_state {
 	COOKIE_VALID_MAC_WITH_COOKIE,
 };
 
-void cookie_checker_init(struct cookie_checker *cc, const uint8_t our_public[NOISE_PUBLIC_KEY_LEN]);
-void cookie_checker_wipe(struct cookie_checker *cc);
-void cookie_maker_init(struct cookie_maker *cm, const uint8_t peer_public[NOISE_PUBLIC_KEY_LEN]);
-void cookie_maker_wipe(struct cookie_maker *cm);
+void wg_cookie_checker_init(struct cookie_checker *cc,
+			    const uint8_t our_public[NOISE_PUBLIC_KEY_LEN]);
+void wg_cookie_checker_wipe(struct cookie_checker *cc);
+void wg_cookie_maker_init(struct cookie_maker *cm, const uint8_t peer_public[NOISE_PUBLIC_KEY_LEN]);
+void wg_cookie_maker_wipe(struct cookie_maker *cm);
 
 /* msg is a whole handshake message (mac1 and mac2 are its last 32 bytes). */
-enum cookie_mac_state cookie_validate(struct cookie_checker *cc, const uint8_t *msg, size_t len,
-				      const struct tp_tunnel_endpoint *src, bool check_cookie,
-				      uint64_t now_ns, random_fn rnd, void *rctx);
-void cookie_add_macs(struct cookie_maker *cm, uint8_t *msg, size_t len, uint64_t now_ns);
-void cookie_create_reply(struct cookie_checker *cc, struct message_handshake_cookie *reply,
-			 const uint8_t *msg, size_t len, uint32_t receiver_index,
-			 const struct tp_tunnel_endpoint *src, uint64_t now_ns, random_fn rnd,
-			 void *rctx);
-bool cookie_consume_reply(struct cookie_maker *cm, const struct message_handshake_cookie *reply,
-			  uint64_t now_ns);
+enum cookie_mac_state wg_cookie_validate(struct cookie_checker *cc, const uint8_t *msg, size_t len,
+					 const struct tp_tunnel_endpoint *src, bool check_cookie,
+					 uint64_t now_ns, random_fn rnd, void *rctx);
+void wg_cookie_add_macs(struct cookie_maker *cm, uint8_t *msg, size_t len, uint64_t now_ns);
+void wg_cookie_create_reply(struct cookie_checker *cc, struct message_handshake_cookie *reply,
+			    const uint8_t *msg, size_t len, uint32_t receiver_index,
+			    const struct tp_tunnel_endpoint *src, uint64_t now_ns, random_fn rnd,
+			    void *rctx);
+bool wg_cookie_consume_reply(struct cookie_maker *cm, const struct message_handshake_cookie *reply,
+			     uint64_t now_ns);
 
 #endif /* TP_TUNNEL_COOKIE_H */

@@ -24,7 +24,7 @@
 
 static const char *const res_names[TP_TUNNEL_RES_COUNT] = {[TP_TUNNEL_OK] = "ok",
 							   [TP_TUNNEL_OK_REKEY] = "ok_rekey",
-#define X(name, str) [TP_TUNNEL_DROP_##name] = str,
+#define X(name, str) [TP_TUNNEL_DROP_##name] = (str),
 							   TP_TUNNEL_DROP_REASONS(X)
 #undef X
 };
@@ -89,6 +89,7 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 		tun->ops.retire = default_retire;
 	if (!tun->ops.send)
 		tun->ops.send = default_send;
+	sodium_mlock(tun, sizeof(*tun)); /* best effort: the identity key */
 	tun->ctx = cfg->ctx;
 	tun->mtu = cfg->mtu ? cfg->mtu : TP_TUNNEL_DEFAULT_MTU;
 
@@ -96,20 +97,21 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 	tp_crypto_clamp(tun->id.private_key);
 	if (!tp_crypto_pubkey(tun->id.public_key, tun->id.private_key))
 		goto fail_key;
-	if (index_table_init(&tun->index, cfg->index_bits ? cfg->index_bits : 14) < 0)
+	if (wg_index_table_init(&tun->index, cfg->index_bits ? cfg->index_bits : 14) < 0)
 		goto fail_key;
 	tun->ops.random(tun->ctx, rl_key, sizeof(rl_key));
-	tun->rl = ratelimiter_new(cfg->ratelimit_entries ? cfg->ratelimit_entries : 4096, rl_key);
+	tun->rl =
+		wg_ratelimiter_new(cfg->ratelimit_entries ? cfg->ratelimit_entries : 4096, rl_key);
 	sodium_memzero(rl_key, sizeof(rl_key));
 	if (!tun->rl)
 		goto fail_rl;
-	cookie_checker_init(&tun->cookie, tun->id.public_key);
+	wg_cookie_checker_init(&tun->cookie, tun->id.public_key);
 	return tun;
 
 fail_rl:
-	index_table_destroy(&tun->index);
+	wg_index_table_destroy(&tun->index);
 fail_key:
-	sodium_memzero(tun, sizeof(*tun));
+	sodium_munlock(tun, sizeof(*tun));
 	free(tun);
 fail_init:
 	return NULL;
@@ -119,15 +121,15 @@ static void peer_free(void *obj)
 {
 	struct tp_tunnel_peer *peer = obj;
 
-	sodium_memzero(peer, sizeof(*peer));
+	sodium_munlock(peer, sizeof(*peer)); /* wipes, then unlocks */
 	free(peer);
 }
 
 static void peer_unlink(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
-	keypairs_zero(tun, peer);
-	noise_handshake_wipe(&peer->hs);
-	cookie_maker_wipe(&peer->cookie);
+	wg_keypairs_zero(tun, peer);
+	wg_noise_handshake_wipe(&peer->hs);
+	wg_cookie_maker_wipe(&peer->cookie);
 	tun->ops.retire(tun->ctx, peer, peer_free);
 }
 
@@ -138,10 +140,10 @@ void tp_tunnel_free(struct tp_tunnel *tun)
 	for (size_t i = 0; i < tun->npeers; i++)
 		peer_unlink(tun, tun->peers[i]);
 	free(tun->peers);
-	ratelimiter_free(tun->rl);
-	index_table_destroy(&tun->index);
-	cookie_checker_wipe(&tun->cookie);
-	sodium_memzero(tun, sizeof(*tun));
+	wg_ratelimiter_free(tun->rl);
+	wg_index_table_destroy(&tun->index);
+	wg_cookie_checker_wipe(&tun->cookie);
+	sodium_munlock(tun, sizeof(*tun)); /* wipes, then unlocks */
 	free(tun);
 }
 
@@ -164,7 +166,8 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 		goto fail_dup;
 	if (tun->npeers == tun->peers_cap) {
 		size_t cap = tun->peers_cap ? tun->peers_cap * 2 : 8;
-		struct tp_tunnel_peer **p = realloc(tun->peers, cap * sizeof(*p));
+		struct tp_tunnel_peer **p =
+			realloc(tun->peers, cap * sizeof(struct tp_tunnel_peer *));
 
 		if (!p)
 			goto fail_dup;
@@ -175,25 +178,26 @@ struct tp_tunnel_peer *tp_tunnel_peer_add(struct tp_tunnel *tun,
 	if (!peer)
 		goto fail_dup;
 	memset(peer, 0, sizeof(*peer));
+	sodium_mlock(peer, sizeof(*peer)); /* best effort: handshake secrets */
 	atomic_flag_clear(&peer->ep_lock);
 	peer->tun = tun;
 	peer->user = cfg->user;
 	peer->persistent_keepalive_s = cfg->persistent_keepalive_s;
 	memcpy(peer->public_key, cfg->public_key, TP_TUNNEL_KEY_LEN);
-	if (!noise_handshake_init(&peer->hs, &tun->id, cfg->public_key,
-				  cfg->has_psk ? cfg->psk : NULL))
+	if (!wg_noise_handshake_init(&peer->hs, &tun->id, cfg->public_key,
+				     cfg->has_psk ? cfg->psk : NULL))
 		goto fail_key;
 	peer->hs_entry.kind = INDEX_HANDSHAKE;
 	peer->hs_entry.peer = peer;
-	cookie_maker_init(&peer->cookie, cfg->public_key);
+	wg_cookie_maker_init(&peer->cookie, cfg->public_key);
 	if (cfg->endpoint.family)
 		tp_tunnel_peer_set_endpoint(peer, &cfg->endpoint);
-	timers_init(tun, peer);
+	wg_timers_init(tun, peer);
 	tun->peers[tun->npeers++] = peer;
 	return peer;
 
 fail_key:
-	noise_handshake_wipe(&peer->hs);
+	sodium_munlock(peer, sizeof(*peer));
 	free(peer);
 fail_dup:
 	return NULL;
@@ -281,7 +285,7 @@ void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tu
 	ep_store(peer, w);
 }
 
-void device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src)
+void wg_device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src)
 {
 	struct tp_tunnel_endpoint clean = {.family = src->family, .port = src->port};
 	uint64_t now[3], w[3];
@@ -293,15 +297,6 @@ void device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *s
 	ep_load(peer, now);
 	if (memcmp(now, w, sizeof(w)) != 0)
 		ep_store(peer, w);
-}
-
-void device_send_to_peer(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, const uint8_t *msg,
-			 size_t len)
-{
-	struct tp_tunnel_endpoint ep;
-
-	if (tp_tunnel_peer_endpoint(peer, &ep))
-		tun->ops.send(tun->ctx, peer, &ep, msg, len);
 }
 
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st)

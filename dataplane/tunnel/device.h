@@ -6,6 +6,10 @@
  *   [w]  written by workers (atomics), read by the control thread
  *   [cw] written by the control thread, read by workers (atomics)
  *   [r]  immutable after creation
+ *
+ * Functions shared between the engine's files carry a wg_ prefix (as in
+ * Linux WireGuard) so they cannot clash with other libraries linked into
+ * tpd; only tp_tunnel_* is public.
  */
 #ifndef TP_TUNNEL_DEVICE_H
 #define TP_TUNNEL_DEVICE_H
@@ -75,7 +79,7 @@ struct tp_tunnel_peer {
 	uint64_t zero_deadline_ns;			 /* [c] 0 = off */
 	uint64_t last_handshake_ns;			 /* [c] */
 	uint64_t handshakes_completed, initiations_sent; /* [c] */
-	uint32_t nh_jitter_ns;				 /* [c] */
+	_Atomic uint32_t nh_jitter_ns;			 /* [cw] */
 };
 
 struct tp_tunnel {
@@ -97,10 +101,7 @@ static inline uint64_t tun_now(const struct tp_tunnel *tun)
 	return tun->ops.now_ns(tun->ctx);
 }
 
-/* Send a control-path message to the peer's endpoint, if it has one. */
-void device_send_to_peer(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, const uint8_t *msg,
-			 size_t len);
 /* Update the endpoint from an authenticated packet's source (roaming). */
-void device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src);
+void wg_device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src);
 
 #endif /* TP_TUNNEL_DEVICE_H */

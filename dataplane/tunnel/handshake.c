@@ -26,51 +26,67 @@ static struct noise_handshake *lookup_static(void *ctx, const uint8_t pub[NOISE_
 	return peer ? &peer->hs : NULL;
 }
 
-void handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)
+static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tunnel_event ev)
+{
+	if (tun->ops.event)
+		tun->ops.event(tun->ctx, peer, ev);
+}
+
+/* Before touching a peer's keypairs, finish a confirmation a worker saw. */
+static void rotate(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+{
+	if (wg_keypairs_rotate_confirmed(tun, peer))
+		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
+}
+
+int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)
 {
 	struct message_handshake_initiation msg;
 	uint64_t now_ns = tun_now(tun);
 	struct tp_tunnel_endpoint ep;
+	int ret = -EAGAIN;
 
 	if (!is_retry)
 		peer->handshake_attempts = 0;
 	if (peer->last_sent_handshake_ns &&
 	    now_ns - peer->last_sent_handshake_ns < REKEY_TIMEOUT_NS)
-		return; /* rate limited */
+		goto out_rate_limited;
+	ret = -EDESTADDRREQ;
 	if (!tp_tunnel_peer_endpoint(peer, &ep))
-		return; /* nowhere to send; the peer must reach us first */
+		goto out_no_endpoint; /* the peer must reach us first */
 
-	index_remove(&tun->index, &peer->hs_entry);
-	if (index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx) < 0) {
-		tun->counters[TP_TUNNEL_DROP_NO_INDEX]++;
-		return;
-	}
-	if (noise_create_initiation(&tun->id, &peer->hs, &msg, peer->hs_entry.index,
-				    tun->ops.wall_ns(tun->ctx), tun->ops.random,
-				    tun->ctx) != TP_TUNNEL_OK) {
-		index_remove(&tun->index, &peer->hs_entry);
-		noise_handshake_clear(&peer->hs);
-		return;
-	}
-	cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now_ns);
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	ret = wg_index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx);
+	if (ret < 0)
+		goto out_no_index;
+	ret = -EINVAL;
+	if (wg_noise_create_initiation(&tun->id, &peer->hs, &msg, peer->hs_entry.index,
+				       tun->ops.wall_ns(tun->ctx), tun->ops.random,
+				       tun->ctx) != TP_TUNNEL_OK)
+		goto out_noise;
+	wg_cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), now_ns);
 	peer->last_sent_handshake_ns = now_ns ? now_ns : 1;
 	peer->initiations_sent++;
-	timers_any_authenticated_packet_sent(peer, now_ns);
+	wg_timers_any_authenticated_packet_sent(peer, now_ns);
 	tun->ops.send(tun->ctx, peer, &ep, (const uint8_t *)&msg, sizeof(msg));
-	timers_handshake_initiated(tun, peer, now_ns);
+	wg_timers_handshake_initiated(tun, peer, now_ns);
+	return 0;
+
+out_noise:
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	wg_noise_handshake_clear(&peer->hs);
+	return ret;
+out_no_index:
+	tun->counters[TP_TUNNEL_DROP_NO_INDEX]++;
+out_no_endpoint:
+out_rate_limited:
+	return ret;
 }
 
 int tp_tunnel_connect(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
-	keypairs_rotate_confirmed(tun, peer);
-	handshake_send_initiation(tun, peer, false);
-	return 0;
-}
-
-static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tunnel_event ev)
-{
-	if (tun->ops.event)
-		tun->ops.event(tun->ctx, peer, ev);
+	rotate(tun, peer);
+	return wg_handshake_send_initiation(tun, peer, false);
 }
 
 static enum tp_tunnel_res receive_initiation(struct tp_tunnel *tun, const uint8_t *buf,
@@ -82,37 +98,37 @@ static enum tp_tunnel_res receive_initiation(struct tp_tunnel *tun, const uint8_
 	struct tp_tunnel_peer *peer;
 	enum tp_tunnel_res res;
 
-	res = noise_consume_initiation(&tun->id, msg, lookup_static, tun, now_ns, &hs);
+	res = wg_noise_consume_initiation(&tun->id, msg, lookup_static, tun, now_ns, &hs);
 	if (res != TP_TUNNEL_OK)
 		goto out;
 	peer = peer_of_hs(hs);
-	keypairs_rotate_confirmed(tun, peer);
-	device_roam(peer, src);
-	timers_any_authenticated_packet_received(peer, now_ns);
+	rotate(tun, peer);
+	wg_device_roam(peer, src);
+	wg_timers_any_authenticated_packet_received(peer, now_ns);
 
 	/* The handshake in flight (if we were initiating too) is replaced. */
-	index_remove(&tun->index, &peer->hs_entry);
+	wg_index_remove(&tun->index, &peer->hs_entry);
 	res = TP_TUNNEL_DROP_NO_INDEX;
-	if (index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx) < 0)
+	if (wg_index_insert(&tun->index, &peer->hs_entry, tun->ops.random, tun->ctx) < 0)
 		goto out_clear;
-	res = noise_create_response(&tun->id, hs, &resp, peer->hs_entry.index, tun->ops.random,
-				    tun->ctx);
+	res = wg_noise_create_response(&tun->id, hs, &resp, peer->hs_entry.index, tun->ops.random,
+				       tun->ctx);
 	if (res != TP_TUNNEL_OK)
 		goto out_clear;
-	cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now_ns);
+	wg_cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), now_ns);
 	res = TP_TUNNEL_DROP_NO_INDEX;
-	if (keypair_begin_session(tun, peer, now_ns) < 0)
+	if (wg_keypair_begin_session(tun, peer, now_ns) < 0)
 		goto out_wipe_resp;
-	timers_session_derived(peer, now_ns);
-	timers_any_authenticated_packet_sent(peer, now_ns);
+	wg_timers_session_derived(peer, now_ns);
+	wg_timers_any_authenticated_packet_sent(peer, now_ns);
 	tun->ops.send(tun->ctx, peer, src, (const uint8_t *)&resp, sizeof(resp));
 	res = TP_TUNNEL_OK;
 out_wipe_resp:
 	tp_crypto_wipe(&resp, sizeof(resp));
 	goto out;
 out_clear:
-	index_remove(&tun->index, &peer->hs_entry);
-	noise_handshake_clear(hs);
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	wg_noise_handshake_clear(hs);
 out:
 	return res;
 }
@@ -125,24 +141,24 @@ static enum tp_tunnel_res receive_response(struct tp_tunnel *tun, const uint8_t 
 	struct tp_tunnel_peer *peer;
 	enum tp_tunnel_res res = TP_TUNNEL_DROP_UNKNOWN_INDEX;
 
-	e = index_lookup(&tun->index, get_le32(msg->receiver_index), INDEX_HANDSHAKE);
+	e = wg_index_lookup(&tun->index, get_le32(msg->receiver_index), INDEX_HANDSHAKE);
 	if (!e)
 		goto out;
 	peer = e->peer;
-	res = noise_consume_response(&tun->id, &peer->hs, msg);
+	res = wg_noise_consume_response(&tun->id, &peer->hs, msg);
 	if (res != TP_TUNNEL_OK)
 		goto out;
-	device_roam(peer, src);
-	timers_any_authenticated_packet_received(peer, now_ns);
+	wg_device_roam(peer, src);
+	wg_timers_any_authenticated_packet_received(peer, now_ns);
 	res = TP_TUNNEL_DROP_NO_INDEX;
-	if (keypair_begin_session(tun, peer, now_ns) < 0)
+	if (wg_keypair_begin_session(tun, peer, now_ns) < 0)
 		goto out;
-	timers_session_derived(peer, now_ns);
-	timers_handshake_complete(peer, now_ns);
+	wg_timers_session_derived(peer, now_ns);
+	wg_timers_handshake_complete(peer, now_ns);
 	event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
 	/* Confirm the session to the responder at once; it may not send on
 	 * the new keypair before it hears from us on it. */
-	transport_send_keepalive(tun, peer);
+	wg_transport_send_keepalive(tun, peer);
 	res = TP_TUNNEL_OK;
 out:
 	return res;
@@ -154,14 +170,14 @@ static enum tp_tunnel_res receive_cookie(struct tp_tunnel *tun, const uint8_t *b
 	struct index_entry *e;
 	struct tp_tunnel_peer *peer;
 
-	e = index_lookup(&tun->index, get_le32(msg->receiver_index),
-			 INDEX_HANDSHAKE | INDEX_KEYPAIR);
+	e = wg_index_lookup(&tun->index, get_le32(msg->receiver_index),
+			    INDEX_HANDSHAKE | INDEX_KEYPAIR);
 	if (!e)
 		return TP_TUNNEL_DROP_UNKNOWN_INDEX;
 	peer = e->peer;
 	if (!peer->cookie.have_sent_mac1)
 		return TP_TUNNEL_DROP_BAD_STATE;
-	if (!cookie_consume_reply(&peer->cookie, msg, now_ns))
+	if (!wg_cookie_consume_reply(&peer->cookie, msg, now_ns))
 		return TP_TUNNEL_DROP_BAD_AEAD;
 	/* The retransmit timer resends the initiation, now with mac2. */
 	return TP_TUNNEL_OK;
@@ -209,8 +225,8 @@ enum tp_tunnel_res tp_tunnel_handshake_receive(struct tp_tunnel *tun, const uint
 		tun->last_under_load_ns = now_ns ? now_ns : 1;
 	under_load = congested || (tun->last_under_load_ns &&
 				   now_ns - tun->last_under_load_ns < UNDER_LOAD_HOLD_NS);
-	mac = cookie_validate(&tun->cookie, msg, len, src, under_load, now_ns, tun->ops.random,
-			      tun->ctx);
+	mac = wg_cookie_validate(&tun->cookie, msg, len, src, under_load, now_ns, tun->ops.random,
+				 tun->ctx);
 	res = TP_TUNNEL_DROP_BAD_MAC1;
 	if (mac == COOKIE_INVALID_MAC)
 		goto out;
@@ -218,14 +234,14 @@ enum tp_tunnel_res tp_tunnel_handshake_receive(struct tp_tunnel *tun, const uint
 		struct message_handshake_cookie reply;
 
 		/* The sender index sits at offset 4 in both types 1 and 2. */
-		cookie_create_reply(&tun->cookie, &reply, msg, len, get_le32(msg + 4), src, now_ns,
-				    tun->ops.random, tun->ctx);
+		wg_cookie_create_reply(&tun->cookie, &reply, msg, len, get_le32(msg + 4), src,
+				       now_ns, tun->ops.random, tun->ctx);
 		tun->ops.send(tun->ctx, NULL, src, (const uint8_t *)&reply, sizeof(reply));
 		res = TP_TUNNEL_DROP_NEED_COOKIE;
 		goto out;
 	}
 	res = TP_TUNNEL_DROP_RATELIMITED;
-	if (under_load && !ratelimiter_allow(tun->rl, src, now_ns))
+	if (under_load && !wg_ratelimiter_allow(tun->rl, src, now_ns))
 		goto out;
 
 	if (type == MESSAGE_HANDSHAKE_INITIATION)

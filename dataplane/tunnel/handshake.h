@@ -7,7 +7,8 @@
 #include "device.h"
 
 /* Send an initiation unless one went out less than REKEY_TIMEOUT ago. A
- * retry keeps the attempt count; a fresh request resets it. */
-void handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry);
+ * retry keeps the attempt count; a fresh request resets it. 0 when sent,
+ * -EAGAIN when rate limited, -EDESTADDRREQ without endpoint, -ENOSPC. */
+int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry);
 
 #endif /* TP_TUNNEL_HANDSHAKE_H */

@@ -6,7 +6,7 @@
 
 enum { INSERT_TRIES = 64, INDEX_BITS_MAX = 24 };
 
-int index_table_init(struct index_table *t, unsigned bits)
+int wg_index_table_init(struct index_table *t, unsigned bits)
 {
 	if (bits < 4 || bits > INDEX_BITS_MAX)
 		return -EINVAL;
@@ -15,13 +15,13 @@ int index_table_init(struct index_table *t, unsigned bits)
 	return t->slots ? 0 : -ENOMEM;
 }
 
-void index_table_destroy(struct index_table *t)
+void wg_index_table_destroy(struct index_table *t)
 {
 	free(t->slots);
 	t->slots = NULL;
 }
 
-int index_insert(struct index_table *t, struct index_entry *e, random_fn rnd, void *rctx)
+int wg_index_insert(struct index_table *t, struct index_entry *e, random_fn rnd, void *rctx)
 {
 	for (int i = 0; i < INSERT_TRIES; i++) {
 		uint32_t r;
@@ -36,13 +36,13 @@ int index_insert(struct index_table *t, struct index_entry *e, random_fn rnd, vo
 	return -ENOSPC;
 }
 
-void index_replace(struct index_table *t, struct index_entry *old, struct index_entry *e)
+void wg_index_replace(struct index_table *t, struct index_entry *old, struct index_entry *e)
 {
 	e->index = old->index;
 	atomic_store_explicit(&t->slots[e->index & t->mask], e, memory_order_release);
 }
 
-void index_remove(struct index_table *t, struct index_entry *e)
+void wg_index_remove(struct index_table *t, struct index_entry *e)
 {
 	_Atomic(struct index_entry *) *slot = &t->slots[e->index & t->mask];
 

@@ -36,21 +36,23 @@ struct index_table {
 	_Atomic(struct index_entry *) *slots;
 };
 
-int index_table_init(struct index_table *t, unsigned bits);
-void index_table_destroy(struct index_table *t);
+int wg_index_table_init(struct index_table *t, unsigned bits);
+void wg_index_table_destroy(struct index_table *t);
 /* Give e a fresh random index and publish it; -ENOSPC if no free slot found. */
-int index_insert(struct index_table *t, struct index_entry *e, random_fn rnd, void *rctx);
+int wg_index_insert(struct index_table *t, struct index_entry *e, random_fn rnd, void *rctx);
 /* Move old's index to e (a keypair takes over its handshake's index). */
-void index_replace(struct index_table *t, struct index_entry *old, struct index_entry *e);
-void index_remove(struct index_table *t, struct index_entry *e);
+void wg_index_replace(struct index_table *t, struct index_entry *old, struct index_entry *e);
+void wg_index_remove(struct index_table *t, struct index_entry *e);
 
-static inline struct index_entry *index_lookup(struct index_table *t, uint32_t index,
-					       unsigned kinds)
+static inline struct index_entry *wg_index_lookup(struct index_table *t, uint32_t index,
+						  unsigned kinds)
 {
 	struct index_entry *e =
 		atomic_load_explicit(&t->slots[index & t->mask], memory_order_acquire);
 
-	if (!e || e->index != index || !(e->kind & kinds))
+	/* kind first: a worker never reads the index of a handshake entry,
+	 * which the control thread rewrites. */
+	if (!e || !(e->kind & kinds) || e->index != index)
 		return NULL;
 	return e;
 }

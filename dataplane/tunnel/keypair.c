@@ -22,7 +22,7 @@ static void keypair_free(void *obj)
 {
 	struct keypair *kp = obj;
 
-	sodium_memzero(kp, sizeof(*kp));
+	sodium_munlock(kp, sizeof(*kp)); /* wipes, then unlocks */
 	free(kp);
 }
 
@@ -30,11 +30,11 @@ static void keypair_retire(struct tp_tunnel *tun, struct keypair *kp)
 {
 	if (!kp)
 		return;
-	index_remove(&tun->index, &kp->entry);
+	wg_index_remove(&tun->index, &kp->entry);
 	tun->ops.retire(tun->ctx, kp, keypair_free);
 }
 
-struct keypair *keypair_for_sending(struct tp_tunnel_peer *peer)
+struct keypair *wg_keypair_for_sending(struct tp_tunnel_peer *peer)
 {
 	struct keypair *kp = atomic_load_explicit(&peer->kp_next, memory_order_acquire);
 
@@ -67,7 +67,7 @@ static void install(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, struct k
 	}
 }
 
-int keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns)
+int wg_keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	struct keypair *kp;
 	uint32_t remote_index = peer->hs.remote_index;
@@ -77,16 +77,17 @@ int keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, ui
 	if (!kp)
 		goto fail_alloc;
 	memset(kp, 0, sizeof(*kp));
+	sodium_mlock(kp, sizeof(*kp)); /* best effort: keep keys out of swap */
 	ret = -EINVAL;
-	if (!noise_derive_keys(&peer->hs, kp->send_key, kp->recv_key, &kp->initiator))
+	if (!wg_noise_derive_keys(&peer->hs, kp->send_key, kp->recv_key, &kp->initiator))
 		goto fail_derive;
 	kp->entry.kind = INDEX_KEYPAIR;
 	kp->entry.peer = peer;
 	kp->birth_ns = now_ns;
 	kp->remote_index = remote_index;
-	replay_init(&kp->replay);
+	wg_replay_init(&kp->replay);
 	/* The peer addresses data to the index our handshake message carried. */
-	index_replace(&tun->index, &peer->hs_entry, &kp->entry);
+	wg_index_replace(&tun->index, &peer->hs_entry, &kp->entry);
 	install(tun, peer, kp);
 	atomic_store(&peer->lastminute_sent, false);
 	return 0;
@@ -94,30 +95,31 @@ int keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, ui
 fail_derive:
 	keypair_free(kp);
 fail_alloc:
-	index_remove(&tun->index, &peer->hs_entry);
-	noise_handshake_clear(&peer->hs);
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	wg_noise_handshake_clear(&peer->hs);
 	return ret;
 }
 
-void keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+bool wg_keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	struct keypair *next = atomic_load(&peer->kp_next);
 	struct keypair *prev;
 
 	if (!next || !atomic_load(&next->confirmed))
-		return;
+		return false;
 	prev = atomic_load(&peer->kp_prev);
 	atomic_store(&peer->kp_prev, atomic_load(&peer->kp_cur));
 	atomic_store(&peer->kp_cur, next);
 	atomic_store(&peer->kp_next, NULL);
 	keypair_retire(tun, prev);
+	return true;
 }
 
-void keypairs_zero(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+void wg_keypairs_zero(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	keypair_retire(tun, atomic_exchange(&peer->kp_prev, NULL));
 	keypair_retire(tun, atomic_exchange(&peer->kp_cur, NULL));
 	keypair_retire(tun, atomic_exchange(&peer->kp_next, NULL));
-	index_remove(&tun->index, &peer->hs_entry);
-	noise_handshake_clear(&peer->hs);
+	wg_index_remove(&tun->index, &peer->hs_entry);
+	wg_noise_handshake_clear(&peer->hs);
 }

@@ -3,7 +3,7 @@
  * Keypair lifecycle: created from a finished handshake, installed in a peer's
  * previous/current/next slots, rotated on confirmation, retired through
  * ops->retire. Everything here runs on the control thread except
- * keypair_for_sending(), which any thread may call.
+ * wg_keypair_for_sending(), which any thread may call.
  */
 #ifndef TP_TUNNEL_KEYPAIR_H
 #define TP_TUNNEL_KEYPAIR_H
@@ -12,12 +12,12 @@
 
 /* Derive a keypair from hs (CREATED_RESPONSE or CONSUMED_RESPONSE), let it
  * take over the handshake's index and install it. 0 or -errno. */
-int keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns);
-/* Responder: promote a confirmed next keypair to current. */
-void keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
+int wg_keypair_begin_session(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns);
+/* Responder: promote a confirmed next keypair to current; true if it did. */
+bool wg_keypairs_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 /* Retire every keypair and the handshake in flight. */
-void keypairs_zero(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
+void wg_keypairs_zero(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 /* The keypair to encrypt with (confirmed next, else current), or NULL. */
-struct keypair *keypair_for_sending(struct tp_tunnel_peer *peer);
+struct keypair *wg_keypair_for_sending(struct tp_tunnel_peer *peer);
 
 #endif /* TP_TUNNEL_KEYPAIR_H */

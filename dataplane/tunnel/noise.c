@@ -92,8 +92,8 @@ static bool ephemeral_generate(uint8_t priv[NOISE_PUBLIC_KEY_LEN],
 	return tp_crypto_pubkey(pub, priv);
 }
 
-bool noise_handshake_init(struct noise_handshake *hs, const struct noise_identity *id,
-			  const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN], const uint8_t *psk)
+bool wg_noise_handshake_init(struct noise_handshake *hs, const struct noise_identity *id,
+			     const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN], const uint8_t *psk)
 {
 	memset(hs, 0, sizeof(*hs));
 	memcpy(hs->remote_static, remote_static, NOISE_PUBLIC_KEY_LEN);
@@ -102,7 +102,7 @@ bool noise_handshake_init(struct noise_handshake *hs, const struct noise_identit
 	return tp_crypto_dh(hs->precomputed_static_static, id->private_key, remote_static);
 }
 
-void noise_handshake_clear(struct noise_handshake *hs)
+void wg_noise_handshake_clear(struct noise_handshake *hs)
 {
 	sodium_memzero(hs->ephemeral_private, sizeof(hs->ephemeral_private));
 	sodium_memzero(hs->remote_ephemeral, sizeof(hs->remote_ephemeral));
@@ -112,23 +112,23 @@ void noise_handshake_clear(struct noise_handshake *hs)
 	hs->state = HANDSHAKE_ZEROED;
 }
 
-void noise_handshake_wipe(struct noise_handshake *hs)
+void wg_noise_handshake_wipe(struct noise_handshake *hs)
 {
 	sodium_memzero(hs, sizeof(*hs));
 }
 
-enum tp_tunnel_res noise_create_initiation(const struct noise_identity *id,
-					   struct noise_handshake *hs,
-					   struct message_handshake_initiation *msg,
-					   uint32_t local_index, uint64_t wall_ns, random_fn rnd,
-					   void *rctx)
+enum tp_tunnel_res wg_noise_create_initiation(const struct noise_identity *id,
+					      struct noise_handshake *hs,
+					      struct message_handshake_initiation *msg,
+					      uint32_t local_index, uint64_t wall_ns, random_fn rnd,
+					      void *rctx)
 {
 	uint8_t ck[NOISE_HASH_LEN], h[NOISE_HASH_LEN], key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t eph[NOISE_PUBLIC_KEY_LEN];
 	uint8_t ts[NOISE_TIMESTAMP_LEN];
 	enum tp_tunnel_res res = TP_TUNNEL_DROP_BAD_DH;
 
-	noise_handshake_clear(hs);
+	wg_noise_handshake_clear(hs);
 	handshake_start(ck, h, hs->remote_static);
 	message_header_set(&msg->header, MESSAGE_HANDSHAKE_INITIATION);
 	put_le32(msg->sender_index, local_index);
@@ -140,7 +140,7 @@ enum tp_tunnel_res noise_create_initiation(const struct noise_identity *id,
 		goto out_wipe;
 	seal_and_hash(msg->encrypted_static, id->public_key, NOISE_PUBLIC_KEY_LEN, key, h);
 	tp_crypto_mix_key(ck, key, hs->precomputed_static_static, NOISE_PUBLIC_KEY_LEN);
-	tai64n_now(ts, wall_ns);
+	wg_tai64n_now(ts, wall_ns);
 	seal_and_hash(msg->encrypted_timestamp, ts, NOISE_TIMESTAMP_LEN, key, h);
 
 	memcpy(hs->ephemeral_private, eph, sizeof(eph));
@@ -156,10 +156,10 @@ out_wipe:
 	return res;
 }
 
-enum tp_tunnel_res noise_consume_initiation(const struct noise_identity *id,
-					    const struct message_handshake_initiation *msg,
-					    noise_lookup_fn lookup, void *lctx, uint64_t now_ns,
-					    struct noise_handshake **out)
+enum tp_tunnel_res wg_noise_consume_initiation(const struct noise_identity *id,
+					       const struct message_handshake_initiation *msg,
+					       noise_lookup_fn lookup, void *lctx, uint64_t now_ns,
+					       struct noise_handshake **out)
 {
 	uint8_t ck[NOISE_HASH_LEN], h[NOISE_HASH_LEN], key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t s[NOISE_PUBLIC_KEY_LEN];
@@ -185,7 +185,7 @@ enum tp_tunnel_res noise_consume_initiation(const struct noise_identity *id,
 	if (!open_and_hash(ts, msg->encrypted_timestamp, NOISE_TIMESTAMP_LEN, key, h))
 		goto out_wipe;
 	res = TP_TUNNEL_DROP_STALE_TIMESTAMP;
-	if (!tai64n_after(ts, hs->latest_timestamp))
+	if (!wg_tai64n_after(ts, hs->latest_timestamp))
 		goto out_wipe;
 	res = TP_TUNNEL_DROP_INITIATION_FLOOD;
 	if (hs->last_initiation_consumption_ns &&
@@ -193,7 +193,7 @@ enum tp_tunnel_res noise_consume_initiation(const struct noise_identity *id,
 		goto out_wipe;
 
 	/* Verified: overwrite whatever handshake was in flight with this one. */
-	noise_handshake_clear(hs);
+	wg_noise_handshake_clear(hs);
 	memcpy(hs->remote_ephemeral, msg->unencrypted_ephemeral, NOISE_PUBLIC_KEY_LEN);
 	memcpy(hs->latest_timestamp, ts, sizeof(ts));
 	memcpy(hs->chaining_key, ck, sizeof(ck));
@@ -212,10 +212,10 @@ out_wipe:
 	return res;
 }
 
-enum tp_tunnel_res noise_create_response(const struct noise_identity *id,
-					 struct noise_handshake *hs,
-					 struct message_handshake_response *msg,
-					 uint32_t local_index, random_fn rnd, void *rctx)
+enum tp_tunnel_res wg_noise_create_response(const struct noise_identity *id,
+					    struct noise_handshake *hs,
+					    struct message_handshake_response *msg,
+					    uint32_t local_index, random_fn rnd, void *rctx)
 {
 	uint8_t ck[NOISE_HASH_LEN], h[NOISE_HASH_LEN], key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t eph[NOISE_PUBLIC_KEY_LEN];
@@ -253,9 +253,9 @@ out_wipe:
 	return res;
 }
 
-enum tp_tunnel_res noise_consume_response(const struct noise_identity *id,
-					  struct noise_handshake *hs,
-					  const struct message_handshake_response *msg)
+enum tp_tunnel_res wg_noise_consume_response(const struct noise_identity *id,
+					     struct noise_handshake *hs,
+					     const struct message_handshake_response *msg)
 {
 	uint8_t ck[NOISE_HASH_LEN], h[NOISE_HASH_LEN], key[NOISE_SYMMETRIC_KEY_LEN];
 	enum tp_tunnel_res res = TP_TUNNEL_DROP_BAD_STATE;
@@ -289,8 +289,8 @@ out_wipe:
 	return res;
 }
 
-bool noise_derive_keys(struct noise_handshake *hs, uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
-		       uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], bool *initiator)
+bool wg_noise_derive_keys(struct noise_handshake *hs, uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
+			  uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], bool *initiator)
 {
 	uint8_t first[NOISE_SYMMETRIC_KEY_LEN], second[NOISE_SYMMETRIC_KEY_LEN];
 
@@ -302,6 +302,6 @@ bool noise_derive_keys(struct noise_handshake *hs, uint8_t send_key[NOISE_SYMMET
 	memcpy(recv_key, *initiator ? second : first, NOISE_SYMMETRIC_KEY_LEN);
 	sodium_memzero(first, sizeof(first));
 	sodium_memzero(second, sizeof(second));
-	noise_handshake_clear(hs);
+	wg_noise_handshake_clear(hs);
 	return true;
 }

@@ -57,31 +57,31 @@ typedef struct noise_handshake *(*noise_lookup_fn)(
 	void *ctx, const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN]);
 
 /* false if the static-static DH is all zeros (unusable peer key). */
-bool noise_handshake_init(struct noise_handshake *hs, const struct noise_identity *id,
-			  const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN], const uint8_t *psk);
+bool wg_noise_handshake_init(struct noise_handshake *hs, const struct noise_identity *id,
+			     const uint8_t remote_static[NOISE_PUBLIC_KEY_LEN], const uint8_t *psk);
 /* Back to ZEROED, wiping the ephemeral part of the state. */
-void noise_handshake_clear(struct noise_handshake *hs);
+void wg_noise_handshake_clear(struct noise_handshake *hs);
 /* Wipe everything (peer removal). */
-void noise_handshake_wipe(struct noise_handshake *hs);
+void wg_noise_handshake_wipe(struct noise_handshake *hs);
 
-enum tp_tunnel_res noise_create_initiation(const struct noise_identity *id,
-					   struct noise_handshake *hs,
-					   struct message_handshake_initiation *msg,
-					   uint32_t local_index, uint64_t wall_ns, random_fn rnd,
-					   void *rctx);
-enum tp_tunnel_res noise_consume_initiation(const struct noise_identity *id,
-					    const struct message_handshake_initiation *msg,
-					    noise_lookup_fn lookup, void *lctx, uint64_t now_ns,
-					    struct noise_handshake **out);
-enum tp_tunnel_res noise_create_response(const struct noise_identity *id,
-					 struct noise_handshake *hs,
-					 struct message_handshake_response *msg,
-					 uint32_t local_index, random_fn rnd, void *rctx);
-enum tp_tunnel_res noise_consume_response(const struct noise_identity *id,
-					  struct noise_handshake *hs,
-					  const struct message_handshake_response *msg);
+enum tp_tunnel_res wg_noise_create_initiation(const struct noise_identity *id,
+					      struct noise_handshake *hs,
+					      struct message_handshake_initiation *msg,
+					      uint32_t local_index, uint64_t wall_ns, random_fn rnd,
+					      void *rctx);
+enum tp_tunnel_res wg_noise_consume_initiation(const struct noise_identity *id,
+					       const struct message_handshake_initiation *msg,
+					       noise_lookup_fn lookup, void *lctx, uint64_t now_ns,
+					       struct noise_handshake **out);
+enum tp_tunnel_res wg_noise_create_response(const struct noise_identity *id,
+					    struct noise_handshake *hs,
+					    struct message_handshake_response *msg,
+					    uint32_t local_index, random_fn rnd, void *rctx);
+enum tp_tunnel_res wg_noise_consume_response(const struct noise_identity *id,
+					     struct noise_handshake *hs,
+					     const struct message_handshake_response *msg);
 /* From CREATED_RESPONSE or CONSUMED_RESPONSE: the transport keys; clears hs. */
-bool noise_derive_keys(struct noise_handshake *hs, uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
-		       uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], bool *initiator);
+bool wg_noise_derive_keys(struct noise_handshake *hs, uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN],
+			  uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN], bool *initiator);
 
 #endif /* TP_TUNNEL_NOISE_H */

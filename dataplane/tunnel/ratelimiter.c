@@ -36,7 +36,7 @@ struct ratelimiter {
 	struct rl_entry *table;
 };
 
-struct ratelimiter *ratelimiter_new(unsigned entries, const uint8_t hash_key[16])
+struct ratelimiter *wg_ratelimiter_new(unsigned entries, const uint8_t hash_key[16])
 {
 	struct ratelimiter *rl = calloc(1, sizeof(*rl));
 	size_t buckets = 1;
@@ -58,7 +58,7 @@ fail_alloc:
 	return NULL;
 }
 
-void ratelimiter_free(struct ratelimiter *rl)
+void wg_ratelimiter_free(struct ratelimiter *rl)
 {
 	if (!rl)
 		return;
@@ -67,8 +67,8 @@ void ratelimiter_free(struct ratelimiter *rl)
 	free(rl);
 }
 
-bool ratelimiter_allow(struct ratelimiter *rl, const struct tp_tunnel_endpoint *src,
-		       uint64_t now_ns)
+bool wg_ratelimiter_allow(struct ratelimiter *rl, const struct tp_tunnel_endpoint *src,
+			  uint64_t now_ns)
 {
 	uint8_t key[KEY_LEN] = {src->family};
 	uint64_t h;

@@ -13,9 +13,9 @@
 
 struct ratelimiter;
 
-struct ratelimiter *ratelimiter_new(unsigned entries, const uint8_t hash_key[16]);
-void ratelimiter_free(struct ratelimiter *rl);
-bool ratelimiter_allow(struct ratelimiter *rl, const struct tp_tunnel_endpoint *src,
-		       uint64_t now_ns);
+struct ratelimiter *wg_ratelimiter_new(unsigned entries, const uint8_t hash_key[16]);
+void wg_ratelimiter_free(struct ratelimiter *rl);
+bool wg_ratelimiter_allow(struct ratelimiter *rl, const struct tp_tunnel_endpoint *src,
+			  uint64_t now_ns);
 
 #endif /* TP_TUNNEL_RATELIMITER_H */

@@ -10,12 +10,12 @@
 
 #include "replay.h"
 
-void replay_init(struct replay *r)
+void wg_replay_init(struct replay *r)
 {
 	memset(r, 0, sizeof(*r));
 }
 
-enum replay_verdict replay_check(const struct replay *r, uint64_t their)
+enum replay_verdict wg_replay_check(const struct replay *r, uint64_t their)
 {
 	if (r->counter >= REJECT_AFTER_MESSAGES + 1 || their >= REJECT_AFTER_MESSAGES)
 		return REPLAY_EXHAUSTED;
@@ -31,10 +31,10 @@ enum replay_verdict replay_check(const struct replay *r, uint64_t their)
 	return REPLAY_OK;
 }
 
-enum replay_verdict replay_validate(struct replay *r, uint64_t their)
+enum replay_verdict wg_replay_validate(struct replay *r, uint64_t their)
 {
 	uint64_t index, bit;
-	enum replay_verdict v = replay_check(r, their);
+	enum replay_verdict v = wg_replay_check(r, their);
 
 	if (v != REPLAY_OK)
 		return v;

@@ -24,10 +24,10 @@ enum replay_verdict {
 	REPLAY_EXHAUSTED, /* at or past REJECT_AFTER_MESSAGES */
 };
 
-void replay_init(struct replay *r);
+void wg_replay_init(struct replay *r);
 /* Read-only pre-check: can this counter possibly be accepted? */
-enum replay_verdict replay_check(const struct replay *r, uint64_t their);
+enum replay_verdict wg_replay_check(const struct replay *r, uint64_t their);
 /* Accept-and-record; call only after the AEAD tag verified. */
-enum replay_verdict replay_validate(struct replay *r, uint64_t their);
+enum replay_verdict wg_replay_validate(struct replay *r, uint64_t their);
 
 #endif /* TP_TUNNEL_REPLAY_H */

@@ -6,7 +6,7 @@
 #define TAI64_BASE    0x400000000000000aULL
 #define WHITENER_MASK ((1U << 24) - 1)
 
-void tai64n_now(uint8_t out[NOISE_TIMESTAMP_LEN], uint64_t wall_ns)
+void wg_tai64n_now(uint8_t out[NOISE_TIMESTAMP_LEN], uint64_t wall_ns)
 {
 	uint64_t secs = TAI64_BASE + wall_ns / NSEC_PER_SEC;
 	uint32_t nano = (uint32_t)(wall_ns % NSEC_PER_SEC) & ~WHITENER_MASK;
@@ -17,7 +17,7 @@ void tai64n_now(uint8_t out[NOISE_TIMESTAMP_LEN], uint64_t wall_ns)
 		out[8 + i] = (uint8_t)(nano >> (24 - 8 * i));
 }
 
-bool tai64n_after(const uint8_t a[NOISE_TIMESTAMP_LEN], const uint8_t b[NOISE_TIMESTAMP_LEN])
+bool wg_tai64n_after(const uint8_t a[NOISE_TIMESTAMP_LEN], const uint8_t b[NOISE_TIMESTAMP_LEN])
 {
 	return memcmp(a, b, NOISE_TIMESTAMP_LEN) > 0;
 }

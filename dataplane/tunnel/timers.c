@@ -50,59 +50,61 @@ static bool arm_if_off(_Atomic uint64_t *deadline, uint64_t when)
 						       memory_order_relaxed, memory_order_relaxed);
 }
 
-void timers_data_sent(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_data_sent(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	if (atomic_load_explicit(&peer->nh_deadline_ns, memory_order_relaxed))
 		return;
 	arm_if_off(&peer->nh_deadline_ns,
-		   now_ns + KEEPALIVE_TIMEOUT_NS + REKEY_TIMEOUT_NS + peer->nh_jitter_ns);
+		   now_ns + KEEPALIVE_TIMEOUT_NS + REKEY_TIMEOUT_NS +
+			   atomic_load_explicit(&peer->nh_jitter_ns, memory_order_relaxed));
 }
 
-void timers_data_received(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_data_received(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	if (!arm_if_off(&peer->ka_deadline_ns, now_ns + KEEPALIVE_TIMEOUT_NS) &&
 	    !atomic_load_explicit(&peer->need_another_ka, memory_order_relaxed))
 		atomic_store_explicit(&peer->need_another_ka, true, memory_order_relaxed);
 }
 
-void timers_any_authenticated_packet_sent(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_any_authenticated_packet_sent(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	if (atomic_load_explicit(&peer->ka_deadline_ns, memory_order_relaxed))
 		atomic_store_explicit(&peer->ka_deadline_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&peer->last_traversal_ns, now_ns ? now_ns : 1, memory_order_relaxed);
 }
 
-void timers_any_authenticated_packet_received(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_any_authenticated_packet_received(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	if (atomic_load_explicit(&peer->nh_deadline_ns, memory_order_relaxed))
 		atomic_store_explicit(&peer->nh_deadline_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&peer->last_traversal_ns, now_ns ? now_ns : 1, memory_order_relaxed);
 }
 
-void timers_want_handshake(struct tp_tunnel_peer *peer)
+void wg_timers_want_handshake(struct tp_tunnel_peer *peer)
 {
 	if (!atomic_load_explicit(&peer->want_handshake, memory_order_relaxed))
 		atomic_store_explicit(&peer->want_handshake, true, memory_order_release);
 }
 
-void timers_init(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+void wg_timers_init(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	peer->nh_jitter_ns = jitter(tun);
 }
 
-void timers_handshake_initiated(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_handshake_initiated(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				   uint64_t now_ns)
 {
 	peer->retransmit_deadline_ns = now_ns + REKEY_TIMEOUT_NS + jitter(tun);
 }
 
-void timers_handshake_complete(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_handshake_complete(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	peer->retransmit_deadline_ns = 0;
 	peer->handshake_attempts = 0;
 	peer->last_handshake_ns = now_ns;
 }
 
-void timers_session_derived(struct tp_tunnel_peer *peer, uint64_t now_ns)
+void wg_timers_session_derived(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	peer->zero_deadline_ns = now_ns + ZERO_KEYS_AFTER_NS;
 	peer->handshakes_completed++;
@@ -127,26 +129,29 @@ static void expired_retransmit_handshake(struct tp_tunnel *tun, struct tp_tunnel
 		/* Give up: senders drop what they staged, and whatever is left
 		 * of the partial exchange is wiped later. */
 		atomic_store(&peer->ka_deadline_ns, 0);
-		index_remove(&tun->index, &peer->hs_entry);
-		noise_handshake_clear(&peer->hs);
+		wg_index_remove(&tun->index, &peer->hs_entry);
+		wg_noise_handshake_clear(&peer->hs);
 		if (!peer->zero_deadline_ns)
 			peer->zero_deadline_ns = now_ns + ZERO_KEYS_AFTER_NS;
 		event(tun, peer, TP_TUNNEL_EV_HANDSHAKE_GAVE_UP);
 		return;
 	}
 	peer->handshake_attempts++;
-	handshake_send_initiation(tun, peer, true);
+	wg_handshake_send_initiation(tun, peer, true);
 }
 
 static void peer_tick(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	uint64_t last;
 
-	keypairs_rotate_confirmed(tun, peer);
+	/* Workers already send on a confirmed next keypair; make it current
+	 * and tell the caller a session is up (it may flush staged packets). */
+	if (wg_keypairs_rotate_confirmed(tun, peer))
+		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
 
 	if (atomic_load_explicit(&peer->want_handshake, memory_order_acquire)) {
 		atomic_store(&peer->want_handshake, false);
-		handshake_send_initiation(tun, peer, false);
+		wg_handshake_send_initiation(tun, peer, false);
 	}
 	if (due(peer->retransmit_deadline_ns, now_ns))
 		expired_retransmit_handshake(tun, peer, now_ns);
@@ -156,22 +161,22 @@ static void peer_tick(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64
 		 * dead on the other side, so start a new one. */
 		atomic_store(&peer->nh_deadline_ns, 0);
 		peer->nh_jitter_ns = jitter(tun);
-		handshake_send_initiation(tun, peer, false);
+		wg_handshake_send_initiation(tun, peer, false);
 	}
 	if (due(atomic_load(&peer->ka_deadline_ns), now_ns)) {
 		atomic_store(&peer->ka_deadline_ns, 0);
-		transport_send_keepalive(tun, peer);
+		wg_transport_send_keepalive(tun, peer);
 		if (atomic_exchange(&peer->need_another_ka, false))
 			arm_if_off(&peer->ka_deadline_ns, now_ns + KEEPALIVE_TIMEOUT_NS);
 	}
 	if (peer->persistent_keepalive_s) {
 		last = atomic_load(&peer->last_traversal_ns);
 		if (!last || now_ns - last >= (uint64_t)peer->persistent_keepalive_s * NSEC_PER_SEC)
-			transport_send_keepalive(tun, peer);
+			wg_transport_send_keepalive(tun, peer);
 	}
 	if (due(peer->zero_deadline_ns, now_ns)) {
 		peer->zero_deadline_ns = 0;
-		keypairs_zero(tun, peer);
+		wg_keypairs_zero(tun, peer);
 		event(tun, peer, TP_TUNNEL_EV_KEYS_ZEROED);
 	}
 }

@@ -75,7 +75,7 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 				 struct tp_tunnel_pkt *pkts, unsigned n)
 {
 	uint64_t now_ns = tun_now(tun);
-	struct keypair *kp = keypair_for_sending(peer);
+	struct keypair *kp = wg_keypair_for_sending(peer);
 	enum tp_tunnel_res ok = TP_TUNNEL_OK;
 	uint64_t first, bytes = 0;
 	bool data = false, any = false;
@@ -85,14 +85,14 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 	if (!kp || now_ns - kp->birth_ns >= REJECT_AFTER_TIME_NS) {
 		for (unsigned i = 0; i < n; i++)
 			pkts[i].res = TP_TUNNEL_DROP_NO_KEY;
-		timers_want_handshake(peer);
+		wg_timers_want_handshake(peer);
 		return 0;
 	}
 	first = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
 	if (first + n > REKEY_AFTER_MESSAGES ||
 	    (kp->initiator && now_ns - kp->birth_ns >= REKEY_AFTER_TIME_NS)) {
 		ok = TP_TUNNEL_OK_REKEY;
-		timers_want_handshake(peer);
+		wg_timers_want_handshake(peer);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct tp_tunnel_pkt *p = &pkts[i];
@@ -107,9 +107,9 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 		bytes += p->len;
 	}
 	if (any) {
-		timers_any_authenticated_packet_sent(peer, now_ns);
+		wg_timers_any_authenticated_packet_sent(peer, now_ns);
 		if (data)
-			timers_data_sent(peer, now_ns);
+			wg_timers_data_sent(peer, now_ns);
 		atomic_fetch_add_explicit(&peer->tx_bytes, bytes, memory_order_relaxed);
 	}
 	return partition(pkts, n);
@@ -158,7 +158,7 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 		return TP_TUNNEL_DROP_OVERSIZE;
 	if (tp_tunnel_classify(p->data, p->len) != MESSAGE_DATA)
 		return TP_TUNNEL_DROP_BAD_TYPE;
-	e = index_lookup(&tun->index, get_le32(hdr->receiver_index), INDEX_KEYPAIR);
+	e = wg_index_lookup(&tun->index, get_le32(hdr->receiver_index), INDEX_KEYPAIR);
 	if (!e)
 		return TP_TUNNEL_DROP_UNKNOWN_INDEX;
 	kp = (struct keypair *)e;
@@ -167,7 +167,7 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 	if (age >= REJECT_AFTER_TIME_NS)
 		return TP_TUNNEL_DROP_KEY_EXPIRED;
 	counter = get_le64(hdr->counter);
-	switch (replay_check(&kp->replay, counter)) {
+	switch (wg_replay_check(&kp->replay, counter)) {
 	case REPLAY_OK:
 		break;
 	case REPLAY_SEEN:
@@ -181,7 +181,7 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 	if (!tp_crypto_aead_open(hdr->encrypted_data, hdr->encrypted_data,
 				 plain + NOISE_AUTHTAG_LEN, counter, kp->recv_key, NULL, 0))
 		return TP_TUNNEL_DROP_BAD_AEAD;
-	if (replay_validate(&kp->replay, counter) != REPLAY_OK)
+	if (wg_replay_validate(&kp->replay, counter) != REPLAY_OK)
 		return TP_TUNNEL_DROP_REPLAYED; /* unreachable: one receiver per window */
 
 	/* Authenticated from here on. */
@@ -190,11 +190,11 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 	    atomic_load_explicit(&peer->kp_next, memory_order_acquire) == kp)
 		atomic_store_explicit(&kp->confirmed, true, memory_order_release);
 	if (p->src.family)
-		device_roam(peer, &p->src);
+		wg_device_roam(peer, &p->src);
 	if (kp->initiator && age >= REKEY_ON_RECV_AGE_NS &&
 	    atomic_load_explicit(&peer->kp_cur, memory_order_relaxed) == kp &&
 	    !atomic_exchange_explicit(&peer->lastminute_sent, true, memory_order_relaxed)) {
-		timers_want_handshake(peer);
+		wg_timers_want_handshake(peer);
 		res = TP_TUNNEL_OK_REKEY;
 	}
 	if (plain == 0)
@@ -221,9 +221,9 @@ unsigned tp_tunnel_decrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_pkt *pk
 		/* Timer events once per run of packets from the same peer. */
 		if (p->peer != last) {
 			if (last) {
-				timers_any_authenticated_packet_received(last, now_ns);
+				wg_timers_any_authenticated_packet_received(last, now_ns);
 				if (last_data)
-					timers_data_received(last, now_ns);
+					wg_timers_data_received(last, now_ns);
 				atomic_fetch_add_explicit(&last->rx_bytes, bytes,
 							  memory_order_relaxed);
 			}
@@ -235,9 +235,9 @@ unsigned tp_tunnel_decrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_pkt *pk
 		bytes += p->len;
 	}
 	if (last) {
-		timers_any_authenticated_packet_received(last, now_ns);
+		wg_timers_any_authenticated_packet_received(last, now_ns);
 		if (last_data)
-			timers_data_received(last, now_ns);
+			wg_timers_data_received(last, now_ns);
 		atomic_fetch_add_explicit(&last->rx_bytes, bytes, memory_order_relaxed);
 	}
 	return partition(pkts, n);
@@ -249,7 +249,7 @@ enum tp_tunnel_res tp_tunnel_decrypt(struct tp_tunnel *tun, struct tp_tunnel_pkt
 	return pkt->res;
 }
 
-void transport_send_keepalive(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+void wg_transport_send_keepalive(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
 	uint8_t buf[MESSAGE_DATA_MIN_LEN];
 	struct tp_tunnel_pkt p = {.data = buf, .len = MESSAGE_DATA_HEADER_LEN, .cap = sizeof(buf)};

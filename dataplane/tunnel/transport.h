@@ -7,6 +7,6 @@
 #include "device.h"
 
 /* [control] Encrypt an empty packet and send it to the peer's endpoint. */
-void transport_send_keepalive(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
+void wg_transport_send_keepalive(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 
 #endif /* TP_TUNNEL_TRANSPORT_H */

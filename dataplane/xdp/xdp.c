@@ -255,7 +255,6 @@ fail:
 static int adopt_object(struct tp_xdp *x, struct bpf_object *obj, struct bpf_program *prog)
 {
 	struct bpf_map *map;
-	int err;
 
 	x->prog_fd = dup(bpf_program__fd(prog));
 	if (x->prog_fd < 0)
@@ -263,6 +262,7 @@ static int adopt_object(struct tp_xdp *x, struct bpf_object *obj, struct bpf_pro
 	bpf_object__for_each_map(map, obj)
 	{
 		int fd = dup(bpf_map__fd(map));
+		int err;
 
 		if (fd < 0)
 			return -errno;
@@ -364,6 +364,7 @@ int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s)
 	c.flags = s->flags;
 	c.tunnel_port = s->tunnel_port;
 	c.hs_burst = s->hs_burst;
+	memcpy(c.mac, s->mac, sizeof(c.mac));
 	c.hs_cost_ns = s->hs_interval_ns ? s->hs_interval_ns : TP_XDP_NSEC_PER_SEC / s->hs_per_sec;
 	if (!c.hs_cost_ns)
 		return -EINVAL; /* more than 1e9 per second */

@@ -210,6 +210,7 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	ProtobufCAllocator a_sb, a_b;
 	enum tp_bundle_status st;
 	uint8_t *msg = NULL, my_id[TP_BUNDLE_KEY_ID_LEN];
+	bool unsupported = false;
 	size_t mlen;
 	char why[160];
 
@@ -264,9 +265,10 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 		goto out;
 	}
 	why[0] = '\0';
-	*site = tp_convert_from_pb(b->site, why, sizeof(why));
+	*site = tp_convert_from_pb(b->site, why, sizeof(why), &unsupported);
 	if (!*site) {
-		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "bad site: %s", why);
+		st = refuse(unsupported ? TP_BUNDLE_UNCOMPILABLE : TP_BUNDLE_UNDECODABLE, err,
+			    errlen, "bad site: %s", why);
 		goto out;
 	}
 	st = TP_BUNDLE_OK;

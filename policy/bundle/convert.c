@@ -255,6 +255,7 @@ struct conv {
 	char *err;
 	size_t errlen;
 	bool failed;
+	bool unsupported;
 };
 
 static bool __attribute__((format(printf, 2, 3))) bad(struct conv *c, const char *fmt, ...)
@@ -344,9 +345,37 @@ static bool u8_list(struct conv *c, const uint32_t *v, size_t n, uint8_t **out, 
 	return true;
 }
 
+static bool known(const void *m)
+{
+	return !m || ((const ProtobufCMessage *)m)->n_unknown_fields == 0;
+}
+
+/* Does the rule, or any part of it, carry a field this reader ignores? */
+static bool rule_has_unknown(const Tableau__V1__Rule *p)
+{
+	bool ok = known(p) && known(p->rate_limit) && known(p->modbus);
+
+	for (size_t i = 0; ok && i < p->n_dst_ports; i++)
+		ok = known(p->dst_ports[i]);
+	for (size_t i = 0; ok && i < p->n_src_ports; i++)
+		ok = known(p->src_ports[i]);
+	for (size_t i = 0; ok && i < p->n_icmp; i++)
+		ok = known(p->icmp[i]);
+	for (size_t i = 0; ok && p->modbus && i < p->modbus->n_registers; i++)
+		ok = known(p->modbus->registers[i]);
+	return !ok;
+}
+
 static bool rule_from_pb(struct conv *c, struct tp_site *s, const Tableau__V1__Rule *p,
 			 struct tp_rule *r)
 {
+	if (rule_has_unknown(p)) {
+		c->unsupported = true;
+		return bad(c,
+			   "rule %u carries fields this version does not understand "
+			   "(refused rather than enforced partly)",
+			   p->id);
+	}
 	r->id = p->id;
 	if (!p->id)
 		return bad(c, "rule with id 0");
@@ -425,7 +454,8 @@ static bool rule_from_pb(struct conv *c, struct tp_site *s, const Tableau__V1__R
 	return true;
 }
 
-struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_t errlen)
+struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_t errlen,
+				   bool *unsupported)
 {
 	struct conv c = {.err = err, .errlen = errlen};
 	struct tp_site *s = calloc(1, sizeof(*s));
@@ -569,8 +599,10 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 			goto fail;
 		}
 	}
+	*unsupported = false;
 	return s;
 fail:
+	*unsupported = c.unsupported;
 	tp_site_free(s);
 	return NULL;
 }

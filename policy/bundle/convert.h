@@ -40,8 +40,16 @@ void tp_pool_free(struct tp_pool *p);
 /* Build the protobuf form of s. NULL on allocation failure (pool->failed). */
 Tableau__V1__Site *tp_convert_to_pb(const struct tp_site *s, struct tp_pool *pool);
 
-/* Build a site from its protobuf form; NULL with a reason in err when the
- * message is not a valid site. */
-struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_t errlen);
+/*
+ * Build a site from its protobuf form; NULL with a reason in err when the
+ * message is not a valid site. Unknown fields are ignored everywhere except
+ * in a Rule and its parts: there a field this reader does not know may
+ * narrow what the rule allows (a new application profile, say), and
+ * ignoring it would widen the rule. Such a site is refused with
+ * *unsupported set, so the TP fails closed rather than enforcing half a
+ * rule.
+ */
+struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_t errlen,
+				   bool *unsupported);
 
 #endif /* TP_BUNDLE_CONVERT_H */

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define CHUNK_BYTES (256u * 1024u) /* small allocations share chunks this big */
+#define CHUNK_BYTES ((size_t)256 * 1024) /* small allocations share chunks this big */
 
 struct arena_chunk {
 	struct arena_chunk *next;

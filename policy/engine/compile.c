@@ -59,11 +59,11 @@ __attribute__((format(printf, 3, 4))) static int fail(struct build *b, int ret, 
 {
 	va_list ap;
 
-	if (b->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(b->err, b->errlen, fmt, ap);
-		va_end(ap);
-	}
+	if (b->errlen == 0)
+		return ret;
+	va_start(ap, fmt);
+	vsnprintf(b->err, b->errlen, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -141,6 +141,38 @@ static int check_rules(struct build *b)
 	}
 	free(ids);
 	return ret;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+	const struct tp_engine_rule_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Per-rule facts the decision does not carry, looked up by id. */
+static int build_rule_info(struct build *b)
+{
+	const struct tp_site *s = b->site;
+	struct tp_engine *e = b->e;
+
+	e->rule = arena_calloc(&e->arena, s->n_rules ? s->n_rules : 1, sizeof(*e->rule));
+	if (!e->rule)
+		return fail(b, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n_rules; i++) {
+		const struct tp_rule *r = &s->rules[i];
+		struct tp_engine_rule_info *ri = &e->rule[i];
+
+		ri->id = r->id;
+		ri->log = r->log;
+		ri->stateful = r->stateful;
+		ri->rate_pps = r->rate_pps;
+		ri->rate_burst = r->rate_burst;
+		snprintf(ri->name, sizeof(ri->name), "%s", r->name);
+	}
+	e->n_rules = (uint32_t)s->n_rules;
+	qsort(e->rule, s->n_rules, sizeof(*e->rule), cmp_info);
+	return 0;
 }
 
 static int cmp_zpfx(const void *a, const void *b)
@@ -233,7 +265,7 @@ static void build_validity(struct build *b)
 	int64_t from = INT64_MIN, until = TP_ENGINE_FOREVER;
 
 	for (size_t i = 0; i < s->n_rules; i++) {
-		int64_t t[2] = {s->rules[i].not_before, s->rules[i].not_after};
+		const int64_t t[2] = {s->rules[i].not_before, s->rules[i].not_after};
 
 		for (int j = 0; j < 2; j++) {
 			if (t[j] == 0)
@@ -287,7 +319,8 @@ static uint32_t bound_index(const uint32_t *lo, uint32_t n, uint32_t port)
 }
 
 /* Interval starts for a set of [lo, end) ranges (given as pairs). */
-static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, struct ptab *t)
+static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, struct ptab *t,
+			bool direct)
 {
 	uint32_t *v = malloc((n_ends + 1) * sizeof(*v));
 	size_t k = 0, m;
@@ -307,7 +340,7 @@ static int bounds_build(struct build *b, const uint32_t *ends, size_t n_ends, st
 	}
 	memcpy(t->lo, v, m * sizeof(*v));
 	free(v);
-	if (m > PTAB_DIRECT_MIN) {
+	if (direct && m > PTAB_DIRECT_MIN) {
 		t->direct = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->direct));
 		if (!t->direct)
 			return fail(b, -ENOMEM, "out of memory");
@@ -354,10 +387,9 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 		ends[2 * i] = v[i].lo;
 		ends[2 * i + 1] = v[i].end;
 	}
-	ret = bounds_build(b, ends, 2 * n, t);
+	ret = bounds_build(b, ends, 2 * n, t, false);
 	if (ret)
 		goto out_free;
-	ret = -ENOMEM;
 	t->cell = arena_calloc(&b->e->arena, t->n, sizeof(*t->cell));
 	next_deny = malloc((t->n + 1) * sizeof(uint32_t));
 	next_allow = malloc((t->n + 1) * sizeof(uint32_t));
@@ -390,6 +422,16 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 	for (uint32_t i = 0; i < t->n; i++) {
 		run += diff[i];
 		t->cell[i].stateful = run > 0;
+	}
+	if (t->n > PTAB_DIRECT_MIN) {
+		t->dcell = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->dcell));
+		if (!t->dcell)
+			goto fail_nomem;
+		for (uint32_t i = 0, port = 0; port < PORT_RANGE_END; port++) {
+			while (i + 1 < t->n && t->lo[i + 1] <= port)
+				i++;
+			t->dcell[port] = t->cell[i];
+		}
 	}
 	ret = 0;
 	goto out_free;
@@ -429,7 +471,9 @@ static int grid_build(struct build *b, const struct tp_rule *const *rules, size_
 
 	for (size_t i = 0; i < n; i++)
 		cap += (rules[i]->n_dst_ports ? rules[i]->n_dst_ports : 1) * rules[i]->n_src_ports;
-	v = malloc(cap * sizeof(*v));
+	/* cap >= 1 (every rule here names a source port); the analyzer
+	 * cannot know */
+	v = malloc((cap ? cap : 1) * sizeof(*v));
 	ends = calloc(2 * cap + 1, sizeof(*ends));
 	g = arena_calloc(&b->e->arena, 1, sizeof(*g));
 	if (!v || !ends || !g)
@@ -451,14 +495,14 @@ static int grid_build(struct build *b, const struct tp_rule *const *rules, size_
 		ends[2 * i] = v[i].dlo;
 		ends[2 * i + 1] = v[i].dend;
 	}
-	ret = bounds_build(b, ends, 2 * nv, &g->d);
+	ret = bounds_build(b, ends, 2 * nv, &g->d, true);
 	if (ret)
 		goto out_free;
 	for (size_t i = 0; i < nv; i++) {
 		ends[2 * i] = v[i].slo;
 		ends[2 * i + 1] = v[i].send;
 	}
-	ret = bounds_build(b, ends, 2 * nv, &g->s);
+	ret = bounds_build(b, ends, 2 * nv, &g->s, true);
 	if (ret)
 		goto out_free;
 	cells = (uint64_t)g->d.n * g->s.n;
@@ -595,6 +639,7 @@ static int cls_build(struct build *b, const struct prule *pr, size_t n, int prot
 	bool ported = proto >= 0 && tp_proto_has_ports((uint8_t)proto);
 	bool icmp = proto >= 0 && tp_proto_is_icmp((uint8_t)proto);
 	struct tp_engine *e = b->e;
+	bool narrow = false;
 	struct cls *c;
 	size_t k = 0;
 
@@ -619,10 +664,14 @@ static int cls_build(struct build *b, const struct prule *pr, size_t n, int prot
 		if ((has_ports && !ported) || (r->n_icmp && !icmp))
 			continue;
 		scratch[k++] = r;
+		narrow = narrow || has_ports || r->n_icmp;
 	}
-	if (ported)
+	/* Tables only where some rule narrows by port or ICMP type: a pair
+	 * with whole-protocol rules gets one aggregate, not 5 KiB of ICMP
+	 * tables per protocol (large sites have thousands of such pairs). */
+	if (ported && narrow)
 		return cls_ports(b, scratch, k, c);
-	if (icmp)
+	if (icmp && narrow)
 		return cls_icmp(b, scratch, k, c);
 	c->kind = CLS_SCALAR;
 	for (size_t i = 0; i < k; i++)
@@ -750,6 +799,9 @@ int tp_engine_compile(const struct tp_site *site, int64_t now, struct tp_engine 
 		goto fail_free;
 	}
 	ret = check_rules(&b);
+	if (ret)
+		goto fail_free;
+	ret = build_rule_info(&b);
 	if (ret)
 		goto fail_free;
 	ret = build_zones(&b);

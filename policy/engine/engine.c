@@ -10,12 +10,14 @@
  *   pair        a classifier index per IP protocol (proto_cls[256]);
  *               index 0 of a pair's classifiers is its "other protocols"
  *   cls         one classifier per (pair, protocol) actually needed:
- *     SCALAR    one aggregate (protocols without ports or ICMP types)
+ *     SCALAR    one aggregate (protocols without ports or ICMP types, or
+ *               whose rules here never narrow by them)
  *     PORTS     destination-port intervals: a sorted array of interval
  *               starts and one aggregate per elementary interval, found by
- *               binary search; rules that name source ports go to a second
+ *               binary search, or above 1024 intervals by a direct port ->
+ *               aggregate map; rules that name source ports go to a second
  *               table, a dst x src grid of elementary rectangles, built only
- *               where such rules exist
+ *               where such rules exist (bounded: GRID_CELLS_MAX)
  *     ICMP      per type an aggregate, and per type that some rule
  *               qualifies by code a 256-entry code table
  *
@@ -25,9 +27,9 @@
  * taking minima and OR, which is why the source-port grid can hold only its
  * own rules and be merged with the destination-port answer at lookup.
  *
- * Lookup cost: two trie walks, one hash probe, then one or two binary
- * searches over at most 65536 boundaries, independent of how many rules a
- * pair has. Rules outside their validity window at compile time are left
+ * Lookup cost: two trie walks (at most 4 steps for IPv4, 16 for IPv6), one
+ * hash probe, then one or two binary searches over at most 65536
+ * boundaries (or one load), independent of how many rules a pair has. Rules outside their validity window at compile time are left
  * out; [valid_from, valid_until) says for how long that holds.
  */
 #include "tp/engine.h"
@@ -48,7 +50,6 @@ static inline uint32_t ptab_find(const struct ptab *t, uint32_t port)
 
 	if (t->direct)
 		return t->direct[port];
-
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
@@ -85,7 +86,8 @@ static void cls_eval(const struct cls *c, const struct tp_flow *f, struct agg *o
 		*out = c->any;
 		return;
 	case CLS_PORTS:
-		*out = c->dst.cell[ptab_find(&c->dst, f->dport)];
+		*out = c->dst.dcell ? c->dst.dcell[f->dport]
+				    : c->dst.cell[ptab_find(&c->dst, f->dport)];
 		if (c->src) {
 			const struct grid *g = c->src;
 			uint32_t row = ptab_find(&g->d, f->dport);
@@ -170,6 +172,26 @@ int64_t tp_engine_valid_from(const struct tp_engine *e)
 int64_t tp_engine_valid_until(const struct tp_engine *e)
 {
 	return e->valid_until;
+}
+
+bool tp_engine_valid_at(const struct tp_engine *e, int64_t now)
+{
+	return e->valid_from <= now && now < e->valid_until;
+}
+
+const struct tp_engine_rule_info *tp_engine_rule(const struct tp_engine *e, uint32_t rule_id)
+{
+	uint32_t lo = 0, hi = e->n_rules;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (e->rule[mid].id < rule_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->n_rules && e->rule[lo].id == rule_id ? &e->rule[lo] : NULL;
 }
 
 uint64_t tp_engine_generation(const struct tp_engine *e)

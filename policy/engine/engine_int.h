@@ -18,10 +18,12 @@
 
 #define PORT_RANGE_END 65536u
 
-/* Above this many intervals a table also gets a direct port -> interval
- * map (128 KiB): one load instead of a dozen dependent ones. Only the
- * busiest classifiers of large policies reach it. */
-#define PTAB_DIRECT_MIN 64u
+/* Above this many intervals a table also gets a direct map from port to
+ * what it needs: one load instead of a dozen dependent ones of a binary
+ * search. A destination table maps straight to the aggregate (768 KiB,
+ * one cache miss); a grid axis to the interval index (128 KiB). Only the
+ * busiest tables of large policies reach it. */
+#define PTAB_DIRECT_MIN 1024u
 
 enum cls_kind {
 	CLS_SCALAR = 0,
@@ -36,10 +38,11 @@ struct agg {
 };
 
 struct ptab {
-	uint32_t n;	  /* elementary intervals, >= 1 */
-	uint32_t *lo;	  /* start of each interval, lo[0] = 0, ascending */
-	struct agg *cell; /* n aggregates */
-	uint16_t *direct; /* port -> interval, only when n > PTAB_DIRECT_MIN */
+	uint32_t n;	   /* elementary intervals, >= 1 */
+	uint32_t *lo;	   /* start of each interval, lo[0] = 0, ascending */
+	struct agg *cell;  /* n aggregates */
+	uint16_t *direct;  /* port -> interval (grid axes), when n > PTAB_DIRECT_MIN */
+	struct agg *dcell; /* port -> aggregate (destination tables), same condition */
 };
 
 struct grid {
@@ -68,6 +71,8 @@ struct pair {
 };
 
 struct tp_engine {
+	struct tp_engine_rule_info *rule; /* sorted by id */
+	uint32_t n_rules;
 	struct arena arena;
 	struct lpm v4, v6;
 	uint32_t n_zones;

@@ -33,8 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL	 UINT32_MAX
-#define NS_PER_S 1000000000ull
+#define NIL		    UINT32_MAX
+#define NS_PER_S	    1000000000ull
+#define EXPIRE_ON_ALLOC_MAX 64 /* expired entries one insertion may reclaim */
 
 enum idle_class {
 	IDLE_TCP_EST = 0,
@@ -296,13 +297,15 @@ static size_t expire(struct tp_flow_table *t, uint64_t now, size_t max)
 }
 
 /* A free entry, making room when the table is full: expired entries
- * first, then the least recently used one. */
+ * first (a bounded number, so that one packet never pays for a whole
+ * idle period: tp_flow_expire() is the place for that), then the least
+ * recently used one. */
 static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 {
 	uint32_t i;
 
 	if (t->free_head == NIL)
-		expire(t, now, SIZE_MAX);
+		expire(t, now, EXPIRE_ON_ALLOC_MAX);
 	if (t->free_head == NIL) {
 		uint32_t oldest = NIL;
 
@@ -440,9 +443,12 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	i = lookup(t, &k, key_bucket(t, &k), engine, now);
 	if (i == NIL)
 		return false;
-	/* An error does not keep its flow alive: no touch. Zones are those
-	 * of the error's direction, the reverse of the quoted packet's. */
+	/* An error does not keep its flow alive: no touch. Its sender may
+	 * be a router rather than the flow's other end: the zones reported
+	 * are those of the error's own addresses. */
 	flow_decision(&t->entry[i], !src_end, out);
+	out->from_zone = tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr);
+	out->to_zone = tp_engine_zone_of(engine, pkt->f.dst.family, pkt->f.dst.addr);
 	return true;
 }
 
@@ -454,6 +460,23 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 {
 	uint32_t i = lookup(t, k, b, engine, now);
 
+	if (i != NIL && k->proto == 6 && src_end != t->entry[i].init &&
+	    (pkt->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
+		/* A bare SYN from the responder is no part of the initiator's
+		 * connection: it ends that flow and is judged as a new
+		 * connection in its own direction (else a responder could
+		 * open one back on a closing 4-tuple). */
+		entry_remove(t, i);
+		t->ctr.closed++;
+		i = NIL;
+	}
+	if (i != NIL && src_end != t->entry[i].init &&
+	    ((k->proto == 1 && pkt->f.icmp_type == 8) ||
+	     (k->proto == 58 && pkt->f.icmp_type == 128)))
+		/* An echo request from the responder with the same id is not
+		 * a reply: judged on its own, and it creates no flow (the
+		 * key is taken by the initiator's). */
+		goto stateless;
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
 
@@ -484,6 +507,11 @@ pass_stateless:
 drop_policy:
 	t->ctr.denied++;
 	return TP_FLOW_DROP_POLICY;
+stateless:
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict != TP_VERDICT_ALLOW)
+		goto drop_policy;
+	goto pass_stateless;
 }
 
 /* Packets the flow lookup cannot serve: no policy, ICMP errors. */
@@ -531,42 +559,57 @@ enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_en
 
 #define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
 
+/*
+ * At most BURST_STEP packets. Two rounds of prefetches hide the two
+ * dependent cache misses of a lookup (bucket, then entry) behind the work
+ * of the other packets; processing stays strictly in order, so a flow
+ * created by one packet is found by the next.
+ */
+static void classify_step(struct tp_flow_table *t, const struct tp_engine *engine,
+			  const struct tp_flow_pkt *const pkts[], unsigned m, uint64_t now,
+			  enum tp_flow_result res[], struct tp_decision out[])
+{
+	struct key k[BURST_STEP];
+	unsigned end[BURST_STEP];
+	uint32_t b[BURST_STEP];
+
+	for (unsigned j = 0; j < m; j++) {
+		end[j] = key_of(&pkts[j]->f, &k[j]);
+		b[j] = key_bucket(t, &k[j]);
+		__builtin_prefetch(&t->bucket[b[j]]);
+	}
+	for (unsigned j = 0; j < m; j++) {
+		uint32_t i = t->bucket[b[j]];
+
+		if (i != NIL) {
+			/* an entry straddles two cache lines */
+			__builtin_prefetch(&t->entry[i]);
+			__builtin_prefetch((const char *)&t->entry[i + 1] - 1);
+		}
+	}
+	for (unsigned j = 0; j < m; j++) {
+		if (!engine || pkts[j]->icmp_error)
+			res[j] = classify_special(t, engine, pkts[j], now, &out[j]);
+		else
+			res[j] =
+				classify_one(t, engine, pkts[j], &k[j], end[j], b[j], now, &out[j]);
+	}
+}
+
 void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *engine,
 			    const struct tp_flow_pkt *const pkts[], unsigned n,
 			    enum tp_flow_result res[], struct tp_decision out[])
 {
 	uint64_t now = t->clock_ns(t->clock_arg);
 
-	for (unsigned base = 0; base < n; base += BURST_STEP) {
-		unsigned m = n - base < BURST_STEP ? n - base : BURST_STEP;
-		struct key k[BURST_STEP];
-		unsigned end[BURST_STEP];
-		uint32_t b[BURST_STEP];
+	while (n > 0) {
+		unsigned m = n > BURST_STEP ? BURST_STEP : n;
 
-		/* Two rounds of prefetches hide the two dependent cache
-		 * misses of a lookup (bucket, then entry) behind the work of
-		 * the other packets; processing stays strictly in order, so
-		 * a flow created by one packet is found by the next. */
-		for (unsigned j = 0; j < m; j++) {
-			end[j] = key_of(&pkts[base + j]->f, &k[j]);
-			b[j] = key_bucket(t, &k[j]);
-			__builtin_prefetch(&t->bucket[b[j]]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			uint32_t i = t->bucket[b[j]];
-
-			if (i != NIL)
-				__builtin_prefetch(&t->entry[i]);
-		}
-		for (unsigned j = 0; j < m; j++) {
-			const struct tp_flow_pkt *p = pkts[base + j];
-
-			if (!engine || p->icmp_error)
-				res[base + j] = classify_special(t, engine, p, now, &out[base + j]);
-			else
-				res[base + j] = classify_one(t, engine, p, &k[j], end[j], b[j], now,
-							     &out[base + j]);
-		}
+		classify_step(t, engine, pkts, m, now, res, out);
+		pkts += m;
+		res += m;
+		out += m;
+		n -= m;
 	}
 }
 
@@ -637,7 +680,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	struct tp_flow_table *t;
 	uint32_t nb = 1;
 
-	if (!cfg->clock_ns || cap >= NIL / 2 || sodium_init() < 0)
+	/* 2^28 entries (28 GiB) is far beyond any appliance, and keeps the
+	 * bucket count (2 * capacity, a power of two) within 32 bits */
+	if (!cfg->clock_ns || cap > (1u << 28) || sodium_init() < 0)
 		return NULL;
 	while (nb < 2 * cap) /* short chains: a wrong entry is a cache miss */
 		nb *= 2;

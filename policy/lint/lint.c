@@ -383,46 +383,109 @@ static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *l
 	free(refs);
 }
 
+/* Sort keys for duplicate detection in n log n. */
+struct dup_key {
+	const char *name; /* NULL: compare ids */
+	uint32_t id;
+	size_t idx;
+};
+
+static int cmp_dup_key(const void *x, const void *y)
+{
+	const struct dup_key *a = x, *b = y;
+	int c = a->name ? strcmp(a->name, b->name) : 0;
+
+	if (c)
+		return c;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Report every item whose key repeats an earlier item's. kind: 0 TP name,
+ * 1 zone name, 2 zone id, 3 conduit id. */
+static void check_duplicates(const struct tp_site *s, int kind, struct tp_diags *d)
+{
+	size_t n = kind == 0 ? s->n_tps : kind == 3 ? s->n_rules : s->n_zones;
+	struct dup_key *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v) {
+		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].idx = i;
+		if (kind == 0)
+			v[i].name = s->tps[i].name;
+		else if (kind == 1)
+			v[i].name = s->zones[i].name;
+		else
+			v[i].id = kind == 2 ? s->zones[i].id : s->rules[i].id;
+	}
+	qsort(v, n, sizeof(*v), cmp_dup_key);
+	for (size_t i = 1; i < n; i++) {
+		size_t a = v[i - 1].idx, b = v[i].idx;
+
+		if (cmp_dup_key(&(struct dup_key){v[i - 1].name, v[i - 1].id, 0},
+				&(struct dup_key){v[i].name, v[i].id, 0}) != 0)
+			continue;
+		switch (kind) {
+		case 0:
+			tp_diag_add(d, TP_DIAG_ERROR, s->tps[b].loc,
+				    "transition point '%s' defined twice", s->tps[b].name);
+			break;
+		case 1:
+			tp_diag_add(d, TP_DIAG_ERROR, s->zones[b].loc, "zone '%s' defined twice",
+				    s->zones[b].name);
+			break;
+		case 2:
+			tp_diag_add(d, TP_DIAG_ERROR, s->zones[b].loc,
+				    "zone id %u of '%s' is already used by zone '%s'",
+				    s->zones[b].id, s->zones[b].name, s->zones[a].name);
+			break;
+		default:
+			tp_diag_add(d, TP_DIAG_ERROR, s->rules[b].loc,
+				    "duplicate conduit id %u (first at %u:%u)", s->rules[b].id,
+				    s->rules[a].loc.line, s->rules[a].loc.col);
+			break;
+		}
+	}
+	free(v);
+}
+
 /* Returns false when an index is out of range: then nothing else may look
  * at the site. */
 static bool check_structure(const struct tp_site *s, int64_t now, struct tp_diags *d)
 {
-	bool sane = true;
+	bool sane = true, *hosts = calloc(s->n_tps ? s->n_tps : 1, sizeof(bool));
 
-	for (size_t t = 0; t < s->n_tps; t++) {
-		bool hosts = false;
-
-		for (size_t z = 0; z < s->n_zones; z++)
-			hosts = hosts || s->zones[z].tp == t;
-		if (!hosts)
-			tp_diag_add(d, TP_DIAG_WARNING, s->tps[t].loc,
-				    "transition point '%s' hosts no zone", s->tps[t].name);
-		for (size_t u = 0; u < t; u++)
-			if (strcmp(s->tps[t].name, s->tps[u].name) == 0)
-				tp_diag_add(d, TP_DIAG_ERROR, s->tps[t].loc,
-					    "transition point '%s' defined twice", s->tps[t].name);
+	if (!hosts) {
+		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		return false;
 	}
 	for (size_t z = 0; z < s->n_zones; z++) {
 		const struct tp_zone *zn = &s->zones[z];
 
-		if (zn->tp >= s->n_tps)
+		if (zn->tp >= s->n_tps) {
 			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone '%s' has no transition point",
 				    zn->name);
+			sane = false;
+		} else {
+			hosts[zn->tp] = true;
+		}
 		if (!zn->n_prefixes)
 			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone '%s' has no prefixes",
 				    zn->name);
 		if (!zn->name[0])
 			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone without a name");
-		for (size_t y = 0; y < z; y++) {
-			if (strcmp(s->zones[y].name, zn->name) == 0)
-				tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone '%s' defined twice",
-					    zn->name);
-			else if (s->zones[y].id == zn->id)
-				tp_diag_add(d, TP_DIAG_ERROR, zn->loc,
-					    "zone id %u of '%s' is already used by zone '%s'",
-					    zn->id, zn->name, s->zones[y].name);
-		}
 	}
+	for (size_t t = 0; t < s->n_tps; t++)
+		if (!hosts[t])
+			tp_diag_add(d, TP_DIAG_WARNING, s->tps[t].loc,
+				    "transition point '%s' hosts no zone", s->tps[t].name);
+	free(hosts);
+	for (int kind = 0; kind < 4; kind++)
+		check_duplicates(s, kind, d);
 	for (size_t i = 0; i < s->n_rules; i++) {
 		const struct tp_rule *r = &s->rules[i];
 		char lbl[TP_NAME_MAX + 32], t[32];
@@ -468,13 +531,6 @@ static bool check_structure(const struct tp_site *s, int64_t now, struct tp_diag
 				    "%s goes from zone '%s' to itself: traffic inside a zone is "
 				    "not policed, so it never applies",
 				    lbl, s->zones[r->from_zone].name);
-		for (size_t j = 0; j < i; j++)
-			if (s->rules[j].id == r->id) {
-				tp_diag_add(d, TP_DIAG_ERROR, r->loc,
-					    "duplicate conduit id %u (first at %u:%u)", r->id,
-					    s->rules[j].loc.line, s->rules[j].loc.col);
-				break;
-			}
 	}
 	return sane;
 }

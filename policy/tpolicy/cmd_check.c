@@ -125,6 +125,8 @@ int tpolicy_cmd_check(int argc, char **argv)
 		case 'k':
 			key = optarg;
 			break;
+		case 'h':
+			return tpolicy_help("check");
 		default:
 			return tpolicy_usage("check");
 		}
@@ -146,6 +148,15 @@ int tpolicy_cmd_check(int argc, char **argv)
 	rc = tpolicy_load(path, tpolicy_is_yaml(path) ? NULL : pk, at, &site, &info);
 	if (rc != TPOLICY_OK)
 		return rc;
+	/* A decision from a bundle no TP would run any more is still useful
+	 * (what did it allow?), but say so. */
+	if (info.expires_at && (at >= info.expires_at || at < info.not_before)) {
+		char t[32];
+
+		fprintf(stderr,
+			"tpolicy: note: the bundle is not valid at that time (expires %s)\n",
+			tp_time_format(info.expires_at, t, sizeof(t)));
+	}
 	tp_ref_evaluate(site, &f, at, &dec);
 	if (json)
 		print_json(site, &dec, &f, at);

@@ -122,6 +122,8 @@ int tpolicy_cmd_compile(int argc, char **argv)
 				return TPOLICY_USAGE;
 			}
 			break;
+		case 'h':
+			return tpolicy_help("compile");
 		default:
 			return tpolicy_usage("compile");
 		}

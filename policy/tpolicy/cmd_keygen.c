@@ -64,6 +64,8 @@ int tpolicy_cmd_keygen(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 'h':
+			return tpolicy_help("keygen");
 		default:
 			return tpolicy_usage("keygen");
 		}

@@ -36,6 +36,8 @@ int tpolicy_cmd_lint(int argc, char **argv)
 		case 'w':
 			werror = true;
 			break;
+		case 'h':
+			return tpolicy_help("lint");
 		default:
 			return tpolicy_usage("lint");
 		}

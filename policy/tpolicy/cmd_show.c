@@ -197,6 +197,8 @@ int tpolicy_cmd_show(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'h':
+			return tpolicy_help("show");
 		default:
 			return tpolicy_usage("show");
 		}

@@ -36,6 +36,14 @@ int tpolicy_usage(const char *name)
 	return TPOLICY_USAGE;
 }
 
+int tpolicy_help(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			printf("usage: tpolicy %s\n\n%s.\n", cmds[i].usage, cmds[i].summary);
+	return TPOLICY_OK;
+}
+
 static int help(FILE *f)
 {
 	fprintf(f, "usage: tpolicy COMMAND [ARGS]\n\ncommands:\n");

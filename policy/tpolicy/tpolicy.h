@@ -40,6 +40,9 @@ int tpolicy_cmd_status(int argc, char **argv); /* status.c: ask a running serve 
  * TPOLICY_USAGE. */
 int tpolicy_usage(const char *name);
 
+/* The same on stdout, for --help; returns TPOLICY_OK. */
+int tpolicy_help(const char *name);
+
 /* Print "tpolicy: msg" to stderr. */
 void tpolicy_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

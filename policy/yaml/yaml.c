@@ -13,6 +13,7 @@
 #include "tp/yaml.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -195,7 +196,7 @@ static bool get_name(struct reader *r, yaml_node_t *n, char *out, const char *wh
 		    TP_NAME_MAX - 1);
 		return false;
 	}
-	strcpy(out, s);
+	snprintf(out, TP_NAME_MAX, "%s", s); /* length checked above */
 	return true;
 }
 
@@ -307,7 +308,7 @@ static bool get_port_range(struct reader *r, yaml_node_t *n, struct tp_port_rang
 		err(r, n, "bad %s '%.40s'", what, s);
 		return false;
 	}
-	strcpy(buf, s);
+	snprintf(buf, sizeof(buf), "%s", s);
 	dash = strchr(buf, '-');
 	if (dash)
 		*dash = '\0';
@@ -586,8 +587,8 @@ static void read_modbus(struct reader *r, yaml_node_t *n, struct tp_rule *rule)
 				     which ? "Modbus function code" : "Modbus unit id"))
 				(*arr)[i] = (uint8_t)x;
 	}
-	if ((v = get(r, n, "registers")) &&
-	    get_ranges(r, v, &ranges, &nr, 65535, "register") && nr) {
+	if ((v = get(r, n, "registers")) && get_ranges(r, v, &ranges, &nr, 65535, "register") &&
+	    nr) {
 		m->registers = calloc(nr, sizeof(*m->registers));
 		if (!m->registers) {
 			err(r, v, "out of memory");
@@ -624,7 +625,7 @@ static void read_rule(struct reader *r, yaml_node_t *n, size_t idx)
 		if (strlen(scalar(v)) >= TP_NAME_MAX)
 			err(r, v, "conduit name longer than %d bytes", TP_NAME_MAX - 1);
 		else
-			strcpy(rule->name, scalar(v));
+			snprintf(rule->name, sizeof(rule->name), "%s", scalar(v));
 	}
 	if ((v = require(r, n, "from", "conduit")) && get_name(r, v, name, "zone name"))
 		set_ref(&r->rule_from[idx], v, name);
@@ -724,7 +725,7 @@ static void read_assertion(struct reader *r, yaml_node_t *n, size_t idx)
 		if (strlen(scalar(v)) >= TP_NAME_MAX)
 			err(r, v, "assertion name longer than %d bytes", TP_NAME_MAX - 1);
 		else
-			strcpy(a->name, scalar(v));
+			snprintf(a->name, sizeof(a->name), "%s", scalar(v));
 	}
 	al = get(r, n, "must_allow");
 	de = get(r, n, "must_deny");
@@ -794,113 +795,199 @@ static void read_section(struct reader *r, yaml_node_t *root, const char *key, s
 		fn(r, node(r, v->data.sequence.items.start[i]), i);
 }
 
-static struct tp_srcloc loc_name(const struct ref *ref, struct tp_srcloc fallback)
+/*
+ * Name and id lookups for resolve(): sorted indexes, so a file with many
+ * zones or conduits costs n log n, not n^2.
+ */
+struct key_idx {
+	const char *name; /* NULL when sorting by id */
+	uint32_t id;
+	uint32_t idx;
+};
+
+static int cmp_key_idx(const void *x, const void *y)
 {
-	return ref && ref->set ? ref->loc : fallback;
+	const struct key_idx *a = x, *b = y;
+	int c = a->name ? strcmp(a->name, b->name) : 0;
+
+	if (c)
+		return c;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Index of the first item named name in a sorted index, or UINT32_MAX. */
+static uint32_t find_name(const struct key_idx *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(v[lo].name, name) == 0 ? v[lo].idx : UINT32_MAX;
+}
+
+static struct key_idx *index_of(size_t n, const void *base, size_t stride, size_t name_off,
+				size_t id_off, bool by_name)
+{
+	struct key_idx *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *item = (const char *)base + i * stride;
+
+		v[i].name = by_name ? item + name_off : NULL;
+		v[i].id = by_name ? 0 : *(const uint32_t *)(const void *)(item + id_off);
+		v[i].idx = (uint32_t)i;
+	}
+	qsort(v, n, sizeof(*v), cmp_key_idx);
+	return v;
+}
+
+/* The zone's hosting TP: from its own `tp:` or from a TP's `zones:`
+ * list; more than one TP is an error wherever it was said. */
+static void host_zone(struct reader *r, uint32_t z, uint32_t t, const struct ref *said,
+		      const struct ref **first)
+{
+	struct tp_site *s = r->site;
+	struct tp_zone *zn = &s->zones[z];
+
+	if (zn->tp == UINT32_MAX) {
+		zn->tp = t;
+		*first = said;
+	} else if (zn->tp != t) {
+		tp_diag_add(r->d, TP_DIAG_ERROR, said->loc,
+			    "zone '%s' is on two transition points: '%s' (at %u:%u) and '%s'",
+			    zn->name, s->tps[zn->tp].name, (*first)->loc.line, (*first)->loc.col,
+			    s->tps[t].name);
+	}
 }
 
 /* Names must be unique; zones name their TP; conduits name their zones. */
 static void resolve(struct reader *r)
 {
 	struct tp_site *s = r->site;
+	struct key_idx *tps, *zn, *zid = NULL, *rid = NULL;
+	const struct ref **first = NULL;
 
-	for (size_t i = 0; i < s->n_tps; i++)
-		for (size_t j = 0; j < i; j++)
-			if (s->tps[i].name[0] && strcmp(s->tps[i].name, s->tps[j].name) == 0) {
-				tp_diag_add(r->d, TP_DIAG_ERROR, s->tps[i].loc,
-					    "transition point '%s' defined twice (first at %u:%u)",
-					    s->tps[i].name, s->tps[j].loc.line, s->tps[j].loc.col);
-				break;
-			}
-	for (size_t i = 0; i < s->n_zones; i++) {
-		struct tp_zone *z = &s->zones[i];
-		struct ref *ref = &r->zone_tp[i];
-
-		if (!z->name[0])
-			continue;
-		/* Who hosts it: its own `tp:` and every TP that lists it. */
-		if (ref->set) {
-			z->tp = tp_site_tp_by_name(s, ref->name);
-			if (z->tp == UINT32_MAX)
-				tp_diag_add(r->d, TP_DIAG_ERROR, ref->loc,
-					    "unknown transition point '%s'", ref->name);
-		}
-		for (size_t t = 0; t < s->n_tps; t++) {
-			for (size_t k = 0; r->tp_zones && k < r->n_tp_zones[t]; k++) {
-				struct ref *l = &r->tp_zones[t][k];
-
-				if (!l->set || strcmp(l->name, z->name) != 0)
-					continue;
-				if (z->tp == UINT32_MAX && !ref->set) {
-					z->tp = (uint32_t)t;
-					ref = l;
-				} else if (z->tp != t && z->tp != UINT32_MAX) {
-					tp_diag_add(r->d, TP_DIAG_ERROR, l->loc,
-						    "zone '%s' is on two transition points: "
-						    "'%s' (at %u:%u) and '%s'",
-						    z->name, s->tps[z->tp].name, ref->loc.line,
-						    ref->loc.col, s->tps[t].name);
-				}
-			}
-		}
-		if (z->tp == UINT32_MAX && !ref->set)
-			tp_diag_add(r->d, TP_DIAG_ERROR, z->loc,
-				    "zone '%s' has no transition point: add 'tp: NAME'", z->name);
-		for (size_t j = 0; j < i; j++) {
-			struct tp_zone *y = &s->zones[j];
-
-			if (strcmp(y->name, z->name) == 0) {
-				if (y->tp != z->tp && y->tp != UINT32_MAX && z->tp != UINT32_MAX)
-					tp_diag_add(r->d, TP_DIAG_ERROR, z->loc,
-						    "zone '%s' is on two transition points: '%s' "
-						    "(at %u:%u) and '%s'",
-						    z->name, s->tps[y->tp].name, y->loc.line,
-						    y->loc.col, s->tps[z->tp].name);
-				else
-					tp_diag_add(r->d, TP_DIAG_ERROR, z->loc,
-						    "zone '%s' defined twice (first at %u:%u)",
-						    z->name, y->loc.line, y->loc.col);
-				break;
-			}
-			if (y->id && y->id == z->id) {
-				tp_diag_add(r->d, TP_DIAG_ERROR, z->loc,
-					    "zone id %u of '%s' is already used by zone '%s' (at "
-					    "%u:%u)",
-					    z->id, z->name, y->name, y->loc.line, y->loc.col);
-				break;
-			}
-		}
+	tps = index_of(s->n_tps, s->tps, sizeof(*s->tps), offsetof(struct tp_tpoint, name), 0,
+		       true);
+	zn = index_of(s->n_zones, s->zones, sizeof(*s->zones), offsetof(struct tp_zone, name), 0,
+		      true);
+	zid = index_of(s->n_zones, s->zones, sizeof(*s->zones), 0, offsetof(struct tp_zone, id),
+		       false);
+	rid = index_of(s->n_rules, s->rules, sizeof(*s->rules), 0, offsetof(struct tp_rule, id),
+		       false);
+	first = calloc(s->n_zones ? s->n_zones : 1, sizeof(*first));
+	if (!tps || !zn || !zid || !rid || !first) {
+		tp_diag_add(r->d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		goto out;
 	}
-	for (size_t t = 0; t < s->n_tps; t++)
-		for (size_t k = 0; r->tp_zones && k < r->n_tp_zones[t]; k++) {
-			struct ref *l = &r->tp_zones[t][k];
+	for (size_t i = 1; i < s->n_tps; i++) {
+		const struct tp_tpoint *a = &s->tps[tps[i - 1].idx], *b = &s->tps[tps[i].idx];
 
-			if (l->set && tp_site_zone_by_name(s, l->name) == TP_ZONE_NONE)
+		if (b->name[0] && strcmp(a->name, b->name) == 0)
+			tp_diag_add(r->d, TP_DIAG_ERROR, b->loc,
+				    "transition point '%s' defined twice (first at %u:%u)", b->name,
+				    a->loc.line, a->loc.col);
+	}
+	/* Hosting: first what each zone says, then the TPs' lists. */
+	for (size_t i = 0; i < s->n_zones; i++) {
+		struct ref *ref = &r->zone_tp[i];
+		uint32_t t;
+
+		if (!s->zones[i].name[0] || !ref->set)
+			continue;
+		t = find_name(tps, s->n_tps, ref->name);
+		if (t == UINT32_MAX)
+			tp_diag_add(r->d, TP_DIAG_ERROR, ref->loc, "unknown transition point '%s'",
+				    ref->name);
+		else
+			host_zone(r, (uint32_t)i, t, ref, &first[i]);
+	}
+	for (size_t t = 0; r->tp_zones && t < s->n_tps; t++)
+		for (size_t k = 0; k < r->n_tp_zones[t]; k++) {
+			const struct ref *l = &r->tp_zones[t][k];
+			uint32_t z;
+
+			if (!l->set)
+				continue;
+			z = find_name(zn, s->n_zones, l->name);
+			if (z == UINT32_MAX)
 				tp_diag_add(r->d, TP_DIAG_ERROR, l->loc, "unknown zone '%s'",
 					    l->name);
+			else if (!r->zone_tp[z].set || s->zones[z].tp != UINT32_MAX)
+				host_zone(r, z, (uint32_t)t, l, &first[z]);
 		}
+	for (size_t i = 0; i < s->n_zones; i++)
+		if (s->zones[i].name[0] && s->zones[i].tp == UINT32_MAX && !r->zone_tp[i].set)
+			tp_diag_add(r->d, TP_DIAG_ERROR, s->zones[i].loc,
+				    "zone '%s' has no transition point: add 'tp: NAME'",
+				    s->zones[i].name);
+	for (size_t i = 1; i < s->n_zones; i++) {
+		const struct tp_zone *a = &s->zones[zn[i - 1].idx], *b = &s->zones[zn[i].idx];
+
+		if (!b->name[0] || strcmp(a->name, b->name) != 0)
+			continue;
+		/* a name written twice: either a second definition of the
+		 * same zone or, with another TP, the zone on two TPs */
+		a = &s->zones[find_name(zn, s->n_zones, b->name)];
+		if (a->tp != b->tp && a->tp != UINT32_MAX && b->tp != UINT32_MAX)
+			tp_diag_add(
+				r->d, TP_DIAG_ERROR, b->loc,
+				"zone '%s' is on two transition points: '%s' (at %u:%u) and '%s'",
+				b->name, s->tps[a->tp].name, a->loc.line, a->loc.col,
+				s->tps[b->tp].name);
+		else
+			tp_diag_add(r->d, TP_DIAG_ERROR, b->loc,
+				    "zone '%s' defined twice (first at %u:%u)", b->name,
+				    a->loc.line, a->loc.col);
+	}
+	for (size_t i = 1; i < s->n_zones; i++) {
+		const struct tp_zone *a = &s->zones[zid[i - 1].idx], *b = &s->zones[zid[i].idx];
+
+		/* same name: already reported */
+		if (a->id && a->id == b->id && strcmp(a->name, b->name) != 0)
+			tp_diag_add(r->d, TP_DIAG_ERROR, b->loc,
+				    "zone id %u of '%s' is already used by zone '%s' (at %u:%u)",
+				    b->id, b->name, a->name, a->loc.line, a->loc.col);
+	}
+	for (size_t i = 1; i < s->n_rules; i++) {
+		const struct tp_rule *a = &s->rules[rid[i - 1].idx], *b = &s->rules[rid[i].idx];
+
+		if (a->id && a->id == b->id)
+			tp_diag_add(r->d, TP_DIAG_ERROR, b->loc,
+				    "duplicate conduit id %u (first at %u:%u)", b->id, a->loc.line,
+				    a->loc.col);
+	}
 	for (size_t i = 0; i < s->n_rules; i++) {
 		struct tp_rule *rule = &s->rules[i];
 
-		for (size_t j = 0; rule->id && j < i; j++)
-			if (s->rules[j].id == rule->id) {
-				tp_diag_add(r->d, TP_DIAG_ERROR, rule->loc,
-					    "duplicate conduit id %u (first at %u:%u)", rule->id,
-					    s->rules[j].loc.line, s->rules[j].loc.col);
-				break;
-			}
 		for (int which = 0; which < 2; which++) {
 			struct ref *ref = which ? &r->rule_to[i] : &r->rule_from[i];
 			uint32_t *zone = which ? &rule->to_zone : &rule->from_zone;
 
 			if (!ref->set)
 				continue;
-			*zone = tp_site_zone_by_name(s, ref->name);
-			if (*zone == TP_ZONE_NONE)
-				tp_diag_add(r->d, TP_DIAG_ERROR, loc_name(ref, rule->loc),
-					    "unknown zone '%s'", ref->name);
+			*zone = find_name(zn, s->n_zones, ref->name);
+			if (*zone == UINT32_MAX)
+				tp_diag_add(r->d, TP_DIAG_ERROR, ref->loc, "unknown zone '%s'",
+					    ref->name);
 		}
 	}
+out:
+	free(tps);
+	free(zn);
+	free(zid);
+	free(rid);
+	free(first);
 }
 
 static const char *const top_keys[] = {
@@ -1015,9 +1102,14 @@ struct tp_site *tp_yaml_read(const char *buf, size_t len, struct tp_diags *d,
 		goto fail_nomem;
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	loaded = yaml_parser_load(&p, &r.doc);
+	if (!loaded) {
+		/* the prescan accepted the syntax: this is a resource limit */
+		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "cannot load YAML: %s",
+			    p.problem ? p.problem : "out of memory");
+		yaml_parser_delete(&p);
+		goto fail;
+	}
 	yaml_parser_delete(&p);
-	if (!loaded)
-		goto fail_nomem; /* the prescan accepted the syntax */
 	root = yaml_document_get_root_node(&r.doc);
 	if (!root) {
 		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){1, 1}, "empty policy file");

@@ -81,6 +81,8 @@ struct tp_xdp_config {
 	__u16 pad;
 	__u32 hs_burst;	  /* handshakes a source may send back to back, >= 1 */
 	__u64 hs_cost_ns; /* token cost of one handshake = 1 s / rate */
+	__u8 mac[6];	  /* the port's MAC; all zero: no destination MAC check */
+	__u16 pad2;
 };
 
 /*
@@ -153,6 +155,7 @@ struct tp_xdp_rl_key {
 #define TP_XDP_ZONE_REASONS(X)                                                              \
 	X(ZONE_REDIRECT, "redirect")		     /* to AF_XDP: the dataplane decides */ \
 	X(ZONE_XSK_MISS, "xsk_miss")		     /* no socket on this rx queue */       \
+	X(ZONE_PASS_OTHER_HOST, "pass_other_host")   /* unicast to another MAC (promisc) */ \
 	X(ZONE_PASS_NON_IP, "pass_non_ip")	     /* ARP, LLDP, ... to the kernel */     \
 	X(ZONE_PASS_ND, "pass_nd")		     /* ICMPv6 ND/MLD to the kernel */      \
 	X(ZONE_PASS_TO_TP, "pass_to_tp")	     /* addressed to the TP itself */       \
@@ -170,6 +173,7 @@ struct tp_xdp_rl_key {
 	X(TRANSIT_REDIRECT_COOKIE, "redirect_cookie")	    /* type 3 */                          \
 	X(TRANSIT_REDIRECT_DATA, "redirect_data")	    /* type 4 */                          \
 	X(TRANSIT_XSK_MISS, "xsk_miss")			    /* no socket on this rx queue */      \
+	X(TRANSIT_PASS_OTHER_HOST, "pass_other_host")	    /* unicast to another MAC */          \
 	X(TRANSIT_PASS_NON_IP, "pass_non_ip")	    /* ARP, LLDP, ... (ND: pass_not_udp) */       \
 	X(TRANSIT_PASS_NOT_UDP, "pass_not_udp")	    /* ICMP, TCP (SSH), ... */                    \
 	X(TRANSIT_PASS_OTHER_UDP, "pass_other_udp") /* UDP to another port */                     \

@@ -37,6 +37,11 @@ enum tp_config_failure_mode {
 	TP_FAIL_STATIC = 2, /* expired policy: keep enforcing it */
 };
 
+enum tp_config_idle_wait {
+	TP_IDLE_WAIT_FD = 1,	/* block on the AF_XDP sockets (xdp mode), else sleep */
+	TP_IDLE_WAIT_SLEEP = 2, /* always sleep with the doubling back-off */
+};
+
 struct tp_config {
 	char name[TP_CONFIG_NAME_MAX]; /* instance name: EAL file prefix tpd-<name> */
 	char identity_key[TP_CONFIG_PATH_MAX];
@@ -63,7 +68,8 @@ struct tp_config {
 
 	uint32_t idle_polls;	    /* empty polls before a worker starts to back off */
 	uint32_t idle_sleep_max_us; /* cap of the idle sleep */
-	uint32_t housekeeping_ms;   /* control thread tick */
+	enum tp_config_idle_wait idle_wait;
+	uint32_t housekeeping_ms; /* control thread tick */
 
 	char state_dir[TP_CONFIG_PATH_MAX];
 	char policy_bundle[TP_CONFIG_PATH_MAX];	     /* "" = none */

@@ -30,6 +30,8 @@
 	X(TRANSIT_TX_BYTES, "transit_tx_bytes")  \
 	X(PARSED, "parsed_packets")              \
 	X(IDLE_SLEEPS, "idle_sleeps")            \
+	X(TO_CONTROL, "to_control_packets")      \
+	X(FROM_CONTROL, "from_control_packets")  \
 	X(HOUSEKEEPING, "housekeeping_ticks")
 
 enum tp_stat {

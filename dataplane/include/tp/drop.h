@@ -14,11 +14,17 @@
 #include "tp/pkt.h"
 
 /* Runtime and pipeline reasons that are not the parser's. */
-#define TP_RUNTIME_DROPS(X)                                                           \
-	X(NO_POLICY, "no_policy",                                                     \
-	  "no valid policy loaded: inter-zone traffic dropped (fail closed)")         \
-	X(MULTI_SEG, "multi_segment", "chained mbuf (frames larger than one buffer)") \
-	X(TX_FULL, "tx_full", "transmit queue full")                                  \
+#define TP_RUNTIME_DROPS(X)                                                                        \
+	X(NO_POLICY, "no_policy",                                                                  \
+	  "no valid policy loaded: inter-zone traffic dropped (fail closed)")                      \
+	X(MULTI_SEG, "multi_segment", "chained mbuf (frames larger than one buffer)")              \
+	X(TX_FULL, "tx_full", "transmit queue full")                                               \
+	X(CONTROL_FULL, "control_ring_full", "ring to the control thread full (handshake flood?)") \
+	X(NO_NEXTHOP, "no_nexthop", "no next hop chosen for the packet")                           \
+	X(NEIGH_QUEUE_FULL, "neigh_queue_full", "next hop unresolved and its hold queue full")     \
+	X(NEIGH_FAILED, "neigh_failed", "next hop did not resolve (ARP/ND failed or timed out)")   \
+	X(CONTROL_UNHANDLED, "control_unhandled",                                                  \
+	  "reached the control thread, nothing handles it yet")                                    \
 	X(SHUTDOWN, "shutdown", "in flight while the worker stopped")
 
 #define TP_DROP_REASONS(X) \

@@ -7,15 +7,23 @@
  * about 1000 times a second (with the default cap of 1 ms), which is
  * ~0 % CPU.
  *
- * Why sleeping and not waiting on an fd: DPDK 22.11's net_af_xdp PMD has
- * no rx-interrupt operations (rte_eth_dev_rx_intr_* return -ENOTSUP), and
- * net_ring has none either, so there is no fd to block on through ethdev.
+ * How a worker waits (idle_wait in tpd.conf):
+ *  - fd (default; xdp mode): DPDK 22.11's net_af_xdp has no rx-interrupt
+ *    operations (rte_eth_dev_rx_intr_* are -ENOTSUP) and does not export
+ *    its sockets, so the runtime finds the process's AF_XDP sockets in
+ *    /proc/self/fd and an idle worker blocks in ppoll() on them (at most
+ *    TP_IDLE_BLOCK_MAX_US, which bounds how late it sees a stop request).
+ *    The kernel wakes it when a frame lands in an rx ring: ~0 % CPU idle,
+ *    and the first packet pays one thread wake-up.
+ *  - sleep (memory mode, or idle_wait = sleep): the doubling sleeps above;
+ *    the first packet after an idle period waits until the current sleep
+ *    ends: at most max_us plus the kernel's timer slack (50 us).
  *
- * Cost: the first packet after an idle period waits until the current
- * sleep ends: at most max_us plus the kernel's timer slack (50 us by
- * default for a normal thread). Measured with tests/bench/idle_wakeup
- * (memory mode, cap 1000 us, 200 packets at random idle gaps on this
- * 2-core VM): see the "dataplane" section of BENCHMARKS.md.
+ * Measured (tests/bench/tpd-runtime.sh, BENCHMARKS.md "dataplane"), on
+ * this shared, loaded 2-core VM: the first packet after idle waits p50
+ * ~50 us in fd mode (idle CPU 0.03 % of a core) against p50 ~0.5 ms in
+ * sleep mode with the 1 ms cap (idle CPU ~1.5 %); p99 in every mode was
+ * several ms, set by other jobs competing for the two cores.
  *
  * Plain C, no DPDK; the caller does the sleeping.
  */
@@ -23,6 +31,8 @@
 #define TP_IDLE_H
 
 #include <stdint.h>
+
+#define TP_IDLE_BLOCK_MAX_US 100000 /* longest block on AF_XDP sockets */
 
 struct tp_idle {
 	uint32_t spin_polls; /* empty polls before the first sleep */

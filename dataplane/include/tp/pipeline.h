@@ -14,6 +14,7 @@
 #ifndef TP_PIPELINE_H
 #define TP_PIPELINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -30,8 +31,19 @@ struct tp_pkt_meta {
 	struct tp_pkt_info info; /* parse stage */
 	uint32_t src_zone;	 /* zone stage (TP_ZONE_NONE until then) */
 	uint32_t dst_zone;
-	uint32_t peer; /* tunnel: peer that sent / will receive it */
-	uint32_t flow; /* flow table entry */
+	uint32_t peer;	   /* tunnel: peer that sent / will receive it */
+	uint32_t flow;	   /* flow table entry */
+	uint8_t nh_family; /* next hop (set by whoever routes; 0: none) */
+	uint8_t nh[16];	   /* next hop address, network order */
+	uint8_t out_role;  /* enum tp_port_role it leaves by (set by tp_stage_l2) */
+	uint8_t up_reason; /* enum tp_up_reason when handed to the control thread */
+};
+
+/* Why a worker handed a packet to the control thread. */
+enum tp_up_reason {
+	TP_UP_NONE = 0,
+	TP_UP_NEIGH = 1,     /* next hop not resolved: hold until it is (tp/l2.h) */
+	TP_UP_HANDSHAKE = 2, /* WireGuard message types 1-3 */
 };
 
 static inline struct tp_pkt_meta *tp_pkt_meta(struct rte_mbuf *m)
@@ -47,16 +59,27 @@ struct tp_drop_vec {
 	struct rte_mbuf *pkts[TP_BURST_MAX];
 };
 
+struct tp_runtime_worker;
+
 /* What a stage may use; owned by the worker that runs the burst. */
 struct tp_stage_ctx {
 	struct tp_counters_slot *cnt; /* this worker's counters */
 	enum tp_port_role in_role;    /* where the burst came from */
 	unsigned worker;	      /* worker index, 0-based */
 	uint64_t now_ns;	      /* time of the burst (injected clock) */
+	struct tp_runtime_worker *w;  /* for tp_stage_to_control() */
+	void *arg;		      /* the running stage's own state (struct tp_stage) */
 };
 
 typedef uint16_t (*tp_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 				struct tp_drop_vec *dv);
+
+/* A stage in a list: its function and the state it gets as ctx->arg (its
+ * engine, table, ...; read-only or RCU-protected: workers share it). */
+struct tp_stage {
+	tp_stage_fn fn;
+	void *arg;
+};
 
 static inline void tp_drop_vec_push(struct tp_drop_vec *dv, struct rte_mbuf *m, enum tp_drop r)
 {
@@ -64,11 +87,19 @@ static inline void tp_drop_vec_push(struct tp_drop_vec *dv, struct rte_mbuf *m, 
 	dv->pkts[dv->n++] = m;
 }
 
+/*
+ * Hand a packet to the control thread (handshake messages, anything the
+ * worker must not handle itself): the bounded ring from this worker. The
+ * packet is the control thread's from then on. false: ring full, the
+ * caller drops it as control_ring_full.
+ */
+bool tp_stage_to_control(struct tp_stage_ctx *ctx, struct rte_mbuf *m);
+
 /* Count every drop of the burst by reason, free them, empty dv. */
 void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt);
 
 /* Run stages in order on a burst; returns the survivors of the last one. */
-uint16_t tp_pipeline_run(const tp_stage_fn *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
+uint16_t tp_pipeline_run(const struct tp_stage *stages, unsigned n_stages, struct tp_stage_ctx *ctx,
 			 struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv);
 
 /* Parse stage: Ethernet/IP/L4 into tp_pkt_meta(m)->info (tp/pkt.h). */

@@ -19,9 +19,9 @@
  *   report timer events (data sent/received, "handshake wanted", "next keypair
  *   confirmed") by atomic stores that the next tp_tunnel_tick() acts on.
  * - Receive replay windows: all type-4 packets for one receiver index must be
- *   decrypted by one thread at a time (the dataplane steers by receiver index
- *   or by outer flow; tests are single-threaded). The window belongs to that
- *   path alone.
+ *   decrypted by one thread at a time. The window belongs to that path alone.
+ *   Steer by receiver index (bytes 4-7 of the message), not by outer 5-tuple:
+ *   a roaming peer changes its 5-tuple mid-session.
  * - Lifetime: keypairs and peers that workers may still reference are released
  *   through ops->retire(ctx, obj, free_fn), which must call free_fn(obj) only
  *   after every worker has passed a quiescent state (rte_rcu_qsbr in tpd).
@@ -29,6 +29,11 @@
  *   workers and control are the same thread.
  * - Endpoints (roaming) are a tiny seqlock per peer: workers update them with
  *   a try-lock that never waits; readers retry.
+ *
+ * - The engine queues nothing. A send refused with NO_KEY has already asked
+ *   for a handshake; the caller stages the packet and flushes on
+ *   TP_TUNNEL_EV_SESSION_READY, or drops its queue on
+ *   TP_TUNNEL_EV_HANDSHAKE_GAVE_UP.
  *
  * Time comes from ops->now_ns (monotonic, for timers) and ops->wall_ns (for
  * TAI64N timestamps); randomness from ops->random (default: libsodium).
@@ -160,7 +165,8 @@ bool tp_tunnel_peer_endpoint(const struct tp_tunnel_peer *peer, struct tp_tunnel
 void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *ep);
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st);
 
-/* [control] Start a handshake now unless one was sent < REKEY_TIMEOUT ago. */
+/* [control] Start a handshake now. 0 when an initiation went out, -EAGAIN if
+ * one was sent < REKEY_TIMEOUT ago, -EDESTADDRREQ if the peer has no endpoint. */
 int tp_tunnel_connect(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 
 /*

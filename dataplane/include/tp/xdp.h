@@ -64,6 +64,8 @@ struct tp_xdp_settings {
 	uint32_t hs_per_sec;	 /* transit: handshakes per second per source */
 	uint32_t hs_burst;	 /* transit: back-to-back handshakes, >= 1 */
 	uint64_t hs_interval_ns; /* if non-zero, overrides hs_per_sec (1 s / rate) */
+	uint8_t mac[6];		 /* the port's MAC: unicast frames for other MACs go to
+				  * the kernel (promiscuous port); all zero: no check */
 };
 
 /* The defaults the programs use while no record is written. */
@@ -72,10 +74,14 @@ void tp_xdp_settings_default(struct tp_xdp_settings *s);
 int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s);
 
 /*
- * Zone tables of a zone port, derived from the compiled policy: prefixes of
- * all zones, which zones this TP hosts, zone pairs with at least one conduit
- * (either direction is its own pair), and the TP's own addresses (prefix
- * length ignored). Zone ids are the caller's (e.g. site zone indices).
+ * Zone tables of a zone port: prefixes of all zones, which zones this TP
+ * hosts, the (source, destination) zone pairs a packet may cross in that
+ * direction (a stateful conduit A->B needs B->A too, for its replies), and
+ * the TP's own addresses on every interface (prefix length ignored); zone
+ * ids are the caller's.
+ * tp_xdp_zones_from_site() (tp/xdp_site.h) derives them from a site. With
+ * no policy yet, apply just the TP's addresses: management traffic to the
+ * TP then passes while all inter-zone traffic is dropped.
  */
 struct tp_xdp_zone_prefix {
 	struct tp_prefix prefix;

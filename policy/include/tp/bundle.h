@@ -18,7 +18,8 @@
  * parsing, protobuf-c allocates through a budget proportional to the input,
  * and a decoded site is refused when it holds more items than the limits in
  * policy/bundle/convert.h. Unknown fields are skipped (forward
- * compatibility).
+ * compatibility), except inside a conduit: there they may restrict what it
+ * allows, so such a bundle is refused as uncompilable (fail closed).
  */
 #ifndef TP_BUNDLE_H
 #define TP_BUNDLE_H

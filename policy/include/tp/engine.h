@@ -16,19 +16,22 @@
  *
  * Refused at compile (with a message in err): a prefix in two zones, zone or
  * TP indices out of range, an inverted port range, a bad ICMP code, a
- * duplicate or zero rule id, an unknown action, an application profile
+ * duplicate or zero rule id, an unknown action, a not_after that is not
+ * after its not_before, an application profile
  * (Modbus/TCP is not enforced by this engine: a rule that asks for it is
  * refused rather than silently widened to plain TCP), and a policy whose
  * source-port tables would exceed the memory budget.
  *
- * Lifetime: a compiled engine is immutable once compiled and may be read by
- * any number of threads. It is freed by tp_engine_free(), or, once
+ * Lifetime: a compiled engine is immutable once compiled (but for its
+ * generation, written once by tp_engine_publish() before any reader can
+ * see it) and may be read by any number of threads. It is freed by tp_engine_free(), or, once
  * published, by the slot's retire callback when no reader can hold it.
  */
 #ifndef TP_ENGINE_H
 #define TP_ENGINE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +73,26 @@ int64_t tp_engine_valid_until(const struct tp_engine *e);
 /* Generation assigned by tp_engine_publish(); 0 before publication. Flow
  * entries are stamped with it (tp/flow.h). */
 uint64_t tp_engine_generation(const struct tp_engine *e);
+
+/* Is now inside [valid_from, valid_until)? Outside it the owner must
+ * recompile before deciding anything. */
+bool tp_engine_valid_at(const struct tp_engine *e, int64_t now);
+
+/* What the dataplane needs of a deciding rule beyond the verdict: whether
+ * to log it and its rate limit (enforced by the caller, per flow creation
+ * or per packet as it documents). */
+struct tp_engine_rule_info {
+	uint32_t id;
+	bool log;
+	bool stateful;
+	uint32_t rate_pps; /* 0 = none */
+	uint32_t rate_burst;
+	char name[TP_NAME_MAX];
+};
+
+/* Info of the rule with that id in this engine (rules outside the validity
+ * interval included); NULL when there is none. */
+const struct tp_engine_rule_info *tp_engine_rule(const struct tp_engine *e, uint32_t rule_id);
 
 /* Bytes held by the compiled tables. */
 size_t tp_engine_memory(const struct tp_engine *e);

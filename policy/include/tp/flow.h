@@ -21,13 +21,25 @@
  * unless a stateful rule still allows it. tp_flow_recheck() does the same
  * eagerly, a bounded number of entries at a time.
  *
+ * Generations are those tp_engine_publish() assigns; an engine that was
+ * never published has generation 0, so tables fed by unpublished engines
+ * (offline tools, tests) must not mix two of them.
+ *
+ * Memory: 104 bytes per entry plus 8 per entry of buckets, all allocated
+ * at creation (about 107 MiB for the default 1M entries).
+ *
  * Capacity is fixed at creation. When full, the least recently used entry
- * (to within relink_ms) is evicted after expired ones, and counted; a new flow is never let
- * through unevaluated. Idle timeouts are per protocol (TCP established and
- * transitory, UDP, ICMP, other). TCP state is light: a SYN starts a flow, a
- * packet from the responder establishes it, FINs from both ends make it
- * transitory again, a RST removes it. A TCP packet of an unknown connection
- * is evaluated as a first packet in its direction (loose pickup, §7.5).
+ * (to within relink_ms) is evicted after expired ones, and counted; a new
+ * flow is never let through unevaluated. Idle timeouts are per protocol
+ * (TCP established and transitory, UDP, ICMP, other).
+ *
+ * TCP state is light: a SYN starts a half-open flow (transitory timeout), a
+ * packet from the responder establishes it, a FIN from either end makes it
+ * transitory again, a RST from either end removes it. A TCP packet of an
+ * unknown connection is evaluated as a first packet in its direction (loose
+ * pickup, §7.5). A bare SYN from the responder ends the flow and is judged
+ * as a new connection in its own direction; an echo request from the
+ * responder with the flow's id is judged on its own and creates no flow.
  *
  * Time comes from the clock callback (nanoseconds, monotonic); nothing in
  * here reads a system clock.
@@ -136,7 +148,8 @@ void tp_flow_table_free(struct tp_flow_table *t);
  * Classify one packet against the flow table and, when it belongs to no
  * flow, against engine (which may be NULL: no policy). out receives the
  * deciding decision: for a flow hit, the admitting rule and the zones in
- * the packet's direction. Creates, refreshes, re-checks and removes
+ * the packet's direction; for a related ICMP error, the admitting rule and
+ * the zones of the error's own addresses. Creates, refreshes, re-checks and removes
  * entries as described above.
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
@@ -148,7 +161,9 @@ void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *eng
 			    const struct tp_flow_pkt *const pkts[], unsigned n,
 			    enum tp_flow_result res[], struct tp_decision out[]);
 
-/* Remove up to max expired entries; returns how many were removed. */
+/* Remove up to max expired entries; returns how many were removed. The
+ * owner calls it regularly (its idle loop, a timer) with a small budget;
+ * an insertion into a full table reclaims at most 64 by itself. */
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max);
 
 /* Re-check up to max entries stamped with an older generation than
@@ -169,5 +184,30 @@ void tp_flow_foreach(const struct tp_flow_table *t, tp_flow_visit_fn cb, void *a
 /* A hash of the packet's connection that is the same in both directions,
  * for steering both directions to one worker. */
 uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt);
+
+/*
+ * Packet parsing (parse.c): an IPv4 or IPv6 packet, from its IP header, to
+ * the fields above. Untrusted input; every failure has a reason the caller
+ * counts as a drop. Non-first fragments are refused: they carry no ports,
+ * so no rule can be applied to them.
+ */
+#define TP_PARSE_RESULTS(X)                                                              \
+	X(OK, "ok")                                                                      \
+	X(TRUNCATED, "truncated")     /* shorter than its headers or its length field */ \
+	X(BAD_VERSION, "bad-version") /* neither IPv4 nor IPv6 */                        \
+	X(BAD_HEADER, "bad-header")   /* IHL, total length or extension chain invalid */ \
+	X(BAD_L4, "bad-l4")	      /* ICMP in IPv6 or ICMPv6 in IPv4 */               \
+	X(FRAGMENT, "fragment")	      /* a non-first fragment */
+
+enum tp_parse_result {
+#define X(name, str) TP_PARSE_##name,
+	TP_PARSE_RESULTS(X)
+#undef X
+};
+
+const char *tp_parse_result_name(enum tp_parse_result r);
+
+/* Fill out from the packet at pkt (len bytes, starting at the IP header). */
+enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flow_pkt *out);
 
 #endif /* TP_FLOW_H */

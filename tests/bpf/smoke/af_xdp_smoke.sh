@@ -10,6 +10,8 @@
 # (b) packets the programs redirect reach testpmd (its RX count equals our
 # redirect counters) and each class of traffic moves its own counter.
 # Needs root, dpdk-testpmd (package dpdk-dev), python3. Label: root.
+# (grep without -q after a pipe: -q exits early and pipefail then fails
+# the pipeline on the writer's SIGPIPE.)
 set -euo pipefail
 
 B=${TP_BUILD_DIR:?TP_BUILD_DIR not set}
@@ -21,6 +23,10 @@ pid=
 
 fail() {
 	echo "FAIL: $*" >&2
+	if [ -n "$LOG" ] && [ -s "$LOG" ]; then
+		echo "--- testpmd output (tail) ---" >&2
+		tr -d '\033' <"$LOG" | grep -v '^\s*$' | tail -25 >&2
+	fi
 	exit 1
 }
 
@@ -88,11 +94,11 @@ done
 grep -q "Port statistics" "$LOG" || { cat "$LOG"; fail "testpmd did not start forwarding"; }
 
 # (a) our programs are attached, and tp_xdp finds them by ifindex
-ip -n $NS_TP -d link show tpb-z0 | grep -q "prog/xdp .*name tp_xdp_zone " ||
+ip -n $NS_TP -d link show tpb-z0 | grep "prog/xdp .*name tp_xdp_zone " >/dev/null ||
 	fail "tp_xdp_zone not attached to tpb-z0"
-ip -n $NS_TP -d link show tpb-t0 | grep -q "prog/xdp .*name tp_xdp_transit " ||
+ip -n $NS_TP -d link show tpb-t0 | grep "prog/xdp .*name tp_xdp_transit " >/dev/null ||
 	fail "tp_xdp_transit not attached to tpb-t0"
-in_tp bpftool net show dev tpb-z0 | grep -q "tpb-z0.*driver id" || fail "bpftool net: no native XDP"
+in_tp bpftool net show dev tpb-z0 | grep "tpb-z0.*driver id" >/dev/null || fail "bpftool net: no native XDP"
 in_tp "$CTL" tpb-z0 zone check || fail "tp_xdp_open(tpb-z0) failed"
 in_tp "$CTL" tpb-t0 transit check || fail "tp_xdp_open(tpb-t0) failed"
 echo "ok: programs attached by the PMD (native mode)"
@@ -100,8 +106,12 @@ echo "ok: programs attached by the PMD (native mode)"
 # ---- tables and settings through tp_xdp ----
 in_tp "$CTL" tpb-z0 zone apply 10.1.0.0/24=1 10.2.0.0/24=2 10.3.0.0/24=3 \
 	local=1 pair=1:2 addr=10.1.0.1
-# 1 handshake per second per source, burst 5: a burst of 30 loses at least 20
-in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5
+# The ports' MACs (the PMD makes them promiscuous), and 1 handshake per
+# second per source, burst 5: a burst of 30 loses at least 20
+zmac=$(ip -n $NS_TP -br link show tpb-z0 | awk '{ print $3 }')
+tmac=$(ip -n $NS_TP -br link show tpb-t0 | awk '{ print $3 }')
+in_tp "$CTL" tpb-z0 zone config mac="$zmac"
+in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5 mac="$tmac"
 
 # ---- zone port traffic ----
 ip netns exec $NS_HOST ping -q -c 3 -i 0.2 -W 1 10.1.0.1 >/dev/null || fail "ping to the TP failed"
@@ -143,6 +153,7 @@ check_ge transit.redirect_handshake "$t_hs" 5
 check_ge transit.drop_hs_ratelimit "$(counter transit tpb-t0 drop_hs_ratelimit)" 20
 check_ge transit.pass_other_udp "$(counter transit tpb-t0 pass_other_udp)" 3
 [ "$(counter zone tpb-z0 xsk_miss)" -eq 0 ] || fail "zone xsk_miss: socket not in xsks_map"
+[ "$(counter zone tpb-z0 pass_other_host)" -eq 0 ] || fail "zone: our own MAC taken for another"
 
 # ---- stop testpmd, compare what it received ----
 kill -INT $pid
@@ -158,5 +169,5 @@ echo "testpmd RX: port 0 (zone) $rx0, port 1 (transit) $rx1"
 [ "$rx0" = "$z_redirect" ] || fail "testpmd port 0 got $rx0 packets, zone program redirected $z_redirect"
 [ "$rx1" = "$((t_data + t_hs))" ] ||
 	fail "testpmd port 1 got $rx1 packets, transit program redirected $((t_data + t_hs))"
-ip -n $NS_TP link show tpb-z0 | grep -q "prog/xdp" && fail "program still attached after testpmd exit"
+ip -n $NS_TP link show tpb-z0 | grep "prog/xdp" >/dev/null && fail "program still attached after testpmd exit"
 echo "PASS: af_xdp smoke"

@@ -6,6 +6,7 @@
  *   tp_xdp_ctl IFNAME zone|transit check
  *   tp_xdp_ctl IFNAME zone|transit counters
  *   tp_xdp_ctl IFNAME zone|transit config [port=N] [rate=N] [burst=N] [flags=N]
+ *                                         [mac=XX:XX:XX:XX:XX:XX]
  *   tp_xdp_ctl IFNAME zone apply [PREFIX=ZONE ...] [local=ZONE ...]
  *                                [pair=SRC:DST ...] [addr=ADDRESS ...]
  *
@@ -56,6 +57,16 @@ static int cmd_config(struct tp_xdp *x, int argc, char **argv)
 
 		if (!eq)
 			return usage();
+		if (!strncmp(argv[i], "mac=", 4)) {
+			unsigned m[6];
+
+			if (sscanf(eq + 1, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+				   &m[5]) != 6)
+				return usage();
+			for (int j = 0; j < 6; j++)
+				s.mac[j] = (uint8_t)m[j];
+			continue;
+		}
 		v = strtoul(eq + 1, &end, 0);
 		if (*end)
 			return usage();

@@ -137,3 +137,79 @@ void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len)
 	memset(msg, 0, len);
 	msg[0] = type;
 }
+
+uint64_t pkt_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+#define PICK(rng, arr) ((arr)[pkt_rand(rng) % (sizeof(arr) / sizeof((arr)[0]))])
+
+size_t pkt_random(uint8_t *buf, uint64_t *rng)
+{
+	static const char *const v4[] = {
+		"10.1.0.2",  "10.1.0.1",	"10.1.0.130",  "10.2.0.5",  "10.3.0.5", "10.9.9.9",
+		"224.0.0.5", "255.255.255.255", "169.254.1.1", "192.0.2.1", "0.0.0.0"};
+	static const char *const v6[] = {"2001:db8:1::2",
+					 "2001:db8:1::1",
+					 "2001:db8:2::5",
+					 "2001:db8:9::1",
+					 "fe80::1",
+					 "ff02::1:ff00:1",
+					 "::"};
+	static const uint8_t protos[] = {6, 17, 17, 17, 1, 58, 47, 0, 44};
+	static const uint16_t ports[] = {502, 51820, 51820, 53, 22};
+	static const uint8_t icmp[] = {8, 0, 128, 133, 134, 135, 136, 137, 143, 129};
+	static const uint16_t wg_len[] = {148, 92, 64, 32, 48, 31, 3, 0};
+	static uint8_t payload[256];
+	struct pkt_spec s = {0};
+	size_t len;
+
+	if (pkt_rand(rng) % 2) {
+		s.src = PICK(rng, v4);
+		s.dst = PICK(rng, v4);
+		s.ihl = (uint8_t)(pkt_rand(rng) % 6 == 0 ? 5 + pkt_rand(rng) % 3 : 0);
+		s.later_fragment = pkt_rand(rng) % 10 == 0;
+		s.more_fragments = pkt_rand(rng) % 10 == 0;
+	} else {
+		s.src = PICK(rng, v6);
+		s.dst = PICK(rng, v6);
+		s.v6_hopopts = pkt_rand(rng) % 4 == 0;
+	}
+	s.proto = PICK(rng, protos);
+	s.sport = PICK(rng, ports);
+	s.dport = PICK(rng, ports);
+	s.icmp_type = PICK(rng, icmp);
+	s.vlan = pkt_rand(rng) % 4 == 0 ? 42 : 0;
+	s.payload_len = PICK(rng, wg_len);
+	memset(payload, 0, sizeof(payload));
+	payload[0] = (uint8_t)(pkt_rand(rng) % 6);
+	if (pkt_rand(rng) % 10 == 0)
+		payload[1 + pkt_rand(rng) % 3] = 1;
+	s.payload = payload;
+	len = pkt_build(buf, &s);
+
+	switch (pkt_rand(rng) % 6) {
+	case 0: /* cut anywhere, down to a bare Ethernet header */
+		len = 14 + pkt_rand(rng) % (len - 13);
+		break;
+	case 1: /* flip bytes in the headers */
+		for (int i = 0; i < 1 + (int)(pkt_rand(rng) % 3); i++)
+			buf[12 + pkt_rand(rng) % (len < 80 ? len - 12 : 68)] ^=
+				(uint8_t)(1u << (pkt_rand(rng) % 8));
+		break;
+	case 2: /* Ethernet padding */
+		if (len < 60)
+			len = 60;
+		break;
+	default:
+		break;
+	}
+	return len;
+}

@@ -38,4 +38,12 @@ size_t pkt_build_arp(uint8_t *buf);
 /* WireGuard message of type (1..4) with the given total size, zero body. */
 void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len);
 
+/* xorshift64*: reproducible pseudo-random numbers for test inputs. */
+uint64_t pkt_rand(uint64_t *state);
+
+/* A random frame of at least 14 bytes: mostly well-formed IPv4/IPv6 with
+ * addresses from the fixtures' zones, WireGuard-like UDP payloads, VLAN tags,
+ * fragments and extension headers, then sometimes cut, bit-flipped or padded. */
+size_t pkt_random(uint8_t *buf, uint64_t *rng);
+
 #endif /* TP_TEST_PKT_H */

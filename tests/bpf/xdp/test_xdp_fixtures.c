@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 #include <xdp/xsk.h>
 
+#include "model.h"
 #include "pkt.h"
 #include "tp/xdp.h"
 
@@ -58,31 +59,42 @@ static struct tp_prefix pfx(const char *s)
 	return p;
 }
 
-static int apply_zones(bool scada_allowed, bool safety_allowed)
+/* The zone tables of the fixtures; scada/safety: whether cell may reach them. */
+static const struct tp_xdp_zones *zones_desc(bool scada_allowed, bool safety_allowed)
 {
-	struct tp_xdp_zone_prefix prefixes[] = {
-		{pfx("10.1.0.0/24"), ZONE_CELL},   {pfx("2001:db8:1::/64"), ZONE_CELL},
-		{pfx("10.2.0.0/24"), ZONE_SCADA},  {pfx("2001:db8:2::/64"), ZONE_SCADA},
-		{pfx("10.3.0.0/24"), ZONE_SAFETY}, {pfx("10.1.0.128/26"), ZONE_VENDOR},
-	};
-	uint32_t local[] = {ZONE_CELL};
-	struct tp_xdp_zone_pair pairs[2];
-	struct tp_prefix addrs[] = {pfx("10.1.0.1"), pfx("2001:db8:1::1")};
-	struct tp_xdp_zones z = {
+	static struct tp_xdp_zone_prefix prefixes[6];
+	static uint32_t local[] = {ZONE_CELL};
+	static struct tp_xdp_zone_pair pairs[2];
+	static struct tp_prefix addrs[2];
+	static struct tp_xdp_zones z;
+
+	prefixes[0] = (struct tp_xdp_zone_prefix){pfx("10.1.0.0/24"), ZONE_CELL};
+	prefixes[1] = (struct tp_xdp_zone_prefix){pfx("2001:db8:1::/64"), ZONE_CELL};
+	prefixes[2] = (struct tp_xdp_zone_prefix){pfx("10.2.0.0/24"), ZONE_SCADA};
+	prefixes[3] = (struct tp_xdp_zone_prefix){pfx("2001:db8:2::/64"), ZONE_SCADA};
+	prefixes[4] = (struct tp_xdp_zone_prefix){pfx("10.3.0.0/24"), ZONE_SAFETY};
+	prefixes[5] = (struct tp_xdp_zone_prefix){pfx("10.1.0.128/26"), ZONE_VENDOR};
+	addrs[0] = pfx("10.1.0.1");
+	addrs[1] = pfx("2001:db8:1::1");
+	z = (struct tp_xdp_zones){
 		.prefixes = prefixes,
-		.n_prefixes = sizeof(prefixes) / sizeof(prefixes[0]),
+		.n_prefixes = 6,
 		.local_zones = local,
 		.n_local_zones = 1,
 		.pairs = pairs,
 		.local_addrs = addrs,
 		.n_local_addrs = 2,
 	};
-
 	if (scada_allowed)
 		pairs[z.n_pairs++] = (struct tp_xdp_zone_pair){ZONE_CELL, ZONE_SCADA};
 	if (safety_allowed)
 		pairs[z.n_pairs++] = (struct tp_xdp_zone_pair){ZONE_CELL, ZONE_SAFETY};
-	return tp_xdp_zones_apply(zone, &z);
+	return &z;
+}
+
+static int apply_zones(bool scada_allowed, bool safety_allowed)
+{
+	return tp_xdp_zones_apply(zone, zones_desc(scada_allowed, safety_allowed));
 }
 
 /* Transit settings with a handshake interval of an hour, so that the burst
@@ -588,6 +600,114 @@ static void test_transit_port_config(void)
 	CU_ASSERT_EQUAL(configure_transit(), 0);
 }
 
+/* Which counter moved by one (and none else); -1 if not exactly that. */
+static int run_reason(struct tp_xdp *x, const uint8_t *pkt, size_t len, uint32_t *verdict)
+{
+	size_t n = tp_xdp_counter_count(tp_xdp_kind(x));
+	uint64_t before[MAX_REASONS], after[MAX_REASONS];
+	int moved = -1;
+
+	if (tp_xdp_counters_read(x, before, n) != (int)n || run(x, pkt, len, verdict) ||
+	    tp_xdp_counters_read(x, after, n) != (int)n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (after[i] == before[i])
+			continue;
+		if (after[i] != before[i] + 1 || moved >= 0)
+			return -1;
+		moved = (int)i;
+	}
+	return moved;
+}
+
+static void report(const char *prog, const uint8_t *pkt, size_t len, int got, unsigned want)
+{
+	fprintf(stderr, "\n  %s: counter %d, model %u, frame (%zu bytes):", prog, got, want, len);
+	for (size_t i = 0; i < len && i < 96; i++)
+		fprintf(stderr, "%s%02x", i % 16 ? " " : "\n    ", pkt[i]);
+}
+
+/* Both programs against the reference model (model.c) on random frames, with
+ * a fixed seed so that a failure reproduces. */
+static void test_random_vs_model(void)
+{
+	const struct tp_xdp_zones *z = zones_desc(true, false);
+	struct tp_xdp_settings s;
+	uint64_t rng = 0x7470626f6d6f64ULL;
+	unsigned zone_hit = 0, transit_hit = 0;
+	int bad = 0;
+
+	tp_xdp_settings_default(&s);
+	s.flags &= ~(uint32_t)TP_XDP_F_HS_RATELIMIT; /* the model is stateless */
+	CU_ASSERT_EQUAL_FATAL(tp_xdp_configure(transit, &s), 0);
+	for (int i = 0; i < 10000 && bad < 5; i++) {
+		size_t len = pkt_random(buf, &rng);
+		unsigned want = model_zone(buf, len, z, TP_XDP_DEFAULT_FLAGS);
+		uint32_t verdict = ~0u;
+		int got = run_reason(zone, buf, len, &verdict);
+
+		zone_hit |= 1u << want;
+		if (got != (int)want || verdict != model_zone_verdict(want, TP_XDP_DEFAULT_FLAGS)) {
+			report("zone", buf, len, got, want);
+			bad++;
+		}
+		want = model_transit(buf, len, TP_XDP_DEFAULT_TUNNEL_PORT);
+		got = run_reason(transit, buf, len, &verdict);
+		transit_hit |= 1u << want;
+		if (got != (int)want || verdict != model_transit_verdict(want)) {
+			report("transit", buf, len, got, want);
+			bad++;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* the generator reaches every reason the model can give */
+	fprintf(stderr, "[reasons hit: zone %#x, transit %#x] ", zone_hit, transit_hit);
+	CU_ASSERT_EQUAL(zone_hit, (1u << TP_XDP_ZONE_NR_REASONS) - 1 -
+					  (1u << TP_XDP_ZONE_REDIRECT) -
+					  (1u << TP_XDP_ZONE_PASS_OTHER_HOST));
+	CU_ASSERT_EQUAL(transit_hit, (1u << TP_XDP_TRANSIT_NR_REASONS) - 1 -
+					     (1u << TP_XDP_TRANSIT_REDIRECT_HANDSHAKE) -
+					     (1u << TP_XDP_TRANSIT_REDIRECT_COOKIE) -
+					     (1u << TP_XDP_TRANSIT_REDIRECT_DATA) -
+					     (1u << TP_XDP_TRANSIT_DROP_HS_RATELIMIT) -
+					     (1u << TP_XDP_TRANSIT_PASS_OTHER_HOST));
+	CU_ASSERT_EQUAL(configure_transit(), 0);
+}
+
+/* The port is promiscuous under the PMD: unicast frames for other MACs go
+ * to the kernel (which drops them) once the port's MAC is configured. */
+static void test_other_host(void)
+{
+	static const uint8_t ours[6] = {0x02, 0, 0, 0, 0, 0x01}; /* pkt.c's destination */
+	struct tp_xdp_settings s;
+	size_t len;
+
+	tp_xdp_settings_default(&s);
+	memcpy(s.mac, ours, 6);
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
+	EXPECT_ZONE_REDIRECT(tcp("10.1.0.2", "10.2.0.5", 502));
+	s.mac[5] = 0x77;
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
+	EXPECT(zone, tcp("10.1.0.2", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
+	EXPECT(zone, tcp("10.9.9.9", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
+	len = pkt_build_arp(buf);
+	memset(buf, 0xff, 6); /* broadcast: for everyone */
+	EXPECT(zone, len, XDP_PASS, TP_XDP_ZONE_PASS_NON_IP);
+	len = tcp("10.1.0.2", "10.3.0.5", 502);
+	buf[0] = 0x01; /* multicast MAC */
+	EXPECT(zone, len, XDP_DROP, TP_XDP_ZONE_DROP_NO_CONDUIT);
+
+	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
+	EXPECT(transit, wg("198.51.100.7", 4, 48), XDP_PASS, TP_XDP_TRANSIT_PASS_OTHER_HOST);
+	memcpy(s.mac, ours, 6);
+	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
+	EXPECT_TRANSIT_REDIRECT(wg("198.51.100.7", 4, 48), TP_XDP_TRANSIT_REDIRECT_DATA);
+
+	tp_xdp_settings_default(&s);
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
+	CU_ASSERT_EQUAL(configure_transit(), 0);
+}
+
 static void test_lib_misc(void)
 {
 	CU_ASSERT_STRING_EQUAL(tp_xdp_counter_name(TP_XDP_KIND_ZONE, TP_XDP_ZONE_DROP_SPOOFED),
@@ -648,6 +768,8 @@ int main(void)
 	CU_add_test(s, "transit: malformed", test_transit_bad);
 	CU_add_test(s, "transit: handshake flood", test_transit_handshake_flood);
 	CU_add_test(s, "transit: port and flags", test_transit_port_config);
+	CU_add_test(s, "both: random frames vs model", test_random_vs_model);
+	CU_add_test(s, "both: unicast for another MAC", test_other_host);
 	CU_add_test(s, "lib: names, errors", test_lib_misc);
 	CU_add_test(s, "lib: open attached program", test_open_attached);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -4,11 +4,14 @@
 #   b     wireguard-go initiates (ping from its side), we answer
 #   c     a and b again with a preshared key
 #   d     wrong keys: no session, and our counters say why
+#   f     cookies: wireguard-go under load answers our initiation with a cookie
+#         reply; our retry carries mac2 and is accepted while still under load
+#   g     a and b over an IPv6 outer path
 #   e     (slow) traffic both ways across rekeys for REKEY_SOAK_S (default 200) s
 # Two namespaces tpi-wg-PID (wireguard-go) and tpi-tp-PID (tp-wg-peer) joined
 # by a veth; everything is removed by the trap, even on failure.
 set -euo pipefail
-case=${1:?case a|b|c|d|e}
+case=${1:?case a|b|c|d|e|f|g}
 build=${TP_BUILD_DIR:?TP_BUILD_DIR not set}
 peer_bin=$build/tests/tp-wg-peer
 [ -x "$peer_bin" ] || { echo "missing $peer_bin" >&2; exit 1; }
@@ -28,6 +31,10 @@ pingpid=
 cleanup() {
 	set +e
 	[ -n "$pingpid" ] && kill "$pingpid" 2>/dev/null
+	# whatever still runs inside our namespaces (tp-wg-peer, ping) is ours
+	for ns in "$nstp" "$nswg"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	done
 	if [ -n "$wgpid" ]; then
 		kill "$wgpid" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$wgpid" 2>/dev/null || break; sleep 0.1; done
@@ -53,6 +60,8 @@ wgx ip addr add 192.168.77.1/24 dev "$veth1"
 tpx ip addr add 192.168.77.2/24 dev "$veth2"
 wgx ip link set lo up
 tpx ip link set lo up
+wgx ip addr add fd77::1/64 dev "$veth1" nodad
+tpx ip addr add fd77::2/64 dev "$veth2" nodad
 wgx ip link set "$veth1" up
 tpx ip link set "$veth2" up
 
@@ -66,7 +75,7 @@ wg genkey | wg pubkey >"$tmp/wrong.pub"
 
 # wireguard-go stays in the foreground with -f; run it in the background of
 # this script and wait for its interface.
-wgx env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$ifwg" >"$tmp/wg.log" 2>&1 &
+wgx env WG_PROCESS_FOREGROUND=1 LOG_LEVEL="${WG_LOG_LEVEL:-error}" wireguard-go -f "$ifwg" >"$tmp/wg.log" 2>&1 &
 wgpid=$!
 for _ in $(seq 50); do
 	wgx ip link show "$ifwg" >/dev/null 2>&1 && [ -S "/var/run/wireguard/$ifwg.sock" ] && break
@@ -74,9 +83,11 @@ for _ in $(seq 50); do
 done
 wgx ip link show "$ifwg" >/dev/null || { echo "wireguard-go did not come up"; cat "$tmp/wg.log"; exit 1; }
 
-# configure_wg PEER_PUB [psk]
+# configure_wg PEER_PUB [psk]; our endpoint as seen from wireguard-go in $tp_ep
+tp_ep=192.168.77.2:51821
+wg_ep=192.168.77.1:51820
 configure_wg() {
-	local args=(peer "$1" allowed-ips 10.9.0.2/32 endpoint 192.168.77.2:51821)
+	local args=(peer "$1" allowed-ips 10.9.0.2/32 endpoint "$tp_ep")
 	[ "${2:-}" = psk ] && args+=(preshared-key "$tmp/psk")
 	wgx wg set "$ifwg" private-key "$tmp/wg.key" listen-port 51820 "${args[@]}"
 	wgx ip addr add 10.9.0.1/24 dev "$ifwg" 2>/dev/null || true
@@ -84,16 +95,18 @@ configure_wg() {
 }
 
 # tp ARGS...: our side
+# (in the background and waited for, so that a signal reaches the trap at once)
 tp() {
 	tpx "$peer_bin" --key "$(cat "$tmp/tp.key")" --port 51821 \
-		--addr 10.9.0.2 --peer-addr 10.9.0.1 "$@"
+		--addr 10.9.0.2 --peer-addr 10.9.0.1 "$@" &
+	wait $!
 }
 
 initiate() { # [psk]
 	local extra=()
 	[ "${1:-}" = psk ] && extra=(--psk "$(cat "$tmp/psk")")
 	echo "== we initiate ${1:-}"
-	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --ping 5 \
+	tp --peer "$(cat "$tmp/wg.pub")" --endpoint "$wg_ep" --ping 5 \
 		--interval-ms 100 --duration 20 "${extra[@]}"
 }
 
@@ -149,6 +162,21 @@ d)
 	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --psk "$(cat "$tmp/psk")" \
 		--expect-drop bad_aead --duration 8 || rc=1
 	;;
+f)
+	configure_wg "$(cat "$tmp/tp.pub")"
+	echo "== wireguard-go under load: cookie reply, then mac2"
+	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --cookie-flood --ping 3 \
+		--duration 25 || rc=1
+	;;
+g)
+	tp_ep=[fd77::2]:51821
+	wg_ep=[fd77::1]:51820
+	configure_wg "$(cat "$tmp/tp.pub")"
+	initiate || rc=1
+	wgx wg set "$ifwg" peer "$(cat "$tmp/tp.pub")" remove
+	configure_wg "$(cat "$tmp/tp.pub")"
+	respond || rc=1
+	;;
 e)
 	soak=${REKEY_SOAK_S:-200}
 	configure_wg "$(cat "$tmp/tp.pub")"
@@ -168,5 +196,6 @@ e)
 	;;
 esac
 show_wg
+[ -n "${WG_LOG_COPY:-}" ] && cp "$tmp/wg.log" "$WG_LOG_COPY"
 [ $rc -eq 0 ] && echo "interop case $case: PASS" || { echo "interop case $case: FAIL"; tail -20 "$tmp/wg.log"; }
 exit $rc

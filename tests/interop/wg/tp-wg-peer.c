@@ -5,7 +5,8 @@
  * IPv4 ICMP echo requests to the peer's tunnel address and checks the
  * replies byte for byte, and it answers echo requests the peer sends.
  *
- *   tp-wg-peer --key B64 --peer B64 [--psk B64] --port N [--endpoint IP:PORT]
+ *   tp-wg-peer --key B64 --peer B64 [--psk B64] --port N
+ *              [--endpoint A.B.C.D:PORT | --endpoint [V6]:PORT]
  *              --addr A.B.C.D --peer-addr A.B.C.D
  *              [--ping N] [--interval-ms MS] [--duration S] [--answer N]
  *              [--expect-drop REASON] [--min-handshakes N]
@@ -14,6 +15,11 @@
  *                all must be answered; with --duration, none may be lost
  * --answer N     succeed once N echo requests from the peer were answered
  * --expect-drop  succeed only if no session forms and counter REASON > 0
+ * --cookie-flood keep the peer "under load" for 7 s with initiations from an
+ *                unknown key (valid mac1), start our handshake inside that
+ *                window, and require that the peer's cookie reply was
+ *                consumed and our very next initiation (carrying mac2) was
+ *                accepted while the peer was still under load
  * Exit status 0 on success; the counters are printed on exit either way.
  */
 #include <arpa/inet.h>
@@ -33,6 +39,10 @@
 
 enum { PAYLOAD_LEN = 56, ICMP_ID = 0x7470, BUF_LEN = 2048 };
 
+static uint8_t flood_target_key[32]; /* the peer's public key */
+static bool debug;		     /* TP_WG_PEER_DEBUG set: trace handshake messages */
+static uint64_t t0;
+
 struct driver {
 	int fd;
 	struct tp_tunnel *tun;
@@ -51,21 +61,44 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void to_sockaddr(const struct tp_tunnel_endpoint *ep, struct sockaddr_in *sin)
+/* One dual-stack IPv6 socket serves both families: IPv4 peers appear as
+ * v4-mapped addresses, which become AF_INET endpoints for the engine. */
+static void to_sockaddr(const struct tp_tunnel_endpoint *ep, struct sockaddr_in6 *sin6)
 {
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(ep->port);
-	memcpy(&sin->sin_addr, ep->addr, 4);
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(ep->port);
+	if (ep->family == AF_INET) {
+		sin6->sin6_addr.s6_addr[10] = 0xff;
+		sin6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&sin6->sin6_addr.s6_addr[12], ep->addr, 4);
+	} else {
+		memcpy(&sin6->sin6_addr, ep->addr, 16);
+	}
+}
+
+static void from_sockaddr(struct tp_tunnel_endpoint *ep, const struct sockaddr_in6 *sin6)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->port = ntohs(sin6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		ep->family = AF_INET;
+		memcpy(ep->addr, &sin6->sin6_addr.s6_addr[12], 4);
+	} else {
+		ep->family = AF_INET6;
+		memcpy(ep->addr, &sin6->sin6_addr, 16);
+	}
 }
 
 static void on_send(void *ctx, struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *dst,
 		    const uint8_t *msg, size_t len)
 {
 	struct driver *d = ctx;
-	struct sockaddr_in sin;
+	struct sockaddr_in6 sin;
 
 	to_sockaddr(dst, &sin);
+	if (debug && msg[0] != 4)
+		fprintf(stderr, "tp-wg-peer: %.3f send type %u\n", (mono_ns() - t0) / 1e9, msg[0]);
 	if (sendto(d->fd, msg, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		perror("sendto");
 }
@@ -167,8 +200,8 @@ static void handle_inner(struct driver *d, const uint8_t *p, uint32_t len)
 	seq = (uint16_t)(p[26] << 8 | p[27]);
 	if (p[20] == 0) { /* echo reply to one of ours */
 		payload_of(pl, seq);
-		if (id != ICMP_ID || len != 28 + PAYLOAD_LEN || memcmp(p + 28, pl, PAYLOAD_LEN) ||
-		    seq >= d->sent || d->seen[seq])
+		if (id != ICMP_ID || len != 28 + PAYLOAD_LEN ||
+		    memcmp(p + 28, pl, PAYLOAD_LEN) != 0 || seq >= d->sent || d->seen[seq])
 			goto bad;
 		d->seen[seq] = 1;
 		d->replies++;
@@ -190,15 +223,15 @@ bad:
 static void receive(struct driver *d)
 {
 	uint8_t buf[BUF_LEN];
-	struct sockaddr_in sin;
+	struct sockaddr_in6 sin;
 	socklen_t sl = sizeof(sin);
 	ssize_t n;
 
 	while ((n = recvfrom(d->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&sin, &sl)) >
 	       0) {
-		struct tp_tunnel_endpoint src = {.family = AF_INET, .port = ntohs(sin.sin_port)};
+		struct tp_tunnel_endpoint src;
 
-		memcpy(src.addr, &sin.sin_addr, 4);
+		from_sockaddr(&src, &sin);
 		if (tp_tunnel_classify(buf, (size_t)n) == 4) {
 			struct tp_tunnel_pkt p = {
 				.data = buf, .len = (uint32_t)n, .cap = sizeof(buf), .src = src};
@@ -208,10 +241,65 @@ static void receive(struct driver *d)
 			if (tp_tunnel_res_ok(r) && p.inner_len)
 				handle_inner(d, buf + TP_TUNNEL_HEADER_LEN, p.inner_len);
 		} else {
-			tp_tunnel_handshake_receive(d->tun, buf, (size_t)n, &src, false);
+			enum tp_tunnel_res r =
+				tp_tunnel_handshake_receive(d->tun, buf, (size_t)n, &src, false);
+
+			if (debug && r != TP_TUNNEL_DROP_UNKNOWN_INDEX)
+				fprintf(stderr, "tp-wg-peer: %.3f recv type %u: %s\n",
+					(mono_ns() - t0) / 1e9, buf[0], tp_tunnel_res_name(r));
 		}
 		sl = sizeof(sin);
 	}
+}
+
+/* Flood material: an initiation from a key the peer does not know. Its mac1
+ * is valid, so the peer queues it and spends a DH on it. */
+/* 300 per 100 ms: well above the 1/8-of-1024 queue mark wireguard-go calls
+ * "under load" (and it stays so for 1 s), yet far from the 1024 at which its
+ * queue would start dropping our own initiation. */
+enum { FLOOD_COPIES = 300 };
+#define FLOOD_NS (7 * 1000000000ULL)
+static uint8_t junk_msg[148];
+static size_t junk_len;
+
+static void capture_send(void *ctx, struct tp_tunnel_peer *peer,
+			 const struct tp_tunnel_endpoint *dst, const uint8_t *msg, size_t len)
+{
+	if (len == sizeof(junk_msg)) {
+		memcpy(junk_msg, msg, len);
+		junk_len = len;
+	}
+}
+
+static int make_junk(const struct tp_tunnel_endpoint *peer_ep)
+{
+	struct tp_tunnel_ops ops = {.send = capture_send};
+	struct tp_tunnel_config cfg = {.ops = &ops};
+	struct tp_tunnel_peer_config pc = {.endpoint = *peer_ep};
+	struct tp_tunnel *t;
+	struct tp_tunnel_peer *p;
+
+	tp_keys_generate(cfg.private_key);
+	t = tp_tunnel_new(&cfg);
+	if (!t)
+		return -1;
+	memcpy(pc.public_key, flood_target_key, sizeof(pc.public_key));
+	p = tp_tunnel_peer_add(t, &pc);
+	if (p)
+		tp_tunnel_connect(t, p);
+	tp_tunnel_free(t);
+	return junk_len ? 0 : -1;
+}
+
+static void blast(struct driver *d, const struct tp_tunnel_endpoint *ep)
+{
+	struct sockaddr_in6 sin;
+
+	to_sockaddr(ep, &sin);
+	for (int i = 0; i < FLOOD_COPIES; i++)
+		sendto(d->fd, junk_msg, junk_len, MSG_DONTWAIT, (struct sockaddr *)&sin,
+		       sizeof(sin));
+	receive(d);
 }
 
 static void print_counters(struct driver *d)
@@ -246,7 +334,7 @@ static void usage(void)
 	fprintf(stderr, "usage: tp-wg-peer --key B64 --peer B64 [--psk B64] --port N "
 			"[--endpoint IP:PORT] --addr IP --peer-addr IP [--ping N] "
 			"[--interval-ms MS] [--duration S] [--answer N] [--expect-drop REASON] "
-			"[--min-handshakes N]\n");
+			"[--min-handshakes N] [--cookie-flood]\n");
 	exit(2);
 }
 
@@ -266,17 +354,21 @@ int main(int argc, char **argv)
 		{"answer", 1, 0, 'r'},
 		{"expect-drop", 1, 0, 'x'},
 		{"min-handshakes", 1, 0, 'm'},
+		{"cookie-flood", 0, 0, 'c'},
 		{0, 0, 0, 0},
 	};
 	struct tp_tunnel_ops ops = {.send = on_send};
 	struct tp_tunnel_config cfg = {.ops = &ops};
 	struct tp_tunnel_peer_config pc = {0};
 	struct driver d = {.fd = -1};
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in6 sin = {.sin6_family = AF_INET6};
+	int v6only = 0;
 	unsigned ping = 0, answer = 0, interval_ms = 200, duration_s = 20, min_hs = 1;
 	const char *expect = NULL;
 	uint64_t start, next_ping, end;
-	bool ok = false, have_key = false, have_peer = false;
+	bool ok = false, have_key = false, have_peer = false, pinging = false;
+	bool cookie_flood = false, connected = false;
+	uint64_t next_blast = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -286,6 +378,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			have_peer = tp_keys_from_base64(pc.public_key, optarg);
+			memcpy(flood_target_key, pc.public_key, 32);
 			break;
 		case 's':
 			pc.has_psk = tp_keys_from_base64(pc.psk, optarg);
@@ -293,9 +386,9 @@ int main(int argc, char **argv)
 				usage();
 			break;
 		case 'l':
-			sin.sin_port = htons((uint16_t)atoi(optarg));
+			sin.sin6_port = htons((uint16_t)atoi(optarg));
 			break;
-		case 'e': {
+		case 'e': { /* A.B.C.D:PORT or [V6]:PORT */
 			char host[64];
 			char *colon;
 
@@ -304,10 +397,17 @@ int main(int argc, char **argv)
 			if (!colon)
 				usage();
 			*colon = 0;
-			pc.endpoint.family = AF_INET;
 			pc.endpoint.port = (uint16_t)atoi(colon + 1);
-			if (inet_pton(AF_INET, host, pc.endpoint.addr) != 1)
-				usage();
+			if (host[0] == '[' && colon[-1] == ']') {
+				colon[-1] = 0;
+				pc.endpoint.family = AF_INET6;
+				if (inet_pton(AF_INET6, host + 1, pc.endpoint.addr) != 1)
+					usage();
+			} else {
+				pc.endpoint.family = AF_INET;
+				if (inet_pton(AF_INET, host, pc.endpoint.addr) != 1)
+					usage();
+			}
 			break;
 		}
 		case 'a':
@@ -320,6 +420,7 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			ping = (unsigned)atoi(optarg);
+			pinging = true;
 			break;
 		case 'i':
 			interval_ms = (unsigned)atoi(optarg);
@@ -336,6 +437,9 @@ int main(int argc, char **argv)
 		case 'm':
 			min_hs = (unsigned)atoi(optarg);
 			break;
+		case 'c':
+			cookie_flood = true;
+			break;
 		default:
 			usage();
 		}
@@ -345,7 +449,16 @@ int main(int argc, char **argv)
 		usage();
 
 	d.seen = calloc(65536, 1);
-	d.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	d.fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	if (d.fd >= 0)
+		setsockopt(d.fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	{
+		int rcvbuf = 8 << 20; /* cookie replies arrive in thousands under flood */
+
+		if (d.fd >= 0 &&
+		    setsockopt(d.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+			setsockopt(d.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	}
 	if (!d.seen || d.fd < 0 || bind(d.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		perror("tp-wg-peer: socket");
 		return 1;
@@ -358,11 +471,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	start = mono_ns();
+	start = t0 = mono_ns();
+	debug = getenv("TP_WG_PEER_DEBUG") != NULL;
 	end = start + (uint64_t)duration_s * 1000000000ULL;
 	next_ping = start;
-	if (pc.endpoint.family && (ping || expect))
+	if (cookie_flood) {
+		if (make_junk(&pc.endpoint) < 0)
+			return 1;
+		next_blast = start;
+		next_ping = start + FLOOD_NS + 1000000000ULL;
+	} else if (pc.endpoint.family && (pinging || expect)) {
 		tp_tunnel_connect(d.tun, d.peer);
+		connected = true;
+	}
 	for (;;) {
 		struct pollfd pfd = {.fd = d.fd, .events = POLLIN};
 		uint64_t now;
@@ -370,11 +491,22 @@ int main(int argc, char **argv)
 
 		poll(&pfd, 1, 10);
 		receive(&d);
-		tp_tunnel_tick(d.tun);
 		now = mono_ns();
+		if (cookie_flood && now < start + FLOOD_NS && now >= next_blast) {
+			/* Our initiation goes out just before a wave, when the
+			 * peer's queue has drained but it is still under load
+			 * (it stays so for 1 s after the last wave). */
+			if (!connected && now >= start + 300000000ULL) {
+				tp_tunnel_connect(d.tun, d.peer);
+				connected = true;
+			}
+			blast(&d, &pc.endpoint);
+			next_blast += 100000000ULL;
+		}
+		tp_tunnel_tick(d.tun);
 		stop_pinging = ping && d.sent >= ping;
-		if (pc.endpoint.family && !stop_pinging && now >= next_ping && (ping || expect) &&
-		    now < end - 2000000000ULL) {
+		if (pc.endpoint.family && !stop_pinging && now >= next_ping &&
+		    (pinging || expect) && now < end - 2000000000ULL) {
 			send_ping(&d, (uint16_t)d.sent);
 			next_ping += (uint64_t)interval_ms * 1000000ULL;
 		}
@@ -399,6 +531,11 @@ int main(int argc, char **argv)
 			     st.handshakes_completed >= min_hs;
 			if (ping)
 				ok = ok && d.replies == d.sent && d.sent >= ping;
+			/* one cookie reply and one response accepted; exactly one
+			 * retry, which therefore passed the peer's mac2 check */
+			if (cookie_flood)
+				ok = ok && st.handshake_initiations_sent == 2 &&
+				     tp_tunnel_counters(d.tun)[TP_TUNNEL_OK] >= 2;
 			else if (!answer)
 				ok = ok && d.replies == d.sent && d.sent > 0;
 		}

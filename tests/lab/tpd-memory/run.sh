@@ -29,11 +29,22 @@ conf() { # conf NAME [extra lines...]
 }
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
-# --- a running tpd answers tpctl -------------------------------------------
+# --- --check validates without starting -------------------------------------
 conf tpr-m1
+"$B/tpd" --config "$work/tpr-m1.conf" --check | grep -q "ok (mode memory)" || fail "--check"
+[ ! -e "$work/tpr-m1.sock" ] || fail "--check created the admin socket"
+
+# --- a running tpd answers tpctl -------------------------------------------
 "$B/tpd" --config "$work/tpr-m1.conf" > "$work/m1.log" 2>&1 &
 pids+=($!); m1=$!
 wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did not appear"; }
+# The socket exists before EAL is up; tpd answers once it runs (EAL in a
+# sanitizer build on a loaded machine can take seconds).
+for _ in $(seq 300); do
+	grep -q "running" "$work/m1.log" && break
+	sleep 0.1
+done
+grep -q "running" "$work/m1.log" || { cat "$work/m1.log"; fail "tpd did not start"; }
 [ "$(stat -c %a "$work/tpr-m1.sock")" = 600 ] || fail "admin socket not mode 0600"
 
 st=$("$B/tpctl" --socket "$work/tpr-m1.sock" status --json)
@@ -64,6 +75,20 @@ assert "zone_rx_packets" in c["stats"], c
 for c in peers zones flows; do
 	"$B/tpctl" --socket "$work/tpr-m1.sock" --json $c | grep -q "\"$c\": \[\]" || fail "$c"
 done
+# the same counters through DPDK telemetry
+python3 - /var/run/dpdk/tpd-tpr-m1/dpdk_telemetry.v2 <<'PY' || fail "telemetry"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+json.loads(s.recv(65536))  # greeting
+s.send(b"/tableau/counters")
+c = json.loads(s.recv(65536))["/tableau/counters"]
+assert "no_policy" in c and "zone_rx_packets" in c, c
+s.send(b"/tableau/status")
+st = json.loads(s.recv(65536))["/tableau/status"]
+assert st["name"] == "tpr-m1" and st["mode"] == "memory", st
+PY
+
 touch "$work/x.tpb"
 set +e
 "$B/tpctl" --socket "$work/tpr-m1.sock" apply "$work/x.tpb" 2> "$work/apply.err"
@@ -82,6 +107,9 @@ expect_fail() { # expect_fail NAME PATTERN
 conf tpr-m2
 sed -i "s|admin_socket = .*|admin_socket = $work/tpr-m1.sock|" "$work/tpr-m2.conf"
 expect_fail tpr-m2 "in use (is another tpd running"
+conf tpr-m8
+sed -i "s|^name = .*|name = tpr-m1|" "$work/tpr-m8.conf"
+expect_fail tpr-m8 "name 'tpr-m1' is in use by process $m1"
 conf tpr-m3 "bogus_key = 1"
 expect_fail tpr-m3 "tpr-m3.conf:6: unknown key 'bogus_key'"
 conf tpr-m4
@@ -95,6 +123,9 @@ conf tpr-m6 "mode = xdp"
 sed -i '0,/mode = memory/{/mode = memory/d}' "$work/tpr-m6.conf"
 printf 'zone_interface = tpr-nonexist0\ntransit_interface = tpr-nonexist1\n' >> "$work/tpr-m6.conf"
 expect_fail tpr-m6 "zone_interface 'tpr-nonexist0' does not exist"
+conf tpr-m9 "mbufs = 65535"
+sed -i "s|^memory_mb = .*|memory_mb = 64|" "$work/tpr-m9.conf"
+expect_fail tpr-m9 "cannot create mbuf pool of 65535.*raise memory_mb"
 conf tpr-m7 "worker_cores = 1000"
 expect_fail tpr-m7 "EAL init failed"
 [ ! -e "$work/tpr-m7.sock" ] || fail "failed start left its admin socket"

@@ -54,15 +54,25 @@ admin_socket = $work/tpd.sock
 CONF
 # ip netns exec mounts a fresh /sys without bpffs, so libxdp loads the
 # PMD's program directly instead of through its dispatcher.
+export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 ip netns exec tpr-x "$B/tpd" --config "$work/tpd.conf" > "$work/tpd.log" 2>&1 &
 tpd_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	grep -q "running" "$work/tpd.log" && break
 	sleep 0.1
 done
 grep -q "running" "$work/tpd.log" || fail "tpd did not start"
 ip -n tpr-x link show tpr-xz | grep -q "prog/xdp" || fail "no XDP program on tpr-xz"
 ip -n tpr-x link show tpr-xt | grep -q "prog/xdp" || fail "no XDP program on tpr-xt"
+
+# A second tpd in the same namespace: the tunnel port is taken.
+sed "s|^admin_socket = .*|admin_socket = $work/tpd2.sock|; s|^name = .*|name = tpr-x2|" \
+	"$work/tpd.conf" > "$work/tpd2.conf"
+rc=0
+ip netns exec tpr-x "$B/tpd" --config "$work/tpd2.conf" > "$work/tpd2.log" 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "second tpd started"
+grep -q "^tpd: listen_port 51820/udp: Address already in use" "$work/tpd2.log" ||
+	fail "second tpd: $(cat "$work/tpd2.log")"
 
 # The default program takes ARP too, so the source needs static neighbours.
 mac() {
@@ -98,6 +108,8 @@ assert d["no_policy"] >= 8, d  # parsed echo requests: fail closed
 assert d["ip4_bad_checksum"] == 1, d
 assert s["zone_tx_packets"] == 0 and s["transit_tx_packets"] == 0, s
 PY
+"$B/tpctl" --socket "$work/tpd.sock" --json status | grep -q '"neighbors": \[' ||
+	fail "status has no neighbour list"
 "$B/tpctl" --socket "$work/tpd.sock" status | grep -q "net_af_xdp_zone (tpr-xz), link up" ||
 	fail "status"
 

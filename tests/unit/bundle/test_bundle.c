@@ -270,6 +270,76 @@ static void test_unknown_fields(void)
 	tp_site_free(s);
 }
 
+/* A conduit with a field this reader does not know: refused, not widened. */
+static void test_unknown_rule_field(void)
+{
+	Tableau__V1__Bundle bu = TABLEAU__V1__BUNDLE__INIT;
+	Tableau__V1__Site site = TABLEAU__V1__SITE__INIT;
+	Tableau__V1__TransitionPoint tp = TABLEAU__V1__TRANSITION_POINT__INIT, *tps[1] = {&tp};
+	Tableau__V1__Zone z1 = TABLEAU__V1__ZONE__INIT, z2 = TABLEAU__V1__ZONE__INIT;
+	Tableau__V1__Zone *zones[2] = {&z1, &z2};
+	Tableau__V1__Prefix p1 = TABLEAU__V1__PREFIX__INIT, p2 = TABLEAU__V1__PREFIX__INIT;
+	Tableau__V1__Prefix *pp1[1] = {&p1}, *pp2[1] = {&p2};
+	Tableau__V1__Rule rule = TABLEAU__V1__RULE__INIT, *rules[1] = {&rule};
+	/* Rule field 16 (a future profile arm), length-delimited, empty */
+	/* protobuf-c keeps a length-delimited unknown field's length prefix in
+	 * its data: an empty payload is the one byte 0 */
+	static uint8_t empty[1] = {0};
+	ProtobufCMessageUnknownField uf = {.tag = 16,
+					   .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+					   .len = 1,
+					   .data = empty};
+	uint8_t key[32] = {1}, a1[4] = {10, 1, 0, 0}, a2[4] = {10, 2, 0, 0}, buf[512], *sb;
+	struct tp_site *s;
+	size_t n, len;
+
+	tp.name = "tp1";
+	tp.public_key.data = key;
+	tp.public_key.len = 32;
+	z1.name = "z1";
+	z1.id = 1;
+	z1.transition_point = "tp1";
+	z1.n_prefixes = 1;
+	z1.prefixes = pp1;
+	p1.addr.data = a1;
+	p1.addr.len = 4;
+	p1.len = 16;
+	z2 = z1;
+	z2.name = "z2";
+	z2.id = 2;
+	z2.prefixes = pp2;
+	p2 = p1;
+	p2.addr.data = a2;
+	rule.id = 1;
+	rule.from_zone = "z1";
+	rule.to_zone = "z2";
+	rule.action = TABLEAU__V1__ACTION__ACTION_ALLOW;
+	rule.protocol = 6;
+	site.n_transition_points = 1;
+	site.transition_points = tps;
+	site.n_zones = 2;
+	site.zones = zones;
+	site.n_rules = 1;
+	site.rules = rules;
+	bu.version = 1;
+	bu.expires_at = t0 + 10;
+	bu.site = &site;
+	/* without the unknown field it is accepted ... */
+	len = tableau__v1__bundle__pack(&bu, buf);
+	sb = sign_raw(buf, len, sk, &n);
+	CU_ASSERT_EQUAL(check(sb, n, 0, t0, &s, NULL), TP_BUNDLE_OK);
+	tp_site_free(s);
+	free(sb);
+	/* ... with it, refused */
+	rule.base.n_unknown_fields = 1;
+	rule.base.unknown_fields = &uf;
+	CU_ASSERT_TRUE_FATAL(tableau__v1__bundle__get_packed_size(&bu) <= sizeof(buf));
+	len = tableau__v1__bundle__pack(&bu, buf);
+	sb = sign_raw(buf, len, sk, &n);
+	expect_refusal(sb, n, 0, t0, TP_BUNDLE_UNCOMPILABLE);
+	free(sb);
+}
+
 static void test_hostile_bytes(void)
 {
 	struct tp_site *s = lab_site(), *site;
@@ -396,6 +466,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "signed but undecodable", test_undecodable_signed);
 	CU_add_test(s, "uncompilable", test_uncompilable);
 	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
+	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
 	CU_add_test(s, "hostile bytes", test_hostile_bytes);
 	CU_add_test(s, "status names", test_status_names);
 	CU_add_test(s, "keys", test_keys);

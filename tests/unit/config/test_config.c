@@ -24,6 +24,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.n_workers, 1);
 	CU_ASSERT_EQUAL(c.worker_cores[0], 1);
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_CLOSED);
+	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
 }
@@ -45,6 +46,7 @@ static void test_full(void)
 				   "flow_table_size = 1024\n"
 				   "burst = 64\n"
 				   "idle_sleep_max_us = 50\n"
+				   "idle_wait = sleep\n"
 				   "controller_address = 192.0.2.1:7443\n"
 				   "controller_key = AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n"
 				   "failure_mode = fail-static\n"
@@ -66,6 +68,7 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c.worker_cores[2], 4);
 	CU_ASSERT_EQUAL(c.burst, 64);
 	CU_ASSERT_EQUAL(c.idle_sleep_max_us, 50);
+	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_SLEEP);
 	CU_ASSERT_TRUE(c.has_controller_key);
 	CU_ASSERT_EQUAL(c.controller_key[0], 1);
 	CU_ASSERT_EQUAL(c.controller_key[31], 1);

@@ -36,6 +36,8 @@ static uint16_t gen_port(struct gen *g)
 {
 	uint16_t p = ports[gen_below(g, sizeof(ports) / sizeof(ports[0]))];
 
+	if (gen_below(g, 100) < g->random_port_pct)
+		return (uint16_t)gen_u64(g);
 	switch (gen_below(g, 6)) {
 	case 0:
 		return (uint16_t)gen_u64(g);
@@ -155,6 +157,7 @@ struct tp_site *gen_site(struct gen *g, const struct gen_cfg *cfg)
 
 	if (!s)
 		return NULL;
+	g->random_port_pct = cfg->random_port_pct;
 	for (int i = 0; i < 8; i++) {
 		uint64_t x = gen_u64(g), y = gen_u64(g);
 

@@ -22,14 +22,16 @@ struct gen {
 	/* addresses prefixes were cut from; packets are drawn near them */
 	uint8_t v4[8][4];
 	uint8_t v6[8][16];
-	int64_t t_base; /* validity windows are drawn around it */
+	int64_t t_base;		  /* validity windows are drawn around it */
+	unsigned random_port_pct; /* of the site being generated */
 };
 
 struct gen_cfg {
 	unsigned zones_max; /* 2..zones_max zones */
 	unsigned rules_min, rules_max;
-	unsigned src_port_pct; /* rules that name source ports, percent */
-	unsigned window_pct;   /* rules with not_before/not_after, percent */
+	unsigned src_port_pct;	  /* rules that name source ports, percent */
+	unsigned window_pct;	  /* rules with not_before/not_after, percent */
+	unsigned random_port_pct; /* ports drawn uniformly instead of near well-known ones */
 };
 
 void gen_seed(struct gen *g, uint64_t seed);

@@ -54,7 +54,7 @@ static void test_differential(void)
 {
 	uint64_t seed = env_u64("TP_ENGINE_SEED", 0x7ab1eau);
 	uint64_t cases = env_u64("TP_ENGINE_CASES", 4000000);
-	/* Half the cases on small sites with many zone pairs, half on few
+	/* 49% of the cases on small sites with many zone pairs, 49% on few
 	 * pairs with hundreds of overlapping rules each. */
 	const struct gen_cfg small = {.zones_max = 8,
 				      .rules_min = 0,
@@ -66,13 +66,23 @@ static void test_differential(void)
 				      .rules_max = 500,
 				      .src_port_pct = 10,
 				      .window_pct = 10};
+	/* 2% on sites big enough for the direct port maps of large tables */
+	const struct gen_cfg huge = {.zones_max = 2,
+				     .rules_min = 4000,
+				     .rules_max = 8000,
+				     .src_port_pct = 2,
+				     .window_pct = 5,
+				     .random_port_pct = 60};
 	uint64_t done = 0, mismatches = 0, allowed = 0, site_no = 0;
 	struct gen g;
 
 	printf("\n  differential: seed 0x%" PRIx64 ", %" PRIu64 " cases\n", seed, cases);
 	gen_seed(&g, seed);
 	while (done < cases && mismatches < 5) {
-		struct tp_site *s = gen_site(&g, done < cases / 2 ? &small : &dense);
+		const struct gen_cfg *cfg = done < cases * 49 / 100   ? &small
+					    : done < cases * 98 / 100 ? &dense
+								      : &huge;
+		struct tp_site *s = gen_site(&g, cfg);
 		struct tp_engine *e = NULL;
 		char err[256];
 		int64_t now = gen_time(&g);
@@ -201,6 +211,9 @@ static struct tp_site *plant(void)
 	rule_set(s, 2, 12, 2, 1, TP_ACTION_ALLOW, 0);
 	s->rules[1].not_before = 1000;
 	s->rules[1].not_after = 2000;
+	s->rules[1].log = true;
+	s->rules[1].rate_pps = 50;
+	snprintf(s->rules[1].name, TP_NAME_MAX, "vendor");
 	return s;
 }
 
@@ -235,6 +248,14 @@ static void test_nested_zones_and_validity(void)
 	flow_set(&f, 17, "fd00:9::1", 1, "fd00:1::1", 2);
 	tp_engine_decide(e, &f, &d);
 	CU_ASSERT_EQUAL(d.rule_id, 12);
+	CU_ASSERT_TRUE(tp_engine_valid_at(e, 999));
+	CU_ASSERT_FALSE(tp_engine_valid_at(e, 1000));
+	CU_ASSERT_PTR_NULL(tp_engine_rule(e, 13));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tp_engine_rule(e, 11)); /* known, though not in force */
+	CU_ASSERT_EQUAL(tp_engine_rule(e, 11)->rate_pps, 50);
+	CU_ASSERT_TRUE(tp_engine_rule(e, 11)->log);
+	CU_ASSERT_STRING_EQUAL(tp_engine_rule(e, 11)->name, "vendor");
+	CU_ASSERT_FALSE(tp_engine_rule(e, 10)->log);
 	tp_engine_free(e);
 
 	/* inside the maintenance window the deny exists and wins */
@@ -325,6 +346,29 @@ static void test_source_port_budget(void)
 	expect_refused(s, -E2BIG, "too complex");
 }
 
+/* No zones, no rules: every packet is from no zone (fail closed). */
+static void test_empty_site(void)
+{
+	struct tp_site s = {0};
+	struct tp_engine *e = NULL;
+	struct tp_decision d;
+	struct tp_flow f;
+	char err[100];
+
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(&s, 0, &e, err, sizeof(err)), 0);
+	flow_set(&f, 6, "10.0.0.1", 1, "10.0.0.2", 2);
+	tp_engine_decide(e, &f, &d);
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_DENY);
+	CU_ASSERT_EQUAL(d.reason, TP_REASON_NO_SRC_ZONE);
+	CU_ASSERT_EQUAL(tp_engine_valid_until(e), TP_ENGINE_FOREVER);
+	CU_ASSERT_PTR_NULL(tp_engine_rule(e, 1));
+	CU_ASSERT_EQUAL(tp_engine_zone_tp(e, 0), UINT32_MAX);
+	tp_engine_free(e);
+	/* err may be NULL with errlen 0 */
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(&s, 0, &e, NULL, 0), 0);
+	tp_engine_free(e);
+}
+
 static unsigned retired;
 
 static void count_retire(struct tp_engine *old, void *arg)
@@ -380,6 +424,7 @@ int main(void)
 	CU_add_test(suite, "refusals", test_refusals);
 	CU_add_test(suite, "source-port budget", test_source_port_budget);
 	CU_add_test(suite, "publish and retire", test_publish);
+	CU_add_test(suite, "empty site", test_empty_site);
 	CU_add_test(suite, "engine == reference on random sites", test_differential);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -177,6 +177,8 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		    p->inner.dst.family == p->f.src.family && addr_eq(&p->inner.src, &p->f.dst) &&
 		    (k = lookup(m, &p->inner, now, &dir)) >= 0) {
 			hit_decision(&m->e[k], -dir, out);
+			out->from_zone = tp_site_zone_of(m->site, &p->f.src);
+			out->to_zone = tp_site_zone_of(m->site, &p->f.dst);
 			m->ctr.related++;
 			return TP_FLOW_PASS_RELATED;
 		}
@@ -189,6 +191,24 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		return TP_FLOW_PASS_STATELESS;
 	}
 	k = lookup(m, &p->f, now, &dir);
+	if (k >= 0 && p->f.proto == 6 && dir < 0 &&
+	    (p->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
+		remove_at(m, (size_t)k); /* a responder's bare SYN: judged anew */
+		m->ctr.closed++;
+		k = -1;
+	}
+	if (k >= 0 && dir < 0 &&
+	    ((p->f.proto == 1 && p->f.icmp_type == 8) ||
+	     (p->f.proto == 58 && p->f.icmp_type == 128))) {
+		/* the responder's echo request: judged alone, no flow */
+		tp_ref_evaluate(m->site, &p->f, m->at, out);
+		if (out->verdict != TP_VERDICT_ALLOW) {
+			m->ctr.denied++;
+			return TP_FLOW_DROP_POLICY;
+		}
+		m->ctr.stateless++;
+		return TP_FLOW_PASS_STATELESS;
+	}
 	if (k >= 0) {
 		struct mentry *e = &m->e[k];
 		uint8_t fl = p->tcp_flags;
@@ -222,6 +242,8 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 		m->ctr.stateless++;
 		return TP_FLOW_PASS_STATELESS;
 	}
+	/* the table reclaims at most 64 expired entries here; the exact
+	 * model runs with capacity 64, where that is all of them */
 	if (m->n == m->cap)
 		model_expire(m, now);
 	if (m->n == m->cap) {

@@ -461,6 +461,16 @@ static void test_tcp_states(void)
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
 	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
 
+	/* a bare SYN from the responder does not ride on the flow */
+	tcp_pkt(&p, SCADA, 40002, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
+	tcp_pkt(&p, PLC, 502, SCADA, 40002, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
+	tcp_pkt(&p, SCADA, 40002, PLC, 502, TP_TCP_ACK); /* the initiator: picked up again */
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
+	tcp_pkt(&p, PLC, 502, SCADA, 40002, TP_TCP_RST);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_FLOW);
+
 	/* RST ends a flow at once */
 	tcp_pkt(&p, SCADA, 40001, PLC, 502, TP_TCP_ACK); /* loose pickup */
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
@@ -516,8 +526,12 @@ static void test_revocation(void)
 	echo.f.src = p.f.src;
 	echo.f.dst = p.f.dst;
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_PASS_FLOW);
+	echo.f.icmp_type = 8; /* the PLC pinging back with the same id: no rule */
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
 
 	/* no policy at all: fail closed */
+	echo.f.icmp_type = 0;
 	tp_engine_publish(&slot, NULL);
 	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &echo), TP_FLOW_DROP_NO_POLICY);
 
@@ -600,7 +614,8 @@ static void test_icmp_related(void)
 		icmp_error(&err, v6 ? "fd00:1::1" : "10.1.0.1", &q, v6, errs[i].type);
 		CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_PASS_RELATED);
 		CU_ASSERT_EQUAL(d.rule_id, 10);
-		CU_ASSERT_EQUAL(d.from_zone, 0);
+		CU_ASSERT_EQUAL(d.from_zone, 0); /* the router's zone */
+		CU_ASSERT_EQUAL(d.to_zone, 1);
 	}
 	/* quoting a packet of no flow: an ordinary ICMP packet, denied */
 	tcp_pkt(&q, SCADA, 49999, PLC, 502, TP_TCP_SYN);
@@ -616,6 +631,28 @@ static void test_icmp_related(void)
 	tp_site_free(s);
 }
 
+/* Steering: both directions of a connection hash alike. */
+static void test_symmetric_hash(void)
+{
+	struct gen g;
+	unsigned differ = 0;
+
+	gen_seed(&g, 5);
+	for (int i = 0; i < 10000; i++) {
+		struct tp_flow_pkt a, b;
+
+		memset(&a, 0, sizeof(a));
+		gen_flow(&g, &a.f);
+		b = a;
+		reverse(&b.f);
+		b.f.icmp_type = a.f.icmp_type; /* the hash ignores types */
+		CU_ASSERT_EQUAL(tp_flow_pkt_hash(&a), tp_flow_pkt_hash(&b));
+		b.f.dport ^= 1;
+		differ += tp_flow_pkt_hash(&a) != tp_flow_pkt_hash(&b);
+	}
+	CU_ASSERT(differ > 9900);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -628,6 +665,7 @@ int main(void)
 	CU_add_test(suite, "revocation on a generation change", test_revocation);
 	CU_add_test(suite, "eviction of the oldest", test_eviction);
 	CU_add_test(suite, "ICMP errors related to a flow", test_icmp_related);
+	CU_add_test(suite, "symmetric steering hash", test_symmetric_hash);
 	CU_add_test(suite, "table == naive model on random operations", test_model);
 	CU_add_test(suite, "same, default coarse LRU", test_model_coarse_lru);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

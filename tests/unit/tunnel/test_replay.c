@@ -45,7 +45,7 @@ static void test_against_model(void)
 	uint64_t top = 0, mismatches = 0, accepted = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m.seen);
-	replay_init(r);
+	wg_replay_init(r);
 	for (long i = 0; i < OPS; i++) {
 		uint64_t x = rnd(), c;
 
@@ -69,8 +69,8 @@ static void test_against_model(void)
 		if (c > top)
 			top = c;
 		enum replay_verdict want = model_validate(&m, c);
-		enum replay_verdict pre = replay_check(r, c);
-		enum replay_verdict got = replay_validate(r, c);
+		enum replay_verdict pre = wg_replay_check(r, c);
+		enum replay_verdict got = wg_replay_validate(r, c);
 
 		if (got != want || pre != want)
 			mismatches++;
@@ -86,21 +86,21 @@ static void test_edges(void)
 {
 	struct replay r;
 
-	replay_init(&r);
-	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_SEEN);
-	CU_ASSERT_EQUAL(replay_validate(&r, REPLAY_WINDOW_SIZE), REPLAY_OK);
+	wg_replay_init(&r);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 0), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 0), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, REPLAY_WINDOW_SIZE), REPLAY_OK);
 	/* 0 is exactly at the edge of the window: still tracked, still seen */
-	CU_ASSERT_EQUAL(replay_validate(&r, 0), REPLAY_SEEN);
-	CU_ASSERT_EQUAL(replay_validate(&r, 1), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, REPLAY_WINDOW_SIZE + 2), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, 1), REPLAY_TOO_OLD);
-	CU_ASSERT_EQUAL(replay_validate(&r, 100000), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE - 1), REPLAY_TOO_OLD);
-	CU_ASSERT_EQUAL(replay_validate(&r, REJECT_AFTER_MESSAGES), REPLAY_EXHAUSTED);
-	CU_ASSERT_EQUAL(replay_validate(&r, REJECT_AFTER_MESSAGES - 1), REPLAY_OK);
-	CU_ASSERT_EQUAL(replay_validate(&r, 5), REPLAY_TOO_OLD);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 0), REPLAY_SEEN);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 1), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, REPLAY_WINDOW_SIZE + 2), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 1), REPLAY_TOO_OLD);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 100000), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 100000 - REPLAY_WINDOW_SIZE - 1), REPLAY_TOO_OLD);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, REJECT_AFTER_MESSAGES), REPLAY_EXHAUSTED);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, REJECT_AFTER_MESSAGES - 1), REPLAY_OK);
+	CU_ASSERT_EQUAL(wg_replay_validate(&r, 5), REPLAY_TOO_OLD);
 }
 
 int main(void)

@@ -6,15 +6,24 @@
  * load, roaming and the timers.
  */
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "device.h"
+#include "index.h"
+#include "ratelimiter.h"
 #include "harness.h"
 #include "messages.h"
 #include "tp/keys.h"
 
 static struct node A, B;
+
+static void A_random(void *ctx, void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
 
 static void setup(const uint8_t *psk)
 {
@@ -75,7 +84,9 @@ static void test_round_trip_all_types(void)
 		CU_ASSERT_EQUAL_FATAL(B.nout, 1);
 		CU_ASSERT_EQUAL(B.out[0].len, 92);
 		/* B learnt A's endpoint from the initiation and answers there */
-		CU_ASSERT_EQUAL(memcmp(&B.out[0].dst, &A.ep, sizeof(A.ep)), 0);
+		CU_ASSERT_EQUAL(B.out[0].dst.family, AF_INET);
+		CU_ASSERT_EQUAL(B.out[0].dst.port, A.ep.port);
+		CU_ASSERT_EQUAL(memcmp(B.out[0].dst.addr, A.ep.addr, 4), 0);
 		/* responder may not send before confirmation */
 		CU_ASSERT_EQUAL(send_data(&B, 100, 0), TP_TUNNEL_DROP_NO_KEY);
 		deliver(&B, &A);
@@ -86,6 +97,16 @@ static void test_round_trip_all_types(void)
 		CU_ASSERT_EQUAL(A.out[0].len, 32);
 		deliver(&A, &B);
 		CU_ASSERT_EQUAL(B.results[TP_TUNNEL_OK], 2);
+		/* confirmed: B's next keypair becomes current on its next tick */
+		CU_ASSERT_EQUAL(B.events[TP_TUNNEL_EV_SESSION_READY], 0);
+		tp_tunnel_tick(B.tun);
+		CU_ASSERT_EQUAL(B.events[TP_TUNNEL_EV_SESSION_READY], 1);
+		CU_ASSERT_PTR_NOT_NULL(atomic_load(&B.peer->kp_cur));
+		CU_ASSERT_PTR_NULL(atomic_load(&B.peer->kp_next));
+		/* B's refused send above asked for a handshake of its own; the
+		 * network loses it */
+		CU_ASSERT_EQUAL(B.nout, 1);
+		B.nout = 0;
 
 		/* data both ways; 29-byte inner pads to 32 */
 		CU_ASSERT_EQUAL(send_data(&A, 29, 7), TP_TUNNEL_OK);
@@ -148,6 +169,8 @@ static void test_reject_sizes_and_types(void)
 	struct tp_tunnel_pkt p = {.data = buf, .cap = sizeof(buf)};
 
 	setup(NULL);
+	/* B does not know where A is until A writes first */
+	CU_ASSERT_EQUAL(tp_tunnel_connect(B.tun, B.peer), -EDESTADDRREQ);
 	CU_ASSERT_EQUAL(tp_tunnel_handshake_receive(B.tun, buf, 3, &src, false),
 			TP_TUNNEL_DROP_SHORT);
 	CU_ASSERT_EQUAL(tp_tunnel_handshake_receive(B.tun, buf, 147, &src, false),
@@ -243,7 +266,7 @@ static void test_reject_handshakes(void)
 
 		sim_now_ns += grain - (wall % NSEC_PER_SEC) % grain - 1000000;
 	}
-	CU_ASSERT_EQUAL(tp_tunnel_connect(A.tun, A.peer), 0); /* rate limit passed? */
+	CU_ASSERT_EQUAL(tp_tunnel_connect(A.tun, A.peer), -EAGAIN); /* 1 s < REKEY_TIMEOUT */
 	A.nout = 0;
 	sim_now_ns += 6 * NSEC_PER_SEC;
 	{
@@ -640,6 +663,79 @@ static void test_timers(void)
 	teardown();
 }
 
+/* The per-source bucket: burst of 5, then 20 per second; IPv6 sources share
+ * a bucket per /64; a full table refuses newcomers until entries go idle. */
+static void test_ratelimiter(void)
+{
+	uint8_t key[16] = {9};
+	struct ratelimiter *rl = wg_ratelimiter_new(16, key);
+	struct tp_tunnel_endpoint v4 = {.family = AF_INET, .addr = {10, 0, 0, 1}};
+	struct tp_tunnel_endpoint v6a = {.family = AF_INET6, .addr = {0x20, 0x01, 0xd, 0xb8}};
+	struct tp_tunnel_endpoint v6b = v6a, other = v4;
+	uint64_t t = 1000 * NSEC_PER_SEC;
+	unsigned allowed = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rl);
+	for (int i = 0; i < 10; i++)
+		allowed += wg_ratelimiter_allow(rl, &v4, t);
+	CU_ASSERT_EQUAL(allowed, 5);
+	/* one more token every 50 ms */
+	CU_ASSERT_FALSE(wg_ratelimiter_allow(rl, &v4, t + 49 * 1000000ULL));
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &v4, t + 100 * 1000000ULL));
+	/* over one second at a steady 100/s: about 20 get through */
+	allowed = 0;
+	for (int i = 0; i < 100; i++)
+		allowed += wg_ratelimiter_allow(rl, &v4, t + NSEC_PER_SEC + i * 10000000ULL);
+	CU_ASSERT(allowed >= 20 && allowed <= 26);
+	/* another address is not affected */
+	other.addr[3] = 2;
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &other, t + NSEC_PER_SEC));
+	/* same /64, different interface id: one bucket */
+	v6b.addr[15] = 1;
+	allowed = 0;
+	for (int i = 0; i < 5; i++)
+		allowed += wg_ratelimiter_allow(rl, &v6a, t);
+	CU_ASSERT_EQUAL(allowed, 5);
+	CU_ASSERT_FALSE(wg_ratelimiter_allow(rl, &v6b, t));
+	v6b.addr[7] = 1; /* another /64 */
+	CU_ASSERT_TRUE(wg_ratelimiter_allow(rl, &v6b, t));
+	wg_ratelimiter_free(rl);
+}
+
+static void const_random(void *ctx, void *buf, size_t len)
+{
+	memset(buf, 0x5a, len);
+}
+
+/* Lookups by index and kind; a slot that stays taken gives -ENOSPC. */
+static void test_index_table(void)
+{
+	struct index_table t;
+	struct index_entry e[8], x = {.kind = INDEX_HANDSHAKE};
+
+	CU_ASSERT_EQUAL(wg_index_table_init(&t, 3), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(wg_index_table_init(&t, 4), 0);
+	for (int i = 0; i < 8; i++) {
+		e[i].kind = INDEX_KEYPAIR;
+		CU_ASSERT_EQUAL_FATAL(wg_index_insert(&t, &e[i], A_random, NULL), 0);
+		CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[i].index, INDEX_KEYPAIR), &e[i]);
+		CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[i].index, INDEX_HANDSHAKE));
+		CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[i].index ^ 0x100, INDEX_KEYPAIR));
+	}
+	wg_index_table_destroy(&t);
+
+	CU_ASSERT_EQUAL_FATAL(wg_index_table_init(&t, 4), 0);
+	CU_ASSERT_EQUAL(wg_index_insert(&t, &e[0], const_random, NULL), 0);
+	CU_ASSERT_EQUAL(wg_index_insert(&t, &e[1], const_random, NULL), -ENOSPC);
+	wg_index_replace(&t, &e[0], &x);
+	CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	wg_index_remove(&t, &e[0]); /* no longer the slot's owner: no effect */
+	CU_ASSERT_PTR_EQUAL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE), &x);
+	wg_index_remove(&t, &x);
+	CU_ASSERT_PTR_NULL(wg_index_lookup(&t, e[0].index, INDEX_HANDSHAKE | INDEX_KEYPAIR));
+	wg_index_table_destroy(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -660,6 +756,8 @@ int main(void)
 	CU_add_test(s, "cookie exchange and rate limit under load", test_cookie_under_load);
 	CU_add_test(s, "roaming", test_roaming);
 	CU_add_test(s, "timers", test_timers);
+	CU_add_test(s, "rate limiter", test_ratelimiter);
+	CU_add_test(s, "index table", test_index_table);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

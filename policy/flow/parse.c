@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * From packet bytes to struct tp_flow_pkt (tp/flow.h): what the policy and
+ * the flow table need of an IPv4 or IPv6 packet, and nothing else.
+ *
+ * Every length is checked against the buffer before a byte is read: the
+ * input is untrusted (it comes from a zone, or out of a tunnel), and the
+ * harness in tests/fuzz/flow_parse runs this file under ASan.
+ *
+ * Decisions:
+ *  - Non-first fragments carry no transport header, so no policy can be
+ *    applied to them: they are refused (TP_PARSE_FRAGMENT) and counted by
+ *    the caller. First fragments are parsed like whole packets.
+ *  - IPv6 extension headers hop-by-hop, routing, destination options and
+ *    fragment are walked, at most TP_PARSE_EXT_MAX of them; the protocol
+ *    the rules see is the first other header (AH and ESP included).
+ *  - ICMP errors that relate to a flow: destination unreachable (v4 3, v6
+ *    1), time exceeded (v4 11, v6 3), packet too big (v6 2; in IPv4 it is
+ *    destination unreachable code 4). The quoted packet needs its IP header
+ *    and the first 4 bytes of TCP/UDP (8 for ICMP echo); a quote too short
+ *    to name a flow leaves the error unrelated, not refused.
+ */
+#include "tp/flow.h"
+
+#include <string.h>
+
+#define IPV4_HDR_MIN	 20u
+#define IPV6_HDR_LEN	 40u
+#define TCP_HDR_MIN	 20u
+#define UDP_HDR_LEN	 8u
+#define ICMP_HDR_LEN	 8u
+#define TP_PARSE_EXT_MAX 8
+
+enum {
+	PROTO_HOPOPT = 0,
+	PROTO_ICMP = 1,
+	PROTO_TCP = 6,
+	PROTO_UDP = 17,
+	PROTO_ROUTING = 43,
+	PROTO_FRAGMENT = 44,
+	PROTO_ICMPV6 = 58,
+	PROTO_DSTOPTS = 60,
+	PROTO_SCTP = 132,
+	PROTO_UDPLITE = 136,
+};
+
+const char *tp_parse_result_name(enum tp_parse_result r)
+{
+	static const char *const names[] = {
+#define X(name, str) str,
+		TP_PARSE_RESULTS(X)
+#undef X
+	};
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool is_echo(uint8_t proto, uint8_t type)
+{
+	if (proto == PROTO_ICMP)
+		return type == 8 || type == 0;
+	return type == 128 || type == 129;
+}
+
+static bool is_error(uint8_t proto, uint8_t type)
+{
+	if (proto == PROTO_ICMP)
+		return type == 3 || type == 11;
+	return type == 1 || type == 2 || type == 3;
+}
+
+/* The IP header at p: addresses, protocol, and where the transport header
+ * starts. *l4len is what the packet (or buffer, if shorter and quoted)
+ * holds after it. */
+static enum tp_parse_result parse_ip(const uint8_t *p, size_t len, bool quoted, struct tp_flow *f,
+				     const uint8_t **l4, size_t *l4len)
+{
+	memset(f, 0, sizeof(*f));
+	if (len < 1)
+		return TP_PARSE_TRUNCATED;
+	switch (p[0] >> 4) {
+	case 4: {
+		size_t ihl = (size_t)(p[0] & 0x0f) * 4, total;
+
+		if (len < IPV4_HDR_MIN)
+			return TP_PARSE_TRUNCATED;
+		if (ihl < IPV4_HDR_MIN)
+			return TP_PARSE_BAD_HEADER;
+		total = be16(p + 2);
+		if (total < ihl)
+			return TP_PARSE_BAD_HEADER;
+		if (len < ihl)
+			return TP_PARSE_TRUNCATED;
+		/* a quote is cut short by design; a packet must be whole */
+		if (total > len) {
+			if (!quoted)
+				return TP_PARSE_TRUNCATED;
+			total = len;
+		}
+		if (be16(p + 6) & 0x1fff)
+			return TP_PARSE_FRAGMENT;
+		f->proto = p[9];
+		f->src.family = f->dst.family = TP_AF_INET;
+		f->src.len = f->dst.len = 32;
+		memcpy(f->src.addr, p + 12, 4);
+		memcpy(f->dst.addr, p + 16, 4);
+		*l4 = p + ihl;
+		*l4len = total - ihl;
+		return TP_PARSE_OK;
+	}
+	case 6: {
+		size_t payload, off = IPV6_HDR_LEN;
+		uint8_t next;
+
+		if (len < IPV6_HDR_LEN)
+			return TP_PARSE_TRUNCATED;
+		payload = be16(p + 4);
+		if (IPV6_HDR_LEN + payload > len) {
+			if (!quoted)
+				return TP_PARSE_TRUNCATED;
+			payload = len - IPV6_HDR_LEN;
+		}
+		len = IPV6_HDR_LEN + payload;
+		next = p[6];
+		for (int n = 0;; n++) {
+			size_t hlen;
+
+			if (next != PROTO_HOPOPT && next != PROTO_ROUTING &&
+			    next != PROTO_DSTOPTS && next != PROTO_FRAGMENT)
+				break;
+			if (n == TP_PARSE_EXT_MAX)
+				return TP_PARSE_BAD_HEADER;
+			if (len - off < 8)
+				return TP_PARSE_TRUNCATED;
+			if (next == PROTO_FRAGMENT) {
+				if (be16(p + off + 2) & 0xfff8)
+					return TP_PARSE_FRAGMENT;
+				hlen = 8;
+			} else {
+				hlen = ((size_t)p[off + 1] + 1) * 8;
+			}
+			if (len - off < hlen)
+				return TP_PARSE_TRUNCATED;
+			next = p[off];
+			off += hlen;
+		}
+		f->proto = next;
+		f->src.family = f->dst.family = TP_AF_INET6;
+		f->src.len = f->dst.len = 128;
+		memcpy(f->src.addr, p + 8, 16);
+		memcpy(f->dst.addr, p + 24, 16);
+		*l4 = p + off;
+		*l4len = len - off;
+		return TP_PARSE_OK;
+	}
+	default:
+		return TP_PARSE_BAD_VERSION;
+	}
+}
+
+/* Ports (or echo id) of a quoted packet; false when the quote is too
+ * short to name a flow. */
+static bool quoted_ports(struct tp_flow *f, const uint8_t *l4, size_t len)
+{
+	switch (f->proto) {
+	case PROTO_TCP:
+	case PROTO_UDP:
+	case PROTO_SCTP:
+	case PROTO_UDPLITE:
+		if (len < 4)
+			return false;
+		f->sport = be16(l4);
+		f->dport = be16(l4 + 2);
+		return true;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6:
+		if (len < ICMP_HDR_LEN)
+			return false;
+		f->icmp_type = l4[0];
+		f->icmp_code = l4[1];
+		if (is_echo(f->proto, l4[0]))
+			f->sport = f->dport = be16(l4 + 4);
+		/* an error quoting an error relates to nothing */
+		return !is_error(f->proto, l4[0]);
+	default:
+		return true;
+	}
+}
+
+enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flow_pkt *out)
+{
+	struct tp_flow *f = &out->f;
+	const uint8_t *l4;
+	size_t l4len;
+	enum tp_parse_result r;
+
+	memset(out, 0, sizeof(*out));
+	r = parse_ip(pkt, len, false, f, &l4, &l4len);
+	if (r != TP_PARSE_OK)
+		return r;
+	if ((f->proto == PROTO_ICMP && f->src.family != TP_AF_INET) ||
+	    (f->proto == PROTO_ICMPV6 && f->src.family != TP_AF_INET6))
+		return TP_PARSE_BAD_L4; /* ICMP of the other family */
+
+	switch (f->proto) {
+	case PROTO_TCP:
+		if (l4len < TCP_HDR_MIN)
+			return TP_PARSE_TRUNCATED;
+		f->sport = be16(l4);
+		f->dport = be16(l4 + 2);
+		out->tcp_flags = l4[13];
+		return TP_PARSE_OK;
+	case PROTO_UDP:
+	case PROTO_UDPLITE:
+		if (l4len < UDP_HDR_LEN)
+			return TP_PARSE_TRUNCATED;
+		f->sport = be16(l4);
+		f->dport = be16(l4 + 2);
+		return TP_PARSE_OK;
+	case PROTO_SCTP:
+		if (l4len < 12)
+			return TP_PARSE_TRUNCATED;
+		f->sport = be16(l4);
+		f->dport = be16(l4 + 2);
+		return TP_PARSE_OK;
+	case PROTO_ICMP:
+	case PROTO_ICMPV6: {
+		const uint8_t *q;
+		size_t qlen;
+
+		if (l4len < ICMP_HDR_LEN)
+			return TP_PARSE_TRUNCATED;
+		f->icmp_type = l4[0];
+		f->icmp_code = l4[1];
+		if (is_echo(f->proto, l4[0]))
+			f->sport = f->dport = be16(l4 + 4);
+		if (!is_error(f->proto, l4[0]))
+			return TP_PARSE_OK;
+		/* The quote must be of the same family and name a flow;
+		 * otherwise the error is an ordinary (unrelated) packet. */
+		if (parse_ip(l4 + ICMP_HDR_LEN, l4len - ICMP_HDR_LEN, true, &out->inner, &q,
+			     &qlen) != TP_PARSE_OK ||
+		    out->inner.src.family != f->src.family || !quoted_ports(&out->inner, q, qlen)) {
+			memset(&out->inner, 0, sizeof(out->inner));
+			return TP_PARSE_OK;
+		}
+		out->icmp_error = true;
+		return TP_PARSE_OK;
+	}
+	default:
+		return TP_PARSE_OK;
+	}
+}
