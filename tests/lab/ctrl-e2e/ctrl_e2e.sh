@@ -7,7 +7,9 @@
 #   - a TP restarted while the controller is down comes back on its
 #     last-known-good bundle (island) before the controller returns
 #   - an unknown TP key and a TP pinned to another controller key get nothing
+#   - 100 pushes in a row all reach every TP, none refused
 #   - --wait for a version nobody runs times out with exit 1
+#   - an independent Python Noise_IK implementation completes a session
 set -uo pipefail
 TOP=${TP_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
 B=${TP_BUILD_DIR:-$TOP/build}
@@ -148,6 +150,21 @@ V2=$(ctl_version)
 check "controller back: every TP runs version $V2" status --wait "$V2" --timeout 30
 check "tp2 enforcing again" wait_for 10 agent_is tp2 policy_state enforcing
 
+# 100 pushes in a row (SIGHUP each; the kernel may merge two pending
+# SIGHUPs into one, so count the versions): every TP ends on the last one,
+# with no refusal on the way.
+V3=$(ctl_version)
+ACKS=$(agent_field tp1 controller.acks)
+for i in $(seq 100); do kill -HUP "${PID[serve]}"; sleep 0.02; done
+sleep 1
+VN=$(ctl_version)
+check "100 SIGHUPs published at least 90 versions ($V3 -> $VN)" test $((VN - V3)) -ge 90
+check "100 pushes in a row: every TP runs version $VN" status --wait "$VN" --timeout 60
+check "tp1 acked at least 90 pushes" test $(($(agent_field tp1 controller.acks) - ACKS)) -ge 90
+for i in 1 2 3; do
+	check "100 pushes: tp$i refused none" test "$(agent_field tp$i controller.nacks)" = 0
+done
+
 # Strangers.
 "$B/tpolicy" keygen --tp -o "$T/stranger.key" >/dev/null 2>&1 || \
 	"$B/tpolicy" keygen --tp > "$T/stranger.keys"
@@ -166,8 +183,9 @@ check_fails "--wait for a version nobody runs times out" status --wait 999 --tim
 
 # An independent implementation (Python, from the Noise spec) as tp3.
 if python3 -c 'import cryptography' 2>/dev/null; then
-	check "independent Noise_IK initiator (python) gets the push of version $V2" \
-		sh -c "timeout 10 python3 '$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py' $ADDR '$T/tp3.key' '$T/ctl.key.pub' | grep -qx 'push $V2 [0-9]*'"
+	V4=$(ctl_version)
+	check "independent Noise_IK initiator (python) gets the push of version $V4" \
+		sh -c "timeout 10 python3 '$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py' $ADDR '$T/tp3.key' '$T/ctl.key.pub' | grep -qx 'push $V4 [0-9]*'"
 else
 	echo "skip - python3 cryptography missing: no independent Noise check"
 fi
