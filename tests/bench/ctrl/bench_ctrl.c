@@ -215,10 +215,9 @@ static void stats(uint64_t *v, int n, double *med, double *p90, double *max)
 	*max = (double)v[n - 1] / 1e6;
 }
 
-static struct tp_ctrl_server *server(struct tp *tps, int n)
+static struct tp_ctrl_server *server(void)
 {
 	struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL}, .listen = "127.0.0.1:0"};
-	struct tp_ctrl_server_tp_spec spec[N_FAN];
 	struct tp_ctrl_server *s;
 	char err[200];
 
@@ -226,11 +225,6 @@ static struct tp_ctrl_server *server(struct tp *tps, int n)
 	s = tp_ctrl_server_new(&cfg, err, sizeof(err));
 	if (!s)
 		abort();
-	for (int i = 0; i < n; i++) {
-		snprintf(spec[i].name, sizeof(spec[i].name), "tp%d", i);
-		memcpy(spec[i].pubkey, tps[i].pub, 32);
-	}
-	(void)tps;
 	return s;
 }
 
@@ -251,15 +245,8 @@ static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v
 	char dir[600];
 
 	memset(&t, 0, sizeof(t));
-	{
-		/* The server needs the TP's key before the client exists. */
-		struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL},
-						    .listen = "127.0.0.1:0"};
-		char err[200];
-
-		tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, ctl_seed);
-		s = tp_ctrl_server_new(&cfg, err, sizeof(err));
-	}
+	memset(&spec, 0, sizeof(spec));
+	s = server();
 	tp_init(&t, tp_ctrl_server_port(s));
 	snprintf(spec.name, sizeof(spec.name), "tp");
 	memcpy(spec.pubkey, t.pub, 32);
@@ -316,7 +303,7 @@ static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v
 static void bench_fanout(const char *examples, size_t rules, int reps, uint64_t *v, bool null)
 {
 	struct tp_site *site = site_with(examples, rules);
-	struct tp_ctrl_server_tp_spec spec[N_FAN];
+	static struct tp_ctrl_server_tp_spec spec[N_FAN];
 	struct tp_ctrl_server *s;
 	static struct tp tps[N_FAN];
 	uint64_t *lat = calloc((size_t)reps, sizeof(*lat)), t0;
@@ -325,7 +312,7 @@ static void bench_fanout(const char *examples, size_t rules, int reps, uint64_t 
 	uint8_t *b;
 
 	null_apply = null;
-	s = server(tps, 0);
+	s = server();
 	for (int i = 0; i < N_FAN; i++) {
 		memset(&tps[i], 0, sizeof(tps[i]));
 		tp_init(&tps[i], tp_ctrl_server_port(s));

@@ -170,6 +170,7 @@ static struct tp_ctrl_server *server_start(uint16_t port, const uint8_t seed[32]
 	if (!s)
 		fprintf(stderr, "server: %s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memset(spec, 0, sizeof(spec));
 	for (int i = 0; i < 3; i++) {
 		snprintf(spec[i].name, sizeof(spec[i].name), "tp%d", i + 1);
 		memcpy(spec[i].pubkey, tp_pub[i], 32);
