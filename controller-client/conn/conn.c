@@ -65,6 +65,7 @@ static int fill(struct tp_ctrl_conn *c)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	c->in_off = 0;
 	c->in_len = (size_t)n;
+	c->rx_bytes += (uint64_t)n;
 	return 1;
 }
 

@@ -266,6 +266,7 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 static void on_readable(struct tp_ctrl_server *s, struct sconn *c)
 {
 	struct tp_ctrl_msg *m;
+	uint64_t bytes = c->conn.rx_bytes;
 	uint8_t *f;
 	size_t len;
 	int rc;
@@ -273,8 +274,14 @@ static void on_readable(struct tp_ctrl_server *s, struct sconn *c)
 	tp_ctrl_conn_begin(&c->conn);
 	while (!c->dead) {
 		rc = tp_ctrl_conn_recv(&c->conn, &f, &len);
-		if (rc == 0)
+		if (rc == 0) {
+			/* Bytes of a frame still arriving keep an authenticated
+			 * peer alive; before that only the handshake deadline
+			 * counts. */
+			if (c->conn.rx_bytes != bytes)
+				c->last_rx_ns = now_ns(s);
 			break;
+		}
 		if (rc < 0) {
 			if (rc != -ECONNRESET)
 				s->stats.bad_frames++;

@@ -274,6 +274,7 @@ static void on_handshake_frame(struct tp_ctrl_client *c, const uint8_t *f, size_
 
 void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 {
+	uint64_t bytes;
 	struct tp_ctrl_msg *m;
 	uint8_t *f;
 	size_t len;
@@ -283,10 +284,15 @@ void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 	if (c->state != TP_CTRL_CLIENT_HANDSHAKE && c->state != TP_CTRL_CLIENT_ESTABLISHED)
 		return;
 	tp_ctrl_conn_begin(&c->conn);
+	bytes = c->conn.rx_bytes;
 	while (c->state >= TP_CTRL_CLIENT_HANDSHAKE) {
 		rc = tp_ctrl_conn_recv(&c->conn, &f, &len);
-		if (rc == 0)
+		if (rc == 0) {
+			/* A large push arriving slowly is progress. */
+			if (c->conn.rx_bytes != bytes)
+				c->last_rx_ns = now_ns(c);
 			break;
+		}
 		if (rc < 0) {
 			snprintf(why, sizeof(why), "%s",
 				 rc == -ECONNRESET ? "connection closed by the controller"

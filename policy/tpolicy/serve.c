@@ -60,6 +60,7 @@ struct serve {
 	uint64_t version;
 	int64_t issued_at;
 	uint64_t reload_at_ns; /* 0: none pending */
+	int64_t resign_retry;  /* after a failed re-sign, not before this */
 };
 
 static uint64_t mono_ns(void *arg)
@@ -338,8 +339,10 @@ static int loop(struct serve *sv)
 			sv->reload_at_ns = 0;
 			compile_and_publish(sv, "site file changed");
 		}
-		if ((int64_t)time(NULL) >= sv->issued_at + sv->valid_for / 2)
-			compile_and_publish(sv, "half the validity passed: re-signed");
+		if ((int64_t)time(NULL) >= sv->issued_at + sv->valid_for / 2 &&
+		    (int64_t)time(NULL) >= sv->resign_retry &&
+		    compile_and_publish(sv, "half the validity passed: re-signed") < 0)
+			sv->resign_retry = (int64_t)time(NULL) + 60;
 		if (sv->reload_at_ns) {
 			int left = (int)((sv->reload_at_ns - now) / 1000000u) + 1;
 

@@ -38,6 +38,7 @@ struct tp_ctrl_conn {
 	uint8_t send_key[32], recv_key[32];
 	uint64_t send_ctr, recv_ctr; /* next nonce; UINT64_MAX is never used */
 	uint64_t rx_frames, tx_frames;
+	uint64_t rx_bytes; /* liveness: a large frame arriving slowly is progress */
 };
 
 /* Take ownership of fd (non-blocking). rx_max: largest frame accepted;
