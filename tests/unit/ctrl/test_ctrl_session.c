@@ -446,9 +446,10 @@ static void test_wrong_keys(void)
 	fake_ns = 0;
 	impostor = server_start(0, other_seed);
 	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(impostor));
-	for (int k = 0; k < 4; k++) {
-		CU_ASSERT_TRUE(pump(impostor, tps, 1, idle, &t));
-		pump(impostor, tps, 1, NULL, NULL);
+	for (uint64_t k = 1; k <= 4; k++) {
+		struct want_attempts wa = {&t, k};
+
+		CU_ASSERT_TRUE(pump(impostor, tps, 1, failed_attempt, &wa));
 		fake_ns += 5000 * MS;
 	}
 	tp_ctrl_client_stats(t.c, &cs);
@@ -462,7 +463,11 @@ static void test_wrong_keys(void)
 
 	s = server_start(0, ctl_seed);
 	tp_start(&u, stranger_priv, ctl_pk, tp_ctrl_server_port(s));
-	pump(s, tpu, 1, NULL, NULL);
+	{
+		struct want_attempts wa = {&u, 1};
+
+		CU_ASSERT_TRUE(pump(s, tpu, 1, failed_attempt, &wa));
+	}
 	tp_ctrl_client_stats(u.c, &cs);
 	CU_ASSERT_EQUAL(cs.sessions, 0);
 	tp_ctrl_server_stats(s, &st);
