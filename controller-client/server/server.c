@@ -87,11 +87,24 @@ static const char *tp_name(const struct tp_ctrl_server *s, const struct sconn *c
 
 /* Mark a connection for removal at the end of the round; an UP one stops
  * being its TP's connection at once. */
-static void drop_conn(struct tp_ctrl_server *s, struct sconn *c, const char *why)
+const char *tp_ctrl_server_close_name(enum tp_ctrl_server_close r)
+{
+	static const char *const names[] = {
+#define X(n, s) s,
+		TP_CTRL_SERVER_CLOSES(X)
+#undef X
+	};
+
+	return r < TP_CTRL_SERVER_CLOSE__COUNT ? names[r] : "?";
+}
+
+static void drop_conn(struct tp_ctrl_server *s, struct sconn *c, enum tp_ctrl_server_close r,
+		      const char *why)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
+	s->stats.closes[r]++;
 	if (c->tp >= 0 && s->up[c->tp] == c) {
 		s->up[c->tp] = NULL;
 		s->tps[c->tp].connected = false;
@@ -105,12 +118,11 @@ static void send_env(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	int rc = tp_ctrl_conn_send(&c->conn, e);
 
 	if (rc == -ENOBUFS) {
-		s->stats.slow_peers++;
-		drop_conn(s, c, "too slow: output backlog full");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_SLOW_PEER, "too slow: output backlog full");
 		return;
 	}
 	if (rc < 0) {
-		drop_conn(s, c, strerror(-rc));
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, strerror(-rc));
 		return;
 	}
 	c->last_tx_ns = now_ns(s);
@@ -154,24 +166,22 @@ static void on_msg1(struct tp_ctrl_server *s, struct sconn *c, const uint8_t *f,
 
 	if (!tp_ctrl_noise_init(&c->hs, false, s->cfg.static_priv, NULL) ||
 	    tp_ctrl_noise_read1(&c->hs, f, len, payload, sizeof(payload)) < 0) {
-		s->stats.handshake_failures++;
-		drop_conn(s, c, "bad handshake");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_BAD_HANDSHAKE, "bad handshake");
 		return;
 	}
 	memcpy(c->peer_key, c->hs.rs, 32);
 	c->tp = find_tp(s, c->peer_key);
 	if (c->tp < 0) {
-		s->stats.refused_unknown++;
 		sodium_bin2base64(b64, sizeof(b64), c->peer_key, 32,
 				  sodium_base64_VARIANT_ORIGINAL);
 		say(s, "refused %s: key %s is not a transition point of the site", c->addr, b64);
-		drop_conn(s, c, "unknown key");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_UNKNOWN_KEY, "unknown key");
 		return;
 	}
 	rc = tp_ctrl_noise_write2(&c->hs, NULL, NULL, 0, msg2, sizeof(msg2), &keys);
 	tp_ctrl_noise_wipe(&c->hs);
 	if (rc < 0 || tp_ctrl_conn_send_raw(&c->conn, msg2, (size_t)rc) < 0) {
-		drop_conn(s, c, "cannot answer the handshake");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, "cannot answer the handshake");
 		goto out;
 	}
 	tp_ctrl_conn_set_keys(&c->conn, &keys, TP_CTRL_FRAME_MAX);
@@ -185,11 +195,13 @@ static void on_hello(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
 
 	if (!tp_crypto_equal(h->public_key.data, c->peer_key, 32)) {
-		drop_conn(s, c, "Hello names another key than the handshake");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PROTOCOL,
+			  "Hello names another key than the handshake");
 		return;
 	}
 	if (s->up[c->tp])
-		drop_conn(s, s->up[c->tp], "replaced by a newer session");
+		drop_conn(s, s->up[c->tp], TP_CTRL_SERVER_CLOSE_REPLACED,
+			  "replaced by a newer session");
 	c->phase = UP;
 	s->up[c->tp] = c;
 	tp->connected = true;
@@ -214,7 +226,8 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 
 	if (c->phase == AWAIT_HELLO) {
 		if (e->msg_case != TABLEAU__V1__ENVELOPE__MSG_HELLO)
-			drop_conn(s, c, "first message is not a Hello");
+			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PROTOCOL,
+				  "first message is not a Hello");
 		else
 			on_hello(s, c, e->hello);
 		return;
@@ -256,7 +269,7 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 			    : "received");
 		break;
 	case TABLEAU__V1__ENVELOPE__MSG_HELLO:
-		drop_conn(s, c, "second Hello");
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PROTOCOL, "second Hello");
 		break;
 	default:
 		break; /* Pong, or unknown to this version */
@@ -283,13 +296,15 @@ static void on_readable(struct tp_ctrl_server *s, struct sconn *c)
 			break;
 		}
 		if (rc < 0) {
-			if (rc != -ECONNRESET)
-				s->stats.bad_frames++;
-			drop_conn(s, c,
-				  rc == -ECONNRESET ? "connection closed"
-				  : rc == -EMSGSIZE ? "oversize frame"
-				  : rc == -EBADMSG  ? "bad frame"
-						    : strerror(-rc));
+			if (rc == -ECONNRESET)
+				drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PEER_CLOSED,
+					  "connection closed");
+			else if (rc == -EMSGSIZE)
+				drop_conn(s, c, TP_CTRL_SERVER_CLOSE_OVERSIZE, "oversize frame");
+			else if (rc == -EBADMSG || rc == -EOVERFLOW)
+				drop_conn(s, c, TP_CTRL_SERVER_CLOSE_BAD_FRAME, "bad frame");
+			else
+				drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, strerror(-rc));
 			return;
 		}
 		c->last_rx_ns = now_ns(s);
@@ -299,8 +314,7 @@ static void on_readable(struct tp_ctrl_server *s, struct sconn *c)
 		}
 		m = tp_ctrl_msg_decode(f, len);
 		if (!m) {
-			s->stats.bad_frames++;
-			drop_conn(s, c, "undecodable message");
+			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_UNDECODABLE, "undecodable message");
 			return;
 		}
 		on_msg(s, c, m->env);
@@ -316,7 +330,7 @@ static void flush(struct tp_ctrl_server *s, struct sconn *c)
 		return;
 	rc = tp_ctrl_conn_flush(&c->conn);
 	if (rc < 0)
-		drop_conn(s, c, strerror(-rc));
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, strerror(-rc));
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -349,6 +363,7 @@ static void accept_some(struct tp_ctrl_server *s)
 			return;
 		if (s->n_conns >= s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
 			/* Accept and close rather than leave the backlog full. */
+			s->stats.closes[TP_CTRL_SERVER_CLOSE_FULL]++;
 			close(fd);
 			continue;
 		}
@@ -436,16 +451,15 @@ int tp_ctrl_server_tick(struct tp_ctrl_server *s)
 
 		if (c->phase != UP) {
 			if (now >= c->deadline_ns) {
-				s->stats.timeouts++;
-				drop_conn(s, c, "handshake timed out");
+				drop_conn(s, c, TP_CTRL_SERVER_CLOSE_HANDSHAKE_TIMEOUT,
+					  "handshake timed out");
 			} else if (c->deadline_ns < next) {
 				next = c->deadline_ns;
 			}
 			continue;
 		}
 		if (now - c->last_rx_ns >= s->cfg.dead_ms * MS) {
-			s->stats.timeouts++;
-			drop_conn(s, c, "silent: presumed dead");
+			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_SILENT, "silent: presumed dead");
 			continue;
 		}
 		if (now - c->last_tx_ns >= s->cfg.keepalive_ms * MS) {
@@ -504,6 +518,7 @@ int tp_ctrl_server_set_tps(struct tp_ctrl_server *s, const struct tp_ctrl_server
 				c->tp = (int)j;
 		if (c->tp < 0 && !c->dead) {
 			c->dead = true;
+			s->stats.closes[TP_CTRL_SERVER_CLOSE_REMOVED]++;
 			say(s, "TP %s (%s) disconnected: no longer in the site", s->tps[was].name,
 			    c->addr);
 		}

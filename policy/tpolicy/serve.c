@@ -212,7 +212,8 @@ out:
 static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 {
 	struct serve *sv = arg;
-	json_t *tps = json_array(), *res;
+	json_t *tps = json_array(), *closes = json_object(), *res;
+	struct tp_ctrl_server_stats st;
 	uint64_t now = mono_ns(NULL);
 	char key[TP_KEY_B64_LEN + 1];
 
@@ -234,8 +235,13 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 				  (json_int_t)(t->since_ns ? (now - t->since_ns) / 1000000000ull
 							   : 0)));
 	}
-	res = json_pack("{s:I, s:s, s:o}", "version", (json_int_t)sv->version, "site",
-			sv->site_path, "tps", tps);
+	tp_ctrl_server_stats(sv->srv, &st);
+	for (int r = 0; r < TP_CTRL_SERVER_CLOSE__COUNT; r++)
+		json_object_set_new(closes, tp_ctrl_server_close_name((enum tp_ctrl_server_close)r),
+				    json_integer((json_int_t)st.closes[r]));
+	res = json_pack("{s:I, s:s, s:o, s:{s:I, s:I, s:o}}", "version", (json_int_t)sv->version,
+			"site", sv->site_path, "tps", tps, "connections", "accepted",
+			(json_int_t)st.accepted, "pushes", (json_int_t)st.pushes, "closed", closes);
 	if (!res)
 		snprintf(err, errlen, "out of memory");
 	return res;

@@ -70,9 +70,35 @@ struct tp_ctrl_server_tp {
 	uint64_t since_ns; /* last change of connected */
 };
 
+/* Why the server closed a connection: one counter each. X(name, "text") */
+#define TP_CTRL_SERVER_CLOSES(X)                                                            \
+	X(UNKNOWN_KEY, "unknown_key")		  /* not a TP of the site */                \
+	X(BAD_HANDSHAKE, "bad_handshake")	  /* message 1 did not verify */            \
+	X(HANDSHAKE_TIMEOUT, "handshake_timeout") /* no message 1 or Hello in time */       \
+	X(SILENT, "silent")			  /* UP, nothing received for dead_ms */    \
+	X(OVERSIZE, "oversize")			  /* frame above the maximum */             \
+	X(BAD_FRAME, "bad_frame")		  /* bad tag or counter, short frame */     \
+	X(UNDECODABLE, "undecodable")		  /* not an Envelope */                     \
+	X(PROTOCOL, "protocol")			  /* Hello missing, repeated, mismatched */ \
+	X(SLOW_PEER, "slow_peer")		  /* output backlog full */                 \
+	X(REPLACED, "replaced")			  /* a newer session of the same TP */      \
+	X(REMOVED, "removed")			  /* the TP left the site */                \
+	X(PEER_CLOSED, "peer_closed")		  /* end of stream */                       \
+	X(IO_ERROR, "io_error")			  /* read or write error */                 \
+	X(FULL, "full")				  /* max_conns reached at accept */
+
+enum tp_ctrl_server_close {
+#define X(n, s) TP_CTRL_SERVER_CLOSE_##n,
+	TP_CTRL_SERVER_CLOSES(X)
+#undef X
+		TP_CTRL_SERVER_CLOSE__COUNT
+};
+
+const char *tp_ctrl_server_close_name(enum tp_ctrl_server_close r);
+
 struct tp_ctrl_server_stats {
-	uint64_t accepted, refused_unknown, handshake_failures, timeouts, bad_frames, slow_peers,
-		pushes;
+	uint64_t accepted, pushes;
+	uint64_t closes[TP_CTRL_SERVER_CLOSE__COUNT];
 };
 
 /* Listen and return the server, or NULL with a reason in err. */
