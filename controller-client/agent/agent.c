@@ -104,10 +104,14 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 {
 	struct agent *a = arg;
 	struct tp_ctrl_client_stats cs;
+	json_t *fails = json_object();
 
 	tp_ctrl_client_stats(a->client, &cs);
-	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b, s:{s:s, s:I, s:I, s:I, s:s}}", "name",
-			 a->name, "policy_version",
+	for (int f = 0; f < TP_CTRL_CLIENT_FAIL__COUNT; f++)
+		json_object_set_new(fails, tp_ctrl_client_fail_name((enum tp_ctrl_client_fail)f),
+				    json_integer((json_int_t)cs.fails[f]));
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b, s:{s:s, s:I, s:I, s:I, s:s, s:o}}",
+			 "name", a->name, "policy_version",
 			 (json_int_t)(a->policy.has_policy ? a->policy.info.version : 0),
 			 "policy_state", tp_failmode_state_name(a->policy.fm.state), "reason",
 			 a->policy.fm.reason, "source", a->policy.source, "policy_expires_at",
@@ -115,7 +119,7 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 			 tp_failmode_enforcing(&a->policy.fm), "controller", "state",
 			 tp_ctrl_client_state_name(tp_ctrl_client_state(a->client)), "sessions",
 			 (json_int_t)cs.sessions, "acks", (json_int_t)cs.acks, "nacks",
-			 (json_int_t)cs.nacks, "last_error", cs.last_error);
+			 (json_int_t)cs.nacks, "last_error", cs.last_error, "fails", fails);
 }
 
 static json_t *cmd_decide(void *arg, json_t *req, char *err, size_t errlen)

@@ -78,8 +78,19 @@ const char *tp_ctrl_client_state_name(enum tp_ctrl_client_state st)
 	return "?";
 }
 
+const char *tp_ctrl_client_fail_name(enum tp_ctrl_client_fail f)
+{
+	static const char *const names[] = {
+#define X(n, s) s,
+		TP_CTRL_CLIENT_FAILS(X)
+#undef X
+	};
+
+	return f < TP_CTRL_CLIENT_FAIL__COUNT ? names[f] : "?";
+}
+
 /* End the session (if any) and schedule the next attempt. */
-static void fail(struct tp_ctrl_client *c, const char *why)
+static void fail(struct tp_ctrl_client *c, enum tp_ctrl_client_fail f, const char *why)
 {
 	bool was_up = c->state == TP_CTRL_CLIENT_ESTABLISHED;
 	uint64_t delay = tp_ctrl_backoff_next(&c->backoff);
@@ -89,6 +100,7 @@ static void fail(struct tp_ctrl_client *c, const char *why)
 	c->state = TP_CTRL_CLIENT_IDLE;
 	c->next_attempt_ns = now_ns(c) + delay;
 	c->stats.failures++;
+	c->stats.fails[f]++;
 	c->stats.next_attempt_ns = c->next_attempt_ns;
 	snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s", why);
 	say(c, "controller %s: %s; retry in %llu ms", c->cfg.address, why,
@@ -104,7 +116,7 @@ static void send_env(struct tp_ctrl_client *c, const Tableau__V1__Envelope *env)
 
 	if (rc < 0) {
 		snprintf(why, sizeof(why), "cannot queue a message: %s", strerror(-rc));
-		fail(c, why);
+		fail(c, TP_CTRL_CLIENT_FAIL_IO_ERROR, why);
 		return;
 	}
 	c->last_tx_ns = now_ns(c);
@@ -255,7 +267,8 @@ static void on_handshake_frame(struct tp_ctrl_client *c, const uint8_t *f, size_
 	uint8_t payload[TP_CTRL_NOISE_PAYLOAD_MAX];
 
 	if (tp_ctrl_noise_read2(&c->hs, f, len, payload, sizeof(payload), &keys) < 0) {
-		fail(c, "handshake failed: not the pinned controller key");
+		fail(c, TP_CTRL_CLIENT_FAIL_BAD_HANDSHAKE,
+		     "handshake failed: not the pinned controller key");
 		return;
 	}
 	tp_ctrl_conn_set_keys(&c->conn, &keys, TP_CTRL_FRAME_MAX);
@@ -278,7 +291,6 @@ void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 	struct tp_ctrl_msg *m;
 	uint8_t *f;
 	size_t len;
-	char why[80];
 	int rc;
 
 	if (c->state != TP_CTRL_CLIENT_HANDSHAKE && c->state != TP_CTRL_CLIENT_ESTABLISHED)
@@ -294,12 +306,15 @@ void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 			break;
 		}
 		if (rc < 0) {
-			snprintf(why, sizeof(why), "%s",
-				 rc == -ECONNRESET ? "connection closed by the controller"
-				 : rc == -EMSGSIZE ? "oversize frame"
-				 : rc == -EBADMSG  ? "bad frame"
-						   : strerror(-rc));
-			fail(c, why);
+			if (rc == -ECONNRESET)
+				fail(c, TP_CTRL_CLIENT_FAIL_CLOSED,
+				     "connection closed by the controller");
+			else if (rc == -EMSGSIZE)
+				fail(c, TP_CTRL_CLIENT_FAIL_OVERSIZE, "oversize frame");
+			else if (rc == -EBADMSG || rc == -EOVERFLOW)
+				fail(c, TP_CTRL_CLIENT_FAIL_BAD_FRAME, "bad frame");
+			else
+				fail(c, TP_CTRL_CLIENT_FAIL_IO_ERROR, strerror(-rc));
 			return;
 		}
 		c->last_rx_ns = now_ns(c);
@@ -309,7 +324,7 @@ void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 		}
 		m = tp_ctrl_msg_decode(f, len);
 		if (!m) {
-			fail(c, "undecodable message");
+			fail(c, TP_CTRL_CLIENT_FAIL_UNDECODABLE, "undecodable message");
 			return;
 		}
 		handle_msg(c, m->env);
@@ -330,7 +345,7 @@ static void start_connect(struct tp_ctrl_client *c)
 	fd = socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
-		fail(c, why);
+		fail(c, TP_CTRL_CLIENT_FAIL_CONNECT, why);
 		return;
 	}
 	tp_ctrl_conn_init(&c->conn, fd, TP_CTRL_FRAME_PREAUTH_MAX, TP_CTRL_FRAME_MAX * 2);
@@ -342,11 +357,11 @@ static void start_connect(struct tp_ctrl_client *c)
 	c->state = TP_CTRL_CLIENT_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen) != 0 && errno != EINPROGRESS) {
 		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
-		fail(c, why);
+		fail(c, TP_CTRL_CLIENT_FAIL_CONNECT, why);
 	}
 	return;
 bad_hs:
-	fail(c, "cannot start a handshake");
+	fail(c, TP_CTRL_CLIENT_FAIL_IO_ERROR, "cannot start a handshake");
 }
 
 void tp_ctrl_client_on_writable(struct tp_ctrl_client *c)
@@ -362,7 +377,7 @@ void tp_ctrl_client_on_writable(struct tp_ctrl_client *c)
 			return;
 		if (err) {
 			snprintf(why, sizeof(why), "connect: %s", strerror(err));
-			fail(c, why);
+			fail(c, TP_CTRL_CLIENT_FAIL_CONNECT, why);
 			return;
 		}
 		c->state = TP_CTRL_CLIENT_HANDSHAKE;
@@ -372,7 +387,7 @@ void tp_ctrl_client_on_writable(struct tp_ctrl_client *c)
 	rc = tp_ctrl_conn_flush(&c->conn);
 	if (rc < 0) {
 		snprintf(why, sizeof(why), "send: %s", strerror(-rc));
-		fail(c, why);
+		fail(c, TP_CTRL_CLIENT_FAIL_IO_ERROR, why);
 	}
 }
 
@@ -389,13 +404,17 @@ int tp_ctrl_client_tick(struct tp_ctrl_client *c)
 		break;
 	case TP_CTRL_CLIENT_CONNECTING:
 	case TP_CTRL_CLIENT_HANDSHAKE:
-		if (now >= c->hs_deadline_ns)
-			fail(c, c->state == TP_CTRL_CLIENT_CONNECTING ? "connect timed out"
-								      : "handshake timed out");
+		if (now < c->hs_deadline_ns)
+			break;
+		if (c->state == TP_CTRL_CLIENT_CONNECTING)
+			fail(c, TP_CTRL_CLIENT_FAIL_CONNECT_TIMEOUT, "connect timed out");
+		else
+			fail(c, TP_CTRL_CLIENT_FAIL_HANDSHAKE_TIMEOUT, "handshake timed out");
 		break;
 	case TP_CTRL_CLIENT_ESTABLISHED:
 		if (now - c->last_rx_ns >= c->cfg.dead_ms * MS) {
-			fail(c, "controller silent: session presumed dead");
+			fail(c, TP_CTRL_CLIENT_FAIL_SILENT,
+			     "controller silent: session presumed dead");
 			break;
 		}
 		if (now - c->last_tx_ns >= c->cfg.keepalive_ms * MS) {
@@ -453,7 +472,7 @@ short tp_ctrl_client_events(const struct tp_ctrl_client *c)
 void tp_ctrl_client_reset(struct tp_ctrl_client *c, const char *why)
 {
 	if (c->state != TP_CTRL_CLIENT_IDLE)
-		fail(c, why);
+		fail(c, TP_CTRL_CLIENT_FAIL_RESET, why);
 }
 
 enum tp_ctrl_client_state tp_ctrl_client_state(const struct tp_ctrl_client *c)

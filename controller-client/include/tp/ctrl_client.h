@@ -137,8 +137,32 @@ void tp_ctrl_client_reset(struct tp_ctrl_client *c, const char *why);
 enum tp_ctrl_client_state tp_ctrl_client_state(const struct tp_ctrl_client *c);
 const char *tp_ctrl_client_state_name(enum tp_ctrl_client_state st);
 
+/* Why a session attempt or session ended: one counter each. */
+#define TP_CTRL_CLIENT_FAILS(X)                                                           \
+	X(CONNECT, "connect")			  /* socket or connect error */           \
+	X(CONNECT_TIMEOUT, "connect_timeout")	  /* no TCP connection in time */         \
+	X(HANDSHAKE_TIMEOUT, "handshake_timeout") /* no message 2 in time */              \
+	X(BAD_HANDSHAKE, "bad_handshake")	  /* message 2 not from the pinned key */ \
+	X(CLOSED, "closed")			  /* end of stream from the controller */ \
+	X(OVERSIZE, "oversize")			  /* frame above the maximum */           \
+	X(BAD_FRAME, "bad_frame")		  /* bad tag or counter, short frame */   \
+	X(UNDECODABLE, "undecodable")		  /* not an Envelope */                   \
+	X(SILENT, "silent")			  /* nothing received for dead_ms */      \
+	X(IO_ERROR, "io_error")			  /* read, write or queue error */        \
+	X(RESET, "reset")			  /* tp_ctrl_client_reset() */
+
+enum tp_ctrl_client_fail {
+#define X(n, s) TP_CTRL_CLIENT_FAIL_##n,
+	TP_CTRL_CLIENT_FAILS(X)
+#undef X
+		TP_CTRL_CLIENT_FAIL__COUNT
+};
+
+const char *tp_ctrl_client_fail_name(enum tp_ctrl_client_fail f);
+
 struct tp_ctrl_client_stats {
 	uint64_t attempts, sessions, pushes, acks, nacks, failures;
+	uint64_t fails[TP_CTRL_CLIENT_FAIL__COUNT];
 	uint64_t next_attempt_ns; /* meaningful in IDLE */
 	char last_error[128];
 };

@@ -177,6 +177,8 @@ check "the unknown TP has no session and no policy" \
 	test "$(agent_field stranger controller.sessions)/$(agent_field stranger policy_version)" = 0/0
 check "a TP pinned to another controller key never connects" \
 	test "$(agent_field pinned-other controller.sessions)" = 0
+check "... and counts the controller hanging up on its handshake" \
+	test "$(agent_field pinned-other controller.fails.closed)" -ge 1
 check "a TP pinned to another controller key runs nothing" \
 	test "$(agent_field pinned-other policy_state)" = no-policy
 check_fails "--wait for a version nobody runs times out" status --wait 999 --timeout 1

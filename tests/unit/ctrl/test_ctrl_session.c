@@ -455,6 +455,8 @@ static void test_wrong_keys(void)
 	tp_ctrl_client_stats(t.c, &cs);
 	CU_ASSERT_EQUAL(cs.sessions, 0);
 	CU_ASSERT_TRUE(cs.attempts >= 2);
+	/* The impostor cannot read message 1 and hangs up. */
+	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_CLOSED], cs.failures);
 	tp_ctrl_server_stats(impostor, &st);
 	CU_ASSERT_TRUE(st.closes[TP_CTRL_SERVER_CLOSE_BAD_HANDSHAKE] >= 2);
 	CU_ASSERT_FALSE(tp_ctrl_server_tp(impostor, 0)->connected);
@@ -609,6 +611,7 @@ static void test_broken_controller(void)
 	CU_ASSERT_TRUE(pump(NULL, tps, 1, idle, &t));
 	tp_ctrl_client_stats(t.c, &cs);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cs.last_error, "oversize"));
+	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_OVERSIZE], 1);
 	close(fd);
 	/* 2: after the backoff, it tries again; this time no answer at all. */
 	fake_ns += 250 * MS;
@@ -622,6 +625,7 @@ static void test_broken_controller(void)
 	tp_ctrl_client_stats(t.c, &cs);
 	CU_ASSERT_EQUAL(tp_ctrl_client_state(t.c), TP_CTRL_CLIENT_IDLE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cs.last_error, "timed out"));
+	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_HANDSHAKE_TIMEOUT], 1);
 	CU_ASSERT_EQUAL(cs.attempts, 2);
 	close(fd);
 	close(lfd);
@@ -693,6 +697,7 @@ static void test_silent_controller(void)
 	CU_ASSERT_EQUAL(tp_ctrl_client_state(t.c), TP_CTRL_CLIENT_IDLE);
 	tp_ctrl_client_stats(t.c, &cs);
 	CU_ASSERT_PTR_NOT_NULL(strstr(cs.last_error, "silent"));
+	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_SILENT], 1);
 	CU_ASSERT_FALSE(t.a.fm.controller_up);
 	tp_stop(&t, true);
 	tp_ctrl_server_free(s);
