@@ -313,6 +313,30 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 	return TPOLICY_OK;
 }
 
+/*
+ * A TP that runs a newer version than ours means our state directory was
+ * lost or restored from an old backup: those TPs would refuse every bundle
+ * we sign (rollback). Jump past the newest version any TP reports.
+ */
+static void catch_up(struct serve *sv)
+{
+	uint64_t newest = sv->version;
+
+	for (size_t i = 0; i < tp_ctrl_server_n_tps(sv->srv); i++) {
+		const struct tp_ctrl_server_tp *t = tp_ctrl_server_tp(sv->srv, i);
+
+		if (t->running_version > newest)
+			newest = t->running_version;
+	}
+	if (newest == sv->version)
+		return;
+	say("a TP runs version %" PRIu64 ", newer than ours (%" PRIu64 "): state lost? "
+	    "continuing from there",
+	    newest, sv->version);
+	sv->version = newest;
+	compile_and_publish(sv, "catching up with the TPs");
+}
+
 /* Did the site file change? Drains the inotify queue. */
 static bool site_touched(struct serve *sv)
 {
@@ -380,6 +404,7 @@ static int loop(struct serve *sv)
 			sv->reload_at_ns = mono_ns(NULL) + DEBOUNCE_MS * 1000000ull;
 		tp_ctrl_server_service(sv->srv, pfd + base, ns);
 		tp_admin_service(sv->admin, pfd + base + ns, na);
+		catch_up(sv);
 	}
 }
 

@@ -150,6 +150,17 @@ V2=$(ctl_version)
 check "controller back: every TP runs version $V2" status --wait "$V2" --timeout 30
 check "tp2 enforcing again" wait_for 10 agent_is tp2 policy_state enforcing
 
+# The controller loses its state directory: the TPs' versions tell it where
+# to continue, so they never see a rollback.
+kill "${PID[serve]}"; wait "${PID[serve]}" 2>/dev/null
+VL=$(cat "$T/ctl/version")
+rm -rf "$T/ctl"
+serve
+wait_for 10 sock_up "$T/ctl/serve.sock"
+check "state lost: the controller continues past version $VL" \
+	wait_for 10 sh -c "[ \$(cat '$T/ctl/version') -gt $VL ]"
+check "state lost: every TP runs the new version" status --wait $((VL + 1)) --timeout 20
+
 # 100 pushes in a row (SIGHUP each; the kernel may merge two pending
 # SIGHUPs into one, so count the versions): every TP ends on the last one,
 # with no refusal on the way.
