@@ -80,10 +80,16 @@ static uint64_t cb_version(void *arg)
 
 static void cb_status(void *arg, struct tp_ctrl_status *st)
 {
+	static struct tp_ctrl_status_counter ctrs[2];
 	struct agent *a = arg;
 
+	/* No dataplane here: the summary is the policy object's own. */
+	ctrs[0] = (struct tp_ctrl_status_counter){"policy_applied", a->policy.applied};
+	ctrs[1] = (struct tp_ctrl_status_counter){"policy_refused", a->policy.refused};
 	st->policy_state = (int)a->policy.fm.state;
 	st->policy_expires_at = a->policy.info.expires_at;
+	st->counters = ctrs;
+	st->n_counters = 2;
 }
 
 static void cb_connected(void *arg, bool up)

@@ -251,6 +251,19 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 		tp->running_version = e->status->policy_version;
 		tp->policy_state = e->status->policy_state;
 		tp->policy_expires_at = e->status->policy_expires_at;
+		tp->peers = (uint32_t)e->status->n_peers;
+		tp->peers_up = 0;
+		for (size_t i = 0; i < e->status->n_peers; i++)
+			tp->peers_up += e->status->peers[i]->up;
+		tp->n_counters = 0;
+		for (size_t i = 0;
+		     i < e->status->n_counters && tp->n_counters < TP_CTRL_SERVER_COUNTERS_MAX;
+		     i++) {
+			snprintf(tp->counters[tp->n_counters].name, sizeof(tp->counters[0].name),
+				 "%s",
+				 e->status->counters[i]->name ? e->status->counters[i]->name : "");
+			tp->counters[tp->n_counters++].value = e->status->counters[i]->value;
+		}
 		/* A TP that restarted on an older LKG in the same session
 		 * cannot happen; one that fell back still gets the bundle. */
 		push_to(s, c);

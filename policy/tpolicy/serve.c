@@ -219,21 +219,25 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 
 	for (size_t i = 0; i < tp_ctrl_server_n_tps(sv->srv); i++) {
 		const struct tp_ctrl_server_tp *t = tp_ctrl_server_tp(sv->srv, i);
+		json_t *ctrs = json_object(), *o;
 
 		tp_key_to_base64(t->pubkey, key);
-		json_array_append_new(
-			tps,
-			json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:i, "
-				  "s:I, s:I}",
-				  "name", t->name, "public_key", key, "connected", t->connected,
-				  "peer", t->peer_addr, "software", t->software_version,
-				  "running_version", (json_int_t)t->running_version,
-				  "acked_version", (json_int_t)t->acked_version, "nacked_version",
-				  (json_int_t)t->nacked_version, "nack_reason", t->nack_reason,
-				  "nack_text", t->nack_text, "policy_state", t->policy_state,
-				  "sessions", (json_int_t)t->sessions, "state_for_s",
-				  (json_int_t)(t->since_ns ? (now - t->since_ns) / 1000000000ull
-							   : 0)));
+		for (size_t k = 0; k < t->n_counters; k++)
+			json_object_set_new(ctrs, t->counters[k].name,
+					    json_integer((json_int_t)t->counters[k].value));
+		o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:i, s:I, s:I, "
+			      "s:i, s:i, s:o}",
+			      "name", t->name, "public_key", key, "connected", t->connected, "peer",
+			      t->peer_addr, "software", t->software_version, "running_version",
+			      (json_int_t)t->running_version, "acked_version",
+			      (json_int_t)t->acked_version, "nacked_version",
+			      (json_int_t)t->nacked_version, "nack_reason", t->nack_reason,
+			      "nack_text", t->nack_text, "policy_state", t->policy_state,
+			      "sessions", (json_int_t)t->sessions, "state_for_s",
+			      (json_int_t)(t->since_ns ? (now - t->since_ns) / 1000000000ull : 0),
+			      "tunnel_peers", (int)t->peers, "tunnel_peers_up", (int)t->peers_up,
+			      "counters", ctrs);
+		json_array_append_new(tps, o);
 	}
 	tp_ctrl_server_stats(sv->srv, &st);
 	for (int r = 0; r < TP_CTRL_SERVER_CLOSE__COUNT; r++)

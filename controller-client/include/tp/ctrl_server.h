@@ -52,6 +52,8 @@ struct tp_ctrl_server_tp_spec {
 	uint8_t pubkey[32];
 };
 
+#define TP_CTRL_SERVER_COUNTERS_MAX 16
+
 /* What the server knows about one TP. */
 struct tp_ctrl_server_tp {
 	char name[64];
@@ -66,6 +68,12 @@ struct tp_ctrl_server_tp {
 	char nack_text[160];
 	int policy_state; /* tableau.v1 PolicyState from the last Status */
 	int64_t policy_expires_at;
+	uint32_t peers, peers_up; /* tunnel peers in the last Status */
+	size_t n_counters;	  /* the last Status's counter summary (first ones) */
+	struct {
+		char name[32];
+		uint64_t value;
+	} counters[TP_CTRL_SERVER_COUNTERS_MAX];
 	uint64_t sessions; /* UP connections so far */
 	uint64_t since_ns; /* last change of connected */
 };

@@ -97,6 +97,7 @@ check "tp1 enforces: modbus z1->z2 allowed" \
 check "tp1 enforces: other port denied" \
 	test "$(verdict tp1 'tcp 10.1.0.5:40000 -> 10.2.0.7:503')" = deny
 check "tp2 state enforcing" test "$(agent_field tp2 policy_state)" = enforcing
+check "status carries tp1's counter summary" sh -c "'$B/tpolicy' status --state '$T/ctl' --json | python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)[\"tps\"] if x[\"name\"]==\"tp1\"][0]; sys.exit(t[\"counters\"].get(\"policy_applied\",0) < 1)'"
 check "status lists tp3 connected" sh -c "'$B/tpolicy' status --state '$T/ctl' | grep -E '^tp3 +connected'"
 
 # Edit the site file in place: a new conduit, DNP3 from z2 to z1.

@@ -83,10 +83,18 @@ static uint64_t tp_version(void *arg)
 
 static void tp_status(void *arg, struct tp_ctrl_status *st)
 {
+	static struct tp_ctrl_status_peer peers[2] = {{.name = "tp2", .up = true},
+						      {.name = "tp3", .up = false}};
+	static struct tp_ctrl_status_counter ctr[1];
 	struct tp *t = arg;
 
+	ctr[0] = (struct tp_ctrl_status_counter){"policy_applied", t->a.applied};
 	st->policy_state = (int)t->a.fm.state;
 	st->policy_expires_at = t->a.info.expires_at;
+	st->peers = peers;
+	st->n_peers = 2;
+	st->counters = ctr;
+	st->n_counters = 1;
 }
 
 static void tp_connected(void *arg, bool up)
@@ -261,6 +269,11 @@ static bool nacked(void *arg)
 	return tp_ctrl_server_tp(w->s, w->tp)->nacked_version == w->version;
 }
 
+static bool status_seen(void *arg)
+{
+	return tp_ctrl_server_tp(arg, 0)->n_counters == 1;
+}
+
 static bool established(void *arg)
 {
 	return tp_ctrl_client_state(((struct tp *)arg)->c) == TP_CTRL_CLIENT_ESTABLISHED;
@@ -341,8 +354,13 @@ static void test_push_ack(void)
 	w.version = 2;
 	CU_ASSERT_TRUE(pump(s, tps, 1, acked, &w));
 	CU_ASSERT_EQUAL(t.a.info.version, 2);
-	/* The periodic status reaches the server. */
+	/* The status after each ack reaches the server. */
+	CU_ASSERT_TRUE(pump(s, tps, 1, status_seen, s));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->policy_state, TP_FAILMODE_ENFORCING);
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->peers, 2);
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->peers_up, 1);
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->n_counters, 1);
+	CU_ASSERT_STRING_EQUAL(tp_ctrl_server_tp(s, 0)->counters[0].name, "policy_applied");
 	tp_stop(&t, true);
 	tp_ctrl_server_free(s);
 }
