@@ -58,6 +58,8 @@ struct tp_ctrl_server {
 	uint64_t version;
 	uint64_t export_id;
 	struct tp_ctrl_server_stats stats;
+	uint8_t refused_key[32]; /* last unknown key logged, and when */
+	uint64_t refused_logged_ns;
 };
 
 static uint64_t now_ns(const struct tp_ctrl_server *s)
@@ -172,9 +174,17 @@ static void on_msg1(struct tp_ctrl_server *s, struct sconn *c, const uint8_t *f,
 	memcpy(c->peer_key, c->hs.rs, 32);
 	c->tp = find_tp(s, c->peer_key);
 	if (c->tp < 0) {
-		sodium_bin2base64(b64, sizeof(b64), c->peer_key, 32,
-				  sodium_base64_VARIANT_ORIGINAL);
-		say(s, "refused %s: key %s is not a transition point of the site", c->addr, b64);
+		/* A misconfigured TP retries for ever: one line per key a
+		 * minute is enough (the counter has every refusal). */
+		if (!tp_crypto_equal(s->refused_key, c->peer_key, 32) ||
+		    now_ns(s) - s->refused_logged_ns >= 60000 * MS) {
+			memcpy(s->refused_key, c->peer_key, 32);
+			s->refused_logged_ns = now_ns(s);
+			sodium_bin2base64(b64, sizeof(b64), c->peer_key, 32,
+					  sodium_base64_VARIANT_ORIGINAL);
+			say(s, "refused %s: key %s is not a transition point of the site", c->addr,
+			    b64);
+		}
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_UNKNOWN_KEY, "unknown key");
 		return;
 	}
