@@ -200,6 +200,20 @@ if python3 -c 'import cryptography' 2>/dev/null; then
 	V4=$(ctl_version)
 	check "independent Noise_IK initiator (python) gets the push of version $V4" \
 		sh -c "timeout 10 python3 '$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py' $ADDR '$T/tp3.key' '$T/ctl.key.pub' | grep -qx 'push $V4 [0-9]*'"
+	# And as the controller: it pushes a bundle compiled by tpolicy to a
+	# fresh TP (the C client), which must ack it.
+	"$B/tpolicy" compile "$T/site.yaml" -o "$T/ref.tpb" --key "$T/ctl.key" --version 5000 >/dev/null
+	timeout 20 python3 "$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py" --responder 127.0.0.1:7444 \
+		"$T/ctl.key" "$T/ref.tpb" 5000 >"$T/ref.out" 2>"$T/ref.log" &
+	REF=$!
+	sleep 0.5
+	"$B/tests/tp-ctrl-agent" --name tp1 --key "$T/tp1.key" --controller 127.0.0.1:7444 \
+		--controller-key "$T/ctl.key.pub" --state "$T/tp1-ref" >>"$T/tp1-ref.log" 2>&1 &
+	PID[tp1ref]=$!
+	wait $REF
+	check "independent Noise_IK responder (python): the C client acks version 5000" \
+		grep -qx 'ack 5000' "$T/ref.out"
+	check "... and runs it" test "$(field "$(ask "$T/tp1-ref/agent.sock" '{"cmd":"status"}')" policy_version)" = 5000
 else
 	echo "skip - python3 cryptography missing: no independent Noise check"
 fi

@@ -7,7 +7,12 @@ running `tpolicy serve`: handshake, Hello, then wait for the PolicyPush,
 decrypt it and print its version.
 
 usage: noise_ik_ref.py HOST:PORT TP.key CONTROLLER.key.pub
-exit 0 and "push VERSION BYTES" on success, non-zero otherwise."""
+exit 0 and "push VERSION BYTES" on success, non-zero otherwise.
+
+As a controller (responder) it pushes a bundle file to the first TP that
+connects and prints its answer:
+usage: noise_ik_ref.py --responder HOST:PORT CONTROLLER.key BUNDLE.tpb VERSION
+exit 0 and "ack VERSION" / "nack VERSION REASON" after the TP answered."""
 import base64, hashlib, hmac, socket, struct, sys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -150,5 +155,77 @@ def main():
             return 0
 
 
+def ed25519_seed_to_x25519(seed):
+    # libsodium's crypto_sign_ed25519_sk_to_curve25519: SHA-512 of the
+    # seed, first half, clamped.
+    d = bytearray(hashlib.sha512(seed).digest()[:32])
+    d[0] &= 248
+    d[31] &= 127
+    d[31] |= 64
+    return bytes(d)
+
+
+def responder():
+    host, port = sys.argv[2].rsplit(":", 1)
+    seed = base64.b64decode(open(sys.argv[3]).read().strip())
+    bundle = open(sys.argv[4], "rb").read()
+    version = int(sys.argv[5])
+    s_priv = X25519PrivateKey.from_private_bytes(ed25519_seed_to_x25519(seed))
+    s_pub = pubbytes(s_priv)
+    name = b"Noise_IK_25519_ChaChaPoly_BLAKE2s"
+    hh = h(name)
+    ck = hh
+    hh = h(hh + b"tableau-controller-v1")
+    hh = h(hh + s_pub)  # <- s
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, int(port)))
+    ls.listen(1)
+    ls.settimeout(20)
+    sock, _ = ls.accept()
+    sock.settimeout(10)
+    m1 = recv_frame(sock)
+    re = m1[:32]
+    hh = h(hh + re)  # -> e
+    ck, k = hkdf(ck, dh(s_priv, re), 2)  # es
+    rs = ChaCha20Poly1305(k).decrypt(nonce(0), m1[32:80], hh)  # s
+    hh = h(hh + m1[32:80])
+    ck, k = hkdf(ck, dh(s_priv, rs), 2)  # ss
+    ChaCha20Poly1305(k).decrypt(nonce(0), m1[80:], hh)
+    hh = h(hh + m1[80:])
+    e = X25519PrivateKey.generate()
+    e_pub = pubbytes(e)
+    hh = h(hh + e_pub)  # <- e
+    ck, k = hkdf(ck, dh(e, re), 2)  # ee
+    ck, k = hkdf(ck, dh(e, rs), 2)  # se
+    c_p = ChaCha20Poly1305(k).encrypt(nonce(0), b"", hh)
+    send_frame(sock, e_pub + c_p)
+    k_recv, k_send = hkdf(ck, b"", 2)  # initiator -> responder first
+    rn = sn = 0
+
+    def recv_env():
+        nonlocal rn
+        env = parse(ChaCha20Poly1305(k_recv).decrypt(nonce(rn), recv_frame(sock), None))
+        rn += 1
+        return env
+
+    hello = parse(recv_env()[1])
+    if hello.get(2) != rs:
+        print("hello key mismatch")
+        return 1
+    push = field(1, 2, bundle) + field(2, 0, version)
+    send_frame(sock, ChaCha20Poly1305(k_send).encrypt(nonce(sn), field(2, 2, push), None))
+    sn += 1
+    while True:
+        env = recv_env()
+        if 3 in env:
+            print("ack", parse(env[3]).get(1, 0))
+            return 0
+        if 4 in env:
+            n = parse(env[4])
+            print("nack", n.get(1, 0), n.get(2, 0))
+            return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(responder() if sys.argv[1] == "--responder" else main())
