@@ -823,6 +823,60 @@ static void test_boot_on_lkg(void)
 	tp_stop(&t, true);
 }
 
+static int refuse_publish(void *arg, struct tp_engine *e)
+{
+	return -EIO;
+}
+
+static int take_publish(void *arg, struct tp_engine *e)
+{
+	*(struct tp_engine **)arg = e;
+	return 0;
+}
+
+/* A bundle that passes every check but cannot be persisted, or that the
+ * dataplane refuses, is nacked with its own reason and changes nothing; a
+ * published engine belongs to the dataplane. */
+static void test_apply_failures(void)
+{
+	struct tp_ctrl_apply a;
+	struct tp_ctrl_apply_result res = {0};
+	struct tp_engine *live = NULL;
+	char dir[] = "/tmp/tpc-apply-XXXXXX", path[64];
+	size_t n;
+	uint8_t *b;
+
+	fake_ns = 0;
+	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
+	tp_ctrl_apply_init(&a, ctl_pk, "/nonexistent-tpc/state", TP_FAILMODE_EXPIRY_CLOSED, true,
+			   NULL, NULL, wall());
+	CU_ASSERT_NOT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, wall(), "controller", &res), 0);
+	CU_ASSERT_EQUAL(res.reason, TABLEAU__V1__NACK_REASON__NACK_PERSIST_FAILED);
+	CU_ASSERT_FALSE(a.has_policy);
+	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_NO_POLICY);
+	tp_ctrl_apply_fini(&a);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	tp_ctrl_apply_init(&a, ctl_pk, dir, TP_FAILMODE_EXPIRY_CLOSED, true, NULL, NULL, wall());
+	a.publish = refuse_publish;
+	CU_ASSERT_NOT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, wall(), "controller", &res), 0);
+	CU_ASSERT_EQUAL(res.reason, TABLEAU__V1__NACK_REASON__NACK_APPLY_FAILED);
+	CU_ASSERT_FALSE(a.has_policy);
+	a.publish = take_publish;
+	a.publish_arg = &live;
+	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, wall(), "file", &res), 0);
+	CU_ASSERT_PTR_NOT_NULL(live);
+	CU_ASSERT_PTR_NULL(a.engine);
+	CU_ASSERT_EQUAL(a.info.version, 1);
+	CU_ASSERT_STRING_EQUAL(a.source, "file");
+	tp_engine_free(live);
+	tp_ctrl_apply_fini(&a);
+	snprintf(path, sizeof(path), "%s/%s", dir, TP_LKG_FILE);
+	unlink(path);
+	rmdir(dir);
+	free(b);
+}
+
 static int setup(void)
 {
 	char path[4096];
@@ -871,6 +925,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "silent controller detected", test_silent_controller);
 	CU_add_test(s, "controller restarted mid-push", test_controller_restart_mid_push);
 	CU_add_test(s, "boot on the last-known-good", test_boot_on_lkg);
+	CU_add_test(s, "persist and publish failures nacked", test_apply_failures);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
