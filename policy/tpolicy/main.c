@@ -29,6 +29,11 @@ static const struct tpolicy_cmd cmds[] = {
 	 "[--now TIME] [--json] [--svg FILE]"},
 	{"diff", tpolicy_cmd_diff, "flows newly allowed / denied between two policies",
 	 "diff OLD NEW [--now TIME] [--json] [--pub KEY.pub | --key KEY]   (exit 1: differences)"},
+	{"serve", tpolicy_cmd_serve, "reference controller: compile, sign, push to every TP",
+	 "serve --site SITE.yaml --key KEY --listen ADDR:PORT [--state DIR] [--socket PATH] "
+	 "[--valid-for DURATION]"},
+	{"status", tpolicy_cmd_status, "ask a running serve what every TP runs",
+	 "status [--state DIR | --socket PATH] [--json] [--wait VERSION [--timeout S]]"},
 };
 
 int tpolicy_usage(const char *name)

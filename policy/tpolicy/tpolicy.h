@@ -36,6 +36,8 @@ int tpolicy_cmd_check(int argc, char **argv);
 int tpolicy_cmd_export(int argc, char **argv);
 int tpolicy_cmd_verify(int argc, char **argv);
 int tpolicy_cmd_diff(int argc, char **argv);
+int tpolicy_cmd_serve(int argc, char **argv);  /* serve.c: reference controller */
+int tpolicy_cmd_status(int argc, char **argv); /* status.c: ask a running serve */
 
 /* Print "tpolicy NAME: usage..." for the named command to stderr and return
  * TPOLICY_USAGE. */

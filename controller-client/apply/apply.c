@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/* The running policy and its transitions (tp/ctrl_apply.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller.pb-c.h"
+#include "tp/ctrl_apply.h"
+#include "tp/engine.h"
+#include "tp/lkg.h"
+#include "tp/site.h"
+
+/* NackReason values 1..8 are the bundle statuses in order (controller.proto). */
+_Static_assert((int)TP_BUNDLE_UNCOMPILABLE == (int)TABLEAU__V1__NACK_REASON__NACK_UNCOMPILABLE,
+	       "NackReason must mirror TP_BUNDLE_STATUSES");
+_Static_assert((int)TP_BUNDLE_ROLLBACK == (int)TABLEAU__V1__NACK_REASON__NACK_ROLLBACK,
+	       "NackReason must mirror TP_BUNDLE_STATUSES");
+
+void tp_ctrl_apply_init(struct tp_ctrl_apply *a, const uint8_t controller_pk[32],
+			const char *state_dir, enum tp_failmode_expiry on_expiry,
+			bool controller_configured, void (*log)(void *arg, const char *msg),
+			void *log_arg, int64_t now)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->controller_pk, controller_pk, 32);
+	snprintf(a->state_dir, sizeof(a->state_dir), "%s", state_dir ? state_dir : "");
+	tp_failmode_init(&a->fm, on_expiry, controller_configured, log, log_arg, now);
+}
+
+void tp_ctrl_apply_fini(struct tp_ctrl_apply *a)
+{
+	tp_site_free(a->site);
+	tp_engine_free(a->engine);
+	a->site = NULL;
+	a->engine = NULL;
+}
+
+/* Make site/engine the running policy. 0 or the publish error. */
+static int install(struct tp_ctrl_apply *a, const struct tp_bundle_info *info, struct tp_site *site,
+		   struct tp_engine *engine, const char *source, int64_t now)
+{
+	int rc = 0;
+
+	if (a->publish) {
+		rc = a->publish(a->publish_arg, engine);
+		if (rc < 0)
+			return rc;
+		engine = NULL; /* the dataplane owns it now */
+	}
+	tp_site_free(a->site);
+	tp_engine_free(a->engine);
+	a->site = site;
+	a->engine = engine;
+	a->info = *info;
+	a->has_policy = true;
+	snprintf(a->source, sizeof(a->source), "%s", source);
+	a->applied++;
+	tp_failmode_set_policy(&a->fm, info->version, info->expires_at, now);
+	return 0;
+}
+
+enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, bool *found)
+{
+	struct tp_bundle_accept acc = {.controller_pk = a->controller_pk, .now = now};
+	struct tp_bundle_info info;
+	struct tp_site *site = NULL;
+	struct tp_engine *engine = NULL;
+	enum tp_bundle_status st;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*found = false;
+	if (!a->state_dir[0])
+		return TP_BUNDLE_UNDECODABLE;
+	rc = tp_lkg_load(a->state_dir, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	if (rc < 0) {
+		snprintf(a->last_error, sizeof(a->last_error), "no last-known-good bundle: %s",
+			 strerror(-rc));
+		return TP_BUNDLE_UNDECODABLE;
+	}
+	*found = true;
+	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, a->last_error,
+			     sizeof(a->last_error));
+	if (st == TP_BUNDLE_EXPIRED && a->fm.on_expiry == TP_FAILMODE_EXPIRY_STATIC) {
+		/* fail-static keeps running an expired bundle; check everything
+		 * else as of its last valid second. */
+		struct tp_bundle_info peek;
+		struct tp_site *s2 = NULL;
+
+		if (tp_bundle_open(buf, len, a->controller_pk, &peek, &s2, a->last_error,
+				   sizeof(a->last_error)) == TP_BUNDLE_OK) {
+			acc.now = peek.expires_at - 1;
+			st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, a->last_error,
+					     sizeof(a->last_error));
+		}
+		tp_site_free(s2);
+	}
+	if (st != TP_BUNDLE_OK) {
+		a->last_refusal = st;
+		a->refused++;
+		goto out;
+	}
+	if (install(a, &info, site, engine, "lkg", now) < 0) {
+		snprintf(a->last_error, sizeof(a->last_error), "the dataplane refused the policy");
+		tp_site_free(site);
+		tp_engine_free(engine);
+		st = TP_BUNDLE_UNCOMPILABLE;
+	}
+out:
+	free(buf);
+	return st;
+}
+
+int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len, int64_t now,
+			 const char *source, struct tp_ctrl_apply_result *res)
+{
+	struct tp_bundle_accept acc = {
+		.controller_pk = a->controller_pk,
+		.running_version = a->has_policy ? a->info.version : 0,
+		.now = now,
+	};
+	struct tp_bundle_info info = {0};
+	struct tp_site *site = NULL;
+	struct tp_engine *engine = NULL;
+	enum tp_bundle_status st;
+	int rc;
+
+	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, res->text, sizeof(res->text));
+	if (info.version)
+		res->version = info.version;
+	if (st != TP_BUNDLE_OK) {
+		res->reason = (int)st;
+		a->last_refusal = st;
+		goto refused;
+	}
+	if (a->state_dir[0]) {
+		rc = tp_lkg_save(a->state_dir, buf, len);
+		if (rc < 0) {
+			res->reason = TABLEAU__V1__NACK_REASON__NACK_PERSIST_FAILED;
+			snprintf(res->text, sizeof(res->text),
+				 "cannot persist the last-known-good bundle: %s", strerror(-rc));
+			goto free_new;
+		}
+	}
+	rc = install(a, &info, site, engine, source, now);
+	if (rc < 0) {
+		res->reason = TABLEAU__V1__NACK_REASON__NACK_APPLY_FAILED;
+		snprintf(res->text, sizeof(res->text), "the dataplane refused the policy: %s",
+			 strerror(-rc));
+		goto free_new;
+	}
+	res->reason = 0;
+	res->text[0] = 0;
+	return 0;
+free_new:
+	tp_site_free(site);
+	tp_engine_free(engine);
+refused:
+	a->refused++;
+	snprintf(a->last_error, sizeof(a->last_error), "%s", res->text);
+	return -EINVAL;
+}

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+/* Envelope encode and bounded decode (tp/ctrl_msg.h). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tp/ctrl_msg.h"
+
+/* protobuf-c turns a few bytes of a repeated field into a struct and a
+ * pointer; 16 bytes of heap per input byte covers every message here. */
+#define BUDGET_PER_BYTE 16u
+#define BUDGET_BASE	(64u << 10)
+#define HDR		16u /* size header in front of each block, keeps alignment */
+
+static void *budget_alloc(void *arg, size_t size)
+{
+	struct tp_ctrl_msg *m = arg;
+	uint8_t *p;
+
+	if (size > m->budget - m->used || HDR > m->budget - m->used - size)
+		return NULL;
+	p = malloc(size + HDR);
+	if (!p)
+		return NULL;
+	memcpy(p, &size, sizeof(size));
+	m->used += size + HDR;
+	return p + HDR;
+}
+
+static void budget_free(void *arg, void *ptr)
+{
+	struct tp_ctrl_msg *m = arg;
+	uint8_t *p = ptr;
+	size_t size;
+
+	if (!p)
+		return;
+	p -= HDR;
+	memcpy(&size, p, sizeof(size));
+	m->used -= size + HDR;
+	free(p);
+}
+
+static bool valid_string(const char *s, size_t max)
+{
+	return !s || strnlen(s, max) < max;
+}
+
+/* Limits a reader relies on, beyond what protobuf-c checks. */
+static bool valid(const Tableau__V1__Envelope *e)
+{
+	switch (e->msg_case) {
+	case TABLEAU__V1__ENVELOPE__MSG_HELLO:
+		return e->hello->public_key.len == 32 &&
+		       valid_string(e->hello->tp_name, TP_CTRL_NAME_MAX) &&
+		       valid_string(e->hello->software_version, 64);
+	case TABLEAU__V1__ENVELOPE__MSG_PUSH:
+		return e->push->signed_bundle.len > 0;
+	case TABLEAU__V1__ENVELOPE__MSG_NACK:
+		return valid_string(e->nack->text, 512);
+	default:
+		return true;
+	}
+}
+
+struct tp_ctrl_msg *tp_ctrl_msg_decode(const uint8_t *buf, size_t len)
+{
+	struct tp_ctrl_msg *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->budget = BUDGET_BASE + BUDGET_PER_BYTE * len;
+	m->alloc = (ProtobufCAllocator){
+		.alloc = budget_alloc, .free = budget_free, .allocator_data = m};
+	m->env = tableau__v1__envelope__unpack(&m->alloc, len, buf);
+	if (!m->env || !valid(m->env)) {
+		tp_ctrl_msg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void tp_ctrl_msg_free(struct tp_ctrl_msg *m)
+{
+	if (!m)
+		return;
+	if (m->env)
+		tableau__v1__envelope__free_unpacked(m->env, &m->alloc);
+	free(m);
+}
+
+size_t tp_ctrl_msg_size(const Tableau__V1__Envelope *env)
+{
+	return tableau__v1__envelope__get_packed_size(env);
+}
+
+size_t tp_ctrl_msg_pack(const Tableau__V1__Envelope *env, uint8_t *out)
+{
+	return tableau__v1__envelope__pack(env, out);
+}

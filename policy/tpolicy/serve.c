@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpolicy serve: the reference controller (controller-client/README.md).
+ *
+ * One thread, one poll() loop over: the channel server (tp/ctrl_server.h),
+ * an inotify watch on the site file's directory (editors replace files by
+ * rename, so the directory is watched, not the file), a signalfd (SIGHUP:
+ * recompile; SIGINT/SIGTERM: stop) and the status socket (tp/admin.h, JSON
+ * lines, STATE/serve.sock) that `tpolicy status` asks.
+ *
+ * Versions only grow, across restarts too: the last version issued is kept
+ * in STATE/version and written (temp file, fsync, rename, fsync dir) before
+ * a bundle of that version leaves the process. Every compile, on start, on
+ * SIGHUP, on a change of the site file (debounced) and when half the
+ * validity has passed, issues the next version. A site that fails lint is
+ * logged and the running bundle stays published.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tp/admin.h"
+#include "tp/ctrl_noise.h"
+#include "tp/ctrl_server.h"
+#include "tp/diag.h"
+#include "tp/keys.h"
+#include "tp/lint.h"
+#include "tp/timefmt.h"
+#include "tp/yaml.h"
+#include "tpolicy.h"
+
+#define DEFAULT_STATE	 "/var/lib/tableau/controller"
+#define DEFAULT_VALIDITY (30 * 86400)
+#define DEBOUNCE_MS	 200
+#define POLL_MAX	 (1 + 256 + TP_ADMIN_CLIENTS_MAX + 2)
+
+struct serve {
+	const char *site_path;
+	char site_dir[PATH_MAX], site_base[NAME_MAX + 1];
+	char state[PATH_MAX];
+	uint8_t sk[64], pk[32];
+	int64_t valid_for;
+	struct tp_ctrl_server *srv;
+	struct tp_admin *admin;
+	int ino_fd, sig_fd;
+	uint64_t version;
+	int64_t issued_at;
+	uint64_t reload_at_ns; /* 0: none pending */
+	int64_t resign_retry;  /* after a failed re-sign, not before this */
+};
+
+static uint64_t mono_ns(void *arg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char ts[32];
+	va_list ap;
+
+	fprintf(stderr, "%s tpolicy serve: ", tp_time_format((int64_t)time(NULL), ts, sizeof(ts)));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_line(void *arg, const char *msg)
+{
+	say("%s", msg);
+}
+
+/* Write path atomically and durably. */
+static int write_durable(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
+	int fd, rc = 0;
+
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != (ssize_t)len)
+		rc = errno ? -errno : -EIO;
+	if (!rc && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, dst) != 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static uint64_t read_version(const char *state)
+{
+	char path[PATH_MAX + 16], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/version", state);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoull(buf, NULL, 10);
+}
+
+/* Lint, version, persist the version, sign, publish. */
+static int compile_and_publish(struct serve *sv, const char *why)
+{
+	struct tp_lint_opts lo = {.compile = tpolicy_compile_check};
+	struct tp_bundle_info info = {0};
+	struct tp_ctrl_server_tp_spec *spec = NULL;
+	struct tp_site_locs *locs = NULL;
+	struct tp_site *site;
+	struct tp_diags d;
+	int64_t now = (int64_t)time(NULL);
+	uint8_t *bytes = NULL;
+	size_t len = 0, i;
+	char vbuf[32], t1[32];
+	int rc = -EINVAL;
+
+	lo.now = now;
+	tp_diag_init(&d, sv->site_path);
+	site = tp_yaml_read_file(sv->site_path, &d, &locs);
+	if (!site || !tp_lint_site(site, locs, &lo, &d)) {
+		tp_diag_sort(&d);
+		tp_diag_print(&d, stderr);
+		say("%s: %zu error%s: not published (%s); version %" PRIu64 " stays", sv->site_path,
+		    d.n_errors, d.n_errors == 1 ? "" : "s", why, sv->version);
+		goto out;
+	}
+	info.version = sv->version + 1;
+	info.issued_at = now;
+	info.expires_at = now + sv->valid_for;
+	snprintf(vbuf, sizeof(vbuf), "%" PRIu64 "\n", info.version);
+	rc = write_durable(sv->state, "version", vbuf, strlen(vbuf));
+	if (rc < 0) {
+		say("%s/version: %s: not published", sv->state, strerror(-rc));
+		goto out;
+	}
+	rc = tp_bundle_build(site, &info, sv->sk, &bytes, &len);
+	if (rc < 0) {
+		say("cannot build the bundle: %s", strerror(-rc));
+		goto out;
+	}
+	/* The bundle a TP would get, for air-gapped plants and inspection. */
+	rc = write_durable(sv->state, "current.tpb", bytes, len);
+	if (rc < 0)
+		say("%s/current.tpb: %s (publishing anyway)", sv->state, strerror(-rc));
+	spec = calloc(site->n_tps ? site->n_tps : 1, sizeof(*spec));
+	if (!spec) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < site->n_tps; i++) {
+		snprintf(spec[i].name, sizeof(spec[i].name), "%s", site->tps[i].name);
+		memcpy(spec[i].pubkey, site->tps[i].pubkey, 32);
+	}
+	rc = tp_ctrl_server_set_tps(sv->srv, spec, site->n_tps);
+	if (!rc)
+		rc = tp_ctrl_server_publish(sv->srv, info.version, bytes, len);
+	if (rc < 0) {
+		say("cannot publish: %s", strerror(-rc));
+		goto out;
+	}
+	sv->version = info.version;
+	sv->issued_at = now;
+	say("published version %" PRIu64 " (%s): %zu TPs, %zu zones, %zu conduits, %zu bytes, "
+	    "valid until %s",
+	    info.version, why, site->n_tps, site->n_zones, site->n_rules, len,
+	    tp_time_format(info.expires_at, t1, sizeof(t1)));
+out:
+	free(spec);
+	free(bytes);
+	tp_diag_free(&d);
+	tp_site_locs_free(locs);
+	tp_site_free(site);
+	return rc;
+}
+
+static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
+{
+	struct serve *sv = arg;
+	json_t *tps = json_array(), *closes = json_object(), *res;
+	struct tp_ctrl_server_stats st;
+	uint64_t now = mono_ns(NULL);
+	char key[TP_KEY_B64_LEN + 1];
+
+	for (size_t i = 0; i < tp_ctrl_server_n_tps(sv->srv); i++) {
+		const struct tp_ctrl_server_tp *t = tp_ctrl_server_tp(sv->srv, i);
+		json_t *ctrs = json_object(), *o;
+
+		tp_key_to_base64(t->pubkey, key);
+		for (size_t k = 0; k < t->n_counters; k++)
+			json_object_set_new(ctrs, t->counters[k].name,
+					    json_integer((json_int_t)t->counters[k].value));
+		o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:i, s:I, s:I, "
+			      "s:i, s:i, s:o}",
+			      "name", t->name, "public_key", key, "connected", t->connected, "peer",
+			      t->peer_addr, "software", t->software_version, "running_version",
+			      (json_int_t)t->running_version, "acked_version",
+			      (json_int_t)t->acked_version, "nacked_version",
+			      (json_int_t)t->nacked_version, "nack_reason", t->nack_reason,
+			      "nack_text", t->nack_text, "policy_state", t->policy_state,
+			      "sessions", (json_int_t)t->sessions, "state_for_s",
+			      (json_int_t)(t->since_ns ? (now - t->since_ns) / 1000000000ull : 0),
+			      "tunnel_peers", (int)t->peers, "tunnel_peers_up", (int)t->peers_up,
+			      "counters", ctrs);
+		json_array_append_new(tps, o);
+	}
+	tp_ctrl_server_stats(sv->srv, &st);
+	for (int r = 0; r < TP_CTRL_SERVER_CLOSE__COUNT; r++)
+		json_object_set_new(closes, tp_ctrl_server_close_name((enum tp_ctrl_server_close)r),
+				    json_integer((json_int_t)st.closes[r]));
+	res = json_pack("{s:I, s:s, s:o, s:{s:I, s:I, s:o}}", "version", (json_int_t)sv->version,
+			"site", sv->site_path, "tps", tps, "connections", "accepted",
+			(json_int_t)st.accepted, "pushes", (json_int_t)st.pushes, "closed", closes);
+	if (!res)
+		snprintf(err, errlen, "out of memory");
+	return res;
+}
+
+static const struct tp_admin_cmd admin_cmds[] = {
+	{"status", cmd_status, "every TP: connection, running version, last ack/nack"},
+};
+
+static int setup(struct serve *sv, const char *listen, const char *key_path,
+		 const char *socket_path)
+{
+	struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL}, .log = log_line};
+	char sock[PATH_MAX + 16], tmp[PATH_MAX], err[256];
+	uint8_t seed[32];
+	sigset_t set;
+	int rc;
+
+	rc = tp_key_read_file(key_path, seed, 1);
+	if (rc < 0) {
+		tpolicy_err("%s: %s", key_path,
+			    rc == -EPERM    ? "readable by group or others: chmod 600 it"
+			    : rc == -EINVAL ? "not a base64 32-byte key"
+					    : strerror(-rc));
+		return TPOLICY_USAGE;
+	}
+	tp_key_controller_expand(seed, sv->sk, sv->pk);
+	snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
+	if (!tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, seed)) {
+		sodium_memzero(seed, sizeof(seed));
+		tpolicy_err("%s: unusable key", key_path);
+		return TPOLICY_USAGE;
+	}
+	sodium_memzero(seed, sizeof(seed));
+	if (mkdir(sv->state, 0700) != 0 && errno != EEXIST) {
+		tpolicy_err("%s: %s", sv->state, strerror(errno));
+		return TPOLICY_USAGE;
+	}
+	sv->srv = tp_ctrl_server_new(&cfg, err, sizeof(err));
+	sodium_memzero(cfg.static_priv, sizeof(cfg.static_priv));
+	if (!sv->srv) {
+		tpolicy_err("%s", err);
+		return TPOLICY_USAGE;
+	}
+	snprintf(sock, sizeof(sock), "%s/serve.sock", sv->state);
+	sv->admin = tp_admin_create(socket_path ? socket_path : sock, admin_cmds, 1, sv, err,
+				    sizeof(err));
+	if (!sv->admin) {
+		tpolicy_err("status socket: %s", err);
+		return TPOLICY_USAGE;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", sv->site_path);
+	snprintf(sv->site_dir, sizeof(sv->site_dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", sv->site_path);
+	snprintf(sv->site_base, sizeof(sv->site_base), "%s", basename(tmp));
+	sv->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (sv->ino_fd < 0 ||
+	    inotify_add_watch(sv->ino_fd, sv->site_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB) < 0)
+		say("cannot watch %s (%s): reload with SIGHUP", sv->site_dir, strerror(errno));
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sv->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	sv->version = read_version(sv->state);
+	return TPOLICY_OK;
+}
+
+/*
+ * A TP that runs a newer version than ours means our state directory was
+ * lost or restored from an old backup: those TPs would refuse every bundle
+ * we sign (rollback). Jump past the newest version any TP reports.
+ */
+static void catch_up(struct serve *sv)
+{
+	uint64_t newest = sv->version;
+
+	for (size_t i = 0; i < tp_ctrl_server_n_tps(sv->srv); i++) {
+		const struct tp_ctrl_server_tp *t = tp_ctrl_server_tp(sv->srv, i);
+
+		if (t->running_version > newest)
+			newest = t->running_version;
+	}
+	if (newest == sv->version)
+		return;
+	say("a TP runs version %" PRIu64 ", newer than ours (%" PRIu64 "): state lost? "
+	    "continuing from there",
+	    newest, sv->version);
+	sv->version = newest;
+	compile_and_publish(sv, "catching up with the TPs");
+}
+
+/* Did the site file change? Drains the inotify queue. */
+static bool site_touched(struct serve *sv)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hit = false;
+	ssize_t n;
+
+	while ((n = read(sv->ino_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if (ev->len && strcmp(ev->name, sv->site_base) == 0)
+				hit = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return hit;
+}
+
+static int loop(struct serve *sv)
+{
+	struct pollfd pfd[POLL_MAX];
+
+	for (;;) {
+		uint64_t now = mono_ns(NULL);
+		unsigned ns, na, base;
+		int timeout = tp_ctrl_server_tick(sv->srv);
+
+		if (sv->reload_at_ns && now >= sv->reload_at_ns) {
+			sv->reload_at_ns = 0;
+			compile_and_publish(sv, "site file changed");
+		}
+		if ((int64_t)time(NULL) >= sv->issued_at + sv->valid_for / 2 &&
+		    (int64_t)time(NULL) >= sv->resign_retry &&
+		    compile_and_publish(sv, "half the validity passed: re-signed") < 0)
+			sv->resign_retry = (int64_t)time(NULL) + 60;
+		if (sv->reload_at_ns) {
+			int left = (int)((sv->reload_at_ns - now) / 1000000u) + 1;
+
+			if (left < timeout)
+				timeout = left;
+		}
+		pfd[0] = (struct pollfd){.fd = sv->sig_fd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sv->ino_fd, .events = POLLIN};
+		base = 2;
+		ns = tp_ctrl_server_pollfds(sv->srv, pfd + base, 1 + 256);
+		na = tp_admin_pollfds(sv->admin, pfd + base + ns, TP_ADMIN_CLIENTS_MAX + 1);
+		if (poll(pfd, base + ns + na, timeout) < 0 && errno != EINTR) {
+			say("poll: %s", strerror(errno));
+			return TPOLICY_USAGE;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sv->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					compile_and_publish(sv, "SIGHUP");
+					continue;
+				}
+				say("signal %u: stopping", si.ssi_signo);
+				return TPOLICY_OK;
+			}
+		}
+		if ((pfd[1].revents & POLLIN) && site_touched(sv))
+			sv->reload_at_ns = mono_ns(NULL) + DEBOUNCE_MS * 1000000ull;
+		tp_ctrl_server_service(sv->srv, pfd + base, ns);
+		tp_admin_service(sv->admin, pfd + base + ns, na);
+		catch_up(sv);
+	}
+}
+
+int tpolicy_cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"site", required_argument, NULL, 's'},
+		{"key", required_argument, NULL, 'k'},
+		{"listen", required_argument, NULL, 'l'},
+		{"state", required_argument, NULL, 'S'},
+		{"socket", required_argument, NULL, 'u'},
+		{"valid-for", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct serve sv = {.ino_fd = -1, .sig_fd = -1, .valid_for = DEFAULT_VALIDITY};
+	const char *key = NULL, *listen = NULL, *socket_path = NULL;
+	int c, rc;
+
+	snprintf(sv.state, sizeof(sv.state), "%s", DEFAULT_STATE);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sv.site_path = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'S':
+			snprintf(sv.state, sizeof(sv.state), "%s", optarg);
+			break;
+		case 'u':
+			socket_path = optarg;
+			break;
+		case 'f':
+			if (!tpolicy_parse_duration(optarg, &sv.valid_for) || sv.valid_for < 60) {
+				tpolicy_err("bad --valid-for '%s': e.g. 30d, 12h (at least 60s)",
+					    optarg);
+				return TPOLICY_USAGE;
+			}
+			break;
+		default:
+			return tpolicy_usage("serve");
+		}
+	}
+	if (optind != argc || !sv.site_path || !key || !listen)
+		return tpolicy_usage("serve");
+	if (sodium_init() < 0)
+		return TPOLICY_USAGE;
+	rc = setup(&sv, listen, key, socket_path);
+	if (rc != TPOLICY_OK)
+		goto out;
+	say("listening on %s (port %u), state in %s, last version %" PRIu64, listen,
+	    tp_ctrl_server_port(sv.srv), sv.state, sv.version);
+	if (compile_and_publish(&sv, "start") < 0) {
+		rc = TPOLICY_REFUSED;
+		goto out;
+	}
+	rc = loop(&sv);
+out:
+	tp_admin_destroy(sv.admin);
+	tp_ctrl_server_free(sv.srv);
+	if (sv.ino_fd >= 0)
+		close(sv.ino_fd);
+	if (sv.sig_fd >= 0)
+		close(sv.sig_fd);
+	sodium_memzero(sv.sk, sizeof(sv.sk));
+	return rc;
+}

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Controller channel benchmarks, all in one process on loopback TCP with
+ * the real clock:
+ *   1. push -> ack latency for a site of 10 and of 10k rules: from
+ *      tp_ctrl_server_publish() until the server has the TP's Ack, which the
+ *      TP sends only after the bundle was checked, compiled, written to the
+ *      LKG (fsync + rename + fsync dir) and made live. Side by side, the
+ *      apply step alone, with and without persistence.
+ *   2. fan-out: one server, 50 clients (each its own policy object and LKG
+ *      directory): publish -> all 50 acked.
+ *
+ *   bench_ctrl DEPLOY_EXAMPLES_DIR [STATE_PARENT_DIR]
+ * Prints a Markdown report on stdout.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tp/bundle.h"
+#include "tp/crypto.h"
+#include "tp/ctrl_apply.h"
+#include "tp/ctrl_client.h"
+#include "tp/ctrl_noise.h"
+#include "tp/ctrl_server.h"
+#include "tp/lkg.h"
+#include "tp/yaml.h"
+
+#define N_FAN 50
+
+static uint8_t ctl_seed[32], ctl_pk[32], ctl_sk[64];
+static bool null_apply; /* ack without checking: the channel's own cost */
+static const char *parent = ".";
+
+struct tp {
+	struct tp_ctrl_client *c;
+	struct tp_ctrl_apply a;
+	char dir[512];
+	uint8_t priv[32], pub[32];
+};
+
+static uint64_t mono_ns(void *arg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int apply_cb(void *arg, const uint8_t *b, size_t n, struct tp_ctrl_apply_result *res)
+{
+	struct tp *t = arg;
+
+	if (null_apply)
+		return 0; /* res->version is the push's */
+	return tp_ctrl_apply_bundle(&t->a, b, n, (int64_t)time(NULL), "controller", res);
+}
+
+static uint64_t version_cb(void *arg)
+{
+	struct tp *t = arg;
+
+	return t->a.has_policy ? t->a.info.version : 0;
+}
+
+static void tp_init(struct tp *t, uint16_t port)
+{
+	struct tp_ctrl_client_config cfg = {.clock = {mono_ns, NULL}};
+	struct tp_ctrl_client_callbacks cb = {
+		.apply = apply_cb, .policy_version = version_cb, .arg = t};
+
+	randombytes_buf(t->priv, 32);
+	tp_crypto_clamp(t->priv);
+	tp_crypto_pubkey(t->pub, t->priv);
+	snprintf(t->dir, sizeof(t->dir), "%s/tpc-bench-XXXXXX", parent);
+	if (!mkdtemp(t->dir))
+		abort();
+	tp_ctrl_apply_init(&t->a, ctl_pk, t->dir, TP_FAILMODE_EXPIRY_CLOSED, true, NULL, NULL,
+			   (int64_t)time(NULL));
+	snprintf(cfg.address, sizeof(cfg.address), "127.0.0.1:%u", port);
+	memcpy(cfg.static_priv, t->priv, 32);
+	memcpy(cfg.controller_pk, ctl_pk, 32);
+	snprintf(cfg.tp_name, sizeof(cfg.tp_name), "bench");
+	t->c = tp_ctrl_client_new(&cfg, &cb);
+	if (!t->c)
+		abort();
+}
+
+static void tp_fini(struct tp *t)
+{
+	char p[600];
+
+	tp_ctrl_client_free(t->c);
+	tp_ctrl_apply_fini(&t->a);
+	snprintf(p, sizeof(p), "%s/%s", t->dir, TP_LKG_FILE);
+	unlink(p);
+	rmdir(t->dir);
+}
+
+static void round_once(struct tp_ctrl_server *s, struct tp *tps, int n)
+{
+	struct pollfd pfd[N_FAN + 300];
+	unsigned ns = tp_ctrl_server_pollfds(s, pfd, 300), k = ns;
+	int idx[N_FAN];
+
+	for (int i = 0; i < n; i++) {
+		idx[i] = -1;
+		if (tp_ctrl_client_fd(tps[i].c) >= 0) {
+			idx[i] = (int)k;
+			pfd[k++] = (struct pollfd){tp_ctrl_client_fd(tps[i].c),
+						   tp_ctrl_client_events(tps[i].c), 0};
+		}
+	}
+	poll(pfd, k, 1);
+	tp_ctrl_server_service(s, pfd, ns);
+	for (int i = 0; i < n; i++) {
+		if (idx[i] >= 0 && (pfd[idx[i]].revents & (POLLIN | POLLHUP | POLLERR)))
+			tp_ctrl_client_on_readable(tps[i].c);
+		if (idx[i] >= 0 && (pfd[idx[i]].revents & POLLOUT))
+			tp_ctrl_client_on_writable(tps[i].c);
+		tp_ctrl_client_tick(tps[i].c);
+	}
+	tp_ctrl_server_tick(s);
+}
+
+static bool all_acked(struct tp_ctrl_server *s, size_t n, uint64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tp_ctrl_server_tp(s, i)->acked_version != v)
+			return false;
+	return true;
+}
+
+static bool all_up(struct tp_ctrl_server *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!tp_ctrl_server_tp(s, i)->connected)
+			return false;
+	return true;
+}
+
+/* The lab site with its conduits replaced by n allow rules z1 -> z2. */
+static struct tp_site *site_with(const char *examples, size_t n)
+{
+	char path[4096];
+	struct tp_diags d;
+	struct tp_site *s;
+
+	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples);
+	tp_diag_init(&d, path);
+	s = tp_yaml_read_file(path, &d, NULL);
+	tp_diag_free(&d);
+	if (!s)
+		abort();
+	s->n_assertions = 0; /* kept allocated; freed with the site */
+	for (size_t i = 0; i < s->n_rules; i++) {
+		free(s->rules[i].dst_ports);
+		free(s->rules[i].src_ports);
+		free(s->rules[i].icmp);
+		free(s->rules[i].modbus.unit_ids);
+		free(s->rules[i].modbus.function_codes);
+		free(s->rules[i].modbus.registers);
+	}
+	free(s->rules);
+	s->rules = calloc(n, sizeof(*s->rules));
+	s->n_rules = n;
+	for (size_t i = 0; i < n; i++) {
+		struct tp_rule *r = &s->rules[i];
+
+		r->id = (uint32_t)(i + 1);
+		snprintf(r->name, sizeof(r->name), "r%zu", i);
+		r->from_zone = (uint32_t)(i % 2);
+		r->to_zone = (uint32_t)(i % 2 ? 2 : 1);
+		r->action = TP_ACTION_ALLOW;
+		r->proto = 6;
+		r->dst_ports = malloc(sizeof(*r->dst_ports));
+		r->dst_ports[0] =
+			(struct tp_port_range){(uint16_t)(1000 + i), (uint16_t)(1000 + i)};
+		r->n_dst_ports = 1;
+		r->stateful = true;
+	}
+	return s;
+}
+
+static uint8_t *sign(const struct tp_site *site, uint64_t v, size_t *len)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct tp_bundle_info info = {.version = v, .issued_at = now, .expires_at = now + 86400};
+	uint8_t *out = NULL;
+
+	if (tp_bundle_build(site, &info, ctl_sk, &out, len) != 0)
+		abort();
+	return out;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void stats(uint64_t *v, int n, double *med, double *p90, double *max)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+	*med = (double)v[n / 2] / 1e6;
+	*p90 = (double)v[(n * 9) / 10 < n ? (n * 9) / 10 : n - 1] / 1e6;
+	*max = (double)v[n - 1] / 1e6;
+}
+
+static struct tp_ctrl_server *server(void)
+{
+	struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL}, .listen = "127.0.0.1:0"};
+	struct tp_ctrl_server *s;
+	char err[200];
+
+	tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, ctl_seed);
+	s = tp_ctrl_server_new(&cfg, err, sizeof(err));
+	if (!s)
+		abort();
+	return s;
+}
+
+/* Latency of one push to one TP, reps times (versions from *v on). */
+static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v)
+{
+	struct tp_site *site = site_with(examples, rules);
+	struct tp_ctrl_server_tp_spec spec;
+	struct tp_ctrl_apply direct, direct_nop;
+	struct tp_ctrl_apply_result res;
+	struct tp_ctrl_server *s;
+	struct tp t;
+	uint64_t *lat = calloc((size_t)reps, sizeof(*lat)), *ap = calloc((size_t)reps, 8),
+		 *apn = calloc((size_t)reps, 8);
+	double m, p, x, am, apx, anm, anx, dummy;
+	size_t len = 0;
+	uint8_t *b;
+	char dir[600];
+
+	memset(&t, 0, sizeof(t));
+	memset(&spec, 0, sizeof(spec));
+	s = server();
+	tp_init(&t, tp_ctrl_server_port(s));
+	snprintf(spec.name, sizeof(spec.name), "tp");
+	memcpy(spec.pubkey, t.pub, 32);
+	tp_ctrl_server_set_tps(s, &spec, 1);
+	while (!all_up(s, 1))
+		round_once(s, &t, 1);
+	for (int r = 0; r < reps; r++) {
+		uint64_t t0;
+
+		b = sign(site, ++*v, &len);
+		t0 = mono_ns(NULL);
+		tp_ctrl_server_publish(s, *v, b, len);
+		while (!all_acked(s, 1, *v))
+			round_once(s, &t, 1);
+		lat[r] = mono_ns(NULL) - t0;
+		free(b);
+	}
+	/* The apply step alone, persisted and not. */
+	snprintf(dir, sizeof(dir), "%s", t.dir);
+	tp_ctrl_apply_init(&direct, ctl_pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, NULL, NULL,
+			   (int64_t)time(NULL));
+	tp_ctrl_apply_init(&direct_nop, ctl_pk, "", TP_FAILMODE_EXPIRY_CLOSED, false, NULL, NULL,
+			   (int64_t)time(NULL));
+	for (int r = 0; r < reps; r++) {
+		uint64_t t0;
+
+		b = sign(site, ++*v, &len);
+		t0 = mono_ns(NULL);
+		if (tp_ctrl_apply_bundle(&direct, b, len, (int64_t)time(NULL), "bench", &res) != 0)
+			abort();
+		ap[r] = mono_ns(NULL) - t0;
+		t0 = mono_ns(NULL);
+		if (tp_ctrl_apply_bundle(&direct_nop, b, len, (int64_t)time(NULL), "bench", &res) !=
+		    0)
+			abort();
+		apn[r] = mono_ns(NULL) - t0;
+		free(b);
+	}
+	stats(lat, reps, &m, &p, &x);
+	stats(ap, reps, &am, &dummy, &apx);
+	stats(apn, reps, &anm, &dummy, &anx);
+	printf("| %zu | %zu | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", rules, len, reps, m, p, x,
+	       am, anm);
+	tp_ctrl_apply_fini(&direct);
+	tp_ctrl_apply_fini(&direct_nop);
+	tp_fini(&t);
+	tp_ctrl_server_free(s);
+	tp_site_free(site);
+	free(lat);
+	free(ap);
+	free(apn);
+}
+
+static void bench_fanout(const char *examples, size_t rules, int reps, uint64_t *v, bool null)
+{
+	struct tp_site *site = site_with(examples, rules);
+	static struct tp_ctrl_server_tp_spec spec[N_FAN];
+	struct tp_ctrl_server *s;
+	static struct tp tps[N_FAN];
+	uint64_t *lat = calloc((size_t)reps, sizeof(*lat)), t0;
+	double m, p, x, up;
+	size_t len = 0;
+	uint8_t *b;
+
+	null_apply = null;
+	s = server();
+	for (int i = 0; i < N_FAN; i++) {
+		memset(&tps[i], 0, sizeof(tps[i]));
+		tp_init(&tps[i], tp_ctrl_server_port(s));
+		snprintf(spec[i].name, sizeof(spec[i].name), "tp%d", i);
+		memcpy(spec[i].pubkey, tps[i].pub, 32);
+	}
+	tp_ctrl_server_set_tps(s, spec, N_FAN);
+	t0 = mono_ns(NULL);
+	while (!all_up(s, N_FAN))
+		round_once(s, tps, N_FAN);
+	up = (double)(mono_ns(NULL) - t0) / 1e6;
+	for (int r = 0; r < reps; r++) {
+		b = sign(site, ++*v, &len);
+		t0 = mono_ns(NULL);
+		tp_ctrl_server_publish(s, *v, b, len);
+		while (!all_acked(s, N_FAN, *v))
+			round_once(s, tps, N_FAN);
+		lat[r] = mono_ns(NULL) - t0;
+		free(b);
+	}
+	stats(lat, reps, &m, &p, &x);
+	printf("| %s | %d | %zu | %zu | %.1f | %d | %.1f | %.1f | %.2f |\n",
+	       null ? "none (ack at once)" : "check + compile + LKG", N_FAN, rules, len, up, reps,
+	       m, x, m / N_FAN);
+	for (int i = 0; i < N_FAN; i++)
+		tp_fini(&tps[i]);
+	tp_ctrl_server_free(s);
+	tp_site_free(site);
+	free(lat);
+}
+
+int main(int argc, char **argv)
+{
+	struct statfs sf;
+	uint64_t v = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_ctrl DEPLOY_EXAMPLES_DIR [STATE_PARENT_DIR]\n");
+		return 2;
+	}
+	if (argc > 2)
+		parent = argv[2];
+	if (tp_crypto_init() != 0)
+		return 1;
+	randombytes_buf(ctl_seed, 32);
+	crypto_sign_seed_keypair(ctl_pk, ctl_sk, ctl_seed);
+	statfs(parent, &sf);
+	printf("LKG directories under `%s` (%s). Times in ms.\n\n", parent,
+	       sf.f_type == 0x01021994 ? "tmpfs: fsync is free" : "a disk filesystem: real fsync");
+	printf("Push to one TP: publish -> Ack (check + compile + LKG write + publish + "
+	       "ack), and the apply step alone with and without the LKG write:\n\n");
+	printf("| rules | bundle bytes | runs | push->ack median | p90 | max | apply+LKG median "
+	       "| apply, no LKG, median |\n|---|---|---|---|---|---|---|---|\n");
+	bench_push(argv[1], 10, 50, &v);
+	bench_push(argv[1], 10000, 10, &v);
+	printf("\nFan-out: one server, %d clients in one process (each its own policy object and "
+	       "LKG directory); publish -> every client acked:\n\n",
+	       N_FAN);
+	printf("| apply | clients | rules | bundle bytes | all connected | runs | all acked median "
+	       "| max | per client |\n|---|---|---|---|---|---|---|---|---|\n");
+	bench_fanout(argv[1], 10, 10, &v, true);
+	bench_fanout(argv[1], 10000, 10, &v, true);
+	bench_fanout(argv[1], 10, 10, &v, false);
+	bench_fanout(argv[1], 10000, 3, &v, false);
+	printf("\nThe 50 clients share one thread here, so their applies run one after the "
+	       "other: the per-client column is what one TP spends; on real TPs the applies "
+	       "run in parallel and the fan-out costs the controller only the first rows.\n");
+	return 0;
+}
