@@ -19,7 +19,7 @@ PKGS=(
 	iproute2 nftables wireguard-go wireguard-tools iperf3 tcpdump iputils-ping
 	graphviz procps psmisc kmod util-linux ethtool
 	# verify tests validate exports against the JSON Schema
-	python3 python3-jsonschema
+	python3 python3-jsonschema python3-cryptography
 )
 
 if [ "$(id -u)" -ne 0 ]; then
