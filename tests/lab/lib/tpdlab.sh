@@ -100,6 +100,7 @@ admin_socket = $W/$tp.sock
 controller_key = $(cat "$W/ctl.key.pub")
 CONF
 	[ -z "$bundle" ] || echo "policy_bundle = $bundle"
+	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
 }
 
 tpdlab_start() {
