@@ -43,7 +43,7 @@ static int install(struct tp_ctrl_apply *a, const struct tp_bundle_info *info, s
 	int rc = 0;
 
 	if (a->publish) {
-		rc = a->publish(a->publish_arg, engine);
+		rc = a->publish(a->publish_arg, site, engine);
 		if (rc < 0)
 			return rc;
 		engine = NULL; /* the dataplane owns it now */
@@ -102,6 +102,13 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 		a->refused++;
 		goto out;
 	}
+	if (a->accept && !a->accept(a->publish_arg, site, a->last_error, sizeof(a->last_error))) {
+		tp_site_free(site);
+		tp_engine_free(engine);
+		st = TP_BUNDLE_UNCOMPILABLE;
+		a->refused++;
+		goto out;
+	}
 	if (install(a, &info, site, engine, "lkg", now) < 0) {
 		snprintf(a->last_error, sizeof(a->last_error), "the dataplane refused the policy");
 		tp_site_free(site);
@@ -134,6 +141,10 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 		res->reason = (int)st;
 		a->last_refusal = st;
 		goto refused;
+	}
+	if (a->accept && !a->accept(a->publish_arg, site, res->text, sizeof(res->text))) {
+		res->reason = TABLEAU__V1__NACK_REASON__NACK_APPLY_FAILED;
+		goto free_new;
 	}
 	if (a->state_dir[0]) {
 		rc = tp_lkg_save(a->state_dir, buf, len);

@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
 PROBE="python3 $HERE/../lib/probe.py"
 trap tpdlab_cleanup EXIT
-tpdlab_init tlp
+tpdlab_init "${TPDLAB_PREFIX:-tlp}" # another prefix: two worktrees at once
 tpdlab_bundle 1 "$HERE/plant-a.yaml"
 tpdlab_bundle 2 "$HERE/plant-b.yaml"
 tpdlab_up

@@ -823,12 +823,12 @@ static void test_boot_on_lkg(void)
 	tp_stop(&t, true);
 }
 
-static int refuse_publish(void *arg, struct tp_engine *e)
+static int refuse_publish(void *arg, const struct tp_site *s, struct tp_engine *e)
 {
 	return -EIO;
 }
 
-static int take_publish(void *arg, struct tp_engine *e)
+static int take_publish(void *arg, const struct tp_site *s, struct tp_engine *e)
 {
 	*(struct tp_engine **)arg = e;
 	return 0;
