@@ -7,6 +7,7 @@
  *   ingress.c  the transit-port stage
  *   xmit.c     headers (Ethernet, IPv4/IPv6, UDP), next-hop cache, ICMP too-big
  *   control.c  control thread: handshakes, tunnel ops, neighbours, peers
+ *   export.c   the live state for the verification export
  *
  * State and who writes it:
  *  - topo[]: per published policy generation, the view of the site the

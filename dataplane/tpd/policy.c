@@ -28,6 +28,7 @@
 
 #include "tp/lkg.h"
 #include "tpd.h"
+#include "tpd_export.h"
 
 static int64_t wall_s(void)
 {
@@ -105,6 +106,11 @@ static void cb_connected(void *arg, bool up)
 	tp_failmode_set_controller(&d->policy.fm, up, wall_s());
 }
 
+static char *cb_export(void *arg, size_t *len, char *err, size_t errlen)
+{
+	return tpd_export_bytes(arg, len, err, errlen);
+}
+
 static void cb_log(void *arg, const char *msg)
 {
 	fprintf(stderr, "tpd: controller: %s\n", msg);
@@ -172,6 +178,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 						      .policy_version = cb_version,
 						      .status = cb_status,
 						      .connected = cb_connected,
+						      .export = cb_export,
 						      .log = cb_log,
 						      .arg = d};
 

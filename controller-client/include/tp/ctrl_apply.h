@@ -47,6 +47,8 @@ struct tp_ctrl_apply {
 	struct tp_bundle_info info;
 	struct tp_site *site;
 	struct tp_engine *engine;
+	uint8_t *bundle; /* the running bundle's signed bytes (owned; export hashes them) */
+	size_t bundle_len;
 	char source[16]; /* "lkg", "controller", "file" */
 	struct tp_failmode fm;
 	uint64_t applied, refused;

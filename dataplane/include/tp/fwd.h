@@ -49,6 +49,7 @@
 struct tp_fwd;
 struct tp_site;
 struct tp_engine;
+struct tp_export;
 
 struct tp_fwd_params {
 	const struct tp_config *cfg;
@@ -106,6 +107,14 @@ void tp_fwd_neigh_release(void *arg, void *pkt, const uint8_t *mac);
  * every denied packet), summed over workers: fills up to max entries,
  * returns how many. Reads only counters, never the policy. */
 size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max);
+
+/* [control] The live part of the verification export (tp/export.h),
+ * after the caller gave x the running policy (tp_export_set_policy):
+ * peers as the tunnel holds them (endpoint, zones routed, handshake
+ * state), the endpoints this TP serves, the XDP zone-pair table as the
+ * kernel map holds it, the flow tables' fill and the rule hit counters.
+ * 0 or -errno. */
+int tp_fwd_export(struct tp_fwd *f, struct tp_export *x);
 
 /* [control] Views (new JSON references). */
 json_t *tp_fwd_policy_json(struct tp_fwd *f);
