@@ -169,9 +169,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 		if (d->cfg.policy_bundle[0])
 			boot_file(d);
 	}
-	if (!d->policy.has_policy)
-		fprintf(stderr, "tpd: no valid policy: inter-zone traffic is dropped until a "
-				"bundle is applied\n");
+	/* without a policy the state machine has said so (no-policy) */
 	if (d->cfg.controller_address[0]) {
 		struct tp_ctrl_client_config cc = {.clock = d->clock};
 		struct tp_ctrl_client_callbacks cb = {.apply = cb_apply,
