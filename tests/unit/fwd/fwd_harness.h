@@ -125,8 +125,8 @@ static uint16_t h_csum(const void *p, size_t len, uint32_t sum)
 }
 
 /* An IPv4 packet (no L2) of total length len: UDP/TCP/ICMP echo. */
-static size_t h_ip4(uint8_t *p, size_t len, uint8_t proto, const char *src, const char *dst,
-		    uint16_t sport, uint16_t dport)
+static __attribute__((unused)) size_t h_ip4(uint8_t *p, size_t len, uint8_t proto, const char *src,
+					    const char *dst, uint16_t sport, uint16_t dport)
 {
 	uint16_t c;
 
@@ -493,7 +493,7 @@ static int h_setup(const char *prog)
 	return 0;
 }
 
-static void h_teardown(void)
+static __attribute__((unused)) void h_teardown(void)
 {
 	char cmd[128];
 
