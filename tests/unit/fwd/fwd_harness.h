@@ -339,6 +339,16 @@ static int h_apply(uint64_t version)
 	return rc;
 }
 
+/* What tpd's housekeeping does after tp_fwd_control_tick: the policy
+ * state on the clock; not enforcing (expired under fail-closed) withdraws
+ * the engine. */
+static __attribute__((unused)) void h_policy_tick(void)
+{
+	tp_failmode_tick(&H.policy.fm, (int64_t)(h_wall(NULL) / 1000000000u));
+	if (!tp_failmode_enforcing(&H.policy.fm))
+		tp_fwd_withdraw(H.fwd);
+}
+
 static int h_port(int role)
 {
 	static const char *names[2] = {"h_zone", "h_transit"};
