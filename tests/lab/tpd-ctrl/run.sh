@@ -9,7 +9,9 @@
 #   3. the controller killed: TPs go to island and keep enforcing; tp2
 #      killed and restarted comes back on its last-known-good (version 2)
 #      before the controller returns, and forwards
-#   4. the controller back: every TP reconnects, version 3 pushed by SIGHUP
+#   4. the controller back: every TP reconnects, version 3 pushed by SIGHUP;
+#      asked for their exports (SIGUSR1 -> ExportRequest), the TPs answer
+#      with tpctl export's document and `tpolicy verify` passes on them
 #   5. 100 pushes in a row while iperf3 UDP runs z2->z4 through an allowed
 #      conduit: every TP ends on the last version, no nack, no datagram lost
 set -euo pipefail
@@ -118,6 +120,34 @@ V=$(ctl_version)
 [ "$V" -ge 3 ] || tpdlab_fail "serve did not move past version 2 ($V)"
 status --wait "$V" --timeout 60 >"$W/status3.txt" || tpdlab_fail "not every TP back on $V: $(cat "$W/status3.txt")"
 tpdlab_log "controller back: every TP reconnected and runs version $V"
+
+# --- the controller collects the exports (ExportRequest, on SIGUSR1) --------
+kill -USR1 "$SERVE_PID"
+for _ in $(seq 100); do
+	[ -s "$W/serve/exports/tp1.json" ] && [ -s "$W/serve/exports/tp2.json" ] &&
+		[ -s "$W/serve/exports/tp3.json" ] && break
+	sleep 0.1
+done
+ls "$W/serve/exports/"tp{1,2,3}.json >/dev/null || tpdlab_fail "no exports at the controller: $(tail -5 "$W/serve.log")"
+tpdlab_ctl tp1 export "$W/tp1-local.json" || tpdlab_fail "tpctl export"
+# the same document as tpctl's, apart from what moves (time, counters)
+python3 - "$W/serve/exports/tp1.json" "$W/tp1-local.json" <<'PY' || tpdlab_fail "controller's export differs from tpctl's"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for d in (a, b):
+    d.pop("exported_at", None)
+    d.pop("counters", None)
+    d.pop("flows", None)
+    for r in d.get("rules", []) or []:
+        r.pop("hits", None)
+    for p in d.get("peers", []) or []:
+        p.pop("last_handshake", None)
+assert a == b, [k for k in a if a.get(k) != b.get(k)]
+PY
+cp "$W/serve/current.tpb" "$W/serve/exports/bundle.tpb"
+"$B/tpolicy" verify "$W/serve/exports" --pub "$W/ctl.key.pub" >"$W/verify.txt" 2>&1 ||
+	{ cat "$W/verify.txt"; tpdlab_fail "tpolicy verify of the controller's exports"; }
+tpdlab_log "the controller collected every TP's export (same document as tpctl export); verify passes"
 
 # --- 5. 100 pushes during iperf3 ---------------------------------------------
 ip netns exec "$PFX-z4-h1" iperf3 -s -p 5000 -1 >/dev/null 2>&1 &
