@@ -155,9 +155,9 @@ struct tp_fwd {
 	unsigned n_retired;
 
 	/* policy publication (control thread) */
-	bool withdrawn; /* no engine published: inter-zone traffic dropped */
 	struct tp_xdp *xdp_zone, *xdp_transit;
 	int xdp_err;
+	bool withdrawn; /* no engine published: inter-zone traffic dropped */
 };
 
 /* fwd.c */

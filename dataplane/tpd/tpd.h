@@ -5,9 +5,9 @@
  *
  * Owned by the control thread. After start-up the fields that change are
  * the counters (written by their slot owners, read by anyone) and the
- * policy and controller state (control thread only); the DPDK telemetry
- * thread reads the rest, which is constant by then, and the policy
- * summary, whose torn read would only show a stale version.
+ * policy and controller state (control thread only: the admin socket and
+ * the controller session run there too); the DPDK telemetry thread reads
+ * only the counters and what is constant by then.
  */
 #ifndef TPD_H
 #define TPD_H
@@ -36,15 +36,15 @@ struct tpd {
 	struct tp_admin *admin;
 	struct tp_neigh *neigh; /* xdp mode: next hops on the two interfaces */
 	struct tp_fwd *fwd;	/* forwarding: policy, tunnel, stages */
+	int udp_fd;		/* holds listen_port in xdp mode so nothing else takes it */
+	int sig_fd;
+	uint64_t start_ns;
+	uint64_t next_tick_ns;
 	/* the running policy: the one apply path (policy.c); changes only on
 	 * the control thread */
 	struct tp_ctrl_apply policy;
 	struct tp_ctrl_client *ctrl; /* NULL without controller_address */
 	uint64_t last_acked_version;
-	int udp_fd; /* holds listen_port in xdp mode so nothing else takes it */
-	int sig_fd;
-	uint64_t start_ns;
-	uint64_t next_tick_ns;
 };
 
 /* The counter slot of the control thread. */
