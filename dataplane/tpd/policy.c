@@ -78,6 +78,39 @@ static uint64_t cb_version(void *arg)
 	return d->policy.has_policy ? d->policy.info.version : 0;
 }
 
+/* The peers view the last Status's names point into: kept until the next
+ * Status (the client reads them after the callback) or tpd_policy_stop. */
+static json_t *status_view;
+
+/* The tunnel peers for a Status. */
+static void peers_status(struct tpd *d, struct tp_ctrl_status *st)
+{
+	static struct tp_ctrl_status_peer peers[64];
+	int64_t now = wall_s();
+	json_t *p;
+	size_t i, n = 0;
+
+	json_decref(status_view);
+	status_view = tp_fwd_peers_json(d->fwd);
+	json_array_foreach(json_object_get(status_view, "peers"), i, p)
+	{
+		json_int_t ago = json_integer_value(json_object_get(p, "last_handshake_s_ago"));
+		const char *state = json_string_value(json_object_get(p, "state"));
+
+		if (n == sizeof(peers) / sizeof(peers[0]))
+			break;
+		peers[n++] = (struct tp_ctrl_status_peer){
+			.name = json_string_value(json_object_get(p, "name")),
+			.up = state && !strcmp(state, "up"),
+			.last_handshake = ago >= 0 ? now - ago : 0,
+			.rx_bytes = (uint64_t)json_integer_value(json_object_get(p, "rx_bytes")),
+			.tx_bytes = (uint64_t)json_integer_value(json_object_get(p, "tx_bytes")),
+		};
+	}
+	st->peers = peers;
+	st->n_peers = n;
+}
+
 static void cb_status(void *arg, struct tp_ctrl_status *st)
 {
 	/* static: borrowed by the client for the duration of the callback */
@@ -97,6 +130,7 @@ static void cb_status(void *arg, struct tp_ctrl_status *st)
 	st->policy_expires_at = d->policy.info.expires_at;
 	st->counters = ctrs;
 	st->n_counters = 4;
+	peers_status(d, st);
 }
 
 static void cb_connected(void *arg, bool up)
@@ -207,6 +241,8 @@ void tpd_policy_stop(struct tpd *d)
 {
 	tp_ctrl_client_free(d->ctrl);
 	d->ctrl = NULL;
+	json_decref(status_view);
+	status_view = NULL;
 	tp_ctrl_apply_fini(&d->policy);
 }
 

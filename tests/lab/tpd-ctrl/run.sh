@@ -75,6 +75,15 @@ serve z2-h1 tcp-server 503
 sleep 0.5
 tpdlab_exec z1-h1 $PROBE tcp 10.2.0.10 502 5 || tpdlab_fail "TCP z1 -> z2:502 on version 1"
 ! tpdlab_exec z1-h1 $PROBE tcp 10.2.0.10 503 2 || tpdlab_fail "TCP z1 -> z2:503 passed on version 1"
+# the TPs' Status reaches the controller: policy state and tunnel peers
+status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for t in s["tps"]:
+    assert t["policy_state"] == 2, t              # enforcing
+    assert t["tunnel_peers"] == 2, t              # full mesh of three
+    assert "policy_applied" in t["counters"], t
+' || tpdlab_fail "tpolicy status --json: $(status --json)"
 tpdlab_log "version 1 pushed, acked by every TP and enforced; tpctl status shows the session"
 
 # --- 2. the site file edited ---------------------------------------------------
