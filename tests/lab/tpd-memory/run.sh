@@ -165,6 +165,22 @@ sleep 5
 grep -c "policy state enforcing -> fail-closed" "$work/fclosed.log" | grep -qx 1 ||
 	fail "the fail-closed transition is not logged exactly once"
 echo "ok: an expired bundle: fail-closed withdraws the policy, fail-static keeps it"
+# the export says the same: fail-static runs version 1 (as the site's tp1,
+# memory mode: no XDP tables claimed), fail-closed and no-policy run none
+for n in tpr-fstatic tpr-fclosed tpr-m1; do
+	"$B/tpctl" --socket "$work/$n.sock" export "$work/$n.json" || fail "$n: tpctl export"
+done
+python3 - "$work" <<'PY' || fail "exports"
+import json, sys
+w = sys.argv[1]
+st, cl, m1 = (json.load(open(f"{w}/{n}.json")) for n in ("tpr-fstatic", "tpr-fclosed", "tpr-m1"))
+assert st["tp"]["name"] == "tp1" and st["policy"]["version"] == 1, st["policy"]
+assert st["xdp"] is None and st["flows"]["capacity"] > 0, st
+assert {p["name"] for p in st["peers"]} == {"tp2", "tp3"}, st["peers"]
+assert cl["policy"] is None and cl["peers"] == [], cl
+assert m1["policy"] is None and m1["tp"]["name"] == "tpr-m1", m1
+PY
+echo "ok: tpctl export follows the policy state"
 for p in "${pids[@]:1}"; do kill -TERM "$p"; wait "$p" || fail "tpd exit code after SIGTERM"; done
 pids=("$m1")
 
