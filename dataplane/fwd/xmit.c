@@ -223,6 +223,17 @@ bool fwd_ttl_dec(struct rte_mbuf *m)
 	return true;
 }
 
+/* The ICMP header sits at an odd offset of the frame: no aligned stores. */
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* ICMP "fragmentation needed" (v4, RFC 1191) / "packet too big" (v6, RFC
  * 8201) to the sender of m, quoting as much of m as the minimum MTU
  * allows, from the TP's zone address, out of the zone port. */
@@ -232,8 +243,7 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint8_t *orig = frame + in->l3_off;
 	bool v6 = in->family == 6;
-	uint32_t quote, hlen = v6 ? IP6_HLEN : IP4_HLEN, mtu32;
-	uint16_t mtu16, ck;
+	uint32_t quote, hlen = v6 ? IP6_HLEN : IP4_HLEN;
 	struct rte_mbuf *r;
 	uint8_t *eth, *ip, *icmp;
 
@@ -256,10 +266,6 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 	icmp = ip + hlen;
 	memset(icmp, 0, 8);
 	memcpy(icmp + 8, orig, quote);
-	/* icmp sits 34 or 54 bytes into the frame: not aligned for u16/u32
-	 * stores (UBSan), so header fields are copied in */
-	mtu32 = rte_cpu_to_be_32(mtu);
-	mtu16 = rte_cpu_to_be_16(mtu);
 	if (v6) {
 		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
 
@@ -270,9 +276,8 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 		memcpy(h->src_addr, f->zone_addr6, 16);
 		memcpy(h->dst_addr, in->src, 16);
 		icmp[0] = 2; /* packet too big */
-		memcpy(icmp + 4, &mtu32, 4);
-		ck = rte_ipv6_udptcp_cksum(h, icmp);
-		memcpy(icmp + 2, &ck, 2);
+		put32(icmp + 4, rte_cpu_to_be_32(mtu));
+		put16(icmp + 2, rte_ipv6_udptcp_cksum(h, icmp));
 	} else {
 		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
 
@@ -289,9 +294,8 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 		h->hdr_checksum = rte_ipv4_cksum(h);
 		icmp[0] = 3; /* destination unreachable */
 		icmp[1] = 4; /* fragmentation needed and DF set */
-		memcpy(icmp + 6, &mtu16, 2);
-		ck = (uint16_t)~rte_raw_cksum(icmp, 8 + quote);
-		memcpy(icmp + 2, &ck, 2);
+		put16(icmp + 6, rte_cpu_to_be_16(mtu));
+		put16(icmp + 2, (uint16_t)~rte_raw_cksum(icmp, 8 + quote));
 	}
 	return r;
 }
