@@ -86,7 +86,10 @@ void tp_fwd_policy_init(struct tp_fwd *f);
  * it); tp_fwd_publish makes engine (compiled from site) the running
  * policy: topology, RCU swap of the engine (flows re-checked by
  * generation), zone-port XDP tables. On 0 the engine is f's; site is
- * copied. tp_fwd_withdraw publishes no policy (no-policy, fail-closed):
+ * copied. A failed XDP table replace does not fail the publish (the
+ * engine is the authority; XDP only drops early): it shows as
+ * "xdp_tables" in tp_fwd_policy_json, and the export reads the tables
+ * back from the kernel, so `tpolicy verify` sees any difference. tp_fwd_withdraw publishes no policy (no-policy, fail-closed):
  * inter-zone traffic is dropped until the next publish.
  */
 bool tp_fwd_accepts(struct tp_fwd *f, const struct tp_site *site, char *why, size_t whylen);
