@@ -30,6 +30,10 @@
 #include "tpd.h"
 #include "tpd_export.h"
 
+_Static_assert((int)TP_FAIL_CLOSED == (int)TP_FAILMODE_EXPIRY_CLOSED &&
+		       (int)TP_FAIL_STATIC == (int)TP_FAILMODE_EXPIRY_STATIC,
+	       "tpd.conf failure_mode values must be tp_failmode_expiry's");
+
 static int64_t wall_s(void)
 {
 	return (int64_t)time(NULL);
@@ -202,6 +206,11 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 				d->cfg.state_dir, TP_LKG_FILE, d->policy.last_error);
 		if (d->cfg.policy_bundle[0])
 			boot_file(d);
+	} else if (d->cfg.policy_bundle[0]) {
+		fprintf(stderr,
+			"tpd: %s not used: no controller_key in the configuration, "
+			"bundles cannot be verified\n",
+			d->cfg.policy_bundle);
 	}
 	/* without a policy the state machine has said so (no-policy) */
 	if (d->cfg.controller_address[0]) {
