@@ -72,7 +72,7 @@ for tp in tp1 tp2 tp3; do
 		sleep 0.1
 	done
 	grep -q running "$RUN/$tp.log" || { cat "$RUN/$tp.log" >&2; false; }
-	echo "tpd $tp: $(grep -m1 'policy version' "$RUN/$tp.log" | sed 's/^tpd: //')"
+	echo "tpd $tp: $(grep -m1 'policy version .* from' "$RUN/$tp.log" | sed 's/^tpd: //')"
 done
 TP1="build/tpctl --socket $RUN/tp1.sock"
 sleep 1

@@ -32,22 +32,34 @@ void tp_ctrl_apply_fini(struct tp_ctrl_apply *a)
 {
 	tp_site_free(a->site);
 	tp_engine_free(a->engine);
+	free(a->bundle);
 	a->site = NULL;
 	a->engine = NULL;
+	a->bundle = NULL;
 }
 
 /* Make site/engine the running policy. 0 or the publish error. */
 static int install(struct tp_ctrl_apply *a, const struct tp_bundle_info *info, struct tp_site *site,
-		   struct tp_engine *engine, const char *source, int64_t now)
+		   struct tp_engine *engine, const char *source, int64_t now, const uint8_t *buf,
+		   size_t len)
 {
+	uint8_t *copy = malloc(len ? len : 1);
 	int rc = 0;
 
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
 	if (a->publish) {
-		rc = a->publish(a->publish_arg, engine);
-		if (rc < 0)
+		rc = a->publish(a->publish_arg, site, engine);
+		if (rc < 0) {
+			free(copy);
 			return rc;
+		}
 		engine = NULL; /* the dataplane owns it now */
 	}
+	free(a->bundle);
+	a->bundle = copy;
+	a->bundle_len = len;
 	tp_site_free(a->site);
 	tp_engine_free(a->engine);
 	a->site = site;
@@ -102,7 +114,14 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 		a->refused++;
 		goto out;
 	}
-	if (install(a, &info, site, engine, "lkg", now) < 0) {
+	if (a->accept && !a->accept(a->publish_arg, site, a->last_error, sizeof(a->last_error))) {
+		tp_site_free(site);
+		tp_engine_free(engine);
+		st = TP_BUNDLE_UNCOMPILABLE;
+		a->refused++;
+		goto out;
+	}
+	if (install(a, &info, site, engine, "lkg", now, buf, len) < 0) {
 		snprintf(a->last_error, sizeof(a->last_error), "the dataplane refused the policy");
 		tp_site_free(site);
 		tp_engine_free(engine);
@@ -135,6 +154,10 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 		a->last_refusal = st;
 		goto refused;
 	}
+	if (a->accept && !a->accept(a->publish_arg, site, res->text, sizeof(res->text))) {
+		res->reason = TABLEAU__V1__NACK_REASON__NACK_APPLY_FAILED;
+		goto free_new;
+	}
 	if (a->state_dir[0]) {
 		rc = tp_lkg_save(a->state_dir, buf, len);
 		if (rc < 0) {
@@ -144,7 +167,7 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 			goto free_new;
 		}
 	}
-	rc = install(a, &info, site, engine, source, now);
+	rc = install(a, &info, site, engine, source, now, buf, len);
 	if (rc < 0) {
 		res->reason = TABLEAU__V1__NACK_REASON__NACK_APPLY_FAILED;
 		snprintf(res->text, sizeof(res->text), "the dataplane refused the policy: %s",

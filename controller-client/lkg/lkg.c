@@ -61,9 +61,8 @@ remove_tmp:
 	return rc;
 }
 
-int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len)
+int tp_lkg_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
 {
-	char path[PATH_MAX];
 	struct stat st;
 	size_t got = 0;
 	uint8_t *b = NULL;
@@ -71,13 +70,15 @@ int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len)
 
 	*buf = NULL;
 	*len = 0;
-	if (snprintf(path, sizeof(path), "%s/%s", dir, TP_LKG_FILE) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) != 0) {
 		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -95,7 +96,7 @@ int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
+			rc = n < 0 ? -errno : -EIO; /* shrank under us */
 			goto out;
 		}
 		got += (size_t)n;
@@ -107,4 +108,15 @@ out:
 	free(b);
 	close(fd);
 	return rc;
+}
+
+int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len)
+{
+	char path[PATH_MAX];
+
+	*buf = NULL;
+	*len = 0;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, TP_LKG_FILE) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return tp_lkg_read_file(path, max, buf, len);
 }

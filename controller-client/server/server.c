@@ -284,13 +284,17 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 		out.pong = &pong;
 		send_env(s, c, &out);
 		break;
-	case TABLEAU__V1__ENVELOPE__MSG_EXPORT_RESPONSE:
-		say(s, "TP %s: export %llu: %s", tp->name,
-		    (unsigned long long)e->export_response->id,
-		    e->export_response->error && e->export_response->error[0]
-			    ? e->export_response->error
-			    : "received");
+	case TABLEAU__V1__ENVELOPE__MSG_EXPORT_RESPONSE: {
+		const Tableau__V1__ExportResponse *x = e->export_response;
+		bool failed = x->error && x->error[0];
+
+		say(s, "TP %s: export %llu: %s (%zu bytes)", tp->name, (unsigned long long)x->id,
+		    failed ? x->error : "received", x->data.len);
+		if (s->cfg.on_export)
+			s->cfg.on_export(s->cfg.export_arg, tp->name, failed ? NULL : x->data.data,
+					 failed ? 0 : x->data.len, failed ? x->error : NULL);
 		break;
+	}
 	case TABLEAU__V1__ENVELOPE__MSG_HELLO:
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PROTOCOL, "second Hello");
 		break;

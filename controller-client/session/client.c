@@ -246,15 +246,26 @@ static void handle_msg(struct tp_ctrl_client *c, const Tableau__V1__Envelope *e)
 		out.pong = &pong;
 		send_env(c, &out);
 		break;
-	case TABLEAU__V1__ENVELOPE__MSG_EXPORT_REQUEST:
-		/* The export comes with the verification issue; say so rather
-		 * than leave the controller waiting. */
+	case TABLEAU__V1__ENVELOPE__MSG_EXPORT_REQUEST: {
+		/* the same bytes `tpctl export` writes; an error rather than
+		 * silence, so the controller never waits */
+		char why[160] = "export not supported by this transition point";
+		size_t len = 0;
+		char *data = c->cb.export ? c->cb.export(c->cb.arg, &len, why, sizeof(why)) : NULL;
+
 		xr.id = e->export_request->id;
-		xr.error = "export not supported by this transition point";
+		if (data) {
+			xr.data.data = (uint8_t *)data;
+			xr.data.len = len;
+		} else {
+			xr.error = why;
+		}
 		out.msg_case = TABLEAU__V1__ENVELOPE__MSG_EXPORT_RESPONSE;
 		out.export_response = &xr;
 		send_env(c, &out);
+		free(data);
 		break;
+	}
 	default:
 		/* Pong, or a message this version does not know: ignored. */
 		break;

@@ -62,6 +62,7 @@ static const struct key_def keys[] = {
 	{"idle_polls", KT_U32, F(idle_polls), 1, 1u << 24},
 	{"idle_sleep_max_us", KT_U32, F(idle_sleep_max_us), 1, 100000},
 	{"idle_wait", KT_IDLE, F(idle_wait), 0, 0},
+	{"worker_priority", KT_U32, F(worker_priority), 0, 99},
 	{"housekeeping_ms", KT_U32, F(housekeeping_ms), 1, 60000},
 	{"state_dir", KT_STR, F(state_dir), 0, 0},
 	{"policy_bundle", KT_STR, F(policy_bundle), 0, 0},

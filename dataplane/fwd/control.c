@@ -150,7 +150,7 @@ static void ops_retire(void *ctx, void *obj, void (*free_fn)(void *obj))
 static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_event ev)
 {
 	struct tp_fwd *f = ctx;
-	struct fwd_peer *peer = &f->peers[(uintptr_t)tp_tunnel_peer_user(tpeer) - 1];
+	struct fwd_peer *peer = tp_tunnel_peer_user(tpeer);
 	struct rte_mbuf *m;
 
 	switch (ev) {
@@ -231,7 +231,7 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 		pc.endpoint.port = ep->port;
 		memcpy(pc.endpoint.addr, ep->addr.addr, 16);
 	}
-	pc.user = (void *)(uintptr_t)(f->n_peers + 1);
+	pc.user = peer; /* the tunnel hands it back: ingress anti-spoofing, events */
 	while (size < f->cfg->peer_queue_len)
 		size <<= 1;
 	snprintf(name, sizeof(name), "tp_stg_%u", f->n_peers);

@@ -279,10 +279,10 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			}
 		}
 		g = fwd_encrypt_peer(f, ctx, pi, grp, g, dv, false);
-		memcpy(res + out, grp, g * sizeof(grp[0]));
+		memcpy(res + out, grp, g * sizeof(struct rte_mbuf *));
 		out = (uint16_t)(out + g);
 	}
-	memcpy(pkts, res, out * sizeof(res[0]));
+	memcpy(pkts, res, out * sizeof(struct rte_mbuf *));
 	fwd_tx(f, ctx, TP_PORT_ZONE, local, n_local, dv);
 	return out;
 }

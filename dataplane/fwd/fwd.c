@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,17 @@ static unsigned flush_staged(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct 
 	return work;
 }
 
+/* worker_priority: SCHED_FIFO for this worker thread, once. */
+static void set_priority(struct tp_fwd *f, unsigned worker)
+{
+	struct sched_param sp = {.sched_priority = (int)f->cfg->worker_priority};
+	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+
+	if (rc)
+		fprintf(stderr, "tpd: worker %u: SCHED_FIFO priority %u refused: %s\n", worker,
+			f->cfg->worker_priority, strerror(rc));
+}
+
 /* Once per loop iteration of a worker (tp_runtime_hooks.poll). */
 static unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv)
 {
@@ -112,6 +125,8 @@ static unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec
 	const struct tp_engine *e;
 	unsigned n, work = 0;
 
+	if (!w->iter && f->cfg->worker_priority)
+		set_priority(f, ctx->worker);
 	/* no pointer into a policy or keypair is held across iterations */
 	tp_policyrcu_quiescent(f->rcu, ctx->worker);
 	n = rte_ring_dequeue_burst(w->tx, (void **)pkts, 32, NULL);

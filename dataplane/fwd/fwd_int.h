@@ -2,11 +2,12 @@
 /*
  * Internals of dataplane/fwd, shared by its files:
  *   fwd.c      creation, hooks, worker poll, rings, views
- *   policy.c   bundle apply, last-known-good, publication, XDP maps
+ *   policy.c   publication of a policy (tp/ctrl_apply.h decides), XDP maps
  *   egress.c   the zone-port stage
  *   ingress.c  the transit-port stage
  *   xmit.c     headers (Ethernet, IPv4/IPv6, UDP), next-hop cache, ICMP too-big
  *   control.c  control thread: handshakes, tunnel ops, neighbours, peers
+ *   export.c   the live state for the verification export
  *
  * State and who writes it:
  *  - topo[]: per published policy generation, the view of the site the
@@ -153,17 +154,10 @@ struct tp_fwd {
 	struct retired retired[RETIRE_MAX];
 	unsigned n_retired;
 
-	/* running policy (control thread) */
-	struct tp_bundle_info info;
-	bool has_policy;
-	bool expired; /* the bundle's expires_at passed */
-	int lkg_err;
-	char policy_src[64]; /* "lkg", "config", "apply" */
-	int64_t applied_at;
-	uint64_t refused;
-	char last_refusal[200];
+	/* policy publication (control thread) */
 	struct tp_xdp *xdp_zone, *xdp_transit;
 	int xdp_err;
+	bool withdrawn; /* no engine published: inter-zone traffic dropped */
 };
 
 /* fwd.c */

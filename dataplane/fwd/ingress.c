@@ -140,7 +140,7 @@ uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 		return 0;
 	ok = tp_tunnel_decrypt_burst(f->tun, tp, k);
 	for (uint16_t j = 0; j < k; j++) {
-		struct rte_mbuf *m = NULL;
+		struct rte_mbuf *m = mb[j]; /* the engine only permutes: found below */
 		enum tp_drop why;
 		bool held;
 
@@ -160,9 +160,10 @@ uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 			tp_drop_vec_push(dv, m, TP_DROP_KEEPALIVE);
 			continue;
 		}
-		why = judge(f, w, e, topo, m,
-			    (uint32_t)(uintptr_t)tp_tunnel_peer_user(tp[j].peer) - 1,
-			    tp[j].data + TP_TUNNEL_HEADER_LEN, tp[j].inner_len, &held);
+		why = judge(
+			f, w, e, topo, m,
+			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) - f->peers),
+			tp[j].data + TP_TUNNEL_HEADER_LEN, tp[j].inner_len, &held);
 		if (why != TP_DROP_NONE)
 			tp_drop_vec_push(dv, m, why);
 		else if (!held)

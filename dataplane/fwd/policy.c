@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * Policy in tpd (DESIGN.md §2.4, §2.6): a signed bundle is checked
- * (tp_bundle_check with the controller key pinned in tpd.conf, version
- * above the running one), its compiled engine published (one pointer swap;
- * the old one freed after the workers' grace period), the zone-port XDP
- * tables replaced by generation, and the bundle's bytes saved as
- * last-known-good. At start the last-known-good bundle is verified again
- * like any other; with none, inter-zone traffic is dropped.
+ * Policy in the dataplane (DESIGN.md §2.4, §2.6): publication only. Which
+ * bundle runs is decided by the one apply path, tp/ctrl_apply.h (acceptance
+ * checks, last-known-good, policy state), for pushes, files and the LKG at
+ * boot alike; it hands the compiled engine here through its publish
+ * callback. Publishing is: the site's topology for the stages, the engine
+ * (one pointer swap; the old one freed after the workers' grace period,
+ * and every flow re-checked by generation), the zone-port XDP tables.
+ * Withdrawing (no policy, fail-closed) publishes no engine: inter-zone
+ * traffic is dropped.
  *
  * Time: the engine is valid for an interval (rules with validity
  * windows); at its end the site is recompiled and republished, which
- * re-checks every flow. When the bundle itself expires, fail-closed
- * withdraws the policy; fail-static keeps enforcing it.
+ * re-checks every flow. The bundle's own expiry is the policy state's
+ * business (tp/failmode.h), not this file's.
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -23,7 +25,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "fwd_int.h"
-#include "tp/lkg.h"
+#include "tp/site.h"
 #include "tp/xdp_site.h"
 
 /* Every address of every interface, for the zone program's "for the TP
@@ -96,7 +98,8 @@ static uint32_t self_tp(struct tp_fwd *f, const struct tp_site *site)
 	return UINT32_MAX;
 }
 
-/* Make (site, engine) the running policy. Takes ownership of both. */
+/* Make (site, engine) the running policy. Takes the site; the engine too
+ * on success. */
 static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *engine, uint32_t self,
 		   char *err, size_t errlen)
 {
@@ -108,8 +111,7 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		tp_site_free(site);
-		tp_engine_free(engine);
-		return -ENOMEM;
+		return -ENOMEM; /* the engine is still the caller's */
 	}
 	t->gen = gen;
 	t->self_tp = self;
@@ -136,134 +138,47 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	return 0;
 }
 
-static int accept_bundle(struct tp_fwd *f, const uint8_t *buf, size_t len, const char *src,
-			 char *err, size_t errlen)
+bool tp_fwd_accepts(struct tp_fwd *f, const struct tp_site *site, char *why, size_t whylen)
 {
-	struct tp_bundle_accept acc = {
-		.controller_pk = f->cfg->controller_key,
-		.running_version = f->has_policy ? f->info.version : 0,
-		.now = fwd_wall_s(f),
-	};
-	struct tp_bundle_info info;
-	struct tp_site *site = NULL;
-	struct tp_engine *engine = NULL;
-	enum tp_bundle_status st;
-	char why[200] = "";
-	uint32_t self;
+	if (self_tp(f, site) != UINT32_MAX)
+		return true;
+	snprintf(why, whylen, "this TP's public key is not in site '%s'", site->name);
+	return false;
+}
+
+int tp_fwd_publish(struct tp_fwd *f, const struct tp_site *site, struct tp_engine *engine)
+{
+	char err[64];
+	struct tp_site *copy;
+	uint32_t self = self_tp(f, site);
 	int rc;
 
-	if (!f->cfg->has_controller_key) {
-		snprintf(err, errlen,
-			 "no controller_key in the configuration: bundles cannot be "
-			 "verified, none is accepted");
-		rc = -EPERM;
-		goto refused;
-	}
-	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, why, sizeof(why));
-	if (st != TP_BUNDLE_OK) {
-		snprintf(err, errlen, "bundle refused: %s%s%s", tp_bundle_status_name(st),
-			 why[0] ? ": " : "", why);
-		rc = st == TP_BUNDLE_ROLLBACK ? -ESTALE : -EINVAL;
-		goto refused;
-	}
-	self = self_tp(f, site);
-	if (self == UINT32_MAX) {
-		snprintf(err, errlen, "bundle refused: this TP's public key is not in site '%s'",
-			 site->name);
-		tp_site_free(site);
-		tp_engine_free(engine);
-		rc = -ENOENT;
-		goto refused;
-	}
-	rc = publish(f, site, engine, self, err, errlen);
-	if (rc)
-		goto refused;
-	f->info = info;
-	f->has_policy = true;
-	f->expired = false;
-	f->applied_at = acc.now;
-	snprintf(f->policy_src, sizeof(f->policy_src), "%s", src);
-	return 0;
-refused:
-	f->refused++;
-	snprintf(f->last_refusal, sizeof(f->last_refusal), "%s", err);
-	return rc;
+	if (self == UINT32_MAX)
+		return -ENOENT;
+	copy = tp_site_clone(site);
+	if (!copy)
+		return -ENOMEM;
+	rc = publish(f, copy, engine, self, err, sizeof(err));
+	if (rc == 0)
+		f->withdrawn = false;
+	return rc == 0 ? 0 : -ENOMEM;
 }
 
-int tp_fwd_apply(struct tp_fwd *f, const uint8_t *buf, size_t len, char *err, size_t errlen)
+void tp_fwd_withdraw(struct tp_fwd *f)
 {
-	int rc = accept_bundle(f, buf, len, "apply", err, errlen);
-
-	if (rc)
-		return rc;
-	rc = tp_lkg_save(f->cfg->state_dir, buf, len);
-	if (rc) {
-		/* running, but a restart would come back with the older one */
-		snprintf(err, errlen, "applied, but not saved as last-known-good in %s: %s",
-			 f->cfg->state_dir, strerror(-rc));
-		f->lkg_err = rc;
-	}
-	return 0;
+	if (f->withdrawn)
+		return;
+	/* NDR 5.2: no valid policy is no inter-zone traffic */
+	tp_policyrcu_publish(f->rcu, NULL);
+	xdp_apply(f, NULL, 0);
+	f->withdrawn = true;
 }
 
-int tp_fwd_apply_file(struct tp_fwd *f, const char *path, char *err, size_t errlen)
+void tp_fwd_policy_init(struct tp_fwd *f)
 {
-	uint8_t *buf;
-	size_t len;
-	int rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
-
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
-	err[0] = '\0';
-	rc = tp_fwd_apply(f, buf, len, err, errlen);
-	free(buf);
-	return rc;
-}
-
-void tp_fwd_load_initial(struct tp_fwd *f, void (*log)(const char *line))
-{
-	char line[1024], err[300];
-	uint8_t *buf = NULL;
-	size_t len;
-	int rc;
-
 	xdp_configure(f);
 	xdp_apply(f, NULL, 0);
-	rc = tp_lkg_load(f->cfg->state_dir, TP_BUNDLE_MAX_BYTES, &buf, &len);
-	if (rc == 0) {
-		rc = accept_bundle(f, buf, len, "last-known-good", err, sizeof(err));
-		if (rc)
-			snprintf(line, sizeof(line), "last-known-good %s/%s not used: %s",
-				 f->cfg->state_dir, TP_LKG_FILE, err);
-		else
-			snprintf(line, sizeof(line), "policy version %llu from last-known-good",
-				 (unsigned long long)f->info.version);
-		log(line);
-	} else if (rc != -ENOENT) {
-		snprintf(line, sizeof(line), "last-known-good in %s unreadable: %s",
-			 f->cfg->state_dir, strerror(-rc));
-		log(line);
-	}
-	free(buf);
-	if (f->cfg->policy_bundle[0]) {
-		rc = tp_fwd_apply_file(f, f->cfg->policy_bundle, err, sizeof(err));
-		if (rc == -ESTALE)
-			snprintf(line, sizeof(line),
-				 "%s not newer than the running policy: kept "
-				 "version %llu",
-				 f->cfg->policy_bundle, (unsigned long long)f->info.version);
-		else if (rc)
-			snprintf(line, sizeof(line), "%s", err);
-		else
-			snprintf(line, sizeof(line), "policy version %llu from %s%s%s",
-				 (unsigned long long)f->info.version, f->cfg->policy_bundle,
-				 err[0] ? "; " : "", err);
-		log(line);
-	}
-	if (!f->has_policy)
-		log("no valid policy: inter-zone traffic is dropped until a bundle is applied");
+	f->withdrawn = true;
 }
 
 void fwd_policy_tick(struct tp_fwd *f)
@@ -275,17 +190,6 @@ void fwd_policy_tick(struct tp_fwd *f)
 	struct tp_site *site;
 	char err[200];
 
-	if (!f->has_policy)
-		return;
-	if (!f->expired && now >= f->info.expires_at) {
-		f->expired = true;
-		if (f->cfg->failure_mode == TP_FAIL_CLOSED) {
-			/* NDR 5.2: an expired policy is no policy */
-			tp_policyrcu_publish(f->rcu, NULL);
-			xdp_apply(f, NULL, 0);
-			return;
-		}
-	}
 	if (!e || !t || tp_engine_valid_at(e, now))
 		return;
 	/* a validity window opened or closed: recompile, which re-checks flows */
@@ -294,7 +198,8 @@ void fwd_policy_tick(struct tp_fwd *f)
 		tp_site_free(site);
 		return; /* keep the running one; retried at the next tick */
 	}
-	publish(f, site, ne, t->self_tp, err, sizeof(err));
+	if (publish(f, site, ne, t->self_tp, err, sizeof(err)) != 0)
+		tp_engine_free(ne);
 }
 
 json_t *tp_fwd_policy_json(struct tp_fwd *f)
@@ -303,29 +208,17 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	const struct fwd_topo *t = e ? fwd_topo_of(f, e) : NULL;
 	json_t *o;
 
-	if (!f->has_policy || !e)
-		o = json_pack("{s:b, s:s}", "loaded", 0, "state",
-			      f->expired ? "expired (fail-closed): inter-zone traffic is dropped"
-					 : "none: inter-zone traffic is dropped until a valid "
-					   "bundle is applied");
+	if (!e || !t)
+		o = json_pack("{s:b}", "loaded", 0);
 	else
-		o = json_pack("{s:b, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "loaded", 1,
-			      "version", (json_int_t)f->info.version, "site",
-			      t ? t->site->name : "?", "source", f->policy_src, "issued_at",
-			      (json_int_t)f->info.issued_at, "expires_at",
-			      (json_int_t)f->info.expires_at, "generation",
-			      (json_int_t)tp_engine_generation(e), "self",
-			      t ? t->site->tps[t->self_tp].name : "?", "rules",
-			      (json_int_t)(t ? t->site->n_rules : 0));
-	if (o) {
-		json_object_set_new(o, "refused", json_integer((json_int_t)f->refused));
-		if (f->last_refusal[0])
-			json_object_set_new(o, "last_refusal", json_string(f->last_refusal));
+		o = json_pack("{s:b, s:s, s:I, s:s, s:I}", "loaded", 1, "site", t->site->name,
+			      "generation", (json_int_t)tp_engine_generation(e), "self",
+			      t->site->tps[t->self_tp].name, "rules", (json_int_t)t->site->n_rules);
+	if (o)
 		json_object_set_new(o, "xdp_tables",
 				    json_string(!f->xdp_zone ? "not attached"
 						: f->xdp_err ? strerror(-f->xdp_err)
 							     : "ok"));
-	}
 	return o;
 }
 

@@ -223,6 +223,17 @@ bool fwd_ttl_dec(struct rte_mbuf *m)
 	return true;
 }
 
+/* The ICMP header sits at an odd offset of the frame: no aligned stores. */
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* ICMP "fragmentation needed" (v4, RFC 1191) / "packet too big" (v6, RFC
  * 8201) to the sender of m, quoting as much of m as the minimum MTU
  * allows, from the TP's zone address, out of the zone port. */
@@ -265,8 +276,8 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 		memcpy(h->src_addr, f->zone_addr6, 16);
 		memcpy(h->dst_addr, in->src, 16);
 		icmp[0] = 2; /* packet too big */
-		*(uint32_t *)(icmp + 4) = rte_cpu_to_be_32(mtu);
-		*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(h, icmp);
+		put32(icmp + 4, rte_cpu_to_be_32(mtu));
+		put16(icmp + 2, rte_ipv6_udptcp_cksum(h, icmp));
 	} else {
 		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
 
@@ -283,8 +294,8 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 		h->hdr_checksum = rte_ipv4_cksum(h);
 		icmp[0] = 3; /* destination unreachable */
 		icmp[1] = 4; /* fragmentation needed and DF set */
-		*(uint16_t *)(icmp + 6) = rte_cpu_to_be_16(mtu);
-		*(uint16_t *)(icmp + 2) = (uint16_t)~rte_raw_cksum(icmp, 8 + quote);
+		put16(icmp + 6, rte_cpu_to_be_16(mtu));
+		put16(icmp + 2, (uint16_t)~rte_raw_cksum(icmp, 8 + quote));
 	}
 	return r;
 }

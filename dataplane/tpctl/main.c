@@ -55,6 +55,14 @@ static const char *str(json_t *o, const char *key)
 	return s ? s : "-";
 }
 
+/* a non-empty string */
+static bool has(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s && s[0];
+}
+
 static long long num(json_t *o, const char *key)
 {
 	return (long long)json_integer_value(json_object_get(o, key));
@@ -93,13 +101,23 @@ static void print_status(json_t *r)
 		       num(policy, "version"), str(policy, "site"), str(policy, "self"),
 		       num(policy, "rules"), str(policy, "source"));
 	else
-		printf("%-11s%s\n", "policy", str(policy, "state"));
+		printf("%-11snone: inter-zone traffic is dropped\n", "policy");
+	printf("%-11s%s since %lld: %s\n", "state", str(policy, "state"), num(policy, "since"),
+	       str(policy, "reason"));
+	if (has(policy, "last_refusal"))
+		printf("%-11s%s\n", "refused", str(policy, "last_refusal"));
 	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
 	json_array_foreach(json_object_get(r, "neighbors"), i, w)
 		printf("%-11s%s %s %s\n", i ? "" : "neighbors", str(w, "interface"),
 		       str(w, "address"), str(w, "mac")[0] ? str(w, "mac") : "(unresolved)");
-	printf("%-11s%s%s%s\n", "controller", str(ctl, "address"),
-	       str(ctl, "address")[0] ? ": " : "", str(ctl, "state"));
+	printf("%-11s%s%s%s", "controller", str(ctl, "address"), str(ctl, "address")[0] ? ": " : "",
+	       str(ctl, "state"));
+	if (has(ctl, "address"))
+		printf(", last acked version %lld, %lld acks, %lld nacks%s%s",
+		       num(ctl, "last_acked_version"), num(ctl, "acks"), num(ctl, "nacks"),
+		       has(ctl, "last_error") ? ", last error: " : "",
+		       has(ctl, "last_error") ? str(ctl, "last_error") : "");
+	putchar('\n');
 }
 
 static const char *drop_help_by_name(const char *name)

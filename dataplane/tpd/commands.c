@@ -48,12 +48,11 @@ static json_t *cmd_apply(void *arg, json_t *req, char *err, size_t errlen)
 		snprintf(err, errlen, "apply: needs \"file\": the path of a .tpb bundle");
 		return NULL;
 	}
-	if (tp_fwd_apply_file(d->fwd, file, msg, sizeof(msg)) != 0) {
+	if (tpd_policy_apply_file(d, file, msg, sizeof(msg)) != 0) {
 		snprintf(err, errlen, "%s", msg);
 		return NULL;
 	}
-	return json_pack("{s:s, s:o, s:s}", "applied", file, "policy", tp_fwd_policy_json(d->fwd),
-			 "warning", msg);
+	return json_pack("{s:s, s:o}", "applied", file, "policy", tpd_policy_json(d));
 }
 
 const struct tp_admin_cmd tpd_admin_cmds[] = {

@@ -108,15 +108,17 @@ static int setup_signals(struct tpd *d)
 	return d->sig_fd < 0 ? -errno : 0;
 }
 
-/* Periodic work of the control thread. Today it only counts ticks; timers,
- * policy expiry and the controller session hook in here. */
+/* Periodic work of the control thread: neighbours, tunnel timers and
+ * validity windows (fwd), the policy state on the clock (expiry). */
 static void housekeeping(struct tpd *d, uint64_t now)
 {
 	tp_counters_add(tpd_control_slot(d), TP_STAT_HOUSEKEEPING, 1);
 	if (d->neigh)
 		tp_neigh_expire(d->neigh);
-	if (d->fwd)
+	if (d->fwd) {
 		tp_fwd_control_tick(d->fwd);
+		tpd_policy_tick(d);
+	}
 	(void)now;
 }
 
@@ -128,11 +130,6 @@ static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 
 	if (d->fwd)
 		tp_fwd_neigh_release(d->fwd, pkt, mac);
-}
-
-static void log_line(const char *line)
-{
-	say("%s", line);
 }
 
 static int fwd_start(struct tpd *d, char *err, size_t errlen)
@@ -155,9 +152,8 @@ static int fwd_start(struct tpd *d, char *err, size_t errlen)
 	d->fwd = tp_fwd_create(&p, err, errlen);
 	if (!d->fwd)
 		return -ENOMEM;
-	tp_fwd_load_initial(d->fwd, log_line);
 	d->rt.hooks = tp_fwd_hooks(d->fwd);
-	return 0;
+	return tpd_policy_start(d, err, errlen);
 }
 
 /* The PMD may fall back quietly when libxdp cannot load its program;
@@ -230,7 +226,7 @@ static int neigh_start(struct tpd *d, char *err, size_t errlen)
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 4];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 5];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
@@ -249,7 +245,16 @@ static void control_loop(struct tpd *d)
 					 .events = POLLIN};
 		pfd[2] = (struct pollfd){.fd = d->fwd ? tp_fwd_control_fd(d->fwd) : -1,
 					 .events = POLLIN};
-		n = 3 + tp_admin_pollfds(d->admin, pfd + 3, TP_ADMIN_CLIENTS_MAX + 1);
+		/* the controller session: its own deadlines bound the wait */
+		pfd[3] = (struct pollfd){.fd = -1};
+		if (d->ctrl) {
+			int t = tp_ctrl_client_tick(d->ctrl);
+
+			pfd[3].fd = tp_ctrl_client_fd(d->ctrl);
+			pfd[3].events = tp_ctrl_client_events(d->ctrl);
+			timeout = t < timeout ? t : timeout;
+		}
+		n = 4 + tp_admin_pollfds(d->admin, pfd + 4, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -269,7 +274,13 @@ static void control_loop(struct tpd *d)
 			tp_neigh_process(d->neigh);
 		if (pfd[2].revents & POLLIN)
 			tp_fwd_control_run(d->fwd);
-		tp_admin_service(d->admin, pfd + 3, n - 3);
+		if (pfd[3].fd >= 0 && (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			tp_ctrl_client_on_readable(d->ctrl);
+		/* reading may have closed the socket: only write to the one polled */
+		if (pfd[3].fd >= 0 && (pfd[3].revents & POLLOUT) &&
+		    tp_ctrl_client_fd(d->ctrl) == pfd[3].fd)
+			tp_ctrl_client_on_writable(d->ctrl);
+		tp_admin_service(d->admin, pfd + 4, n - 4);
 	}
 }
 
@@ -422,6 +433,7 @@ out_runtime:
 	 * pools), then ports and pools */
 	tp_runtime_stop(&d->rt);
 	tp_neigh_destroy(d->neigh); /* held packets go back to fwd, freed */
+	tpd_policy_stop(d);
 	tp_fwd_free(d->fwd);
 	tp_runtime_close(&d->rt);
 	tp_counters_free(d->counters);

@@ -3,9 +3,11 @@
  * The daemon's state, shared by main.c (start-up, control loop), admin.c
  * (admin socket commands) and telemetry.c (DPDK telemetry commands).
  *
- * Owned by the control thread. After start-up the only fields that change
- * are the counters (written by their slot owners, read by anyone); the
- * DPDK telemetry thread reads the rest, which is constant by then.
+ * Owned by the control thread. After start-up the fields that change are
+ * the counters (written by their slot owners, read by anyone) and the
+ * policy and controller state (control thread only: the admin socket and
+ * the controller session run there too); the DPDK telemetry thread reads
+ * only the counters and what is constant by then.
  */
 #ifndef TPD_H
 #define TPD_H
@@ -17,6 +19,8 @@
 #include "tp/admin.h"
 #include "tp/clock.h"
 #include "tp/config.h"
+#include "tp/ctrl_apply.h"
+#include "tp/ctrl_client.h"
 #include "tp/counters.h"
 #include "tp/fwd.h"
 #include "tp/neigh.h"
@@ -36,6 +40,11 @@ struct tpd {
 	int sig_fd;
 	uint64_t start_ns;
 	uint64_t next_tick_ns;
+	/* the running policy: the one apply path (policy.c); changes only on
+	 * the control thread */
+	struct tp_ctrl_apply policy;
+	struct tp_ctrl_client *ctrl; /* NULL without controller_address */
+	uint64_t last_acked_version;
 };
 
 /* The counter slot of the control thread. */
@@ -47,6 +56,15 @@ static inline struct tp_counters_slot *tpd_control_slot(struct tpd *d)
 /* Views shared by the admin socket and telemetry (new references). */
 json_t *tpd_status_json(struct tpd *d);
 json_t *tpd_counters_json(struct tpd *d);
+
+/* policy.c: the running policy (tp/ctrl_apply.h) published into fwd, and
+ * the controller session when controller_address is set. */
+int tpd_policy_start(struct tpd *d, char *err, size_t errlen);
+void tpd_policy_stop(struct tpd *d);
+void tpd_policy_tick(struct tpd *d);
+int tpd_policy_apply_file(struct tpd *d, const char *path, char *err, size_t errlen);
+json_t *tpd_policy_json(struct tpd *d);
+json_t *tpd_controller_json(struct tpd *d);
 
 /* The admin socket's commands. */
 extern const struct tp_admin_cmd tpd_admin_cmds[];

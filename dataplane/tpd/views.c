@@ -55,18 +55,15 @@ json_t *tpd_status_json(struct tpd *d)
 		json_array_append_new(workers, json_integer(d->cfg.worker_cores[i]));
 	/* json_pack: 'I' takes json_int_t, 'b' an int */
 	st = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:{s:I, s:o}, s:{s:o, s:o},"
-		       " s:o, s:{s:s, s:s}}",
+		       " s:o, s:o}",
 		       "name", d->cfg.name, "version", TP_VERSION, "mode",
 		       tp_config_mode_name(d->cfg.mode), "identity", pub, "listen_port",
 		       (json_int_t)d->cfg.listen_port, "uptime_s",
 		       (json_int_t)((now - d->start_ns) / 1000000000u), "failure_mode",
 		       tp_config_failure_mode_name(d->cfg.failure_mode), "cores", "control",
 		       (json_int_t)d->cfg.control_core, "workers", workers, "ports", "zone",
-		       port_json(d, 0), "transit", port_json(d, 1), "policy",
-		       tp_fwd_policy_json(d->fwd), "controller", "address",
-		       d->cfg.controller_address[0] ? d->cfg.controller_address : "", "state",
-		       d->cfg.controller_address[0] ? "not connected (client not wired yet)"
-						    : "not configured");
+		       port_json(d, 0), "transit", port_json(d, 1), "policy", tpd_policy_json(d),
+		       "controller", tpd_controller_json(d));
 	if (st)
 		json_object_set_new(st, "neighbors", neighbors_json(d));
 	return st;

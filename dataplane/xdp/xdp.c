@@ -698,3 +698,28 @@ undo_next:
 	purge_all(x, next);
 	return err;
 }
+
+int tp_xdp_pairs_read(const struct tp_xdp *x, struct tp_xdp_zone_pair *out, size_t max)
+{
+	struct tp_xdp_pair_key key, next;
+	struct tp_xdp_gen g;
+	uint32_t zero = 0;
+	void *prev = NULL;
+	size_t n = 0;
+
+	if (x->kind != TP_XDP_KIND_ZONE || x->map_fd[MAP_PAIRS] < 0)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(x->map_fd[MAP_ZONE_GEN], &zero, &g))
+		return -errno;
+	/* only the live generation: the other one is being written or purged */
+	while (bpf_map_get_next_key(x->map_fd[MAP_PAIRS], prev, &next) == 0) {
+		if (next.gen == (g.gen & 1)) {
+			if (n == max)
+				return -ENOSPC;
+			out[n++] = (struct tp_xdp_zone_pair){next.src_zone, next.dst_zone};
+		}
+		key = next;
+		prev = &key;
+	}
+	return errno == ENOENT ? (int)n : -errno;
+}

@@ -5,8 +5,10 @@
  * One thread, one poll() loop over: the channel server (tp/ctrl_server.h),
  * an inotify watch on the site file's directory (editors replace files by
  * rename, so the directory is watched, not the file), a signalfd (SIGHUP:
- * recompile; SIGINT/SIGTERM: stop) and the status socket (tp/admin.h, JSON
- * lines, STATE/serve.sock) that `tpolicy status` asks.
+ * recompile; SIGUSR1: ask every connected TP for its verification export,
+ * written to STATE/exports/<tp>.json as it arrives, a folder `tpolicy
+ * verify` reads; SIGINT/SIGTERM: stop) and the status socket (tp/admin.h,
+ * JSON lines, STATE/serve.sock) that `tpolicy status` asks.
  *
  * Versions only grow, across restarts too: the last version issued is kept
  * in STATE/version and written (temp file, fsync, rename, fsync dir) before
@@ -255,10 +257,50 @@ static const struct tp_admin_cmd admin_cmds[] = {
 	{"status", cmd_status, "every TP: connection, running version, last ack/nack"},
 };
 
+/* An export a TP sent: STATE/exports/<tp>.json, replaced atomically (a
+ * reader never sees half of one). The TP name is the site's, checked by
+ * the server against the TP's key; it cannot name another path. */
+static void save_export(void *arg, const char *tp, const uint8_t *data, size_t len,
+			const char *error)
+{
+	struct serve *sv = arg;
+	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f;
+
+	if (!data || strchr(tp, '/') || tp[0] == '.')
+		return;
+	if (snprintf(dir, sizeof(dir), "%s/exports", sv->state) >= (int)sizeof(dir))
+		return;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		say("%s: %s", dir, strerror(errno));
+		return;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s.json", dir, tp) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, tp) >= (int)sizeof(tmp))
+		return;
+	f = fopen(tmp, "w");
+	if (!f || fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		say("%s: %s", tmp, strerror(errno));
+		if (f)
+			fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		say("%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	(void)error;
+}
+
 static int setup(struct serve *sv, const char *listen, const char *key_path,
 		 const char *socket_path)
 {
-	struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL}, .log = log_line};
+	struct tp_ctrl_server_config cfg = {.clock = {mono_ns, NULL},
+					    .log = log_line,
+					    .on_export = save_export,
+					    .export_arg = sv};
 	char sock[PATH_MAX + 16], tmp[PATH_MAX], err[256];
 	uint8_t seed[32];
 	sigset_t set;
@@ -308,6 +350,7 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 		say("cannot watch %s (%s): reload with SIGHUP", sv->site_dir, strerror(errno));
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -398,6 +441,11 @@ static int loop(struct serve *sv)
 			while (read(sv->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					compile_and_publish(sv, "SIGHUP");
+					continue;
+				}
+				if (si.ssi_signo == SIGUSR1) {
+					say("SIGUSR1: asking every connected TP for its export");
+					tp_ctrl_server_request_export(sv->srv);
 					continue;
 				}
 				say("signal %u: stopping", si.ssi_signo);

@@ -30,16 +30,25 @@ struct tp_site;
 struct tp_ctrl_apply {
 	uint8_t controller_pk[32]; /* pinned Ed25519 key */
 	char state_dir[256];	   /* where lkg.tpb lives; "" = do not persist */
-	/* Make engine live; on 0 the callee owns it. NULL: this object keeps
-	 * the engine (tests, tools). */
-	int (*publish)(void *arg, struct tp_engine *engine);
+	/* Make engine (compiled from site) live; on 0 the callee owns the
+	 * engine, site stays this object's (copy what you keep). On failure
+	 * the engine is still the caller's. NULL: this object keeps the
+	 * engine (tests, tools). tpd: engine RCU swap + XDP tables + flow
+	 * re-check (tp_fwd_publish). */
+	int (*publish)(void *arg, const struct tp_site *site, struct tp_engine *engine);
 	void *publish_arg;
+	/* Optional, before anything is persisted: can this dataplane run the
+	 * site at all (tpd: is this TP's key in it)? false nacks with
+	 * NACK_APPLY_FAILED and why, the running policy and the LKG unchanged. */
+	bool (*accept)(void *arg, const struct tp_site *site, char *why, size_t whylen);
 
 	/* The running policy (site and engine owned unless published). */
 	bool has_policy;
 	struct tp_bundle_info info;
 	struct tp_site *site;
 	struct tp_engine *engine;
+	uint8_t *bundle; /* the running bundle's signed bytes (owned; export hashes them) */
+	size_t bundle_len;
 	char source[16]; /* "lkg", "controller", "file" */
 	struct tp_failmode fm;
 	uint64_t applied, refused;

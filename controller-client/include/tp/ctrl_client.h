@@ -105,6 +105,10 @@ struct tp_ctrl_client_callbacks {
 	void (*status)(void *arg, struct tp_ctrl_status *st);
 	/* The session came up (true) or went down (false). Optional. */
 	void (*connected)(void *arg, bool up);
+	/* The verification export (tp/export.h) as canonical bytes, malloc'd
+	 * (the client frees it), for an ExportRequest; NULL with err set when
+	 * there is none. Optional: without it the TP answers "not supported". */
+	char *(*export)(void *arg, size_t *len, char *err, size_t errlen);
 	/* One line per state change, for the log. Optional. */
 	void (*log)(void *arg, const char *msg);
 	void *arg;

@@ -45,6 +45,11 @@ struct tp_ctrl_server_config {
 	uint32_t keepalive_ms;			 /* (10000) ping an UP TP when idle this long */
 	void (*log)(void *arg, const char *msg); /* one line per event; optional */
 	void *log_arg;
+	/* A TP answered an ExportRequest: data (the canonical export, len
+	 * bytes) or error (data NULL). Borrowed for the call; optional. */
+	void (*on_export)(void *arg, const char *tp, const uint8_t *data, size_t len,
+			  const char *error);
+	void *export_arg;
 };
 
 struct tp_ctrl_server_tp_spec {
@@ -128,8 +133,8 @@ int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uin
 			   size_t len);
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s);
 
-/* Ask every UP TP for its verification export (the answer is logged; the
- * export itself comes with a later issue). */
+/* Ask every UP TP for its verification export; each answer goes to
+ * cfg.on_export (and is logged). */
 void tp_ctrl_server_request_export(struct tp_ctrl_server *s);
 
 unsigned tp_ctrl_server_pollfds(struct tp_ctrl_server *s, struct pollfd *pfd, unsigned max);

@@ -69,6 +69,7 @@ struct tp_config {
 	uint32_t idle_polls;	    /* empty polls before a worker starts to back off */
 	uint32_t idle_sleep_max_us; /* cap of the idle sleep */
 	enum tp_config_idle_wait idle_wait;
+	uint32_t worker_priority; /* 0: normal scheduling; 1..99: SCHED_FIFO priority */
 	uint32_t housekeeping_ms; /* control thread tick */
 
 	char state_dir[TP_CONFIG_PATH_MAX];

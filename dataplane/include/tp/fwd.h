@@ -2,8 +2,8 @@
 /*
  * Forwarding: the stages that join the zone port and the transit port
  * through the tunnel and the policy (DESIGN.md §3), and the control-thread
- * half that feeds them (policy apply and last-known-good, tunnel peers and
- * handshakes, next hops).
+ * half that feeds them (policy publication, tunnel peers and handshakes,
+ * next hops).
  *
  *   zone port:    parse → tp_fwd_stage_egress: zone lookup (source must be
  *                 hosted here: "spoof") → flow table / policy → same TP:
@@ -47,6 +47,9 @@
 #include "tp/runtime.h"
 
 struct tp_fwd;
+struct tp_site;
+struct tp_engine;
+struct tp_export;
 
 struct tp_fwd_params {
 	const struct tp_config *cfg;
@@ -73,17 +76,25 @@ void tp_fwd_free(struct tp_fwd *f);
 /* What tp_runtime_set_hooks needs; valid as long as f. */
 const struct tp_runtime_hooks *tp_fwd_hooks(struct tp_fwd *f);
 
-/* [control] Start-up policy: the last-known-good bundle of state_dir, then
- * the config's policy_bundle if it is newer. Logs what it did into log
- * (one line each, via the callback). Never fatal: with no valid bundle the
- * TP drops inter-zone traffic. */
-void tp_fwd_load_initial(struct tp_fwd *f, void (*log)(const char *line));
+/* [control] Zone-port XDP settings and empty tables: no policy yet. */
+void tp_fwd_policy_init(struct tp_fwd *f);
 
-/* [control] Check a bundle (tp_bundle_check with the pinned controller
- * key, version above the running one), publish it, fill the XDP maps,
- * persist it as last-known-good. 0, or -errno with err set. */
-int tp_fwd_apply(struct tp_fwd *f, const uint8_t *buf, size_t len, char *err, size_t errlen);
-int tp_fwd_apply_file(struct tp_fwd *f, const char *path, char *err, size_t errlen);
+/*
+ * [control] The publish side of tp/ctrl_apply.h (the one apply path, which
+ * has already checked, persisted and will record the bundle):
+ * tp_fwd_accepts says whether this TP can run the site (its key is in
+ * it); tp_fwd_publish makes engine (compiled from site) the running
+ * policy: topology, RCU swap of the engine (flows re-checked by
+ * generation), zone-port XDP tables. On 0 the engine is f's; site is
+ * copied. A failed XDP table replace does not fail the publish (the
+ * engine is the authority; XDP only drops early): it shows as
+ * "xdp_tables" in tp_fwd_policy_json, and the export reads the tables
+ * back from the kernel, so `tpolicy verify` sees any difference. tp_fwd_withdraw publishes no policy (no-policy, fail-closed):
+ * inter-zone traffic is dropped until the next publish.
+ */
+bool tp_fwd_accepts(struct tp_fwd *f, const struct tp_site *site, char *why, size_t whylen);
+int tp_fwd_publish(struct tp_fwd *f, const struct tp_site *site, struct tp_engine *engine);
+void tp_fwd_withdraw(struct tp_fwd *f);
 
 /* [control] fd to poll for POLLIN: workers handed something over. */
 int tp_fwd_control_fd(const struct tp_fwd *f);
@@ -99,6 +110,14 @@ void tp_fwd_neigh_release(void *arg, void *pkt, const uint8_t *mac);
  * every denied packet), summed over workers: fills up to max entries,
  * returns how many. Reads only counters, never the policy. */
 size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max);
+
+/* [control] The live part of the verification export (tp/export.h),
+ * after the caller gave x the running policy (tp_export_set_policy):
+ * peers as the tunnel holds them (endpoint, zones routed, handshake
+ * state), the endpoints this TP serves, the XDP zone-pair table as the
+ * kernel map holds it, the flow tables' fill and the rule hit counters.
+ * 0 or -errno. */
+int tp_fwd_export(struct tp_fwd *f, struct tp_export *x);
 
 /* [control] Views (new JSON references). */
 json_t *tp_fwd_policy_json(struct tp_fwd *f);

@@ -68,7 +68,8 @@ struct tp_runtime_worker {
 
 struct tp_runtime {
 	const struct tp_config *cfg;
-	struct tp_counters *counters; /* slot i: worker i; last slot: control */
+	struct tp_counters *counters;	      /* slot i: worker i; last slot: control */
+	const struct tp_runtime_hooks *hooks; /* NULL: the default stages */
 	struct tp_clock clock;
 	struct rte_mempool *pool[2]; /* one per port: AF_XDP uses it as UMEM */
 	uint16_t port[2];	     /* enum tp_port_role → ethdev port id */
@@ -80,7 +81,6 @@ struct tp_runtime {
 	uint64_t start_ns;
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
-	const struct tp_runtime_hooks *hooks; /* NULL: the default stages */
 	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
 	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
 	 * block on all of them. */

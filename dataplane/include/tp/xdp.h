@@ -115,6 +115,11 @@ struct tp_xdp_zones {
  */
 int tp_xdp_zones_apply(struct tp_xdp *x, const struct tp_xdp_zones *z);
 
+/* The (source, destination) zone pairs the running generation of a zone
+ * program passes, as the kernel holds them (what `tpctl export` reports,
+ * not what tpd meant to write). Returns the count, -ENOSPC above max. */
+int tp_xdp_pairs_read(const struct tp_xdp *x, struct tp_xdp_zone_pair *out, size_t max);
+
 /* Counters: names in reason order, and the per-CPU values summed. */
 size_t tp_xdp_counter_count(enum tp_xdp_kind kind);
 const char *tp_xdp_counter_name(enum tp_xdp_kind kind, size_t reason);

@@ -23,7 +23,7 @@ cleanup() {
 	tpdlab_cleanup
 }
 trap cleanup EXIT
-tpdlab_init tlq
+tpdlab_init "${TPDLAB_PREFIX:-tlq}"
 tpdlab_bundle 1 "$S/tests/lab/tpd-lab/plant-a.yaml"
 tpdlab_up
 

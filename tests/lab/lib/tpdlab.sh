@@ -100,6 +100,9 @@ admin_socket = $W/$tp.sock
 controller_key = $(cat "$W/ctl.key.pub")
 CONF
 	[ -z "$bundle" ] || echo "policy_bundle = $bundle"
+	# TPDLAB_CONTROLLER=ADDR:PORT: the controller client (tpolicy serve)
+	[ -z "${TPDLAB_CONTROLLER:-}" ] || echo "controller_address = $TPDLAB_CONTROLLER"
+	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
 }
 
 tpdlab_start() {

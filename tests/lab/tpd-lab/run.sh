@@ -18,7 +18,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
 PROBE="python3 $HERE/../lib/probe.py"
 trap tpdlab_cleanup EXIT
-tpdlab_init tlp
+tpdlab_init "${TPDLAB_PREFIX:-tlp}" # another prefix: two worktrees at once
 tpdlab_bundle 1 "$HERE/plant-a.yaml"
 tpdlab_bundle 2 "$HERE/plant-b.yaml"
 tpdlab_up
@@ -51,6 +51,15 @@ tpdlab_exec z1-h1 ping -c3 -i0.2 -W2 10.3.0.10 >/dev/null || tpdlab_fail "ping z
 tpdlab_exec z3-h1 ping -6 -c3 -i0.2 -W2 fd00:1::a >/dev/null || tpdlab_fail "ping6 z3 -> z1 (allowed)"
 tpdlab_exec z2-h1 $PROBE udp 10.4.0.10 5000 2 || tpdlab_fail "UDP z2 -> z4:5000 (allowed)"
 tpdlab_log "allowed flows pass with their replies"
+# path MTU: inner MTU = 1500 - 60 (IPv4 transit); too big gets ICMP back
+c0=$(tpdlab_counter tp1 mtu_exceeded)
+out=$(tpdlab_exec z1-h1 ping -M do -s 1420 -c2 -i0.3 -W1 10.3.0.10 2>&1 || true)
+grep -Eq "mtu ?= ?1440" <<<"$out" || tpdlab_fail "no fragmentation-needed with MTU 1440: $out"
+out=$(tpdlab_exec z3-h1 ping -6 -M do -s 1420 -c2 -i0.3 -W1 fd00:1::a 2>&1 || true)
+grep -Eq "mtu ?= ?1440" <<<"$out" || tpdlab_fail "no packet-too-big with MTU 1440: $out"
+[ "$(tpdlab_counter tp1 mtu_exceeded)" -gt "$c0" ] || tpdlab_fail "tp1: mtu_exceeded did not rise"
+tpdlab_exec z1-h1 ping -M do -s 1412 -c1 -W2 10.3.0.10 >/dev/null || tpdlab_fail "1440-byte ping"
+tpdlab_log "too-big packets answered with ICMP (MTU 1440), packets of 1440 bytes pass"
 [ "$(tpdlab_counter tp2 10:modbus-z1-z2)" -ge 2 ] || tpdlab_fail "tp2: rule 10 hits"
 [ "$(tpdlab_counter tp1 20:ping-z1-z3)" -ge 1 ] || tpdlab_fail "tp1: rule 20 hits"
 tpdlab_ctl tp1 --json peers | python3 -c '
@@ -140,10 +149,10 @@ sleep 0.5
 kill $TCPDUMP 2>/dev/null || true
 wait $TCPDUMP 2>/dev/null || true
 n_wg=$(tcpdump -nr "$W/transit.pcap" 'udp port 51820' 2>/dev/null | wc -l)
-# Besides WireGuard: ARP, link-local IPv6 control (ND, MLD), and the
+# Besides WireGuard: ARP, link-local control (ND, MLD, IGMP), and the
 # kernel's "port unreachable" while a tpd is not (yet, or no longer) there.
 other=$(tcpdump -nr "$W/transit.pcap" \
-	'ip and not (udp port 51820) and not (icmp and icmp[icmptype] == 3 and icmp[icmpcode] == 3)' \
+	'ip and not (udp port 51820) and not (icmp and icmp[icmptype] == 3 and icmp[icmpcode] == 3) and not dst net 224.0.0.0/24' \
 	2>/dev/null | head -5)
 other6=$(tcpdump -nr "$W/transit.pcap" 'ip6 and not (udp port 51820) and not src net fe80::/10' \
 	2>/dev/null | head -5)

@@ -133,6 +133,57 @@ conf tpr-m7 "worker_cores = 1000"
 expect_fail tpr-m7 "EAL init failed"
 [ ! -e "$work/tpr-m7.sock" ] || fail "failed start left its admin socket"
 
+# --- policy states: a bundle expires under fail-closed and fail-static ------
+# (tp1 of the lab plant: memory mode needs no interface; a 4 s bundle)
+S=${TP_SOURCE_DIR:?}
+"$B/tpolicy" keygen --controller -o "$work/ctl.key" > /dev/null 2>&1
+"$B/tpolicy" compile "$S/deploy/examples/lab-plant.yaml" -o "$work/short.tpb" \
+	--key "$work/ctl.key" --version 1 --valid-for 4s > /dev/null || fail "compile"
+cp "$S/deploy/examples/lab-keys/tp1.key" "$work/tp1.key"
+for m in closed static; do
+	conf "tpr-f$m" "failure_mode = fail-$m" "controller_key = $(cat "$work/ctl.key.pub")" \
+		"policy_bundle = $work/short.tpb" "state_dir = $work/state-$m"
+	sed -i "s|identity_key = .*|identity_key = $work/tp1.key|" "$work/tpr-f$m.conf"
+	"$B/tpd" --config "$work/tpr-f$m.conf" > "$work/f$m.log" 2>&1 &
+	pids+=($!)
+done
+pstate() { # pstate NAME: state loaded version of its policy
+	"$B/tpctl" --socket "$work/$1.sock" status --json 2> /dev/null | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["policy"]
+print(p["state"], p["loaded"], p.get("version", 0))'
+}
+for m in closed static; do
+	for _ in $(seq 100); do grep -q "running" "$work/f$m.log" && break; sleep 0.1; done
+	[ "$(pstate tpr-f$m)" = "enforcing True 1" ] || { cat "$work/f$m.log"; fail "fail-$m: $(pstate tpr-f$m)"; }
+done
+sleep 5
+[ "$(pstate tpr-fclosed)" = "fail-closed False 1" ] || fail "expired, fail-closed: $(pstate tpr-fclosed)"
+[ "$(pstate tpr-fstatic)" = "fail-static True 1" ] || fail "expired, fail-static: $(pstate tpr-fstatic)"
+"$B/tpctl" --socket "$work/tpr-fclosed.sock" status | grep -q "^state *fail-closed since" ||
+	fail "tpctl status text: no fail-closed state"
+grep -c "policy state enforcing -> fail-closed" "$work/fclosed.log" | grep -qx 1 ||
+	fail "the fail-closed transition is not logged exactly once"
+echo "ok: an expired bundle: fail-closed withdraws the policy, fail-static keeps it"
+# the export says the same: fail-static runs version 1 (as the site's tp1,
+# memory mode: no XDP tables claimed), fail-closed and no-policy run none
+for n in tpr-fstatic tpr-fclosed tpr-m1; do
+	"$B/tpctl" --socket "$work/$n.sock" export "$work/$n.json" || fail "$n: tpctl export"
+done
+python3 - "$work" <<'PY' || fail "exports"
+import json, sys
+w = sys.argv[1]
+st, cl, m1 = (json.load(open(f"{w}/{n}.json")) for n in ("tpr-fstatic", "tpr-fclosed", "tpr-m1"))
+assert st["tp"]["name"] == "tp1" and st["policy"]["version"] == 1, st["policy"]
+assert st["xdp"] is None and st["flows"]["capacity"] > 0, st
+assert {p["name"] for p in st["peers"]} == {"tp2", "tp3"}, st["peers"]
+assert cl["policy"] is None and cl["peers"] == [], cl
+assert m1["policy"] is None and m1["tp"]["name"] == "tpr-m1", m1
+PY
+echo "ok: tpctl export follows the policy state"
+for p in "${pids[@]:1}"; do kill -TERM "$p"; wait "$p" || fail "tpd exit code after SIGTERM"; done
+pids=("$m1")
+
 # --- the first tpd still runs; SIGTERM stops it cleanly -------------------
 "$B/tpctl" --socket "$work/tpr-m1.sock" status > /dev/null || fail "tpd died"
 kill -TERM "$m1"

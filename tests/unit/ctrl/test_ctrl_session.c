@@ -97,6 +97,38 @@ static void tp_status(void *arg, struct tp_ctrl_status *st)
 	st->n_counters = 1;
 }
 
+/* The TP's export (tpd: the bytes tpctl export writes); NULL: none. */
+static const char *export_doc;
+
+static char *tp_export(void *arg, size_t *len, char *err, size_t errlen)
+{
+	if (!export_doc) {
+		snprintf(err, errlen, "no export here");
+		return NULL;
+	}
+	*len = strlen(export_doc);
+	return strdup(export_doc);
+}
+
+/* What the controller received (on_export). */
+static struct {
+	unsigned n;
+	char tp[64];
+	char data[256];
+	size_t len;
+	char error[160];
+} got_export;
+
+static void on_export(void *arg, const char *tp, const uint8_t *data, size_t len, const char *error)
+{
+	got_export.n++;
+	snprintf(got_export.tp, sizeof(got_export.tp), "%s", tp);
+	got_export.len = data ? len : 0;
+	if (data && len < sizeof(got_export.data))
+		memcpy(got_export.data, data, len);
+	snprintf(got_export.error, sizeof(got_export.error), "%s", error ? error : "");
+}
+
 static void tp_connected(void *arg, bool up)
 {
 	struct tp *t = arg;
@@ -128,6 +160,7 @@ static void tp_start(struct tp *t, const uint8_t priv[32], const uint8_t *pinned
 		.policy_version = tp_version,
 		.status = tp_status,
 		.connected = tp_connected,
+		.export = tp_export,
 		.log = tp_log,
 		.arg = t,
 	};
@@ -166,8 +199,10 @@ static void tp_stop(struct tp *t, bool remove_state)
 
 static struct tp_ctrl_server *server_start(uint16_t port, const uint8_t seed[32])
 {
-	struct tp_ctrl_server_config cfg = {
-		.clock = {fake_now, NULL}, .log = quiet, .log_arg = "server"};
+	struct tp_ctrl_server_config cfg = {.clock = {fake_now, NULL},
+					    .log = quiet,
+					    .log_arg = "server",
+					    .on_export = on_export};
 	struct tp_ctrl_server_tp_spec spec[3];
 	struct tp_ctrl_server *s;
 	char err[200];
@@ -321,6 +356,47 @@ static uint16_t free_port(void)
 }
 
 /* ---- tests ---- */
+
+static bool server_sees_up(void *arg)
+{
+	return tp_ctrl_server_tp(arg, 0)->connected;
+}
+
+static bool export_answered(void *arg)
+{
+	return got_export.n >= *(unsigned *)arg;
+}
+
+/* An ExportRequest is answered with exactly the bytes the TP's export
+ * callback gives (tpd: tpctl export's document), or with its error. */
+static void test_export_request(void)
+{
+	static const char doc[] = "{\n  \"schema\": \"tableau-export/1\"\n}\n";
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, *tps[] = {&t};
+	unsigned want = 1;
+
+	fake_ns = 0;
+	memset(&got_export, 0, sizeof(got_export));
+	s = server_start(0, ctl_seed);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s)); /* after the Hello */
+	export_doc = doc;
+	tp_ctrl_server_request_export(s);
+	CU_ASSERT_TRUE(pump(s, tps, 1, export_answered, &want));
+	CU_ASSERT_STRING_EQUAL(got_export.tp, "tp1");
+	CU_ASSERT_EQUAL(got_export.len, strlen(doc));
+	CU_ASSERT_EQUAL(memcmp(got_export.data, doc, strlen(doc)), 0);
+	CU_ASSERT_STRING_EQUAL(got_export.error, "");
+	export_doc = NULL;
+	want = 2;
+	tp_ctrl_server_request_export(s);
+	CU_ASSERT_TRUE(pump(s, tps, 1, export_answered, &want));
+	CU_ASSERT_EQUAL(got_export.len, 0);
+	CU_ASSERT_STRING_EQUAL(got_export.error, "no export here");
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
 
 static void test_push_ack(void)
 {
@@ -823,12 +899,12 @@ static void test_boot_on_lkg(void)
 	tp_stop(&t, true);
 }
 
-static int refuse_publish(void *arg, struct tp_engine *e)
+static int refuse_publish(void *arg, const struct tp_site *s, struct tp_engine *e)
 {
 	return -EIO;
 }
 
-static int take_publish(void *arg, struct tp_engine *e)
+static int take_publish(void *arg, const struct tp_site *s, struct tp_engine *e)
 {
 	*(struct tp_engine **)arg = e;
 	return 0;
@@ -917,6 +993,7 @@ int main(int argc, char **argv)
 		return 1;
 	s = CU_add_suite("ctrl_session", NULL, NULL);
 	CU_add_test(s, "push, apply, ack, persist", test_push_ack);
+	CU_add_test(s, "export request answered with the TP's bytes", test_export_request);
 	CU_add_test(s, "refusals nacked, policy unchanged", test_refusals);
 	CU_add_test(s, "wrong controller key, unknown TP", test_wrong_keys);
 	CU_add_test(s, "hostile peers cost only themselves", test_hostile_peers);

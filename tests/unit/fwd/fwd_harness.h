@@ -8,7 +8,7 @@
  *
  * Policy: 10 z1->z2 UDP 5000 allow; 11 z1->z3 ICMP allow; 12 z1->z2 TCP
  * allow (bench); the bundle is signed with a fresh controller key and
- * applied through tp_fwd_apply like tpctl apply.
+ * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
  * Stages are called directly (no worker lcores): h_egress()/h_ingress()
  * run the parse stage and the forwarding stage on a burst, and h_poll()
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -33,6 +34,7 @@
 #include "tp/pipeline.h"
 
 #include "tp/bundle.h"
+#include "tp/ctrl_apply.h"
 #include "tp/fwd.h"
 #include "tp/tunnel.h"
 
@@ -45,6 +47,7 @@ struct harness {
 	struct tp_config cfg;
 	struct tp_counters *counters;
 	struct tp_fwd *fwd;
+	struct tp_ctrl_apply policy; /* the one apply path, publishing into fwd */
 	const struct tp_runtime_hooks *hooks;
 	uint8_t priv[32], pub[32];	/* tp1 (under test) */
 	uint8_t rpriv[32], rpub[32];	/* tp2 (the remote engine) */
@@ -61,6 +64,16 @@ struct harness {
 };
 
 static struct harness H;
+
+static int h_publish(void *arg, const struct tp_site *site, struct tp_engine *engine)
+{
+	return tp_fwd_publish(arg, site, engine);
+}
+
+static bool h_accepts(void *arg, const struct tp_site *site, char *why, size_t whylen)
+{
+	return tp_fwd_accepts(arg, site, why, whylen);
+}
 
 static const uint8_t h_mac_tp[6] = {0x02, 0, 0, 0, 0, 0x01}; /* ring ports' MAC (zero) */
 static const uint8_t h_mac_nh[6] = {0x02, 0, 0, 0, 0, 0x99}; /* every next hop */
@@ -112,8 +125,8 @@ static uint16_t h_csum(const void *p, size_t len, uint32_t sum)
 }
 
 /* An IPv4 packet (no L2) of total length len: UDP/TCP/ICMP echo. */
-static size_t h_ip4(uint8_t *p, size_t len, uint8_t proto, const char *src, const char *dst,
-		    uint16_t sport, uint16_t dport)
+static __attribute__((unused)) size_t h_ip4(uint8_t *p, size_t len, uint8_t proto, const char *src,
+					    const char *dst, uint16_t sport, uint16_t dport)
 {
 	uint16_t c;
 
@@ -301,27 +314,39 @@ static struct tp_site *h_site(void)
 	return s;
 }
 
-/* Build, sign and apply policy version v; returns tp_fwd_apply's result. */
+/* Build, sign and apply policy version v through the one apply path (as
+ * tpd does: tp_ctrl_apply publishing into fwd); 0 or its refusal. */
 static int h_apply(uint64_t version)
 {
 	struct tp_site *s = h_site();
 	struct tp_bundle_info info = {.version = version,
 				      .issued_at = (int64_t)(h_wall(NULL) / 1000000000u) - 10,
 				      .expires_at = (int64_t)(h_wall(NULL) / 1000000000u) + 86400};
+	struct tp_ctrl_apply_result res = {0};
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	char err[300];
 	int rc;
 
 	rc = tp_bundle_build(s, &info, H.ctl_sk, &buf, &len);
 	tp_site_free(s);
 	if (rc)
 		return rc;
-	rc = tp_fwd_apply(H.fwd, buf, len, err, sizeof(err));
+	rc = tp_ctrl_apply_bundle(&H.policy, buf, len, (int64_t)(h_wall(NULL) / 1000000000u),
+				  "file", &res);
 	if (rc)
-		fprintf(stderr, "apply: %s\n", err);
+		fprintf(stderr, "apply: %s\n", res.text);
 	free(buf);
 	return rc;
+}
+
+/* What tpd's housekeeping does after tp_fwd_control_tick: the policy
+ * state on the clock; not enforcing (expired under fail-closed) withdraws
+ * the engine. */
+static __attribute__((unused)) void h_policy_tick(void)
+{
+	tp_failmode_tick(&H.policy.fm, (int64_t)(h_wall(NULL) / 1000000000u));
+	if (!tp_failmode_enforcing(&H.policy.fm))
+		tp_fwd_withdraw(H.fwd);
 }
 
 static int h_port(int role)
@@ -418,6 +443,13 @@ static int h_setup(const char *prog)
 		return -4;
 	}
 	H.hooks = tp_fwd_hooks(H.fwd);
+	tp_fwd_policy_init(H.fwd);
+	mkdir(H.state_dir, 0700); /* tpd does this at start */
+	tp_ctrl_apply_init(&H.policy, H.ctl_pk, H.state_dir, TP_FAILMODE_EXPIRY_CLOSED, false, NULL,
+			   NULL, (int64_t)(h_wall(NULL) / 1000000000u));
+	H.policy.publish = h_publish;
+	H.policy.accept = h_accepts;
+	H.policy.publish_arg = H.fwd;
 	H.ctx = (struct tp_stage_ctx){.cnt = tp_counters_slot(H.counters, 0),
 				      .worker = 0,
 				      .user = H.hooks->arg,
@@ -471,11 +503,12 @@ static int h_setup(const char *prog)
 	return 0;
 }
 
-static void h_teardown(void)
+static __attribute__((unused)) void h_teardown(void)
 {
 	char cmd[128];
 
 	h_drain();
+	tp_ctrl_apply_fini(&H.policy);
 	tp_fwd_free(H.fwd);
 	tp_tunnel_free(H.remote);
 	tp_counters_free(H.counters);

@@ -279,6 +279,39 @@ static void test_staging(void)
 	}
 }
 
+/* After the bundle's expires_at, fail-closed withdraws the policy: every
+ * inter-zone packet is dropped as no_policy (DESIGN.md §2.6). */
+static void test_expiry_fail_closed(void)
+{
+	uint8_t ip[64];
+	struct rte_mbuf *m[1];
+	uint64_t before = drops(TP_DROP_NO_POLICY);
+
+	CU_ASSERT_EQUAL_FATAL(H.cfg.failure_mode, TP_FAIL_CLOSED);
+	H.now_ns += 86401ull * 1000000000ull; /* h_apply: valid for one day */
+	tp_fwd_control_tick(H.fwd);
+	h_policy_tick(); /* tpd's housekeeping: the policy state (tp/failmode.h) */
+	h_poll();
+	h_drain();
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	CU_ASSERT_EQUAL(H.dv.n, 1);
+	CU_ASSERT_EQUAL(H.dv.reason[0], TP_DROP_NO_POLICY);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_NO_POLICY), before + 1);
+	/* a fresh bundle brings it back: not dropped for want of a policy
+	 * (sent, or staged while the expired session is renewed) */
+	CU_ASSERT_EQUAL(h_apply(3), 0);
+	before = drops(TP_DROP_NO_POLICY);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	if (h_run(TP_PORT_ZONE, m, 1) == 1)
+		rte_pktmbuf_free(m[0]);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_NO_POLICY), before);
+	h_drain();
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -299,6 +332,8 @@ int main(void)
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "staging while a handshake runs", test_staging);
+	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
+		    test_expiry_fail_closed);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tp/lkg.h"
@@ -46,14 +47,21 @@ static void test_round_trip(void)
 	CU_ASSERT_TRUE(got && memcmp(got, b, sizeof(b)) == 0);
 	free(got);
 	CU_ASSERT_EQUAL(tp_lkg_load(dir, 100, &got, &len), -EFBIG);
-	CU_ASSERT_EQUAL(entries(), 1); /* policy.tpb only, no temporaries */
+	CU_ASSERT_EQUAL(entries(), 1); /* lkg.tpb only, no temporaries */
 }
 
 static void test_bad_dir(void)
 {
 	uint8_t a[4] = {1, 2, 3, 4};
 
+	uint8_t *got = NULL;
+	size_t len = 0;
+
 	CU_ASSERT_TRUE(tp_lkg_save("/proc/nonexistent/x", a, sizeof(a)) < 0);
+	/* a bundle path that is not a regular file is refused, not read */
+	CU_ASSERT_EQUAL(tp_lkg_read_file("/tmp", 1 << 20, &got, &len), -EINVAL);
+	CU_ASSERT_PTR_NULL(got);
+	CU_ASSERT_EQUAL(tp_lkg_read_file("/nonexistent-tp-lkg", 1 << 20, &got, &len), -ENOENT);
 }
 
 int main(void)
@@ -63,6 +71,8 @@ int main(void)
 	char cmd[128];
 
 	snprintf(dir, sizeof(dir), "/tmp/test_lkg.%d", (int)getpid());
+	if (mkdir(dir, 0700) != 0)
+		return 1;
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	suite = CU_add_suite("lkg", NULL, NULL);
