@@ -105,7 +105,11 @@ c = json.load(open(sys.argv[1]))
 s, d = c["stats"], c["drops"]
 assert s["zone_rx_packets"] >= 6, s
 assert s["transit_rx_packets"] >= 3, s
-assert d["no_policy"] >= 8, d  # parsed echo requests: fail closed
+# The 5 echo requests on the zone port fail closed (no policy); the 3 on
+# the transit port are not tunnel traffic. IPv6 noise on either link (MLD,
+# router solicitations) may add to both, so these are lower bounds.
+assert d["no_policy"] >= 5, d
+assert d["not_tunnel"] >= 3, d
 assert d["ip4_bad_checksum"] == 1, d
 assert s["zone_tx_packets"] == 0 and s["transit_tx_packets"] == 0, s
 PY
