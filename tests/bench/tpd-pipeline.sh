@@ -150,6 +150,11 @@ read -r bp50 bp99 bn <<<"$bare_rtt"
 	echo "their cores: the UDP sender then offers less, so fewer packets are lost but"
 	echo "fewer are received too; on an appliance the workers have cores of their own."
 	echo
+	echo "### (c) XDP drop rate of denied traffic on the zone port"
+	echo
+	echo "Measured by its own benchmark: see the \"XDP fast path\" section"
+	echo "(\`sudo build-bench/bench/bench_xdp_drop --veth\`)."
+	echo
 	echo "### (d) Ping RTT z2-h1 -> z4-h1, same run"
 	echo
 	echo "\`ping -i 0.002 -c $PINGS\`; tpd with idle back-off active (idle_wait = fd:"
@@ -169,14 +174,6 @@ read -r bp50 bp99 bn <<<"$bare_rtt"
 	echo "the core after the wake-up, behind other tasks of this shared machine."
 	echo
 } >"$out"
-# keep the runtime subsections (tests/bench/tpd-runtime.sh) below ours
-awk '/<!-- BEGIN dataplane -->/ {s=1; next} /<!-- END dataplane -->/ {s=0} s' "$S/BENCHMARKS.md" |
-	awk '/^### Packet parser/ {k=1} k' >>"$out.keep" || true
-if [ -s "$out.keep" ]; then
-	echo "The runtime's own measurements (\`sudo tests/bench/tpd-runtime.sh build-bench 300\`):" >>"$out"
-	echo >>"$out"
-	cat "$out.keep" >>"$out"
-fi
 cat "$out"
 [ -z "$RECORD" ] || "$S/tests/bench/record.sh" dataplane "$out"
-rm -f "$out" "$out.keep"
+rm -f "$out"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tpd runtime benchmarks, recorded in BENCHMARKS.md (section "dataplane")
+# tpd runtime benchmarks, recorded in BENCHMARKS.md (section "runtime")
 # until the end-to-end benchmarks of the integrated dataplane replace them:
 #  1. packet parser cost per packet (bench_pkt_parse);
 #  2. idle back-off: first-packet wake-up latency and idle CPU of the
@@ -57,4 +57,4 @@ run() { "$bin" "$@" 2>/dev/null | grep '^|'; }
 	echo "Default: idle_wait = fd (blocks on the AF_XDP sockets in xdp mode), cap 1000 us."
 } > "$out"
 cat "$out"
-"$top/tests/bench/record.sh" dataplane "$out"
+"$top/tests/bench/record.sh" runtime "$out"
