@@ -87,7 +87,8 @@ if [ "$QUICK" -eq 0 ]; then
 		export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 		stage "sanitizer tests: unit, root"
 		ctest_run build-san 'unit|root'
-		stage "fuzz (bounded)"
+		stage "fuzz (bounded: ${TP_FUZZ_SECONDS:=30} s per harness)"
+		export TP_FUZZ_SECONDS
 		ctest_run build-san 'fuzz'
 	else
 		fail_stage "build (clang, sanitizers)"

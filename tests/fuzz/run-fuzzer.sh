@@ -5,6 +5,8 @@
 # leaks or times out on an input; the reproducer is left in WORKDIR.
 set -euo pipefail
 harness=$1 seeds=$2 work=$3 secs=$4
+# TP_FUZZ_SECONDS overrides every harness's own time (tests/run.sh sets it).
+secs=${TP_FUZZ_SECONDS:-$secs}
 rm -rf "$work"
 mkdir -p "$work/corpus" "$work/artifacts"
 if [ -d "$seeds" ]; then
