@@ -22,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TP_KEY_LEN 32        /* X25519 public key, bytes */
-#define TP_NAME_MAX 64       /* zone, TP and site names, bytes incl. NUL */
-#define TP_RULE_ID_NONE 0    /* "no rule": the default decision */
-#define TP_ZONE_NONE UINT32_MAX
+#define TP_KEY_LEN	32 /* X25519 public key, bytes */
+#define TP_NAME_MAX	64 /* zone, TP and site names, bytes incl. NUL */
+#define TP_RULE_ID_NONE 0  /* "no rule": the default decision */
+#define TP_ZONE_NONE	UINT32_MAX
 
 enum tp_family {
 	TP_AF_INET = 4,
@@ -36,7 +36,7 @@ enum tp_family {
  * IPv4 address uses addr[0..3] and leaves the rest zero. */
 struct tp_prefix {
 	uint8_t family; /* enum tp_family */
-	uint8_t len;    /* prefix length in bits: 0..32 or 0..128 */
+	uint8_t len;	/* prefix length in bits: 0..32 or 0..128 */
 	uint8_t addr[16];
 };
 
@@ -84,7 +84,7 @@ struct tp_modbus_profile {
 };
 
 struct tp_rule {
-	uint32_t id;        /* stable, unique in the site, never TP_RULE_ID_NONE */
+	uint32_t id; /* stable, unique in the site, never TP_RULE_ID_NONE */
 	char name[TP_NAME_MAX];
 	uint32_t from_zone; /* index into site->zones */
 	uint32_t to_zone;   /* index into site->zones */
@@ -99,10 +99,10 @@ struct tp_rule {
 	bool stateful; /* stateful by initiator; default true */
 	enum tp_profile_kind profile;
 	struct tp_modbus_profile modbus;
-	uint32_t rate_pps;   /* 0 = no rate limit */
+	uint32_t rate_pps; /* 0 = no rate limit */
 	uint32_t rate_burst;
-	int64_t not_before;  /* Unix seconds UTC; 0 = since forever */
-	int64_t not_after;   /* Unix seconds UTC; 0 = until forever */
+	int64_t not_before; /* Unix seconds UTC; 0 = since forever */
+	int64_t not_after;  /* Unix seconds UTC; 0 = until forever */
 	bool log;
 	struct tp_srcloc loc;
 };

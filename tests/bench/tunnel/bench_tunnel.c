@@ -269,7 +269,8 @@ int main(int argc, char **argv)
 	printf("|---|---|---|---|---|\n");
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		uint32_t len = sizes[s];
-		double re[MAX_ROUNDS] = {0}, te[MAX_ROUNDS] = {0}, rd[MAX_ROUNDS] = {0}, td[MAX_ROUNDS] = {0};
+		double re[MAX_ROUNDS] = {0}, te[MAX_ROUNDS] = {0}, rd[MAX_ROUNDS] = {0},
+		       td[MAX_ROUNDS] = {0};
 		double qe[MAX_ROUNDS] = {0}, qd[MAX_ROUNDS] = {0};
 
 		for (int r = 0; r < rounds; r++) {
@@ -313,7 +314,8 @@ int main(int argc, char **argv)
 		 * se, ee, es; initiator ee, se (ss is cached) - and the two
 		 * ephemeral public keys. */
 		int n = 50, hr = rounds;
-		double hs[MAX_ROUNDS] = {0}, var[MAX_ROUNDS] = {0}, base[MAX_ROUNDS] = {0}, ratio[MAX_ROUNDS] = {0};
+		double hs[MAX_ROUNDS] = {0}, var[MAX_ROUNDS] = {0}, base[MAX_ROUNDS] = {0},
+		       ratio[MAX_ROUNDS] = {0};
 
 		for (int r = 0; r < hr; r++) {
 			double t = secs();
