@@ -10,7 +10,7 @@
 #   2. build/ (gcc):               ctest -L 'unit|root|lab|interop'
 #   3. build-san/ (clang, ASan+UBSan, libFuzzer):
 #                                  ctest -L 'unit|root', then ctest -L fuzz
-#   4. static checks: cppcheck
+#   4. static checks: cppcheck, clang-format conformance
 # Benchmarks (label bench) never run here; see BENCHMARKS.md.
 set -uo pipefail
 
@@ -96,11 +96,13 @@ if [ "$QUICK" -eq 0 ]; then
 fi
 
 stage "static checks"
-if deploy/check.sh --cppcheck build; then
-	PASSED=$((PASSED + 1))
-else
-	fail_stage "cppcheck"
-fi
+for c in cppcheck format; do
+	if deploy/check.sh --$c build; then
+		PASSED=$((PASSED + 1))
+	else
+		fail_stage "$c"
+	fi
+done
 
 stage "summary"
 echo "$PASSED passed, $FAILED failed"
