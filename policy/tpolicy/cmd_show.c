@@ -16,10 +16,15 @@ static void print_text(const struct tp_bundle_info *info, const struct tp_site *
 	char t1[32], t2[32], t3[32], id[2 * TP_BUNDLE_KEY_ID_LEN + 1], buf[256], b64[48];
 
 	sodium_bin2hex(id, sizeof(id), info->key_id, sizeof(info->key_id));
-	printf("bundle: version %llu, issued %s, valid %s .. %s, signed by key %s (verified)\n",
+	/* Without not_before a bundle is valid as soon as it arrives. */
+	if (info->not_before)
+		snprintf(buf, sizeof(buf), "from %s until",
+			 tp_time_format(info->not_before, t2, sizeof(t2)));
+	else
+		snprintf(buf, sizeof(buf), "until");
+	printf("bundle: version %llu, issued %s, valid %s %s, signed by key %s (verified)\n",
 	       (unsigned long long)info->version, tp_time_format(info->issued_at, t1, sizeof(t1)),
-	       info->not_before ? tp_time_format(info->not_before, t2, sizeof(t2)) : "receipt",
-	       tp_time_format(info->expires_at, t3, sizeof(t3)), id);
+	       buf, tp_time_format(info->expires_at, t3, sizeof(t3)), id);
 	printf("site: %s\n", s->name[0] ? s->name : "(unnamed)");
 	printf("\ntransition points (%zu):\n", s->n_tps);
 	for (size_t i = 0; i < s->n_tps; i++) {

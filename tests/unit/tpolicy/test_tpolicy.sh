@@ -83,7 +83,7 @@ chmod 600 "$T/other.key"
 
 # ---- show
 expect 0 "show" $P show "$T/plant.tpb" --pub "$T/ctl.key.pub"
-grep -q '^bundle: version 42, issued 2026-11-28T00:00:00Z, valid receipt .. 2026-12-05T00:00:00Z, signed by key [0-9a-f]\{16\} (verified)$' "$T/out" &&
+grep -q '^bundle: version 42, issued 2026-11-28T00:00:00Z, valid until 2026-12-05T00:00:00Z, signed by key [0-9a-f]\{16\} (verified)$' "$T/out" &&
 	ok "  header" || bad "  header: $(head -1 "$T/out")"
 grep -q "^  500    allow dmz -> cell2  tcp dst 102,4840  from 2026-12-01T08:00:00Z  until 2026-12-01T16:00:00Z  log  'vendor-maintenance-cell2'$" "$T/out" &&
 	ok "  vendor conduit" || bad "  vendor conduit line"
