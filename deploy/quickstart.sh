@@ -3,7 +3,7 @@
 # the lab plant up with one tpd per transition point, and shows an allowed
 # and a denied flow with the counters that prove it. Needs no input; exits
 # 0 leaving the lab running; on failure or Ctrl-C it removes what it made.
-set -euo pipefail
+set -Eeuo pipefail # -E: the ERR trap also fires inside functions
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 LAB=deploy/lab.sh
@@ -75,7 +75,21 @@ for tp in tp1 tp2 tp3; do
 	echo "tpd $tp: $(grep -m1 'policy version .* from' "$RUN/$tp.log" | sed 's/^tpd: //')"
 done
 TP1="build/tpctl --socket $RUN/tp1.sock"
-sleep 1
+# Tunnels come up with the first handshakes; one sent before its peer's tpd
+# was running is retried after REKEY_TIMEOUT (5 s). Packets sent meanwhile
+# are held and delivered once the session is up, but a demo ping with a
+# short timeout would have given up by then: wait for every tunnel.
+echo "waiting for the tunnels between the three TPs..."
+for _ in $(seq 40); do
+	up=0
+	for tp in tp1 tp2 tp3; do
+		n=$(build/tpctl --socket "$RUN/$tp.sock" --json peers | grep -c '"state": "up"' || true)
+		[ "$n" -eq 2 ] && up=$((up + 1))
+	done
+	[ "$up" -eq 3 ] && break
+	sleep 0.5
+done
+[ "$up" -eq 3 ] || { echo "quickstart: tunnels did not come up in 20 s" >&2; false; }
 run $TP1 peers
 
 say "5/5 traffic between zones"
