@@ -123,7 +123,10 @@ respond() { # [psk]
 	return $rc
 }
 
-show_wg() { wgx wg show "$ifwg" || true; }
+show_wg() {
+	wgx wg show "$ifwg" || true
+	wgx nstat -az UdpInErrors UdpRcvbufErrors 2>/dev/null | grep -v '^#' || true
+}
 
 rc=0
 case $case in
@@ -166,7 +169,7 @@ f)
 	configure_wg "$(cat "$tmp/tp.pub")"
 	echo "== wireguard-go under load: cookie reply, then mac2"
 	tp --peer "$(cat "$tmp/wg.pub")" --endpoint 192.168.77.1:51820 --cookie-flood --ping 3 \
-		--duration 25 || rc=1
+		--duration 40 || rc=1
 	;;
 g)
 	tp_ep=[fd77::2]:51821

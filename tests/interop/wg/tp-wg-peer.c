@@ -15,11 +15,12 @@
  *                all must be answered; with --duration, none may be lost
  * --answer N     succeed once N echo requests from the peer were answered
  * --expect-drop  succeed only if no session forms and counter REASON > 0
- * --cookie-flood keep the peer "under load" for 7 s with initiations from an
- *                unknown key (valid mac1), start our handshake inside that
- *                window, and require that the peer's cookie reply was
- *                consumed and our very next initiation (carrying mac2) was
- *                accepted while the peer was still under load
+ * --cookie-flood keep the peer "under load" with waves of initiations from an
+ *                unknown key (valid mac1) until our handshake completes (at
+ *                most 25 s), then ping. Require that the peer answered our
+ *                first initiation with a cookie reply we consumed, and that it
+ *                accepted a retry (carrying mac2) in the middle of a wave it
+ *                was answering with cookie replies, i.e. while under load
  * Exit status 0 on success; the counters are printed on exit either way.
  */
 #include <arpa/inet.h>
@@ -50,7 +51,11 @@ struct driver {
 	uint32_t addr, peer_addr; /* network order */
 	uint64_t data_counters[TP_TUNNEL_RES_COUNT];
 	unsigned sent, replies, bad_replies, answered, staged_drops;
-	uint8_t *seen; /* reply seen per sequence */
+	/* --cookie-flood: cookie replies to us, and to the flood's unknown key */
+	unsigned cookies;
+	uint64_t junk_cookies, last_junk_cookie_ns, response_ns;
+	uint64_t junk_gap_before_ns, junk_gap_after_ns; /* around response_ns */
+	uint8_t *seen;					/* reply seen per sequence */
 };
 
 static uint64_t mono_ns(void)
@@ -220,6 +225,27 @@ bad:
 	d->bad_replies++;
 }
 
+/* The flood's initiations come from a key with an index we never issued:
+ * the peer's cookie replies to them end as unknown_index here. Each one
+ * proves the peer was under load when it sent it. */
+static void note_handshake(struct driver *d, uint8_t type, enum tp_tunnel_res r)
+{
+	uint64_t now = mono_ns();
+
+	if (type == 3 && r == TP_TUNNEL_DROP_UNKNOWN_INDEX) {
+		if (d->response_ns && !d->junk_gap_after_ns)
+			d->junk_gap_after_ns = now - d->response_ns;
+		d->junk_cookies++;
+		d->last_junk_cookie_ns = now;
+	} else if (type == 3 && tp_tunnel_res_ok(r)) {
+		d->cookies++;
+	} else if (type == 2 && tp_tunnel_res_ok(r) && !d->response_ns) {
+		d->response_ns = now;
+		if (d->last_junk_cookie_ns)
+			d->junk_gap_before_ns = now - d->last_junk_cookie_ns;
+	}
+}
+
 static void receive(struct driver *d)
 {
 	uint8_t buf[BUF_LEN];
@@ -244,6 +270,7 @@ static void receive(struct driver *d)
 			enum tp_tunnel_res r =
 				tp_tunnel_handshake_receive(d->tun, buf, (size_t)n, &src, false);
 
+			note_handshake(d, buf[0], r);
 			if (debug && r != TP_TUNNEL_DROP_UNKNOWN_INDEX)
 				fprintf(stderr, "tp-wg-peer: %.3f recv type %u: %s\n",
 					(mono_ns() - t0) / 1e9, buf[0], tp_tunnel_res_name(r));
@@ -255,10 +282,15 @@ static void receive(struct driver *d)
 /* Flood material: an initiation from a key the peer does not know. Its mac1
  * is valid, so the peer queues it and spends a DH on it. */
 /* 300 per 100 ms: well above the 1/8-of-1024 queue mark wireguard-go calls
- * "under load" (and it stays so for 1 s), yet far from the 1024 at which its
- * queue would start dropping our own initiation. */
+ * "under load" (and it stays so for 1 s). A wave overflows the peer's
+ * socket buffer when the machine is busy, so our own initiations are only
+ * ever sent just before a wave, into a drained buffer (see main). */
 enum { FLOOD_COPIES = 300 };
-#define FLOOD_NS (7 * 1000000000ULL)
+#define FLOOD_MAX_NS	  (25 * 1000000000ULL)
+#define WAVE_NS		  (100 * 1000000ULL)
+/* our handshake counts as "accepted under load" when the peer answered the
+ * flood with cookie replies this close before and after answering us */
+#define UNDER_LOAD_GAP_NS (300 * 1000000ULL)
 static uint8_t junk_msg[148];
 static size_t junk_len;
 
@@ -367,7 +399,7 @@ int main(int argc, char **argv)
 	const char *expect = NULL;
 	uint64_t start, next_ping, end;
 	bool ok = false, have_key = false, have_peer = false, pinging = false;
-	bool cookie_flood = false, connected = false;
+	bool cookie_flood = false, connected = false, flooding = false;
 	uint64_t next_blast = 0;
 	int c;
 
@@ -479,7 +511,8 @@ int main(int argc, char **argv)
 		if (make_junk(&pc.endpoint) < 0)
 			return 1;
 		next_blast = start;
-		next_ping = start + FLOOD_NS + 1000000000ULL;
+		next_ping = UINT64_MAX; /* set when the flood stops */
+		flooding = true;
 	} else if (pc.endpoint.family && (pinging || expect)) {
 		tp_tunnel_connect(d.tun, d.peer);
 		connected = true;
@@ -492,18 +525,31 @@ int main(int argc, char **argv)
 		poll(&pfd, 1, 10);
 		receive(&d);
 		now = mono_ns();
-		if (cookie_flood && now < start + FLOOD_NS && now >= next_blast) {
-			/* Our initiation goes out just before a wave, when the
-			 * peer's queue has drained but it is still under load
-			 * (it stays so for 1 s after the last wave). */
-			if (!connected && now >= start + 300000000ULL) {
-				tp_tunnel_connect(d.tun, d.peer);
-				connected = true;
+		if (flooding && now >= next_blast) {
+			struct tp_tunnel_peer_stats st;
+
+			tp_tunnel_peer_stats(d.peer, &st);
+			if ((st.has_current_key && d.junk_gap_after_ns) ||
+			    now >= start + FLOOD_MAX_NS) {
+				flooding = false;
+				next_ping = now;
+			} else {
+				/* Our initiations (the first, and the engine's
+				 * retries that tp_tunnel_tick sends) go out just
+				 * before a wave: the peer's socket buffer has
+				 * drained, and it is still under load (it stays
+				 * so for 1 s after the last wave). */
+				if (!connected && now >= start + 300000000ULL) {
+					tp_tunnel_connect(d.tun, d.peer);
+					connected = true;
+				}
+				tp_tunnel_tick(d.tun);
+				blast(&d, &pc.endpoint);
+				next_blast = mono_ns() + WAVE_NS;
 			}
-			blast(&d, &pc.endpoint);
-			next_blast += 100000000ULL;
 		}
-		tp_tunnel_tick(d.tun);
+		if (!flooding)
+			tp_tunnel_tick(d.tun);
 		stop_pinging = ping && d.sent >= ping;
 		if (pc.endpoint.family && !stop_pinging && now >= next_ping &&
 		    (pinging || expect) && now < end - 2000000000ULL) {
@@ -531,12 +577,18 @@ int main(int argc, char **argv)
 			     st.handshakes_completed >= min_hs;
 			if (ping)
 				ok = ok && d.replies == d.sent && d.sent >= ping;
-			/* one cookie reply and one response accepted; exactly one
-			 * retry, which therefore passed the peer's mac2 check */
-			if (cookie_flood)
-				ok = ok && st.handshake_initiations_sent == 2 &&
-				     tp_tunnel_counters(d.tun)[TP_TUNNEL_OK] >= 2;
-			else if (!answer)
+			/* a cookie reply consumed, then a retry (with mac2)
+			 * answered amid cookie replies to the flood */
+			if (cookie_flood) {
+				printf("tp-wg-peer: cookies %u, flood cookies %llu, response "
+				       "%.3f s after one and %.3f s before one\n",
+				       d.cookies, (unsigned long long)d.junk_cookies,
+				       d.junk_gap_before_ns / 1e9, d.junk_gap_after_ns / 1e9);
+				ok = ok && d.cookies >= 1 && st.handshake_initiations_sent >= 2 &&
+				     d.response_ns && d.last_junk_cookie_ns &&
+				     d.junk_gap_before_ns < UNDER_LOAD_GAP_NS &&
+				     d.junk_gap_after_ns && d.junk_gap_after_ns < UNDER_LOAD_GAP_NS;
+			} else if (!answer)
 				ok = ok && d.replies == d.sent && d.sent > 0;
 		}
 	}
