@@ -117,6 +117,18 @@ void wg_noise_handshake_wipe(struct noise_handshake *hs)
 	sodium_memzero(hs, sizeof(*hs));
 }
 
+/* A message we created is on its way: keep our ephemeral and the transcript
+ * (chaining key and hash) for the peer's answer. The caller wipes its copies. */
+static void keep_created(struct noise_handshake *hs, const uint8_t eph[NOISE_PUBLIC_KEY_LEN],
+			 const uint8_t ck[NOISE_HASH_LEN], const uint8_t h[NOISE_HASH_LEN],
+			 enum noise_handshake_state state)
+{
+	memcpy(hs->ephemeral_private, eph, NOISE_PUBLIC_KEY_LEN);
+	memcpy(hs->chaining_key, ck, NOISE_HASH_LEN);
+	memcpy(hs->hash, h, NOISE_HASH_LEN);
+	hs->state = state;
+}
+
 enum tp_tunnel_res wg_noise_create_initiation(const struct noise_identity *id,
 					      struct noise_handshake *hs,
 					      struct message_handshake_initiation *msg,
@@ -143,10 +155,7 @@ enum tp_tunnel_res wg_noise_create_initiation(const struct noise_identity *id,
 	wg_tai64n_now(ts, wall_ns);
 	seal_and_hash(msg->encrypted_timestamp, ts, NOISE_TIMESTAMP_LEN, key, h);
 
-	memcpy(hs->ephemeral_private, eph, sizeof(eph));
-	memcpy(hs->chaining_key, ck, sizeof(ck));
-	memcpy(hs->hash, h, sizeof(h));
-	hs->state = HANDSHAKE_CREATED_INITIATION;
+	keep_created(hs, eph, ck, h, HANDSHAKE_CREATED_INITIATION);
 	res = TP_TUNNEL_OK;
 out_wipe:
 	sodium_memzero(ck, sizeof(ck));
@@ -240,10 +249,7 @@ enum tp_tunnel_res wg_noise_create_response(const struct noise_identity *id,
 	mix_psk(ck, h, key, hs->preshared_key);
 	seal_and_hash(msg->encrypted_nothing, NULL, 0, key, h);
 
-	memcpy(hs->ephemeral_private, eph, sizeof(eph));
-	memcpy(hs->chaining_key, ck, sizeof(ck));
-	memcpy(hs->hash, h, sizeof(h));
-	hs->state = HANDSHAKE_CREATED_RESPONSE;
+	keep_created(hs, eph, ck, h, HANDSHAKE_CREATED_RESPONSE);
 	res = TP_TUNNEL_OK;
 out_wipe:
 	sodium_memzero(ck, sizeof(ck));
