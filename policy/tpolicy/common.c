@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: MIT
 /* Helpers shared by the tpolicy subcommands (see tpolicy.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "tp/diag.h"
 #include "tp/engine.h"
 #include "tp/flowspec.h"
 #include "tp/keys.h"
 #include "tp/lint.h"
+#include "tp/lkg.h"
 #include "tp/timefmt.h"
 #include "tp/yaml.h"
 #include "tpolicy.h"
@@ -72,48 +70,6 @@ bool tpolicy_parse_duration(const char *s, int64_t *out)
 		return false;
 	*out = v * mul;
 	return true;
-}
-
-int tpolicy_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	uint8_t *b;
-	int fd, rc = 0;
-
-	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0) {
-		rc = -errno;
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		rc = -EFBIG;
-		goto out;
-	}
-	b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			free(b);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	b[got] = 0;
-	*buf = b;
-	*len = got;
-out:
-	close(fd);
-	return rc;
 }
 
 bool tpolicy_is_yaml(const char *path)
@@ -197,7 +153,7 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
 			    path);
 		return TPOLICY_USAGE;
 	}
-	rc = tpolicy_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc < 0) {
 		tpolicy_err("%s: %s", path, strerror(-rc));
 		return TPOLICY_USAGE;

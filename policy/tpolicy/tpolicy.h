@@ -55,8 +55,6 @@ bool tpolicy_parse_time(const char *s, int64_t *out);
 /* "30d", "12h", "90m", "3600s" or plain seconds. */
 bool tpolicy_parse_duration(const char *s, int64_t *out);
 
-/* Read a whole file (at most max bytes). Returns 0 or -errno (-EFBIG). */
-int tpolicy_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
 
 /* Is path a YAML policy (by extension .yaml/.yml) rather than a bundle? */
 bool tpolicy_is_yaml(const char *path);
