@@ -181,7 +181,8 @@ static const struct tp_tunnel_ops ops = {
 
 int fwd_control_init(struct tp_fwd *f, char *err, size_t errlen)
 {
-	struct tp_tunnel_config tc = {.ops = &ops, .ctx = f, .mtu = f->inner_mtu4};
+	struct tp_tunnel_config tc = {
+		.ops = &ops, .ctx = f, .mtu = f->inner_mtu4, .mtu6 = f->inner_mtu6};
 
 	memcpy(tc.private_key, f->p.private_key, TP_TUNNEL_KEY_LEN);
 	f->tun = tp_tunnel_new(&tc);

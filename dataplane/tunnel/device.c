@@ -92,6 +92,7 @@ struct tp_tunnel *tp_tunnel_new(const struct tp_tunnel_config *cfg)
 	sodium_mlock(tun, sizeof(*tun)); /* best effort: the identity key */
 	tun->ctx = cfg->ctx;
 	tun->mtu = cfg->mtu ? cfg->mtu : TP_TUNNEL_DEFAULT_MTU;
+	tun->mtu6 = cfg->mtu6 ? cfg->mtu6 : tun->mtu;
 
 	memcpy(tun->id.private_key, cfg->private_key, NOISE_PUBLIC_KEY_LEN);
 	tp_crypto_clamp(tun->id.private_key);

@@ -86,6 +86,7 @@ struct tp_tunnel {
 	struct tp_tunnel_ops ops; /* [r] every member set (defaults filled in) */
 	void *ctx;		  /* [r] */
 	uint16_t mtu;		  /* [r] */
+	uint16_t mtu6;		  /* [r] peer endpoint IPv6: 20 bytes less outer room */
 	struct noise_identity id; /* [r] */
 	struct index_table index;
 	struct cookie_checker cookie;		/* [c] */

@@ -77,7 +77,9 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 	uint64_t now_ns = tun_now(tun);
 	struct keypair *kp = wg_keypair_for_sending(peer);
 	enum tp_tunnel_res ok = TP_TUNNEL_OK;
+	struct tp_tunnel_endpoint ep;
 	uint64_t first, bytes = 0;
+	uint16_t mtu;
 	bool data = false, any = false;
 
 	if (!n)
@@ -94,11 +96,14 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 		ok = TP_TUNNEL_OK_REKEY;
 		wg_timers_want_handshake(peer);
 	}
+	/* Padding must not push a full-size packet past the outer MTU, whose
+	 * headers are 20 bytes longer over IPv6. */
+	mtu = tp_tunnel_peer_endpoint(peer, &ep) && ep.family == AF_INET6 ? tun->mtu6 : tun->mtu;
 	for (unsigned i = 0; i < n; i++) {
 		struct tp_tunnel_pkt *p = &pkts[i];
 
 		p->peer = peer;
-		p->res = encrypt_one(kp, p, first + i, tun->mtu);
+		p->res = encrypt_one(kp, p, first + i, mtu);
 		if (p->res != TP_TUNNEL_OK)
 			continue;
 		p->res = ok;

@@ -130,6 +130,7 @@ struct tp_tunnel_config {
 	unsigned index_bits;		 /* log2 of index-table slots (default 14) */
 	unsigned ratelimit_entries;	 /* sources tracked under load (default 4096) */
 	uint16_t mtu;			 /* inner MTU, bounds padding (default 1420) */
+	uint16_t mtu6; /* the same for a peer whose endpoint is IPv6 (default: mtu) */
 };
 
 struct tp_tunnel_peer_config {

@@ -46,9 +46,12 @@ static const struct tp_tunnel_ops ops = {
 	.event = on_event,
 };
 
+uint16_t harness_mtu, harness_mtu6;
+
 void node_init(struct node *n, uint32_t ipv4, uint16_t port)
 {
-	struct tp_tunnel_config cfg = {.ops = &ops, .ctx = n};
+	struct tp_tunnel_config cfg = {
+		.ops = &ops, .ctx = n, .mtu = harness_mtu, .mtu6 = harness_mtu6};
 
 	memset(n, 0, sizeof(*n));
 	n->out = calloc(MAX_MSGS, sizeof(*n->out));

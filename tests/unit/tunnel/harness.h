@@ -38,6 +38,8 @@ struct node {
 };
 
 extern uint64_t sim_now_ns;
+/* inner MTUs node_init() configures (0: the engine's defaults) */
+extern uint16_t harness_mtu, harness_mtu6;
 
 void node_init(struct node *n, uint32_t ipv4, uint16_t port);
 void node_fini(struct node *n);

@@ -142,6 +142,36 @@ static void test_round_trip_all_types(void)
 	}
 }
 
+/* Over IPv6 the outer headers are 20 bytes longer, so the inner MTU is 20
+ * less (1420 against 1440 on a 1500-byte transit) and padding must stop
+ * there: a 1420-byte packet padded to 1424 would no longer fit. */
+static void test_padding_per_endpoint_family(void)
+{
+	struct tp_tunnel_endpoint v6 = {.family = AF_INET6, .port = 51821};
+
+	harness_mtu = 1440;
+	harness_mtu6 = 1420;
+	setup(NULL);
+	handshake();
+	A.nout = 0;
+	CU_ASSERT_EQUAL(send_data(&A, 1419, 1), TP_TUNNEL_OK);
+	CU_ASSERT_EQUAL(A.out[0].len, 16 + 1424 + 16); /* IPv4: next multiple of 16 */
+	CU_ASSERT_EQUAL(send_data(&A, 1440, 2), TP_TUNNEL_OK);
+	CU_ASSERT_EQUAL(A.out[1].len, 16 + 1440 + 16);
+	v6.addr[0] = 0x20;
+	v6.addr[15] = 2;
+	tp_tunnel_peer_set_endpoint(A.peer, &v6);
+	A.nout = 0;
+	CU_ASSERT_EQUAL(send_data(&A, 1419, 3), TP_TUNNEL_OK);
+	CU_ASSERT_EQUAL(A.out[0].len, 16 + 1420 + 16); /* IPv6: stops at 1420 */
+	CU_ASSERT_EQUAL(send_data(&A, 1420, 4), TP_TUNNEL_OK);
+	CU_ASSERT_EQUAL(A.out[1].len, 16 + 1420 + 16);
+	CU_ASSERT_EQUAL(send_data(&A, 29, 5), TP_TUNNEL_OK);
+	CU_ASSERT_EQUAL(A.out[2].len, 16 + 32 + 16); /* small ones still pad */
+	harness_mtu = harness_mtu6 = 0;
+	teardown();
+}
+
 static void test_psk_mismatch(void)
 {
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
@@ -747,6 +777,8 @@ int main(void)
 	CU_add_test(s, "keys in wg base64 format", test_keys_base64);
 	CU_add_test(s, "round trip of every message type (with and without psk)",
 		    test_round_trip_all_types);
+	CU_add_test(s, "padding stops at the inner MTU of the endpoint's family",
+		    test_padding_per_endpoint_family);
 	CU_add_test(s, "psk mismatch", test_psk_mismatch);
 	CU_add_test(s, "reject: sizes and types", test_reject_sizes_and_types);
 	CU_add_test(s, "reject: initiations", test_reject_handshakes);
