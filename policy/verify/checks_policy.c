@@ -454,7 +454,9 @@ void tp_verify_check_blackholes(struct vctx *c)
 				while (j < sp.n && tp_space_cell_adjacent(&m, &sp.cells[j])) {
 					tp_space_decide(c->eff[x], za, zb, &sp.cells[j], now, &ex);
 					tp_space_decide(c->eff[y], za, zb, &sp.cells[j], now, &ey);
-					if (ex.verdict != dx.verdict || ey.verdict != dy.verdict)
+					if (ex.verdict != dx.verdict || ey.verdict != dy.verdict ||
+					    ex.stateful != dx.stateful ||
+					    ey.stateful != dy.stateful)
 						break;
 					m.dhi = sp.cells[j].dhi;
 					j++;
@@ -479,7 +481,9 @@ void tp_verify_check_blackholes(struct vctx *c)
 						za, zb, svc, s->tps[x].name, s->tps[y].name);
 				} else if (ax && !xdp_reported &&
 					   (!xdp_passes(c->by_tp[x], za, zb) ||
-					    !xdp_passes(c->by_tp[y], zb, za))) {
+					    (dy.stateful && !xdp_passes(c->by_tp[y], zb, za)))) {
+					/* replies only for a flow the receiver keeps:
+					 * a stateless conduit admits none (§7.4) */
 					uint32_t id = dx.rule_id;
 					struct tp_flow f;
 					bool hf = tp_space_flow(s, za, zb, &sp.cells[i], &f);
