@@ -87,11 +87,18 @@ deny1=$(tpdlab_counter tp2 policy_deny)
 tpdlab_exec z2-h1 $PROBE udp 10.1.0.10 514 1 && tpdlab_fail "z2 -> z1 udp/514 answered"
 [ "$(got z1-h1 10.2.0.10)" = 0 ] || tpdlab_fail "z2 -> z1 udp/514 arrived: one-way conduit 40 is two-way"
 # z2 -> z3: arrives; tp3's XDP has no (z3, z2) pair for the echo
+xdp_nc() {
+	tpdlab_ctl tp3 --json counters |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["xdp"]["zone"].get("drop_no_conduit", 0))'
+}
+nc0=$(xdp_nc)
 ! tpdlab_exec z2-h1 $PROBE udp 10.3.0.10 514 1 || tpdlab_fail "z3's echo reached z2 (one-way 41)"
 [ "$(got z3-h1 10.2.0.10)" -ge 1 ] || tpdlab_fail "z2 -> z3 udp/514 did not arrive (conduit 41)"
 [ "$(got z2-h1 10.3.0.10)" = 0 ] || tpdlab_fail "z3 reached z2"
+nc1=$(xdp_nc)
+[ "$nc1" -gt "$nc0" ] || tpdlab_fail "tp3: XDP drop_no_conduit $nc0 -> $nc1 (echo z3 -> z2)"
 tpdlab_log "one-way conduits 40, 41: forward delivered, echoes and reverse refused" \
-	"(tp2 policy_deny $deny0 -> $deny1)"
+	"(tp2 policy_deny $deny0 -> $deny1, tp3 XDP drop_no_conduit $nc0 -> $nc1)"
 
 mkdir -p "$W/plant" "$W/intent"
 for tp in tp1 tp2 tp3; do
