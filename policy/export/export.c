@@ -156,7 +156,10 @@ int tp_export_xdp_intent(const struct tp_site *s, uint32_t tp, uint32_t (**out)[
 			pairs[n][0] = r->from_zone;
 			pairs[n++][1] = r->to_zone;
 		}
-		if (s->zones[r->to_zone].tp == tp) {
+		/* replies of a flow opened from the other side; a stateless
+		 * conduit has none (DESIGN.md §7.4), as the dataplane fills
+		 * it (dataplane/xdp/xdp_site.c) */
+		if (s->zones[r->to_zone].tp == tp && r->stateful) {
 			pairs[n][0] = r->to_zone;
 			pairs[n++][1] = r->from_zone;
 		}

@@ -11,6 +11,7 @@
  */
 #include "tp/lint.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,65 +182,123 @@ static bool rule_overlap(const struct tp_rule *b, const struct tp_rule *a)
 	return port_ok || icmp_ok || other_ok;
 }
 
-static const char *action_name(enum tp_action a)
+static const struct {
+	const char *label;
+	enum tp_diag_severity severity;
+} kinds[TP_LINT__KIND_COUNT] = {
+#define KIND_ROW(name, label, sev) [TP_LINT_##name] = {label, sev},
+	TP_LINT_KINDS(KIND_ROW)
+#undef KIND_ROW
+};
+
+const char *tp_lint_kind_name(enum tp_lint_kind k)
 {
-	return a == TP_ACTION_DENY ? "deny" : "allow";
+	return (unsigned)k < TP_LINT__KIND_COUNT ? kinds[k].label : "?";
 }
 
-/* "conduit 12 'name'" */
-static const char *rule_label(const struct tp_rule *r, char *buf, size_t len)
+void tp_lint_result_init(struct tp_lint_result *res)
 {
-	if (r->name[0])
-		snprintf(buf, len, "conduit %u '%s'", r->id, r->name);
+	memset(res, 0, sizeof(*res));
+}
+
+void tp_lint_result_free(struct tp_lint_result *res)
+{
+	free(res->v);
+	res->v = NULL;
+	res->n = res->cap = 0;
+}
+
+/*
+ * Record one finding of kind at loc and return it for the caller to fill.
+ * Never fails: past TP_DIAG_MAX (or without memory) the finding is counted
+ * and the caller fills the scratch entry, so counts are always exact.
+ */
+static struct tp_lint_finding *add(struct tp_lint_result *res, enum tp_lint_kind kind,
+				   struct tp_srcloc loc)
+{
+	struct tp_lint_finding *f = &res->spill;
+
+	if (kinds[kind].severity == TP_DIAG_ERROR)
+		res->n_errors++;
 	else
-		snprintf(buf, len, "conduit %u", r->id);
-	return buf;
+		res->n_warnings++;
+	if (res->n == res->cap && res->n < TP_DIAG_MAX) {
+		size_t cap = res->cap ? res->cap * 2 : 16;
+		struct tp_lint_finding *v;
+
+		if (cap > TP_DIAG_MAX)
+			cap = TP_DIAG_MAX;
+		v = realloc(res->v, cap * sizeof(*v));
+		if (v) {
+			res->v = v;
+			res->cap = cap;
+		}
+	}
+	if (res->n < res->cap)
+		f = &res->v[res->n++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->severity = kinds[kind].severity;
+	f->loc = loc;
+	f->index = f->index2 = TP_LINT_NONE;
+	f->zones[0] = f->zones[1] = TP_LINT_NONE;
+	return f;
 }
 
-static const char *zone_name(const struct tp_site *s, uint32_t z)
+static void set_rules(struct tp_lint_finding *f, const struct tp_rule *a, const struct tp_rule *b)
 {
-	return z < s->n_zones ? s->zones[z].name : "?";
+	f->rules[f->n_rules++] = a->id;
+	if (b)
+		f->rules[f->n_rules++] = b->id;
+	f->zones[0] = a->from_zone;
+	f->zones[1] = a->to_zone;
 }
 
-/* Two conduits of one zone pair: shadowed, redundant, or overlapping. */
-static void check_pair(const struct tp_site *s, const struct tp_rule *a, const struct tp_rule *b,
-		       struct tp_diags *d)
+static void oom(struct tp_lint_result *res)
 {
-	char la[TP_NAME_MAX + 32], lb[TP_NAME_MAX + 32];
+	res->oom = true;
+}
 
-	rule_label(a, la, sizeof(la));
-	rule_label(b, lb, sizeof(lb));
+/* Two conduits (site indexes ia, ib) of one zone pair: shadowed,
+ * redundant, or overlapping. */
+static void check_pair(const struct tp_site *s, size_t ia, size_t ib, struct tp_lint_result *res)
+{
+	const struct tp_rule *a = &s->rules[ia], *b = &s->rules[ib];
+	struct tp_lint_finding *f;
+
 	if (a->action != b->action) {
 		const struct tp_rule *deny = a->action == TP_ACTION_DENY ? a : b;
 		const struct tp_rule *allow = deny == a ? b : a;
-		const char *ld = deny == a ? la : lb, *lal = deny == a ? lb : la;
+		enum tp_lint_kind k;
 
 		if (rule_subset(allow, deny))
-			tp_diag_add(d, TP_DIAG_ERROR, allow->loc,
-				    "%s is shadowed by deny %s (at %u:%u): every packet it "
-				    "allows is denied (deny wins), so it never applies",
-				    lal, ld, deny->loc.line, deny->loc.col);
+			k = TP_LINT_SHADOWED;
 		else if (rule_overlap(allow, deny))
-			tp_diag_add(d, TP_DIAG_WARNING, allow->loc,
-				    "allow %s and deny %s (at %u:%u) both match some traffic "
-				    "from '%s' to '%s': deny wins for that traffic",
-				    lal, ld, deny->loc.line, deny->loc.col,
-				    zone_name(s, allow->from_zone), zone_name(s, allow->to_zone));
+			k = TP_LINT_CONFLICT;
+		else
+			return;
+		f = add(res, k, allow->loc);
+		set_rules(f, allow, deny);
+		f->index = (uint32_t)(deny == a ? ib : ia);
+		f->index2 = (uint32_t)(deny == a ? ia : ib);
+		f->other = deny->loc;
 		return;
 	}
 	/* Same action: the one with the larger id is dead if the other covers
 	 * it, since the smaller id decides (and, for allows, the flow is
 	 * stateful if either is, so a stateful b under a stateless a lives). */
 	{
-		const struct tp_rule *lo = a->id < b->id ? a : b, *hi = lo == a ? b : a;
-		const char *llo = lo == a ? la : lb, *lhi = lo == a ? lb : la;
+		bool a_lo = a->id < b->id;
+		const struct tp_rule *lo = a_lo ? a : b, *hi = a_lo ? b : a;
 
 		if (rule_subset(hi, lo) &&
-		    !(hi->action == TP_ACTION_ALLOW && hi->stateful && !lo->stateful))
-			tp_diag_add(d, TP_DIAG_ERROR, hi->loc,
-				    "%s is redundant: %s (at %u:%u) already %ss all its traffic "
-				    "and decides it",
-				    lhi, llo, lo->loc.line, lo->loc.col, action_name(lo->action));
+		    !(hi->action == TP_ACTION_ALLOW && hi->stateful && !lo->stateful)) {
+			f = add(res, TP_LINT_REDUNDANT, hi->loc);
+			set_rules(f, hi, lo);
+			f->index = (uint32_t)(a_lo ? ib : ia);
+			f->index2 = (uint32_t)(a_lo ? ia : ib);
+			f->other = lo->loc;
+		}
 	}
 }
 
@@ -261,7 +320,7 @@ static int cmp_rule_ref(const void *x, const void *y)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static void check_conduits(const struct tp_site *s, struct tp_diags *d)
+static void check_conduits(const struct tp_site *s, struct tp_lint_result *res)
 {
 	struct rule_ref *refs;
 	size_t n = s->n_rules;
@@ -270,7 +329,7 @@ static void check_conduits(const struct tp_site *s, struct tp_diags *d)
 		return;
 	refs = calloc(n, sizeof(*refs));
 	if (!refs) {
-		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		oom(res);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -283,16 +342,17 @@ static void check_conduits(const struct tp_site *s, struct tp_diags *d)
 		while (e < n && refs[e].from == refs[g].from && refs[e].to == refs[g].to)
 			e++;
 		if (e - g > TP_LINT_PAIRWISE_MAX) {
-			tp_diag_add(d, TP_DIAG_WARNING, s->rules[refs[g].idx].loc,
-				    "%zu conduits from '%s' to '%s': overlap analysis skipped "
-				    "(more than %d)",
-				    e - g, zone_name(s, refs[g].from), zone_name(s, refs[g].to),
-				    TP_LINT_PAIRWISE_MAX);
+			struct tp_lint_finding *f =
+				add(res, TP_LINT_PAIRWISE_SKIPPED, s->rules[refs[g].idx].loc);
+
+			f->zones[0] = refs[g].from;
+			f->zones[1] = refs[g].to;
+			f->index = (uint32_t)refs[g].idx;
+			f->value[0] = (int64_t)(e - g);
 		} else if (refs[g].from != refs[g].to) {
 			for (size_t i = g; i < e; i++)
 				for (size_t j = i + 1; j < e; j++)
-					check_pair(s, &s->rules[refs[i].idx],
-						   &s->rules[refs[j].idx], d);
+					check_pair(s, refs[i].idx, refs[j].idx, res);
 		}
 		g = e;
 	}
@@ -331,7 +391,7 @@ static struct tp_srcloc prefix_loc(const struct tp_site *s, const struct tp_site
 }
 
 static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *locs,
-			   struct tp_diags *d)
+			   struct tp_lint_result *res)
 {
 	struct prefix_ref *refs;
 	size_t n = 0, k = 0;
@@ -342,7 +402,7 @@ static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *l
 		return;
 	refs = calloc(n, sizeof(*refs));
 	if (!refs) {
-		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		oom(res);
 		return;
 	}
 	for (size_t z = 0; z < s->n_zones; z++)
@@ -351,8 +411,8 @@ static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *l
 	qsort(refs, n, sizeof(*refs), cmp_prefix_ref);
 	for (size_t i = 1; i < n; i++) {
 		const struct prefix_ref *a = &refs[i - 1], *b = &refs[i];
+		struct tp_lint_finding *f;
 		struct tp_srcloc la, lb;
-		char buf[64];
 
 		if (a->p->family != b->p->family || a->p->len != b->p->len ||
 		    memcmp(a->p->addr, b->p->addr, sizeof(a->p->addr)) != 0)
@@ -369,16 +429,14 @@ static void check_prefixes(const struct tp_site *s, const struct tp_site_locs *l
 			la = lb;
 			lb = tl;
 		}
-		tp_prefix_format(b->p, false, buf, sizeof(buf));
-		if (a->zone == b->zone)
-			tp_diag_add(d, TP_DIAG_WARNING, lb,
-				    "prefix %s is listed twice in zone '%s' (first at %u:%u)", buf,
-				    s->zones[b->zone].name, la.line, la.col);
-		else
-			tp_diag_add(d, TP_DIAG_ERROR, lb,
-				    "prefix %s is in two zones: '%s' (at %u:%u) and '%s'", buf,
-				    s->zones[a->zone].name, la.line, la.col,
-				    s->zones[b->zone].name);
+		f = add(res, a->zone == b->zone ? TP_LINT_PREFIX_TWICE : TP_LINT_PREFIX_TWO_ZONES,
+			lb);
+		f->prefix = *b->p;
+		f->other = la;
+		f->index = b->zone; /* the zone of the later listing */
+		f->index2 = a->zone;
+		f->zones[0] = a->zone;
+		f->zones[1] = b->zone;
 	}
 	free(refs);
 }
@@ -402,221 +460,261 @@ static int cmp_dup_key(const void *x, const void *y)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* Report every item whose key repeats an earlier item's. kind: 0 TP name,
- * 1 zone name, 2 zone id, 3 conduit id. */
-static void check_duplicates(const struct tp_site *s, int kind, struct tp_diags *d)
+/* Report every item whose key repeats an earlier item's. */
+static void check_duplicates(const struct tp_site *s, enum tp_lint_kind kind,
+			     struct tp_lint_result *res)
 {
-	size_t n = kind == 0 ? s->n_tps : kind == 3 ? s->n_rules : s->n_zones;
+	size_t n = kind == TP_LINT_DUP_TP	    ? s->n_tps
+		   : kind == TP_LINT_DUP_CONDUIT_ID ? s->n_rules
+						    : s->n_zones;
 	struct dup_key *v = calloc(n ? n : 1, sizeof(*v));
 
 	if (!v) {
-		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		oom(res);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		v[i].idx = i;
-		if (kind == 0)
+		if (kind == TP_LINT_DUP_TP)
 			v[i].name = s->tps[i].name;
-		else if (kind == 1)
+		else if (kind == TP_LINT_DUP_ZONE_NAME)
 			v[i].name = s->zones[i].name;
 		else
-			v[i].id = kind == 2 ? s->zones[i].id : s->rules[i].id;
+			v[i].id = kind == TP_LINT_DUP_ZONE_ID ? s->zones[i].id : s->rules[i].id;
 	}
 	qsort(v, n, sizeof(*v), cmp_dup_key);
 	for (size_t i = 1; i < n; i++) {
 		size_t a = v[i - 1].idx, b = v[i].idx;
+		struct tp_lint_finding *f;
 
 		if (cmp_dup_key(&(struct dup_key){v[i - 1].name, v[i - 1].id, 0},
 				&(struct dup_key){v[i].name, v[i].id, 0}) != 0)
 			continue;
 		switch (kind) {
-		case 0:
-			tp_diag_add(d, TP_DIAG_ERROR, s->tps[b].loc,
-				    "transition point '%s' defined twice", s->tps[b].name);
+		case TP_LINT_DUP_TP:
+			f = add(res, kind, s->tps[b].loc);
+			f->other = s->tps[a].loc;
 			break;
-		case 1:
-			tp_diag_add(d, TP_DIAG_ERROR, s->zones[b].loc, "zone '%s' defined twice",
-				    s->zones[b].name);
-			break;
-		case 2:
-			tp_diag_add(d, TP_DIAG_ERROR, s->zones[b].loc,
-				    "zone id %u of '%s' is already used by zone '%s'",
-				    s->zones[b].id, s->zones[b].name, s->zones[a].name);
+		case TP_LINT_DUP_CONDUIT_ID:
+			f = add(res, kind, s->rules[b].loc);
+			f->other = s->rules[a].loc;
+			f->rules[f->n_rules++] = s->rules[b].id;
 			break;
 		default:
-			tp_diag_add(d, TP_DIAG_ERROR, s->rules[b].loc,
-				    "duplicate conduit id %u (first at %u:%u)", s->rules[b].id,
-				    s->rules[a].loc.line, s->rules[a].loc.col);
+			f = add(res, kind, s->zones[b].loc);
+			f->other = s->zones[a].loc;
 			break;
 		}
+		f->index = (uint32_t)b;
+		f->index2 = (uint32_t)a;
 	}
 	free(v);
 }
 
+static struct tp_lint_finding *add_rule(struct tp_lint_result *res, enum tp_lint_kind kind,
+					const struct tp_site *s, size_t i)
+{
+	struct tp_lint_finding *f = add(res, kind, s->rules[i].loc);
+
+	f->index = (uint32_t)i;
+	f->rules[f->n_rules++] = s->rules[i].id;
+	if (s->rules[i].from_zone < s->n_zones && s->rules[i].to_zone < s->n_zones) {
+		f->zones[0] = s->rules[i].from_zone;
+		f->zones[1] = s->rules[i].to_zone;
+	}
+	return f;
+}
+
+static void check_ranges(const struct tp_site *s, size_t i, const struct tp_port_range *v, size_t n,
+			 struct tp_lint_result *res)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].lo > v[k].hi) {
+			struct tp_lint_finding *f = add_rule(res, TP_LINT_INVERTED_RANGE, s, i);
+
+			f->value[0] = v[k].lo;
+			f->value[1] = v[k].hi;
+		}
+	}
+}
+
 /* Returns false when an index is out of range: then nothing else may look
  * at the site. */
-static bool check_structure(const struct tp_site *s, int64_t now, struct tp_diags *d)
+static bool check_structure(const struct tp_site *s, int64_t now, struct tp_lint_result *res)
 {
 	bool sane = true, *hosts = calloc(s->n_tps ? s->n_tps : 1, sizeof(bool));
+	static const enum tp_lint_kind dups[] = {TP_LINT_DUP_TP, TP_LINT_DUP_ZONE_NAME,
+						 TP_LINT_DUP_ZONE_ID, TP_LINT_DUP_CONDUIT_ID};
 
 	if (!hosts) {
-		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+		oom(res);
 		return false;
 	}
 	for (size_t z = 0; z < s->n_zones; z++) {
 		const struct tp_zone *zn = &s->zones[z];
 
 		if (zn->tp >= s->n_tps) {
-			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone '%s' has no transition point",
-				    zn->name);
+			add(res, TP_LINT_ZONE_NO_TP, zn->loc)->index = (uint32_t)z;
 			sane = false;
 		} else {
 			hosts[zn->tp] = true;
 		}
 		if (!zn->n_prefixes)
-			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone '%s' has no prefixes",
-				    zn->name);
+			add(res, TP_LINT_ZONE_NO_PREFIX, zn->loc)->index = (uint32_t)z;
 		if (!zn->name[0])
-			tp_diag_add(d, TP_DIAG_ERROR, zn->loc, "zone without a name");
+			add(res, TP_LINT_ZONE_NO_NAME, zn->loc)->index = (uint32_t)z;
 	}
 	for (size_t t = 0; t < s->n_tps; t++)
 		if (!hosts[t])
-			tp_diag_add(d, TP_DIAG_WARNING, s->tps[t].loc,
-				    "transition point '%s' hosts no zone", s->tps[t].name);
+			add(res, TP_LINT_TP_HOSTS_NOTHING, s->tps[t].loc)->index = (uint32_t)t;
 	free(hosts);
-	for (int kind = 0; kind < 4; kind++)
-		check_duplicates(s, kind, d);
+	for (size_t k = 0; k < sizeof(dups) / sizeof(dups[0]); k++)
+		check_duplicates(s, dups[k], res);
 	for (size_t i = 0; i < s->n_rules; i++) {
 		const struct tp_rule *r = &s->rules[i];
-		char lbl[TP_NAME_MAX + 32], t[32];
 
-		rule_label(r, lbl, sizeof(lbl));
 		if (r->id == TP_RULE_ID_NONE)
-			tp_diag_add(d, TP_DIAG_ERROR, r->loc, "conduit id 0 is reserved");
+			add_rule(res, TP_LINT_RESERVED_ID, s, i);
 		if (r->from_zone >= s->n_zones || r->to_zone >= s->n_zones) {
-			tp_diag_add(d, TP_DIAG_ERROR, r->loc, "%s names an unknown zone", lbl);
+			add_rule(res, TP_LINT_UNKNOWN_ZONE, s, i);
 			sane = false;
 			continue;
 		}
 		if (r->action != TP_ACTION_ALLOW && r->action != TP_ACTION_DENY)
-			tp_diag_add(d, TP_DIAG_ERROR, r->loc, "%s has no action", lbl);
-		for (size_t k = 0; k < r->n_dst_ports; k++)
-			if (r->dst_ports[k].lo > r->dst_ports[k].hi)
-				tp_diag_add(d, TP_DIAG_ERROR, r->loc,
-					    "%s: inverted port range %u-%u", lbl,
-					    r->dst_ports[k].lo, r->dst_ports[k].hi);
-		for (size_t k = 0; k < r->n_src_ports; k++)
-			if (r->src_ports[k].lo > r->src_ports[k].hi)
-				tp_diag_add(d, TP_DIAG_ERROR, r->loc,
-					    "%s: inverted port range %u-%u", lbl,
-					    r->src_ports[k].lo, r->src_ports[k].hi);
+			add_rule(res, TP_LINT_NO_ACTION, s, i);
+		check_ranges(s, i, r->dst_ports, r->n_dst_ports, res);
+		check_ranges(s, i, r->src_ports, r->n_src_ports, res);
 		for (size_t k = 0; k < r->n_icmp; k++)
 			if (r->icmp[k].code < -1 || r->icmp[k].code > 255)
-				tp_diag_add(d, TP_DIAG_ERROR, r->loc, "%s: bad ICMP code %d", lbl,
-					    r->icmp[k].code);
+				add_rule(res, TP_LINT_BAD_ICMP_CODE, s, i)->value[0] =
+					r->icmp[k].code;
 		if ((has_ports(r) && r->proto && !tp_proto_has_ports(r->proto)) ||
 		    (r->n_icmp && r->proto && !tp_proto_is_icmp(r->proto)))
-			tp_diag_add(d, TP_DIAG_ERROR, r->loc,
-				    "%s: port or ICMP lists do not fit its protocol", lbl);
+			add_rule(res, TP_LINT_LIST_MISFIT, s, i);
 		if (r->not_before && r->not_after && r->not_after <= r->not_before)
-			tp_diag_add(d, TP_DIAG_ERROR, r->loc,
-				    "%s: not_after is not later than not_before: it never exists",
-				    lbl);
+			add_rule(res, TP_LINT_NEVER_VALID, s, i);
 		else if (r->not_after && r->not_after <= now)
-			tp_diag_add(d, TP_DIAG_WARNING, r->loc,
-				    "%s expired at %s: it no longer applies", lbl,
-				    tp_time_format(r->not_after, t, sizeof(t)));
+			add_rule(res, TP_LINT_EXPIRED, s, i)->value[0] = r->not_after;
 		if (r->from_zone == r->to_zone)
-			tp_diag_add(d, TP_DIAG_WARNING, r->loc,
-				    "%s goes from zone '%s' to itself: traffic inside a zone is "
-				    "not policed, so it never applies",
-				    lbl, s->zones[r->from_zone].name);
+			add_rule(res, TP_LINT_SAME_ZONE, s, i);
 	}
 	return sane;
 }
 
-static const struct tp_rule *rule_by_id(const struct tp_site *s, uint32_t id)
+static void run_assertions(const struct tp_site *s, int64_t now, struct tp_lint_result *res)
 {
-	for (size_t i = 0; i < s->n_rules; i++)
-		if (s->rules[i].id == id)
-			return &s->rules[i];
-	return NULL;
-}
-
-bool tp_lint_assertions(const struct tp_site *s, int64_t now, struct tp_diags *d)
-{
-	size_t before = d->n_errors;
-
 	for (size_t i = 0; i < s->n_assertions; i++) {
 		const struct tp_assertion *a = &s->assertions[i];
+		struct tp_lint_finding *f;
 		struct tp_decision dec;
-		char flow[160], what[TP_NAME_MAX + 32], lbl[TP_NAME_MAX + 32], why[256];
-		const struct tp_rule *r;
 		bool allowed;
 
 		tp_ref_evaluate(s, &a->flow, a->at ? a->at : now, &dec);
 		allowed = dec.verdict == TP_VERDICT_ALLOW;
 		if (allowed == a->must_allow)
 			continue;
-		tp_flowspec_format(&a->flow, flow, sizeof(flow));
-		if (a->name[0])
-			snprintf(what, sizeof(what), "assertion '%s'", a->name);
-		else
-			snprintf(what, sizeof(what), "assertion");
-		r = rule_by_id(s, dec.rule_id);
-		switch (dec.reason) {
-		case TP_REASON_RULE_ALLOW:
-		case TP_REASON_RULE_DENY:
-			snprintf(why, sizeof(why), "by %s (at %u:%u)",
-				 r ? rule_label(r, lbl, sizeof(lbl)) : "?", r ? r->loc.line : 0,
-				 r ? r->loc.col : 0);
-			break;
-		case TP_REASON_DEFAULT_DENY:
-			snprintf(why, sizeof(why),
-				 "by default deny: no conduit from '%s' to '%s' "
-				 "allows it",
-				 zone_name(s, dec.from_zone), zone_name(s, dec.to_zone));
-			break;
-		case TP_REASON_NO_SRC_ZONE:
-			snprintf(why, sizeof(why), "because its source is in no zone");
-			break;
-		case TP_REASON_NO_DST_ZONE:
-			snprintf(why, sizeof(why), "because its destination is in no zone");
-			break;
-		case TP_REASON_SAME_ZONE:
-			snprintf(why, sizeof(why),
-				 "because it stays inside zone '%s' (not policed)",
-				 zone_name(s, dec.from_zone));
-			break;
+		f = add(res, TP_LINT_ASSERTION_FAILED, a->loc);
+		f->index = (uint32_t)i;
+		f->zones[0] = dec.from_zone < s->n_zones ? dec.from_zone : TP_LINT_NONE;
+		f->zones[1] = dec.to_zone < s->n_zones ? dec.to_zone : TP_LINT_NONE;
+		f->value[0] = allowed;
+		f->value[1] = dec.reason;
+		if (dec.reason == TP_REASON_RULE_ALLOW || dec.reason == TP_REASON_RULE_DENY) {
+			f->rules[f->n_rules++] = dec.rule_id;
+			for (size_t k = 0; k < s->n_rules; k++) {
+				if (s->rules[k].id == dec.rule_id) {
+					f->index2 = (uint32_t)k;
+					f->other = s->rules[k].loc;
+					break;
+				}
+			}
 		}
-		tp_diag_add(d, TP_DIAG_ERROR, a->loc, "%s fails: '%s' must be %s but is %s %s",
-			    what, flow, a->must_allow ? "allowed" : "denied",
-			    allowed ? "allowed" : "denied", why);
 	}
-	return d->n_errors == before;
+}
+
+/* Findings in file order; stable, so findings about one spot keep the
+ * order in which they were found (n is at most TP_DIAG_MAX). */
+static void sort_findings(struct tp_lint_result *res)
+{
+	for (size_t i = 1; i < res->n; i++) {
+		struct tp_lint_finding t = res->v[i];
+		size_t j = i;
+
+		while (j > 0 && (res->v[j - 1].loc.line > t.loc.line ||
+				 (res->v[j - 1].loc.line == t.loc.line &&
+				  res->v[j - 1].loc.col > t.loc.col))) {
+			res->v[j] = res->v[j - 1];
+			j--;
+		}
+		res->v[j] = t;
+	}
+}
+
+bool tp_lint_run(const struct tp_site *s, const struct tp_site_locs *locs,
+		 const struct tp_lint_opts *opts, struct tp_lint_result *res)
+{
+	size_t before = res->n_errors;
+	bool oom_before = res->oom;
+
+	/* Everything below indexes zones and TPs through the site. */
+	if (!check_structure(s, opts->now, res))
+		goto out;
+	check_prefixes(s, locs, res);
+	if (opts->structure_only)
+		goto out;
+	check_conduits(s, res);
+	run_assertions(s, opts->now, res);
+	if (res->n_errors == before && !res->oom && opts->compile) {
+		char err[sizeof(res->spill.detail)] = "";
+
+		if (opts->compile(s, opts->now, err, sizeof(err)) < 0)
+			snprintf(add(res, TP_LINT_COMPILE_FAILED, (struct tp_srcloc){0})->detail,
+				 sizeof(res->spill.detail), "%s", err);
+	}
+out:
+	sort_findings(res);
+	return res->n_errors == before && res->oom == oom_before;
+}
+
+/* Each finding as a diagnostic; an out-of-memory as one more error. */
+static void to_diags(const struct tp_site *s, const struct tp_lint_result *res, struct tp_diags *d)
+{
+	char msg[TP_DIAG_MSG_MAX];
+	size_t errors = 0;
+
+	for (size_t i = 0; i < res->n; i++) {
+		errors += res->v[i].severity == TP_DIAG_ERROR;
+		tp_diag_add(d, res->v[i].severity, res->v[i].loc, "%s",
+			    tp_lint_format(s, &res->v[i], msg, sizeof(msg)));
+	}
+	/* the findings that were only counted stay counted */
+	d->n_errors += res->n_errors - errors;
+	d->n_warnings += res->n_warnings - (res->n - errors);
+	if (res->oom)
+		tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0}, "out of memory");
+}
+
+bool tp_lint_assertions(const struct tp_site *s, int64_t now, struct tp_diags *d)
+{
+	struct tp_lint_result res;
+
+	tp_lint_result_init(&res);
+	run_assertions(s, now, &res);
+	to_diags(s, &res, d);
+	tp_lint_result_free(&res);
+	return res.n_errors == 0;
 }
 
 bool tp_lint_site(const struct tp_site *s, const struct tp_site_locs *locs,
 		  const struct tp_lint_opts *opts, struct tp_diags *d)
 {
+	struct tp_lint_result res;
 	size_t before = d->n_errors;
-	char err[256];
 
-	/* Everything below indexes zones and TPs through the site. */
-	if (!check_structure(s, opts->now, d))
-		goto out;
-	check_prefixes(s, locs, d);
-	if (opts->structure_only)
-		goto out;
-	check_conduits(s, d);
-	tp_lint_assertions(s, opts->now, d);
-	if (d->n_errors == before && opts->compile) {
-		err[0] = '\0';
-		if (opts->compile(s, opts->now, err, sizeof(err)) < 0)
-			tp_diag_add(d, TP_DIAG_ERROR, (struct tp_srcloc){0},
-				    "the policy does not compile: %s", err);
-	}
-out:
+	tp_lint_result_init(&res);
+	tp_lint_run(s, locs, opts, &res);
+	to_diags(s, &res, d);
+	tp_lint_result_free(&res);
 	tp_diag_sort(d);
 	return d->n_errors == before;
 }

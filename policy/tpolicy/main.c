@@ -12,7 +12,7 @@ static const struct tpolicy_cmd cmds[] = {
 	 "       keygen --tp [-o FILE]            (WireGuard private and public key)\n"
 	 "       keygen --public < PRIVATE        (public key of a WireGuard private key)"},
 	{"lint", tpolicy_cmd_lint, "check a YAML policy; errors as file:line:col",
-	 "lint FILE.yaml [--now TIME] [--werror]"},
+	 "lint FILE.yaml [--now TIME] [--werror] [--json]"},
 	{"compile", tpolicy_cmd_compile, "lint, then build and sign a bundle",
 	 "compile FILE.yaml -o SITE.tpb --key KEY --version N [--valid-for DURATION | "
 	 "--expires TIME] [--not-before TIME] [--now TIME]"},

@@ -187,59 +187,66 @@ void tp_verify_check_assertions(struct vctx *c)
 	}
 }
 
-/* "conduit N" ids in a lint message, in order. */
-static size_t ids_in(const char *msg, uint32_t *ids, size_t max)
+/* Lint's verdict on a finding for check 5: the conduit-analysis kinds
+ * (with the name they carry in the report) fail; other errors fail
+ * unnamed; assertions and expiry are checks 4 and 10. Decided on the
+ * kind, never on the message. */
+static bool lint_kind_for_rules(enum tp_lint_kind k, const char **name)
 {
-	size_t n = 0;
-
-	for (const char *p = strstr(msg, "conduit "); p && n < max; p = strstr(p + 1, "conduit ")) {
-		unsigned long v;
-		char *end;
-
-		v = strtoul(p + 8, &end, 10);
-		if (end != p + 8)
-			ids[n++] = (uint32_t)v;
+	*name = NULL;
+	switch (k) {
+	case TP_LINT_ASSERTION_FAILED:
+	case TP_LINT_EXPIRED:
+		return false;
+	case TP_LINT_SHADOWED:
+		*name = "shadowed";
+		break;
+	case TP_LINT_REDUNDANT:
+		*name = "redundant";
+		break;
+	case TP_LINT_CONFLICT:
+		*name = "conflicting";
+		break;
+	default:
+		break;
 	}
-	return n;
+	return true;
 }
 
 static void lint_findings(struct vctx *c)
 {
 	struct tp_lint_opts o = {.now = c->in->now};
-	struct tp_diags d;
+	struct tp_lint_result res;
+	char msg[TP_DIAG_MSG_MAX];
 
-	tp_diag_init(&d, NULL);
-	tp_lint_site(c->ref, NULL, &o, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		const struct tp_diag *g = &d.v[i];
+	tp_lint_result_init(&res);
+	tp_lint_run(c->ref, NULL, &o, &res);
+	for (size_t i = 0; i < res.n; i++) {
+		const struct tp_lint_finding *g = &res.v[i];
 		const struct tp_rule *r1, *r2;
-		const char *kind = NULL;
-		uint32_t ids[2] = {0, 0};
-		size_t n = ids_in(g->msg, ids, 2);
+		const char *kind;
 		struct tp_flow f;
 		bool hf = false;
 
-		if (strstr(g->msg, "assertion") || strstr(g->msg, "expired"))
-			continue; /* checks 4 and 10 */
-		if (strstr(g->msg, "is shadowed by"))
-			kind = "shadowed";
-		else if (strstr(g->msg, "is redundant"))
-			kind = "redundant";
-		else if (strstr(g->msg, "both match some traffic"))
-			kind = "conflicting";
-		r1 = n > 0 ? rule_by_id(c->ref, ids[0]) : NULL;
-		r2 = n > 1 ? rule_by_id(c->ref, ids[1]) : NULL;
+		if (!lint_kind_for_rules(g->kind, &kind))
+			continue;
+		r1 = g->n_rules > 0 ? rule_by_id(c->ref, g->rules[0]) : NULL;
+		r2 = g->n_rules > 1 ? rule_by_id(c->ref, g->rules[1]) : NULL;
 		if (r1)
 			hf = tp_verify_witness(c->ref, r1, r2, &f);
 		tp_verify_add(c, TP_VERIFY_RULES, kind || g->severity == TP_DIAG_ERROR, NULL,
 			      r1 ? tp_verify_zone(c->ref, r1->from_zone) : NULL,
-			      r1 ? tp_verify_zone(c->ref, r1->to_zone) : NULL, ids, n,
-			      hf ? &f : NULL, "%s%s%s", kind ? kind : "", kind ? ": " : "", g->msg);
+			      r1 ? tp_verify_zone(c->ref, r1->to_zone) : NULL, g->rules, g->n_rules,
+			      hf ? &f : NULL, "%s%s%s", kind ? kind : "", kind ? ": " : "",
+			      tp_lint_format(c->ref, g, msg, sizeof(msg)));
 	}
-	if (d.n_errors + d.n_warnings > d.n)
+	if (res.oom)
+		c->oom = true;
+	if (res.n_errors + res.n_warnings > res.n)
 		tp_verify_add(c, TP_VERIFY_RULES, true, NULL, NULL, NULL, NULL, 0, NULL,
-			      "%zu more lint findings not shown", d.n_errors + d.n_warnings - d.n);
-	tp_diag_free(&d);
+			      "%zu more lint findings not shown",
+			      res.n_errors + res.n_warnings - res.n);
+	tp_lint_result_free(&res);
 }
 
 /* Over-broad: an allow that opens a whole protocol family or port space. */
@@ -447,7 +454,9 @@ void tp_verify_check_blackholes(struct vctx *c)
 				while (j < sp.n && tp_space_cell_adjacent(&m, &sp.cells[j])) {
 					tp_space_decide(c->eff[x], za, zb, &sp.cells[j], now, &ex);
 					tp_space_decide(c->eff[y], za, zb, &sp.cells[j], now, &ey);
-					if (ex.verdict != dx.verdict || ey.verdict != dy.verdict)
+					if (ex.verdict != dx.verdict || ey.verdict != dy.verdict ||
+					    ex.stateful != dx.stateful ||
+					    ey.stateful != dy.stateful)
 						break;
 					m.dhi = sp.cells[j].dhi;
 					j++;
@@ -472,7 +481,9 @@ void tp_verify_check_blackholes(struct vctx *c)
 						za, zb, svc, s->tps[x].name, s->tps[y].name);
 				} else if (ax && !xdp_reported &&
 					   (!xdp_passes(c->by_tp[x], za, zb) ||
-					    !xdp_passes(c->by_tp[y], zb, za))) {
+					    (dy.stateful && !xdp_passes(c->by_tp[y], zb, za)))) {
+					/* replies only for a flow the receiver keeps:
+					 * a stateless conduit admits none (§7.4) */
 					uint32_t id = dx.rule_id;
 					struct tp_flow f;
 					bool hf = tp_space_flow(s, za, zb, &sp.cells[i], &f);

@@ -161,9 +161,11 @@ struct tp_export *tp_export_intent(const struct tp_site *site, uint32_t tp,
 				   size_t bundle_len, int64_t now);
 
 /* The zone pairs an XDP zone program of TP tp should pass for site: pairs
- * (from local zone, to other zone) with an allow conduit in either direction
- * (replies of a flow opened from the other side cross it too). *out is
- * malloc'd. Returns the count or -ENOMEM. */
+ * (from local zone, to other zone) with an allow conduit in that direction,
+ * or a stateful allow conduit in the other (replies of a flow opened from
+ * the other side cross it too; a `stateful: false` conduit admits no reply,
+ * DESIGN.md §7.4). The same pairs as dataplane/xdp/xdp_site.c fills. *out
+ * is malloc'd. Returns the count or -ENOMEM. */
 int tp_export_xdp_intent(const struct tp_site *site, uint32_t tp, uint32_t (**out)[2]);
 
 /* Does rule r concern TP tp (from or to a zone it hosts)? */

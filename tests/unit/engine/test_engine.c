@@ -217,6 +217,60 @@ static struct tp_site *plant(void)
 	return s;
 }
 
+/*
+ * `stateful: false` (DESIGN.md §7.4): the engine and the reference agree
+ * that a stateless allow admits its direction without creating a flow
+ * (decision.stateful false) and that the reverse direction is default
+ * deny; a stateful allow on the same traffic makes the decision stateful.
+ */
+static void test_stateless(void)
+{
+	struct tp_site *s = site_new(2, 2);
+	struct tp_engine *e = NULL;
+	struct tp_decision d, r;
+	struct tp_flow f;
+	char err[200];
+
+	zone_add(s, 0, "10.1.0.0/16");
+	zone_add(s, 1, "10.2.0.0/16");
+	s->zones[1].tp = 1;
+	ports_set(rule_set(s, 0, 10, 0, 1, TP_ACTION_ALLOW, 17), 514, 514);
+	ports_set(rule_set(s, 1, 20, 0, 1, TP_ACTION_ALLOW, 6), 502, 502);
+	s->rules[0].stateful = false;
+	s->rules[1].stateful = false;
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
+
+	flow_set(&f, 17, "10.1.0.1", 40000, "10.2.0.1", 514);
+	tp_engine_decide(e, &f, &d);
+	tp_ref_evaluate(s, &f, 0, &r);
+	CU_ASSERT_TRUE(same_decision(&d, &r));
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_ALLOW);
+	CU_ASSERT_EQUAL(d.rule_id, 10);
+	CU_ASSERT_FALSE(d.stateful);
+	/* the reply, as a new packet: nothing allows b -> a */
+	flow_set(&f, 17, "10.2.0.1", 514, "10.1.0.1", 40000);
+	tp_engine_decide(e, &f, &d);
+	tp_ref_evaluate(s, &f, 0, &r);
+	CU_ASSERT_TRUE(same_decision(&d, &r));
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_DENY);
+	CU_ASSERT_EQUAL(d.reason, TP_REASON_DEFAULT_DENY);
+	tp_engine_free(e);
+
+	/* a stateful allow over the same traffic: stateful wins */
+	s->rules[1].proto = 17;
+	s->rules[1].dst_ports[0] = (struct tp_port_range){500, 600};
+	s->rules[1].stateful = true;
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
+	flow_set(&f, 17, "10.1.0.1", 40000, "10.2.0.1", 514);
+	tp_engine_decide(e, &f, &d);
+	tp_ref_evaluate(s, &f, 0, &r);
+	CU_ASSERT_TRUE(same_decision(&d, &r));
+	CU_ASSERT_EQUAL(d.rule_id, 10);
+	CU_ASSERT_TRUE(d.stateful);
+	tp_engine_free(e);
+	tp_site_free(s);
+}
+
 static void test_nested_zones_and_validity(void)
 {
 	struct tp_site *s = plant();
@@ -421,6 +475,7 @@ int main(void)
 		return 1;
 	suite = CU_add_suite("engine", NULL, NULL);
 	CU_add_test(suite, "nested zones and validity", test_nested_zones_and_validity);
+	CU_add_test(suite, "stateless allows: engine == reference", test_stateless);
 	CU_add_test(suite, "refusals", test_refusals);
 	CU_add_test(suite, "source-port budget", test_source_port_budget);
 	CU_add_test(suite, "publish and retire", test_publish);

@@ -127,6 +127,41 @@ static void test_lab_intent(void)
 	tp_site_free(s);
 }
 
+/* A `stateful: false` conduit z1 -> z2 opens z1 -> z2 at tp1 and nothing
+ * at tp2: no reply crosses tp2's zone port (DESIGN.md §7.4). */
+static void test_stateless_xdp_intent(void)
+{
+	static const char one_way[] =
+		"transition_points:\n"
+		"  - { name: tp1, public_key: wolAzYbT7DPJfJ+ME+cNjQk9u/XNXumtMTUIJq8q1Rg= }\n"
+		"  - { name: tp2, public_key: 3bHYqyx44bQcXjypW2K3wxm8hDjXnsX7vOJU97Bd4Cs= }\n"
+		"zones:\n"
+		"  - { name: z1, id: 1, tp: tp1, prefixes: [10.1.0.0/16] }\n"
+		"  - { name: z2, id: 2, tp: tp2, prefixes: [10.2.0.0/16] }\n"
+		"conduits:\n"
+		"  - { id: 10, from: z1, to: z2, action: allow, proto: udp, dst_ports: [514],\n"
+		"      stateful: false }\n";
+	struct tp_site *s = site_from(one_way);
+	struct tp_export *x1, *x2;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	x1 = tp_export_intent(s, 0, NULL, NULL, 0, NOW);
+	x2 = tp_export_intent(s, 1, NULL, NULL, 0, NOW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x2);
+	CU_ASSERT_EQUAL(x1->n_xdp_pairs, 1);
+	CU_ASSERT_EQUAL(x1->xdp_pairs[0].from, 0);
+	CU_ASSERT_EQUAL(x1->xdp_pairs[0].to, 1);
+	CU_ASSERT_TRUE(x2->has_xdp);
+	CU_ASSERT_EQUAL(x2->n_xdp_pairs, 0);
+	/* the conduit is still enforced at both ends */
+	CU_ASSERT_EQUAL(x2->n_rules, 1);
+	assert_roundtrip(x2);
+	tp_export_free(x1);
+	tp_export_free(x2);
+	tp_site_free(s);
+}
+
 static void test_plant_intents(void)
 {
 	struct tp_site *s = site_file("plant.yaml");
@@ -466,6 +501,7 @@ int main(int argc, char **argv)
 		return 2;
 	s = CU_add_suite("export", NULL, NULL);
 	CU_add_test(s, "lab plant intent of tp3", test_lab_intent);
+	CU_add_test(s, "a stateless conduit opens one XDP pair", test_stateless_xdp_intent);
 	CU_add_test(s, "example plant intents round-trip", test_plant_intents);
 	CU_add_test(s, "every field round-trips", test_every_field);
 	CU_add_test(s, "effective builder (tpd's API)", test_effective_builder);

@@ -484,6 +484,54 @@ static void test_tcp_states(void)
 	tp_site_free(s);
 }
 
+/*
+ * `stateful: false` (DESIGN.md §7.4): the conduit admits its own direction
+ * and creates no flow, so no reply is admitted by state; and a flow that a
+ * stateful conduit opened is cut when a new policy makes it stateless.
+ */
+static void test_stateless(void)
+{
+	struct tp_site *s = plant(true), *one_way = plant(true);
+	struct tp_engine_slot slot;
+	struct tp_flow_table *t = table_new(16);
+	struct tp_flow_pkt p;
+	struct tp_decision d;
+
+	for (size_t i = 0; i < one_way->n_rules; i++)
+		one_way->rules[i].stateful = false;
+	tp_engine_slot_init(&slot, NULL, NULL);
+	tp_engine_publish(&slot, compile(one_way));
+	fake_now = 1 * S;
+	tcp_pkt(&p, SCADA, 40000, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, tp_engine_current(&slot), &p, &d),
+			TP_FLOW_PASS_STATELESS);
+	CU_ASSERT_EQUAL(d.rule_id, 10);
+	CU_ASSERT_FALSE(d.stateful);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
+	tcp_pkt(&p, PLC, 502, SCADA, 40000, TP_TCP_SYN | TP_TCP_ACK);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
+	tcp_pkt(&p, PLC, 502, SCADA, 40000, TP_TCP_ACK);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
+
+	/* opened while stateful, cut when the conduit becomes stateless */
+	tp_engine_publish(&slot, compile(s));
+	tcp_pkt(&p, SCADA, 40001, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_NEW);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
+	tp_engine_publish(&slot, compile(one_way));
+	tcp_pkt(&p, PLC, 502, SCADA, 40001, TP_TCP_SYN | TP_TCP_ACK);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
+	tcp_pkt(&p, SCADA, 40001, PLC, 502, TP_TCP_ACK);
+	CU_ASSERT_EQUAL(run(t, tp_engine_current(&slot), &p), TP_FLOW_PASS_STATELESS);
+
+	tp_engine_slot_fini(&slot);
+	tp_flow_table_free(t);
+	tp_site_free(s);
+	tp_site_free(one_way);
+}
+
 static void test_revocation(void)
 {
 	struct tp_site *with = plant(true), *without = plant(false);
@@ -663,6 +711,7 @@ int main(void)
 	suite = CU_add_suite("flow", NULL, NULL);
 	CU_add_test(suite, "TCP states and timeouts", test_tcp_states);
 	CU_add_test(suite, "revocation on a generation change", test_revocation);
+	CU_add_test(suite, "stateless conduits create no flow", test_stateless);
 	CU_add_test(suite, "eviction of the oldest", test_eviction);
 	CU_add_test(suite, "ICMP errors related to a flow", test_icmp_related);
 	CU_add_test(suite, "symmetric steering hash", test_symmetric_hash);

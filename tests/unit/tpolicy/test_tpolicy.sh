@@ -69,6 +69,40 @@ cline=$(grep -n 'name: vendor-maintenance-cell2' "$T/plant-open.yaml" | cut -d: 
 expect 1 "lint finds the assertion the open window breaks" $P lint --now $NOW "$T/plant-open.yaml"
 has "$T/out" "$T/plant-open.yaml:$aline:5: error: assertion 'vendor-after-window' fails: 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' must be denied but is allowed by conduit 500 'vendor-maintenance-cell2' (at $((cline - 1)):5)"
 
+# lint --json: the same findings, structured (kind, conduit ids, location)
+expect 1 "lint --json a copy with a mistake" $P lint --json --now $NOW "$T/plant-bad.yaml"
+python3 - "$T/out" "$line" <<'PY' && ok "  JSON: syntax finding at $line:9" || bad "  JSON of plant-bad"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [f for f in d["findings"] if f["line"] == int(sys.argv[2])]
+assert not d["ok"] and d["errors"] >= 1, d
+assert f and f[0]["kind"] == "syntax" and f[0]["column"] == 9, f
+assert f[0]["message"] == "unknown zone 'cel1'", f
+PY
+# a deny over the Modbus conduit 10 of the lab plant: 10 is shadowed by 99
+python3 - "$EX/lab-plant.yaml" "$T/lab-shadow.yaml" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+i = t.index("\nassertions:")
+deny = "\n  - { id: 99, name: no-tcp, from: z1, to: z2, action: deny, proto: tcp }\n"
+open(sys.argv[2], "w").write(t[:i] + deny + t[i:])
+PY
+expect 1 "lint a shadowed conduit" $P lint --now $NOW "$T/lab-shadow.yaml"
+cp "$T/out" "$T/shadow.txt"
+expect 1 "lint --json a shadowed conduit" $P lint --json --now $NOW "$T/lab-shadow.yaml"
+python3 - "$T/out" "$T/shadow.txt" "$T/lab-shadow.yaml" <<'PY' && ok "  JSON: shadowed [10, 99], messages as text" ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = {(f["kind"], tuple(f["conduits"])) for f in d["findings"]}
+assert ("shadowed", (10, 99)) in kinds, kinds
+assert ("assertion-failed", (99,)) in kinds, kinds
+# the text output is these findings, rendered
+text = ["%s:%d:%d: %s: %s" % (sys.argv[3], f["line"], f["column"], f["severity"], f["message"])
+        for f in d["findings"]]
+assert text == open(sys.argv[2]).read().splitlines(), (text, open(sys.argv[2]).read())
+PY
+	bad "  JSON of lab-shadow"
+
 # ---- compile
 expect 1 "compile refuses what lint rejects" \
 	$P compile "$T/plant-bad.yaml" -o "$T/bad.tpb" --key "$T/ctl.key" --version 1 --now $NOW

@@ -401,6 +401,49 @@ static void test_blackholes(void)
 	plant_free(&p);
 }
 
+/*
+ * `stateful: false` is one way (DESIGN.md §7.4): a stateless conduit b -> c
+ * gives t3 (hosting c) no XDP pair c -> b, and the exports that say so —
+ * the intent, and a live TP's, whose table the dataplane fills the same
+ * way — pass every check: no black hole for replies that do not exist. A
+ * TP that opens c -> b anyway drifts from the intent.
+ */
+static void test_stateless_one_way(void)
+{
+	static const char yaml[] =
+		HEAD "conduits:\n"
+		     "  - { id: 10, from: a, to: b, action: allow, proto: tcp, dst_ports: [502] }\n"
+		     "  - { id: 25, from: b, to: c, action: allow, proto: udp, dst_ports: [514],\n"
+		     "      stateful: false }\n" ASSERTIONS;
+	struct tp_export *t3;
+	struct plant p;
+	uint32_t pair[1][2];
+
+	plant_init(&p, yaml);
+	t3 = exp_of(&p, "t3");
+	CU_ASSERT_EQUAL(t3->n_xdp_pairs, 0);
+	run(&p, NULL);
+	expect_pass(&p);
+	/* the reply c -> b, as a new packet, is denied: a note, not a failure */
+	CU_ASSERT_FALSE(p.rep.failed[TP_VERIFY_STATEFUL]);
+	/* t3 passing c -> b is drift: nothing allows that pair any more */
+	pair[0][0] = tp_site_zone_by_name(t3->site, "c");
+	pair[0][1] = tp_site_zone_by_name(t3->site, "b");
+	CU_ASSERT_EQUAL(tp_export_set_xdp(t3, (const uint32_t(*)[2])pair, 1), 0);
+	run(&p, NULL);
+	EXPECT_FAILED(&p, TP_VERIFY_DRIFT);
+	plant_free(&p);
+
+	/* made stateful, the same conduit needs c -> b at t3 for its replies */
+	plant_init(&p, yaml);
+	rule_of(exp_of(&p, "t2"), 25)->stateful = true;
+	rule_of(exp_of(&p, "t3"), 25)->stateful = true;
+	run(&p, NULL);
+	CU_ASSERT_PTR_NOT_NULL(finding(&p, TP_VERIFY_BLACKHOLES,
+				       "XDP program of 't3' drops its replies", 25, NULL));
+	plant_free(&p);
+}
+
 static void test_encryption(void)
 {
 	struct plant p;
@@ -525,6 +568,7 @@ int main(void)
 	CU_add_test(s, "4 assertions", test_assertions);
 	CU_add_test(s, "5 rules", test_rules);
 	CU_add_test(s, "6 stateful", test_stateful);
+	CU_add_test(s, "stateful: false is one way, live and intent", test_stateless_one_way);
 	CU_add_test(s, "7 tunnels", test_tunnels);
 	CU_add_test(s, "8 black holes", test_blackholes);
 	CU_add_test(s, "9 encryption", test_encryption);
