@@ -102,7 +102,6 @@ int tpolicy_cmd_check(int argc, char **argv)
 	struct tp_flow f;
 	bool json = false;
 	char why[TP_FLOWSPEC_ERR_MAX];
-	uint8_t pk[32];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -140,12 +139,7 @@ int tpolicy_cmd_check(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return TPOLICY_USAGE;
-	if (!tpolicy_is_yaml(path)) {
-		rc = tpolicy_controller_pub(pub, key, pk);
-		if (rc != TPOLICY_OK)
-			return rc;
-	}
-	rc = tpolicy_load(path, tpolicy_is_yaml(path) ? NULL : pk, at, &site, &info);
+	rc = tpolicy_load_keyed(path, pub, key, at, &site, &info);
 	if (rc != TPOLICY_OK)
 		return rc;
 	/* A decision from a bundle no TP would run any more is still useful

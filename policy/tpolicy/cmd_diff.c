@@ -25,7 +25,6 @@ int tpolicy_cmd_diff(int argc, char **argv)
 	struct tp_bundle_info info;
 	struct tp_diff d;
 	bool json = false;
-	uint8_t pk[32];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -53,13 +52,8 @@ int tpolicy_cmd_diff(int argc, char **argv)
 		return tpolicy_usage("diff");
 	if (sodium_init() < 0)
 		return TPOLICY_USAGE;
-	if (!tpolicy_is_yaml(argv[optind]) || !tpolicy_is_yaml(argv[optind + 1])) {
-		rc = tpolicy_controller_pub(pub, key, pk);
-		if (rc != TPOLICY_OK)
-			return rc;
-	}
-	if (tpolicy_load(argv[optind], pk, now, &a, &info) != TPOLICY_OK ||
-	    tpolicy_load(argv[optind + 1], pk, now, &b, &info) != TPOLICY_OK) {
+	if (tpolicy_load_keyed(argv[optind], pub, key, now, &a, &info) != TPOLICY_OK ||
+	    tpolicy_load_keyed(argv[optind + 1], pub, key, now, &b, &info) != TPOLICY_OK) {
 		rc = TPOLICY_USAGE;
 		goto out;
 	}

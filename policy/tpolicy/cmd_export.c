@@ -63,7 +63,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	struct tp_bundle_info info;
 	struct tp_site *site = NULL;
-	uint8_t *bundle = NULL, pk[32];
+	uint8_t *bundle = NULL;
 	size_t bundle_len = 0, n = 0;
 	bool acl;
 	char file[4096];
@@ -106,12 +106,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	path = argv[optind];
 	if (sodium_init() < 0)
 		return TPOLICY_USAGE;
-	if (!tpolicy_is_yaml(path)) {
-		rc = tpolicy_controller_pub(pub, key, pk);
-		if (rc != TPOLICY_OK)
-			return rc;
-	}
-	rc = tpolicy_load(path, tpolicy_is_yaml(path) ? NULL : pk, now, &site, &info);
+	rc = tpolicy_load_keyed(path, pub, key, now, &site, &info);
 	if (rc != TPOLICY_OK)
 		return rc;
 	if (!tpolicy_is_yaml(path) &&

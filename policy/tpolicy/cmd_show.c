@@ -188,7 +188,6 @@ int tpolicy_cmd_show(int argc, char **argv)
 	struct tp_bundle_info info;
 	struct tp_site *site = NULL;
 	bool json = false;
-	uint8_t pk[32];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -212,14 +211,11 @@ int tpolicy_cmd_show(int argc, char **argv)
 		return tpolicy_usage("show");
 	if (sodium_init() < 0)
 		return TPOLICY_USAGE;
-	rc = tpolicy_controller_pub(pub, key, pk);
-	if (rc != TPOLICY_OK)
-		return rc;
 	if (tpolicy_is_yaml(argv[optind])) {
 		tpolicy_err("%s: show prints bundles; use lint for YAML", argv[optind]);
 		return TPOLICY_USAGE;
 	}
-	rc = tpolicy_load(argv[optind], pk, (int64_t)time(NULL), &site, &info);
+	rc = tpolicy_load_keyed(argv[optind], pub, key, (int64_t)time(NULL), &site, &info);
 	if (rc != TPOLICY_OK)
 		return rc;
 	if (json)

@@ -167,6 +167,20 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
 	return TPOLICY_OK;
 }
 
+int tpolicy_load_keyed(const char *path, const char *pub_path, const char *key_path, int64_t now,
+		       struct tp_site **site, struct tp_bundle_info *info)
+{
+	uint8_t pk[32];
+	int rc;
+
+	if (tpolicy_is_yaml(path))
+		return tpolicy_load(path, NULL, now, site, info);
+	rc = tpolicy_controller_pub(pub_path, key_path, pk);
+	if (rc != TPOLICY_OK)
+		return rc;
+	return tpolicy_load(path, pk, now, site, info);
+}
+
 static void append(char *buf, size_t len, size_t *at, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

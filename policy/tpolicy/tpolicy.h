@@ -55,7 +55,6 @@ bool tpolicy_parse_time(const char *s, int64_t *out);
 /* "30d", "12h", "90m", "3600s" or plain seconds. */
 bool tpolicy_parse_duration(const char *s, int64_t *out);
 
-
 /* Is path a YAML policy (by extension .yaml/.yml) rather than a bundle? */
 bool tpolicy_is_yaml(const char *path);
 
@@ -69,6 +68,11 @@ int tpolicy_controller_pub(const char *pub_path, const char *key_path, uint8_t p
  * YAML). Prints the problems and returns an exit status on failure. */
 int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_site **site,
 		 struct tp_bundle_info *info);
+
+/* tpolicy_load() of a path given with --pub/--key: the controller key is
+ * read (and required) only when the path is a bundle. */
+int tpolicy_load_keyed(const char *path, const char *pub_path, const char *key_path, int64_t now,
+		       struct tp_site **site, struct tp_bundle_info *info);
 
 /* Compile hook for lint: tp_engine_compile() and discard. */
 int tpolicy_compile_check(const struct tp_site *site, int64_t now, char *err, size_t errlen);
