@@ -7,7 +7,8 @@
  * zone z2 10.2.0.0/16) played by a second, DPDK-free tunnel engine.
  *
  * Policy: 10 z1->z2 UDP 5000 allow; 11 z1->z3 ICMP allow; 12 z1->z2 TCP
- * allow (bench); the bundle is signed with a fresh controller key and
+ * allow (bench); 13 z2->z1 UDP 6000 allow, rate_limit 5 pps burst 3, log;
+ * 14 z1->z2 UDP 7000 allow, rate_limit 2 pps burst 2; the bundle is signed with a fresh controller key and
  * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
  * Stages are called directly (no worker lcores): h_egress()/h_ingress()
@@ -35,6 +36,7 @@
 
 #include "tp/bundle.h"
 #include "tp/ctrl_apply.h"
+#include "tp/flowlog.h"
 #include "tp/fwd.h"
 #include "tp/tunnel.h"
 
@@ -61,6 +63,8 @@ struct harness {
 	char state_dir[64];
 	struct tp_drop_vec dv;
 	struct tp_stage_ctx ctx;
+	char log[16][TP_FLOWLOG_LINE_MAX]; /* flow-log lines, oldest first */
+	unsigned n_log;
 };
 
 static struct harness H;
@@ -85,6 +89,13 @@ static uint64_t h_clock(void *arg)
 {
 	(void)arg;
 	return H.now_ns;
+}
+
+static void h_log(void *arg, const char *line)
+{
+	(void)arg;
+	if (H.n_log < 16)
+		snprintf(H.log[H.n_log++], TP_FLOWLOG_LINE_MAX, "%s", line);
 }
 
 static uint64_t h_wall(void *arg)
@@ -285,8 +296,8 @@ static struct tp_site *h_site(void)
 		if (zpfx[z][1])
 			tp_prefix_parse(zpfx[z][1], &zn->prefixes[1]);
 	}
-	s->n_rules = 3;
-	s->rules = calloc(3, sizeof(*s->rules));
+	s->n_rules = 5;
+	s->rules = calloc(5, sizeof(*s->rules));
 	r = s->rules;
 	r[0] = (struct tp_rule){.id = 10,
 				.from_zone = 0,
@@ -309,7 +320,30 @@ static struct tp_site *h_site(void)
 				.action = TP_ACTION_ALLOW,
 				.proto = 6,
 				.stateful = true};
-	for (int i = 0; i < 3; i++)
+	r[3] = (struct tp_rule){.id = 13,
+				.from_zone = 1,
+				.to_zone = 0,
+				.action = TP_ACTION_ALLOW,
+				.proto = 17,
+				.stateful = true,
+				.rate_pps = 5,
+				.rate_burst = 3,
+				.log = true};
+	r[4] = (struct tp_rule){.id = 14,
+				.from_zone = 0,
+				.to_zone = 1,
+				.action = TP_ACTION_ALLOW,
+				.proto = 17,
+				.stateful = true,
+				.rate_pps = 2,
+				.rate_burst = 2};
+	for (int i = 3; i < 5; i++) {
+		r[i].n_dst_ports = 1;
+		r[i].dst_ports = calloc(1, sizeof(struct tp_port_range));
+		r[i].dst_ports[0] = (struct tp_port_range){(uint16_t)(6000 + 1000 * (i - 3)),
+							   (uint16_t)(6000 + 1000 * (i - 3))};
+	}
+	for (int i = 0; i < 5; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
 	return s;
 }
@@ -436,6 +470,7 @@ static int h_setup(const char *prog)
 		.zone_addr4 = h_addr_gw,
 		.static_mac = h_mac_nh,
 		.wall_ns = h_wall,
+		.log = h_log,
 	};
 	H.fwd = tp_fwd_create(&fp, err, sizeof(err));
 	if (!H.fwd) {
