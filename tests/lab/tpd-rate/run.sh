@@ -9,7 +9,8 @@
 #   1. 300 pings at 100/s through rule 50: far fewer answered, within
 #      generous bounds of burst + pps × duration; tp1 (the sending TP)
 #      counts them as rate_limited and against rule 50; tp3 (receiving,
-#      twice the burst) clips nothing of what a conforming tp1 sent
+#      twice the burst) clips nothing of what a conforming tp1 sent; the
+#      verification export carries the per-rule count
 #   2. 300 UDP datagrams at 100/s through rule 51 all pass (and their echo)
 #   3. rule 51 logged exactly one line per new flow on tp1 (egress) and on
 #      tp3 (ingress); rule 52 logged its denials; nothing was dropped
@@ -68,7 +69,14 @@ assert c3 == 0, "the receiving TP clipped a conforming sender"
 PY
 tpdlab_ctl tp1 counters | grep -A2 "^rule rate-limited" | grep -q "50:ping-z1-z3-limited" ||
 	tpdlab_fail "tpctl counters: no rule rate-limited line: $(tpdlab_ctl tp1 counters)"
-tpdlab_log "rate limit enforced on tp1, counted per reason and per rule"
+tpdlab_ctl tp1 export "$W/tp1-export.json" || tpdlab_fail "tp1: tpctl export"
+python3 - "$W/tp1-export.json" "$r1" <<'PY' || tpdlab_fail "export: rule 50 rate_limited"
+import json, sys
+rules = {r["id"]: r for r in json.load(open(sys.argv[1]))["rules"]}
+assert rules[50]["rate_limited"] == int(sys.argv[2]), rules[50]
+assert "rate_limited" not in rules[51], rules[51]  # no rate_limit on rule 51
+PY
+tpdlab_log "rate limit enforced on tp1, counted per reason, per rule and in the export"
 
 # --- 2. the unlimited conduit between the same zones -----------------------------
 # one socket (one flow) sends 300 datagrams at 100/s; then 4 short flows
