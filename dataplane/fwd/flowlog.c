@@ -86,10 +86,11 @@ size_t tp_flowlog_format(const struct tp_flowlog_rec *r, const struct tp_flowlog
 	else
 		snprintf(ps, sizeof(ps), "proto %u", r->proto);
 	n = snprintf(buf, len,
-		     "flow %s.%03uZ rule %" PRIu32 " \"%s\" %s %s %s -> %s%s zones %s -> %s (%s)",
+		     "flow %s.%03uZ rule %" PRIu32 " \"%s\" %s %s %s -> %s%s zones %s -> %s (%s%s)",
 		     when, (unsigned)(wall_ns / 1000000u % 1000u), r->rule_id,
 		     names && names->rule ? names->rule : "?", r->allow ? "allow" : "deny", ps, src,
-		     dst, l4, sz, dz, r->side == TP_FLOWLOG_INGRESS ? "ingress" : "egress");
+		     dst, l4, sz, dz, r->side == TP_FLOWLOG_INGRESS ? "ingress" : "egress",
+		     r->limited ? ", rate-limited" : "");
 	if (n < 0) {
 		buf[0] = 0;
 		return 0;

@@ -93,21 +93,28 @@ void fwd_rules_free(struct fwd_rules *r)
 	free(r);
 }
 
+/* Does this TP enforce anything of rule ru: a rate or a log flag on a
+ * rule from or to one of its zones? */
+static bool wanted(const struct tp_site *site, const struct tp_rule *ru, uint32_t self_tp)
+{
+	return (ru->rate_pps || ru->log) &&
+	       (hosted(site, ru->from_zone, self_tp) || hosted(site, ru->to_zone, self_tp));
+}
+
 struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *site,
 				uint32_t self_tp, int *err)
 {
 	uint64_t now = tp_clock_now(&f->p.clock);
 	unsigned nw = f->n_workers ? f->n_workers : 1;
 	struct fwd_rules *r = NULL;
-	uint32_t n = 0, slots = 4;
+	uint32_t n = 0, nb = 0, slots = 4;
 
 	*err = 0;
 	for (size_t i = 0; i < site->n_rules; i++) {
-		const struct tp_rule *ru = &site->rules[i];
-
-		if ((ru->rate_pps || ru->log) &&
-		    (hosted(site, ru->from_zone, self_tp) || hosted(site, ru->to_zone, self_tp)))
+		if (wanted(site, &site->rules[i], self_tp)) {
 			n++;
+			nb += site->rules[i].rate_pps != 0;
+		}
 	}
 	if (!n)
 		return NULL;
@@ -120,13 +127,19 @@ struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *si
 	r->slot = calloc(slots, sizeof(*r->slot));
 	if (!r->slot)
 		goto fail_nomem;
+	for (unsigned w = 0; w < nw && nb; w++) {
+		r->b[w] = rte_zmalloc("tp_rate", nb * sizeof(struct tp_ratelimit),
+				      RTE_CACHE_LINE_SIZE);
+		if (!r->b[w])
+			goto fail_nomem;
+	}
 	for (size_t i = 0; i < site->n_rules; i++) {
 		const struct tp_rule *ru = &site->rules[i];
+		uint64_t burst = ru->rate_burst ? ru->rate_burst : ru->rate_pps;
 		struct fwd_rule_x *x;
 		uint32_t k = 0;
 
-		if (!(ru->rate_pps || ru->log) ||
-		    !(hosted(site, ru->from_zone, self_tp) || hosted(site, ru->to_zone, self_tp)))
+		if (!wanted(site, ru, self_tp))
 			continue;
 		/* ids are unique in a site (the engine refuses duplicates) */
 		while (r->slot[(rule_hash(ru->id) + k) & r->mask].id)
@@ -136,24 +149,8 @@ struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *si
 					 .from_zone = ru->from_zone,
 					 .bucket = ru->rate_pps ? r->n_buckets++ : NO_BUCKET,
 					 .log = ru->log};
-	}
-	for (unsigned w = 0; w < nw && r->n_buckets; w++) {
-		r->b[w] = rte_zmalloc("tp_rate", r->n_buckets * sizeof(struct tp_ratelimit),
-				      RTE_CACHE_LINE_SIZE);
-		if (!r->b[w])
-			goto fail_nomem;
-	}
-	for (uint32_t s = 0; s < slots; s++) {
-		const struct fwd_rule_x *x = &r->slot[s];
-		const struct tp_rule *ru = NULL;
-		uint64_t burst;
-
-		if (!x->id || x->bucket == NO_BUCKET)
+		if (x->bucket == NO_BUCKET)
 			continue;
-		for (size_t i = 0; i < site->n_rules && !ru; i++)
-			if (site->rules[i].id == x->id)
-				ru = &site->rules[i];
-		burst = ru->rate_burst ? ru->rate_burst : ru->rate_pps;
 		/* the receiving side of a tunnel: room for a conforming
 		 * sender's jitter and republish (see the top of this file) */
 		if (!hosted(site, ru->from_zone, self_tp))
@@ -171,12 +168,12 @@ fail_nomem:
 
 static void log_push(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fwd_topo *t,
 		     const struct tp_decision *dec, const struct tp_flow_pkt *fp,
-		     enum tp_flowlog_side side, uint64_t now)
+		     enum tp_flowlog_side side, bool limited)
 {
 	struct fwd_worker *w = &f->w[ctx->worker];
 	const struct tp_flow *fl = &fp->f;
 	struct tp_flowlog_rec rec = {
-		.mono_ns = now,
+		.mono_ns = ctx->now_ns,
 		.gen = t->gen,
 		.rule_id = dec->rule_id,
 		.src_zone = dec->from_zone,
@@ -189,6 +186,7 @@ static void log_push(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fw
 		.side = (uint8_t)side,
 		.icmp_type = fl->icmp_type,
 		.icmp_code = fl->icmp_code,
+		.limited = limited,
 	};
 
 	memcpy(rec.src, fl->src.addr, sizeof(rec.src));
@@ -203,24 +201,23 @@ bool fwd_rules_check(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fw
 		     const struct tp_flow_pkt *fp, enum tp_flowlog_side side)
 {
 	const struct fwd_rule_x *x;
-	uint64_t now;
+	bool pass = true;
 
 	if (!t->rules || dec->rule_id == TP_RULE_ID_NONE)
 		return true;
 	x = rule_find(t->rules, dec->rule_id);
 	if (!x)
 		return true;
-	now = ctx->now_ns; /* the burst's time on the injected clock */
+	if (x->bucket != NO_BUCKET && tp_flow_result_passes(r) && dec->from_zone == x->from_zone &&
+	    !tp_ratelimit_take(&t->rules->b[ctx->worker][x->bucket], ctx->now_ns)) {
+		fwd_hit_limited(&f->w[ctx->worker], dec->rule_id);
+		pass = false;
+	}
 	/* a new flow, or a packet decided on its own (stateless, denied) */
 	if (x->log &&
 	    (r == TP_FLOW_PASS_NEW || r == TP_FLOW_PASS_STATELESS || r == TP_FLOW_DROP_POLICY))
-		log_push(f, ctx, t, dec, fp, side, now);
-	if (x->bucket == NO_BUCKET || !tp_flow_result_passes(r) || dec->from_zone != x->from_zone)
-		return true;
-	if (tp_ratelimit_take(&t->rules->b[ctx->worker][x->bucket], now))
-		return true;
-	fwd_hit_limited(&f->w[ctx->worker], dec->rule_id);
-	return false;
+		log_push(f, ctx, t, dec, fp, side, !pass);
+	return pass;
 }
 
 /* Rule name and zone names of a record, in the generation it was decided

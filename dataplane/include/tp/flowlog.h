@@ -16,7 +16,8 @@
  *     10.2.0.10:40000 -> 10.4.0.10:5000 zones z2 -> z4 (egress)
  * ICMP shows "type T code C" after the addresses instead of ports, IPv6
  * addresses are bracketed when a port follows, other protocols show
- * "proto N" and no ports.
+ * "proto N" and no ports. A first packet the flow's rule allowed but that
+ * was over its rate_limit (and dropped) ends in "(egress, rate-limited)".
  *
  * Plain C, no DPDK.
  */
@@ -47,7 +48,8 @@ struct tp_flowlog_rec {
 	uint8_t allow; /* the verdict */
 	uint8_t side;  /* enum tp_flowlog_side */
 	uint8_t icmp_type, icmp_code;
-	uint8_t pad[2];
+	uint8_t limited; /* allowed, but this packet was over the rule's rate_limit */
+	uint8_t pad;
 	uint8_t src[16], dst[16]; /* network order; 4 bytes used for IPv4 */
 };
 

@@ -304,6 +304,9 @@ static void test_rate_ingress_and_log(void)
 	CU_ASSERT_EQUAL(ingress_udp(10, 40000, 6000), 6);
 	CU_ASSERT_EQUAL(drops(TP_DROP_RATE_LIMITED), before + 4);
 	CU_ASSERT_EQUAL(rule_limited(13), 4);
+	/* a new flow's first packet over the limit: dropped, logged as such */
+	CU_ASSERT_EQUAL(ingress_udp(1, 40003, 6000), 0);
+	CU_ASSERT_EQUAL(rule_limited(13), 5);
 	H.now_ns += 1000000000ull; /* 5 more */
 	CU_ASSERT_EQUAL(ingress_udp(10, 40000, 6000), 5);
 	/* two more flows of the rule */
@@ -315,14 +318,16 @@ static void test_rate_ingress_and_log(void)
 	/* tp1 hears back after sending: otherwise the tunnel's timers start
 	 * a handshake that test_staging does not expect */
 	CU_ASSERT_EQUAL(ingress_udp(1, 40000, 6000), 1);
-	/* the control thread writes one line per new flow (three) */
+	/* the control thread writes one line per new flow (four) */
 	CU_ASSERT_EQUAL(H.n_log, 0);
 	tp_fwd_control_tick(H.fwd);
-	CU_ASSERT_EQUAL_FATAL(H.n_log, 3);
+	CU_ASSERT_EQUAL_FATAL(H.n_log, 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[0], " rule 13 \"r13\" allow udp 10.2.0.10:40000 -> "
 						"10.1.0.10:6000 zones z2 -> z1 (ingress)"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[1], "10.2.0.10:40001 -> 10.1.0.10:6000"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[2], "10.2.0.10:40002 -> 10.1.0.10:6000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[1], "10.2.0.10:40003 -> 10.1.0.10:6000 zones z2 -> "
+						"z1 (ingress, rate-limited)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[2], "10.2.0.10:40001 -> 10.1.0.10:6000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[3], "10.2.0.10:40002 -> 10.1.0.10:6000"));
 	CU_ASSERT_EQUAL(strncmp(H.log[0], "flow 2027-01-15T08:", 19), 0);
 }
 

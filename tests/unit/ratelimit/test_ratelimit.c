@@ -212,6 +212,14 @@ static void test_format(void)
 				    "10.2.0.10 -> 10.4.0.10 type 8 code 0 zones #1 -> #3 (egress)");
 
 	r = rec4();
+	r.limited = 1;
+	tp_flowlog_format(&r, &nm, WALL, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf,
+			       "flow 2026-11-28T08:31:02.123Z rule 30 \"telemetry-z2-z4\" allow "
+			       "udp 10.2.0.10:40000 -> 10.4.0.10:5000 zones z2 -> z4 (egress, "
+			       "rate-limited)");
+
+	r = rec4();
 	r.proto = 47;
 	tp_flowlog_format(&r, &nm, WALL, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf,
