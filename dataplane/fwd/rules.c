@@ -260,8 +260,10 @@ void fwd_flowlog_drain(struct tp_fwd *f)
 
 	for (unsigned i = 0; i < f->n_workers; i++) {
 		struct fwd_worker *w = &f->w[i];
+		/* a ring's worth a tick: a flood cannot hold the control thread */
+		unsigned budget = LOG_RING_SIZE;
 
-		while (rte_ring_sc_dequeue_elem(w->log, &rec, sizeof(rec)) == 0) {
+		while (budget-- && rte_ring_sc_dequeue_elem(w->log, &rec, sizeof(rec)) == 0) {
 			struct tp_flowlog_names nm;
 			uint64_t age = mono > rec.mono_ns ? mono - rec.mono_ns : 0;
 
