@@ -8,7 +8,8 @@
  *
  * Policy: 10 z1->z2 UDP 5000 allow; 11 z1->z3 ICMP allow; 12 z1->z2 TCP
  * allow (bench); 13 z2->z1 UDP 6000 allow, rate_limit 5 pps burst 3, log;
- * 14 z1->z2 UDP 7000 allow, rate_limit 2 pps burst 2; the bundle is signed with a fresh controller key and
+ * 14 z1->z2 UDP 7000 allow, rate_limit 2 pps burst 2; 15 z1->z2 UDP 9000
+ * deny, log; the bundle is signed with a fresh controller key and
  * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
  * Stages are called directly (no worker lcores): h_egress()/h_ingress()
@@ -65,6 +66,8 @@ struct harness {
 	struct tp_stage_ctx ctx;
 	char log[16][TP_FLOWLOG_LINE_MAX]; /* flow-log lines, oldest first */
 	unsigned n_log;
+	unsigned n_log_total; /* every line, kept or not */
+	char log_last[TP_FLOWLOG_LINE_MAX];
 };
 
 static struct harness H;
@@ -96,6 +99,8 @@ static void h_log(void *arg, const char *line)
 	(void)arg;
 	if (H.n_log < 16)
 		snprintf(H.log[H.n_log++], TP_FLOWLOG_LINE_MAX, "%s", line);
+	snprintf(H.log_last, TP_FLOWLOG_LINE_MAX, "%s", line);
+	H.n_log_total++;
 }
 
 static uint64_t h_wall(void *arg)
@@ -296,8 +301,8 @@ static struct tp_site *h_site(void)
 		if (zpfx[z][1])
 			tp_prefix_parse(zpfx[z][1], &zn->prefixes[1]);
 	}
-	s->n_rules = 5;
-	s->rules = calloc(5, sizeof(*s->rules));
+	s->n_rules = 6;
+	s->rules = calloc(6, sizeof(*s->rules));
 	r = s->rules;
 	r[0] = (struct tp_rule){.id = 10,
 				.from_zone = 0,
@@ -337,13 +342,20 @@ static struct tp_site *h_site(void)
 				.stateful = true,
 				.rate_pps = 2,
 				.rate_burst = 2};
-	for (int i = 3; i < 5; i++) {
+	r[5] = (struct tp_rule){.id = 15,
+				.from_zone = 0,
+				.to_zone = 1,
+				.action = TP_ACTION_DENY,
+				.proto = 17,
+				.log = true};
+	for (int i = 3; i < 6; i++) {
+		static const uint16_t port[] = {6000, 7000, 9000};
+
 		r[i].n_dst_ports = 1;
 		r[i].dst_ports = calloc(1, sizeof(struct tp_port_range));
-		r[i].dst_ports[0] = (struct tp_port_range){(uint16_t)(6000 + 1000 * (i - 3)),
-							   (uint16_t)(6000 + 1000 * (i - 3))};
+		r[i].dst_ports[0] = (struct tp_port_range){port[i - 3], port[i - 3]};
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
 	return s;
 }

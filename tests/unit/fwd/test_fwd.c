@@ -20,7 +20,8 @@
  *    a new policy generation starts with full buckets; counted per
  *    reason and per rule
  *  - flow log: one line per new flow of a logging rule, drained by the
- *    control tick
+ *    control tick; under a flood the ring drops (log_dropped) and the
+ *    output cap writes 100 lines a second and a summary
  */
 #include <CUnit/Basic.h>
 
@@ -331,6 +332,42 @@ static void test_rate_ingress_and_log(void)
 	CU_ASSERT_EQUAL(strncmp(H.log[0], "flow 2027-01-15T08:", 19), 0);
 }
 
+static uint64_t stat_of(enum tp_stat st)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(H.counters, &t);
+	return t.stat[st];
+}
+
+/* Rule 15 (deny, log) under a flood of denied packets: the worker's ring
+ * holds 1023 records and counts the rest as log_dropped; the control
+ * thread writes 100 lines a second and a summary of the rest. */
+static void test_log_flood(void)
+{
+	uint64_t dropped = stat_of(TP_STAT_LOG_DROPPED), supp = stat_of(TP_STAT_LOG_SUPPRESSED);
+	unsigned sent = 0;
+
+	H.now_ns += 2000000000ull; /* the output cap full */
+	tp_fwd_control_tick(H.fwd);
+	H.n_log = H.n_log_total = 0;
+	for (int b = 0; b < 40; b++)
+		sent += 32 - egress_udp(32, (uint16_t)(50000 + b), 9000);
+	CU_ASSERT_EQUAL(sent, 1280);
+	CU_ASSERT_EQUAL(stat_of(TP_STAT_LOG_DROPPED), dropped + 1280 - 1023);
+	tp_fwd_control_tick(H.fwd);
+	CU_ASSERT_EQUAL(H.n_log_total, 100);
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[0], " rule 15 \"r15\" deny udp 10.1.0.10:50000 -> "
+						"10.2.0.10:9000 zones z1 -> z2 (egress)"));
+	CU_ASSERT_EQUAL(stat_of(TP_STAT_LOG_SUPPRESSED), supp + 1023 - 100);
+	/* a second later the summary, once */
+	H.now_ns += 1000000000ull;
+	tp_fwd_control_tick(H.fwd);
+	tp_fwd_control_tick(H.fwd);
+	CU_ASSERT_EQUAL(H.n_log_total, 101);
+	CU_ASSERT_STRING_EQUAL(H.log_last, "923 flow log lines suppressed (more than 100/s)");
+}
+
 static void test_staging(void)
 {
 	struct tp_tunnel_peer_config pc = {0};
@@ -455,6 +492,7 @@ int main(void)
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
 	CU_add_test(suite, "rate limit on ingress, flow log", test_rate_ingress_and_log);
+	CU_add_test(suite, "flow log under a flood: ring, cap, summary", test_log_flood);
 	CU_add_test(suite, "staging while a handshake runs", test_staging);
 	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
 		    test_expiry_fail_closed);
