@@ -40,6 +40,11 @@ static uint64_t ops_wall(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t fwd_wall_ns(struct tp_fwd *f)
+{
+	return ops_wall(f);
+}
+
 int64_t fwd_wall_s(struct tp_fwd *f)
 {
 	return (int64_t)(ops_wall(f) / 1000000000u);

@@ -4,6 +4,9 @@
  * another zone. Policy is checked here before anything is encrypted (the
  * receiving TP checks again and is authoritative).
  *
+ * The deciding rule's rate limit is charged here too, and its log flag
+ * queues a flow-log record (rules.c).
+ *
  * Survivors leave through the transit port (the runtime sends them).
  * Packets for a zone behind this same TP go back out of the zone port from
  * here; packets waiting for a next hop or for a session leave the burst to
@@ -166,28 +169,30 @@ static bool to_local(struct tp_fwd *f, struct rte_mbuf *m, struct tp_drop_vec *d
 	return true;
 }
 
-/* Policy for one packet through this worker's flow table. */
-static bool police(struct fwd_worker *w, const struct tp_engine *e, struct rte_mbuf *m,
-		   const uint8_t *ip, uint32_t len)
+/* Policy for one packet through this worker's flow table, then the
+ * deciding rule's log flag and rate limit: TP_DROP_NONE when it passes. */
+static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct tp_engine *e,
+			   const struct fwd_topo *topo, const uint8_t *ip, uint32_t len)
 {
+	struct fwd_worker *w = &f->w[ctx->worker];
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
 
 	if (tp_flow_parse(ip, len, &fp) != TP_PARSE_OK)
-		return false;
+		return TP_DROP_POLICY;
 	r = tp_flow_classify(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
-	(void)m;
-	return tp_flow_result_passes(r);
+	if (!fwd_rules_check(f, ctx, topo, r, &dec, &fp, TP_FLOWLOG_EGRESS))
+		return TP_DROP_RATE_LIMITED;
+	return tp_flow_result_passes(r) ? TP_DROP_NONE : TP_DROP_POLICY;
 }
 
 uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 			  struct tp_drop_vec *dv)
 {
 	struct tp_fwd *f = ctx->user;
-	struct fwd_worker *w = &f->w[ctx->worker];
 	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
 	const struct fwd_topo *topo = e ? fwd_topo_of(f, e) : NULL;
 	struct rte_mbuf *local[TP_BURST_MAX], *grp[TP_BURST_MAX], *res[TP_BURST_MAX];
@@ -209,6 +214,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		uint32_t sz = tp_engine_zone_of(e, in->family, in->src);
 		uint32_t dz = tp_engine_zone_of(e, in->family, in->dst);
 		uint32_t dtp, pi;
+		enum tp_drop why;
 
 		if (sz == TP_ZONE_NONE || tp_engine_zone_tp(e, sz) != topo->self_tp) {
 			tp_drop_vec_push(dv, m, TP_DROP_SPOOF);
@@ -221,8 +227,9 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		meta->src_zone = sz;
 		meta->dst_zone = dz;
 		/* inside one zone: not policed (DESIGN.md §7.2) */
-		if (sz != dz && !police(w, e, m, ip, in->ip_len)) {
-			tp_drop_vec_push(dv, m, TP_DROP_POLICY);
+		why = sz != dz ? police(f, ctx, e, topo, ip, in->ip_len) : TP_DROP_NONE;
+		if (why != TP_DROP_NONE) {
+			tp_drop_vec_push(dv, m, why);
 			continue;
 		}
 		if (!fwd_ttl_dec(m)) {

@@ -207,6 +207,9 @@ int tp_fwd_export(struct tp_fwd *f, struct tp_export *x)
 	n = tp_fwd_rule_hits(f, ids, hits, HITS_SLOTS);
 	for (size_t i = 0; i < n; i++)
 		tp_export_set_counters(x, &ids[i], &hits[i], 1);
+	n = tp_fwd_rule_rate_limited(f, ids, hits, HITS_SLOTS);
+	for (size_t i = 0; i < n; i++)
+		tp_export_set_rate_limited(x, &ids[i], &hits[i], 1);
 	x->has_hits = true;
 	return 0;
 }

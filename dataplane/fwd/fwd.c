@@ -31,7 +31,9 @@ const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engin
 	return t && t->gen == gen ? t : NULL;
 }
 
-void fwd_hit(struct fwd_worker *w, uint32_t rule_id)
+/* The hit slot of a rule, claimed on first use; NULL when the probe
+ * window is full (the count is lost, the packet is not). */
+static struct fwd_hit *hit_slot(struct fwd_worker *w, uint32_t rule_id)
 {
 	uint32_t h;
 
@@ -45,10 +47,35 @@ void fwd_hit(struct fwd_worker *w, uint32_t rule_id)
 		if (s->id == rule_id || s->id == 0) {
 			if (s->id == 0)
 				__atomic_store_n(&s->id, rule_id, __ATOMIC_RELEASE);
-			__atomic_store_n(&s->n, s->n + 1, __ATOMIC_RELAXED);
-			return;
+			return s;
 		}
 	}
+	return NULL;
+}
+
+void fwd_hit(struct fwd_worker *w, uint32_t rule_id)
+{
+	struct fwd_hit *s = hit_slot(w, rule_id);
+
+	if (s)
+		__atomic_store_n(&s->n, s->n + 1, __ATOMIC_RELAXED);
+}
+
+void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id)
+{
+	struct fwd_hit *s = hit_slot(w, rule_id);
+
+	if (s)
+		__atomic_store_n(&s->limited, s->limited + 1, __ATOMIC_RELAXED);
+}
+
+void fwd_topo_free(struct fwd_topo *t)
+{
+	if (!t)
+		return;
+	fwd_rules_free(t->rules);
+	tp_site_free(t->site);
+	free(t);
 }
 
 static void flow_snapshot(struct fwd_worker *w)
@@ -306,9 +333,12 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 
 		snprintf(name, sizeof(name), "tp_wtx_%u", i);
 		w->tx = rte_ring_create(name, WRK_RING_SIZE, (int)rte_socket_id(), RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tp_wlog_%u", i);
+		w->log = rte_ring_create_elem(name, sizeof(struct tp_flowlog_rec), LOG_RING_SIZE,
+					      (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		w->flows = tp_flow_table_new(&fc);
-		if (!w->tx || w->wake_fd < 0 || !w->flows) {
+		if (!w->tx || !w->log || w->wake_fd < 0 || !w->flows) {
 			snprintf(err, errlen,
 				 "worker %u: cannot create its flow table (%u flows) or "
 				 "rings",
@@ -321,6 +351,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 			goto fail;
 		}
 	}
+	tp_flowlog_cap_init(&f->log_cap, LOG_LINES_PER_S, tp_clock_now(&p->clock));
 	rc = fwd_control_init(f, err, errlen);
 	if (rc)
 		goto fail;
@@ -361,6 +392,7 @@ void tp_fwd_free(struct tp_fwd *f)
 		while (w->tx && rte_ring_dequeue(w->tx, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		rte_ring_free(w->tx);
+		rte_ring_free(w->log);
 		tp_flow_table_free(w->flows);
 		json_decref(w->dump);
 		if (w->wake_fd >= 0)
@@ -372,12 +404,8 @@ void tp_fwd_free(struct tp_fwd *f)
 	if (f->ctl_fd >= 0)
 		close(f->ctl_fd);
 	tp_policyrcu_free(f->rcu);
-	for (unsigned i = 0; i < TOPO_SLOTS; i++) {
-		if (f->topo[i]) {
-			tp_site_free(f->topo[i]->site);
-			free(f->topo[i]);
-		}
-	}
+	for (unsigned i = 0; i < TOPO_SLOTS; i++)
+		fwd_topo_free(f->topo[i]);
 	tp_xdp_close(f->xdp_zone);
 	tp_xdp_close(f->xdp_transit);
 	rte_mempool_free(f->gen_pool);
@@ -396,6 +424,7 @@ void tp_fwd_control_tick(struct tp_fwd *f)
 		f->next_nh_refresh_ns = now + 1000000000ull;
 	}
 	fwd_policy_tick(f);
+	fwd_flowlog_drain(f);
 }
 
 /* ---- views ---- */
@@ -504,10 +533,19 @@ json_t *tp_fwd_flows_json(struct tp_fwd *f, unsigned max)
 	return json_pack("{s:o, s:I}", "flows", all, "count", (json_int_t)count);
 }
 
+/* obj[key] += n (keys of one rule from several workers add up) */
+static void add_count(json_t *obj, const char *key, uint64_t n)
+{
+	json_t *old = json_object_get(obj, key);
+
+	json_object_set_new(obj, key,
+			    json_integer((old ? json_integer_value(old) : 0) + (json_int_t)n));
+}
+
 json_t *tp_fwd_rules_json(struct tp_fwd *f)
 {
 	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
-	json_t *rules = json_object(), *flows = json_object();
+	json_t *rules = json_object(), *limited = json_object(), *flows = json_object();
 	struct tp_flow_counters sum = {0};
 
 	for (unsigned i = 0; i < f->n_workers; i++) {
@@ -519,7 +557,6 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 			uint32_t id = __atomic_load_n(&w->hits[k].id, __ATOMIC_ACQUIRE);
 			const struct tp_engine_rule_info *ri;
 			char key[TP_NAME_MAX + 16];
-			json_t *old;
 
 			if (!id)
 				continue;
@@ -529,11 +566,10 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 			else
 				snprintf(key, sizeof(key), "%u%s%s", id, ri ? ":" : "",
 					 ri ? ri->name : "");
-			old = json_object_get(rules, key);
-			json_object_set_new(rules, key,
-					    json_integer((old ? json_integer_value(old) : 0) +
-							 (json_int_t)__atomic_load_n(
-								 &w->hits[k].n, __ATOMIC_RELAXED)));
+			add_count(rules, key, __atomic_load_n(&w->hits[k].n, __ATOMIC_RELAXED));
+			if (__atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED))
+				add_count(limited, key,
+					  __atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED));
 		}
 		do {
 			s1 = atomic_load_explicit(&w->fc_seq, memory_order_acquire);
@@ -548,7 +584,8 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 #define X(name) json_object_set_new(flows, #name, json_integer((json_int_t)sum.name));
 	TP_FLOW_COUNTERS(X)
 #undef X
-	return json_pack("{s:o, s:o}", "rule_hits", rules, "flows", flows);
+	return json_pack("{s:o, s:o, s:o}", "rule_hits", rules, "rule_rate_limited", limited,
+			 "flows", flows);
 }
 
 json_t *tp_fwd_tunnel_json(struct tp_fwd *f)
@@ -564,17 +601,21 @@ json_t *tp_fwd_tunnel_json(struct tp_fwd *f)
 	return o;
 }
 
-size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max)
+/* Sum one counter of the hit slots over workers, by rule id. */
+static size_t rule_counts(const struct tp_fwd *f, bool limited, uint32_t *ids, uint64_t *out,
+			  size_t max)
 {
 	size_t n = 0;
 
 	for (unsigned i = 0; i < f->n_workers; i++) {
 		for (unsigned k = 0; k < HITS_SLOTS; k++) {
-			uint32_t id = __atomic_load_n(&f->w[i].hits[k].id, __ATOMIC_ACQUIRE);
-			uint64_t v = __atomic_load_n(&f->w[i].hits[k].n, __ATOMIC_RELAXED);
+			const struct fwd_hit *h = &f->w[i].hits[k];
+			uint32_t id = __atomic_load_n(&h->id, __ATOMIC_ACQUIRE);
+			uint64_t v = limited ? __atomic_load_n(&h->limited, __ATOMIC_RELAXED)
+					     : __atomic_load_n(&h->n, __ATOMIC_RELAXED);
 			size_t j = 0;
 
-			if (!id)
+			if (!id || (limited && !v))
 				continue;
 			while (j < n && ids[j] != id)
 				j++;
@@ -582,10 +623,20 @@ size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, s
 				if (n == max)
 					continue;
 				ids[n] = id;
-				hits[n++] = 0;
+				out[n++] = 0;
 			}
-			hits[j] += v;
+			out[j] += v;
 		}
 	}
 	return n;
+}
+
+size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max)
+{
+	return rule_counts(f, false, ids, hits, max);
+}
+
+size_t tp_fwd_rule_rate_limited(const struct tp_fwd *f, uint32_t *ids, uint64_t *n, size_t max)
+{
+	return rule_counts(f, true, ids, n, max);
 }

@@ -8,6 +8,7 @@
  *   xmit.c     headers (Ethernet, IPv4/IPv6, UDP), next-hop cache, ICMP too-big
  *   control.c  control thread: handshakes, tunnel ops, neighbours, peers
  *   export.c   the live state for the verification export
+ *   rules.c    per-rule rate limits and the flow log (workers and drain)
  *
  * State and who writes it:
  *  - topo[]: per published policy generation, the view of the site the
@@ -21,7 +22,12 @@
  *    worker clears), .staged is an MP/MC ring.
  *  - nh[]: next-hop cache, destination address → MAC, a seqlock per entry;
  *    written by the control thread only.
- *  - per-worker: flow table, rule hits, ring of frames to send, wake fd.
+ *  - per-worker: flow table, rule hits, ring of frames to send, wake fd,
+ *    ring of flow-log records (worker → control thread).
+ *  - topo[gen]->rules: the rules that limit or log, and one token bucket
+ *    per limited rule and worker, made fresh (full) with every published
+ *    generation and freed with its topology after a grace period; a
+ *    bucket is written only by its worker.
  */
 #ifndef FWD_INT_H
 #define FWD_INT_H
@@ -40,6 +46,7 @@
 #include "tp/bundle.h"
 #include "tp/engine.h"
 #include "tp/flow.h"
+#include "tp/flowlog.h"
 #include "tp/fwd.h"
 #include "tp/tunnel.h"
 #include "tp/xdp.h"
@@ -49,6 +56,8 @@
 #define HITS_SLOTS	 1024
 #define CTL_RING_SIZE	 1024
 #define WRK_RING_SIZE	 1024
+#define LOG_RING_SIZE	 1024 /* flow-log records per worker */
+#define LOG_LINES_PER_S	 100  /* flow-log output cap */
 #define RETIRE_MAX	 256
 #define PEERS_MAX	 256
 #define FWD_RULE_DEFAULT UINT32_MAX /* hits of the default decision */
@@ -65,10 +74,13 @@ enum ctl_kind {
 	CTL_NEIGH = 2,	   /* complete frame but for the destination MAC */
 };
 
+struct fwd_rules;
+
 struct fwd_topo {
 	uint64_t gen;
-	uint32_t self_tp;     /* index into site->tps */
-	struct tp_site *site; /* owned */
+	uint32_t self_tp;	 /* index into site->tps */
+	struct tp_site *site;	 /* owned */
+	struct fwd_rules *rules; /* owned; NULL: no rule limits or logs */
 	uint32_t n_tps;
 	uint32_t peer_of_tp[]; /* index into f->peers, UINT32_MAX: none (self) */
 };
@@ -92,13 +104,15 @@ struct fwd_nh {
 };
 
 struct fwd_hit {
-	uint32_t id; /* 0: free */
-	uint64_t n;  /* written by the owner with relaxed stores */
+	uint32_t id;	  /* 0: free */
+	uint64_t n;	  /* written by the owner with relaxed stores */
+	uint64_t limited; /* packets over the rule's rate limit, the same way */
 };
 
 struct fwd_worker {
 	struct tp_flow_table *flows;
-	struct rte_ring *tx; /* frames from the control thread (meta->out_role) */
+	struct rte_ring *tx;  /* frames from the control thread (meta->out_role) */
+	struct rte_ring *log; /* struct tp_flowlog_rec, SP (this worker) / SC (control) */
 	int wake_fd;
 	uint64_t seen_gen; /* last generation whose re-check pass is done */
 	uint64_t recheck_gen;
@@ -151,6 +165,8 @@ struct tp_fwd {
 	uint16_t transit_mtu;
 	uint16_t inner_mtu4, inner_mtu6; /* by the peer's outer family */
 
+	struct tp_flowlog_cap log_cap; /* control thread */
+
 	struct retired retired[RETIRE_MAX];
 	unsigned n_retired;
 
@@ -167,8 +183,11 @@ static inline struct tp_counters_slot *ctl_slot(struct tp_fwd *f)
 }
 const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engine *e);
 void fwd_hit(struct fwd_worker *w, uint32_t rule_id);
+void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id);
+void fwd_topo_free(struct fwd_topo *t);
 void fwd_wake_worker(struct tp_fwd *f, unsigned worker);
 int64_t fwd_wall_s(struct tp_fwd *f);
+uint64_t fwd_wall_ns(struct tp_fwd *f);
 
 /* xmit.c */
 bool fwd_nh_lookup(const struct tp_fwd *f, uint8_t family, const uint8_t *addr, uint8_t mac[6]);
@@ -211,6 +230,22 @@ void fwd_control_fini(struct tp_fwd *f);
  * failure. */
 uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *tp);
 void fwd_retire_reclaim(struct tp_fwd *f, bool wait);
+
+/* rules.c */
+/* The rules of site that limit or log, with fresh buckets for every
+ * worker; NULL with *err == 0 when there are none, NULL with -ENOMEM. */
+struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *site,
+				uint32_t self_tp, int *err);
+void fwd_rules_free(struct fwd_rules *r);
+/* [worker] After the flow table classified a packet (fp) as r with
+ * decision dec: push a flow-log record when a logging rule decided a new
+ * flow, and charge the rule's bucket with the packets of its forward
+ * direction. False: over the limit (the caller drops it as rate_limited). */
+bool fwd_rules_check(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fwd_topo *t,
+		     enum tp_flow_result r, const struct tp_decision *dec,
+		     const struct tp_flow_pkt *fp, enum tp_flowlog_side side);
+/* [control] Write the queued flow-log records through the log callback. */
+void fwd_flowlog_drain(struct tp_fwd *f);
 
 /* policy.c */
 void fwd_policy_tick(struct tp_fwd *f);

@@ -39,10 +39,11 @@ static void outer_src(const struct tp_pkt_info *in, struct tp_tunnel_endpoint *e
 
 /* Judge one decrypted inner packet; on success m holds an Ethernet frame
  * for the zone port. Returns the drop reason or TP_DROP_NONE. */
-static enum tp_drop judge(struct tp_fwd *f, struct fwd_worker *w, const struct tp_engine *e,
+static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct tp_engine *e,
 			  const struct fwd_topo *topo, struct rte_mbuf *m, uint32_t pi,
 			  uint8_t *inner, uint32_t ilen, bool *held)
 {
+	struct fwd_worker *w = &f->w[ctx->worker];
 	struct tp_pkt_meta *meta = tp_pkt_meta(m);
 	struct tp_pkt_info *in = &meta->info;
 	enum tp_pkt_result pr = tp_pkt_parse_ip(inner, ilen, in);
@@ -72,6 +73,9 @@ static enum tp_drop judge(struct tp_fwd *f, struct fwd_worker *w, const struct t
 	r = tp_flow_classify(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
+	/* the sender may not have limited it (rules.c) */
+	if (!fwd_rules_check(f, ctx, topo, r, &dec, &fp, TP_FLOWLOG_INGRESS))
+		return TP_DROP_RATE_LIMITED;
 	if (!tp_flow_result_passes(r))
 		return TP_DROP_POLICY;
 	/* the frame becomes [Ethernet][inner packet] */
@@ -93,7 +97,6 @@ uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 			   struct tp_drop_vec *dv)
 {
 	struct tp_fwd *f = ctx->user;
-	struct fwd_worker *w = &f->w[ctx->worker];
 	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
 	const struct fwd_topo *topo = e ? fwd_topo_of(f, e) : NULL;
 	struct tp_tunnel_pkt tp[TP_BURST_MAX];
@@ -161,7 +164,7 @@ uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 			continue;
 		}
 		why = judge(
-			f, w, e, topo, m,
+			f, ctx, e, topo, m,
 			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) - f->peers),
 			tp[j].data + TP_TUNNEL_HEADER_LEN, tp[j].inner_len, &held);
 		if (why != TP_DROP_NONE)

@@ -106,6 +106,7 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	uint64_t gen = f->rcu->slot.last_gen + 1;
 	struct fwd_topo *t, *old;
 	unsigned k = gen % TOPO_SLOTS;
+	int rc;
 
 	t = calloc(1, sizeof(*t) + site->n_tps * sizeof(t->peer_of_tp[0]));
 	if (!t) {
@@ -115,6 +116,13 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	}
 	t->gen = gen;
 	t->self_tp = self;
+	t->rules = fwd_rules_new(f, site, self, &rc);
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		tp_site_free(site);
+		free(t);
+		return rc;
+	}
 	t->site = site;
 	t->n_tps = (uint32_t)site->n_tps;
 	for (size_t i = 0; i < site->n_tps; i++) {
@@ -128,8 +136,7 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	old = f->topo[k];
 	if (old) {
 		rte_rcu_qsbr_synchronize(f->rcu->qsbr, RTE_QSBR_THRID_INVALID);
-		tp_site_free(old->site);
-		free(old);
+		fwd_topo_free(old);
 	}
 	/* the topology first: a worker that sees the new engine finds it */
 	__atomic_store_n(&f->topo[k], t, __ATOMIC_RELEASE);

@@ -132,6 +132,14 @@ static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 		tp_fwd_neigh_release(d->fwd, pkt, mac);
 }
 
+/* Flow-log lines from fwd's drain (control thread), like every other
+ * tpd message: one "tpd: " line on stderr (journald under systemd). */
+static void flow_log(void *arg, const char *line)
+{
+	(void)arg;
+	say("%s", line);
+}
+
 static int fwd_start(struct tpd *d, char *err, size_t errlen)
 {
 	struct tp_fwd_params p = {
@@ -143,6 +151,8 @@ static int fwd_start(struct tpd *d, char *err, size_t errlen)
 		.control_slot = d->cfg.n_workers,
 		.clock = d->clock,
 		.neigh = d->neigh,
+		.log = flow_log,
+		.log_arg = d,
 	};
 
 	if (d->cfg.mode == TP_MODE_XDP) {

@@ -5,6 +5,7 @@
  *   /tableau/counters  every statistic and drop reason, flat
  *   /tableau/status    name, mode, version, uptime
  *   /tableau/rule_hits packets decided per policy rule id
+ *   /tableau/rule_rate_limited  packets dropped over each rule's rate limit
  * Callbacks run on DPDK's telemetry thread; they only read counters
  * (atomic loads) and fields that are constant after start-up.
  */
@@ -30,11 +31,13 @@ static int tel_counters(const char *cmd, const char *params, struct rte_tel_data
 	return 0;
 }
 
-static int tel_rule_hits(const char *cmd, const char *params, struct rte_tel_data *d)
+/* A per-rule counter of fwd as a dict keyed rule_<id> (or "default"). */
+static int rule_dict(size_t (*get)(const struct tp_fwd *, uint32_t *, uint64_t *, size_t),
+		     struct rte_tel_data *d)
 {
 	uint32_t ids[512];
-	uint64_t hits[512];
-	size_t n = the_tpd->fwd ? tp_fwd_rule_hits(the_tpd->fwd, ids, hits, 512) : 0;
+	uint64_t v[512];
+	size_t n = the_tpd->fwd ? get(the_tpd->fwd, ids, v, 512) : 0;
 	char name[32];
 
 	rte_tel_data_start_dict(d);
@@ -43,9 +46,19 @@ static int tel_rule_hits(const char *cmd, const char *params, struct rte_tel_dat
 			snprintf(name, sizeof(name), "default");
 		else
 			snprintf(name, sizeof(name), "rule_%u", ids[i]);
-		rte_tel_data_add_dict_u64(d, name, hits[i]);
+		rte_tel_data_add_dict_u64(d, name, v[i]);
 	}
 	return 0;
+}
+
+static int tel_rule_hits(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return rule_dict(tp_fwd_rule_hits, d);
+}
+
+static int tel_rule_rate_limited(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return rule_dict(tp_fwd_rule_rate_limited, d);
 }
 
 static int tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -72,6 +85,11 @@ int tpd_telemetry_register(struct tpd *d)
 	rc = rte_telemetry_register_cmd(
 		"/tableau/rule_hits", tel_rule_hits,
 		"Tableau TP packets decided per policy rule id. No parameters");
+	if (rc)
+		return rc;
+	rc = rte_telemetry_register_cmd(
+		"/tableau/rule_rate_limited", tel_rule_rate_limited,
+		"Tableau TP packets dropped over each rule's rate limit. No parameters");
 	if (rc)
 		return rc;
 	return rte_telemetry_register_cmd("/tableau/status", tel_status,

@@ -76,6 +76,8 @@ static void clear_state(struct tp_export *x)
 	x->n_rules = 0;
 	free(x->hits);
 	x->hits = NULL;
+	free(x->rate_limited);
+	x->rate_limited = NULL;
 	for (size_t i = 0; i < x->n_peers; i++)
 		free_peer(&x->peers[i]);
 	free(x->peers);
@@ -250,7 +252,8 @@ static int fill_policy(struct tp_export *x, const struct tp_site *site, uint32_t
 			sel[n++] = &site->rules[i];
 	x->rules = copy_rules(sel, n);
 	x->hits = calloc(n + 1, sizeof(*x->hits));
-	if ((n && !x->rules) || !x->hits)
+	x->rate_limited = calloc(n + 1, sizeof(*x->rate_limited));
+	if ((n && !x->rules) || !x->hits || !x->rate_limited)
 		goto out;
 	x->n_rules = n;
 	if ((rc = intent_peers(x, site, tp, x->kind == TP_EXPORT_INTENT)) < 0 ||
@@ -370,6 +373,25 @@ int tp_export_set_counters(struct tp_export *x, const uint32_t *ids, const uint6
 			rc = -ENOENT;
 		else
 			x->hits[i] = hits[k];
+	}
+	return rc;
+}
+
+int tp_export_set_rate_limited(struct tp_export *x, const uint32_t *ids, const uint64_t *n,
+			       size_t count)
+{
+	int rc = 0;
+
+	for (size_t k = 0; k < count; k++) {
+		size_t i;
+
+		for (i = 0; i < x->n_rules; i++)
+			if (x->rules[i].id == ids[k])
+				break;
+		if (i == x->n_rules)
+			rc = -ENOENT;
+		else
+			x->rate_limited[i] = n[k];
 	}
 	return rc;
 }

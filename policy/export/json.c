@@ -198,6 +198,11 @@ json_t *tp_export_json(const struct tp_export *x)
 				json_object_set_new(
 					r, "hits",
 					json_integer((json_int_t)x->hits[rs[i] - x->rules]));
+			if (x->has_hits && rs[i]->rate_pps)
+				json_object_set_new(
+					r, "rate_limited",
+					json_integer(
+						(json_int_t)x->rate_limited[rs[i] - x->rules]));
 			json_array_append_new(rules, r);
 		}
 	}
@@ -437,7 +442,8 @@ static bool read_rules(struct jr *r, json_t *a, struct tp_export *x)
 		return tp_jr_fail(r, "rules", "rules without a policy");
 	x->rules = calloc(json_array_size(a) + 1, sizeof(*x->rules));
 	x->hits = calloc(json_array_size(a) + 1, sizeof(*x->hits));
-	if (!x->rules || !x->hits)
+	x->rate_limited = calloc(json_array_size(a) + 1, sizeof(*x->rate_limited));
+	if (!x->rules || !x->hits || !x->rate_limited)
 		return tp_jr_fail(r, "rules", "out of memory");
 	json_array_foreach(a, i, v)
 	{
@@ -445,8 +451,12 @@ static bool read_rules(struct jr *r, json_t *a, struct tp_export *x)
 
 		x->n_rules = i + 1;
 		if (!tp_export_rule_read(r, x->site, v, "rules", &x->rules[i]) ||
-		    !tp_jr_u64(r, v, "hits", "rules", false, &x->hits[i]))
+		    !tp_jr_u64(r, v, "hits", "rules", false, &x->hits[i]) ||
+		    !tp_jr_u64(r, v, "rate_limited", "rules", false, &x->rate_limited[i]))
 			return false;
+		if (json_object_get(v, "rate_limited") && (!h || !x->rules[i].rate_pps))
+			return tp_jr_fail(r, "rules",
+					  "'rate_limited' only with 'hits', on a rule with a rate");
 		if (i == 0)
 			x->has_hits = h;
 		else if (h != x->has_hits)

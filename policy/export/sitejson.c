@@ -218,9 +218,9 @@ bool tp_export_rule_read(struct jr *r, const struct tp_site *s, json_t *o, const
 			 struct tp_rule *rule)
 {
 	static const char *const keys[] = {
-		"id",	      "name",	   "from",   "to",	 "action", "proto",
-		"dst_ports",  "src_ports", "icmp",   "stateful", "log",	   "rate",
-		"not_before", "not_after", "modbus", "hits",	 NULL};
+		"id",	      "name",	   "from",   "to",	 "action",	 "proto",
+		"dst_ports",  "src_ports", "icmp",   "stateful", "log",		 "rate",
+		"not_before", "not_after", "modbus", "hits",	 "rate_limited", NULL};
 	static const char *const rate_keys[] = {"pps", "burst", NULL};
 	char from[TP_NAME_MAX], to[TP_NAME_MAX], action[8];
 	int64_t v = 0;
@@ -427,7 +427,7 @@ struct tp_site *tp_export_site_from_json(json_t *j, char *err, size_t errlen)
 		s->n_rules = i + 1;
 		if (!tp_export_rule_read(&r, s, x, "site.conduits", &s->rules[i]))
 			goto fail;
-		if (json_object_get(x, "hits")) {
+		if (json_object_get(x, "hits") || json_object_get(x, "rate_limited")) {
 			tp_jr_fail(&r, "site.conduits", "a site's conduit has no hit counter");
 			goto fail;
 		}

@@ -30,7 +30,9 @@
 	X(TRANSIT_TX_BYTES, "transit_tx_bytes")  \
 	X(PARSED, "parsed_packets")              \
 	X(IDLE_SLEEPS, "idle_sleeps")            \
-	X(HOUSEKEEPING, "housekeeping_ticks")
+	X(HOUSEKEEPING, "housekeeping_ticks")    \
+	X(LOG_DROPPED, "log_dropped")            \
+	X(LOG_SUPPRESSED, "log_suppressed")
 
 enum tp_stat {
 #define X(name, str) TP_STAT_##name,

@@ -26,6 +26,7 @@
 	X(SPOOF, "spoof", "zone port: source is not in a zone hosted by this TP")             \
 	X(NO_ZONE, "no_zone", "destination address is in no zone")                            \
 	X(POLICY, "policy_deny", "denied by the policy (a deny rule or default deny)")        \
+	X(RATE_LIMITED, "rate_limited", "over the deciding rule's rate_limit (pps, burst)")   \
 	X(NOT_LOCAL, "not_local", "transit: destination zone is not hosted by this TP")       \
 	X(NO_PEER, "no_peer", "no tunnel peer for the TP hosting the destination zone")       \
 	X(PEER_QUEUE, "peer_queue_full", "queue of a peer waiting for its handshake is full") \

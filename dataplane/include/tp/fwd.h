@@ -66,6 +66,9 @@ struct tp_fwd_params {
 	const uint8_t *zone_addr4;	/* 4 bytes, or NULL: from the interface */
 	const uint8_t *static_mac;	/* 6 bytes: every next hop */
 	uint64_t (*wall_ns)(void *ctx); /* Unix time; NULL: the system's */
+	/* flow-log lines (control thread, no newline); NULL: stderr */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 /* NULL with errno on failure (err says why). */
@@ -110,6 +113,9 @@ void tp_fwd_neigh_release(void *arg, void *pkt, const uint8_t *mac);
  * every denied packet), summed over workers: fills up to max entries,
  * returns how many. Reads only counters, never the policy. */
 size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max);
+/* [any thread] Packets dropped over a rule's rate limit, per rule id, the
+ * same way (only rules that dropped something). */
+size_t tp_fwd_rule_rate_limited(const struct tp_fwd *f, uint32_t *ids, uint64_t *n, size_t max);
 
 /* [control] The live part of the verification export (tp/export.h),
  * after the caller gave x the running policy (tp_export_set_policy):

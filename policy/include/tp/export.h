@@ -90,12 +90,15 @@ struct tp_export {
 	/* enforced state. local_zones: names of the zones the TP hosts (their
 	 * prefixes are those of site). rules: the conduits the TP enforces (from
 	 * or to a local zone), zone indices into site->zones. hits[i] counts
-	 * rules[i] (has_hits false in an intent export). */
+	 * rules[i] (has_hits false in an intent export); rate_limited[i] its
+	 * packets dropped over its rate_limit (shown with hits, for rules that
+	 * have a rate_limit). */
 	char (*local_zones)[TP_NAME_MAX];
 	size_t n_local_zones;
 	struct tp_rule *rules;
 	size_t n_rules;
 	uint64_t *hits;
+	uint64_t *rate_limited;
 	bool has_hits;
 	struct tp_export_peer *peers;
 	size_t n_peers;
@@ -145,6 +148,11 @@ int tp_export_add_peer(struct tp_export *x, const struct tp_export_peer *p);
 /* Live state: hit counters by rule id (ids not enforced here: -ENOENT). */
 int tp_export_set_counters(struct tp_export *x, const uint32_t *rule_ids, const uint64_t *hits,
 			   size_t n);
+
+/* Live state: packets dropped over each rule's rate limit, by rule id
+ * (ids not enforced here: -ENOENT). */
+int tp_export_set_rate_limited(struct tp_export *x, const uint32_t *rule_ids, const uint64_t *n,
+			       size_t count);
 
 void tp_export_set_flows(struct tp_export *x, uint64_t active, uint64_t capacity);
 

@@ -219,6 +219,8 @@ static void test_effective_builder(void)
 				   .last_handshake = NOW - 5};
 	const uint32_t ids[] = {10, 20, 99};
 	const uint64_t hits[] = {5, 0, 1};
+	const uint32_t lim_ids[] = {10, 99};
+	const uint64_t lim[] = {7, 1};
 	const uint32_t pairs[][2] = {{0, 2}};
 	struct tp_export *x, *y;
 	char *text, err[256];
@@ -234,6 +236,7 @@ static void test_effective_builder(void)
 	CU_ASSERT_EQUAL(tp_export_add_peer(x, &p), 0);
 	CU_ASSERT_EQUAL(x->n_peers, 1);					   /* replaced, not added */
 	CU_ASSERT_EQUAL(tp_export_set_counters(x, ids, hits, 3), -ENOENT); /* 99 unknown */
+	CU_ASSERT_EQUAL(tp_export_set_rate_limited(x, lim_ids, lim, 2), -ENOENT);
 	tp_export_set_flows(x, 12, 65536);
 	CU_ASSERT_EQUAL(tp_export_set_xdp(x, pairs, 1), 0);
 	CU_ASSERT_EQUAL(tp_export_add_counter(x, "drop.no_policy", 3), 0);
@@ -242,6 +245,10 @@ static void test_effective_builder(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(y);
 	CU_ASSERT_TRUE(y->has_hits);
 	CU_ASSERT_EQUAL(y->hits[0], 5); /* rule 10 */
+	CU_ASSERT_EQUAL(y->rate_limited[0], 7);
+	/* only rule 10 has a rate_limit: only it carries the count */
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"rate_limited\": 7"));
+	CU_ASSERT_PTR_NULL(strstr(strstr(text, "\"rate_limited\": 7") + 1, "\"rate_limited\""));
 	CU_ASSERT_EQUAL(y->flows_active, 12);
 	CU_ASSERT_EQUAL(y->n_xdp_pairs, 1);
 	CU_ASSERT_STRING_EQUAL(y->peers[0].handshake, "established");
@@ -357,6 +364,11 @@ static void m_rule_order(json_t *d)
 
 	json_array_append(r, json_array_get(r, 0));
 }
+static void m_limited_no_hits(json_t *d)
+{
+	json_object_set_new(json_array_get(json_object_get(d, "rules"), 0), "rate_limited",
+			    json_integer(1));
+}
 static void m_mixed_hits(json_t *d)
 {
 	json_object_set_new(json_array_get(json_object_get(d, "rules"), 0), "hits",
@@ -444,6 +456,7 @@ static void test_reader_refusals(void)
 	expect_refused(base, m_rule_zone, "unknown zone");
 	expect_refused(base, m_rule_order, "sorted by id");
 	expect_refused(base, m_mixed_hits, "every rule has 'hits' or none");
+	expect_refused(base, m_limited_no_hits, "'rate_limited' only with 'hits'");
 	expect_refused(base, m_port_range, "lo <= hi");
 	expect_refused(base, m_proto, "'proto' out of range");
 	expect_refused(base, m_peer_zone, "unknown zone 'ghost'");

@@ -7,7 +7,9 @@
  * zone z2 10.2.0.0/16) played by a second, DPDK-free tunnel engine.
  *
  * Policy: 10 z1->z2 UDP 5000 allow; 11 z1->z3 ICMP allow; 12 z1->z2 TCP
- * allow (bench); the bundle is signed with a fresh controller key and
+ * allow (bench); 13 z2->z1 UDP 6000 allow, rate_limit 5 pps burst 3, log;
+ * 14 z1->z2 UDP 7000 allow, rate_limit 2 pps burst 2; 15 z1->z2 UDP 9000
+ * deny, log; the bundle is signed with a fresh controller key and
  * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
  * Stages are called directly (no worker lcores): h_egress()/h_ingress()
@@ -35,6 +37,7 @@
 
 #include "tp/bundle.h"
 #include "tp/ctrl_apply.h"
+#include "tp/flowlog.h"
 #include "tp/fwd.h"
 #include "tp/tunnel.h"
 
@@ -61,6 +64,10 @@ struct harness {
 	char state_dir[64];
 	struct tp_drop_vec dv;
 	struct tp_stage_ctx ctx;
+	char log[16][TP_FLOWLOG_LINE_MAX]; /* flow-log lines, oldest first */
+	unsigned n_log;
+	unsigned n_log_total; /* every line, kept or not */
+	char log_last[TP_FLOWLOG_LINE_MAX];
 };
 
 static struct harness H;
@@ -85,6 +92,15 @@ static uint64_t h_clock(void *arg)
 {
 	(void)arg;
 	return H.now_ns;
+}
+
+static void h_log(void *arg, const char *line)
+{
+	(void)arg;
+	if (H.n_log < 16)
+		snprintf(H.log[H.n_log++], TP_FLOWLOG_LINE_MAX, "%s", line);
+	snprintf(H.log_last, TP_FLOWLOG_LINE_MAX, "%s", line);
+	H.n_log_total++;
 }
 
 static uint64_t h_wall(void *arg)
@@ -285,8 +301,8 @@ static struct tp_site *h_site(void)
 		if (zpfx[z][1])
 			tp_prefix_parse(zpfx[z][1], &zn->prefixes[1]);
 	}
-	s->n_rules = 3;
-	s->rules = calloc(3, sizeof(*s->rules));
+	s->n_rules = 6;
+	s->rules = calloc(6, sizeof(*s->rules));
 	r = s->rules;
 	r[0] = (struct tp_rule){.id = 10,
 				.from_zone = 0,
@@ -309,7 +325,37 @@ static struct tp_site *h_site(void)
 				.action = TP_ACTION_ALLOW,
 				.proto = 6,
 				.stateful = true};
-	for (int i = 0; i < 3; i++)
+	r[3] = (struct tp_rule){.id = 13,
+				.from_zone = 1,
+				.to_zone = 0,
+				.action = TP_ACTION_ALLOW,
+				.proto = 17,
+				.stateful = true,
+				.rate_pps = 5,
+				.rate_burst = 3,
+				.log = true};
+	r[4] = (struct tp_rule){.id = 14,
+				.from_zone = 0,
+				.to_zone = 1,
+				.action = TP_ACTION_ALLOW,
+				.proto = 17,
+				.stateful = true,
+				.rate_pps = 2,
+				.rate_burst = 2};
+	r[5] = (struct tp_rule){.id = 15,
+				.from_zone = 0,
+				.to_zone = 1,
+				.action = TP_ACTION_DENY,
+				.proto = 17,
+				.log = true};
+	for (int i = 3; i < 6; i++) {
+		static const uint16_t port[] = {6000, 7000, 9000};
+
+		r[i].n_dst_ports = 1;
+		r[i].dst_ports = calloc(1, sizeof(struct tp_port_range));
+		r[i].dst_ports[0] = (struct tp_port_range){port[i - 3], port[i - 3]};
+	}
+	for (int i = 0; i < 6; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
 	return s;
 }
@@ -436,6 +482,7 @@ static int h_setup(const char *prog)
 		.zone_addr4 = h_addr_gw,
 		.static_mac = h_mac_nh,
 		.wall_ns = h_wall,
+		.log = h_log,
 	};
 	H.fwd = tp_fwd_create(&fp, err, sizeof(err));
 	if (!H.fwd) {

@@ -14,6 +14,14 @@
  *  - staging: packets sent before a session exists wait for it (a new
  *    remote, a new handshake), then go out in order
  *  - policy: a rollback is refused, a newer version applies
+ *  - rate limits: egress charges the rule's forward packets (burst, then
+ *    refill on the injected clock), not its replies; ingress (a sender
+ *    that enforces nothing: the independent engine) with twice the burst;
+ *    a new policy generation starts with full buckets; counted per
+ *    reason and per rule
+ *  - flow log: one line per new flow of a logging rule, drained by the
+ *    control tick; under a flood the ring drops (log_dropped) and the
+ *    output cap writes 100 lines a second and a summary
  */
 #include <CUnit/Basic.h>
 
@@ -209,6 +217,157 @@ static void test_policy_versions(void)
 	test_ingress();
 }
 
+static uint64_t rule_limited(uint32_t id)
+{
+	uint32_t ids[16];
+	uint64_t n[16];
+	size_t k = tp_fwd_rule_rate_limited(H.fwd, ids, n, 16);
+
+	for (size_t i = 0; i < k; i++)
+		if (ids[i] == id)
+			return n[i];
+	return 0;
+}
+
+/* n UDP packets z1 -> z2 from sport to dport through egress at once;
+ * returns how many left encrypted. */
+static unsigned egress_udp(unsigned n, uint16_t sport, uint16_t dport)
+{
+	struct rte_mbuf *m[32];
+	uint8_t ip[64];
+	unsigned out;
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", sport, dport);
+	for (unsigned i = 0; i < n; i++)
+		m[i] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	out = h_run(TP_PORT_ZONE, m, (uint16_t)n);
+	for (unsigned i = 0; i < out; i++)
+		rte_pktmbuf_free(m[i]);
+	h_flush();
+	return out;
+}
+
+/* n UDP packets from the remote (z2 -> z1) through ingress at once. */
+static unsigned ingress_udp(unsigned n, uint16_t sport, uint16_t dport)
+{
+	struct rte_mbuf *m[32];
+	uint8_t ip[64];
+	unsigned out;
+
+	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", sport, dport);
+	for (unsigned i = 0; i < n; i++) {
+		m[i] = remote_seal(ip, sizeof(ip));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+	}
+	out = h_run(TP_PORT_TRANSIT, m, (uint16_t)n);
+	for (unsigned i = 0; i < out; i++)
+		rte_pktmbuf_free(m[i]);
+	h_flush();
+	return out;
+}
+
+static void test_rate_egress(void)
+{
+	uint64_t before = drops(TP_DROP_RATE_LIMITED), r14 = rule_limited(14);
+
+	/* rule 14: 2 pps, burst 2; one flow, five packets at one instant */
+	CU_ASSERT_EQUAL(egress_udp(5, 42000, 7000), 2);
+	CU_ASSERT_EQUAL(drops(TP_DROP_RATE_LIMITED), before + 3);
+	CU_ASSERT_EQUAL(rule_limited(14), r14 + 3);
+	/* replies of the flow are not charged: the bucket is empty */
+	CU_ASSERT_EQUAL(ingress_udp(4, 7000, 42000), 4);
+	/* another flow of the same rule shares its bucket */
+	CU_ASSERT_EQUAL(egress_udp(1, 42001, 7000), 0);
+	/* half a second refills one packet, not two */
+	H.now_ns += 500000000ull;
+	CU_ASSERT_EQUAL(egress_udp(3, 42000, 7000), 1);
+	/* an unlimited rule between the same zones passes everything */
+	CU_ASSERT_EQUAL(egress_udp(20, 42002, 5000), 20);
+	CU_ASSERT_EQUAL(drops(TP_DROP_RATE_LIMITED), before + 3 + 1 + 2);
+	/* a new policy generation: buckets fresh and full */
+	CU_ASSERT_EQUAL_FATAL(h_apply(3), 0);
+	h_poll(); /* the worker's re-check pass over its flows */
+	CU_ASSERT_EQUAL(egress_udp(5, 42000, 7000), 2);
+	CU_ASSERT_EQUAL(rule_limited(14), r14 + 3 + 1 + 2 + 3);
+	/* no log flag on rule 14 */
+	tp_fwd_control_tick(H.fwd);
+	for (unsigned i = 0; i < H.n_log; i++)
+		CU_ASSERT_PTR_NULL(strstr(H.log[i], "rule 14 "));
+}
+
+static void test_rate_ingress_and_log(void)
+{
+	uint64_t before = drops(TP_DROP_RATE_LIMITED);
+
+	H.n_log = 0;
+	/* rule 13 (z2 -> z1, 5 pps, burst 3) decided on the receiving side:
+	 * twice the burst, as the sender may enforce nothing */
+	CU_ASSERT_EQUAL(ingress_udp(10, 40000, 6000), 6);
+	CU_ASSERT_EQUAL(drops(TP_DROP_RATE_LIMITED), before + 4);
+	CU_ASSERT_EQUAL(rule_limited(13), 4);
+	/* a new flow's first packet over the limit: dropped, logged as such */
+	CU_ASSERT_EQUAL(ingress_udp(1, 40003, 6000), 0);
+	CU_ASSERT_EQUAL(rule_limited(13), 5);
+	H.now_ns += 1000000000ull; /* 5 more */
+	CU_ASSERT_EQUAL(ingress_udp(10, 40000, 6000), 5);
+	/* two more flows of the rule */
+	H.now_ns += 2000000000ull;
+	CU_ASSERT_EQUAL(ingress_udp(2, 40001, 6000), 2);
+	CU_ASSERT_EQUAL(ingress_udp(2, 40002, 6000), 2);
+	/* replies from z1 are not charged */
+	CU_ASSERT_EQUAL(egress_udp(8, 6000, 40000), 8);
+	/* tp1 hears back after sending: otherwise the tunnel's timers start
+	 * a handshake that test_staging does not expect */
+	CU_ASSERT_EQUAL(ingress_udp(1, 40000, 6000), 1);
+	/* the control thread writes one line per new flow (four) */
+	CU_ASSERT_EQUAL(H.n_log, 0);
+	tp_fwd_control_tick(H.fwd);
+	CU_ASSERT_EQUAL_FATAL(H.n_log, 4);
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[0], " rule 13 \"r13\" allow udp 10.2.0.10:40000 -> "
+						"10.1.0.10:6000 zones z2 -> z1 (ingress)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[1], "10.2.0.10:40003 -> 10.1.0.10:6000 zones z2 -> "
+						"z1 (ingress, rate-limited)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[2], "10.2.0.10:40001 -> 10.1.0.10:6000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[3], "10.2.0.10:40002 -> 10.1.0.10:6000"));
+	CU_ASSERT_EQUAL(strncmp(H.log[0], "flow 2027-01-15T08:", 19), 0);
+}
+
+static uint64_t stat_of(enum tp_stat st)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(H.counters, &t);
+	return t.stat[st];
+}
+
+/* Rule 15 (deny, log) under a flood of denied packets: the worker's ring
+ * holds 1023 records and counts the rest as log_dropped; the control
+ * thread writes 100 lines a second and a summary of the rest. */
+static void test_log_flood(void)
+{
+	uint64_t dropped = stat_of(TP_STAT_LOG_DROPPED), supp = stat_of(TP_STAT_LOG_SUPPRESSED);
+	unsigned sent = 0;
+
+	H.now_ns += 2000000000ull; /* the output cap full */
+	tp_fwd_control_tick(H.fwd);
+	H.n_log = H.n_log_total = 0;
+	for (int b = 0; b < 40; b++)
+		sent += 32 - egress_udp(32, (uint16_t)(50000 + b), 9000);
+	CU_ASSERT_EQUAL(sent, 1280);
+	CU_ASSERT_EQUAL(stat_of(TP_STAT_LOG_DROPPED), dropped + 1280 - 1023);
+	tp_fwd_control_tick(H.fwd);
+	CU_ASSERT_EQUAL(H.n_log_total, 100);
+	CU_ASSERT_PTR_NOT_NULL(strstr(H.log[0], " rule 15 \"r15\" deny udp 10.1.0.10:50000 -> "
+						"10.2.0.10:9000 zones z1 -> z2 (egress)"));
+	CU_ASSERT_EQUAL(stat_of(TP_STAT_LOG_SUPPRESSED), supp + 1023 - 100);
+	/* a second later the summary, once */
+	H.now_ns += 1000000000ull;
+	tp_fwd_control_tick(H.fwd);
+	tp_fwd_control_tick(H.fwd);
+	CU_ASSERT_EQUAL(H.n_log_total, 101);
+	CU_ASSERT_STRING_EQUAL(H.log_last, "923 flow log lines suppressed (more than 100/s)");
+}
+
 static void test_staging(void)
 {
 	struct tp_tunnel_peer_config pc = {0};
@@ -302,7 +461,7 @@ static void test_expiry_fail_closed(void)
 	CU_ASSERT_EQUAL(drops(TP_DROP_NO_POLICY), before + 1);
 	/* a fresh bundle brings it back: not dropped for want of a policy
 	 * (sent, or staged while the expired session is renewed) */
-	CU_ASSERT_EQUAL(h_apply(3), 0);
+	CU_ASSERT_EQUAL(h_apply(4), 0); /* test_rate_egress applied 3 */
 	before = drops(TP_DROP_NO_POLICY);
 	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
 	if (h_run(TP_PORT_ZONE, m, 1) == 1)
@@ -331,6 +490,9 @@ int main(void)
 	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
+	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
+	CU_add_test(suite, "rate limit on ingress, flow log", test_rate_ingress_and_log);
+	CU_add_test(suite, "flow log under a flood: ring, cap, summary", test_log_flood);
 	CU_add_test(suite, "staging while a handshake runs", test_staging);
 	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
 		    test_expiry_fail_closed);
