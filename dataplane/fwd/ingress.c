@@ -159,8 +159,9 @@ uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 			tp_drop_vec_push(dv, m, decrypt_drop((enum tp_tunnel_res)tp[j].res));
 			continue;
 		}
-		if (tp[j].inner_len == 0) {
-			tp_drop_vec_push(dv, m, TP_DROP_KEEPALIVE);
+		if (tp[j].inner_len == 0) { /* authenticated, and consumed */
+			tp_counters_add(ctx->cnt, TP_STAT_TUNNEL_KEEPALIVES, 1);
+			rte_pktmbuf_free(m);
 			continue;
 		}
 		why = judge(

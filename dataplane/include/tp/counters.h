@@ -32,7 +32,8 @@
 	X(IDLE_SLEEPS, "idle_sleeps")            \
 	X(HOUSEKEEPING, "housekeeping_ticks")    \
 	X(LOG_DROPPED, "log_dropped")            \
-	X(LOG_SUPPRESSED, "log_suppressed")
+	X(LOG_SUPPRESSED, "log_suppressed")      \
+	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx")
 
 enum tp_stat {
 #define X(name, str) TP_STAT_##name,

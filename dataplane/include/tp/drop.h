@@ -41,7 +41,6 @@
 	X(TUN_SPOOF, "tunnel_spoof",                                                          \
 	  "decrypted source is not in a zone hosted by the peer that sent it")                \
 	X(TUN_INNER, "tunnel_bad_inner", "decrypted packet is not a sane IP packet")          \
-	X(KEEPALIVE, "tunnel_keepalive", "empty keepalive consumed (not an error)")           \
 	X(HS_RING, "handshake_ring_full", "handshake messages queued faster than handled")    \
 	X(CTL_RING, "control_ring_full", "packet for the control thread: its ring is full")   \
 	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \

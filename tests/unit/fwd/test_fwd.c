@@ -340,6 +340,33 @@ static uint64_t stat_of(enum tp_stat st)
 	return t.stat[st];
 }
 
+static uint64_t all_drops(void)
+{
+	struct tp_counters_totals t;
+	uint64_t sum = 0;
+
+	tp_counters_sum(H.counters, &t);
+	for (int r = 0; r < TP_DROP__COUNT; r++)
+		sum += t.drop[r];
+	return sum;
+}
+
+/* A keepalive is authenticated traffic that carries nothing: consumed and
+ * counted as such, never as a drop (an operator reads drops as trouble). */
+static void test_keepalive_not_a_drop(void)
+{
+	uint64_t ka = stat_of(TP_STAT_TUNNEL_KEEPALIVES), dropped = all_drops();
+	struct rte_mbuf *m[1];
+	uint8_t none[1];
+
+	m[0] = remote_seal(none, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m[0]);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(stat_of(TP_STAT_TUNNEL_KEEPALIVES), ka + 1);
+	CU_ASSERT_EQUAL(all_drops(), dropped);
+}
+
 /* Rule 15 (deny, log) under a flood of denied packets: the worker's ring
  * holds 1023 records and counts the rest as log_dropped; the control
  * thread writes 100 lines a second and a summary of the rest. */
@@ -493,6 +520,7 @@ int main(void)
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
 	CU_add_test(suite, "rate limit on ingress, flow log", test_rate_ingress_and_log);
 	CU_add_test(suite, "flow log under a flood: ring, cap, summary", test_log_flood);
+	CU_add_test(suite, "ingress: a keepalive is a stat, not a drop", test_keepalive_not_a_drop);
 	CU_add_test(suite, "staging while a handshake runs", test_staging);
 	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
 		    test_expiry_fail_closed);
