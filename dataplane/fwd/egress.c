@@ -166,21 +166,24 @@ static bool to_local(struct tp_fwd *f, struct rte_mbuf *m, struct tp_drop_vec *d
 	return true;
 }
 
-/* Policy for one packet through this worker's flow table. */
-static bool police(struct fwd_worker *w, const struct tp_engine *e, struct rte_mbuf *m,
-		   const uint8_t *ip, uint32_t len)
+/* Policy for one packet through this worker's flow table, then its
+ * application profile: TP_DROP_NONE or the reason. */
+static enum tp_drop police(struct fwd_worker *w, const struct tp_engine *e, struct rte_mbuf *m,
+			   const uint8_t *ip, uint32_t len)
 {
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
 
 	if (tp_flow_parse(ip, len, &fp) != TP_PARSE_OK)
-		return false;
+		return TP_DROP_POLICY;
 	r = tp_flow_classify(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
 	(void)m;
-	return tp_flow_result_passes(r);
+	if (!tp_flow_result_passes(r))
+		return TP_DROP_POLICY;
+	return fwd_app_check(w, e, &fp, &dec, ip);
 }
 
 uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
@@ -209,6 +212,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		uint32_t sz = tp_engine_zone_of(e, in->family, in->src);
 		uint32_t dz = tp_engine_zone_of(e, in->family, in->dst);
 		uint32_t dtp, pi;
+		enum tp_drop why;
 
 		if (sz == TP_ZONE_NONE || tp_engine_zone_tp(e, sz) != topo->self_tp) {
 			tp_drop_vec_push(dv, m, TP_DROP_SPOOF);
@@ -221,8 +225,8 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		meta->src_zone = sz;
 		meta->dst_zone = dz;
 		/* inside one zone: not policed (DESIGN.md §7.2) */
-		if (sz != dz && !police(w, e, m, ip, in->ip_len)) {
-			tp_drop_vec_push(dv, m, TP_DROP_POLICY);
+		if (sz != dz && (why = police(w, e, m, ip, in->ip_len)) != TP_DROP_NONE) {
+			tp_drop_vec_push(dv, m, why);
 			continue;
 		}
 		if (!fwd_ttl_dec(m)) {
