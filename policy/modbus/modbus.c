@@ -316,6 +316,9 @@ enum tp_modbus_result tp_modbus_segment(struct tp_modbus_stream *s, const struct
 		memset(s, 0, sizeof(*s));
 		s->synced = 1;
 		s->next_seq = ++seq;
+	} else if ((tcp_flags & TCP_SYN) && len) {
+		/* a receiver ignores data on a SYN inside a connection */
+		goto drop_out_of_order;
 	}
 	if (len == 0) {
 		if (fin && s->synced && seq == s->next_seq) {
