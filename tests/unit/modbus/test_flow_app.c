@@ -116,7 +116,8 @@ static size_t packet(uint8_t *p, bool from_client, uint16_t cport, uint32_t seq,
 	p[27] = (uint8_t)seq;
 	p[32] = 5 << 4;
 	p[33] = flags;
-	memcpy(p + 40, data, n);
+	if (n)
+		memcpy(p + 40, data, n);
 	return len;
 }
 
