@@ -6,8 +6,12 @@
  * window, with the reference evaluator's conventions (tp/eval.h): an empty
  * list means any, a port list restricts a conduit to the port protocols, an
  * ICMP list to ICMP and ICMPv6. Subset and overlap are decided exactly on
- * those dimensions; application profiles are treated conservatively (a
- * conduit with a profile never covers another one).
+ * those dimensions. Application profiles: a conduit with a profile never
+ * covers another one; among allows, a profile applies only where every
+ * matching allow carries one (tp/eval.h), so a plain allow that matches a
+ * profile conduit's traffic switches its profile off there, and of two
+ * profile conduits matching the same traffic the smaller id's profile
+ * applies: check_profiles() says so.
  */
 #include "tp/lint.h"
 
@@ -138,11 +142,9 @@ static bool window_overlap(const struct tp_rule *b, const struct tp_rule *a)
 	return anb < bna && bnb < ana;
 }
 
-/* Does a match every packet b matches (ignoring zones)? */
-static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
+/* Does a match every packet b matches (ignoring zones and profiles)? */
+static bool rule_subset_l4(const struct tp_rule *b, const struct tp_rule *a)
 {
-	if (a->profile != TP_PROFILE_NONE)
-		return false;
 	if (a->proto != 0 && a->proto != b->proto)
 		return false;
 	/* a's lists restrict it to a class of protocols; b must be inside it */
@@ -157,6 +159,12 @@ static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
 	if (may_icmp(b) && !icmp_subset(b, a))
 		return false;
 	return window_subset(b, a);
+}
+
+/* Does a admit every packet b matches, with nothing more to check? */
+static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
+{
+	return a->profile == TP_PROFILE_NONE && rule_subset_l4(b, a);
 }
 
 /* Is there a packet both match (ignoring zones)? */
@@ -201,6 +209,38 @@ static const char *zone_name(const struct tp_site *s, uint32_t z)
 	return z < s->n_zones ? s->zones[z].name : "?";
 }
 
+/* Two allows of one zone pair, at least one with a profile. */
+static void check_profiles(const struct tp_rule *a, const struct tp_rule *b, const char *la,
+			   const char *lb, struct tp_diags *d)
+{
+	const struct tp_rule *m = a->profile != TP_PROFILE_NONE ? a : b, *p = m == a ? b : a;
+	const char *lm = m == a ? la : lb, *lp = m == a ? lb : la;
+
+	if (a->profile != TP_PROFILE_NONE && b->profile != TP_PROFILE_NONE) {
+		const struct tp_rule *lo = a->id < b->id ? a : b, *hi = lo == a ? b : a;
+		const char *llo = lo == a ? la : lb, *lhi = lo == a ? lb : la;
+
+		if (rule_overlap(hi, lo))
+			tp_diag_add(
+				d, TP_DIAG_WARNING, hi->loc,
+				"%s and %s (at %u:%u) both carry a modbus profile and match some "
+				"of the same traffic: only the profile of %s (the smaller id) "
+				"applies to it",
+				lhi, llo, lo->loc.line, lo->loc.col, llo);
+		return;
+	}
+	if (rule_subset_l4(m, p))
+		tp_diag_add(d, TP_DIAG_ERROR, m->loc,
+			    "the modbus profile of %s is never enforced: %s (at %u:%u) allows all "
+			    "its traffic without a profile",
+			    lm, lp, p->loc.line, p->loc.col);
+	else if (rule_overlap(m, p))
+		tp_diag_add(d, TP_DIAG_WARNING, m->loc,
+			    "%s (at %u:%u) allows some traffic of %s without a profile: its modbus "
+			    "profile does not apply to that traffic",
+			    lp, p->loc.line, p->loc.col, lm);
+}
+
 /* Two conduits of one zone pair: shadowed, redundant, or overlapping. */
 static void check_pair(const struct tp_site *s, const struct tp_rule *a, const struct tp_rule *b,
 		       struct tp_diags *d)
@@ -225,6 +265,11 @@ static void check_pair(const struct tp_site *s, const struct tp_rule *a, const s
 				    "from '%s' to '%s': deny wins for that traffic",
 				    lal, ld, deny->loc.line, deny->loc.col,
 				    zone_name(s, allow->from_zone), zone_name(s, allow->to_zone));
+		return;
+	}
+	if (a->action == TP_ACTION_ALLOW &&
+	    (a->profile != TP_PROFILE_NONE || b->profile != TP_PROFILE_NONE)) {
+		check_profiles(a, b, la, lb, d);
 		return;
 	}
 	/* Same action: the one with the larger id is dead if the other covers
