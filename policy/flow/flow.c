@@ -22,9 +22,10 @@
  *                     recently used to within relink_ns (exactly, when
  *                     relink_ns is 0).
  *   recheck_cursor    where tp_flow_recheck() resumes
- *   app[capacity]     Modbus stream state of entry i (only read for
- *                     entries whose profile flag is set; reset when an
- *                     entry is inserted or gains a profile)
+ *   app[capacity]     Modbus stream state of entry i (only read or
+ *                     written for entries whose profile flag is set;
+ *                     reset when such an entry is inserted or an entry
+ *                     gains the flag), so plain flows never touch it
  *   last, last_init   entry of the packet last classified (NIL when it
  *                     has none any more) and whether it came from the
  *                     initiator: what tp_flow_app_check() works on
@@ -351,7 +352,8 @@ static void entry_insert(struct tp_flow_table *t, const struct key *k, uint32_t 
 	e->icmp_type = pkt->f.icmp_type;
 	e->icmp_code = pkt->f.icmp_code;
 	e->profile = d->profile;
-	tp_modbus_stream_init(&t->app[i]);
+	if (d->profile) /* only profile entries ever read theirs */
+		tp_modbus_stream_init(&t->app[i]);
 	t->last = i;
 	t->last_init = true;
 	if (k->proto == 6)
