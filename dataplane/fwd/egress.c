@@ -169,8 +169,9 @@ static bool to_local(struct tp_fwd *f, struct rte_mbuf *m, struct tp_drop_vec *d
 	return true;
 }
 
-/* Policy for one packet through this worker's flow table, then the
- * deciding rule's log flag and rate limit: TP_DROP_NONE when it passes. */
+/* Policy for one packet through this worker's flow table, the deciding
+ * rule's log flag and rate limit, then the application profile:
+ * TP_DROP_NONE when it passes. */
 static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct tp_engine *e,
 			   const struct fwd_topo *topo, const uint8_t *ip, uint32_t len)
 {
@@ -186,7 +187,9 @@ static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const str
 		fwd_hit(w, dec.rule_id);
 	if (!fwd_rules_check(f, ctx, topo, r, &dec, &fp, TP_FLOWLOG_EGRESS))
 		return TP_DROP_RATE_LIMITED;
-	return tp_flow_result_passes(r) ? TP_DROP_NONE : TP_DROP_POLICY;
+	if (!tp_flow_result_passes(r))
+		return TP_DROP_POLICY;
+	return fwd_app_check(w, e, &fp, &dec, ip);
 }
 
 uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,

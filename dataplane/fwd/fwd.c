@@ -584,8 +584,8 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 #define X(name) json_object_set_new(flows, #name, json_integer((json_int_t)sum.name));
 	TP_FLOW_COUNTERS(X)
 #undef X
-	return json_pack("{s:o, s:o, s:o}", "rule_hits", rules, "rule_rate_limited", limited,
-			 "flows", flows);
+	return json_pack("{s:o, s:o, s:o, s:o}", "rule_hits", rules, "rule_rate_limited", limited,
+			 "flows", flows, "profile_drops", fwd_app_json(f, e));
 }
 
 json_t *tp_fwd_tunnel_json(struct tp_fwd *f)

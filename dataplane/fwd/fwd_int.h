@@ -9,6 +9,7 @@
  *   control.c  control thread: handshakes, tunnel ops, neighbours, peers
  *   export.c   the live state for the verification export
  *   rules.c    per-rule rate limits and the flow log (workers and drain)
+ *   app.c      application-profile checks (Modbus/TCP) after the policy
  *
  * State and who writes it:
  *  - topo[]: per published policy generation, the view of the site the
@@ -54,6 +55,7 @@
 #define TOPO_SLOTS	 8
 #define NH_SLOTS	 256 /* next-hop cache entries (power of two) */
 #define HITS_SLOTS	 1024
+#define APP_DROP_SLOTS	 64 /* rules with profile drops counted per worker */
 #define CTL_RING_SIZE	 1024
 #define WRK_RING_SIZE	 1024
 #define LOG_RING_SIZE	 1024 /* flow-log records per worker */
@@ -119,6 +121,7 @@ struct fwd_worker {
 	uint32_t recheck_left; /* entries of the pass still to visit */
 	uint64_t iter;
 	struct fwd_hit hits[HITS_SLOTS];
+	struct fwd_hit app_drops[APP_DROP_SLOTS]; /* app.c */
 	/* flow dump on request of the control thread */
 	atomic_uint dump_req, dump_done;
 	json_t *dump;
@@ -249,5 +252,14 @@ void fwd_flowlog_drain(struct tp_fwd *f);
 
 /* policy.c */
 void fwd_policy_tick(struct tp_fwd *f);
+
+/* app.c */
+/* After the flow table passed a packet (fp parsed from ip): TP_DROP_NONE,
+ * or the profile's reason to drop it (counted per rule). */
+enum tp_drop fwd_app_check(struct fwd_worker *w, const struct tp_engine *e,
+			   const struct tp_flow_pkt *fp, const struct tp_decision *dec,
+			   const uint8_t *ip);
+/* Dropped segments per rule id, summed over workers. */
+json_t *fwd_app_json(struct tp_fwd *f, const struct tp_engine *e);
 
 #endif /* FWD_INT_H */

@@ -50,6 +50,7 @@ static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const stru
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
+	enum tp_drop why;
 	uint32_t sz, dz, stp;
 	uint8_t dst[16];
 
@@ -78,6 +79,9 @@ static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const stru
 		return TP_DROP_RATE_LIMITED;
 	if (!tp_flow_result_passes(r))
 		return TP_DROP_POLICY;
+	why = fwd_app_check(w, e, &fp, &dec, inner);
+	if (why != TP_DROP_NONE)
+		return why;
 	/* the frame becomes [Ethernet][inner packet] */
 	memcpy(dst, in->dst, sizeof(dst));
 	if (!rte_pktmbuf_adj(m, (uint16_t)(inner - rte_pktmbuf_mtod(m, uint8_t *))))

@@ -174,6 +174,7 @@ static void print_counters(json_t *r, bool all)
 	print_section(r, "rule_hits", "rule hits (id:name, first packets decided)", all);
 	print_section(r, "rule_rate_limited",
 		      "rule rate-limited (id:name, packets over rate_limit)", all);
+	print_section(r, "profile_drops", "application-profile drops (id:name, segments)", all);
 	print_section(r, "flows", "flow tables", all);
 	print_section(r, "tunnel", "tunnel control path (handshakes by result)", all);
 	print_section(json_object_get(r, "xdp"), "zone", "XDP zone port (verdicts)", all);

@@ -99,16 +99,17 @@ static int check_rule(struct build *b, const struct tp_rule *r)
 		if (r->icmp[i].code < -1 || r->icmp[i].code > 255)
 			return fail(b, -EINVAL, "rule %u: ICMP code %d out of range", r->id,
 				    r->icmp[i].code);
-	if (r->profile != TP_PROFILE_NONE)
-		/* Enforcing Modbus/TCP needs payload inspection of every
-		 * packet of the flow; allowing the conduit as plain TCP would
-		 * silently grant writes the operator meant to forbid. */
+	if (r->profile != TP_PROFILE_NONE && r->profile != TP_PROFILE_MODBUS)
+		return fail(b, -EINVAL, "rule %u: unknown application profile %d", r->id,
+			    (int)r->profile);
+	if (r->profile == TP_PROFILE_MODBUS &&
+	    (r->action != TP_ACTION_ALLOW || r->proto != 6 || !r->stateful))
+		/* The checker follows the client's TCP stream from its SYN:
+		 * it needs a flow, and only narrows what an allow admits. */
 		return fail(b, -EINVAL,
-			    "rule %u '%s' (line %u): application profile %s is not enforced by "
-			    "this engine; the conduit is refused rather than widened to all of "
-			    "its TCP traffic",
-			    r->id, r->name, r->loc.line,
-			    r->profile == TP_PROFILE_MODBUS ? "modbus-tcp" : "(unknown)");
+			    "rule %u '%s' (line %u): a modbus profile needs a stateful allow rule "
+			    "with proto tcp",
+			    r->id, r->name, r->loc.line);
 	if (r->not_before && r->not_after && r->not_after <= r->not_before)
 		return fail(b, -EINVAL, "rule %u: not_after is not after not_before", r->id);
 	return 0;
@@ -169,6 +170,22 @@ static int build_rule_info(struct build *b)
 		ri->rate_pps = r->rate_pps;
 		ri->rate_burst = r->rate_burst;
 		snprintf(ri->name, sizeof(ri->name), "%s", r->name);
+		if (r->profile == TP_PROFILE_MODBUS) {
+			const struct tp_modbus_profile *mp = &r->modbus;
+			struct tp_modbus_rules *mr = arena_calloc(&e->arena, 1, sizeof(*mr));
+			struct tp_u16_range *rg = arena_calloc(
+				&e->arena, mp->n_registers ? mp->n_registers : 1, sizeof(*rg));
+
+			if (!mr || !rg)
+				return fail(b, -ENOMEM, "out of memory");
+			if (!tp_modbus_rules_build(mp, rg, mr))
+				return fail(
+					b, -EINVAL,
+					"rule %u '%s' (line %u): modbus profile has an inverted "
+					"register range, or function code 0 or above 127",
+					r->id, r->name, r->loc.line);
+			ri->modbus = mr;
+		}
 	}
 	e->n_rules = (uint32_t)s->n_rules;
 	qsort(e->rule, s->n_rules, sizeof(*e->rule), cmp_info);
@@ -377,9 +394,9 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 {
 	uint32_t *ends = calloc(2 * n + 1, sizeof(*ends));
 	uint32_t *next_deny = NULL, *next_allow = NULL;
-	int32_t *diff = NULL;
+	int32_t *diff = NULL, *open_diff = NULL;
 	int ret = -ENOMEM;
-	int32_t run = 0;
+	int32_t run = 0, run_open = 0;
 
 	if (!ends)
 		goto fail_nomem;
@@ -394,7 +411,8 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 	next_deny = malloc((t->n + 1) * sizeof(uint32_t));
 	next_allow = malloc((t->n + 1) * sizeof(uint32_t));
 	diff = calloc(t->n + 1, sizeof(int32_t));
-	if (!t->cell || !next_deny || !next_allow || !diff)
+	open_diff = calloc(t->n + 1, sizeof(int32_t));
+	if (!t->cell || !next_deny || !next_allow || !diff || !open_diff)
 		goto fail_nomem;
 	for (uint32_t i = 0; i <= t->n; i++)
 		next_deny[i] = next_allow[i] = i;
@@ -418,10 +436,16 @@ static int ptab_build(struct build *b, struct rng *v, size_t n, struct ptab *t)
 			diff[i0]++;
 			diff[i1]--;
 		}
+		if (r->action == TP_ACTION_ALLOW && r->profile == TP_PROFILE_NONE) {
+			open_diff[i0]++;
+			open_diff[i1]--;
+		}
 	}
 	for (uint32_t i = 0; i < t->n; i++) {
 		run += diff[i];
+		run_open += open_diff[i];
 		t->cell[i].stateful = run > 0;
+		t->cell[i].open = run_open > 0;
 	}
 	if (t->n > PTAB_DIRECT_MIN) {
 		t->dcell = arena_calloc(&b->e->arena, PORT_RANGE_END, sizeof(*t->dcell));
@@ -442,6 +466,7 @@ out_free:
 	free(next_deny);
 	free(next_allow);
 	free(diff);
+	free(open_diff);
 	return ret;
 }
 

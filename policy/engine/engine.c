@@ -22,8 +22,10 @@
  *               qualifies by code a 256-entry code table
  *
  * An aggregate (struct agg) is what §7.3 needs of the set of rules matching
- * a cell: the smallest deny id, the smallest allow id and whether any
- * matching allow is stateful. Aggregates of disjoint rule sets merge by
+ * a cell: the smallest deny id, the smallest allow id, whether any
+ * matching allow is stateful and whether any has no application profile
+ * (when none lacks one, the payload is checked against the profile of the
+ * named allow). Aggregates of disjoint rule sets merge by
  * taking minima and OR, which is why the source-port grid can hold only its
  * own rules and be merged with the destination-port answer at lookup.
  *
@@ -127,6 +129,7 @@ void tp_engine_decide(const struct tp_engine *e, const struct tp_flow *f, struct
 	out->to_zone = tp_engine_zone_of(e, f->dst.family, f->dst.addr);
 	out->rule_id = TP_RULE_ID_NONE;
 	out->stateful = false;
+	out->profile = false;
 	out->verdict = TP_VERDICT_DENY;
 
 	if (out->from_zone == TP_ZONE_NONE) {
@@ -154,6 +157,7 @@ void tp_engine_decide(const struct tp_engine *e, const struct tp_flow *f, struct
 		out->reason = TP_REASON_RULE_ALLOW;
 		out->rule_id = a.allow;
 		out->stateful = a.stateful != 0;
+		out->profile = a.open == 0;
 	} else {
 		out->reason = TP_REASON_DEFAULT_DENY;
 	}

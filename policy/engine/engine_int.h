@@ -34,7 +34,8 @@ enum cls_kind {
 struct agg {
 	uint32_t deny;	   /* smallest matching deny id, TP_RULE_ID_NONE if none */
 	uint32_t allow;	   /* smallest matching allow id */
-	uint32_t stateful; /* some matching allow is stateful */
+	uint16_t stateful; /* some matching allow is stateful */
+	uint16_t open;	   /* some matching allow has no application profile */
 };
 
 struct ptab {
@@ -103,6 +104,7 @@ static inline void agg_merge(struct agg *into, const struct agg *a)
 	into->deny = id_min(into->deny, a->deny);
 	into->allow = id_min(into->allow, a->allow);
 	into->stateful |= a->stateful;
+	into->open |= a->open;
 }
 
 static inline void agg_add_rule(struct agg *a, const struct tp_rule *r)
@@ -112,6 +114,7 @@ static inline void agg_add_rule(struct agg *a, const struct tp_rule *r)
 	} else {
 		a->allow = id_min(a->allow, r->id);
 		a->stateful |= r->stateful;
+		a->open |= r->profile == TP_PROFILE_NONE;
 	}
 }
 

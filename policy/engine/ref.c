@@ -19,6 +19,13 @@
  *    rule is still the allow with the smallest id.
  *  - Traffic inside one zone is allowed with reason "same-zone", no rule and
  *    no flow.
+ *  - decision.profile is true when the packet is allowed and every
+ *    matching allow rule carries an application profile; its payload is
+ *    then checked against the profile of the named rule. One matching
+ *    allow without a profile admits the payload unchecked, as any allow
+ *    admits the packet: order never matters, and a profile only narrows
+ *    the conduit of its own rule. (Of several matching profile rules the
+ *    named one's profile applies; lint warns about such overlaps.)
  */
 #include "tp/eval.h"
 
@@ -84,12 +91,13 @@ void tp_ref_evaluate(const struct tp_site *site, const struct tp_flow *f, int64_
 		     struct tp_decision *out)
 {
 	uint32_t deny = TP_RULE_ID_NONE, allow = TP_RULE_ID_NONE;
-	bool stateful = false;
+	bool stateful = false, open = false;
 
 	out->from_zone = tp_site_zone_of(site, &f->src);
 	out->to_zone = tp_site_zone_of(site, &f->dst);
 	out->rule_id = TP_RULE_ID_NONE;
 	out->stateful = false;
+	out->profile = false;
 	out->verdict = TP_VERDICT_DENY;
 
 	if (out->from_zone == TP_ZONE_NONE) {
@@ -120,6 +128,7 @@ void tp_ref_evaluate(const struct tp_site *site, const struct tp_flow *f, int64_
 			if (allow == TP_RULE_ID_NONE || r->id < allow)
 				allow = r->id;
 			stateful = stateful || r->stateful;
+			open = open || r->profile == TP_PROFILE_NONE;
 		}
 	}
 
@@ -131,6 +140,7 @@ void tp_ref_evaluate(const struct tp_site *site, const struct tp_flow *f, int64_
 		out->reason = TP_REASON_RULE_ALLOW;
 		out->rule_id = allow;
 		out->stateful = stateful;
+		out->profile = !open;
 	} else {
 		out->reason = TP_REASON_DEFAULT_DENY;
 	}

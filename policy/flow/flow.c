@@ -22,6 +22,13 @@
  *                     recently used to within relink_ns (exactly, when
  *                     relink_ns is 0).
  *   recheck_cursor    where tp_flow_recheck() resumes
+ *   app[capacity]     Modbus stream state of entry i (only read or
+ *                     written for entries whose profile flag is set;
+ *                     reset when such an entry is inserted or an entry
+ *                     gains the flag), so plain flows never touch it
+ *   last, last_init   entry of the packet last classified (NIL when it
+ *                     has none any more) and whether it came from the
+ *                     initiator: what tp_flow_app_check() works on
  *
  * Invariants: a live entry's class matches its protocol and TCP state;
  * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
@@ -77,6 +84,7 @@ struct entry {
 	uint8_t init;		      /* end (0/1) that initiated */
 	uint8_t tcp;		      /* TCPS_* */
 	uint8_t icmp_type, icmp_code; /* of the initiator's first packet */
+	uint8_t profile;	      /* payload checked against rule_id's profile */
 };
 
 struct list {
@@ -98,6 +106,9 @@ struct tp_flow_table {
 	void *clock_arg;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	struct tp_flow_counters ctr;
+	struct tp_modbus_stream *app;
+	uint32_t last;
+	bool last_init;
 };
 
 _Static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 key is 16 bytes");
@@ -340,6 +351,11 @@ static void entry_insert(struct tp_flow_table *t, const struct key *k, uint32_t 
 	e->zone[!src_end] = d->to_zone;
 	e->icmp_type = pkt->f.icmp_type;
 	e->icmp_code = pkt->f.icmp_code;
+	e->profile = d->profile;
+	if (d->profile) /* only profile entries ever read theirs */
+		tp_modbus_stream_init(&t->app[i]);
+	t->last = i;
+	t->last_init = true;
 	if (k->proto == 6)
 		/* loose pickup (§7.5): a mid-stream packet starts an
 		 * established flow, a SYN a half-open one */
@@ -374,6 +390,10 @@ static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine 
 	}
 	e->gen = tp_engine_generation(engine);
 	e->rule_id = d.rule_id;
+	if (d.profile && !e->profile)
+		/* not followed so far: fail closed from here (tp/flow.h) */
+		tp_modbus_stream_init(&t->app[i]);
+	e->profile = d.profile;
 	e->zone[e->init] = d.from_zone;
 	e->zone[!e->init] = d.to_zone;
 	t->ctr.rechecked++;
@@ -406,6 +426,7 @@ static void flow_decision(const struct entry *e, unsigned src_end, struct tp_dec
 	out->from_zone = e->zone[src_end];
 	out->to_zone = e->zone[!src_end];
 	out->stateful = true;
+	out->profile = e->profile;
 }
 
 /* TCP: update the light state for a packet from end src_end; false when
@@ -447,6 +468,7 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	 * be a router rather than the flow's other end: the zones reported
 	 * are those of the error's own addresses. */
 	flow_decision(&t->entry[i], !src_end, out);
+	out->profile = false; /* an ICMP error carries no stream data */
 	out->from_zone = tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr);
 	out->to_zone = tp_engine_zone_of(engine, pkt->f.dst.family, pkt->f.dst.addr);
 	return true;
@@ -460,6 +482,7 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 {
 	uint32_t i = lookup(t, k, b, engine, now);
 
+	t->last = NIL;
 	if (i != NIL && k->proto == 6 && src_end != t->entry[i].init &&
 	    (pkt->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
 		/* A bare SYN from the responder is no part of the initiator's
@@ -486,6 +509,8 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 			t->ctr.closed++;
 		} else {
 			touch(t, i, class_of(k->proto, e->tcp), now);
+			t->last = i;
+			t->last_init = src_end == e->init;
 		}
 		t->ctr.hits++;
 		return TP_FLOW_PASS_FLOW;
@@ -519,6 +544,7 @@ static enum tp_flow_result classify_special(struct tp_flow_table *t, const struc
 					    const struct tp_flow_pkt *pkt, uint64_t now,
 					    struct tp_decision *out)
 {
+	t->last = NIL;
 	if (!engine)
 		goto drop_no_policy;
 	if (related(t, engine, pkt, now, out))
@@ -613,6 +639,29 @@ void tp_flow_classify_burst(struct tp_flow_table *t, const struct tp_engine *eng
 	}
 }
 
+enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp_engine *engine,
+					const struct tp_flow_pkt *pkt, const struct tp_decision *d,
+					const uint8_t *ip)
+{
+	const struct tp_engine_rule_info *ri;
+
+	if (!d->profile || pkt->f.proto != 6 || pkt->icmp_error)
+		return TP_MODBUS_OK;
+	if (pkt->tcp_bad_doff)
+		return TP_MODBUS_BAD_HEADER;
+	ri = tp_engine_rule(engine, d->rule_id);
+	if (!ri || !ri->modbus)
+		/* not reached: decision.profile names a profile rule */
+		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
+	if (t->last == NIL)
+		/* admitted without a flow (a RST) or the flow ended here */
+		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
+	if (!t->last_init)
+		return TP_MODBUS_OK;
+	return tp_modbus_segment(&t->app[t->last], ri->modbus, pkt->tcp_seq, pkt->tcp_flags,
+				 ip + pkt->payload_off, pkt->payload_len);
+}
+
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max)
 {
 	return expire(t, t->clock_ns(t->clock_arg), max);
@@ -691,7 +740,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 		return NULL;
 	t->entry = calloc(cap, sizeof(*t->entry));
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
-	if (!t->entry || !t->bucket)
+	t->app = calloc(cap, sizeof(*t->app));
+	t->last = NIL;
+	if (!t->entry || !t->bucket || !t->app)
 		goto fail_nomem;
 	memset(t->bucket, 0xff, (size_t)nb * sizeof(*t->bucket)); /* NIL */
 	t->mask = nb - 1;
@@ -725,5 +776,6 @@ void tp_flow_table_free(struct tp_flow_table *t)
 	sodium_memzero(t->hash_key, sizeof(t->hash_key));
 	free(t->entry);
 	free(t->bucket);
+	free(t->app);
 	free(t);
 }

@@ -60,6 +60,11 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static bool is_echo(uint8_t proto, uint8_t type)
 {
 	if (proto == PROTO_ICMP)
@@ -196,7 +201,7 @@ enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flo
 {
 	struct tp_flow *f = &out->f;
 	const uint8_t *l4;
-	size_t l4len;
+	size_t l4len, doff;
 	enum tp_parse_result r;
 
 	memset(out, 0, sizeof(*out));
@@ -214,6 +219,15 @@ enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flo
 		f->sport = be16(l4);
 		f->dport = be16(l4 + 2);
 		out->tcp_flags = l4[13];
+		out->tcp_seq = be32(l4 + 4);
+		doff = (size_t)(l4[12] >> 4) * 4;
+		/* only the payload checks of application profiles need it: a
+		 * receiver drops such a segment, a profile refuses it */
+		out->tcp_bad_doff = doff < TCP_HDR_MIN || doff > l4len;
+		if (!out->tcp_bad_doff) {
+			out->payload_off = (uint16_t)(l4 - pkt + doff);
+			out->payload_len = (uint16_t)(l4len - doff);
+		}
 		return TP_PARSE_OK;
 	case PROTO_UDP:
 	case PROTO_UDPLITE:

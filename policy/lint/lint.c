@@ -6,8 +6,12 @@
  * window, with the reference evaluator's conventions (tp/eval.h): an empty
  * list means any, a port list restricts a conduit to the port protocols, an
  * ICMP list to ICMP and ICMPv6. Subset and overlap are decided exactly on
- * those dimensions; application profiles are treated conservatively (a
- * conduit with a profile never covers another one).
+ * those dimensions. Application profiles: a conduit with a profile never
+ * covers another one; among allows, a profile applies only where every
+ * matching allow carries one (tp/eval.h), so a plain allow that matches a
+ * profile conduit's traffic switches its profile off there, and of two
+ * profile conduits matching the same traffic the smaller id's profile
+ * applies: check_profiles() says so.
  */
 #include "tp/lint.h"
 
@@ -139,11 +143,9 @@ static bool window_overlap(const struct tp_rule *b, const struct tp_rule *a)
 	return anb < bna && bnb < ana;
 }
 
-/* Does a match every packet b matches (ignoring zones)? */
-static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
+/* Does a match every packet b matches (ignoring zones and profiles)? */
+static bool rule_subset_l4(const struct tp_rule *b, const struct tp_rule *a)
 {
-	if (a->profile != TP_PROFILE_NONE)
-		return false;
 	if (a->proto != 0 && a->proto != b->proto)
 		return false;
 	/* a's lists restrict it to a class of protocols; b must be inside it */
@@ -158,6 +160,12 @@ static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
 	if (may_icmp(b) && !icmp_subset(b, a))
 		return false;
 	return window_subset(b, a);
+}
+
+/* Does a admit every packet b matches, with nothing more to check? */
+static bool rule_subset(const struct tp_rule *b, const struct tp_rule *a)
+{
+	return a->profile == TP_PROFILE_NONE && rule_subset_l4(b, a);
 }
 
 /* Is there a packet both match (ignoring zones)? */
@@ -259,6 +267,41 @@ static void oom(struct tp_lint_result *res)
 	res->oom = true;
 }
 
+/* One finding about two conduits: the one at fault (site index ia) first. */
+static void add_pair(struct tp_lint_result *res, enum tp_lint_kind kind, const struct tp_site *s,
+		     size_t ia, size_t ib)
+{
+	struct tp_lint_finding *f = add(res, kind, s->rules[ia].loc);
+
+	set_rules(f, &s->rules[ia], &s->rules[ib]);
+	f->index = (uint32_t)ia;
+	f->index2 = (uint32_t)ib;
+	f->other = s->rules[ib].loc;
+}
+
+/* Two allows (site indexes ia, ib) of one zone pair, at least one with a
+ * profile: a plain allow that matches a profile conduit's traffic lets it
+ * through unchecked, and of two profiles only the smaller id's applies. */
+static void check_profiles(const struct tp_site *s, size_t ia, size_t ib,
+			   struct tp_lint_result *res)
+{
+	const struct tp_rule *a = &s->rules[ia], *b = &s->rules[ib];
+	size_t im = a->profile != TP_PROFILE_NONE ? ia : ib, ip = im == ia ? ib : ia;
+	const struct tp_rule *m = &s->rules[im], *p = &s->rules[ip];
+
+	if (a->profile != TP_PROFILE_NONE && b->profile != TP_PROFILE_NONE) {
+		size_t ilo = a->id < b->id ? ia : ib, ihi = ilo == ia ? ib : ia;
+
+		if (rule_overlap(&s->rules[ihi], &s->rules[ilo]))
+			add_pair(res, TP_LINT_PROFILES_OVERLAP, s, ihi, ilo);
+		return;
+	}
+	if (rule_subset_l4(m, p))
+		add_pair(res, TP_LINT_PROFILE_BYPASSED, s, im, ip);
+	else if (rule_overlap(m, p))
+		add_pair(res, TP_LINT_PROFILE_PARTIAL, s, im, ip);
+}
+
 /* Two conduits (site indexes ia, ib) of one zone pair: shadowed,
  * redundant, or overlapping. */
 static void check_pair(const struct tp_site *s, size_t ia, size_t ib, struct tp_lint_result *res)
@@ -282,6 +325,11 @@ static void check_pair(const struct tp_site *s, size_t ia, size_t ib, struct tp_
 		f->index = (uint32_t)(deny == a ? ib : ia);
 		f->index2 = (uint32_t)(deny == a ? ia : ib);
 		f->other = deny->loc;
+		return;
+	}
+	if (a->action == TP_ACTION_ALLOW &&
+	    (a->profile != TP_PROFILE_NONE || b->profile != TP_PROFILE_NONE)) {
+		check_profiles(s, ia, ib, res);
 		return;
 	}
 	/* Same action: the one with the larger id is dead if the other covers

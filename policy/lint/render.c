@@ -193,6 +193,26 @@ const char *tp_lint_format(const struct tp_site *s, const struct tp_lint_finding
 			 la, rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col,
 			 other ? action_name(other->action) : "?");
 		break;
+	case TP_LINT_PROFILE_BYPASSED:
+		snprintf(buf, len,
+			 "the modbus profile of %s is never enforced: %s (at %u:%u) allows all "
+			 "its traffic without a profile",
+			 la, rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col);
+		break;
+	case TP_LINT_PROFILE_PARTIAL:
+		snprintf(buf, len,
+			 "%s (at %u:%u) allows some traffic of %s without a profile: its modbus "
+			 "profile does not apply to that traffic",
+			 rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col, la);
+		break;
+	case TP_LINT_PROFILES_OVERLAP:
+		snprintf(buf, len,
+			 "%s and %s (at %u:%u) both carry a modbus profile and match some "
+			 "of the same traffic: only the profile of %s (the smaller id) "
+			 "applies to it",
+			 la, rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col,
+			 lb);
+		break;
 	case TP_LINT_ASSERTION_FAILED:
 		assertion(s, f, buf, len);
 		break;

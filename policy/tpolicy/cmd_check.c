@@ -38,12 +38,13 @@ static void print_text(const struct tp_site *s, const struct tp_decision *d,
 	switch (d->reason) {
 	case TP_REASON_RULE_ALLOW:
 	case TP_REASON_RULE_DENY:
-		printf("%s by conduit %u%s%s%s (%s -> %s%s)\n", v, d->rule_id,
+		printf("%s by conduit %u%s%s%s (%s -> %s%s%s)\n", v, d->rule_id,
 		       r && r->name[0] ? " '" : "", r && r->name[0] ? r->name : "",
 		       r && r->name[0] ? "'" : "", zname(s, d->from_zone), zname(s, d->to_zone),
 		       d->verdict == TP_VERDICT_ALLOW
 			       ? (d->stateful ? ", stateful: replies pass" : ", stateless")
-			       : "");
+			       : "",
+		       d->profile ? "; client payload checked against its modbus profile" : "");
 		break;
 	case TP_REASON_DEFAULT_DENY:
 		printf("deny by default (%s -> %s: no conduit matches)\n", zname(s, d->from_zone),

@@ -46,10 +46,27 @@
 	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \
 	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")
 
+/* Application profiles (Modbus/TCP, tp/modbus.h), checked by the flow
+ * table after the policy admitted a packet: the whole segment is dropped.
+ * In the order of enum tp_modbus_result (tp_drop_from_modbus()). */
+#define TP_APP_DROPS(X)                                                                     \
+	X(MODBUS_BAD_HEADER, "modbus_bad_header",                                           \
+	  "Modbus: MBAP protocol id or length, or a request's fixed fields, malformed")     \
+	X(MODBUS_UNIT, "modbus_unit", "Modbus: unit id not allowed by the rule's profile")  \
+	X(MODBUS_FUNCTION, "modbus_function",                                               \
+	  "Modbus: function code not allowed by the rule's profile")                        \
+	X(MODBUS_REGISTER, "modbus_register",                                               \
+	  "Modbus: addressed registers/coils outside the profile's ranges")                 \
+	X(MODBUS_OUT_OF_ORDER, "modbus_out_of_order",                                       \
+	  "Modbus: client segment neither next in sequence nor the last one retransmitted") \
+	X(MODBUS_NO_STREAM, "modbus_no_stream",                                             \
+	  "Modbus: payload on a connection whose start the TP did not see (fail closed)")
+
 #define TP_DROP_REASONS(X)  \
 	TP_PKT_DROPS(X)     \
 	TP_RUNTIME_DROPS(X) \
-	TP_FWD_DROPS(X)
+	TP_FWD_DROPS(X)     \
+	TP_APP_DROPS(X)
 
 enum tp_drop {
 	TP_DROP_NONE = 0, /* not a drop; keeps parser results and drops aligned */
@@ -65,6 +82,13 @@ _Static_assert((int)TP_DROP_PORT_ZERO == (int)TP_PKT_PORT_ZERO, "parser drops fi
 static inline enum tp_drop tp_drop_from_pkt(enum tp_pkt_result r)
 {
 	return (enum tp_drop)r;
+}
+
+/* A checker result (enum tp_modbus_result, 1 = bad header ... 6 = no
+ * stream; 0 = ok) as a drop reason; TP_DROP_NONE for ok. */
+static inline enum tp_drop tp_drop_from_modbus(int r)
+{
+	return r == 0 ? TP_DROP_NONE : (enum tp_drop)(TP_DROP_MODBUS_BAD_HEADER + r - 1);
 }
 
 #endif /* TP_DROP_H */

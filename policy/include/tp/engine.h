@@ -17,10 +17,16 @@
  * Refused at compile (with a message in err): a prefix in two zones, zone or
  * TP indices out of range, an inverted port range, a bad ICMP code, a
  * duplicate or zero rule id, an unknown action, a not_after that is not
- * after its not_before, an application profile
- * (Modbus/TCP is not enforced by this engine: a rule that asks for it is
- * refused rather than silently widened to plain TCP), and a policy whose
- * source-port tables would exceed the memory budget.
+ * after its not_before, an application profile that cannot be enforced (on
+ * a deny rule, a stateless rule or a protocol other than TCP, an inverted
+ * register range, function code 0 or with the exception bit), and a
+ * policy whose source-port tables would exceed the memory budget.
+ *
+ * Application profiles: a rule's Modbus/TCP profile is compiled into a
+ * struct tp_modbus_rules (tp/modbus.h) held in its rule info. It does not
+ * change decisions: decision.profile says the payload of the admitted
+ * flow must also pass the profile of the deciding rule, which the flow
+ * table checks (tp/flow.h).
  *
  * Lifetime: a compiled engine is immutable once compiled (but for its
  * generation, written once by tp_engine_publish() before any reader can
@@ -36,6 +42,7 @@
 #include <stdint.h>
 
 #include "tp/eval.h"
+#include "tp/modbus.h"
 #include "tp/site.h"
 
 #define TP_ENGINE_FOREVER INT64_MAX /* valid_until of a policy without end */
@@ -79,8 +86,8 @@ uint64_t tp_engine_generation(const struct tp_engine *e);
 bool tp_engine_valid_at(const struct tp_engine *e, int64_t now);
 
 /* What the dataplane needs of a deciding rule beyond the verdict: whether
- * to log it and its rate limit (enforced by the caller, per flow creation
- * or per packet as it documents). */
+ * to log it, its rate limit (enforced by the caller, per flow creation
+ * or per packet as it documents) and its compiled application profile. */
 struct tp_engine_rule_info {
 	uint32_t id;
 	bool log;
@@ -88,6 +95,7 @@ struct tp_engine_rule_info {
 	uint32_t rate_pps; /* 0 = none */
 	uint32_t rate_burst;
 	char name[TP_NAME_MAX];
+	const struct tp_modbus_rules *modbus; /* NULL: no Modbus profile; owned by the engine */
 };
 
 /* Info of the rule with that id in this engine (rules outside the validity

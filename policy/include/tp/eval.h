@@ -16,9 +16,10 @@
  * Where §7 is silent, ref.c fixes the meaning (port lists only match port
  * protocols, ICMP lists only ICMP, the smallest deny id is named, stateful
  * if any matching allow is stateful, same-zone traffic allowed without a
- * rule); its opening comment lists these decisions. Application profiles
- * (Modbus/TCP) and rate limits are not part of a decision: the compiled
- * engine refuses profiles (see tp/engine.h).
+ * rule); its opening comment lists these decisions. Rate limits are not
+ * part of a decision. An application profile (Modbus/TCP) does not change
+ * the verdict: decision.profile only says that the admitted packet's
+ * payload is further checked by the flow table (tp/flow.h).
  */
 #ifndef TP_EVAL_H
 #define TP_EVAL_H
@@ -47,6 +48,9 @@ struct tp_decision {
 	uint32_t from_zone; /* zone indices, TP_ZONE_NONE when none */
 	uint32_t to_zone;
 	bool stateful; /* allowed by a stateful rule: creates a flow */
+	/* Allowed, and every matching allow carries an application profile:
+	 * the payload must also pass the profile of rule_id (tp/engine.h) */
+	bool profile;
 };
 
 /* Protocols whose packets carry ports (TCP, UDP, SCTP, UDP-Lite): port

@@ -25,8 +25,20 @@
  * never published has generation 0, so tables fed by unpublished engines
  * (offline tools, tests) must not mix two of them.
  *
- * Memory: 104 bytes per entry plus 8 per entry of buckets, all allocated
- * at creation (about 107 MiB for the default 1M entries).
+ * Memory: 104 bytes per entry plus 8 per entry of buckets plus 56 per
+ * entry of application-profile stream state (a separate array, so that
+ * lookups touch only the entries), all allocated at creation (about 163
+ * MiB for the default 1M entries).
+ *
+ * Application profiles (Modbus/TCP, tp/modbus.h): a flow admitted by a
+ * decision with profile set remembers it; tp_flow_app_check() then feeds
+ * every payload-carrying segment from the initiator (the client) to the
+ * flow's stream checker, which follows the client's sequence numbers from
+ * its SYN. There is no mid-stream pickup for such flows: an entry created
+ * from a mid-stream packet (loose pickup, or after its entry was evicted
+ * or expired, or a policy update that adds a profile to a running flow)
+ * has no stream state, and its payload is refused (no_stream) until the
+ * client opens a new connection. Responder payload is not checked.
  *
  * Capacity is fixed at creation. When full, the least recently used entry
  * (to within relink_ms) is evicted after expired ones, and counted; a new
@@ -53,6 +65,7 @@
 
 #include "tp/engine.h"
 #include "tp/eval.h"
+#include "tp/modbus.h"
 #include "tp/site.h"
 
 #define TP_FLOW_CAPACITY_DEFAULT (1u << 20)
@@ -72,6 +85,11 @@ struct tp_flow_pkt {
 	uint8_t tcp_flags; /* TP_TCP_* */
 	bool icmp_error;
 	struct tp_flow inner; /* valid when icmp_error */
+	/* TCP only, for application profiles: */
+	bool tcp_bad_doff;    /* data offset below 20 or past the segment */
+	uint32_t tcp_seq;     /* sequence number */
+	uint16_t payload_off; /* payload, from the start of the IP header */
+	uint16_t payload_len;
 };
 
 struct tp_flow_timeouts {
@@ -154,6 +172,20 @@ void tp_flow_table_free(struct tp_flow_table *t);
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
 				     const struct tp_flow_pkt *pkt, struct tp_decision *out);
+
+/*
+ * The application-profile check of the packet that the last call of
+ * tp_flow_classify() on this table passed, with the same engine and the
+ * decision it returned, ip pointing at the packet's IP header (the payload
+ * is read at pkt->payload_off). TP_MODBUS_OK when the packet may pass:
+ * no profile applies, it comes from the responder, or it carries no
+ * payload or acceptable payload (the flow's stream state advances). Any
+ * other result is the reason to drop the whole packet; the stream state is
+ * then unchanged. Never allocates.
+ */
+enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp_engine *engine,
+					const struct tp_flow_pkt *pkt, const struct tp_decision *d,
+					const uint8_t *ip);
 
 /* The same for a burst, in order, with one clock reading: hashes and
  * prefetches a few packets ahead to overlap their cache misses. */

@@ -81,6 +81,9 @@ struct tp_lint_opts {
 	X(SHADOWED, "shadowed", TP_DIAG_ERROR)                           \
 	X(REDUNDANT, "redundant", TP_DIAG_ERROR)                         \
 	X(CONFLICT, "allow-deny-conflict", TP_DIAG_WARNING)              \
+	X(PROFILE_BYPASSED, "profile-never-enforced", TP_DIAG_ERROR)     \
+	X(PROFILE_PARTIAL, "profile-partly-bypassed", TP_DIAG_WARNING)   \
+	X(PROFILES_OVERLAP, "profiles-overlap", TP_DIAG_WARNING)         \
 	X(ASSERTION_FAILED, "assertion-failed", TP_DIAG_ERROR)           \
 	X(COMPILE_FAILED, "does-not-compile", TP_DIAG_ERROR)
 

@@ -102,6 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ru->action = b & 1 ? TP_ACTION_DENY : TP_ACTION_ALLOW;
 		ru->stateful = !(b & 2);
 		ru->proto = protos[(b >> 2) & 7];
+		if ((b & 0x20) && ru->action == TP_ACTION_ALLOW && ru->stateful && ru->proto == 6)
+			ru->profile = TP_PROFILE_MODBUS;
 		ranges(&r, &ru->dst_ports, &ru->n_dst_ports);
 		ranges(&r, &ru->src_ports, &ru->n_src_ports);
 		ru->n_icmp = u8(&r) % 3;
@@ -134,7 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tp_engine_decide(e, &f, &got);
 			if (want.verdict != got.verdict || want.reason != got.reason ||
 			    want.rule_id != got.rule_id || want.stateful != got.stateful ||
-			    want.from_zone != got.from_zone || want.to_zone != got.to_zone)
+			    want.profile != got.profile || want.from_zone != got.from_zone ||
+			    want.to_zone != got.to_zone)
 				abort();
 		}
 		tp_engine_free(e);

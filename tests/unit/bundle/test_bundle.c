@@ -219,11 +219,12 @@ static void test_uncompilable(void)
 {
 	struct tp_site *s = lab_site();
 	struct tp_bundle_info info = info_v(9);
-	uint8_t *b, fc[] = {3};
+	uint8_t *b, fc[] = {0};
 	size_t n;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	/* the engine refuses application profiles it does not enforce */
+	/* the engine refuses a profile it cannot enforce: function code 0
+	 * is no request */
 	s->rules[0].profile = TP_PROFILE_MODBUS;
 	s->rules[0].modbus.function_codes = malloc(1);
 	memcpy(s->rules[0].modbus.function_codes, fc, 1);

@@ -138,6 +138,10 @@ static int gen_rule(struct gen *g, struct tp_site *s, struct tp_rule *r, uint32_
 		r->icmp[i].type = icmp_types[gen_below(g, sizeof(icmp_types))];
 		r->icmp[i].code = gen_below(g, 2) ? -1 : (int16_t)gen_below(g, 4);
 	}
+	/* a Modbus profile (lists empty: the decision only reports it) on
+	 * a third of the rules that may carry one */
+	if (r->action == TP_ACTION_ALLOW && r->proto == 6 && r->stateful && gen_below(g, 3) == 0)
+		r->profile = TP_PROFILE_MODBUS;
 	if (gen_below(g, 100) < cfg->window_pct) {
 		int64_t a = g->t_base + (int64_t)gen_below(g, 2000) - 1000;
 

@@ -39,15 +39,16 @@ static void print_flow(const struct tp_flow *f)
 
 static void print_decision(const char *who, const struct tp_decision *d)
 {
-	printf("  %s: %s %s rule %u zones %u->%u stateful %d\n", who, tp_verdict_name(d->verdict),
-	       tp_reason_name(d->reason), d->rule_id, d->from_zone, d->to_zone, d->stateful);
+	printf("  %s: %s %s rule %u zones %u->%u stateful %d profile %d\n", who,
+	       tp_verdict_name(d->verdict), tp_reason_name(d->reason), d->rule_id, d->from_zone,
+	       d->to_zone, d->stateful, d->profile);
 }
 
 static bool same_decision(const struct tp_decision *a, const struct tp_decision *b)
 {
 	return a->verdict == b->verdict && a->reason == b->reason && a->rule_id == b->rule_id &&
 	       a->from_zone == b->from_zone && a->to_zone == b->to_zone &&
-	       a->stateful == b->stateful;
+	       a->stateful == b->stateful && a->profile == b->profile;
 }
 
 static void test_differential(void)
@@ -355,7 +356,20 @@ static void test_refusals(void)
 
 	s = plant();
 	s->rules[0].profile = TP_PROFILE_MODBUS;
-	expect_refused(s, -EINVAL, "modbus-tcp is not enforced");
+	s->rules[0].stateful = false;
+	expect_refused(s, -EINVAL, "a modbus profile needs a stateful allow rule with proto tcp");
+
+	s = plant();
+	s->rules[0].profile = TP_PROFILE_MODBUS;
+	s->rules[0].proto = 17;
+	expect_refused(s, -EINVAL, "a modbus profile needs a stateful allow rule with proto tcp");
+
+	s = plant();
+	s->rules[0].profile = TP_PROFILE_MODBUS;
+	s->rules[0].modbus.registers = calloc(1, sizeof(struct tp_u16_range));
+	s->rules[0].modbus.registers[0] = (struct tp_u16_range){100, 99};
+	s->rules[0].modbus.n_registers = 1;
+	expect_refused(s, -EINVAL, "modbus profile has an inverted register range");
 
 	s = plant();
 	s->rules[0].dst_ports[0] = (struct tp_port_range){600, 500};
@@ -466,6 +480,68 @@ static void test_publish(void)
 	tp_site_free(s);
 }
 
+/* A Modbus profile: compiled into the rule info, reported by decisions
+ * only when every matching allow carries one; engine and reference agree. */
+static void test_profile(void)
+{
+	static const uint8_t units[] = {1}, fcs[] = {3};
+	struct tp_site *s = plant();
+	const struct tp_engine_rule_info *ri;
+	struct tp_engine *e = NULL;
+	struct tp_decision d, want;
+	struct tp_modbus_profile *m = &s->rules[0].modbus;
+	struct tp_flow f;
+	char err[200];
+
+	s->rules[0].profile = TP_PROFILE_MODBUS;
+	m->unit_ids = malloc(1);
+	m->unit_ids[0] = units[0];
+	m->n_unit_ids = 1;
+	m->function_codes = malloc(1);
+	m->function_codes[0] = fcs[0];
+	m->n_function_codes = 1;
+	m->registers = calloc(2, sizeof(*m->registers));
+	m->registers[0] = (struct tp_u16_range){50, 99};
+	m->registers[1] = (struct tp_u16_range){0, 49};
+	m->n_registers = 2;
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 500, &e, err, sizeof(err)), 0);
+	ri = tp_engine_rule(e, 10);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ri);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ri->modbus);
+	CU_ASSERT_EQUAL(ri->modbus->n_ranges, 1); /* 0-49 and 50-99 merged */
+	CU_ASSERT_EQUAL(ri->modbus->ranges[0].lo, 0);
+	CU_ASSERT_EQUAL(ri->modbus->ranges[0].hi, 99);
+	CU_ASSERT_EQUAL(ri->modbus->unit[0], 2u); /* unit 1 only */
+	CU_ASSERT_EQUAL(ri->modbus->fc[0], 8u);	  /* function 3 only */
+	CU_ASSERT_PTR_NULL(tp_engine_rule(e, 12)->modbus);
+
+	/* rule 12 (any protocol, no profile) also matches: unchecked */
+	flow_set(&f, 6, "10.9.0.1", 40000, "10.1.5.7", 502);
+	tp_engine_decide(e, &f, &d);
+	tp_ref_evaluate(s, &f, 500, &want);
+	CU_ASSERT_EQUAL(d.rule_id, 10);
+	CU_ASSERT_FALSE(d.profile);
+	CU_ASSERT_TRUE(same_decision(&d, &want));
+	tp_engine_free(e);
+
+	/* without rule 12 the profile applies to port 502 only */
+	s->rules[2].to_zone = 3;
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 500, &e, err, sizeof(err)), 0);
+	tp_engine_decide(e, &f, &d);
+	tp_ref_evaluate(s, &f, 500, &want);
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_ALLOW);
+	CU_ASSERT_EQUAL(d.rule_id, 10);
+	CU_ASSERT_TRUE(d.profile);
+	CU_ASSERT_TRUE(d.stateful);
+	CU_ASSERT_TRUE(same_decision(&d, &want));
+	flow_set(&f, 6, "10.9.0.1", 40000, "10.1.5.7", 503);
+	tp_engine_decide(e, &f, &d);
+	CU_ASSERT_EQUAL(d.verdict, TP_VERDICT_DENY);
+	CU_ASSERT_FALSE(d.profile);
+	tp_engine_free(e);
+	tp_site_free(s);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -477,6 +553,7 @@ int main(void)
 	CU_add_test(suite, "nested zones and validity", test_nested_zones_and_validity);
 	CU_add_test(suite, "stateless allows: engine == reference", test_stateless);
 	CU_add_test(suite, "refusals", test_refusals);
+	CU_add_test(suite, "modbus profile", test_profile);
 	CU_add_test(suite, "source-port budget", test_source_port_budget);
 	CU_add_test(suite, "publish and retire", test_publish);
 	CU_add_test(suite, "empty site", test_empty_site);

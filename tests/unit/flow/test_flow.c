@@ -98,6 +98,8 @@ static void widen(struct gen *g, struct tp_site *s)
 			r->n_dst_ports = r->n_src_ports = r->n_icmp = 0;
 			r->action = gen_below(g, 20) ? TP_ACTION_ALLOW : TP_ACTION_DENY;
 		}
+		if (r->action != TP_ACTION_ALLOW)
+			r->profile = TP_PROFILE_NONE; /* profiles only narrow allows */
 	}
 }
 

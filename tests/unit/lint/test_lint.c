@@ -131,6 +131,31 @@ static void test_shadowed(void)
 		"denied (deny wins), so it never applies"});
 }
 
+/* Profiles: a plain allow switches a profile off where it matches too. */
+static void test_profiles(void)
+{
+	EXPECT(HEAD "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502],"
+		    " modbus: { function_codes: [3] } }\n"
+		    "  - { id: 6, from: z1, to: z2, action: allow, proto: tcp }\n",
+	       {TP_DIAG_ERROR, 8, 5,
+		"the modbus profile of conduit 5 is never enforced: conduit 6 (at 9:5) allows "
+		"all its traffic without a profile"});
+	EXPECT(HEAD
+	       "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502],"
+	       " modbus: { function_codes: [3] } }\n"
+	       "  - { id: 6, from: z1, to: z2, action: allow, proto: tcp, src_ports: [1000] }\n",
+	       {TP_DIAG_WARNING, 8, 5,
+		"conduit 6 (at 9:5) allows some traffic of conduit 5 without a profile: its modbus "
+		"profile does not apply to that traffic"});
+	EXPECT(HEAD "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502],"
+		    " modbus: { function_codes: [3] } }\n"
+		    "  - { id: 7, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502],"
+		    " modbus: { function_codes: [3, 6] } }\n",
+	       {TP_DIAG_WARNING, 9, 5,
+		"conduit 7 and conduit 5 (at 8:5) both carry a modbus profile and match some of "
+		"the same traffic: only the profile of conduit 5 (the smaller id) applies to it"});
+}
+
 static void test_redundant(void)
 {
 	EXPECT(HEAD "  - { id: 3, name: wide, from: z1, to: z2, action: allow, proto: udp,"
@@ -452,6 +477,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "prefix in two zones", test_prefix_in_two_zones);
 	CU_add_test(s, "shadowed by a deny", test_shadowed);
 	CU_add_test(s, "redundant", test_redundant);
+	CU_add_test(s, "modbus profiles", test_profiles);
 	CU_add_test(s, "narrow smaller id and stateful are alive", test_narrow_smaller_id_lives);
 	CU_add_test(s, "allow and deny overlap: deny wins", test_allow_deny_overlap);
 	CU_add_test(s, "failed assertions name the rule or the default", test_failed_assertions);

@@ -272,6 +272,27 @@ static void test_conduits(void)
 	text_case(HEAD CONDUITS "  - { id: 50, from: z1, to: z2, action: deny, proto: tcp, "
 				"src_ports: [1000-2000] }\n",
 		  NULL, TP_LINT_CONFLICT, IDS(10, 50), 8, 5);
+	/* profiles: the profile conduit first, then the plain allow */
+	text_case(HEAD
+		  "conduits:\n"
+		  "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502], "
+		  "modbus: { function_codes: [3] } }\n"
+		  "  - { id: 6, from: z1, to: z2, action: allow, proto: tcp }\n",
+		  NULL, TP_LINT_PROFILE_BYPASSED, IDS(5, 6), 8, 5);
+	text_case(HEAD
+		  "conduits:\n"
+		  "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502], "
+		  "modbus: { function_codes: [3] } }\n"
+		  "  - { id: 6, from: z1, to: z2, action: allow, proto: tcp, src_ports: [1000] }\n",
+		  NULL, TP_LINT_PROFILE_PARTIAL, IDS(5, 6), 8, 5);
+	/* two profiles: the larger id (whose profile never applies), then the smaller */
+	text_case(HEAD
+		  "conduits:\n"
+		  "  - { id: 5, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502], "
+		  "modbus: { function_codes: [3] } }\n"
+		  "  - { id: 7, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [502], "
+		  "modbus: { function_codes: [3, 6] } }\n",
+		  NULL, TP_LINT_PROFILES_OVERLAP, IDS(7, 5), 9, 5);
 }
 
 static void test_pairwise_skipped(void)

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""A tiny Modbus/TCP server and client for the lab test (stdlib only).
+
+  modbus.py server PORT
+      holding register N reads as N + 1000; a write (fc 6) is answered
+      with the echo of the request; any other function gets exception 1
+  modbus.py read HOST UNIT ADDR QTY [--split]
+  modbus.py write HOST UNIT ADDR VALUE
+      one request on a new connection; --split sends the ADU in two TCP
+      segments (TCP_NODELAY, 5 bytes, a pause, the rest).
+      Exit 0: the expected answer; 1: no answer within 2 s; 2: a wrong one.
+"""
+import socket
+import struct
+import sys
+import threading
+import time
+
+
+def recv_exact(c, n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            raise EOFError
+        b += d
+    return b
+
+
+def recv_adu(c):
+    mbap = recv_exact(c, 7)
+    _tid, proto, length, _unit = struct.unpack(">HHHB", mbap)
+    if proto != 0 or not 2 <= length <= 254:
+        raise ValueError("bad MBAP")
+    return mbap + recv_exact(c, length - 1)
+
+
+def answer(req):
+    tid, _p, _l, unit = struct.unpack(">HHHB", req[:7])
+    pdu = req[7:]
+    fc = pdu[0]
+    if fc == 3:
+        addr, qty = struct.unpack(">HH", pdu[1:5])
+        data = b"".join(struct.pack(">H", (addr + i + 1000) & 0xFFFF) for i in range(qty))
+        out = bytes([3, len(data)]) + data
+    elif fc == 6:
+        out = pdu
+    else:
+        out = bytes([fc | 0x80, 1])
+    return struct.pack(">HHHB", tid, 0, len(out) + 1, unit) + out
+
+
+def serve(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
+    s.listen(64)
+
+    def one(c):
+        with c:
+            try:
+                while True:
+                    c.sendall(answer(recv_adu(c)))
+            except (EOFError, ValueError, OSError):
+                return
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+
+
+def request(host, adu, split):
+    c = socket.create_connection((host, 502), timeout=2)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if split:
+        c.sendall(adu[:5])
+        time.sleep(0.3)
+        c.sendall(adu[5:])
+    else:
+        c.sendall(adu)
+    try:
+        return recv_adu(c)
+    except (socket.timeout, EOFError):
+        return None
+    finally:
+        c.close()
+
+
+def main(argv):
+    if argv[1] == "server":
+        serve(int(argv[2]))
+        return 0
+    host, unit, addr, x = argv[2], int(argv[3]), int(argv[4]), int(argv[5])
+    split = "--split" in argv
+    fc = 3 if argv[1] == "read" else 6
+    pdu = struct.pack(">BHH", fc, addr, x)
+    adu = struct.pack(">HHHB", 0x4242, 0, len(pdu) + 1, unit) + pdu
+    resp = request(host, adu, split)
+    if resp is None:
+        print(f"{argv[1]} unit {unit} addr {addr}: no answer")
+        return 1
+    if fc == 3:
+        want = answer(adu)
+    else:
+        want = adu
+    if resp != want:
+        print(f"{argv[1]} unit {unit} addr {addr}: wrong answer {resp.hex()} != {want.hex()}")
+        return 2
+    print(f"{argv[1]} unit {unit} addr {addr}: ok ({len(resp)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

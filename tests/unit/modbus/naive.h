@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* A naive reading of a whole client stream against a profile, written
+ * independently of policy/modbus for the differential test. */
+#ifndef NAIVE_H
+#define NAIVE_H
+
+#include <stddef.h>
+
+#include "tp/modbus.h"
+
+struct naive_result {
+	enum tp_modbus_result result; /* of the first refused request, or OK */
+	size_t at;		      /* index of the byte that decides it */
+};
+
+/* The stream s[0..len) may end inside an ADU (undecided: OK). */
+struct naive_result naive_check(const struct tp_modbus_profile *p, const uint8_t *s, size_t len);
+
+#endif
