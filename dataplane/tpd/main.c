@@ -357,6 +357,16 @@ int main(int argc, char **argv)
 			say("%s: %s", config_path, cerr.msg);
 		goto out_free;
 	}
+	/* A port bound to a DPDK driver is invisible to the kernel, yet tpd
+	 * leaves ARP/ND and its own traffic to the kernel and learns next
+	 * hops from it: without a TAP exception path (not built yet) such a
+	 * TP would never resolve a neighbour. Refuse rather than run dead. */
+	if (d->cfg.mode == TP_MODE_DPDK) {
+		say("%s: mode dpdk is not supported yet (the kernel exception path for ARP/ND and "
+		    "the TP's own traffic is not built): use mode = xdp",
+		    config_path);
+		goto out_free;
+	}
 	/* keep the private key out of swap; best effort (RLIMIT_MEMLOCK) */
 	(void)sodium_mlock(d->private_key, sizeof(d->private_key));
 	rc = tp_config_read_key(d->cfg.identity_key, d->private_key, &cerr);
