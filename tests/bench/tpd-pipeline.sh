@@ -123,7 +123,7 @@ read -r bp50 bp99 bn <<<"$bare_rtt"
 	echo "sudo tests/bench/tpd-pipeline.sh build-bench"
 	echo '```'
 	echo
-	echo "Shared 2-core VM, other jobs running (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)."
+	echo "Shared 2-core VM (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, the benchmark's own load included)."
 	echo
 	echo "### (a) Forwarding path, memory mode, one core, vs raw AEAD on the same buffers"
 	echo
