@@ -9,6 +9,9 @@
 #            opening: wireguard-go carries it, tp1 drops it on ingress),
 #            ICMP z2 -> z3 (tp3 ingress), and a z2 host claiming a z1
 #            address (tp1: tunnel_spoof)
+#   limited  ICMP z2 -> z1 allowed at 10 pps (burst 10): wireguard-go limits
+#            nothing, tp1 holds a ping flood from z2 to the rate on ingress
+#            (rate_limited), with twice the burst (dataplane/README.md)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../lab/lib/tpdlab.sh"
@@ -24,7 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 tpdlab_init "${TPDLAB_PREFIX:-tlq}"
-tpdlab_bundle 1 "$S/tests/lab/tpd-lab/plant-a.yaml"
+# plant A plus a rate-limited conduit from the zone behind wireguard-go
+awk '/^assertions:/ { print "  - { id: 40, name: ping-z2-z1-limited, from: z2, to: z1, action: allow, proto: icmp, icmp: [echo-request], rate_limit: { pps: 10, burst: 10 } }\n" } { print }' \
+	"$S/tests/lab/tpd-lab/plant-a.yaml" >"$W/plant-rl.yaml"
+tpdlab_bundle 1 "$W/plant-rl.yaml"
 tpdlab_up
 
 # tp2 = wireguard-go + kernel routing
@@ -76,4 +82,20 @@ wgx ping -c2 -i0.2 -W1 -I 10.1.99.1 10.1.0.10 >/dev/null 2>&1 || true
 c1=$(tpdlab_counter tp1 tunnel_spoof)
 [ "$c1" -ge $((c0 + 2)) ] || tpdlab_fail "tp1 tunnel_spoof $c0 -> $c1"
 tpdlab_log "denied flows fail at the tpd ends; spoofed source dropped"
+
+# rate limit on ingress: 200 requests in 2 s or more against 10 pps, burst
+# 2 x 10 on the receiving side: about 40 answered, never more than the
+# rate allows over the time the flood took
+c0=$(tpdlab_counter tp1 rate_limited)
+out=$(tpdlab_exec z2-h1 ping -c 200 -i 0.01 -W 1 -q 10.1.0.10 2>&1 || true)
+got=$(sed -nE 's/.* ([0-9]+) received.*/\1/p' <<<"$out")
+ms=$(sed -nE 's/.* time ([0-9]+)ms.*/\1/p' <<<"$out")
+c1=$(tpdlab_counter tp1 rate_limited)
+# at most the doubled burst plus the rate over the time ping took (+ 1 s)
+max=$((20 + 10 * (${ms:-0} / 1000 + 2)))
+echo "ping flood z2 -> z1 through a 10 pps conduit: $got of 200 answered in ${ms} ms (at most $max), tp1 rate_limited +$((c1 - c0))"
+[ -n "$got" ] && [ -n "$ms" ] && [ "$got" -ge 15 ] && [ "$got" -le "$max" ] ||
+	tpdlab_fail "answered $got of 200 in $ms ms (expected 15..$max): $out"
+[ $((c1 - c0)) -ge 100 ] || tpdlab_fail "tp1 rate_limited rose by $((c1 - c0)) only"
+tpdlab_log "tp1 enforces the rate limit on what wireguard-go sends"
 echo PASS
