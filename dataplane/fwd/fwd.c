@@ -69,6 +69,14 @@ void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id)
 		__atomic_store_n(&s->limited, s->limited + 1, __ATOMIC_RELAXED);
 }
 
+void fwd_hit_profile(struct fwd_worker *w, uint32_t rule_id)
+{
+	struct fwd_hit *s = hit_slot(w, rule_id);
+
+	if (s)
+		__atomic_store_n(&s->profile, s->profile + 1, __ATOMIC_RELAXED);
+}
+
 void fwd_topo_free(struct fwd_topo *t)
 {
 	if (!t)
@@ -545,7 +553,8 @@ static void add_count(json_t *obj, const char *key, uint64_t n)
 json_t *tp_fwd_rules_json(struct tp_fwd *f)
 {
 	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
-	json_t *rules = json_object(), *limited = json_object(), *flows = json_object();
+	json_t *rules = json_object(), *limited = json_object(), *profile = json_object();
+	json_t *flows = json_object();
 	struct tp_flow_counters sum = {0};
 
 	for (unsigned i = 0; i < f->n_workers; i++) {
@@ -570,6 +579,9 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 			if (__atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED))
 				add_count(limited, key,
 					  __atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED));
+			if (__atomic_load_n(&w->hits[k].profile, __ATOMIC_RELAXED))
+				add_count(profile, key,
+					  __atomic_load_n(&w->hits[k].profile, __ATOMIC_RELAXED));
 		}
 		do {
 			s1 = atomic_load_explicit(&w->fc_seq, memory_order_acquire);
@@ -585,7 +597,7 @@ json_t *tp_fwd_rules_json(struct tp_fwd *f)
 	TP_FLOW_COUNTERS(X)
 #undef X
 	return json_pack("{s:o, s:o, s:o, s:o}", "rule_hits", rules, "rule_rate_limited", limited,
-			 "flows", flows, "profile_drops", fwd_app_json(f, e));
+			 "flows", flows, "profile_drops", profile);
 }
 
 json_t *tp_fwd_tunnel_json(struct tp_fwd *f)

@@ -55,7 +55,6 @@
 #define TOPO_SLOTS	 8
 #define NH_SLOTS	 256 /* next-hop cache entries (power of two) */
 #define HITS_SLOTS	 1024
-#define APP_DROP_SLOTS	 64 /* rules with profile drops counted per worker */
 #define CTL_RING_SIZE	 1024
 #define WRK_RING_SIZE	 1024
 #define LOG_RING_SIZE	 1024 /* flow-log records per worker */
@@ -109,6 +108,7 @@ struct fwd_hit {
 	uint32_t id;	  /* 0: free */
 	uint64_t n;	  /* written by the owner with relaxed stores */
 	uint64_t limited; /* packets over the rule's rate limit, the same way */
+	uint64_t profile; /* segments its application profile refused, the same way */
 };
 
 struct fwd_worker {
@@ -121,7 +121,6 @@ struct fwd_worker {
 	uint32_t recheck_left; /* entries of the pass still to visit */
 	uint64_t iter;
 	struct fwd_hit hits[HITS_SLOTS];
-	struct fwd_hit app_drops[APP_DROP_SLOTS]; /* app.c */
 	/* flow dump on request of the control thread */
 	atomic_uint dump_req, dump_done;
 	json_t *dump;
@@ -187,6 +186,7 @@ static inline struct tp_counters_slot *ctl_slot(struct tp_fwd *f)
 const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engine *e);
 void fwd_hit(struct fwd_worker *w, uint32_t rule_id);
 void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id);
+void fwd_hit_profile(struct fwd_worker *w, uint32_t rule_id);
 void fwd_topo_free(struct fwd_topo *t);
 void fwd_wake_worker(struct tp_fwd *f, unsigned worker);
 int64_t fwd_wall_s(struct tp_fwd *f);
@@ -255,11 +255,9 @@ void fwd_policy_tick(struct tp_fwd *f);
 
 /* app.c */
 /* After the flow table passed a packet (fp parsed from ip): TP_DROP_NONE,
- * or the profile's reason to drop it (counted per rule). */
+ * or the profile's reason to drop it (counted per rule: fwd_hit_profile). */
 enum tp_drop fwd_app_check(struct fwd_worker *w, const struct tp_engine *e,
 			   const struct tp_flow_pkt *fp, const struct tp_decision *dec,
 			   const uint8_t *ip);
-/* Dropped segments per rule id, summed over workers. */
-json_t *fwd_app_json(struct tp_fwd *f, const struct tp_engine *e);
 
 #endif /* FWD_INT_H */
