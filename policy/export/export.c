@@ -358,11 +358,13 @@ fail:
 	return -ENOMEM;
 }
 
-int tp_export_set_counters(struct tp_export *x, const uint32_t *ids, const uint64_t *hits, size_t n)
+/* dst[i] = vals[k] for the rule i whose id is ids[k]; -ENOENT if an id is
+ * not in the export (the others are still set). */
+static int set_per_rule(const struct tp_export *x, uint64_t *dst, const uint32_t *ids,
+			const uint64_t *vals, size_t n)
 {
 	int rc = 0;
 
-	x->has_hits = true;
 	for (size_t k = 0; k < n; k++) {
 		size_t i;
 
@@ -372,28 +374,21 @@ int tp_export_set_counters(struct tp_export *x, const uint32_t *ids, const uint6
 		if (i == x->n_rules)
 			rc = -ENOENT;
 		else
-			x->hits[i] = hits[k];
+			dst[i] = vals[k];
 	}
 	return rc;
+}
+
+int tp_export_set_counters(struct tp_export *x, const uint32_t *ids, const uint64_t *hits, size_t n)
+{
+	x->has_hits = true;
+	return set_per_rule(x, x->hits, ids, hits, n);
 }
 
 int tp_export_set_rate_limited(struct tp_export *x, const uint32_t *ids, const uint64_t *n,
 			       size_t count)
 {
-	int rc = 0;
-
-	for (size_t k = 0; k < count; k++) {
-		size_t i;
-
-		for (i = 0; i < x->n_rules; i++)
-			if (x->rules[i].id == ids[k])
-				break;
-		if (i == x->n_rules)
-			rc = -ENOENT;
-		else
-			x->rate_limited[i] = n[k];
-	}
-	return rc;
+	return set_per_rule(x, x->rate_limited, ids, n, count);
 }
 
 void tp_export_set_flows(struct tp_export *x, uint64_t active, uint64_t capacity)
