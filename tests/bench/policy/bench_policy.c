@@ -320,17 +320,12 @@ static void flow_pkt(uint32_t idx, bool reply, struct tp_flow_pkt *p)
 	p->tcp_flags = TP_TCP_ACK;
 }
 
-static void bench_flows(void)
+/* make_site(10) whose rule 1 is zone0 -> zone1 TCP 502, stateful: the
+ * conduit of the established-flow and Modbus benchmarks */
+static struct tp_site *make_site_tcp502(void)
 {
-	static const uint32_t sizes[] = {100000, 1000000};
 	struct tp_site *s = make_site(10);
-	struct tp_engine_slot slot;
-	struct tp_engine *e = NULL;
-	char err[200];
-	const size_t n_pk = 1u << 18;
-	struct tp_flow_pkt *pk = malloc(n_pk * sizeof(*pk));
 
-	/* rule 1: zone0 -> zone1 TCP 502, stateful */
 	free(s->rules[0].dst_ports);
 	free(s->rules[0].icmp);
 	s->rules[0] = (struct tp_rule){.id = 1,
@@ -342,6 +337,19 @@ static void bench_flows(void)
 	s->rules[0].dst_ports = calloc(1, sizeof(struct tp_port_range));
 	s->rules[0].dst_ports[0] = (struct tp_port_range){502, 502};
 	s->rules[0].n_dst_ports = 1;
+	return s;
+}
+
+static void bench_flows(void)
+{
+	static const uint32_t sizes[] = {100000, 1000000};
+	struct tp_site *s = make_site_tcp502();
+	struct tp_engine_slot slot;
+	struct tp_engine *e = NULL;
+	char err[200];
+	const size_t n_pk = 1u << 18;
+	struct tp_flow_pkt *pk = malloc(n_pk * sizeof(*pk));
+
 	tp_engine_slot_init(&slot, NULL, NULL);
 	if (tp_engine_compile(s, 0, &e, err, sizeof(err))) {
 		fprintf(stderr, "compile: %s\n", err);
@@ -423,21 +431,10 @@ static struct tp_engine *mb_engine(struct tp_engine_slot *slot, bool profile)
 {
 	static uint8_t fc3[] = {3}, unit1[] = {1};
 	static struct tp_u16_range regs[] = {{0, 999}};
-	struct tp_site *s = make_site(10);
+	struct tp_site *s = make_site_tcp502();
 	struct tp_engine *e = NULL;
 	char err[200];
 
-	free(s->rules[0].dst_ports);
-	free(s->rules[0].icmp);
-	s->rules[0] = (struct tp_rule){.id = 1,
-				       .from_zone = 0,
-				       .to_zone = 1,
-				       .action = TP_ACTION_ALLOW,
-				       .proto = 6,
-				       .stateful = true};
-	s->rules[0].dst_ports = calloc(1, sizeof(struct tp_port_range));
-	s->rules[0].dst_ports[0] = (struct tp_port_range){502, 502};
-	s->rules[0].n_dst_ports = 1;
 	if (profile) {
 		s->rules[0].profile = TP_PROFILE_MODBUS;
 		s->rules[0].modbus.unit_ids = malloc(1);
