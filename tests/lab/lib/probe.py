@@ -15,13 +15,20 @@ def family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def serve_tcp(port):
+def serve_tcp_with(port, handler):
+    """Dual-stack TCP server on PORT: handler(conn) in a thread per
+    connection (it owns the socket). Never returns."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", port))
     s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=handler, args=(c,), daemon=True).start()
 
+
+def serve_tcp(port):
     def echo(c):
         with c:
             while True:
@@ -30,9 +37,7 @@ def serve_tcp(port):
                     return
                 c.sendall(d)
 
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=echo, args=(c,), daemon=True).start()
+    serve_tcp_with(port, echo)
 
 
 def serve_udp(port):

@@ -10,11 +10,14 @@
       segments (TCP_NODELAY, 5 bytes, a pause, the rest).
       Exit 0: the expected answer; 1: no answer within 2 s; 2: a wrong one.
 """
+import os
 import socket
 import struct
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from probe import serve_tcp_with  # noqa: E402  (the lab's shared helpers)
 
 
 def recv_exact(c, n):
@@ -51,12 +54,6 @@ def answer(req):
 
 
 def serve(port):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.bind(("::", port))
-    s.listen(64)
-
     def one(c):
         with c:
             try:
@@ -65,9 +62,7 @@ def serve(port):
             except (EOFError, ValueError, OSError):
                 return
 
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=one, args=(c,), daemon=True).start()
+    serve_tcp_with(port, one)
 
 
 def request(host, adu, split):
