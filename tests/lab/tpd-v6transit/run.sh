@@ -14,12 +14,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
 trap tpdlab_cleanup EXIT
 tpdlab_init "${TPDLAB_PREFIX:-tl6}"
-# the transit prefix of deploy/lab/default.topo; tpN is host 10+N on it
-sed -E 's/192\.0\.2\.1([1-3]):51820/"[2001:db8:0:ffff::b\1]:51820"/; s/::b1\]/::b]/; s/::b2\]/::c]/; s/::b3\]/::d]/' \
-	"$S/deploy/examples/lab-plant.yaml" >"$W/plant-v6.yaml"
-grep -q '2001:db8:0:ffff::d\]:51820' "$W/plant-v6.yaml" || tpdlab_fail "plant rewrite: $(grep endpoints "$W/plant-v6.yaml")"
-tpdlab_bundle 1 "$W/plant-v6.yaml"
 tpdlab_up
+# each TP's endpoint: its IPv6 transit address instead of the IPv4 one,
+# both as the lab gave them
+cp "$S/deploy/examples/lab-plant.yaml" "$W/plant-v6.yaml"
+for tp in tp1 tp2 tp3; do
+	a4=$("$LAB" addr "$tp" 4) a6=$("$LAB" addr "$tp" 6)
+	grep -q "\[$a4:51820\]" "$W/plant-v6.yaml" || tpdlab_fail "$tp: no endpoint $a4:51820 in the lab plant"
+	sed -i "s/\[$a4:51820\]/[\"[$a6]:51820\"]/" "$W/plant-v6.yaml"
+done
+tpdlab_bundle 1 "$W/plant-v6.yaml"
 
 ip netns exec "$PFX-transit" tcpdump -ni br0 -w "$W/transit.pcap" -U >/dev/null 2>"$W/tcpdump.err" &
 TCPDUMP=$!
