@@ -11,6 +11,7 @@
 #   tpdlab_ctl TP ARGS...   tpctl against TP's tpd
 #   tpdlab_counter TP NAME  one drop/stat counter (tpctl --json counters)
 #   tpdlab_exec NODE CMD... run in a lab node
+#   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
 : "${TP_BUILD_DIR:?}" "${TP_SOURCE_DIR:?}"
 B=$TP_BUILD_DIR
 S=$TP_SOURCE_DIR
@@ -147,4 +148,16 @@ else:
 
 tpdlab_exec() {
 	"$LAB" exec "$@"
+}
+
+tpdlab_iperf_lossless() {
+	python3 - "$1" "$2" <<'PY' || tpdlab_fail "iperf3 $2"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "error" not in r, r["error"]
+s = r["end"].get("sum_received", r["end"]["sum"])
+print(f"iperf3 UDP {sys.argv[2]}: {s['packets']} datagrams, lost {s['lost_packets']}")
+assert s["packets"] > 1000, s
+assert s["lost_packets"] == 0, "datagrams of the allowed flow were lost"
+PY
 }
