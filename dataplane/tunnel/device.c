@@ -138,8 +138,8 @@ void tp_tunnel_free(struct tp_tunnel *tun)
 {
 	if (!tun)
 		return;
-	for (size_t i = 0; i < tun->npeers; i++)
-		peer_unlink(tun, tun->peers[i]);
+	while (tun->npeers) /* off the list first, as in tp_tunnel_peer_remove */
+		peer_unlink(tun, tun->peers[--tun->npeers]);
 	free(tun->peers);
 	wg_ratelimiter_free(tun->rl);
 	wg_index_table_destroy(&tun->index);
@@ -262,12 +262,19 @@ bool tp_tunnel_peer_endpoint(const struct tp_tunnel_peer *peer, struct tp_tunnel
 	return out->family != 0;
 }
 
-/* Try-lock writer: if another thread is updating the endpoint right now, its
- * value is as fresh as ours, so giving up is fine and a worker never waits. */
-static void ep_store(struct tp_tunnel_peer *peer, const uint64_t w[3])
+/*
+ * Seqlock writer. A worker roaming the peer (may_give_up) only tries the
+ * lock: if another thread is updating the endpoint right now, that value
+ * is as fresh as ours, and a worker never waits. The configuration (the
+ * control thread) must not lose its write to a roaming worker, so it waits
+ * for the lock, which a worker holds for a few stores.
+ */
+static void ep_store(struct tp_tunnel_peer *peer, const uint64_t w[3], bool may_give_up)
 {
-	if (atomic_flag_test_and_set_explicit(&peer->ep_lock, memory_order_acquire))
-		return;
+	while (atomic_flag_test_and_set_explicit(&peer->ep_lock, memory_order_acquire)) {
+		if (may_give_up)
+			return;
+	}
 	atomic_fetch_add_explicit(&peer->ep_seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	for (int i = 0; i < 3; i++)
@@ -283,7 +290,7 @@ void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tu
 
 	memcpy(clean.addr, ep->addr, ep->family == AF_INET ? 4 : 16);
 	ep_pack(w, &clean);
-	ep_store(peer, w);
+	ep_store(peer, w, false);
 }
 
 void wg_device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *src)
@@ -297,7 +304,7 @@ void wg_device_roam(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint
 	ep_pack(w, &clean);
 	ep_load(peer, now);
 	if (memcmp(now, w, sizeof(w)) != 0)
-		ep_store(peer, w);
+		ep_store(peer, w, true);
 }
 
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st)

@@ -54,8 +54,9 @@ struct tp_tunnel_peer {
 	 * control thread rotates it into current. [cw] */
 	_Atomic(struct keypair *) kp_prev, kp_cur, kp_next;
 
-	/* Endpoint seqlock: odd seq = write in progress. Writers take ep_lock
-	 * with a try-lock and give up if it is held. */
+	/* Endpoint seqlock: odd seq = write in progress. Writers hold ep_lock:
+	 * workers roaming the peer try it once and give up if it is held; the
+	 * configuration waits for it (tp_tunnel_peer_set_endpoint). */
 	_Atomic uint32_t ep_seq;
 	atomic_flag ep_lock;
 	_Atomic uint64_t ep_words[3];

@@ -32,11 +32,23 @@ static void event(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, enum tp_tu
 		tun->ops.event(tun->ctx, peer, ev);
 }
 
+/* A worker saw the initiator's first packet on our responder keypair: the
+ * handshake is complete for us too (as receive.c does in Linux): stop a
+ * retransmission left armed by a crossed initiation of ours, reset the
+ * attempts, record the handshake time, and tell the caller to flush. */
+void wg_handshake_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				   uint64_t now_ns)
+{
+	if (!wg_keypairs_rotate_confirmed(tun, peer))
+		return;
+	wg_timers_handshake_complete(peer, now_ns);
+	event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
+}
+
 /* Before touching a peer's keypairs, finish a confirmation a worker saw. */
 static void rotate(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
 {
-	if (wg_keypairs_rotate_confirmed(tun, peer))
-		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
+	wg_handshake_rotate_confirmed(tun, peer, tun_now(tun));
 }
 
 int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry)

@@ -11,4 +11,10 @@
  * -EAGAIN when rate limited, -EDESTADDRREQ without endpoint, -ENOSPC. */
 int wg_handshake_send_initiation(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, bool is_retry);
 
+/* Promote a confirmed responder keypair to current and complete the
+ * handshake for it: retransmit timer off, attempts reset, last handshake
+ * time set, TP_TUNNEL_EV_SESSION_READY. Nothing if none is confirmed. */
+void wg_handshake_rotate_confirmed(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				   uint64_t now_ns);
+
 #endif /* TP_TUNNEL_HANDSHAKE_H */

@@ -8,8 +8,9 @@
  *    nothing is sent on it until the initiator's first data packet on it
  *    arrives (confirmation), which is what makes a rekey hitless;
  *  - confirmation: previous <- current, current <- next, next <- NULL.
- * Each keypair that leaves all slots is unlinked from the index first, then
- * retired, so a worker that still holds it finishes its packet safely.
+ * Each keypair that leaves all slots is unpublished from them first, then
+ * unlinked from the index, then retired, so a worker that still holds it
+ * finishes its packet safely and no worker can pick it up afterwards.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@ struct keypair *wg_keypair_for_sending(struct tp_tunnel_peer *peer)
 	return atomic_load_explicit(&peer->kp_cur, memory_order_acquire);
 }
 
+/* Every branch publishes the new slot contents first and retires what fell
+ * out of the slots after: the grace period of ops->retire starts only once
+ * no worker can load the keypair any more. */
 static void install(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, struct keypair *kp)
 {
 	struct keypair *prev = atomic_load(&peer->kp_prev);
@@ -51,18 +55,21 @@ static void install(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, struct k
 
 	if (kp->initiator) {
 		if (next) {
-			atomic_store(&peer->kp_next, NULL);
+			/* The unconfirmed next keypair becomes previous (the
+			 * peer may still send on it); current is dropped. */
 			atomic_store(&peer->kp_prev, next);
+			atomic_store(&peer->kp_next, NULL);
+			atomic_store(&peer->kp_cur, kp);
 			keypair_retire(tun, cur);
 		} else {
 			atomic_store(&peer->kp_prev, cur);
+			atomic_store(&peer->kp_cur, kp);
 		}
 		keypair_retire(tun, prev);
-		atomic_store(&peer->kp_cur, kp);
 	} else {
 		atomic_store(&peer->kp_next, kp);
-		keypair_retire(tun, next);
 		atomic_store(&peer->kp_prev, NULL);
+		keypair_retire(tun, next);
 		keypair_retire(tun, prev);
 	}
 }

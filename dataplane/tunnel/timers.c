@@ -8,7 +8,9 @@
  *  retransmit handshake  armed when an initiation is sent, REKEY_TIMEOUT plus
  *                        up to 333 ms of jitter; resends the initiation, and
  *                        gives up after MAX_TIMER_HANDSHAKES retries (90 s),
- *                        then arms zero-keys. Stopped by a completed handshake.
+ *                        then arms zero-keys. Stopped by a completed handshake
+ *                        in either role: a response we consumed, or the
+ *                        initiator's first data on our responder keypair.
  *  send keepalive        armed when data arrives and nothing was sent back
  *                        (KEEPALIVE_TIMEOUT); stopped by any packet we send.
  *                        Re-armed once if more data arrived while it ran.
@@ -101,7 +103,7 @@ void wg_timers_handshake_complete(struct tp_tunnel_peer *peer, uint64_t now_ns)
 {
 	peer->retransmit_deadline_ns = 0;
 	peer->handshake_attempts = 0;
-	peer->last_handshake_ns = now_ns;
+	peer->last_handshake_ns = now_ns ? now_ns : 1; /* 0 reads as never */
 }
 
 void wg_timers_session_derived(struct tp_tunnel_peer *peer, uint64_t now_ns)
@@ -144,10 +146,11 @@ static void peer_tick(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64
 {
 	uint64_t last;
 
-	/* Workers already send on a confirmed next keypair; make it current
-	 * and tell the caller a session is up (it may flush staged packets). */
-	if (wg_keypairs_rotate_confirmed(tun, peer))
-		event(tun, peer, TP_TUNNEL_EV_SESSION_READY);
+	/* Workers already send on a confirmed next keypair; make it current,
+	 * complete the handshake and tell the caller a session is up (it may
+	 * flush staged packets). Before the retransmit check below, so a
+	 * confirmed session stops a retransmission due in the same tick. */
+	wg_handshake_rotate_confirmed(tun, peer, now_ns);
 
 	if (atomic_load_explicit(&peer->want_handshake, memory_order_acquire)) {
 		atomic_store(&peer->want_handshake, false);

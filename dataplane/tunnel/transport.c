@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Transport data on worker threads. Per burst: one keypair load, one atomic
- * fetch-add for all send counters, one clock read and one set of timer
- * events; per packet only the AEAD. Receive order: cheap header checks, index
- * lookup, key age, a read-only replay pre-check (so replayed floods cost no
- * AEAD), the AEAD, and only then the replay window update, confirmation of a
- * next keypair, roaming and timer events.
+ * Transport data on worker threads. Per burst: one keypair load, then one
+ * clock read (in that order: a clock read before the load could predate a
+ * keypair installed in between), one atomic compare-and-swap reserving the
+ * send counters, and one set of timer events; per packet only the AEAD.
+ * Receive order: cheap header checks, index lookup, key age, a lock-free
+ * replay pre-check (so replayed floods cost no AEAD), the AEAD, and only then
+ * the replay window update under the window's lock, confirmation of a next
+ * keypair, roaming and timer events. Roaming therefore follows only packets
+ * that are authentic and new.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -71,28 +74,51 @@ static unsigned partition(struct tp_tunnel_pkt *pkts, unsigned n)
 	return good;
 }
 
+/*
+ * Reserve up to n consecutive send counters. The counter never moves past
+ * REJECT_AFTER_MESSAGES: a burst that would cross it gets only what is left,
+ * and an exhausted keypair is refused without adding anything, so the
+ * counter cannot wrap and no nonce is ever used twice. Returns how many were
+ * reserved, the first in *first.
+ */
+static unsigned take_counters(struct keypair *kp, unsigned n, uint64_t *first)
+{
+	uint64_t c = atomic_load_explicit(&kp->send_counter, memory_order_relaxed);
+	uint64_t take;
+
+	do {
+		if (c >= REJECT_AFTER_MESSAGES)
+			return 0;
+		take = REJECT_AFTER_MESSAGES - c < n ? REJECT_AFTER_MESSAGES - c : n;
+	} while (!atomic_compare_exchange_weak_explicit(&kp->send_counter, &c, c + take,
+							memory_order_relaxed, memory_order_relaxed));
+	*first = c;
+	return (unsigned)take;
+}
+
 unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
 				 struct tp_tunnel_pkt *pkts, unsigned n)
 {
-	uint64_t now_ns = tun_now(tun);
 	struct keypair *kp = wg_keypair_for_sending(peer);
+	uint64_t now_ns = tun_now(tun); /* after the load: see the top */
 	enum tp_tunnel_res ok = TP_TUNNEL_OK;
 	struct tp_tunnel_endpoint ep;
-	uint64_t first, bytes = 0;
+	uint64_t first = 0, bytes = 0;
+	unsigned taken;
 	uint16_t mtu;
 	bool data = false, any = false;
 
 	if (!n)
 		return 0;
-	if (!kp || now_ns - kp->birth_ns >= REJECT_AFTER_TIME_NS) {
+	if (!kp || wg_keypair_age(kp, now_ns) >= REJECT_AFTER_TIME_NS) {
 		for (unsigned i = 0; i < n; i++)
 			pkts[i].res = TP_TUNNEL_DROP_NO_KEY;
 		wg_timers_want_handshake(peer);
 		return 0;
 	}
-	first = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
-	if (first + n > REKEY_AFTER_MESSAGES ||
-	    (kp->initiator && now_ns - kp->birth_ns >= REKEY_AFTER_TIME_NS)) {
+	taken = take_counters(kp, n, &first);
+	if (taken < n || first + taken > REKEY_AFTER_MESSAGES ||
+	    (kp->initiator && wg_keypair_age(kp, now_ns) >= REKEY_AFTER_TIME_NS)) {
 		ok = TP_TUNNEL_OK_REKEY;
 		wg_timers_want_handshake(peer);
 	}
@@ -103,6 +129,10 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 		struct tp_tunnel_pkt *p = &pkts[i];
 
 		p->peer = peer;
+		if (i >= taken) {
+			p->res = TP_TUNNEL_DROP_KEY_EXHAUSTED;
+			continue;
+		}
 		p->res = encrypt_one(kp, p, first + i, mtu);
 		if (p->res != TP_TUNNEL_OK)
 			continue;
@@ -168,7 +198,7 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 		return TP_TUNNEL_DROP_UNKNOWN_INDEX;
 	kp = (struct keypair *)e;
 	peer = e->peer;
-	age = now_ns - kp->birth_ns;
+	age = wg_keypair_age(kp, now_ns);
 	if (age >= REJECT_AFTER_TIME_NS)
 		return TP_TUNNEL_DROP_KEY_EXPIRED;
 	counter = get_le64(hdr->counter);
@@ -186,8 +216,10 @@ static enum tp_tunnel_res decrypt_one(struct tp_tunnel *tun, struct tp_tunnel_pk
 	if (!tp_crypto_aead_open(hdr->encrypted_data, hdr->encrypted_data,
 				 plain + NOISE_AUTHTAG_LEN, counter, kp->recv_key, NULL, 0))
 		return TP_TUNNEL_DROP_BAD_AEAD;
+	/* Exact, under the window's lock: of several workers that decrypted
+	 * the same message, one gets here first and the others are refused. */
 	if (wg_replay_validate(&kp->replay, counter) != REPLAY_OK)
-		return TP_TUNNEL_DROP_REPLAYED; /* unreachable: one receiver per window */
+		return TP_TUNNEL_DROP_REPLAYED;
 
 	/* Authenticated from here on. */
 	p->peer = peer;

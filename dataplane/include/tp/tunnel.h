@@ -18,17 +18,21 @@
  *   pointers, take send counters with one atomic fetch-add per burst, and
  *   report timer events (data sent/received, "handshake wanted", "next keypair
  *   confirmed") by atomic stores that the next tp_tunnel_tick() acts on.
- * - Receive replay windows: all type-4 packets for one receiver index must be
- *   decrypted by one thread at a time. The window belongs to that path alone.
- *   Steer by receiver index (bytes 4-7 of the message), not by outer 5-tuple:
- *   a roaming peer changes its 5-tuple mid-session.
+ * - Receive replay windows: any thread may decrypt any message. Each
+ *   keypair's window is updated under its own short spin lock (the kernel's
+ *   counter lock), after a lock-free pre-check, so of two workers fed the
+ *   same ciphertext exactly one accepts it. Steering by receiver index
+ *   (bytes 4-7 of the message) rather than by outer 5-tuple still avoids
+ *   the contention: a roaming peer changes its 5-tuple mid-session.
  * - Lifetime: keypairs and peers that workers may still reference are released
  *   through ops->retire(ctx, obj, free_fn), which must call free_fn(obj) only
  *   after every worker has passed a quiescent state (rte_rcu_qsbr in tpd).
  *   Without ops->retire objects are freed at once, which is only correct when
  *   workers and control are the same thread.
  * - Endpoints (roaming) are a tiny seqlock per peer: workers update them with
- *   a try-lock that never waits; readers retry.
+ *   a try-lock that never waits (a concurrent writer's value is as fresh);
+ *   tp_tunnel_peer_set_endpoint() waits for the lock, so a configured
+ *   endpoint is never lost to a roaming worker; readers retry.
  *
  * - The engine queues nothing. A send refused with NO_KEY has already asked
  *   for a handshake; the caller stages the packet and flushes on
@@ -163,6 +167,7 @@ struct tp_tunnel_peer *tp_tunnel_peer_find(struct tp_tunnel *tun,
 void *tp_tunnel_peer_user(const struct tp_tunnel_peer *peer);
 /* [any] The peer's current endpoint; false if none is known yet. */
 bool tp_tunnel_peer_endpoint(const struct tp_tunnel_peer *peer, struct tp_tunnel_endpoint *out);
+/* [control] Set the endpoint from the configuration; always takes effect. */
 void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *ep);
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "device.h"
 #include "harness.h"
 #include "tp/keys.h"
 
@@ -39,10 +40,41 @@ static void on_event(void *ctx, struct tp_tunnel_peer *peer, enum tp_tunnel_even
 	n->events[ev]++;
 }
 
+/*
+ * The retire hook of every test: an object may be retired only once no
+ * worker can find it any more, i.e. no peer slot (previous, current, next)
+ * and no index entry leads to it, and a retired peer is off the peer list.
+ * Then it is freed at once, as single-threaded use allows.
+ */
+static void on_retire(void *ctx, void *obj, void (*free_fn)(void *obj))
+{
+	struct node *n = ctx;
+	struct tp_tunnel *tun = n->tun;
+	bool reachable = false;
+
+	for (size_t i = 0; tun && i < tun->npeers; i++) {
+		struct tp_tunnel_peer *p = tun->peers[i];
+
+		reachable |= (void *)p == obj || (void *)atomic_load(&p->kp_prev) == obj ||
+			     (void *)atomic_load(&p->kp_cur) == obj ||
+			     (void *)atomic_load(&p->kp_next) == obj;
+	}
+	for (uint32_t i = 0; tun && i <= tun->index.mask; i++) {
+		struct index_entry *e = atomic_load(&tun->index.slots[i]);
+
+		reachable |= e && ((void *)e == obj || (void *)e->peer == obj);
+	}
+	n->retired++;
+	n->retire_violations += reachable;
+	CU_ASSERT_FALSE(reachable);
+	free_fn(obj);
+}
+
 static const struct tp_tunnel_ops ops = {
 	.now_ns = now_ns,
 	.wall_ns = wall_ns,
 	.send = on_send,
+	.retire = on_retire,
 	.event = on_event,
 };
 

@@ -35,6 +35,8 @@ struct node {
 	uint8_t last_inner[MSG_CAP];
 	uint32_t last_inner_len;
 	unsigned events[3];
+	unsigned retired;	    /* objects (keypairs, peers) retired */
+	unsigned retire_violations; /* of those, retired while still reachable */
 };
 
 extern uint64_t sim_now_ns;

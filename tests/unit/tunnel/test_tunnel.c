@@ -7,7 +7,10 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -766,6 +769,213 @@ static void test_index_table(void)
 	wg_index_table_destroy(&t);
 }
 
+
+/* Both ends know each other's endpoint (either may initiate). */
+static void setup_both(void)
+{
+	node_init(&A, 0x0a000001, 51820);
+	node_init(&B, 0x0a000002, 51821);
+	nodes_pair(&A, &B, NULL, true, true);
+}
+
+/* Defect: the initiator holding an unconfirmed next keypair retired its
+ * current one before publishing the new one. The harness's retire hook
+ * checks that nothing retired is still in a slot or the index. */
+static void test_retire_initiator_with_next(void)
+{
+	struct keypair *cur, *next, *kp;
+	unsigned retired;
+
+	setup_both();
+	handshake();
+	cur = atomic_load(&A.peer->kp_cur);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cur);
+	/* B initiates; A answers and holds a next keypair, which B never
+	 * confirms (its keepalive is lost). */
+	sim_now_ns += 6 * NSEC_PER_SEC;
+	CU_ASSERT_EQUAL_FATAL(tp_tunnel_connect(B.tun, B.peer), 0);
+	deliver(&B, &A);
+	deliver(&A, &B); /* the response */
+	B.nout = 0;	 /* B's confirming keepalive is lost */
+	next = atomic_load(&A.peer->kp_next);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_PTR_EQUAL(atomic_load(&A.peer->kp_cur), cur);
+	/* A now initiates and completes as initiator with that next held. */
+	sim_now_ns += 6 * NSEC_PER_SEC;
+	retired = A.retired;
+	CU_ASSERT_EQUAL_FATAL(tp_tunnel_connect(A.tun, A.peer), 0);
+	deliver(&A, &B);
+	deliver(&B, &A);
+	kp = atomic_load(&A.peer->kp_cur);
+	CU_ASSERT_PTR_NOT_NULL(kp);
+	CU_ASSERT_PTR_NOT_EQUAL(kp, cur);
+	CU_ASSERT_PTR_EQUAL(atomic_load(&A.peer->kp_prev), next);
+	CU_ASSERT_PTR_NULL(atomic_load(&A.peer->kp_next));
+	CU_ASSERT(A.retired > retired); /* the old current at least */
+	CU_ASSERT_EQUAL(A.retire_violations, 0);
+	CU_ASSERT_EQUAL(B.retire_violations, 0);
+	/* and the new session carries data both ways */
+	pump(&A, &B);
+	tick_both(&A, &B);
+	CU_ASSERT_EQUAL(send_data(&A, 60, 1), TP_TUNNEL_OK);
+	pump(&A, &B);
+	CU_ASSERT_EQUAL(B.inner_rx, 1);
+	CU_ASSERT_EQUAL(send_data(&B, 60, 2), TP_TUNNEL_OK);
+	pump(&A, &B);
+	CU_ASSERT_EQUAL(A.inner_rx, 1);
+	teardown();
+	CU_ASSERT_EQUAL(A.retire_violations, 0);
+}
+
+static unsigned encrypt_n(struct node *n, uint8_t (*bufs)[MSG_CAP], struct tp_tunnel_pkt *p,
+			  unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		make_inner(bufs[i] + TP_TUNNEL_HEADER_LEN, 60, i);
+		p[i] = (struct tp_tunnel_pkt){
+			.data = bufs[i], .len = TP_TUNNEL_HEADER_LEN + 60, .cap = MSG_CAP};
+	}
+	return tp_tunnel_encrypt_burst(n->tun, n->peer, p, count);
+}
+
+/* Defect: the send counter grew by every burst even past
+ * REJECT_AFTER_MESSAGES, so it could wrap and reuse nonces. */
+static void test_send_counter_capped(void)
+{
+	static uint8_t bufs[8][MSG_CAP];
+	struct tp_tunnel_pkt p[8];
+	struct keypair *kp;
+
+	setup(NULL);
+	handshake();
+	kp = atomic_load(&A.peer->kp_cur);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(kp);
+	/* a burst of 8 with 3 counters left: 3 go, 5 are refused, and the
+	 * counter stops exactly at the limit */
+	atomic_store(&kp->send_counter, REJECT_AFTER_MESSAGES - 3);
+	CU_ASSERT_EQUAL(encrypt_n(&A, bufs, p, 8), 3);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(p[i].res, TP_TUNNEL_OK_REKEY);
+		CU_ASSERT_EQUAL(get_le64(p[i].data + 8), REJECT_AFTER_MESSAGES - 3 + i);
+	}
+	for (int i = 3; i < 8; i++)
+		CU_ASSERT_EQUAL(p[i].res, TP_TUNNEL_DROP_KEY_EXHAUSTED);
+	CU_ASSERT_EQUAL(atomic_load(&kp->send_counter), REJECT_AFTER_MESSAGES);
+	/* exhausted: refused without adding, however often */
+	for (int k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL(encrypt_n(&A, bufs, p, 8), 0);
+		CU_ASSERT_EQUAL(p[0].res, TP_TUNNEL_DROP_KEY_EXHAUSTED);
+		CU_ASSERT_EQUAL(atomic_load(&kp->send_counter), REJECT_AFTER_MESSAGES);
+	}
+	/* a counter at the edge of overflow neither wraps nor sends */
+	atomic_store(&kp->send_counter, UINT64_MAX - 2);
+	CU_ASSERT_EQUAL(encrypt_n(&A, bufs, p, 8), 0);
+	CU_ASSERT_EQUAL(atomic_load(&kp->send_counter), UINT64_MAX - 2);
+	/* the refusal asked for a new handshake */
+	CU_ASSERT_TRUE(atomic_load(&A.peer->want_handshake));
+	A.nout = 0;
+	sim_now_ns += REKEY_TIMEOUT_NS;
+	tp_tunnel_tick(A.tun);
+	CU_ASSERT(A.nout >= 1 && A.out[0].buf[0] == MESSAGE_HANDSHAKE_INITIATION);
+	teardown();
+}
+
+/* Defect: the encrypt path read the clock before loading the keypair, so a
+ * keypair installed in between was born "after now" and looked 2^64 ns old.
+ * A clock reading 1 us older than the keypair stands for that interleaving. */
+static void test_keypair_born_after_clock_read(void)
+{
+	setup(NULL);
+	handshake();
+	sim_now_ns -= 1000;
+	CU_ASSERT_EQUAL(send_data(&A, 60, 1), TP_TUNNEL_OK);
+	deliver(&A, &B);
+	CU_ASSERT_EQUAL(B.inner_rx, 1);
+	CU_ASSERT_EQUAL(B.results[TP_TUNNEL_DROP_KEY_EXPIRED], 0);
+	CU_ASSERT_EQUAL(send_data(&B, 60, 2), TP_TUNNEL_OK);
+	deliver(&B, &A);
+	CU_ASSERT_EQUAL(A.inner_rx, 1);
+	teardown();
+}
+
+/* Defect: a responder session confirmed by the initiator's first packet did
+ * not complete the handshake: the retransmission of a crossed initiation
+ * stayed armed, attempts stayed, and last_handshake stayed "never". */
+static void test_responder_confirmation_completes_handshake(void)
+{
+	struct tp_tunnel_peer_stats st;
+
+	setup_both();
+	/* B initiates and retries once; the network eats both */
+	CU_ASSERT_EQUAL_FATAL(tp_tunnel_connect(B.tun, B.peer), 0);
+	B.nout = 0;
+	for (int i = 0; i < 56; i++) {
+		sim_now_ns += NSEC_PER_SEC / 10;
+		tp_tunnel_tick(B.tun);
+		B.nout = 0;
+	}
+	CU_ASSERT_EQUAL_FATAL(B.peer->handshake_attempts, 1);
+	tp_tunnel_peer_stats(B.peer, &st);
+	CU_ASSERT_EQUAL(st.handshake_initiations_sent, 2);
+	/* A's initiation crosses them: B responds, A confirms */
+	CU_ASSERT_EQUAL_FATAL(tp_tunnel_connect(A.tun, A.peer), 0);
+	pump(&A, &B);
+	tick_both(&A, &B);
+	CU_ASSERT_PTR_NOT_NULL(atomic_load(&B.peer->kp_cur));
+	tp_tunnel_peer_stats(B.peer, &st);
+	CU_ASSERT_NOT_EQUAL(st.last_handshake_ns, 0);
+	CU_ASSERT_EQUAL(B.peer->retransmit_deadline_ns, 0);
+	CU_ASSERT_EQUAL(B.peer->handshake_attempts, 0);
+	CU_ASSERT_EQUAL(B.events[TP_TUNNEL_EV_SESSION_READY], 1);
+	/* a quiet tunnel for 20 s: B sends no further initiation */
+	advance(&A, &B, 20 * NSEC_PER_SEC, NSEC_PER_SEC / 10);
+	tp_tunnel_peer_stats(B.peer, &st);
+	CU_ASSERT_EQUAL(st.handshake_initiations_sent, 2);
+	teardown();
+}
+
+static _Atomic int setter_state; /* 1 = about to set, 2 = returned */
+static struct tp_tunnel_endpoint configured = {
+	.family = AF_INET, .port = 7777, .addr = {192, 0, 2, 77}};
+
+static void *set_endpoint_thread(void *arg)
+{
+	atomic_store(&setter_state, 1);
+	tp_tunnel_peer_set_endpoint(A.peer, &configured);
+	atomic_store(&setter_state, 2);
+	return arg;
+}
+
+/* Defect: the configuration's endpoint write used the workers' try-lock and
+ * was silently lost while a worker roamed the peer. Here the "worker" holds
+ * the endpoint lock while the configuration sets the endpoint. */
+static void test_config_endpoint_not_lost_to_roaming(void)
+{
+	struct tp_tunnel_endpoint ep;
+	pthread_t t;
+
+	setup(NULL);
+	atomic_store(&setter_state, 0);
+	CU_ASSERT_FALSE_FATAL(atomic_flag_test_and_set(&A.peer->ep_lock));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, set_endpoint_thread, NULL), 0);
+	while (atomic_load(&setter_state) == 0)
+		sched_yield();
+	usleep(20000); /* give a broken writer the chance to return early */
+	CU_ASSERT_EQUAL(atomic_load(&setter_state), 1); /* it waits for the lock */
+	atomic_flag_clear(&A.peer->ep_lock);
+	pthread_join(t, NULL);
+	CU_ASSERT_TRUE(tp_tunnel_peer_endpoint(A.peer, &ep));
+	CU_ASSERT_EQUAL(ep.port, 7777);
+	CU_ASSERT_EQUAL(memcmp(ep.addr, configured.addr, 4), 0);
+	/* a worker's roam never waits: with the lock held it gives up */
+	CU_ASSERT_FALSE_FATAL(atomic_flag_test_and_set(&A.peer->ep_lock));
+	wg_device_roam(A.peer, &B.ep);
+	atomic_flag_clear(&A.peer->ep_lock);
+	CU_ASSERT_TRUE(tp_tunnel_peer_endpoint(A.peer, &ep));
+	CU_ASSERT_EQUAL(ep.port, 7777);
+	teardown();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -790,6 +1000,14 @@ int main(void)
 	CU_add_test(s, "timers", test_timers);
 	CU_add_test(s, "rate limiter", test_ratelimiter);
 	CU_add_test(s, "index table", test_index_table);
+	CU_add_test(s, "retire: initiator holding a next keypair", test_retire_initiator_with_next);
+	CU_add_test(s, "send counter capped at REJECT_AFTER_MESSAGES", test_send_counter_capped);
+	CU_add_test(s, "keypair born after the clock read is fresh",
+		    test_keypair_born_after_clock_read);
+	CU_add_test(s, "responder confirmation completes the handshake",
+		    test_responder_confirmation_completes_handshake);
+	CU_add_test(s, "configured endpoint not lost to a roaming worker",
+		    test_config_endpoint_not_lost_to_roaming);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
