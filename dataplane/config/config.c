@@ -296,6 +296,15 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+static unsigned key_index(const char *name)
+{
+	unsigned i = 0;
+
+	while (strcmp(keys[i].name, name) != 0)
+		i++;
+	return i;
+}
+
 /* Checks across keys, after every line was read. */
 static int check(struct tp_config *cfg, struct tp_config_err *err, const unsigned *seen_line)
 {
@@ -315,6 +324,14 @@ static int check(struct tp_config *cfg, struct tp_config_err *err, const unsigne
 	}
 	if (cfg->mode != TP_MODE_XDP && (cfg->zone_xdp_prog[0] || cfg->transit_xdp_prog[0]))
 		return fail(err, 0, "zone/transit_xdp_program only apply in xdp mode");
+	/* Until flow tables are shared between workers (and AF_XDP steers both
+	 * directions of a flow to one queue), a second worker would keep half
+	 * of each flow's state elsewhere: refuse it rather than run unsafely. */
+	if (cfg->n_workers > 1)
+		return fail(err, seen_line[key_index("worker_cores")],
+			    "worker_cores: %u workers listed, but tpd runs exactly one worker for "
+			    "now (flow tables are per worker): list one core",
+			    cfg->n_workers);
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
 		if (cfg->worker_cores[i] == cfg->control_core)
 			return fail(err, 0, "core %u is both control_core and a worker core",

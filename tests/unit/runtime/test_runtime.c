@@ -26,12 +26,12 @@ static void test_eal_args(void)
 	struct tp_config_err e;
 	struct tp_eal_args a;
 
-	CU_ASSERT_EQUAL_FATAL(tp_config_parse("name = t1\nmode = memory\nworker_cores = 2-3\n"
+	CU_ASSERT_EQUAL_FATAL(tp_config_parse("name = t1\nmode = memory\nworker_cores = 2\n"
 					      "control_core = 1\nmemory_mb = 128\n",
 					      &c, &e),
 			      0);
 	CU_ASSERT_EQUAL_FATAL(tp_runtime_eal_args(&c, "tpd", &a), 0);
-	CU_ASSERT_STRING_EQUAL(joined(&a), "tpd -l 1,2,3 --main-lcore 1 --no-huge -m 128 "
+	CU_ASSERT_STRING_EQUAL(joined(&a), "tpd -l 1,2 --main-lcore 1 --no-huge -m 128 "
 					   "--file-prefix tpd-t1 --no-pci --vdev net_ring_zone "
 					   "--vdev net_ring_transit --log-level=lib.eal:warning");
 	CU_ASSERT_PTR_NULL(a.argv[a.argc]);
