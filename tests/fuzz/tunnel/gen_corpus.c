@@ -116,6 +116,17 @@ int main(int argc, char **argv)
 	seq[1] = recs[1];
 	seq[2] = recs[0];
 	write_seed(argv[1], "data-keepalive-replay", seq, 3);
+	/* the replay seed does what it says: the third record is refused */
+	w = world_new();
+	world_feed_r(w, seq[0].msg, seq[0].len, 0);
+	world_feed_r(w, seq[1].msg, seq[1].len, 0);
+	res = world_feed_r(w, seq[2].msg, seq[2].len, 1);
+	world_free(w);
+	if (res != TP_TUNNEL_DROP_REPLAYED) {
+		fprintf(stderr, "gen_corpus: replayed data gives %s, not replayed\n",
+			tp_tunnel_res_name(res));
+		return 1;
+	}
 	seq[0] = recs[2];
 	seq[1] = recs[0];
 	seq[1].flags = 1; /* roamed */

@@ -131,11 +131,33 @@ void world_free(struct world *w)
 	free(w);
 }
 
+/* A data message accepted before: the same (receiver index, counter) must
+ * never be accepted again, whatever came in between. */
+static void note_accepted(struct world *w, const uint8_t *msg)
+{
+	uint64_t idx = (uint64_t)msg[4] | (uint64_t)msg[5] << 8 | (uint64_t)msg[6] << 16 |
+		       (uint64_t)msg[7] << 24;
+	uint64_t ctr = 0;
+
+	for (int i = 7; i >= 0; i--)
+		ctr = ctr << 8 | msg[8 + i];
+	for (size_t i = 0; i < w->n_accepted; i++)
+		if (w->accepted[i][0] == idx && w->accepted[i][1] == ctr)
+			abort(); /* a replayed data message was accepted */
+	if (w->n_accepted < WORLD_ACCEPTED_MAX) {
+		w->accepted[w->n_accepted][0] = idx;
+		w->accepted[w->n_accepted][1] = ctr;
+		w->n_accepted++;
+	}
+}
+
 enum tp_tunnel_res world_feed_r(struct world *w, const uint8_t *msg, size_t len, uint8_t flags)
 {
-	struct tp_tunnel_endpoint src = w->i_ep;
+	struct tp_tunnel_endpoint src = w->i_ep, before, after;
 	uint8_t buf[2][2048];
 	struct tp_tunnel_pkt p[2];
+	unsigned ok;
+	bool had;
 
 	world_now_ns += 100000000ULL; /* 100 ms between messages */
 	if (flags & 1)
@@ -151,7 +173,18 @@ enum tp_tunnel_res world_feed_r(struct world *w, const uint8_t *msg, size_t len,
 		p[k] = (struct tp_tunnel_pkt){
 			.data = buf[k], .len = (uint32_t)len, .cap = sizeof(buf[k]), .src = src};
 	}
-	tp_tunnel_decrypt_burst(w->r, p, 2);
+	had = tp_tunnel_peer_endpoint(w->r_peer, &before);
+	ok = tp_tunnel_decrypt_burst(w->r, p, 2);
+	/* Invariants: the copy is always refused as a replay, an accepted
+	 * message was never accepted before, and a message that was refused
+	 * (forged, replayed, stale) does not move the peer's endpoint. */
+	if (ok > 1 || (ok == 1 && p[1].res != TP_TUNNEL_DROP_REPLAYED))
+		abort();
+	if (ok == 1)
+		note_accepted(w, msg);
+	if (!ok && (tp_tunnel_peer_endpoint(w->r_peer, &after) != had ||
+		    (had && memcmp(&before, &after, sizeof(before)) != 0)))
+		abort();
 	tp_tunnel_tick(w->r);
 	/* good ones first: p[0] holds the first packet's result if it passed */
 	return (enum tp_tunnel_res)p[0].res;

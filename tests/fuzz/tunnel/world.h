@@ -16,6 +16,8 @@
 
 #include "tp/tunnel.h"
 
+enum { WORLD_ACCEPTED_MAX = 4096 };
+
 struct world {
 	struct tp_tunnel *r, *i;
 	struct tp_tunnel_peer *r_peer, *i_peer;
@@ -23,16 +25,20 @@ struct world {
 	/* last message each side emitted through ops->send */
 	uint8_t r_out[256], i_out[256];
 	size_t r_out_len, i_out_len;
+	/* (receiver index, counter) of every data message R accepted */
+	uint64_t accepted[WORLD_ACCEPTED_MAX][2];
+	size_t n_accepted;
 };
 
 extern uint64_t world_now_ns;
 
 struct world *world_new(void);
 void world_free(struct world *w);
-/* Feed one received datagram to R as the dataplane would. */
 /* Feed one received datagram to R as the dataplane would, 100 ms after the
  * previous one. flags: 1 = from a new source port, 2 = force the handshake
- * path, 4 = handshake queue congested. */
+ * path, 4 = handshake queue congested. A data message goes in twice in one
+ * burst; abort()s if a replay is ever accepted or a refused message moves
+ * the endpoint. */
 enum tp_tunnel_res world_feed_r(struct world *w, const uint8_t *msg, size_t len, uint8_t flags);
 /* Same for I (used to make seeds). */
 void world_deliver_i(struct world *w, const uint8_t *msg, size_t len, bool congested);
