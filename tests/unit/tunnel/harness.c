@@ -10,6 +10,7 @@
 #include "tp/keys.h"
 
 uint64_t sim_now_ns = 1000000000ULL;
+int64_t sim_wall_step_ns;
 
 static uint64_t now_ns(void *ctx)
 {
@@ -18,7 +19,7 @@ static uint64_t now_ns(void *ctx)
 
 static uint64_t wall_ns(void *ctx)
 {
-	return 1700000000ULL * 1000000000ULL + sim_now_ns;
+	return 1700000000ULL * 1000000000ULL + sim_now_ns + (uint64_t)sim_wall_step_ns;
 }
 
 static void on_send(void *ctx, struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *dst,

@@ -40,6 +40,8 @@ struct node {
 };
 
 extern uint64_t sim_now_ns;
+/* added to the wall clock of every node (a clock stepped back or forth) */
+extern int64_t sim_wall_step_ns;
 /* inner MTUs node_init() configures (0: the engine's defaults) */
 extern uint16_t harness_mtu, harness_mtu6;
 

@@ -2,6 +2,8 @@
 /* The replay window against a naive model (a set of every counter seen and
  * the highest one) on random operations, plus its edge cases. */
 #include <CUnit/Basic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +84,109 @@ static void test_against_model(void)
 	free(r);
 }
 
+
+/* A second naive model for any 64-bit counter: an open-addressing set of
+ * every counter accepted, the highest one, and the message limit. */
+enum { SET_BITS = 21, SET_SIZE = 1 << SET_BITS, WIDE_OPS = 400000 };
+
+struct wide_model {
+	uint64_t *slot; /* counter + 1; 0 = empty */
+	uint64_t max_plus_one;
+};
+
+static bool set_has_or_add(struct wide_model *m, uint64_t c, bool add)
+{
+	uint64_t h = (c * 0x9e3779b97f4a7c15ULL) >> (64 - SET_BITS);
+
+	for (;; h = (h + 1) & (SET_SIZE - 1)) {
+		if (m->slot[h] == c + 1)
+			return true;
+		if (!m->slot[h]) {
+			if (add)
+				m->slot[h] = c + 1;
+			return false;
+		}
+	}
+}
+
+static enum replay_verdict wide_validate(struct wide_model *m, uint64_t c)
+{
+	if (c >= REJECT_AFTER_MESSAGES)
+		return REPLAY_EXHAUSTED;
+	/* c + 1 + window < max + 1, without overflow */
+	if (m->max_plus_one > REPLAY_WINDOW_SIZE + 1 &&
+	    c < m->max_plus_one - REPLAY_WINDOW_SIZE - 1)
+		return REPLAY_TOO_OLD;
+	if (set_has_or_add(m, c, true))
+		return REPLAY_SEEN;
+	if (c + 1 > m->max_plus_one)
+		m->max_plus_one = c + 1;
+	return REPLAY_OK;
+}
+
+/* Counters near 2^64 (the window walks up to REJECT_AFTER_MESSAGES and
+ * beyond), with jumps forward and back of up to the whole window, a few
+ * words more or less, and duplicates of recent counters. */
+static void test_against_model_near_limit(void)
+{
+	struct wide_model m = {calloc(SET_SIZE, sizeof(uint64_t)), 0};
+	struct replay *r = malloc(sizeof(*r));
+	uint64_t top = REJECT_AFTER_MESSAGES - 250000000, recent[64] = {0};
+	uint64_t mismatches = 0, accepted = 0, exhausted = 0, too_old = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m.slot);
+	wg_replay_init(r);
+	for (long i = 0; i < WIDE_OPS; i++) {
+		uint64_t x = rnd(), span = REPLAY_WINDOW_SIZE + 128, c;
+
+		switch (x % 8) {
+		case 0: /* jump ahead by up to the whole window and a bit */
+		case 1:
+			c = top + (x >> 8) % span;
+			break;
+		case 2: /* back by up to the whole window and a bit */
+		case 3:
+			c = top - (x >> 8) % span;
+			break;
+		case 4: /* exactly at the window's edges */
+			c = top - REPLAY_WINDOW_SIZE + (x >> 8) % 3 - 1;
+			break;
+		case 5: /* a duplicate */
+			c = recent[(x >> 8) % 64];
+			break;
+		case 6: /* around the message limit once the walk is near it; 2^64 */
+			c = (x >> 8) % 2 && top + 2 * span >= REJECT_AFTER_MESSAGES
+				    ? REJECT_AFTER_MESSAGES - 2 + (x >> 9) % 4
+				    : UINT64_MAX - (x >> 9) % 3;
+			break;
+		default: /* small steps */
+			c = top + (x >> 8) % 5;
+			break;
+		}
+		if (c > top && c < REJECT_AFTER_MESSAGES && x % 8 != 6)
+			top = c; /* the walk; probes at the limit do not move it */
+		recent[i % 64] = c;
+		enum replay_verdict want = wide_validate(&m, c);
+		enum replay_verdict pre = wg_replay_check(r, c);
+		enum replay_verdict got = wg_replay_validate(r, c);
+
+		if (got != want || pre != want)
+			mismatches++;
+		accepted += got == REPLAY_OK;
+		exhausted += got == REPLAY_EXHAUSTED;
+		too_old += got == REPLAY_TOO_OLD;
+	}
+	printf("\n    accepted %llu, too old %llu, exhausted %llu, top reached limit: %s\n",
+	       (unsigned long long)accepted, (unsigned long long)too_old,
+	       (unsigned long long)exhausted,
+	       m.max_plus_one == REJECT_AFTER_MESSAGES ? "yes" : "no");
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT(accepted > WIDE_OPS / 10 && too_old > 1000 && exhausted > 1000);
+	CU_ASSERT_EQUAL(m.max_plus_one, REJECT_AFTER_MESSAGES); /* walked to the very end */
+	free(m.slot);
+	free(r);
+}
+
 static void test_edges(void)
 {
 	struct replay r;
@@ -113,6 +218,8 @@ int main(void)
 	s = CU_add_suite("replay", NULL, NULL);
 	CU_add_test(s, "edges", test_edges);
 	CU_add_test(s, "against naive model, 1.2M random ops", test_against_model);
+	CU_add_test(s, "against naive model near 2^64, window-sized jumps",
+		    test_against_model_near_limit);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
