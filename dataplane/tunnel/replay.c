@@ -34,7 +34,8 @@ enum replay_verdict wg_replay_check(const struct replay *r, uint64_t their)
 	if (REPLAY_WINDOW_SIZE + their < top)
 		return REPLAY_TOO_OLD;
 	if (their <= top) {
-		uint64_t word = load(&r->backtrack[(their / REPLAY_WORD_BITS) & (REPLAY_WORDS - 1)]);
+		uint64_t word =
+			load(&r->backtrack[(their / REPLAY_WORD_BITS) & (REPLAY_WORDS - 1)]);
 
 		if (word & (1ULL << (their & (REPLAY_WORD_BITS - 1))))
 			return REPLAY_SEEN;

@@ -21,8 +21,8 @@
 #include "messages.h"
 
 struct replay {
-	atomic_flag lock;		       /* protects every write below */
-	_Atomic uint64_t counter;	       /* [lock] for writers */
+	atomic_flag lock;			  /* protects every write below */
+	_Atomic uint64_t counter;		  /* [lock] for writers */
 	_Atomic uint64_t backtrack[REPLAY_WORDS]; /* [lock] for writers */
 };
 

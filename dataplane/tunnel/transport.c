@@ -90,8 +90,8 @@ static unsigned take_counters(struct keypair *kp, unsigned n, uint64_t *first)
 		if (c >= REJECT_AFTER_MESSAGES)
 			return 0;
 		take = REJECT_AFTER_MESSAGES - c < n ? REJECT_AFTER_MESSAGES - c : n;
-	} while (!atomic_compare_exchange_weak_explicit(&kp->send_counter, &c, c + take,
-							memory_order_relaxed, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&kp->send_counter, &c, c + take, memory_order_relaxed, memory_order_relaxed));
 	*first = c;
 	return (unsigned)take;
 }

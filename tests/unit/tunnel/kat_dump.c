@@ -157,10 +157,10 @@ int main(int argc, char **argv)
 	put("responder_recv", kr->recv_key, 32);
 	/* and the responder accepts both data messages */
 	{
-		struct tp_tunnel_pkt k = {.data = si.out[1], .len = (uint32_t)si.out_len[1],
-					  .cap = 256, .src = ep_i};
-		struct tp_tunnel_pkt d = {.data = data, .len = p.len, .cap = sizeof(data),
-					  .src = ep_i};
+		struct tp_tunnel_pkt k = {
+			.data = si.out[1], .len = (uint32_t)si.out_len[1], .cap = 256, .src = ep_i};
+		struct tp_tunnel_pkt d = {
+			.data = data, .len = p.len, .cap = sizeof(data), .src = ep_i};
 
 		printf("responder_accepts %d %d\n", tp_tunnel_decrypt(tr, &k) == TP_TUNNEL_OK,
 		       tp_tunnel_decrypt(tr, &d) == TP_TUNNEL_OK);

@@ -125,8 +125,8 @@ static void *decrypt_same(void *arg)
 
 static void test_two_workers_same_ciphertext(void)
 {
-	static const struct tp_tunnel_ops ops = {.now_ns = now_ns, .wall_ns = wall_ns,
-						 .send = on_send};
+	static const struct tp_tunnel_ops ops = {
+		.now_ns = now_ns, .wall_ns = wall_ns, .send = on_send};
 	unsigned twice = 0, never = 0;
 	pthread_t t[2];
 
@@ -184,8 +184,8 @@ static void retire_deferred(void *ctx, void *obj, void (*free_fn)(void *obj))
 	/* Hold the control thread here until the worker has loaded a keypair
 	 * twice: were obj still reachable, the worker would find it now. */
 	seen = atomic_load(&worker_loads);
-	for (int spin = 0; atomic_load(&worker_running) && spin < 100000 &&
-			   atomic_load(&worker_loads) < seen + 2;
+	for (int spin = 0;
+	     atomic_load(&worker_running) && spin < 100000 && atomic_load(&worker_loads) < seen + 2;
 	     spin++)
 		sched_yield();
 }

@@ -84,7 +84,6 @@ static void test_against_model(void)
 	free(r);
 }
 
-
 /* A second naive model for any 64-bit counter: an open-addressing set of
  * every counter accepted, the highest one, and the message limit. */
 enum { SET_BITS = 21, SET_SIZE = 1 << SET_BITS, WIDE_OPS = 400000 };

@@ -769,7 +769,6 @@ static void test_index_table(void)
 	wg_index_table_destroy(&t);
 }
 
-
 /* Both ends know each other's endpoint (either may initiate). */
 static void setup_both(void)
 {
