@@ -173,8 +173,12 @@ static void peer_tick(struct tp_tunnel *tun, struct tp_tunnel_peer *peer, uint64
 			arm_if_off(&peer->ka_deadline_ns, now_ns + KEEPALIVE_TIMEOUT_NS);
 	}
 	if (peer->persistent_keepalive_s) {
+		/* A worker may have stamped a time later than our now_ns: that
+		 * is "just now", not 2^64 ns ago. */
 		last = atomic_load(&peer->last_traversal_ns);
-		if (!last || now_ns - last >= (uint64_t)peer->persistent_keepalive_s * NSEC_PER_SEC)
+		if (!last ||
+		    (now_ns > last &&
+		     now_ns - last >= (uint64_t)peer->persistent_keepalive_s * NSEC_PER_SEC))
 			wg_transport_send_keepalive(tun, peer);
 	}
 	if (due(peer->zero_deadline_ns, now_ns)) {

@@ -99,9 +99,9 @@ static void on_send(void *ctx, struct tp_tunnel_peer *peer, const struct tp_tunn
 {
 	struct side *s = ctx;
 
-	/* Keepalives from the control thread of A would race with the
-	 * decrypting worker's window if fed directly; count and drop them:
-	 * B's confirmation comes from the data stream itself. */
+	/* Keepalives from the control thread of A are dropped: B's
+	 * confirmation comes from the data stream itself, and the ring stays
+	 * single-producer. */
 	if (tp_tunnel_classify(msg, len) == 4 || nhq == 64 || len > 256)
 		return;
 	hq[nhq].to = !s->id;

@@ -897,6 +897,33 @@ static void test_keypair_born_after_clock_read(void)
 	teardown();
 }
 
+/* The control thread's clock reading can be older than a time a worker
+ * stamped (last traversal): that is "just now" for the persistent
+ * keepalive, not 2^64 ns ago. */
+static void test_persistent_keepalive_worker_time_ahead(void)
+{
+	struct tp_tunnel_peer_config pa = {0}, pb = {0};
+
+	node_init(&A, 0x0a000001, 1);
+	node_init(&B, 0x0a000002, 2);
+	memcpy(pa.public_key, B.pub, 32);
+	memcpy(pb.public_key, A.pub, 32);
+	pa.endpoint = B.ep;
+	pa.persistent_keepalive_s = 25;
+	A.peer = tp_tunnel_peer_add(A.tun, &pa);
+	B.peer = tp_tunnel_peer_add(B.tun, &pb);
+	handshake();
+	A.nout = 0;
+	atomic_store(&A.peer->last_traversal_ns, sim_now_ns + 1000);
+	tp_tunnel_tick(A.tun);
+	CU_ASSERT_EQUAL(A.nout, 0);
+	sim_now_ns += 25 * NSEC_PER_SEC + 1000;
+	tp_tunnel_tick(A.tun);
+	CU_ASSERT_EQUAL_FATAL(A.nout, 1);
+	CU_ASSERT_EQUAL(A.out[0].len, 32);
+	teardown();
+}
+
 /* Defect: a responder session confirmed by the initiator's first packet did
  * not complete the handshake: the retransmission of a crossed initiation
  * stayed armed, attempts stayed, and last_handshake stayed "never". */
@@ -1003,6 +1030,8 @@ int main(void)
 	CU_add_test(s, "send counter capped at REJECT_AFTER_MESSAGES", test_send_counter_capped);
 	CU_add_test(s, "keypair born after the clock read is fresh",
 		    test_keypair_born_after_clock_read);
+	CU_add_test(s, "persistent keepalive: a worker's time ahead of the control clock",
+		    test_persistent_keepalive_worker_time_ahead);
 	CU_add_test(s, "responder confirmation completes the handshake",
 		    test_responder_confirmation_completes_handshake);
 	CU_add_test(s, "configured endpoint not lost to a roaming worker",
