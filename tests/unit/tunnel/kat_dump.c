@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * kat_dump SI SR PSK EI ER WALL_NS: runs one handshake between two engines
- * with the given static keys, preshared key, ephemeral private keys and
- * wall clock (all hex but WALL_NS), and prints what went on the wire and
+ * with the given static keys, preshared key (all zeros: none configured),
+ * ephemeral private keys and wall clock (all hex but WALL_NS), and prints what went on the wire and
  * the transport keys derived, one "name hex" per line, for kat_reference.py
  * to compare with its own computation. The ephemerals reach the engine
  * through its random callback: every 32-byte request is an ephemeral key.
@@ -107,6 +107,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	wall = strtoull(argv[6], NULL, 10);
+	/* all zeros: configure no preshared key (the protocol then mixes in
+	 * zeros, which the reference does) */
+	pi.has_psk = pr.has_psk = memcmp(psk, (uint8_t[32]){0}, 32) != 0;
 	memcpy(ci.private_key, s_i, 32);
 	memcpy(cr.private_key, s_r, 32);
 	ti = tp_tunnel_new(&ci);
