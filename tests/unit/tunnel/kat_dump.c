@@ -7,6 +7,7 @@
  * to compare with its own computation. The ephemerals reach the engine
  * through its random callback: every 32-byte request is an ephemeral key.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ static void scripted_random(void *ctx, void *buf, size_t len)
 		return;
 	}
 	for (size_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(s->stream * 7 + i + (s->name[0] == 'i' ? 0x10 : 0x80));
+		b[i] = (uint8_t)((size_t)s->stream * 7 + i + (s->name[0] == 'i' ? 0x10 : 0x80));
 	s->stream++;
 }
 
@@ -69,10 +70,11 @@ static int unhex(uint8_t out[32], const char *h)
 {
 	if (strlen(h) != 64)
 		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
+	for (size_t i = 0; i < 32; i++) {
+		char byte[3] = {h[2 * i], h[2 * i + 1], 0}, *end;
+		unsigned long v = strtoul(byte, &end, 16);
 
-		if (sscanf(h + 2 * i, "%2x", &v) != 1)
+		if (*end || !isxdigit((unsigned char)byte[0]))
 			return -1;
 		out[i] = (uint8_t)v;
 	}

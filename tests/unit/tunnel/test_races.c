@@ -152,7 +152,7 @@ static void test_two_workers_same_ciphertext(void)
 		twice += atomic_load(&accepted[i]) > 1;
 		never += atomic_load(&accepted[i]) == 0;
 	}
-	printf("\n    accepted twice: %u of %u, never: %u\n", twice, MSGS, never);
+	printf("\n    accepted twice: %u of %u, never: %u\n", twice, (unsigned)MSGS, never);
 	CU_ASSERT_EQUAL(twice, 0);
 	CU_ASSERT_EQUAL(never, 0);
 	tp_tunnel_free(R[0].tun);
