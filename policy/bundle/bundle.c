@@ -3,10 +3,11 @@
  * Signed bundles (see tp/bundle.h).
  *
  * Refusal order in tp_bundle_check() is chosen so that nothing an attacker
- * controls is interpreted before the signature verified, except what is
- * needed to word the refusal: the outer SignedBundle framing, and (only
- * after a failed verification) the inner signing_key_id to tell "another
- * key" from "tampered".
+ * controls is interpreted before the signature verified: only the outer
+ * SignedBundle framing (two byte strings and the unsigned key id hint) is
+ * decoded first. The signature is checked over the exact bundle bytes
+ * carried; the Bundle inside is decoded only once it holds, so a forged
+ * payload never reaches protobuf-c, the site converter or the compiler.
  */
 #include "tp/bundle.h"
 
@@ -161,6 +162,8 @@ static int build(const struct tp_site *site, struct tp_bundle_info *info, const 
 	tableau__v1__bundle__pack(&b, bytes);
 	sb.bundle.data = bytes;
 	sb.bundle.len = blen;
+	sb.key_id.data = info->key_id;
+	sb.key_id.len = TP_BUNDLE_KEY_ID_LEN;
 	if (sk) {
 		msg = signed_message(bytes, blen, &mlen);
 		if (!msg)
@@ -197,6 +200,39 @@ int tp_bundle_build_unsigned(const struct tp_site *site, struct tp_bundle_info *
 /* ---- opening ---- */
 
 /*
+ * Does the signature over the exact carried bytes verify with pk? Nothing
+ * inside sb->bundle is read. On failure the unsigned key id hint of the
+ * envelope only chooses the wording: a hint naming another key is "signed
+ * by another key", anything else (our id, no hint, a malformed one) is a
+ * bad signature.
+ */
+static enum tp_bundle_status verify(const Tableau__V1__SignedBundle *sb, const uint8_t *pk,
+				    char *err, size_t errlen)
+{
+	uint8_t *msg, my_id[TP_BUNDLE_KEY_ID_LEN];
+	size_t mlen;
+	bool ok;
+
+	if (sb->signature.len == 0)
+		return refuse(TP_BUNDLE_UNSIGNED, err, errlen, "bundle carries no signature");
+	msg = signed_message(sb->bundle.data, sb->bundle.len, &mlen);
+	if (!msg)
+		return refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "out of memory");
+	ok = sb->signature.len == TP_BUNDLE_SIG_LEN &&
+	     crypto_sign_verify_detached(sb->signature.data, msg, mlen, pk) == 0;
+	free(msg);
+	if (ok)
+		return TP_BUNDLE_OK;
+	tp_bundle_key_id(pk, my_id);
+	if (sb->key_id.len == TP_BUNDLE_KEY_ID_LEN &&
+	    sodium_memcmp(sb->key_id.data, my_id, TP_BUNDLE_KEY_ID_LEN) != 0)
+		return refuse(TP_BUNDLE_WRONG_KEY, err, errlen,
+			      "signed by a key other than the pinned controller key");
+	return refuse(TP_BUNDLE_BAD_SIGNATURE, err, errlen,
+		      "signature does not verify with the controller key");
+}
+
+/*
  * Verify and decode into info and site. Does everything tp_bundle_open()
  * promises; tp_bundle_check() adds the policy checks on top.
  */
@@ -209,9 +245,7 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	struct budget bud_sb, bud_b;
 	ProtobufCAllocator a_sb, a_b;
 	enum tp_bundle_status st;
-	uint8_t *msg = NULL, my_id[TP_BUNDLE_KEY_ID_LEN];
 	bool unsupported = false;
-	size_t mlen;
 	char why[160];
 
 	*site = NULL;
@@ -226,29 +260,12 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "not a SignedBundle");
 		goto out;
 	}
-	if (sb->signature.len == 0) {
-		st = refuse(TP_BUNDLE_UNSIGNED, err, errlen, "bundle carries no signature");
+	st = verify(sb, pk, err, errlen);
+	if (st != TP_BUNDLE_OK)
 		goto out;
-	}
-	msg = signed_message(sb->bundle.data, sb->bundle.len, &mlen);
-	if (!msg) {
-		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "out of memory");
-		goto out;
-	}
+	/* Authenticated: the controller's key signed these bytes. */
 	a_b = make_allocator(&bud_b, sb->bundle.len);
 	b = tableau__v1__bundle__unpack(&a_b, sb->bundle.len, sb->bundle.data);
-	if (sb->signature.len != TP_BUNDLE_SIG_LEN ||
-	    crypto_sign_verify_detached(sb->signature.data, msg, mlen, pk) != 0) {
-		tp_bundle_key_id(pk, my_id);
-		if (b && b->signing_key_id.len == TP_BUNDLE_KEY_ID_LEN &&
-		    sodium_memcmp(b->signing_key_id.data, my_id, TP_BUNDLE_KEY_ID_LEN) != 0)
-			st = refuse(TP_BUNDLE_WRONG_KEY, err, errlen,
-				    "signed by a key other than the pinned controller key");
-		else
-			st = refuse(TP_BUNDLE_BAD_SIGNATURE, err, errlen,
-				    "signature does not verify with the controller key");
-		goto out;
-	}
 	if (!b) {
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "signed bytes are not a Bundle");
 		goto out;
@@ -273,7 +290,6 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	}
 	st = TP_BUNDLE_OK;
 out:
-	free(msg);
 	if (b)
 		tableau__v1__bundle__free_unpacked(b, &a_b);
 	if (sb)

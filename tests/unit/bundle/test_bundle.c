@@ -153,10 +153,11 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, other_sk, &w, &nw), 0);
 	expect_refusal(w, nw, 0, t0, TP_BUNDLE_WRONG_KEY);
 
-	/* our key id, but the signature does not verify: tampered */
-	b[n - 1] ^= 0x01;
+	/* our key id, but the signature does not verify: tampered (the middle
+	 * byte lies in the signed bundle bytes) */
+	b[n / 2] ^= 0x01;
 	expect_refusal(b, n, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
-	b[n - 1] ^= 0x01;
+	b[n / 2] ^= 0x01;
 
 	expect_refusal(b, n, 5, t0, TP_BUNDLE_ROLLBACK);
 	expect_refusal(b, n, 6, t0, TP_BUNDLE_ROLLBACK);
@@ -392,6 +393,144 @@ static void test_hostile_bytes(void)
 	tp_site_free(s);
 }
 
+/*
+ * Every decode of a Bundle goes through here: the test binary is linked
+ * with --wrap=tableau__v1__bundle__unpack (CMakeLists.txt), so the count is
+ * of the library's own calls, not a hook in it.
+ */
+Tableau__V1__Bundle *__real_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							 const uint8_t *data);
+Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							 const uint8_t *data);
+static unsigned bundle_decodes;
+
+Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							 const uint8_t *data)
+{
+	bundle_decodes++;
+	return __real_tableau__v1__bundle__unpack(a, len, data);
+}
+
+/* sign_raw() (or a forged signature when key is NULL), then the unsigned
+ * key id hint (SignedBundle field 3) appended the way an encoder writes it
+ * when hint is not NULL. */
+static uint8_t *sign_hinted(const uint8_t *bundle, size_t blen, const uint8_t *key,
+			    const uint8_t hint[8], size_t *out_len)
+{
+	uint8_t *b = sign_raw(bundle, blen, key ? key : sk, out_len), *out;
+
+	if (!key) /* the signature is the last field sign_raw writes */
+		b[*out_len - 1] ^= 0x80;
+	if (!hint)
+		return b;
+	out = realloc(b, *out_len + 10);
+	out[(*out_len)++] = 0x1a;
+	out[(*out_len)++] = 8;
+	memcpy(out + *out_len, hint, 8);
+	*out_len += 8;
+	return out;
+}
+
+/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
+static uint8_t *zone_bomb(size_t big, size_t *len)
+{
+	uint8_t *bomb = malloc(big);
+	size_t i = 0;
+
+	bomb[i++] = 0x32;
+	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
+	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
+	bomb[i++] = ((big - 6) >> 14) & 0x7f;
+	while (i + 2 <= big - 2) {
+		bomb[i++] = 0x1a;
+		bomb[i++] = 0x00;
+	}
+	*len = i;
+	return bomb;
+}
+
+/* Defect 6 of issue 11: the signature is checked over the exact bytes
+ * before any of them is decoded; the key id is a hint for the wording
+ * only, never a decision. */
+static void test_verify_before_decode(void)
+{
+	struct tp_site *s = lab_site(), *site = NULL;
+	struct tp_bundle_info info = info_v(9), got;
+	uint8_t my_id[8], other_id[8], *bomb, *sb, *good, *payload;
+	size_t bomb_len, sn, gn, plen;
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	tp_bundle_key_id(pk, my_id);
+	tp_bundle_key_id(other_pk, other_id);
+	bomb = zone_bomb(1u << 20, &bomb_len);
+
+	/* a forged signature over a decoder bomb, with each kind of hint:
+	 * refused by the signature, the bomb never decoded */
+	bundle_decodes = 0;
+	sb = sign_hinted(bomb, bomb_len, NULL, NULL, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	sb = sign_hinted(bomb, bomb_len, NULL, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	sb = sign_hinted(bomb, bomb_len, NULL, other_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_WRONG_KEY);
+	free(sb);
+	/* really signed, by another key, naming it: refused, not decoded */
+	sb = sign_hinted(bomb, bomb_len, other_sk, other_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_WRONG_KEY);
+	CU_ASSERT_EQUAL(tp_bundle_open(sb, sn, pk, &got, &site, err, sizeof(err)),
+			TP_BUNDLE_WRONG_KEY);
+	CU_ASSERT_PTR_NULL(site);
+	free(sb);
+	/* ... or lying that it is ours: still the other key's, a bad signature */
+	sb = sign_hinted(bomb, bomb_len, other_sk, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	CU_ASSERT_EQUAL(bundle_decodes, 0);
+
+	/* The real bundle's bytes, re-wrapped: the signature decides, the
+	 * hint does not. Signed by us but naming another key: accepted. */
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &good, &gn), 0);
+	{
+		Tableau__V1__SignedBundle *w = tableau__v1__signed_bundle__unpack(NULL, gn, good);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+		plen = w->bundle.len;
+		payload = malloc(plen);
+		memcpy(payload, w->bundle.data, plen);
+		tableau__v1__signed_bundle__free_unpacked(w, NULL);
+	}
+	bundle_decodes = 0;
+	sb = sign_hinted(payload, plen, sk, other_id, &sn);
+	CU_ASSERT_EQUAL(check(sb, sn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	site = NULL;
+	free(sb);
+	/* no hint at all (an older controller's bundle): accepted */
+	sb = sign_hinted(payload, plen, sk, NULL, &sn);
+	CU_ASSERT_EQUAL(check(sb, sn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	site = NULL;
+	free(sb);
+	/* what tp_bundle_build writes carries our id as the hint */
+	CU_ASSERT_EQUAL(check(good, gn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	CU_ASSERT_EQUAL(bundle_decodes, 3);
+	/* tampered content under our own hint: a bad signature, not decoded */
+	bundle_decodes = 0;
+	payload[plen / 2] ^= 0x01;
+	sb = sign_hinted(payload, plen, other_sk, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	CU_ASSERT_EQUAL(bundle_decodes, 0);
+	free(payload);
+	free(good);
+	free(bomb);
+	tp_site_free(s);
+}
+
 static void test_status_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name(TP_BUNDLE_ROLLBACK),
@@ -469,6 +608,8 @@ int main(int argc, char **argv)
 	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
 	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
 	CU_add_test(s, "hostile bytes", test_hostile_bytes);
+	CU_add_test(s, "signature verified before anything is decoded",
+		    test_verify_before_decode);
 	CU_add_test(s, "status names", test_status_names);
 	CU_add_test(s, "keys", test_keys);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
