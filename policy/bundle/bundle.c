@@ -50,46 +50,126 @@ void tp_bundle_key_id(const uint8_t pk[TP_BUNDLE_PUBKEY_LEN], uint8_t id[TP_BUND
 
 /* ---- bounded decoding ---- */
 
-struct budget {
-	size_t left;
+/*
+ * protobuf-c allocates every message, repeated array and byte string of a
+ * decoded tree on its own: tens of thousands of blocks for a large site,
+ * and as many frees when the tree is dropped (they cost more than the
+ * decoding itself). A decode arena serves the small blocks from chunks by
+ * bumping a pointer and drops the whole tree at once, without walking it.
+ *
+ * The budget caps what one decode may take, in proportion to the input.
+ * Every block is charged; freeing a large block (malloc'd on its own) gives
+ * its bytes back to the budget and the system, freeing a small one gives
+ * nothing back (its memory is only reused when the arena is dropped), so
+ * the memory held never exceeds the budget. protobuf-c frees small blocks
+ * only for its scratch arrays of a message with more than 16 fields.
+ */
+#define ARENA_CHUNK	 (64u << 10)
+#define ARENA_LARGE	 (ARENA_CHUNK / 4)
+#define ARENA_ALIGN	 8u /* protobuf-c's widest members: uint64, double, pointers */
+#define ARENA_LARGE_FLAG 1u
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used;
+	uint64_t data[]; /* ARENA_CHUNK bytes */
 };
 
-/* Each block carries its size in front so free can return it. */
-static void *budget_alloc(void *data, size_t size)
-{
-	struct budget *b = data;
-	size_t *m;
+/* A large block: links, then its size word, then the caller's bytes. */
+struct arena_large {
+	struct arena_large *prev, *next;
+	size_t word; /* size | ARENA_LARGE_FLAG */
+};
 
-	if (size > b->left || size > SIZE_MAX - sizeof(size_t))
+struct arena {
+	size_t left; /* budget */
+	struct arena_chunk *chunks;
+	struct arena_large *large;
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	struct arena_chunk *c = a->chunks;
+	size_t need;
+	size_t *word;
+
+	if (size > a->left || size > SIZE_MAX / 2)
 		return NULL;
-	m = malloc(sizeof(size_t) + size);
-	if (!m)
-		return NULL;
-	b->left -= size;
-	*m = size;
-	return m + 1;
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (size >= ARENA_LARGE) {
+		struct arena_large *l = malloc(sizeof(*l) + size);
+
+		if (!l)
+			return NULL;
+		l->prev = NULL;
+		l->next = a->large;
+		if (a->large)
+			a->large->prev = l;
+		a->large = l;
+		l->word = size | ARENA_LARGE_FLAG;
+		a->left -= size;
+		return l + 1;
+	}
+	need = sizeof(size_t) + size;
+	if (!c || ARENA_CHUNK - c->used < need) {
+		c = malloc(sizeof(*c) + ARENA_CHUNK);
+		if (!c)
+			return NULL;
+		c->next = a->chunks;
+		c->used = 0;
+		a->chunks = c;
+	}
+	word = (size_t *)((uint8_t *)c->data + c->used);
+	*word = size;
+	c->used += need;
+	a->left -= size;
+	return word + 1;
 }
 
-static void budget_free(void *data, void *p)
+static void arena_free(void *data, void *p)
 {
-	struct budget *b = data;
-	size_t *m = p;
+	struct arena *a = data;
+	struct arena_large *l;
 
-	if (!p)
+	if (!p || !(((size_t *)p)[-1] & ARENA_LARGE_FLAG))
 		return;
-	b->left += m[-1];
-	free(m - 1);
+	l = (struct arena_large *)p - 1;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		a->large = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	a->left += l->word & ~(size_t)ARENA_LARGE_FLAG;
+	free(l);
 }
 
-static ProtobufCAllocator make_allocator(struct budget *b, size_t len)
+static ProtobufCAllocator arena_init(struct arena *a, size_t len)
 {
-	size_t cap = len > (SIZE_MAX - DECODE_BUDGET_MIN) / DECODE_BUDGET_PER_BYTE
-			     ? SIZE_MAX
+	size_t cap = len > (SIZE_MAX / 2 - DECODE_BUDGET_MIN) / DECODE_BUDGET_PER_BYTE
+			     ? SIZE_MAX / 2
 			     : len * DECODE_BUDGET_PER_BYTE + DECODE_BUDGET_MIN;
 
-	b->left = cap;
-	return (ProtobufCAllocator){
-		.alloc = budget_alloc, .free = budget_free, .allocator_data = b};
+	*a = (struct arena){.left = cap};
+	return (ProtobufCAllocator){.alloc = arena_alloc, .free = arena_free, .allocator_data = a};
+}
+
+/* Drop everything decoded through a: no tree walk, no per-block free. */
+static void arena_drop(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		free(c);
+	}
+	while (a->large) {
+		struct arena_large *l = a->large;
+
+		a->large = l->next;
+		free(l);
+	}
 }
 
 static enum tp_bundle_status __attribute__((format(printf, 4, 5)))
@@ -242,7 +322,7 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 {
 	Tableau__V1__SignedBundle *sb = NULL;
 	Tableau__V1__Bundle *b = NULL;
-	struct budget bud_sb, bud_b;
+	struct arena ar_sb = {0}, ar_b = {0};
 	ProtobufCAllocator a_sb, a_b;
 	enum tp_bundle_status st;
 	bool unsupported = false;
@@ -254,7 +334,7 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "bundle of %zu bytes", len);
 		goto out;
 	}
-	a_sb = make_allocator(&bud_sb, len);
+	a_sb = arena_init(&ar_sb, len);
 	sb = tableau__v1__signed_bundle__unpack(&a_sb, len, buf);
 	if (!sb) {
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "not a SignedBundle");
@@ -264,7 +344,7 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	if (st != TP_BUNDLE_OK)
 		goto out;
 	/* Authenticated: the controller's key signed these bytes. */
-	a_b = make_allocator(&bud_b, sb->bundle.len);
+	a_b = arena_init(&ar_b, sb->bundle.len);
 	b = tableau__v1__bundle__unpack(&a_b, sb->bundle.len, sb->bundle.data);
 	if (!b) {
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "signed bytes are not a Bundle");
@@ -290,10 +370,9 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	}
 	st = TP_BUNDLE_OK;
 out:
-	if (b)
-		tableau__v1__bundle__free_unpacked(b, &a_b);
-	if (sb)
-		tableau__v1__signed_bundle__free_unpacked(sb, &a_sb);
+	/* the decoded trees (b, sb) live in the arenas */
+	arena_drop(&ar_b);
+	arena_drop(&ar_sb);
 	return st;
 }
 
