@@ -399,13 +399,13 @@ static void test_hostile_bytes(void)
  * of the library's own calls, not a hook in it.
  */
 Tableau__V1__Bundle *__real_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
-							 const uint8_t *data);
+							const uint8_t *data);
 Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
-							 const uint8_t *data);
+							const uint8_t *data);
 static unsigned bundle_decodes;
 
 Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
-							 const uint8_t *data)
+							const uint8_t *data)
 {
 	bundle_decodes++;
 	return __real_tableau__v1__bundle__unpack(a, len, data);
@@ -608,8 +608,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
 	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
 	CU_add_test(s, "hostile bytes", test_hostile_bytes);
-	CU_add_test(s, "signature verified before anything is decoded",
-		    test_verify_before_decode);
+	CU_add_test(s, "signature verified before anything is decoded", test_verify_before_decode);
 	CU_add_test(s, "status names", test_status_names);
 	CU_add_test(s, "keys", test_keys);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
