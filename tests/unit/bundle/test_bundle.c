@@ -531,6 +531,88 @@ static void test_verify_before_decode(void)
 	tp_site_free(s);
 }
 
+/* A site of many zones on several TPs, rules between random zones. */
+static struct tp_site *zoo_site(size_t n_tps, size_t n_zones, size_t n_rules)
+{
+	struct tp_site *s = calloc(1, sizeof(*s));
+	uint64_t x = 0x5eed;
+
+	snprintf(s->name, sizeof(s->name), "zoo");
+	s->tps = calloc(n_tps, sizeof(*s->tps));
+	s->zones = calloc(n_zones, sizeof(*s->zones));
+	s->rules = calloc(n_rules, sizeof(*s->rules));
+	s->n_tps = n_tps;
+	s->n_zones = n_zones;
+	s->n_rules = n_rules;
+	for (size_t i = 0; i < n_tps; i++) {
+		snprintf(s->tps[i].name, sizeof(s->tps[i].name), "tp-%zu", i);
+		s->tps[i].pubkey[0] = (uint8_t)i;
+		s->tps[i].pubkey[1] = (uint8_t)(i >> 8);
+	}
+	for (size_t i = 0; i < n_zones; i++) {
+		struct tp_zone *z = &s->zones[i];
+
+		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
+		z->id = (uint32_t)i + 1;
+		z->tp = (uint32_t)(i % n_tps);
+		z->prefixes = calloc(1, sizeof(*z->prefixes));
+		z->n_prefixes = 1;
+		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
+		z->prefixes[0].addr[0] = 10;
+		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
+		z->prefixes[0].addr[2] = (uint8_t)i;
+	}
+	for (size_t i = 0; i < n_rules; i++) {
+		struct tp_rule *r = &s->rules[i];
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		r->id = (uint32_t)i + 1;
+		r->from_zone = (uint32_t)((x >> 33) % n_zones);
+		r->to_zone = (uint32_t)((r->from_zone + 1 + (x >> 13) % (n_zones - 1)) % n_zones);
+		r->action = TP_ACTION_ALLOW;
+		r->proto = 6;
+		r->stateful = true;
+	}
+	return s;
+}
+
+/* Names resolve through an index built once per conversion (convert.c):
+ * every rule, zone and TP list must come back to the same items, and a
+ * zone name given twice is still refused. */
+static void test_many_zones(void)
+{
+	struct tp_site *s = zoo_site(40, 3000, 6000), *back = NULL;
+	struct tp_bundle_info info = info_v(4), got;
+	uint8_t *b;
+	size_t n;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_open(b, n, pk, &got, &back, err, sizeof(err)),
+			      TP_BUNDLE_OK);
+	CU_ASSERT_EQUAL_FATAL(back->n_rules, s->n_rules);
+	CU_ASSERT_EQUAL_FATAL(back->n_zones, s->n_zones);
+	for (size_t i = 0; i < s->n_zones; i++)
+		CU_ASSERT_EQUAL(back->zones[i].tp, s->zones[i].tp);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		CU_ASSERT_EQUAL(back->rules[i].from_zone, s->rules[i].from_zone);
+		CU_ASSERT_EQUAL(back->rules[i].to_zone, s->rules[i].to_zone);
+	}
+	tp_site_free(back);
+	back = NULL;
+	free(b);
+	/* the last zone takes the name of one in the middle */
+	snprintf(s->zones[2999].name, sizeof(s->zones[2999].name), "zone-1500");
+	info = info_v(5);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	CU_ASSERT_EQUAL(tp_bundle_open(b, n, pk, &got, &back, err, sizeof(err)),
+			TP_BUNDLE_UNDECODABLE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "zone 'zone-1500' defined twice"));
+	CU_ASSERT_PTR_NULL(back);
+	free(b);
+	tp_site_free(s);
+}
+
 static void test_status_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name(TP_BUNDLE_ROLLBACK),
@@ -609,6 +691,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
 	CU_add_test(s, "hostile bytes", test_hostile_bytes);
 	CU_add_test(s, "signature verified before anything is decoded", test_verify_before_decode);
+	CU_add_test(s, "many zones: names resolve to the same items", test_many_zones);
 	CU_add_test(s, "status names", test_status_names);
 	CU_add_test(s, "keys", test_keys);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
