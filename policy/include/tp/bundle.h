@@ -108,10 +108,8 @@ struct tp_bundle_accept {
 };
 
 /*
- * Decide whether to run the bundle in buf. Checks, in order: the envelope
- * decodable, signed, the signature verifies with the pinned key (only then
- * is the Bundle inside decoded), the Bundle and its site decodable,
- * version > running_version, not_before <= now,
+ * Decide whether to run the bundle in buf. Checks, in order: decodable,
+ * signed, by the pinned key, version > running_version, not_before <= now,
  * now < expires_at, the site is well-formed (lint's structural checks), and
  * it compiles (tp_engine_compile() at now). Reads only *p: the caller
  * changes its running state only when this returns TP_BUNDLE_OK, and then
