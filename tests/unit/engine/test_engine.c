@@ -28,6 +28,13 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
+static int cmp_rule_id(const void *a, const void *b)
+{
+	const struct tp_rule *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
 static void print_flow(const struct tp_flow *f)
 {
 	char a[64], b[64];
@@ -49,13 +56,6 @@ static bool same_decision(const struct tp_decision *a, const struct tp_decision 
 	return a->verdict == b->verdict && a->reason == b->reason && a->rule_id == b->rule_id &&
 	       a->from_zone == b->from_zone && a->to_zone == b->to_zone &&
 	       a->stateful == b->stateful && a->profile == b->profile;
-}
-
-static int cmp_rule_id(const void *a, const void *b)
-{
-	const struct tp_rule *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static void test_differential(void)
