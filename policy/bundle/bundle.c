@@ -3,10 +3,11 @@
  * Signed bundles (see tp/bundle.h).
  *
  * Refusal order in tp_bundle_check() is chosen so that nothing an attacker
- * controls is interpreted before the signature verified, except what is
- * needed to word the refusal: the outer SignedBundle framing, and (only
- * after a failed verification) the inner signing_key_id to tell "another
- * key" from "tampered".
+ * controls is interpreted before the signature verified: only the outer
+ * SignedBundle framing (two byte strings and the unsigned key id hint) is
+ * decoded first. The signature is checked over the exact bundle bytes
+ * carried; the Bundle inside is decoded only once it holds, so a forged
+ * payload never reaches protobuf-c, the site converter or the compiler.
  */
 #include "tp/bundle.h"
 
@@ -49,46 +50,126 @@ void tp_bundle_key_id(const uint8_t pk[TP_BUNDLE_PUBKEY_LEN], uint8_t id[TP_BUND
 
 /* ---- bounded decoding ---- */
 
-struct budget {
-	size_t left;
+/*
+ * protobuf-c allocates every message, repeated array and byte string of a
+ * decoded tree on its own: tens of thousands of blocks for a large site,
+ * and as many frees when the tree is dropped (they cost more than the
+ * decoding itself). A decode arena serves the small blocks from chunks by
+ * bumping a pointer and drops the whole tree at once, without walking it.
+ *
+ * The budget caps what one decode may take, in proportion to the input.
+ * Every block is charged; freeing a large block (malloc'd on its own) gives
+ * its bytes back to the budget and the system, freeing a small one gives
+ * nothing back (its memory is only reused when the arena is dropped), so
+ * the memory held never exceeds the budget. protobuf-c frees small blocks
+ * only for its scratch arrays of a message with more than 16 fields.
+ */
+#define ARENA_CHUNK	 (64u << 10)
+#define ARENA_LARGE	 (ARENA_CHUNK / 4)
+#define ARENA_ALIGN	 8u /* protobuf-c's widest members: uint64, double, pointers */
+#define ARENA_LARGE_FLAG 1u
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used;
+	uint64_t data[]; /* ARENA_CHUNK bytes */
 };
 
-/* Each block carries its size in front so free can return it. */
-static void *budget_alloc(void *data, size_t size)
-{
-	struct budget *b = data;
-	size_t *m;
+/* A large block: links, then its size word, then the caller's bytes. */
+struct arena_large {
+	struct arena_large *prev, *next;
+	size_t word; /* size | ARENA_LARGE_FLAG */
+};
 
-	if (size > b->left || size > SIZE_MAX - sizeof(size_t))
+struct arena {
+	size_t left; /* budget */
+	struct arena_chunk *chunks;
+	struct arena_large *large;
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	struct arena_chunk *c = a->chunks;
+	size_t need;
+	size_t *word;
+
+	if (size > a->left || size > SIZE_MAX / 2)
 		return NULL;
-	m = malloc(sizeof(size_t) + size);
-	if (!m)
-		return NULL;
-	b->left -= size;
-	*m = size;
-	return m + 1;
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (size >= ARENA_LARGE) {
+		struct arena_large *l = malloc(sizeof(*l) + size);
+
+		if (!l)
+			return NULL;
+		l->prev = NULL;
+		l->next = a->large;
+		if (a->large)
+			a->large->prev = l;
+		a->large = l;
+		l->word = size | ARENA_LARGE_FLAG;
+		a->left -= size;
+		return l + 1;
+	}
+	need = sizeof(size_t) + size;
+	if (!c || ARENA_CHUNK - c->used < need) {
+		c = malloc(sizeof(*c) + ARENA_CHUNK);
+		if (!c)
+			return NULL;
+		c->next = a->chunks;
+		c->used = 0;
+		a->chunks = c;
+	}
+	word = (size_t *)((uint8_t *)c->data + c->used);
+	*word = size;
+	c->used += need;
+	a->left -= size;
+	return word + 1;
 }
 
-static void budget_free(void *data, void *p)
+static void arena_free(void *data, void *p)
 {
-	struct budget *b = data;
-	size_t *m = p;
+	struct arena *a = data;
+	struct arena_large *l;
 
-	if (!p)
+	if (!p || !(((size_t *)p)[-1] & ARENA_LARGE_FLAG))
 		return;
-	b->left += m[-1];
-	free(m - 1);
+	l = (struct arena_large *)p - 1;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		a->large = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	a->left += l->word & ~(size_t)ARENA_LARGE_FLAG;
+	free(l);
 }
 
-static ProtobufCAllocator make_allocator(struct budget *b, size_t len)
+static ProtobufCAllocator arena_init(struct arena *a, size_t len)
 {
-	size_t cap = len > (SIZE_MAX - DECODE_BUDGET_MIN) / DECODE_BUDGET_PER_BYTE
-			     ? SIZE_MAX
+	size_t cap = len > (SIZE_MAX / 2 - DECODE_BUDGET_MIN) / DECODE_BUDGET_PER_BYTE
+			     ? SIZE_MAX / 2
 			     : len * DECODE_BUDGET_PER_BYTE + DECODE_BUDGET_MIN;
 
-	b->left = cap;
-	return (ProtobufCAllocator){
-		.alloc = budget_alloc, .free = budget_free, .allocator_data = b};
+	*a = (struct arena){.left = cap};
+	return (ProtobufCAllocator){.alloc = arena_alloc, .free = arena_free, .allocator_data = a};
+}
+
+/* Drop everything decoded through a: no tree walk, no per-block free. */
+static void arena_drop(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		free(c);
+	}
+	while (a->large) {
+		struct arena_large *l = a->large;
+
+		a->large = l->next;
+		free(l);
+	}
 }
 
 static enum tp_bundle_status __attribute__((format(printf, 4, 5)))
@@ -161,6 +242,8 @@ static int build(const struct tp_site *site, struct tp_bundle_info *info, const 
 	tableau__v1__bundle__pack(&b, bytes);
 	sb.bundle.data = bytes;
 	sb.bundle.len = blen;
+	sb.key_id.data = info->key_id;
+	sb.key_id.len = TP_BUNDLE_KEY_ID_LEN;
 	if (sk) {
 		msg = signed_message(bytes, blen, &mlen);
 		if (!msg)
@@ -197,6 +280,39 @@ int tp_bundle_build_unsigned(const struct tp_site *site, struct tp_bundle_info *
 /* ---- opening ---- */
 
 /*
+ * Does the signature over the exact carried bytes verify with pk? Nothing
+ * inside sb->bundle is read. On failure the unsigned key id hint of the
+ * envelope only chooses the wording: a hint naming another key is "signed
+ * by another key", anything else (our id, no hint, a malformed one) is a
+ * bad signature.
+ */
+static enum tp_bundle_status verify(const Tableau__V1__SignedBundle *sb, const uint8_t *pk,
+				    char *err, size_t errlen)
+{
+	uint8_t *msg, my_id[TP_BUNDLE_KEY_ID_LEN];
+	size_t mlen;
+	bool ok;
+
+	if (sb->signature.len == 0)
+		return refuse(TP_BUNDLE_UNSIGNED, err, errlen, "bundle carries no signature");
+	msg = signed_message(sb->bundle.data, sb->bundle.len, &mlen);
+	if (!msg)
+		return refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "out of memory");
+	ok = sb->signature.len == TP_BUNDLE_SIG_LEN &&
+	     crypto_sign_verify_detached(sb->signature.data, msg, mlen, pk) == 0;
+	free(msg);
+	if (ok)
+		return TP_BUNDLE_OK;
+	tp_bundle_key_id(pk, my_id);
+	if (sb->key_id.len == TP_BUNDLE_KEY_ID_LEN &&
+	    sodium_memcmp(sb->key_id.data, my_id, TP_BUNDLE_KEY_ID_LEN) != 0)
+		return refuse(TP_BUNDLE_WRONG_KEY, err, errlen,
+			      "signed by a key other than the pinned controller key");
+	return refuse(TP_BUNDLE_BAD_SIGNATURE, err, errlen,
+		      "signature does not verify with the controller key");
+}
+
+/*
  * Verify and decode into info and site. Does everything tp_bundle_open()
  * promises; tp_bundle_check() adds the policy checks on top.
  */
@@ -206,12 +322,10 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 {
 	Tableau__V1__SignedBundle *sb = NULL;
 	Tableau__V1__Bundle *b = NULL;
-	struct budget bud_sb, bud_b;
+	struct arena ar_sb = {0}, ar_b = {0};
 	ProtobufCAllocator a_sb, a_b;
 	enum tp_bundle_status st;
-	uint8_t *msg = NULL, my_id[TP_BUNDLE_KEY_ID_LEN];
 	bool unsupported = false;
-	size_t mlen;
 	char why[160];
 
 	*site = NULL;
@@ -220,35 +334,18 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "bundle of %zu bytes", len);
 		goto out;
 	}
-	a_sb = make_allocator(&bud_sb, len);
+	a_sb = arena_init(&ar_sb, len);
 	sb = tableau__v1__signed_bundle__unpack(&a_sb, len, buf);
 	if (!sb) {
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "not a SignedBundle");
 		goto out;
 	}
-	if (sb->signature.len == 0) {
-		st = refuse(TP_BUNDLE_UNSIGNED, err, errlen, "bundle carries no signature");
+	st = verify(sb, pk, err, errlen);
+	if (st != TP_BUNDLE_OK)
 		goto out;
-	}
-	msg = signed_message(sb->bundle.data, sb->bundle.len, &mlen);
-	if (!msg) {
-		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "out of memory");
-		goto out;
-	}
-	a_b = make_allocator(&bud_b, sb->bundle.len);
+	/* Authenticated: the controller's key signed these bytes. */
+	a_b = arena_init(&ar_b, sb->bundle.len);
 	b = tableau__v1__bundle__unpack(&a_b, sb->bundle.len, sb->bundle.data);
-	if (sb->signature.len != TP_BUNDLE_SIG_LEN ||
-	    crypto_sign_verify_detached(sb->signature.data, msg, mlen, pk) != 0) {
-		tp_bundle_key_id(pk, my_id);
-		if (b && b->signing_key_id.len == TP_BUNDLE_KEY_ID_LEN &&
-		    sodium_memcmp(b->signing_key_id.data, my_id, TP_BUNDLE_KEY_ID_LEN) != 0)
-			st = refuse(TP_BUNDLE_WRONG_KEY, err, errlen,
-				    "signed by a key other than the pinned controller key");
-		else
-			st = refuse(TP_BUNDLE_BAD_SIGNATURE, err, errlen,
-				    "signature does not verify with the controller key");
-		goto out;
-	}
 	if (!b) {
 		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen, "signed bytes are not a Bundle");
 		goto out;
@@ -273,11 +370,9 @@ static enum tp_bundle_status open_bundle(const uint8_t *buf, size_t len, const u
 	}
 	st = TP_BUNDLE_OK;
 out:
-	free(msg);
-	if (b)
-		tableau__v1__bundle__free_unpacked(b, &a_b);
-	if (sb)
-		tableau__v1__signed_bundle__free_unpacked(sb, &a_sb);
+	/* the decoded trees (b, sb) live in the arenas */
+	arena_drop(&ar_b);
+	arena_drop(&ar_sb);
 	return st;
 }
 

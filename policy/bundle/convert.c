@@ -251,11 +251,75 @@ Tableau__V1__Site *tp_convert_to_pb(const struct tp_site *s, struct tp_pool *poo
 
 /* ---- from the wire ---- */
 
+/*
+ * Name -> index of the first zone (or TP) with that name, built once per
+ * conversion. Every rule names two zones, every zone a TP: searching the
+ * arrays made a conversion O(rules x zones), and the duplicate-zone check
+ * O(zones^2) — seconds at the size limits.
+ */
+struct name_index {
+	const char *base; /* names[i] is at base + i * stride */
+	size_t stride;
+	uint32_t *slot; /* index + 1; 0 is free */
+	uint32_t mask;
+};
+
+static uint32_t name_hash(const char *n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*n)
+		h = (h ^ (uint8_t)*n++) * 16777619u;
+	return h;
+}
+
+static bool index_init(struct name_index *x, const char *base, size_t stride, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	x->base = base;
+	x->stride = stride;
+	x->mask = (uint32_t)size - 1;
+	x->slot = calloc(size, sizeof(*x->slot));
+	return x->slot != NULL;
+}
+
+/* The slot holding name, or the free one where it would go. */
+static uint32_t *index_slot(const struct name_index *x, const char *name)
+{
+	uint32_t h = name_hash(name) & x->mask;
+
+	while (x->slot[h] && strcmp(x->base + (x->slot[h] - 1) * x->stride, name) != 0)
+		h = (h + 1) & x->mask;
+	return &x->slot[h];
+}
+
+/* Item i (whose name is in place): false when an earlier one has its name. */
+static bool index_add(struct name_index *x, uint32_t i)
+{
+	uint32_t *slot = index_slot(x, x->base + i * x->stride);
+
+	if (*slot)
+		return false;
+	*slot = i + 1;
+	return true;
+}
+
+static uint32_t index_find(const struct name_index *x, const char *name, uint32_t none)
+{
+	uint32_t *slot = index_slot(x, name);
+
+	return *slot ? *slot - 1 : none;
+}
+
 struct conv {
 	char *err;
 	size_t errlen;
 	bool failed;
 	bool unsupported;
+	struct name_index zones, tps;
 };
 
 static bool __attribute__((format(printf, 2, 3))) bad(struct conv *c, const char *fmt, ...)
@@ -366,8 +430,7 @@ static bool rule_has_unknown(const Tableau__V1__Rule *p)
 	return !ok;
 }
 
-static bool rule_from_pb(struct conv *c, struct tp_site *s, const Tableau__V1__Rule *p,
-			 struct tp_rule *r)
+static bool rule_from_pb(struct conv *c, const Tableau__V1__Rule *p, struct tp_rule *r)
 {
 	if (rule_has_unknown(p)) {
 		c->unsupported = true;
@@ -381,8 +444,8 @@ static bool rule_from_pb(struct conv *c, struct tp_site *s, const Tableau__V1__R
 		return bad(c, "rule with id 0");
 	if (!name_ok(c, p->name, r->name, false, "rule name"))
 		return false;
-	r->from_zone = tp_site_zone_by_name(s, p->from_zone ? p->from_zone : "");
-	r->to_zone = tp_site_zone_by_name(s, p->to_zone ? p->to_zone : "");
+	r->from_zone = index_find(&c->zones, p->from_zone ? p->from_zone : "", TP_ZONE_NONE);
+	r->to_zone = index_find(&c->zones, p->to_zone ? p->to_zone : "", TP_ZONE_NONE);
 	if (r->from_zone == TP_ZONE_NONE || r->to_zone == TP_ZONE_NONE)
 		return bad(c, "rule %u names an unknown zone", p->id);
 	if (p->action == TABLEAU__V1__ACTION__ACTION_ALLOW)
@@ -477,7 +540,9 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 	s->zones = calloc(pb->n_zones ? pb->n_zones : 1, sizeof(*s->zones));
 	s->rules = calloc(pb->n_rules ? pb->n_rules : 1, sizeof(*s->rules));
 	s->assertions = calloc(pb->n_assertions ? pb->n_assertions : 1, sizeof(*s->assertions));
-	if (!s->tps || !s->zones || !s->rules || !s->assertions) {
+	if (!s->tps || !s->zones || !s->rules || !s->assertions ||
+	    !index_init(&c.tps, s->tps[0].name, sizeof(*s->tps), pb->n_transition_points) ||
+	    !index_init(&c.zones, s->zones[0].name, sizeof(*s->zones), pb->n_zones)) {
 		bad(&c, "out of memory");
 		goto fail;
 	}
@@ -494,6 +559,7 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 			goto fail;
 		}
 		memcpy(t->pubkey, p->public_key.data, TP_KEY_LEN);
+		index_add(&c.tps, (uint32_t)i); /* a second TP of that name: lint refuses it */
 		if (p->n_endpoints > TP_SITE_MAX_ENDPOINTS) {
 			bad(&c, "transition point '%s': too many endpoints", t->name);
 			goto fail;
@@ -524,13 +590,13 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 		s->n_zones = i + 1;
 		if (!name_ok(&c, p->name, z->name, true, "zone name"))
 			goto fail;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(s->zones[j].name, z->name) == 0) {
-				bad(&c, "zone '%s' defined twice", z->name);
-				goto fail;
-			}
+		if (!index_add(&c.zones, (uint32_t)i)) {
+			bad(&c, "zone '%s' defined twice", z->name);
+			goto fail;
+		}
 		z->id = p->id;
-		z->tp = tp_site_tp_by_name(s, p->transition_point ? p->transition_point : "");
+		z->tp = index_find(&c.tps, p->transition_point ? p->transition_point : "",
+				   UINT32_MAX);
 		if (z->tp == UINT32_MAX) {
 			bad(&c, "zone '%s' names an unknown transition point", z->name);
 			goto fail;
@@ -556,7 +622,8 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 	 * a disagreement is a zone on two transition points. */
 	for (size_t i = 0; i < pb->n_transition_points; i++)
 		for (size_t k = 0; k < pb->transition_points[i]->n_zones; k++) {
-			uint32_t z = tp_site_zone_by_name(s, pb->transition_points[i]->zones[k]);
+			uint32_t z = index_find(&c.zones, pb->transition_points[i]->zones[k],
+						TP_ZONE_NONE);
 
 			if (z == TP_ZONE_NONE || s->zones[z].tp != i) {
 				bad(&c,
@@ -568,7 +635,7 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 		}
 	for (size_t i = 0; i < pb->n_rules; i++) {
 		s->n_rules = i + 1;
-		if (!rule_from_pb(&c, s, pb->rules[i], &s->rules[i]))
+		if (!rule_from_pb(&c, pb->rules[i], &s->rules[i]))
 			goto fail;
 	}
 	for (size_t i = 0; i < pb->n_assertions; i++) {
@@ -600,9 +667,13 @@ struct tp_site *tp_convert_from_pb(const Tableau__V1__Site *pb, char *err, size_
 		}
 	}
 	*unsupported = false;
+	free(c.zones.slot);
+	free(c.tps.slot);
 	return s;
 fail:
 	*unsupported = c.unsupported;
+	free(c.zones.slot);
+	free(c.tps.slot);
 	tp_site_free(s);
 	return NULL;
 }

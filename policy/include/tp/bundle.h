@@ -9,10 +9,14 @@
  *     "tableau-bundle-v1" || bundle bytes
  *
  * The domain prefix keeps a bundle signature from ever being valid for
- * another message the same controller key signs. The Bundle names the key
- * that signed it (signing_key_id: the first 8 bytes of BLAKE2b-256 of the
- * public key) so a refusal can say "signed by another key" rather than
- * "corrupt"; the id is a hint, never trusted: only the signature decides.
+ * another message the same controller key signs. The signature is verified
+ * first, over the exact bytes carried; nothing inside them is decoded
+ * before it holds. The SignedBundle names the key that signed it (key_id,
+ * unsigned: the first 8 bytes of BLAKE2b-256 of the public key; the Bundle
+ * carries the same id signed, as signing_key_id) so a refusal can say
+ * "signed by another key" rather than "tampered"; the id is a hint, never
+ * trusted: a signature that verifies with the pinned key is accepted
+ * whatever the hint says, and one that does not is refused whatever it says.
  *
  * Decoding is bounded: inputs above TP_BUNDLE_MAX_BYTES are refused before
  * parsing, protobuf-c allocates through a budget proportional to the input,

@@ -9,6 +9,9 @@
  *      apply step alone, with and without persistence.
  *   2. fan-out: one server, 50 clients (each its own policy object and LKG
  *      directory): publish -> all 50 acked.
+ *   3. where the apply step goes: its parts run alone on the same bundle,
+ *      in thread CPU time (what the machine's other load does not change)
+ *      and in wall time.
  *
  *   bench_ctrl DEPLOY_EXAMPLES_DIR [STATE_PARENT_DIR]
  * Prints a Markdown report on stdout.
@@ -30,6 +33,8 @@
 #include "tp/ctrl_client.h"
 #include "tp/ctrl_noise.h"
 #include "tp/ctrl_server.h"
+#include "tp/engine.h"
+#include "tp/lint.h"
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
@@ -68,6 +73,14 @@ static uint64_t version_cb(void *arg)
 	struct tp *t = arg;
 
 	return t->a.has_policy ? t->a.info.version : 0;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void tp_init(struct tp *t, uint16_t port)
@@ -146,8 +159,12 @@ static bool all_up(struct tp_ctrl_server *s, size_t n)
 	return true;
 }
 
-/* The lab site with its conduits replaced by n allow rules z1 -> z2. */
-static struct tp_site *site_with(const char *examples, size_t n)
+/*
+ * The lab site with its conduits replaced by n allow rules z1 -> z2; with
+ * zones > 0, its zones replaced by that many (10.x.y.0/24 each, spread
+ * over the lab's TPs) and the rules spread over zone pairs.
+ */
+static struct tp_site *site_with(const char *examples, size_t n, size_t zones)
 {
 	char path[4096];
 	struct tp_diags d;
@@ -185,6 +202,32 @@ static struct tp_site *site_with(const char *examples, size_t n)
 			(struct tp_port_range){(uint16_t)(1000 + i), (uint16_t)(1000 + i)};
 		r->n_dst_ports = 1;
 		r->stateful = true;
+	}
+	if (!zones)
+		return s;
+	for (size_t i = 0; i < s->n_zones; i++)
+		free(s->zones[i].prefixes);
+	free(s->zones);
+	s->zones = calloc(zones, sizeof(*s->zones));
+	s->n_zones = zones;
+	for (size_t i = 0; i < zones; i++) {
+		struct tp_zone *z = &s->zones[i];
+
+		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
+		z->id = (uint32_t)(i + 1);
+		z->tp = (uint32_t)(i % s->n_tps);
+		z->prefixes = calloc(1, sizeof(*z->prefixes));
+		z->n_prefixes = 1;
+		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
+		z->prefixes[0].addr[0] = 10;
+		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
+		z->prefixes[0].addr[2] = (uint8_t)i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->rules[i].from_zone = (uint32_t)(i % zones);
+		s->rules[i].to_zone = (uint32_t)((i * 7 + 1) % zones);
+		if (s->rules[i].to_zone == s->rules[i].from_zone)
+			s->rules[i].to_zone = (uint32_t)((i + 1) % zones);
 	}
 	return s;
 }
@@ -229,9 +272,9 @@ static struct tp_ctrl_server *server(void)
 }
 
 /* Latency of one push to one TP, reps times (versions from *v on). */
-static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v)
+static void bench_push(const char *examples, size_t rules, size_t zones, int reps, uint64_t *v)
 {
-	struct tp_site *site = site_with(examples, rules);
+	struct tp_site *site = site_with(examples, rules, zones);
 	struct tp_ctrl_server_tp_spec spec;
 	struct tp_ctrl_apply direct, direct_nop;
 	struct tp_ctrl_apply_result res;
@@ -288,8 +331,8 @@ static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v
 	stats(lat, reps, &m, &p, &x);
 	stats(ap, reps, &am, &dummy, &apx);
 	stats(apn, reps, &anm, &dummy, &anx);
-	printf("| %zu | %zu | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", rules, len, reps, m, p, x,
-	       am, anm);
+	printf("| %zu | %zu | %zu | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n", rules,
+	       site->n_zones, len, reps, m, p, x, am, anm);
 	tp_ctrl_apply_fini(&direct);
 	tp_ctrl_apply_fini(&direct_nop);
 	tp_fini(&t);
@@ -300,9 +343,102 @@ static void bench_push(const char *examples, size_t rules, int reps, uint64_t *v
 	free(apn);
 }
 
+/*
+ * The parts of one apply, each alone on the same signed bundle, reps
+ * times: verify + decode + convert (tp_bundle_open), lint's structural
+ * checks, the compile, the fsynced LKG write, and the whole apply without
+ * the LKG write (which adds the version and time checks, the copy of the
+ * bundle and freeing the policy it replaces).
+ */
+enum { P_OPEN, P_LINT, P_COMPILE, P_LKG, P_APPLY, P__N };
+
+static void bench_parts(const char *examples, size_t rules, size_t zones, int reps, uint64_t *v)
+{
+	static const char *const names[P__N] = {"verify + decode + convert", "lint (structure)",
+						"compile", "LKG write (fsync)",
+						"whole apply, no LKG"};
+	struct tp_site *site = site_with(examples, rules, zones);
+	uint64_t *cpu[P__N], *wall[P__N];
+	struct tp_ctrl_apply nop;
+	struct tp_ctrl_apply_result res;
+	char dir[512], path[600], err[256];
+	size_t len = 0;
+	uint8_t *b;
+
+	snprintf(dir, sizeof(dir), "%s/tpc-parts-XXXXXX", parent);
+	if (!mkdtemp(dir))
+		abort();
+	tp_ctrl_apply_init(&nop, ctl_pk, "", TP_FAILMODE_EXPIRY_CLOSED, false, NULL, NULL,
+			   (int64_t)time(NULL));
+	for (int k = 0; k < P__N; k++) {
+		cpu[k] = calloc((size_t)reps, sizeof(uint64_t));
+		wall[k] = calloc((size_t)reps, sizeof(uint64_t));
+	}
+	for (int r = 0; r < reps; r++) {
+		int64_t now = (int64_t)time(NULL);
+		struct tp_lint_opts lo = {.now = now, .structure_only = true};
+		struct tp_bundle_info info;
+		struct tp_site *s = NULL;
+		struct tp_engine *e = NULL;
+		struct tp_diags d;
+		uint64_t c0, w0;
+
+		b = sign(site, ++*v, &len);
+		for (int k = 0; k < P__N; k++) {
+			c0 = cpu_ns();
+			w0 = mono_ns(NULL);
+			switch (k) {
+			case P_OPEN:
+				if (tp_bundle_open(b, len, ctl_pk, &info, &s, err, sizeof(err)) !=
+				    TP_BUNDLE_OK)
+					abort();
+				break;
+			case P_LINT:
+				tp_diag_init(&d, "bundle");
+				if (!tp_lint_site(s, NULL, &lo, &d))
+					abort();
+				tp_diag_free(&d);
+				break;
+			case P_COMPILE:
+				if (tp_engine_compile(s, now, &e, err, sizeof(err)) < 0)
+					abort();
+				break;
+			case P_LKG:
+				if (tp_lkg_save(dir, b, len) < 0)
+					abort();
+				break;
+			default:
+				if (tp_ctrl_apply_bundle(&nop, b, len, now, "bench", &res) != 0)
+					abort();
+				break;
+			}
+			cpu[k][r] = cpu_ns() - c0;
+			wall[k][r] = mono_ns(NULL) - w0;
+		}
+		tp_engine_free(e);
+		tp_site_free(s);
+		free(b);
+	}
+	for (int k = 0; k < P__N; k++) {
+		double cm, wm, dummy;
+
+		stats(cpu[k], reps, &cm, &dummy, &dummy);
+		stats(wall[k], reps, &wm, &dummy, &dummy);
+		printf("| %zu | %zu | %s | %.2f | %.2f |\n", rules, site->n_zones, names[k], cm,
+		       wm);
+		free(cpu[k]);
+		free(wall[k]);
+	}
+	tp_ctrl_apply_fini(&nop);
+	snprintf(path, sizeof(path), "%s/%s", dir, TP_LKG_FILE);
+	unlink(path);
+	rmdir(dir);
+	tp_site_free(site);
+}
+
 static void bench_fanout(const char *examples, size_t rules, int reps, uint64_t *v, bool null)
 {
-	struct tp_site *site = site_with(examples, rules);
+	struct tp_site *site = site_with(examples, rules, 0);
 	static struct tp_ctrl_server_tp_spec spec[N_FAN];
 	struct tp_ctrl_server *s;
 	static struct tp tps[N_FAN];
@@ -364,10 +500,17 @@ int main(int argc, char **argv)
 	       sf.f_type == 0x01021994 ? "tmpfs: fsync is free" : "a disk filesystem: real fsync");
 	printf("Push to one TP: publish -> Ack (check + compile + LKG write + publish + "
 	       "ack), and the apply step alone with and without the LKG write:\n\n");
-	printf("| rules | bundle bytes | runs | push->ack median | p90 | max | apply+LKG median "
-	       "| apply, no LKG, median |\n|---|---|---|---|---|---|---|---|\n");
-	bench_push(argv[1], 10, 50, &v);
-	bench_push(argv[1], 10000, 10, &v);
+	printf("| rules | zones | bundle bytes | runs | push->ack median | p90 | max | apply+LKG "
+	       "median | apply, no LKG, median |\n|---|---|---|---|---|---|---|---|---|\n");
+	bench_push(argv[1], 10, 0, 50, &v);
+	bench_push(argv[1], 10000, 0, 10, &v);
+	bench_push(argv[1], 10000, 1000, 10, &v);
+	printf("\nThe apply step by parts, each alone on the same bundle (medians of 21; thread "
+	       "CPU time, which other load on the machine hardly changes, and wall time):\n\n");
+	printf("| rules | zones | part | CPU median | wall median |\n|---|---|---|---|---|\n");
+	bench_parts(argv[1], 10, 0, 21, &v);
+	bench_parts(argv[1], 10000, 0, 21, &v);
+	bench_parts(argv[1], 10000, 1000, 21, &v);
 	printf("\nFan-out: one server, %d clients in one process (each its own policy object and "
 	       "LKG directory); publish -> every client acked:\n\n",
 	       N_FAN);

@@ -153,10 +153,11 @@ static void test_refusals(void)
 	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, other_sk, &w, &nw), 0);
 	expect_refusal(w, nw, 0, t0, TP_BUNDLE_WRONG_KEY);
 
-	/* our key id, but the signature does not verify: tampered */
-	b[n - 1] ^= 0x01;
+	/* our key id, but the signature does not verify: tampered (the middle
+	 * byte lies in the signed bundle bytes) */
+	b[n / 2] ^= 0x01;
 	expect_refusal(b, n, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
-	b[n - 1] ^= 0x01;
+	b[n / 2] ^= 0x01;
 
 	expect_refusal(b, n, 5, t0, TP_BUNDLE_ROLLBACK);
 	expect_refusal(b, n, 6, t0, TP_BUNDLE_ROLLBACK);
@@ -392,6 +393,279 @@ static void test_hostile_bytes(void)
 	tp_site_free(s);
 }
 
+/*
+ * Every decode of a Bundle goes through here: the test binary is linked
+ * with --wrap=tableau__v1__bundle__unpack (CMakeLists.txt), so the count is
+ * of the library's own calls, not a hook in it.
+ */
+Tableau__V1__Bundle *__real_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							const uint8_t *data);
+Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							const uint8_t *data);
+static unsigned bundle_decodes;
+
+Tableau__V1__Bundle *__wrap_tableau__v1__bundle__unpack(ProtobufCAllocator *a, size_t len,
+							const uint8_t *data)
+{
+	bundle_decodes++;
+	return __real_tableau__v1__bundle__unpack(a, len, data);
+}
+
+/* sign_raw() (or a forged signature when key is NULL), then the unsigned
+ * key id hint (SignedBundle field 3) appended the way an encoder writes it
+ * when hint is not NULL. */
+static uint8_t *sign_hinted(const uint8_t *bundle, size_t blen, const uint8_t *key,
+			    const uint8_t hint[8], size_t *out_len)
+{
+	uint8_t *b = sign_raw(bundle, blen, key ? key : sk, out_len), *out;
+
+	if (!key) /* the signature is the last field sign_raw writes */
+		b[*out_len - 1] ^= 0x80;
+	if (!hint)
+		return b;
+	out = realloc(b, *out_len + 10);
+	out[(*out_len)++] = 0x1a;
+	out[(*out_len)++] = 8;
+	memcpy(out + *out_len, hint, 8);
+	*out_len += 8;
+	return out;
+}
+
+/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
+static uint8_t *zone_bomb(size_t big, size_t *len)
+{
+	uint8_t *bomb = malloc(big);
+	size_t i = 0;
+
+	bomb[i++] = 0x32;
+	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
+	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
+	bomb[i++] = ((big - 6) >> 14) & 0x7f;
+	while (i + 2 <= big - 2) {
+		bomb[i++] = 0x1a;
+		bomb[i++] = 0x00;
+	}
+	*len = i;
+	return bomb;
+}
+
+/* Defect 6 of issue 11: the signature is checked over the exact bytes
+ * before any of them is decoded; the key id is a hint for the wording
+ * only, never a decision. */
+static void test_verify_before_decode(void)
+{
+	struct tp_site *s = lab_site(), *site = NULL;
+	struct tp_bundle_info info = info_v(9), got;
+	uint8_t my_id[8], other_id[8], *bomb, *sb, *good, *payload;
+	size_t bomb_len, sn, gn, plen;
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	tp_bundle_key_id(pk, my_id);
+	tp_bundle_key_id(other_pk, other_id);
+	bomb = zone_bomb(1u << 20, &bomb_len);
+
+	/* a forged signature over a decoder bomb, with each kind of hint:
+	 * refused by the signature, the bomb never decoded */
+	bundle_decodes = 0;
+	sb = sign_hinted(bomb, bomb_len, NULL, NULL, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	sb = sign_hinted(bomb, bomb_len, NULL, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	sb = sign_hinted(bomb, bomb_len, NULL, other_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_WRONG_KEY);
+	free(sb);
+	/* really signed, by another key, naming it: refused, not decoded */
+	sb = sign_hinted(bomb, bomb_len, other_sk, other_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_WRONG_KEY);
+	CU_ASSERT_EQUAL(tp_bundle_open(sb, sn, pk, &got, &site, err, sizeof(err)),
+			TP_BUNDLE_WRONG_KEY);
+	CU_ASSERT_PTR_NULL(site);
+	free(sb);
+	/* ... or lying that it is ours: still the other key's, a bad signature */
+	sb = sign_hinted(bomb, bomb_len, other_sk, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	CU_ASSERT_EQUAL(bundle_decodes, 0);
+
+	/* The real bundle's bytes, re-wrapped: the signature decides, the
+	 * hint does not. Signed by us but naming another key: accepted. */
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &good, &gn), 0);
+	{
+		Tableau__V1__SignedBundle *w = tableau__v1__signed_bundle__unpack(NULL, gn, good);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+		plen = w->bundle.len;
+		payload = malloc(plen);
+		memcpy(payload, w->bundle.data, plen);
+		tableau__v1__signed_bundle__free_unpacked(w, NULL);
+	}
+	bundle_decodes = 0;
+	sb = sign_hinted(payload, plen, sk, other_id, &sn);
+	CU_ASSERT_EQUAL(check(sb, sn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	site = NULL;
+	free(sb);
+	/* no hint at all (an older controller's bundle): accepted */
+	sb = sign_hinted(payload, plen, sk, NULL, &sn);
+	CU_ASSERT_EQUAL(check(sb, sn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	site = NULL;
+	free(sb);
+	/* what tp_bundle_build writes carries our id as the hint */
+	CU_ASSERT_EQUAL(check(good, gn, 0, t0, &site, NULL), TP_BUNDLE_OK);
+	tp_site_free(site);
+	CU_ASSERT_EQUAL(bundle_decodes, 3);
+	/* tampered content under our own hint: a bad signature, not decoded */
+	bundle_decodes = 0;
+	payload[plen / 2] ^= 0x01;
+	sb = sign_hinted(payload, plen, other_sk, my_id, &sn);
+	expect_refusal(sb, sn, 0, t0, TP_BUNDLE_BAD_SIGNATURE);
+	free(sb);
+	CU_ASSERT_EQUAL(bundle_decodes, 0);
+	free(payload);
+	free(good);
+	free(bomb);
+	tp_site_free(s);
+}
+
+/* A site of many zones on several TPs, rules between random zones. */
+static struct tp_site *zoo_site(size_t n_tps, size_t n_zones, size_t n_rules)
+{
+	struct tp_site *s = calloc(1, sizeof(*s));
+	uint64_t x = 0x5eed;
+
+	snprintf(s->name, sizeof(s->name), "zoo");
+	s->tps = calloc(n_tps, sizeof(*s->tps));
+	s->zones = calloc(n_zones, sizeof(*s->zones));
+	s->rules = calloc(n_rules, sizeof(*s->rules));
+	s->n_tps = n_tps;
+	s->n_zones = n_zones;
+	s->n_rules = n_rules;
+	for (size_t i = 0; i < n_tps; i++) {
+		snprintf(s->tps[i].name, sizeof(s->tps[i].name), "tp-%zu", i);
+		s->tps[i].pubkey[0] = (uint8_t)i;
+		s->tps[i].pubkey[1] = (uint8_t)(i >> 8);
+	}
+	for (size_t i = 0; i < n_zones; i++) {
+		struct tp_zone *z = &s->zones[i];
+
+		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
+		z->id = (uint32_t)i + 1;
+		z->tp = (uint32_t)(i % n_tps);
+		z->prefixes = calloc(1, sizeof(*z->prefixes));
+		z->n_prefixes = 1;
+		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
+		z->prefixes[0].addr[0] = 10;
+		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
+		z->prefixes[0].addr[2] = (uint8_t)i;
+	}
+	for (size_t i = 0; i < n_rules; i++) {
+		struct tp_rule *r = &s->rules[i];
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		r->id = (uint32_t)i + 1;
+		r->from_zone = (uint32_t)((x >> 33) % n_zones);
+		r->to_zone = (uint32_t)((r->from_zone + 1 + (x >> 13) % (n_zones - 1)) % n_zones);
+		r->action = TP_ACTION_ALLOW;
+		r->proto = 6;
+		r->stateful = true;
+	}
+	return s;
+}
+
+/* Names resolve through an index built once per conversion (convert.c):
+ * every rule, zone and TP list must come back to the same items, and a
+ * zone name given twice is still refused. */
+static void test_many_zones(void)
+{
+	struct tp_site *s = zoo_site(40, 3000, 6000), *back = NULL;
+	struct tp_bundle_info info = info_v(4), got;
+	uint8_t *b;
+	size_t n;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_open(b, n, pk, &got, &back, err, sizeof(err)),
+			      TP_BUNDLE_OK);
+	CU_ASSERT_EQUAL_FATAL(back->n_rules, s->n_rules);
+	CU_ASSERT_EQUAL_FATAL(back->n_zones, s->n_zones);
+	for (size_t i = 0; i < s->n_zones; i++)
+		CU_ASSERT_EQUAL(back->zones[i].tp, s->zones[i].tp);
+	for (size_t i = 0; i < s->n_rules; i++) {
+		CU_ASSERT_EQUAL(back->rules[i].from_zone, s->rules[i].from_zone);
+		CU_ASSERT_EQUAL(back->rules[i].to_zone, s->rules[i].to_zone);
+	}
+	tp_site_free(back);
+	back = NULL;
+	free(b);
+	/* the last zone takes the name of one in the middle */
+	snprintf(s->zones[2999].name, sizeof(s->zones[2999].name), "zone-1500");
+	info = info_v(5);
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	CU_ASSERT_EQUAL(tp_bundle_open(b, n, pk, &got, &back, err, sizeof(err)),
+			TP_BUNDLE_UNDECODABLE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "zone 'zone-1500' defined twice"));
+	CU_ASSERT_PTR_NULL(back);
+	free(b);
+	tp_site_free(s);
+}
+
+/*
+ * Counted through --wrap (CMakeLists.txt): malloc() and strcmp() as the
+ * library's own objects call them (the decoder's budget allocator, the
+ * site conversion); libprotobuf-c and libc inside are not counted.
+ */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+int __real_strcmp(const char *a, const char *b);
+int __wrap_strcmp(const char *a, const char *b);
+static unsigned long mallocs, strcmps;
+
+void *__wrap_malloc(size_t size)
+{
+	mallocs++;
+	return __real_malloc(size);
+}
+
+int __wrap_strcmp(const char *a, const char *b)
+{
+	strcmps++;
+	return __real_strcmp(a, b);
+}
+
+/*
+ * Defect 10 of issue 11, without a clock: opening a bundle costs in
+ * proportion to it. A 10k-rule bundle on 1000 zones used to take one
+ * malloc per decoded message, array and string (then as many frees), and
+ * a linear search of the zones for each zone name a rule gives (10M
+ * string comparisons); now the decoder allocates in chunks and names
+ * resolve through an index, with about one comparison each.
+ */
+static void test_open_is_linear(void)
+{
+	struct tp_site *s = zoo_site(100, 1000, 10000), *back = NULL;
+	struct tp_bundle_info info = info_v(6), got;
+	unsigned long m, c;
+	uint8_t *b;
+	size_t n;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(tp_bundle_build(s, &info, sk, &b, &n), 0);
+	mallocs = strcmps = 0;
+	CU_ASSERT_EQUAL(tp_bundle_open(b, n, pk, &got, &back, err, sizeof(err)), TP_BUNDLE_OK);
+	m = mallocs;
+	c = strcmps;
+	printf("\n  open of %zu bytes: %lu mallocs, %lu strcmps\n", n, m, c);
+	CU_ASSERT(m < 1000);
+	CU_ASSERT(c < 4 * (s->n_rules * 2 + s->n_zones + s->n_tps));
+	tp_site_free(back);
+	free(b);
+	tp_site_free(s);
+}
+
 static void test_status_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(tp_bundle_status_name(TP_BUNDLE_ROLLBACK),
@@ -469,6 +743,9 @@ int main(int argc, char **argv)
 	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
 	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
 	CU_add_test(s, "hostile bytes", test_hostile_bytes);
+	CU_add_test(s, "signature verified before anything is decoded", test_verify_before_decode);
+	CU_add_test(s, "many zones: names resolve to the same items", test_many_zones);
+	CU_add_test(s, "opening a bundle is linear in it", test_open_is_linear);
 	CU_add_test(s, "status names", test_status_names);
 	CU_add_test(s, "keys", test_keys);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -476,7 +476,7 @@ static void test_refusals(void)
 		switch (i) {
 		case 0:
 			b = bundle(v, 0, wall() + 3600, ctl_sk, &n);
-			b[n - 5] ^= 0x40; /* inside the signature */
+			b[n / 2] ^= 0x40; /* inside the signed bytes */
 			break;
 		case 1:
 			b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
