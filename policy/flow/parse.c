@@ -16,8 +16,9 @@
  *    the rules see is the first other header (AH and ESP included).
  *  - ICMP errors that relate to a flow: destination unreachable (v4 3, v6
  *    1), time exceeded (v4 11, v6 3), packet too big (v6 2; in IPv4 it is
- *    destination unreachable code 4). The quoted packet needs its IP header
- *    and the first 4 bytes of TCP/UDP (8 for ICMP echo); a quote too short
+ *    destination unreachable code 4); parameter problem is not one. The
+ *    quoted packet needs its IP header and the first 4 bytes of TCP/UDP
+ *    (8 for ICMP echo, the only ICMP that makes flows); a quote too short
  *    to name a flow leaves the error unrelated, not refused.
  */
 #include "tp/flow.h"
@@ -65,18 +66,21 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static bool is_echo(uint8_t proto, uint8_t type)
+bool tp_flow_icmp_is_echo(uint8_t proto, uint8_t type)
 {
 	if (proto == PROTO_ICMP)
 		return type == 8 || type == 0;
-	return type == 128 || type == 129;
+	return proto == PROTO_ICMPV6 && (type == 128 || type == 129);
 }
 
-static bool is_error(uint8_t proto, uint8_t type)
+/* Parameter problem (v4 12, v6 4) is left out on purpose: §7.4 relates
+ * only the three errors a flow's path produces in normal operation, and
+ * dataplane/pkt flags the same set (the differential harness checks it). */
+bool tp_flow_icmp_is_error(uint8_t proto, uint8_t type)
 {
 	if (proto == PROTO_ICMP)
 		return type == 3 || type == 11;
-	return type == 1 || type == 2 || type == 3;
+	return proto == PROTO_ICMPV6 && (type == 1 || type == 2 || type == 3);
 }
 
 /* The IP header at p: addresses, protocol, and where the transport header
@@ -188,10 +192,12 @@ static bool quoted_ports(struct tp_flow *f, const uint8_t *l4, size_t len)
 			return false;
 		f->icmp_type = l4[0];
 		f->icmp_code = l4[1];
-		if (is_echo(f->proto, l4[0]))
-			f->sport = f->dport = be16(l4 + 4);
-		/* an error quoting an error relates to nothing */
-		return !is_error(f->proto, l4[0]);
+		/* only echo makes ICMP flows (tp/flow.h): an error quoting
+		 * anything else (another error included) relates to nothing */
+		if (!tp_flow_icmp_is_echo(f->proto, l4[0]))
+			return false;
+		f->sport = f->dport = be16(l4 + 4);
+		return true;
 	default:
 		return true;
 	}
@@ -251,9 +257,9 @@ enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flo
 			return TP_PARSE_TRUNCATED;
 		f->icmp_type = l4[0];
 		f->icmp_code = l4[1];
-		if (is_echo(f->proto, l4[0]))
+		if (tp_flow_icmp_is_echo(f->proto, l4[0]))
 			f->sport = f->dport = be16(l4 + 4);
-		if (!is_error(f->proto, l4[0]))
+		if (!tp_flow_icmp_is_error(f->proto, l4[0]))
 			return TP_PARSE_OK;
 		/* The quote must be of the same family and name a flow;
 		 * otherwise the error is an ordinary (unrelated) packet. */

@@ -33,16 +33,24 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static struct tp_flow_table *table_new_lru(uint32_t cap, uint32_t relink_ms)
+static struct tp_flow_table *table_new_quota(uint32_t cap, uint32_t relink_ms, uint32_t quota_host,
+					     uint32_t quota_pair)
 {
 	struct tp_flow_config cfg;
 
 	tp_flow_config_default(&cfg);
 	cfg.capacity = cap;
 	cfg.relink_ms = relink_ms;
+	cfg.quota_host = quota_host;
+	cfg.quota_zone_pair = quota_pair;
 	cfg.clock_ns = fake_clock;
 	memset(cfg.hash_key, 7, sizeof(cfg.hash_key)); /* reproducible chains */
 	return tp_flow_table_new(&cfg);
+}
+
+static struct tp_flow_table *table_new_lru(uint32_t cap, uint32_t relink_ms)
+{
+	return table_new_quota(cap, relink_ms, 0, 0);
 }
 
 /* exact LRU: what the hand-made eviction cases expect */
@@ -178,6 +186,10 @@ static void random_pkt(struct gen *g, const struct pool *pl, struct tp_flow_pkt 
 		p->f.sport = p->f.dport = 0;
 		if (gen_below(g, 4))
 			p->f.dst = in.src;
+		/* usually from the quoted packet's destination (the flow's
+		 * other end), else from wherever the tuple said */
+		if (gen_below(g, 4))
+			p->f.src = in.dst;
 		p->inner = in;
 	}
 }
@@ -195,7 +207,8 @@ static bool same(const struct tp_decision *a, const struct tp_decision *b)
  * default coarse LRU and a table too big to fill, every packet must still
  * get the model's answer; only when sweeps reclaim may differ.
  */
-static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
+static void run_model(uint32_t cap, uint32_t relink_ms, uint32_t quota_host, uint32_t quota_pair,
+		      uint64_t ops_default)
 {
 	bool exact = relink_ms == 0;
 	uint64_t seed = env_u64("TP_FLOW_SEED", 0xf10eu);
@@ -212,7 +225,7 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	struct model m;
 	struct pool pl;
 	struct gen g;
-	uint64_t bad = 0, results[8] = {0};
+	uint64_t bad = 0, results[TP_FLOW_DROP_QUOTA_PAIR + 1] = {0};
 
 	printf("\n  flow model: seed 0x%" PRIx64 ", %" PRIu64
 	       " operations, capacity %u, LRU %u ms\n",
@@ -220,9 +233,10 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	n_recent = 0;
 	gen_seed(&g, seed);
 	fake_now = 1;
-	t = table_new_lru(cap, relink_ms);
+	t = table_new_quota(cap, relink_ms, quota_host, quota_pair);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	model_init(&m, cap, &(struct tp_flow_timeouts){3600, 120, 60, 30, 60});
+	model_init(&m, cap, &(struct tp_flow_timeouts){3600, 120, 60, 30, 60}, quota_host,
+		   quota_pair);
 	tp_engine_slot_init(&slot, NULL, NULL);
 
 	for (uint64_t op = 0; op < ops && bad < 5; op++) {
@@ -315,7 +329,7 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	TP_FLOW_COUNTERS(X)
 #undef X
 	printf("  results:");
-	for (int r = 0; r <= TP_FLOW_DROP_NO_POLICY; r++)
+	for (int r = 0; r <= TP_FLOW_DROP_QUOTA_PAIR; r++)
 		printf(" %s %" PRIu64, tp_flow_result_name((enum tp_flow_result)r), results[r]);
 	printf("\n  evicted %" PRIu64 " expired %" PRIu64 " revoked %" PRIu64 " closed %" PRIu64
 	       "\n",
@@ -335,12 +349,18 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 
 static void test_model(void)
 {
-	run_model(64, 0, 2000000);
+	run_model(64, 0, 0, 0, 2000000);
+}
+
+/* quotas small enough to be hit often, both of them */
+static void test_model_quotas(void)
+{
+	run_model(64, 0, 12, 30, 1000000);
 }
 
 static void test_model_coarse_lru(void)
 {
-	run_model(1u << 16, 1000, 200000);
+	run_model(1u << 16, 1000, 0, 0, 200000);
 }
 
 /* ---- hand-made cases ---- */
@@ -595,7 +615,8 @@ static void test_eviction(void)
 {
 	struct tp_site *s = plant(true);
 	struct tp_engine *e = compile(s);
-	struct tp_flow_table *t = table_new(4);
+	/* quotas out of the way: one host fills the table */
+	struct tp_flow_table *t = table_new_quota(4, 0, 100, 100);
 	struct tp_flow_counters c;
 	struct tp_flow_pkt p;
 
@@ -718,6 +739,7 @@ int main(void)
 	CU_add_test(suite, "ICMP errors related to a flow", test_icmp_related);
 	CU_add_test(suite, "symmetric steering hash", test_symmetric_hash);
 	CU_add_test(suite, "table == naive model on random operations", test_model);
+	CU_add_test(suite, "same, with small quotas", test_model_quotas);
 	CU_add_test(suite, "same, default coarse LRU", test_model_coarse_lru);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
