@@ -937,13 +937,12 @@ uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt)
 	return h;
 }
 
-/* capacity / share, but no quota below 64 entries (or the capacity) in
- * a small table: a share that tiny would refuse ordinary use */
+/* capacity / share, but no quota below 64 entries: in a small table a
+ * share that tiny would refuse ordinary use (a quota at or above the
+ * capacity leaves eviction alone to share it) */
 static uint32_t quota_default(uint32_t cap, uint32_t share)
 {
-	uint32_t floor = cap < 64 ? cap : 64;
-
-	return cap / share > floor ? cap / share : floor;
+	return cap / share > 64 ? cap / share : 64;
 }
 
 struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)

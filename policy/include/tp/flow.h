@@ -129,7 +129,7 @@ struct tp_flow_config {
 	uint8_t hash_key[16]; /* SipHash key: random per table against flooding */
 	/* Entries one initiating host, and one (from, to) zone pair, may
 	 * hold; 0 means the default: capacity / 16 and capacity / 2, but
-	 * not below 64 (or the capacity, if smaller). */
+	 * not below 64. */
 	uint32_t quota_host;
 	uint32_t quota_zone_pair;
 };

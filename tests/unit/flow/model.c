@@ -9,12 +9,10 @@ enum { SYN = 1, REPLY = 2, FIN_I = 4, FIN_R = 8 };
 void model_init(struct model *m, size_t cap, const struct tp_flow_timeouts *to, size_t quota_host,
 		size_t quota_pair)
 {
-	size_t floor = cap < 64 ? cap : 64;
-
 	memset(m, 0, sizeof(*m));
 	m->cap = cap;
-	m->quota_host = quota_host ? quota_host : (cap / 16 > floor ? cap / 16 : floor);
-	m->quota_pair = quota_pair ? quota_pair : (cap / 2 > floor ? cap / 2 : floor);
+	m->quota_host = quota_host ? quota_host : (cap / 16 > 64 ? cap / 16 : 64);
+	m->quota_pair = quota_pair ? quota_pair : (cap / 2 > 64 ? cap / 2 : 64);
 	m->e = calloc(cap, sizeof(*m->e));
 	m->timeout_ns[0] = to->tcp_established_s * 1000000000ull;
 	m->timeout_ns[1] = to->tcp_transitory_s * 1000000000ull;
