@@ -11,9 +11,12 @@
  *  - Non-first fragments carry no transport header, so no policy can be
  *    applied to them: they are refused (TP_PARSE_FRAGMENT) and counted by
  *    the caller. First fragments are parsed like whole packets.
- *  - IPv6 extension headers hop-by-hop, routing, destination options and
- *    fragment are walked, at most TP_PARSE_EXT_MAX of them; the protocol
- *    the rules see is the first other header (AH and ESP included).
+ *  - IPv6 extension headers hop-by-hop, routing, fragment, AH, destination
+ *    options, mobility, HIP and shim6 are walked, at most TP_PARSE_EXT_MAX
+ *    of them: the set and lengths dataplane/pkt walks, so that both
+ *    parsers name the same protocol and ports (tests/fuzz/parse_diff); the
+ *    protocol the rules see is the first other header (ESP included: its
+ *    payload is encrypted).
  *  - ICMP errors that relate to a flow: destination unreachable (v4 3, v6
  *    1), time exceeded (v4 11, v6 3), packet too big (v6 2; in IPv4 it is
  *    destination unreachable code 4); parameter problem is not one. The
@@ -39,8 +42,12 @@ enum {
 	PROTO_UDP = 17,
 	PROTO_ROUTING = 43,
 	PROTO_FRAGMENT = 44,
+	PROTO_AH = 51,
 	PROTO_ICMPV6 = 58,
 	PROTO_DSTOPTS = 60,
+	PROTO_MOBILITY = 135,
+	PROTO_HIP = 139,
+	PROTO_SHIM6 = 140,
 	PROTO_SCTP = 132,
 	PROTO_UDPLITE = 136,
 };
@@ -81,6 +88,24 @@ bool tp_flow_icmp_is_error(uint8_t proto, uint8_t type)
 	if (proto == PROTO_ICMP)
 		return type == 3 || type == 11;
 	return proto == PROTO_ICMPV6 && (type == 1 || type == 2 || type == 3);
+}
+
+/* IPv6 extension headers the walk skips (as dataplane/pkt's). */
+static bool is_ext(uint8_t next)
+{
+	switch (next) {
+	case PROTO_HOPOPT:
+	case PROTO_ROUTING:
+	case PROTO_FRAGMENT:
+	case PROTO_AH:
+	case PROTO_DSTOPTS:
+	case PROTO_MOBILITY:
+	case PROTO_HIP:
+	case PROTO_SHIM6:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* The IP header at p: addresses, protocol, and where the transport header
@@ -139,8 +164,7 @@ static enum tp_parse_result parse_ip(const uint8_t *p, size_t len, bool quoted, 
 		for (int n = 0;; n++) {
 			size_t hlen;
 
-			if (next != PROTO_HOPOPT && next != PROTO_ROUTING &&
-			    next != PROTO_DSTOPTS && next != PROTO_FRAGMENT)
+			if (!is_ext(next))
 				break;
 			if (n == TP_PARSE_EXT_MAX)
 				return TP_PARSE_BAD_HEADER;
@@ -150,6 +174,8 @@ static enum tp_parse_result parse_ip(const uint8_t *p, size_t len, bool quoted, 
 				if (be16(p + off + 2) & 0xfff8)
 					return TP_PARSE_FRAGMENT;
 				hlen = 8;
+			} else if (next == PROTO_AH) {
+				hlen = ((size_t)p[off + 1] + 2) * 4; /* RFC 4302: 4-byte units */
 			} else {
 				hlen = ((size_t)p[off + 1] + 1) * 8;
 			}
