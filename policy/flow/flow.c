@@ -114,6 +114,7 @@ struct pending {
 	uint8_t tcp_flags, icmp_type, icmp_code;
 	uint64_t gen;
 	struct tp_decision d;
+	uint32_t host_b, pair_b;     /* quota buckets of its host and zone pair */
 	struct tp_modbus_stream app; /* when d.profile */
 };
 
@@ -432,9 +433,9 @@ static void entry_insert(struct tp_flow_table *t, uint64_t now)
 	if (pd->d.profile) /* only profile entries ever read theirs */
 		t->app[i] = pd->app;
 	host_qkey(k->family, k->addr[pd->src_end], qk);
-	e->host_q = tp_flow_quota_take(&t->hosts, qk);
+	e->host_q = tp_flow_quota_take(&t->hosts, qk, pd->host_b);
 	pair_qkey(pd->d.from_zone, pd->d.to_zone, qk);
-	e->pair_q = tp_flow_quota_take(&t->pairs, qk);
+	e->pair_q = tp_flow_quota_take(&t->pairs, qk, pd->pair_b);
 	if (t->last == PEND)
 		t->last = i;
 	if (k->proto == 6)
@@ -458,24 +459,28 @@ static enum tp_flow_result reserve(struct tp_flow_table *t, const struct key *k,
 {
 	struct pending *pd = &t->pend;
 	uint8_t hk[TP_FLOW_QKEY_LEN], pk[TP_FLOW_QKEY_LEN];
-	bool host_full, pair_full;
+	uint32_t hb, pb, hn, pn;
 
 	host_qkey(k->family, k->addr[src_end], hk);
 	pair_qkey(d->from_zone, d->to_zone, pk);
-	host_full = tp_flow_quota_count(&t->hosts, hk) >= t->quota_host;
-	pair_full = tp_flow_quota_count(&t->pairs, pk) >= t->quota_pair;
-	if (host_full || pair_full) {
+	hb = tp_flow_quota_bucket(&t->hosts, hk);
+	pb = tp_flow_quota_bucket(&t->pairs, pk);
+	hn = tp_flow_quota_count(&t->hosts, hk, hb);
+	pn = tp_flow_quota_count(&t->pairs, pk, pb);
+	if (hn >= t->quota_host || pn >= t->quota_pair) {
 		/* entries past their timeout still count until swept:
 		 * reclaim what one insertion may, then look again */
 		expire(t, now, EXPIRE_ON_ALLOC_MAX);
-		host_full = tp_flow_quota_count(&t->hosts, hk) >= t->quota_host;
-		pair_full = tp_flow_quota_count(&t->pairs, pk) >= t->quota_pair;
+		hn = tp_flow_quota_count(&t->hosts, hk, hb);
+		pn = tp_flow_quota_count(&t->pairs, pk, pb);
 	}
 	/* a new pair needs a record; existing pairs always have theirs */
-	if (host_full)
+	if (hn >= t->quota_host)
 		goto drop_host;
-	if (pair_full || (tp_flow_quota_count(&t->pairs, pk) == 0 && t->pairs.free_head == NIL))
+	if (pn >= t->quota_pair || (pn == 0 && t->pairs.free_head == NIL))
 		goto drop_pair;
+	pd->host_b = hb;
+	pd->pair_b = pb;
 	pd->valid = true;
 	pd->key = *k;
 	pd->bucket = b;
@@ -530,7 +535,7 @@ static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine 
 		 * (kept over quota: it was admitted, and still is) */
 		tp_flow_quota_put(&t->pairs, e->pair_q);
 		pair_qkey(d.from_zone, d.to_zone, qk);
-		e->pair_q = tp_flow_quota_take(&t->pairs, qk);
+		e->pair_q = tp_flow_quota_take(&t->pairs, qk, tp_flow_quota_bucket(&t->pairs, qk));
 	}
 	e->zone[e->init] = d.from_zone;
 	e->zone[!e->init] = d.to_zone;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t bucket_of(const struct tp_flow_quota *q, const uint8_t *key)
+uint32_t tp_flow_quota_bucket(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN])
 {
 	uint64_t h;
 
@@ -62,16 +62,18 @@ void tp_flow_quota_fini(struct tp_flow_quota *q)
 	q->bucket = NULL;
 }
 
-uint32_t tp_flow_quota_count(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN])
+uint32_t tp_flow_quota_count(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN],
+			     uint32_t b)
 {
-	uint32_t i = find(q, key, bucket_of(q, key));
+	uint32_t i = find(q, key, b);
 
 	return i == TP_FLOW_QNIL ? 0 : q->rec[i].count;
 }
 
-uint32_t tp_flow_quota_take(struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN])
+uint32_t tp_flow_quota_take(struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN],
+			    uint32_t b)
 {
-	uint32_t b = bucket_of(q, key), i = find(q, key, b);
+	uint32_t i = find(q, key, b);
 
 	if (i != TP_FLOW_QNIL) {
 		q->rec[i].count++;
@@ -83,6 +85,7 @@ uint32_t tp_flow_quota_take(struct tp_flow_quota *q, const uint8_t key[TP_FLOW_Q
 	q->free_head = q->rec[i].next;
 	memcpy(q->rec[i].key, key, TP_FLOW_QKEY_LEN);
 	q->rec[i].count = 1;
+	q->rec[i].bucket = b;
 	q->rec[i].next = q->bucket[b];
 	q->bucket[b] = i;
 	return i;
@@ -94,7 +97,7 @@ void tp_flow_quota_put(struct tp_flow_quota *q, uint32_t i)
 
 	if (i == TP_FLOW_QNIL || --q->rec[i].count > 0)
 		return;
-	p = &q->bucket[bucket_of(q, q->rec[i].key)];
+	p = &q->bucket[q->rec[i].bucket];
 	while (*p != i)
 		p = &q->rec[*p].next;
 	*p = q->rec[i].next;

@@ -21,8 +21,9 @@
 
 struct tp_flow_qrec {
 	uint8_t key[TP_FLOW_QKEY_LEN];
-	uint32_t count; /* entries holding a reference; 0: on the free list */
-	uint32_t next;	/* hash chain, or free list */
+	uint32_t count;	 /* entries holding a reference; 0: on the free list */
+	uint32_t next;	 /* hash chain, or free list */
+	uint32_t bucket; /* of key: put needs no hash */
 };
 
 struct tp_flow_quota {
@@ -36,11 +37,16 @@ struct tp_flow_quota {
 /* cap records (at most cap distinct keys at once); false on no memory. */
 bool tp_flow_quota_init(struct tp_flow_quota *q, uint32_t cap, const uint8_t hash_key[16]);
 void tp_flow_quota_fini(struct tp_flow_quota *q);
-/* References held for key (0 when none). */
-uint32_t tp_flow_quota_count(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN]);
+/* The bucket of key (one SipHash): what the calls below take, so that a
+ * new flow hashes each key once. */
+uint32_t tp_flow_quota_bucket(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN]);
+/* References held for key, in bucket b (0 when none). */
+uint32_t tp_flow_quota_count(const struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN],
+			     uint32_t b);
 /* Take one reference: the record's index, or TP_FLOW_QNIL when key is new
  * and every record is in use. */
-uint32_t tp_flow_quota_take(struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN]);
+uint32_t tp_flow_quota_take(struct tp_flow_quota *q, const uint8_t key[TP_FLOW_QKEY_LEN],
+			    uint32_t b);
 /* Give back a reference taken by tp_flow_quota_take (TP_FLOW_QNIL: none). */
 void tp_flow_quota_put(struct tp_flow_quota *q, uint32_t i);
 
