@@ -46,7 +46,8 @@
  * Sharing (§7.5): capacity is fixed at creation, and no host can take the
  * table from others. A new flow is refused (counted, TP_FLOW_DROP_QUOTA_*)
  * when its initiating host already holds quota_host entries or its zone
- * pair quota_zone_pair. When the table is full, expired entries go first,
+ * pair quota_zone_pair (or it is a new pair while 65536 others hold
+ * flows: the pair counters are preallocated). When the table is full, expired entries go first,
  * then the least recently used (to within relink_ms) entry that has not
  * been answered — half-open or loosely picked-up TCP, closing TCP, UDP,
  * ICMP or other flows that saw no packet from the responder — and only
