@@ -47,12 +47,12 @@
  * table from others. A new flow is refused (counted, TP_FLOW_DROP_QUOTA_*)
  * when its initiating host already holds quota_host entries or its zone
  * pair quota_zone_pair (or it is a new pair while 65536 others hold
- * flows: the pair counters are preallocated). When the table is full, expired entries go first,
- * then the least recently used (to within relink_ms) entry that has not
- * been answered — half-open or loosely picked-up TCP, closing TCP, UDP,
- * ICMP or other flows that saw no packet from the responder — and only
- * when there is none the least recently used of the others; evictions
- * are counted. A new flow is never let through unevaluated. Idle timeouts
+ * flows: the pair counters are preallocated). When the table is full,
+ * expired entries go first, then the least recently used (to within
+ * relink_ms) entry that has not been answered — half-open or loosely
+ * picked-up TCP, closing TCP, UDP, ICMP or other flows that saw no packet
+ * from the responder — and only when there is none the least recently
+ * used of the others; evictions are counted. A new flow is never let through unevaluated. Idle timeouts
  * are per protocol (TCP established and transitory, UDP, ICMP, other).
  *
  * Nothing is created for a packet that is dropped: tp_flow_decide() only
