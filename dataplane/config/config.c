@@ -53,6 +53,8 @@ static const struct key_def keys[] = {
 	{"memory_mb", KT_U32, F(memory_mb), 64, 65536},
 	{"mbufs", KT_U32, F(mbufs), 1024, 1u << 22},
 	{"flow_table_size", KT_U32, F(flow_table_size), 1024, 1u << 24},
+	{"flow_quota_host", KT_U32, F(flow_quota_host), 0, 1u << 24},
+	{"flow_quota_zone_pair", KT_U32, F(flow_quota_zone_pair), 0, 1u << 24},
 	{"max_peers", KT_U32, F(max_peers), 1, 65536},
 	{"peer_queue_len", KT_U32, F(peer_queue_len), 1, 4096},
 	{"neigh_queue_len", KT_U32, F(neigh_queue_len), 1, 1024},

@@ -12,6 +12,7 @@
  * here; packets waiting for a next hop or for a session leave the burst to
  * the control thread's ring or their peer's staging ring.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,13 +80,14 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 	uint16_t k = 0, out = 0;
 	bool has_ep;
 	unsigned ok;
+	int rc;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t inner = rte_pktmbuf_data_len(m) - TP_TUNNEL_HEADER_LEN;
 
 		if (!rte_pktmbuf_append(m, TP_TUNNEL_TRAILER_MAX)) {
-			tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
+			tp_drop_vec_push(dv, m, TP_DROP_NO_ROOM);
 			continue;
 		}
 		/* len counts the header room too (transport.c), cap the trailer */
@@ -123,8 +125,10 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 			tp_drop_vec_push(dv, m, TP_DROP_NO_PEER);
 			continue;
 		}
-		if (fwd_encap(f, m, &ep) != 0) {
-			tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
+		rc = fwd_encap(f, m, &ep);
+		if (rc != 0) {
+			tp_drop_vec_push(
+				dv, m, rc == -EAFNOSUPPORT ? TP_DROP_NO_SRC_ADDR : TP_DROP_NO_ROOM);
 			continue;
 		}
 		if (!fwd_resolve(f, m, TP_PORT_TRANSIT, ep.family == AF_INET6 ? 6 : 4, ep.addr)) {
@@ -150,28 +154,30 @@ static bool to_inner(struct rte_mbuf *m)
 	return rte_pktmbuf_prepend(m, TP_TUNNEL_HEADER_LEN) != NULL;
 }
 
-/* Same-TP delivery: a fresh Ethernet header towards the destination host. */
-static bool to_local(struct tp_fwd *f, struct rte_mbuf *m, struct tp_drop_vec *dv)
+/* Same-TP delivery: a fresh Ethernet header towards the destination host;
+ * *held when the frame went to the control thread for its next hop. */
+static enum tp_drop to_local(struct tp_fwd *f, struct rte_mbuf *m, bool *held)
 {
 	const struct tp_pkt_info *in = &tp_pkt_meta(m)->info;
 	uint8_t family = in->family, dst[16];
 
+	*held = false;
 	memcpy(dst, in->dst, sizeof(dst));
-	if (!rte_pktmbuf_adj(m, in->l3_off) || fwd_push_eth(f, m, TP_PORT_ZONE, family) != 0) {
-		tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
-		return false;
-	}
+	if (!rte_pktmbuf_adj(m, in->l3_off) || fwd_push_eth(f, m, TP_PORT_ZONE, family) != 0)
+		return TP_DROP_NO_ROOM;
 	if (!fwd_resolve(f, m, TP_PORT_ZONE, family, dst)) {
 		if (!fwd_to_control(f, m, CTL_NEIGH))
-			tp_drop_vec_push(dv, m, TP_DROP_CTL_RING);
-		return false;
+			return TP_DROP_CTL_RING;
+		*held = true;
 	}
-	return true;
+	return TP_DROP_NONE;
 }
 
 /* Policy for one packet through this worker's flow table, the deciding
  * rule's log flag and rate limit, then the application profile:
- * TP_DROP_NONE when it passes. */
+ * TP_DROP_NONE when it passes. The entry of a new flow is only reserved:
+ * the caller commits it (tp_flow_commit) when nothing else drops the
+ * packet, so a packet dropped later (TTL, MTU, no peer) leaves no flow. */
 static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct tp_engine *e,
 			   const struct fwd_topo *topo, const uint8_t *ip, uint32_t len)
 {
@@ -181,14 +187,15 @@ static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const str
 	enum tp_flow_result r;
 
 	if (tp_flow_parse(ip, len, &fp) != TP_PARSE_OK)
-		return TP_DROP_POLICY;
-	r = tp_flow_classify(w->flows, e, &fp, &dec);
+		return TP_DROP_FLOW_PARSE;
+	r = tp_flow_decide(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
+	/* before the flow exists: a limited first packet opens nothing */
 	if (!fwd_rules_check(f, ctx, topo, r, &dec, &fp, TP_FLOWLOG_EGRESS))
 		return TP_DROP_RATE_LIMITED;
 	if (!tp_flow_result_passes(r))
-		return TP_DROP_POLICY;
+		return fwd_flow_drop(r);
 	return fwd_app_check(w, e, &fp, &dec, ip);
 }
 
@@ -218,6 +225,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		uint32_t dz = tp_engine_zone_of(e, in->family, in->dst);
 		uint32_t dtp, pi;
 		enum tp_drop why;
+		bool policed = sz != dz, held;
 
 		if (sz == TP_ZONE_NONE || tp_engine_zone_tp(e, sz) != topo->self_tp) {
 			tp_drop_vec_push(dv, m, TP_DROP_SPOOF);
@@ -230,7 +238,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		meta->src_zone = sz;
 		meta->dst_zone = dz;
 		/* inside one zone: not policed (DESIGN.md §7.2) */
-		why = sz != dz ? police(f, ctx, e, topo, ip, in->ip_len) : TP_DROP_NONE;
+		why = policed ? police(f, ctx, e, topo, ip, in->ip_len) : TP_DROP_NONE;
 		if (why != TP_DROP_NONE) {
 			tp_drop_vec_push(dv, m, why);
 			continue;
@@ -241,7 +249,14 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		}
 		dtp = tp_engine_zone_tp(e, dz);
 		if (dtp == topo->self_tp) {
-			if (to_local(f, m, dv))
+			why = to_local(f, m, &held);
+			if (why != TP_DROP_NONE) {
+				tp_drop_vec_push(dv, m, why);
+				continue;
+			}
+			if (policed)
+				tp_flow_commit(f->w[ctx->worker].flows);
+			if (!held)
 				local[n_local++] = m;
 			continue;
 		}
@@ -268,9 +283,12 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			continue;
 		}
 		if (!to_inner(m)) {
-			tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
+			tp_drop_vec_push(dv, m, TP_DROP_NO_ROOM);
 			continue;
 		}
+		/* from here the packet is sent or staged: its flow exists */
+		if (policed)
+			tp_flow_commit(f->w[ctx->worker].flows);
 		meta->peer = pi;
 		peer_of[keep] = pi;
 		pkts[keep++] = m;

@@ -334,6 +334,8 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	}
 	tp_flow_config_default(&fc);
 	fc.capacity = cfg->flow_table_size;
+	fc.quota_host = cfg->flow_quota_host;
+	fc.quota_zone_pair = cfg->flow_quota_zone_pair;
 	fc.clock_ns = p->clock.now_ns;
 	fc.clock_arg = p->clock.arg;
 	for (unsigned i = 0; i < f->n_workers; i++) {

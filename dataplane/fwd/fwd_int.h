@@ -253,6 +253,21 @@ void fwd_flowlog_drain(struct tp_fwd *f);
 /* policy.c */
 void fwd_policy_tick(struct tp_fwd *f);
 
+/* The drop reason of a flow-table result that does not pass. */
+static inline enum tp_drop fwd_flow_drop(enum tp_flow_result r)
+{
+	switch (r) {
+	case TP_FLOW_DROP_QUOTA_HOST:
+		return TP_DROP_FLOW_QUOTA_HOST;
+	case TP_FLOW_DROP_QUOTA_PAIR:
+		return TP_DROP_FLOW_QUOTA_PAIR;
+	case TP_FLOW_DROP_NO_POLICY:
+		return TP_DROP_NO_POLICY;
+	default:
+		return TP_DROP_POLICY;
+	}
+}
+
 /* app.c */
 /* After the flow table passed a packet (fp parsed from ip): TP_DROP_NONE,
  * or the profile's reason to drop it (counted per rule: fwd_hit_profile). */

@@ -70,15 +70,17 @@ static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const stru
 	meta->dst_zone = dz;
 	meta->peer = pi;
 	if (tp_flow_parse(inner, in->ip_len, &fp) != TP_PARSE_OK)
-		return TP_DROP_TUN_INNER;
-	r = tp_flow_classify(w->flows, e, &fp, &dec);
+		return TP_DROP_FLOW_PARSE;
+	/* a new flow's entry is reserved, and committed below once
+	 * nothing drops the packet any more */
+	r = tp_flow_decide(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
 	/* the sender may not have limited it (rules.c) */
 	if (!fwd_rules_check(f, ctx, topo, r, &dec, &fp, TP_FLOWLOG_INGRESS))
 		return TP_DROP_RATE_LIMITED;
 	if (!tp_flow_result_passes(r))
-		return TP_DROP_POLICY;
+		return fwd_flow_drop(r);
 	why = fwd_app_check(w, e, &fp, &dec, inner);
 	if (why != TP_DROP_NONE)
 		return why;
@@ -88,12 +90,13 @@ static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const stru
 		return TP_DROP_TUN_INNER;
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - in->ip_len));
 	if (fwd_push_eth(f, m, TP_PORT_ZONE, in->family) != 0)
-		return TP_DROP_TUN_INNER;
+		return TP_DROP_NO_ROOM;
 	if (!fwd_resolve(f, m, TP_PORT_ZONE, in->family, dst)) {
 		if (!fwd_to_control(f, m, CTL_NEIGH))
 			return TP_DROP_CTL_RING;
 		*held = true;
 	}
+	tp_flow_commit(w->flows);
 	return TP_DROP_NONE;
 }
 

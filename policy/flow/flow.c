@@ -7,7 +7,7 @@
  *                     live (in one hash chain and in one idle list)
  *   bucket[mask + 1]  hash chains through entry.hnext, SipHash of the
  *                     canonical key under a per-table key
- *   idle[class]       one doubly linked list per timeout class, ordered
+ *   idle[class]       one doubly linked list per idle class, ordered
  *                     by linked_ns, newest at the head. A packet always
  *                     updates last_ns but moves its entry to the head only
  *                     when relink_ns has passed since the last move (or its
@@ -17,18 +17,28 @@
  *                     is popping expired tails; an entry behind a live tail
  *                     can be expired by at most relink_ns and waits for the
  *                     next sweep (a lookup checks last_ns itself, so no
- *                     packet ever sees an expired entry). The entry evicted
- *                     when full is the oldest of the five tails: the least
- *                     recently used to within relink_ns (exactly, when
- *                     relink_ns is 0).
+ *                     packet ever sees an expired entry). A class is a
+ *                     timeout and whether the responder was heard: the
+ *                     entry evicted when full is the oldest of the tails
+ *                     of the unanswered classes (TCP transitory, UDP,
+ *                     ICMP and other not yet answered), else of all the
+ *                     tails: the least recently used to within relink_ns
+ *                     (exactly, when relink_ns is 0).
+ *   hosts, pairs      entries per initiating host and per zone pair
+ *                     (quota.h); entry.host_q/pair_q hold one reference
+ *                     each while the entry lives
+ *   pend              the entry tp_flow_decide() reserved for a new flow,
+ *                     inserted by tp_flow_commit(); valid until the next
+ *                     decision
  *   recheck_cursor    where tp_flow_recheck() resumes
  *   app[capacity]     Modbus stream state of entry i (only read or
  *                     written for entries whose profile flag is set;
  *                     reset when such an entry is inserted or an entry
  *                     gains the flag), so plain flows never touch it
  *   last, last_init   entry of the packet last classified (NIL when it
- *                     has none any more) and whether it came from the
- *                     initiator: what tp_flow_app_check() works on
+ *                     has none any more, PEND for the reserved one) and
+ *                     whether it came from the initiator: what
+ *                     tp_flow_app_check() works on
  *
  * Invariants: a live entry's class matches its protocol and TCP state;
  * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
@@ -36,27 +46,34 @@
  */
 #include "tp/flow.h"
 
+#include "quota.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NIL		    UINT32_MAX
+#define PEND		    (UINT32_MAX - 1) /* t->last: the reserved entry */
+#define PAIRS_MAX	    65536u	     /* zone pairs with flows at once */
 #define NS_PER_S	    1000000000ull
 #define EXPIRE_ON_ALLOC_MAX 64 /* expired entries one insertion may reclaim */
 
 enum idle_class {
 	IDLE_TCP_EST = 0,
-	IDLE_TCP_TRANS,
+	IDLE_TCP_TRANS, /* half-open, loosely picked up, closing: unanswered */
 	IDLE_UDP,
 	IDLE_ICMP,
 	IDLE_OTHER,
+	IDLE_UDP_NEW, /* the responder not heard yet: unanswered */
+	IDLE_ICMP_NEW,
+	IDLE_OTHER_NEW,
 	IDLE_CLASSES,
 	IDLE_FREE = 0xff, /* on the free list */
 };
 
-/* TCP bits of an entry */
+/* State bits of an entry (TCP; REPLY for every protocol) */
 enum {
-	TCPS_SYN = 0x01,      /* initiator sent a SYN */
+	TCPS_SYN = 0x01,      /* initiator sent a SYN (not set: loose pickup) */
 	TCPS_REPLY = 0x02,    /* responder answered: established */
 	TCPS_FIN_INIT = 0x04, /* initiator sent a FIN */
 	TCPS_FIN_RESP = 0x08, /* responder sent a FIN */
@@ -85,6 +102,20 @@ struct entry {
 	uint8_t tcp;		      /* TCPS_* */
 	uint8_t icmp_type, icmp_code; /* of the initiator's first packet */
 	uint8_t profile;	      /* payload checked against rule_id's profile */
+	uint32_t host_q, pair_q;      /* references in t->hosts, t->pairs */
+};
+
+/* A new flow's entry, reserved by a decision until committed. */
+struct pending {
+	bool valid;
+	struct key key;
+	uint32_t bucket;
+	uint8_t src_end;
+	uint8_t tcp_flags, icmp_type, icmp_code;
+	uint64_t gen;
+	struct tp_decision d;
+	uint32_t host_b, pair_b;     /* quota buckets of its host and zone pair */
+	struct tp_modbus_stream app; /* when d.profile */
 };
 
 struct list {
@@ -109,6 +140,9 @@ struct tp_flow_table {
 	struct tp_modbus_stream *app;
 	uint32_t last;
 	bool last_init;
+	struct tp_flow_quota hosts, pairs;
+	uint32_t quota_host, quota_pair;
+	struct pending pend;
 };
 
 _Static_assert(crypto_shorthash_KEYBYTES == 16, "SipHash-2-4 key is 16 bytes");
@@ -136,6 +170,8 @@ void tp_flow_config_default(struct tp_flow_config *cfg)
 		.other_s = 60,
 	};
 	cfg->relink_ms = 1000;
+	cfg->quota_host = 0; /* from the capacity */
+	cfg->quota_zone_pair = 0;
 	if (sodium_init() >= 0)
 		randombytes_buf(cfg->hash_key, sizeof(cfg->hash_key));
 }
@@ -223,6 +259,22 @@ static void init_flow(const struct entry *e, struct tp_flow *f)
 	f->icmp_code = e->icmp_code;
 }
 
+/* ---- quota keys ---- */
+
+static void host_qkey(uint8_t family, const uint8_t *addr, uint8_t k[TP_FLOW_QKEY_LEN])
+{
+	memset(k, 0, TP_FLOW_QKEY_LEN);
+	k[0] = family;
+	memcpy(k + 1, addr, addr_len(family));
+}
+
+static void pair_qkey(uint32_t from, uint32_t to, uint8_t k[TP_FLOW_QKEY_LEN])
+{
+	memset(k, 0, TP_FLOW_QKEY_LEN);
+	memcpy(k, &from, sizeof(from));
+	memcpy(k + sizeof(from), &to, sizeof(to));
+}
+
 /* ---- entries ---- */
 
 static uint32_t find(const struct tp_flow_table *t, const struct key *k, uint32_t b)
@@ -243,6 +295,8 @@ static void entry_remove(struct tp_flow_table *t, uint32_t i)
 		p = &t->entry[*p].hnext;
 	*p = e->hnext;
 	list_unlink(t, &t->idle[e->cls], i);
+	tp_flow_quota_put(&t->hosts, e->host_q);
+	tp_flow_quota_put(&t->pairs, e->pair_q);
 	e->cls = IDLE_FREE;
 	e->next = t->free_head;
 	t->free_head = i;
@@ -254,22 +308,29 @@ static bool expired(const struct tp_flow_table *t, const struct entry *e, uint64
 	return now - e->last_ns >= t->timeout_ns[e->cls];
 }
 
-static enum idle_class class_of(uint8_t proto, uint8_t tcp)
+static enum idle_class class_of(uint8_t proto, uint8_t st)
 {
+	bool answered = st & TCPS_REPLY;
+
 	switch (proto) {
 	case 6:
-		if ((tcp & TCPS_REPLY) && !(tcp & (TCPS_FIN_INIT | TCPS_FIN_RESP)))
+		if (answered && !(st & (TCPS_FIN_INIT | TCPS_FIN_RESP)))
 			return IDLE_TCP_EST;
 		return IDLE_TCP_TRANS;
 	case 17:
 	case 136:
-		return IDLE_UDP;
+		return answered ? IDLE_UDP : IDLE_UDP_NEW;
 	case 1:
 	case 58:
-		return IDLE_ICMP;
+		return answered ? IDLE_ICMP : IDLE_ICMP_NEW;
 	default:
-		return IDLE_OTHER;
+		return answered ? IDLE_OTHER : IDLE_OTHER_NEW;
 	}
+}
+
+static bool unanswered(unsigned cls)
+{
+	return cls == IDLE_TCP_TRANS || cls >= IDLE_UDP_NEW;
 }
 
 static void relink(struct tp_flow_table *t, uint32_t i, enum idle_class cls, uint64_t now)
@@ -307,10 +368,28 @@ static size_t expire(struct tp_flow_table *t, uint64_t now, size_t max)
 	return n;
 }
 
+/* The least recently used entry of the classes that pass (NIL if none):
+ * on equal times, the lower class. */
+static uint32_t oldest_tail(const struct tp_flow_table *t, bool (*pass)(unsigned cls))
+{
+	uint32_t oldest = NIL;
+
+	for (unsigned c = 0; c < IDLE_CLASSES; c++) {
+		uint32_t tail = t->idle[c].tail;
+
+		if (tail != NIL && (!pass || pass(c)) &&
+		    (oldest == NIL || t->entry[tail].last_ns < t->entry[oldest].last_ns))
+			oldest = tail;
+	}
+	return oldest;
+}
+
 /* A free entry, making room when the table is full: expired entries
  * first (a bounded number, so that one packet never pays for a whole
  * idle period: tp_flow_expire() is the place for that), then the least
- * recently used one. */
+ * recently used unanswered one, so that a host opening flows nobody
+ * answers (a SYN or ACK flood) pushes out its own entries, not the
+ * established flows of others; only then the least recently used. */
 static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 {
 	uint32_t i;
@@ -318,16 +397,11 @@ static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 	if (t->free_head == NIL)
 		expire(t, now, EXPIRE_ON_ALLOC_MAX);
 	if (t->free_head == NIL) {
-		uint32_t oldest = NIL;
+		uint32_t victim = oldest_tail(t, unanswered);
 
-		for (unsigned c = 0; c < IDLE_CLASSES; c++) {
-			uint32_t tail = t->idle[c].tail;
-
-			if (tail != NIL &&
-			    (oldest == NIL || t->entry[tail].last_ns < t->entry[oldest].last_ns))
-				oldest = tail;
-		}
-		entry_remove(t, oldest);
+		if (victim == NIL)
+			victim = oldest_tail(t, NULL);
+		entry_remove(t, victim);
 		t->ctr.evicted++;
 	}
 	i = t->free_head;
@@ -335,39 +409,99 @@ static uint32_t entry_alloc(struct tp_flow_table *t, uint64_t now)
 	return i;
 }
 
-static void entry_insert(struct tp_flow_table *t, const struct key *k, uint32_t b, unsigned src_end,
-			 const struct tp_flow_pkt *pkt, const struct tp_decision *d, uint64_t gen,
-			 uint64_t now)
+/* Insert the reserved entry. Its quotas were checked when it was
+ * reserved (nothing ran in between: one thread), so the references are
+ * taken unconditionally; the host table has a record for every entry. */
+static void entry_insert(struct tp_flow_table *t, uint64_t now)
 {
+	const struct pending *pd = &t->pend;
+	const struct key *k = &pd->key;
+	uint8_t qk[TP_FLOW_QKEY_LEN];
 	uint32_t i = entry_alloc(t, now);
 	struct entry *e = &t->entry[i];
 
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
-	e->init = (uint8_t)src_end;
-	e->gen = gen;
-	e->rule_id = d->rule_id;
-	e->zone[src_end] = d->from_zone;
-	e->zone[!src_end] = d->to_zone;
-	e->icmp_type = pkt->f.icmp_type;
-	e->icmp_code = pkt->f.icmp_code;
-	e->profile = d->profile;
-	if (d->profile) /* only profile entries ever read theirs */
-		tp_modbus_stream_init(&t->app[i]);
-	t->last = i;
-	t->last_init = true;
+	e->init = pd->src_end;
+	e->gen = pd->gen;
+	e->rule_id = pd->d.rule_id;
+	e->zone[pd->src_end] = pd->d.from_zone;
+	e->zone[!pd->src_end] = pd->d.to_zone;
+	e->icmp_type = pd->icmp_type;
+	e->icmp_code = pd->icmp_code;
+	e->profile = pd->d.profile;
+	if (pd->d.profile) /* only profile entries ever read theirs */
+		t->app[i] = pd->app;
+	host_qkey(k->family, k->addr[pd->src_end], qk);
+	e->host_q = tp_flow_quota_take(&t->hosts, qk, pd->host_b);
+	pair_qkey(pd->d.from_zone, pd->d.to_zone, qk);
+	e->pair_q = tp_flow_quota_take(&t->pairs, qk, pd->pair_b);
+	if (t->last == PEND)
+		t->last = i;
 	if (k->proto == 6)
-		/* loose pickup (§7.5): a mid-stream packet starts an
-		 * established flow, a SYN a half-open one */
-		e->tcp = (pkt->tcp_flags & TP_TCP_SYN) && !(pkt->tcp_flags & TP_TCP_ACK)
-				 ? TCPS_SYN
-				 : TCPS_SYN | TCPS_REPLY;
+		/* a SYN starts a half-open flow; a mid-stream packet (loose
+		 * pickup, §7.5) a transitory one until the responder is
+		 * heard: unanswered, both go first when room is needed */
+		e->tcp = (pd->tcp_flags & TP_TCP_SYN) && !(pd->tcp_flags & TP_TCP_ACK) ? TCPS_SYN
+										       : 0;
 	e->cls = (uint8_t)class_of(k->proto, e->tcp);
 	e->last_ns = e->linked_ns = now;
-	e->hnext = t->bucket[b];
-	t->bucket[b] = i;
+	e->hnext = t->bucket[pd->bucket];
+	t->bucket[pd->bucket] = i;
 	list_push_head(t, &t->idle[e->cls], i);
 	t->count++;
+}
+
+/* Reserve the entry of a new flow, after its quotas: the result. */
+static enum tp_flow_result reserve(struct tp_flow_table *t, const struct key *k, uint32_t b,
+				   unsigned src_end, const struct tp_flow_pkt *pkt,
+				   const struct tp_decision *d, uint64_t gen, uint64_t now)
+{
+	struct pending *pd = &t->pend;
+	uint8_t hk[TP_FLOW_QKEY_LEN], pk[TP_FLOW_QKEY_LEN];
+	uint32_t hb, pb, hn, pn;
+
+	host_qkey(k->family, k->addr[src_end], hk);
+	pair_qkey(d->from_zone, d->to_zone, pk);
+	hb = tp_flow_quota_bucket(&t->hosts, hk);
+	pb = tp_flow_quota_bucket(&t->pairs, pk);
+	hn = tp_flow_quota_count(&t->hosts, hk, hb);
+	pn = tp_flow_quota_count(&t->pairs, pk, pb);
+	if (hn >= t->quota_host || pn >= t->quota_pair) {
+		/* entries past their timeout still count until swept:
+		 * reclaim what one insertion may, then look again */
+		expire(t, now, EXPIRE_ON_ALLOC_MAX);
+		hn = tp_flow_quota_count(&t->hosts, hk, hb);
+		pn = tp_flow_quota_count(&t->pairs, pk, pb);
+	}
+	/* a new pair needs a record; existing pairs always have theirs */
+	if (hn >= t->quota_host)
+		goto drop_host;
+	if (pn >= t->quota_pair || (pn == 0 && t->pairs.free_head == NIL))
+		goto drop_pair;
+	pd->host_b = hb;
+	pd->pair_b = pb;
+	pd->valid = true;
+	pd->key = *k;
+	pd->bucket = b;
+	pd->src_end = (uint8_t)src_end;
+	pd->tcp_flags = pkt->tcp_flags;
+	pd->icmp_type = pkt->f.icmp_type;
+	pd->icmp_code = pkt->f.icmp_code;
+	pd->gen = gen;
+	pd->d = *d;
+	if (d->profile)
+		tp_modbus_stream_init(&pd->app);
+	t->last = PEND;
+	t->last_init = true;
+	return TP_FLOW_PASS_NEW;
+
+drop_host:
+	t->ctr.quota_host++;
+	return TP_FLOW_DROP_QUOTA_HOST;
+drop_pair:
+	t->ctr.quota_pair++;
+	return TP_FLOW_DROP_QUOTA_PAIR;
 }
 
 /*
@@ -394,6 +528,15 @@ static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine 
 		/* not followed so far: fail closed from here (tp/flow.h) */
 		tp_modbus_stream_init(&t->app[i]);
 	e->profile = d.profile;
+	if (d.from_zone != e->zone[e->init] || d.to_zone != e->zone[!e->init]) {
+		uint8_t qk[TP_FLOW_QKEY_LEN];
+
+		/* the prefixes moved: count the entry under its new pair
+		 * (kept over quota: it was admitted, and still is) */
+		tp_flow_quota_put(&t->pairs, e->pair_q);
+		pair_qkey(d.from_zone, d.to_zone, qk);
+		e->pair_q = tp_flow_quota_take(&t->pairs, qk, tp_flow_quota_bucket(&t->pairs, qk));
+	}
 	e->zone[e->init] = d.from_zone;
 	e->zone[!e->init] = d.to_zone;
 	t->ctr.rechecked++;
@@ -447,11 +590,40 @@ static bool tcp_track(struct entry *e, unsigned src_end, uint8_t flags)
 	return true;
 }
 
-static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
-		    const struct tp_flow_pkt *pkt, uint64_t now, struct tp_decision *out)
+static bool is_icmp(uint8_t proto)
+{
+	return proto == 1 || proto == 58;
+}
+
+static bool echo_request(uint8_t proto, uint8_t type)
+{
+	return (proto == 1 && type == 8) || (proto == 58 && type == 128);
+}
+
+/* May a packet from end src_end belong to entry e? An echo flow carries
+ * requests from its initiator and replies from its responder only. */
+static bool fits(const struct entry *e, unsigned src_end, uint8_t icmp_type)
+{
+	if (!is_icmp(e->key.proto))
+		return true;
+	return echo_request(e->key.proto, icmp_type) == (src_end == e->init) &&
+	       tp_flow_icmp_is_echo(e->key.proto, icmp_type);
+}
+
+enum rel { REL_NONE, REL_PASS, REL_DENY };
+
+/*
+ * An ICMP error (§7.4): related when it quotes a packet of a live flow
+ * sent by the error's destination, and comes from the zone of the flow's
+ * other end; even then a deny rule for the error itself wins. out gets
+ * the admitting rule (REL_PASS) or the denying decision (REL_DENY).
+ */
+static enum rel related(struct tp_flow_table *t, const struct tp_engine *engine,
+			const struct tp_flow_pkt *pkt, uint64_t now, struct tp_decision *out)
 {
 	const struct tp_flow *in = &pkt->inner;
 	unsigned n = addr_len(pkt->f.src.family);
+	const struct entry *e;
 	struct key k;
 	unsigned src_end;
 	uint32_t i;
@@ -459,19 +631,29 @@ static bool related(struct tp_flow_table *t, const struct tp_engine *engine,
 	/* The quoted packet was sent by the host the error goes back to. */
 	if (in->src.family != pkt->f.src.family || in->dst.family != pkt->f.src.family ||
 	    memcmp(in->src.addr, pkt->f.dst.addr, n) != 0)
-		return false;
+		return REL_NONE;
 	src_end = key_of(in, &k);
 	i = lookup(t, &k, key_bucket(t, &k), engine, now);
 	if (i == NIL)
-		return false;
+		return REL_NONE;
+	e = &t->entry[i];
+	/* what it quotes must be a packet the flow carries, and the error
+	 * must come from where that packet went: a host of another zone
+	 * cannot speak for the flow */
+	if (!fits(e, src_end, in->icmp_type) ||
+	    tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr) != e->zone[!src_end])
+		return REL_NONE;
+	tp_engine_decide(engine, &pkt->f, out);
+	if (out->verdict == TP_VERDICT_DENY && out->reason == TP_REASON_RULE_DENY)
+		return REL_DENY;
 	/* An error does not keep its flow alive: no touch. Its sender may
 	 * be a router rather than the flow's other end: the zones reported
 	 * are those of the error's own addresses. */
-	flow_decision(&t->entry[i], !src_end, out);
+	flow_decision(e, !src_end, out);
 	out->profile = false; /* an ICMP error carries no stream data */
 	out->from_zone = tp_engine_zone_of(engine, pkt->f.src.family, pkt->f.src.addr);
 	out->to_zone = tp_engine_zone_of(engine, pkt->f.dst.family, pkt->f.dst.addr);
-	return true;
+	return REL_PASS;
 }
 
 /* One packet that is not an ICMP error, its key and bucket computed. */
@@ -480,9 +662,16 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 					unsigned src_end, uint32_t b, uint64_t now,
 					struct tp_decision *out)
 {
-	uint32_t i = lookup(t, k, b, engine, now);
+	uint32_t i;
 
 	t->last = NIL;
+	t->pend.valid = false;
+	/* Only echo makes ICMP flows: every other ICMP packet (timestamp,
+	 * redirect, router advertisement, an error quoting nothing known)
+	 * neither finds nor creates one (§7.4). */
+	if (is_icmp(k->proto) && !tp_flow_icmp_is_echo(k->proto, pkt->f.icmp_type))
+		goto stateless;
+	i = lookup(t, k, b, engine, now);
 	if (i != NIL && k->proto == 6 && src_end != t->entry[i].init &&
 	    (pkt->tcp_flags & (TP_TCP_SYN | TP_TCP_ACK)) == TP_TCP_SYN) {
 		/* A bare SYN from the responder is no part of the initiator's
@@ -493,12 +682,10 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 		t->ctr.closed++;
 		i = NIL;
 	}
-	if (i != NIL && src_end != t->entry[i].init &&
-	    ((k->proto == 1 && pkt->f.icmp_type == 8) ||
-	     (k->proto == 58 && pkt->f.icmp_type == 128)))
-		/* An echo request from the responder with the same id is not
-		 * a reply: judged on its own, and it creates no flow (the
-		 * key is taken by the initiator's). */
+	if (i != NIL && !fits(&t->entry[i], src_end, pkt->f.icmp_type))
+		/* An echo request from the responder, or a reply from the
+		 * initiator, with the flow's id: judged on its own, and it
+		 * creates no flow (the key is taken by the initiator's). */
 		goto stateless;
 	if (i != NIL) {
 		struct entry *e = &t->entry[i];
@@ -508,6 +695,8 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 			entry_remove(t, i);
 			t->ctr.closed++;
 		} else {
+			if (src_end != e->init)
+				e->tcp |= TCPS_REPLY; /* answered (tcp_track did TCP's) */
 			touch(t, i, class_of(k->proto, e->tcp), now);
 			t->last = i;
 			t->last_init = src_end == e->init;
@@ -519,12 +708,11 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 	tp_engine_decide(engine, &pkt->f, out);
 	if (out->verdict != TP_VERDICT_ALLOW)
 		goto drop_policy;
-	/* a RST opens nothing */
-	if (!out->stateful || (k->proto == 6 && (pkt->tcp_flags & TP_TCP_RST)))
+	/* a RST opens nothing, nor does an echo reply */
+	if (!out->stateful || (k->proto == 6 && (pkt->tcp_flags & TP_TCP_RST)) ||
+	    (is_icmp(k->proto) && !echo_request(k->proto, pkt->f.icmp_type)))
 		goto pass_stateless;
-	entry_insert(t, k, b, src_end, pkt, out, tp_engine_generation(engine), now);
-	t->ctr.created++;
-	return TP_FLOW_PASS_NEW;
+	return reserve(t, k, b, src_end, pkt, out, tp_engine_generation(engine), now);
 
 pass_stateless:
 	t->ctr.stateless++;
@@ -545,10 +733,17 @@ static enum tp_flow_result classify_special(struct tp_flow_table *t, const struc
 					    struct tp_decision *out)
 {
 	t->last = NIL;
+	t->pend.valid = false;
 	if (!engine)
 		goto drop_no_policy;
-	if (related(t, engine, pkt, now, out))
+	switch (related(t, engine, pkt, now, out)) {
+	case REL_PASS:
 		goto pass_related;
+	case REL_DENY:
+		goto drop_policy;
+	case REL_NONE:
+		break;
+	}
 	/* unrelated: an ordinary stateless packet, never a flow */
 	tp_engine_decide(engine, &pkt->f, out);
 	if (out->verdict != TP_VERDICT_ALLOW)
@@ -570,8 +765,8 @@ drop_no_policy:
 	return TP_FLOW_DROP_NO_POLICY;
 }
 
-enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
-				     const struct tp_flow_pkt *pkt, struct tp_decision *out)
+enum tp_flow_result tp_flow_decide(struct tp_flow_table *t, const struct tp_engine *engine,
+				   const struct tp_flow_pkt *pkt, struct tp_decision *out)
 {
 	uint64_t now = t->clock_ns(t->clock_arg);
 	unsigned src_end;
@@ -581,6 +776,29 @@ enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_en
 		return classify_special(t, engine, pkt, now, out);
 	src_end = key_of(&pkt->f, &k);
 	return classify_one(t, engine, pkt, &k, src_end, key_bucket(t, &k), now, out);
+}
+
+static void commit(struct tp_flow_table *t, uint64_t now)
+{
+	if (!t->pend.valid)
+		return;
+	entry_insert(t, now);
+	t->pend.valid = false;
+	t->ctr.created++;
+}
+
+void tp_flow_commit(struct tp_flow_table *t)
+{
+	commit(t, t->clock_ns(t->clock_arg));
+}
+
+enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
+				     const struct tp_flow_pkt *pkt, struct tp_decision *out)
+{
+	enum tp_flow_result r = tp_flow_decide(t, engine, pkt, out);
+
+	tp_flow_commit(t);
+	return r;
 }
 
 #define BURST_STEP 32 /* packets whose buckets and entries are prefetched together */
@@ -619,6 +837,7 @@ static void classify_step(struct tp_flow_table *t, const struct tp_engine *engin
 		else
 			res[j] =
 				classify_one(t, engine, pkts[j], &k[j], end[j], b[j], now, &out[j]);
+		commit(t, now);
 	}
 }
 
@@ -658,8 +877,9 @@ enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp
 		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (!t->last_init)
 		return TP_MODBUS_OK;
-	return tp_modbus_segment(&t->app[t->last], ri->modbus, pkt->tcp_seq, pkt->tcp_flags,
-				 ip + pkt->payload_off, pkt->payload_len);
+	return tp_modbus_segment(t->last == PEND ? &t->pend.app : &t->app[t->last], ri->modbus,
+				 pkt->tcp_seq, pkt->tcp_flags, ip + pkt->payload_off,
+				 pkt->payload_len);
 }
 
 size_t tp_flow_expire(struct tp_flow_table *t, size_t max)
@@ -722,6 +942,14 @@ uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt)
 	return h;
 }
 
+/* capacity / share, but no quota below 64 entries: in a small table a
+ * share that tiny would refuse ordinary use (a quota at or above the
+ * capacity leaves eviction alone to share it) */
+static uint32_t quota_default(uint32_t cap, uint32_t share)
+{
+	return cap / share > 64 ? cap / share : 64;
+}
+
 struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 {
 	uint32_t cap = cfg->capacity ? cfg->capacity : TP_FLOW_CAPACITY_DEFAULT;
@@ -742,8 +970,12 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
 	t->app = calloc(cap, sizeof(*t->app));
 	t->last = NIL;
-	if (!t->entry || !t->bucket || !t->app)
+	if (!t->entry || !t->bucket || !t->app ||
+	    !tp_flow_quota_init(&t->hosts, cap, cfg->hash_key) ||
+	    !tp_flow_quota_init(&t->pairs, cap < PAIRS_MAX ? cap : PAIRS_MAX, cfg->hash_key))
 		goto fail_nomem;
+	t->quota_host = cfg->quota_host ? cfg->quota_host : quota_default(cap, 16);
+	t->quota_pair = cfg->quota_zone_pair ? cfg->quota_zone_pair : quota_default(cap, 2);
 	memset(t->bucket, 0xff, (size_t)nb * sizeof(*t->bucket)); /* NIL */
 	t->mask = nb - 1;
 	t->capacity = cap;
@@ -759,6 +991,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	t->timeout_ns[IDLE_UDP] = to->udp_s * NS_PER_S;
 	t->timeout_ns[IDLE_ICMP] = to->icmp_s * NS_PER_S;
 	t->timeout_ns[IDLE_OTHER] = to->other_s * NS_PER_S;
+	t->timeout_ns[IDLE_UDP_NEW] = t->timeout_ns[IDLE_UDP];
+	t->timeout_ns[IDLE_ICMP_NEW] = t->timeout_ns[IDLE_ICMP];
+	t->timeout_ns[IDLE_OTHER_NEW] = t->timeout_ns[IDLE_OTHER];
 	t->relink_ns = cfg->relink_ms * 1000000ull;
 	t->clock_ns = cfg->clock_ns;
 	t->clock_arg = cfg->clock_arg;
@@ -777,5 +1012,7 @@ void tp_flow_table_free(struct tp_flow_table *t)
 	free(t->entry);
 	free(t->bucket);
 	free(t->app);
+	tp_flow_quota_fini(&t->hosts);
+	tp_flow_quota_fini(&t->pairs);
 	free(t);
 }

@@ -11,13 +11,17 @@
  *  - Non-first fragments carry no transport header, so no policy can be
  *    applied to them: they are refused (TP_PARSE_FRAGMENT) and counted by
  *    the caller. First fragments are parsed like whole packets.
- *  - IPv6 extension headers hop-by-hop, routing, destination options and
- *    fragment are walked, at most TP_PARSE_EXT_MAX of them; the protocol
- *    the rules see is the first other header (AH and ESP included).
+ *  - IPv6 extension headers hop-by-hop, routing, fragment, AH, destination
+ *    options, mobility, HIP and shim6 are walked, at most TP_PARSE_EXT_MAX
+ *    of them: the set and lengths dataplane/pkt walks, so that both
+ *    parsers name the same protocol and ports (tests/fuzz/parse_diff); the
+ *    protocol the rules see is the first other header (ESP included: its
+ *    payload is encrypted).
  *  - ICMP errors that relate to a flow: destination unreachable (v4 3, v6
  *    1), time exceeded (v4 11, v6 3), packet too big (v6 2; in IPv4 it is
- *    destination unreachable code 4). The quoted packet needs its IP header
- *    and the first 4 bytes of TCP/UDP (8 for ICMP echo); a quote too short
+ *    destination unreachable code 4); parameter problem is not one. The
+ *    quoted packet needs its IP header and the first 4 bytes of TCP/UDP
+ *    (8 for ICMP echo, the only ICMP that makes flows); a quote too short
  *    to name a flow leaves the error unrelated, not refused.
  */
 #include "tp/flow.h"
@@ -38,8 +42,12 @@ enum {
 	PROTO_UDP = 17,
 	PROTO_ROUTING = 43,
 	PROTO_FRAGMENT = 44,
+	PROTO_AH = 51,
 	PROTO_ICMPV6 = 58,
 	PROTO_DSTOPTS = 60,
+	PROTO_MOBILITY = 135,
+	PROTO_HIP = 139,
+	PROTO_SHIM6 = 140,
 	PROTO_SCTP = 132,
 	PROTO_UDPLITE = 136,
 };
@@ -65,18 +73,39 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static bool is_echo(uint8_t proto, uint8_t type)
+bool tp_flow_icmp_is_echo(uint8_t proto, uint8_t type)
 {
 	if (proto == PROTO_ICMP)
 		return type == 8 || type == 0;
-	return type == 128 || type == 129;
+	return proto == PROTO_ICMPV6 && (type == 128 || type == 129);
 }
 
-static bool is_error(uint8_t proto, uint8_t type)
+/* Parameter problem (v4 12, v6 4) is left out on purpose: §7.4 relates
+ * only the three errors a flow's path produces in normal operation, and
+ * dataplane/pkt flags the same set (the differential harness checks it). */
+bool tp_flow_icmp_is_error(uint8_t proto, uint8_t type)
 {
 	if (proto == PROTO_ICMP)
 		return type == 3 || type == 11;
-	return type == 1 || type == 2 || type == 3;
+	return proto == PROTO_ICMPV6 && (type == 1 || type == 2 || type == 3);
+}
+
+/* IPv6 extension headers the walk skips (as dataplane/pkt's). */
+static bool is_ext(uint8_t next)
+{
+	switch (next) {
+	case PROTO_HOPOPT:
+	case PROTO_ROUTING:
+	case PROTO_FRAGMENT:
+	case PROTO_AH:
+	case PROTO_DSTOPTS:
+	case PROTO_MOBILITY:
+	case PROTO_HIP:
+	case PROTO_SHIM6:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* The IP header at p: addresses, protocol, and where the transport header
@@ -135,8 +164,7 @@ static enum tp_parse_result parse_ip(const uint8_t *p, size_t len, bool quoted, 
 		for (int n = 0;; n++) {
 			size_t hlen;
 
-			if (next != PROTO_HOPOPT && next != PROTO_ROUTING &&
-			    next != PROTO_DSTOPTS && next != PROTO_FRAGMENT)
+			if (!is_ext(next))
 				break;
 			if (n == TP_PARSE_EXT_MAX)
 				return TP_PARSE_BAD_HEADER;
@@ -146,6 +174,8 @@ static enum tp_parse_result parse_ip(const uint8_t *p, size_t len, bool quoted, 
 				if (be16(p + off + 2) & 0xfff8)
 					return TP_PARSE_FRAGMENT;
 				hlen = 8;
+			} else if (next == PROTO_AH) {
+				hlen = ((size_t)p[off + 1] + 2) * 4; /* RFC 4302: 4-byte units */
 			} else {
 				hlen = ((size_t)p[off + 1] + 1) * 8;
 			}
@@ -188,10 +218,12 @@ static bool quoted_ports(struct tp_flow *f, const uint8_t *l4, size_t len)
 			return false;
 		f->icmp_type = l4[0];
 		f->icmp_code = l4[1];
-		if (is_echo(f->proto, l4[0]))
-			f->sport = f->dport = be16(l4 + 4);
-		/* an error quoting an error relates to nothing */
-		return !is_error(f->proto, l4[0]);
+		/* only echo makes ICMP flows (tp/flow.h): an error quoting
+		 * anything else (another error included) relates to nothing */
+		if (!tp_flow_icmp_is_echo(f->proto, l4[0]))
+			return false;
+		f->sport = f->dport = be16(l4 + 4);
+		return true;
 	default:
 		return true;
 	}
@@ -251,9 +283,9 @@ enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flo
 			return TP_PARSE_TRUNCATED;
 		f->icmp_type = l4[0];
 		f->icmp_code = l4[1];
-		if (is_echo(f->proto, l4[0]))
+		if (tp_flow_icmp_is_echo(f->proto, l4[0]))
 			f->sport = f->dport = be16(l4 + 4);
-		if (!is_error(f->proto, l4[0]))
+		if (!tp_flow_icmp_is_error(f->proto, l4[0]))
 			return TP_PARSE_OK;
 		/* The quote must be of the same family and name a flow;
 		 * otherwise the error is an ordinary (unrelated) packet. */

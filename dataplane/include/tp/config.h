@@ -59,6 +59,8 @@ struct tp_config {
 	uint32_t memory_mb; /* EAL -m, no hugepages */
 	uint32_t mbufs;	    /* mbufs in the packet pool */
 	uint32_t flow_table_size;
+	uint32_t flow_quota_host;      /* flows one initiating host may hold, 0: size / 16 */
+	uint32_t flow_quota_zone_pair; /* flows one zone pair may hold, 0: size / 2 */
 	uint32_t max_peers;
 	uint32_t peer_queue_len; /* packets held per peer while a handshake runs */
 	uint32_t neigh_queue_len;

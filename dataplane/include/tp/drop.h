@@ -44,7 +44,16 @@
 	X(HS_RING, "handshake_ring_full", "handshake messages queued faster than handled")    \
 	X(CTL_RING, "control_ring_full", "packet for the control thread: its ring is full")   \
 	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \
-	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")
+	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")           \
+	X(FLOW_PARSE, "flow_parse",                                                           \
+	  "the flow table's parser refused a packet the packet parser passed")                \
+	X(NO_ROOM, "no_room", "no head- or tailroom in the buffer for the headers to add")    \
+	X(NO_SRC_ADDR, "no_transit_address",                                                  \
+	  "no transit address of the family of the peer's endpoint")                          \
+	X(FLOW_QUOTA_HOST, "flow_quota_host",                                                 \
+	  "new flow refused: its host already holds flow_quota_host flows")                   \
+	X(FLOW_QUOTA_PAIR, "flow_quota_zone_pair",                                            \
+	  "new flow refused: its zone pair already holds flow_quota_zone_pair flows")
 
 /* Application profiles (Modbus/TCP, tp/modbus.h), checked by the flow
  * table after the policy admitted a packet: the whole segment is dropped.

@@ -13,8 +13,11 @@
  *
  * Entries are keyed canonically — the two (address, port) ends in sorted
  * order — so one lookup finds a connection in either direction; the entry
- * remembers which end initiated. ICMP echo uses the echo identifier as the
- * port of both ends. Each entry is stamped with the generation of the
+ * remembers which end initiated. Only ICMP echo makes ICMP flows: an echo
+ * request opens one, keyed by the echo identifier (the port of both ends),
+ * and the flow admits requests from its initiator and replies from its
+ * responder, nothing else; every other ICMP packet is judged on its own
+ * and creates no flow. Each entry is stamped with the generation of the
  * engine that admitted it and the deciding rule; a packet that finds an
  * entry of an older generation first re-checks the initiator's packet
  * against the current engine, and the entry is cut (counted as revoked)
@@ -25,10 +28,10 @@
  * never published has generation 0, so tables fed by unpublished engines
  * (offline tools, tests) must not mix two of them.
  *
- * Memory: 104 bytes per entry plus 8 per entry of buckets plus 56 per
+ * Memory: 112 bytes per entry plus 8 per entry of buckets plus 56 per
  * entry of application-profile stream state (a separate array, so that
- * lookups touch only the entries), all allocated at creation (about 163
- * MiB for the default 1M entries).
+ * lookups touch only the entries) plus about 32 per entry for the host
+ * counters, all allocated at creation (about 200 MiB for 1M entries).
  *
  * Application profiles (Modbus/TCP, tp/modbus.h): a flow admitted by a
  * decision with profile set remembers it; tp_flow_app_check() then feeds
@@ -40,18 +43,36 @@
  * has no stream state, and its payload is refused (no_stream) until the
  * client opens a new connection. Responder payload is not checked.
  *
- * Capacity is fixed at creation. When full, the least recently used entry
- * (to within relink_ms) is evicted after expired ones, and counted; a new
- * flow is never let through unevaluated. Idle timeouts are per protocol
- * (TCP established and transitory, UDP, ICMP, other).
+ * Sharing (§7.5): capacity is fixed at creation, and no host can take the
+ * table from others. A new flow is refused (counted, TP_FLOW_DROP_QUOTA_*)
+ * when its initiating host already holds quota_host entries or its zone
+ * pair quota_zone_pair (or it is a new pair while 65536 others hold
+ * flows: the pair counters are preallocated). When the table is full,
+ * expired entries go first, then the least recently used (to within
+ * relink_ms) entry that has not been answered — half-open or loosely
+ * picked-up TCP, closing TCP, UDP, ICMP or other flows that saw no packet
+ * from the responder — and only when there is none the least recently
+ * used of the others; evictions are counted. A new flow is never let through unevaluated. Idle timeouts
+ * are per protocol (TCP established and transitory, UDP, ICMP, other).
+ *
+ * Nothing is created for a packet that is dropped: tp_flow_decide() only
+ * reserves the entry of a new flow, and the caller commits it with
+ * tp_flow_commit() once every other check (rate limit, profile, TTL, MTU,
+ * a peer) has let the packet through; tp_flow_classify() does both.
  *
  * TCP state is light: a SYN starts a half-open flow (transitory timeout), a
  * packet from the responder establishes it, a FIN from either end makes it
  * transitory again, a RST from either end removes it. A TCP packet of an
  * unknown connection is evaluated as a first packet in its direction (loose
- * pickup, §7.5). A bare SYN from the responder ends the flow and is judged
+ * pickup, §7.5); its flow stays transitory until the responder is heard. A
+ * bare SYN from the responder ends the flow and is judged
  * as a new connection in its own direction; an echo request from the
  * responder with the flow's id is judged on its own and creates no flow.
+ *
+ * ICMP errors (§7.4) pass as related only when they quote a packet of a
+ * flow that the error's destination sent, come from the zone of the flow's
+ * other end (a host or router there, or the TP serving it from its
+ * zone-port address), and no deny rule matches the error itself.
  *
  * Time comes from the clock callback (nanoseconds, monotonic); nothing in
  * here reads a system clock.
@@ -107,21 +128,28 @@ struct tp_flow_config {
 	uint64_t (*clock_ns)(void *arg); /* monotonic nanoseconds */
 	void *clock_arg;
 	uint8_t hash_key[16]; /* SipHash key: random per table against flooding */
+	/* Entries one initiating host, and one (from, to) zone pair, may
+	 * hold; 0 means the default: capacity / 16 and capacity / 2, but
+	 * not below 64. */
+	uint32_t quota_host;
+	uint32_t quota_zone_pair;
 };
 
 /* Defaults: capacity 1M, TCP 3600 s established / 120 s transitory, UDP
- * 60 s, ICMP 30 s, other 60 s, LRU precision 1 s, a random hash key. The
- * caller sets the clock. */
+ * 60 s, ICMP 30 s, other 60 s, LRU precision 1 s, a random hash key,
+ * quotas from the capacity (above). The caller sets the clock. */
 void tp_flow_config_default(struct tp_flow_config *cfg);
 
 /* What happened to a packet. */
-#define TP_FLOW_RESULTS(X)                                                                       \
-	X(PASS_FLOW, "flow")	   /* belongs to an admitted flow */                             \
-	X(PASS_RELATED, "related") /* ICMP error quoting a packet of an admitted flow */         \
-	X(PASS_NEW, "new")	   /* first packet: a stateful rule admitted it, flow created */ \
-	X(PASS_STATELESS, "stateless") /* admitted without a flow (stateless rule, same zone) */ \
-	X(DROP_POLICY, "policy")       /* denied: the decision says why */                       \
-	X(DROP_NO_POLICY, "no-policy") /* no compiled policy published: fail closed */
+#define TP_FLOW_RESULTS(X)                                                                         \
+	X(PASS_FLOW, "flow")	   /* belongs to an admitted flow */                               \
+	X(PASS_RELATED, "related") /* ICMP error quoting a packet of an admitted flow */           \
+	X(PASS_NEW, "new")	   /* first packet: a stateful rule admitted it, flow created */   \
+	X(PASS_STATELESS, "stateless")	 /* admitted without a flow (stateless rule, same zone) */ \
+	X(DROP_POLICY, "policy")	 /* denied: the decision says why */                       \
+	X(DROP_NO_POLICY, "no-policy")	 /* no compiled policy published: fail closed */           \
+	X(DROP_QUOTA_HOST, "quota-host") /* new flow: its host holds quota_host entries */         \
+	X(DROP_QUOTA_PAIR, "quota-zone-pair") /* new flow: its zone pair holds its quota */
 
 enum tp_flow_result {
 #define X(name, str) TP_FLOW_##name,
@@ -137,18 +165,20 @@ static inline bool tp_flow_result_passes(enum tp_flow_result r)
 const char *tp_flow_result_name(enum tp_flow_result r);
 
 /* Per-table event counters (summed over tables by the reader). */
-#define TP_FLOW_COUNTERS(X)                                                         \
-	X(created)   /* flows admitted */                                           \
-	X(hits)	     /* packets of existing flows */                                \
-	X(related)   /* ICMP errors admitted as related */                          \
-	X(stateless) /* packets admitted without a flow */                          \
-	X(denied)    /* packets denied by the policy */                             \
-	X(no_policy) /* packets dropped for want of a policy */                     \
-	X(rechecked) /* entries re-checked after a generation change and kept */    \
-	X(revoked)   /* entries cut because the new policy no longer allows them */ \
-	X(evicted)   /* entries evicted to make room (table full) */                \
-	X(expired)   /* entries removed after their idle timeout */                 \
-	X(closed)    /* TCP flows removed by a RST */
+#define TP_FLOW_COUNTERS(X)                                                          \
+	X(created)    /* flows admitted */                                           \
+	X(hits)	      /* packets of existing flows */                                \
+	X(related)    /* ICMP errors admitted as related */                          \
+	X(stateless)  /* packets admitted without a flow */                          \
+	X(denied)     /* packets denied by the policy */                             \
+	X(no_policy)  /* packets dropped for want of a policy */                     \
+	X(rechecked)  /* entries re-checked after a generation change and kept */    \
+	X(revoked)    /* entries cut because the new policy no longer allows them */ \
+	X(evicted)    /* entries evicted to make room (table full) */                \
+	X(expired)    /* entries removed after their idle timeout */                 \
+	X(closed)     /* TCP flows removed by a RST */                               \
+	X(quota_host) /* new flows refused: the host's quota is used up */           \
+	X(quota_pair) /* new flows refused: the zone pair's quota is used up */
 
 struct tp_flow_counters {
 #define X(name) uint64_t name;
@@ -172,6 +202,19 @@ void tp_flow_table_free(struct tp_flow_table *t);
  */
 enum tp_flow_result tp_flow_classify(struct tp_flow_table *t, const struct tp_engine *engine,
 				     const struct tp_flow_pkt *pkt, struct tp_decision *out);
+
+/*
+ * The same in two steps, for a caller that may still drop the packet after
+ * the policy passed it: tp_flow_decide() answers like tp_flow_classify()
+ * but a new flow's entry (TP_FLOW_PASS_NEW) is only reserved; it exists
+ * once tp_flow_commit() is called, before the next tp_flow_decide() on the
+ * table, which forgets an uncommitted reservation. tp_flow_app_check()
+ * works on the reserved entry. tp_flow_commit() does nothing when the last
+ * decision reserved nothing.
+ */
+enum tp_flow_result tp_flow_decide(struct tp_flow_table *t, const struct tp_engine *engine,
+				   const struct tp_flow_pkt *pkt, struct tp_decision *out);
+void tp_flow_commit(struct tp_flow_table *t);
 
 /*
  * The application-profile check of the packet that the last call of
@@ -241,5 +284,11 @@ const char *tp_parse_result_name(enum tp_parse_result r);
 
 /* Fill out from the packet at pkt (len bytes, starting at the IP header). */
 enum tp_parse_result tp_flow_parse(const uint8_t *pkt, size_t len, struct tp_flow_pkt *out);
+
+/* The ICMP types the table treats specially (proto 1 or 58): echo request
+ * or reply, and the errors that can relate to a flow (destination
+ * unreachable, time exceeded, packet too big; not parameter problem). */
+bool tp_flow_icmp_is_echo(uint8_t proto, uint8_t type);
+bool tp_flow_icmp_is_error(uint8_t proto, uint8_t type);
 
 #endif /* TP_FLOW_H */

@@ -44,6 +44,8 @@ static void test_full(void)
 				   "worker_cores = 3\n"
 				   "mbufs = 65535\n"
 				   "flow_table_size = 1024\n"
+				   "flow_quota_host = 32\n"
+				   "flow_quota_zone_pair = 512\n"
 				   "burst = 64\n"
 				   "idle_sleep_max_us = 50\n"
 				   "idle_wait = sleep\n"
@@ -64,6 +66,8 @@ static void test_full(void)
 	CU_ASSERT_STRING_EQUAL(c.transit_xdp_prog, "");
 	CU_ASSERT_EQUAL_FATAL(c.n_workers, 1);
 	CU_ASSERT_EQUAL(c.worker_cores[0], 3);
+	CU_ASSERT_EQUAL(c.flow_quota_host, 32);
+	CU_ASSERT_EQUAL(c.flow_quota_zone_pair, 512);
 	CU_ASSERT_EQUAL(c.burst, 64);
 	CU_ASSERT_EQUAL(c.idle_sleep_max_us, 50);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_SLEEP);

@@ -12,7 +12,7 @@
 
 struct mentry {
 	struct tp_flow init; /* the initiator's first packet */
-	uint8_t tcp;	     /* bits as flow.c: SYN, REPLY, FIN_INIT, FIN_RESP */
+	uint8_t tcp;	     /* bits as flow.c: SYN, REPLY (any protocol), FIN_INIT, FIN_RESP */
 	uint64_t last_ns;
 	uint64_t seq; /* order of use, for ties of last_ns */
 	uint64_t gen;
@@ -23,7 +23,8 @@ struct mentry {
 struct model {
 	struct mentry *e;
 	size_t n, cap;
-	uint64_t timeout_ns[5]; /* tcp est, tcp trans, udp, icmp, other */
+	uint64_t timeout_ns[5];	       /* tcp est, tcp trans, udp, icmp, other */
+	size_t quota_host, quota_pair; /* entries per initiating host, per zone pair */
 	struct tp_flow_counters ctr;
 	uint64_t seq;
 	/* current policy */
@@ -32,7 +33,9 @@ struct model {
 	uint64_t gen;
 };
 
-void model_init(struct model *m, size_t cap, const struct tp_flow_timeouts *to);
+/* quota_host, quota_pair: as the table's configuration, 0 for its default */
+void model_init(struct model *m, size_t cap, const struct tp_flow_timeouts *to, size_t quota_host,
+		size_t quota_pair);
 void model_fini(struct model *m);
 void model_publish(struct model *m, const struct tp_site *site, int64_t at, uint64_t gen);
 enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p, uint64_t now,

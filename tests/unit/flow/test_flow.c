@@ -33,16 +33,24 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-static struct tp_flow_table *table_new_lru(uint32_t cap, uint32_t relink_ms)
+static struct tp_flow_table *table_new_quota(uint32_t cap, uint32_t relink_ms, uint32_t quota_host,
+					     uint32_t quota_pair)
 {
 	struct tp_flow_config cfg;
 
 	tp_flow_config_default(&cfg);
 	cfg.capacity = cap;
 	cfg.relink_ms = relink_ms;
+	cfg.quota_host = quota_host;
+	cfg.quota_zone_pair = quota_pair;
 	cfg.clock_ns = fake_clock;
 	memset(cfg.hash_key, 7, sizeof(cfg.hash_key)); /* reproducible chains */
 	return tp_flow_table_new(&cfg);
+}
+
+static struct tp_flow_table *table_new_lru(uint32_t cap, uint32_t relink_ms)
+{
+	return table_new_quota(cap, relink_ms, 0, 0);
 }
 
 /* exact LRU: what the hand-made eviction cases expect */
@@ -178,6 +186,10 @@ static void random_pkt(struct gen *g, const struct pool *pl, struct tp_flow_pkt 
 		p->f.sport = p->f.dport = 0;
 		if (gen_below(g, 4))
 			p->f.dst = in.src;
+		/* usually from the quoted packet's destination (the flow's
+		 * other end), else from wherever the tuple said */
+		if (gen_below(g, 4))
+			p->f.src = in.dst;
 		p->inner = in;
 	}
 }
@@ -195,7 +207,8 @@ static bool same(const struct tp_decision *a, const struct tp_decision *b)
  * default coarse LRU and a table too big to fill, every packet must still
  * get the model's answer; only when sweeps reclaim may differ.
  */
-static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
+static void run_model(uint32_t cap, uint32_t relink_ms, uint32_t quota_host, uint32_t quota_pair,
+		      uint64_t ops_default)
 {
 	bool exact = relink_ms == 0;
 	uint64_t seed = env_u64("TP_FLOW_SEED", 0xf10eu);
@@ -212,7 +225,7 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	struct model m;
 	struct pool pl;
 	struct gen g;
-	uint64_t bad = 0, results[8] = {0};
+	uint64_t bad = 0, results[TP_FLOW_DROP_QUOTA_PAIR + 1] = {0};
 
 	printf("\n  flow model: seed 0x%" PRIx64 ", %" PRIu64
 	       " operations, capacity %u, LRU %u ms\n",
@@ -220,9 +233,10 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	n_recent = 0;
 	gen_seed(&g, seed);
 	fake_now = 1;
-	t = table_new_lru(cap, relink_ms);
+	t = table_new_quota(cap, relink_ms, quota_host, quota_pair);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	model_init(&m, cap, &(struct tp_flow_timeouts){3600, 120, 60, 30, 60});
+	model_init(&m, cap, &(struct tp_flow_timeouts){3600, 120, 60, 30, 60}, quota_host,
+		   quota_pair);
 	tp_engine_slot_init(&slot, NULL, NULL);
 
 	for (uint64_t op = 0; op < ops && bad < 5; op++) {
@@ -315,7 +329,7 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 	TP_FLOW_COUNTERS(X)
 #undef X
 	printf("  results:");
-	for (int r = 0; r <= TP_FLOW_DROP_NO_POLICY; r++)
+	for (int r = 0; r <= TP_FLOW_DROP_QUOTA_PAIR; r++)
 		printf(" %s %" PRIu64, tp_flow_result_name((enum tp_flow_result)r), results[r]);
 	printf("\n  evicted %" PRIu64 " expired %" PRIu64 " revoked %" PRIu64 " closed %" PRIu64
 	       "\n",
@@ -335,12 +349,18 @@ static void run_model(uint32_t cap, uint32_t relink_ms, uint64_t ops_default)
 
 static void test_model(void)
 {
-	run_model(64, 0, 2000000);
+	run_model(64, 0, 0, 0, 2000000);
+}
+
+/* quotas small enough to be hit often, both of them */
+static void test_model_quotas(void)
+{
+	run_model(64, 0, 12, 30, 1000000);
 }
 
 static void test_model_coarse_lru(void)
 {
-	run_model(1u << 16, 1000, 200000);
+	run_model(1u << 16, 1000, 0, 0, 200000);
 }
 
 /* ---- hand-made cases ---- */
@@ -595,7 +615,8 @@ static void test_eviction(void)
 {
 	struct tp_site *s = plant(true);
 	struct tp_engine *e = compile(s);
-	struct tp_flow_table *t = table_new(4);
+	/* quotas out of the way: one host fills the table */
+	struct tp_flow_table *t = table_new_quota(4, 0, 100, 100);
 	struct tp_flow_counters c;
 	struct tp_flow_pkt p;
 
@@ -681,6 +702,313 @@ static void test_icmp_related(void)
 	tp_site_free(s);
 }
 
+/* ---- issue 10: ICMP, ICMP errors, sharing the table ---- */
+
+static void icmp_pkt(struct tp_flow_pkt *p, const char *src, const char *dst, bool v6, uint8_t type,
+		     uint16_t id)
+{
+	memset(p, 0, sizeof(*p));
+	p->f.proto = v6 ? 58 : 1;
+	CU_ASSERT_TRUE(tp_prefix_parse(src, &p->f.src));
+	CU_ASSERT_TRUE(tp_prefix_parse(dst, &p->f.dst));
+	p->f.icmp_type = type;
+	/* as tp_flow_parse(): the echo id in both ports, 0 for other types */
+	if (type == 8 || type == 0 || type == 128 || type == 129)
+		p->f.sport = p->f.dport = id;
+}
+
+/*
+ * One allowed ping with identifier 0 must not let any other ICMP through
+ * (it had the key of every non-echo ICMP packet): only the echo reply
+ * back, only echo requests forth.
+ */
+static void test_icmp_echo_only(void)
+{
+	struct tp_site *s = plant(true);
+	struct tp_engine *e = compile(s);
+	struct tp_flow_table *t = table_new(16);
+	struct tp_flow_pkt p;
+
+	fake_now = S;
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *scada = v6 ? "fd00:9::5" : SCADA, *plc = v6 ? "fd00:1::7" : PLC;
+		uint8_t req = v6 ? 128 : 8, rep = v6 ? 129 : 0;
+		/* v4: timestamp, redirect, unreachable, info request; v6:
+		 * MLD query, router advertisement, redirect, unreachable */
+		const uint8_t others[2][4] = {{13, 5, 3, 15}, {130, 134, 137, 1}};
+
+		icmp_pkt(&p, scada, plc, v6, req, 0);
+		CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_PASS_NEW);
+		icmp_pkt(&p, plc, scada, v6, rep, 0);
+		CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_PASS_FLOW);
+		for (int i = 0; i < 4; i++) {
+			icmp_pkt(&p, scada, plc, v6, others[v6][i], 0);
+			CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_DROP_POLICY);
+			icmp_pkt(&p, plc, scada, v6, others[v6][i], 0);
+			CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_DROP_POLICY);
+		}
+		/* the wrong half of the pair, either way */
+		icmp_pkt(&p, scada, plc, v6, rep, 0);
+		CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_DROP_POLICY);
+		icmp_pkt(&p, plc, scada, v6, req, 0);
+		CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_DROP_POLICY);
+		/* the pair still works */
+		icmp_pkt(&p, scada, plc, v6, req, 0);
+		CU_ASSERT_EQUAL(run(t, e, &p), TP_FLOW_PASS_FLOW);
+	}
+	CU_ASSERT_EQUAL(tp_flow_count(t), 2);
+	tp_flow_table_free(t);
+	tp_engine_free(e);
+	tp_site_free(s);
+}
+
+/* plant() with a third zone, "other" (10.5.0.0/16, fd00:5::/64), and
+ * optionally rule 30: cell -> SCADA ICMP destination unreachable, deny. */
+static struct tp_site *plant3(bool deny_unreach)
+{
+	struct tp_site *s = plant(true);
+	struct tp_zone *z;
+
+	s->zones = realloc(s->zones, 3 * sizeof(*s->zones));
+	z = &s->zones[2];
+	memset(z, 0, sizeof(*z));
+	snprintf(z->name, TP_NAME_MAX, "other");
+	z->prefixes = calloc(2, sizeof(struct tp_prefix));
+	z->n_prefixes = 2;
+	CU_ASSERT_TRUE(tp_prefix_parse("10.5.0.0/16", &z->prefixes[0]));
+	CU_ASSERT_TRUE(tp_prefix_parse("fd00:5::/64", &z->prefixes[1]));
+	s->n_zones = 3;
+	if (deny_unreach) {
+		struct tp_rule *r;
+
+		s->rules = realloc(s->rules, (s->n_rules + 1) * sizeof(*s->rules));
+		r = &s->rules[s->n_rules++];
+		*r = (struct tp_rule){.id = 30,
+				      .from_zone = 0,
+				      .to_zone = 1,
+				      .action = TP_ACTION_DENY,
+				      .proto = 1};
+		r->icmp = calloc(1, sizeof(*r->icmp));
+		r->icmp[0] = (struct tp_icmp_match){3, -1};
+		r->n_icmp = 1;
+	}
+	return s;
+}
+
+/*
+ * An ICMP error is related only when it comes from the zone of the quoted
+ * flow's other end, and a deny rule for its own zone pair wins (§7.4).
+ */
+static void test_icmp_error_origin(void)
+{
+	struct tp_site *s = plant3(false), *sd = plant3(true);
+	struct tp_engine *e = compile(s), *ed = compile(sd);
+	struct tp_flow_table *t = table_new(16);
+	struct tp_flow_pkt q, q6, err;
+	struct tp_decision d;
+
+	fake_now = S;
+	tcp_pkt(&q, SCADA, 40000, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, e, &q), TP_FLOW_PASS_NEW);
+	tcp_pkt(&q6, "fd00:9::5", 40000, "fd00:1::7", 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(run(t, e, &q6), TP_FLOW_PASS_NEW);
+	/* from a third zone: not the flow's business, and no rule */
+	icmp_error(&err, "10.5.0.1", &q, false, 3);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_DROP_POLICY);
+	icmp_error(&err, "fd00:5::1", &q6, true, 2);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_DROP_POLICY);
+	icmp_error(&err, "10.5.0.1", &q, false, 11);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_DROP_POLICY);
+	/* from the other end's zone: related */
+	icmp_error(&err, "10.1.0.1", &q, false, 3);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_PASS_RELATED);
+	icmp_error(&err, "fd00:1::1", &q6, true, 2);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, e, &err, &d), TP_FLOW_PASS_RELATED);
+	/* the same error under a deny for cell -> SCADA unreachables */
+	icmp_error(&err, "10.1.0.1", &q, false, 3);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, ed, &err, &d), TP_FLOW_DROP_POLICY);
+	CU_ASSERT_EQUAL(d.reason, TP_REASON_RULE_DENY);
+	CU_ASSERT_EQUAL(d.rule_id, 30);
+	/* the deny names type 3 only: time exceeded is still related */
+	icmp_error(&err, "10.1.0.1", &q, false, 11);
+	CU_ASSERT_EQUAL(tp_flow_classify(t, ed, &err, &d), TP_FLOW_PASS_RELATED);
+	tp_flow_table_free(t);
+	tp_engine_free(e);
+	tp_engine_free(ed);
+	tp_site_free(s);
+	tp_site_free(sd);
+}
+
+/* An IPv4/TCP packet in buf for tp_flow_parse(); its length. */
+static size_t tcp_raw(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		      uint32_t seq, uint8_t flags, const uint8_t *data, size_t n)
+{
+	struct tp_prefix a, z;
+	size_t len = 40 + n;
+
+	CU_ASSERT_TRUE(tp_prefix_parse(src, &a));
+	CU_ASSERT_TRUE(tp_prefix_parse(dst, &z));
+	memset(b, 0, 40);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	b[8] = 64;
+	b[9] = 6;
+	memcpy(b + 12, a.addr, 4);
+	memcpy(b + 16, z.addr, 4);
+	b[20] = (uint8_t)(sport >> 8), b[21] = (uint8_t)sport;
+	b[22] = (uint8_t)(dport >> 8), b[23] = (uint8_t)dport;
+	b[24] = (uint8_t)(seq >> 24), b[25] = (uint8_t)(seq >> 16);
+	b[26] = (uint8_t)(seq >> 8), b[27] = (uint8_t)seq;
+	b[32] = 5 << 4;
+	b[33] = flags;
+	if (n)
+		memcpy(b + 40, data, n);
+	return len;
+}
+
+/* Classify and, when it passes, the profile check: TP_MODBUS_OK and
+ * TP_FLOW_PASS_* when the packet goes through. */
+static enum tp_flow_result tcp_send(struct tp_flow_table *t, const struct tp_engine *e,
+				    const char *src, uint16_t sport, const char *dst,
+				    uint16_t dport, uint32_t seq, uint8_t flags,
+				    const uint8_t *data, size_t n, enum tp_modbus_result *app)
+{
+	uint8_t b[200];
+	size_t len = tcp_raw(b, src, sport, dst, dport, seq, flags, data, n);
+	struct tp_flow_pkt fp;
+	struct tp_decision d;
+	enum tp_flow_result r;
+
+	CU_ASSERT_EQUAL_FATAL(tp_flow_parse(b, len, &fp), TP_PARSE_OK);
+	r = tp_flow_classify(t, e, &fp, &d);
+	*app = tp_flow_result_passes(r) ? tp_flow_app_check(t, e, &fp, &d, b) : TP_MODBUS_OK;
+	return r;
+}
+
+/*
+ * One SCADA host floods the flow table with new flows, 4x what it holds:
+ * the established flows of two other hosts, one of them a Modbus session
+ * with its stream state, keep passing. With the default quotas the flood
+ * is refused past its host's share, even when its flows are answered;
+ * with no effective quota its flows nobody answers (SYNs, loose ACKs)
+ * are the ones evicted.
+ */
+static void flood_case(uint32_t quota_host, bool answered)
+{
+	static const uint8_t read_ok[] = {0, 1, 0, 0, 0, 6, 1, 3, 0, 0, 0, 10};
+	static const uint8_t reply[] = {0, 1, 0, 0, 0, 23, 1, 3, 20, 9, 9, 9};
+	struct tp_site *s = plant(true);
+	struct tp_engine *e;
+	struct tp_flow_table *t = table_new_quota(256, 1000, quota_host, quota_host);
+	struct tp_flow_counters c;
+	enum tp_modbus_result app;
+	uint32_t cseq = 1000, sseq = 5000;
+	struct tp_rule *r = &s->rules[0];
+
+	r->profile = TP_PROFILE_MODBUS;
+	r->modbus.unit_ids = calloc(1, 1);
+	r->modbus.unit_ids[0] = 1;
+	r->modbus.n_unit_ids = 1;
+	r->modbus.function_codes = calloc(1, 1);
+	r->modbus.function_codes[0] = 3;
+	r->modbus.n_function_codes = 1;
+	e = compile(s);
+	fake_now = 10 * S;
+	/* host .5: a Modbus session, one request answered */
+	CU_ASSERT_EQUAL(tcp_send(t, e, SCADA, 40000, PLC, 502, cseq, TP_TCP_SYN, NULL, 0, &app),
+			TP_FLOW_PASS_NEW);
+	CU_ASSERT_EQUAL(tcp_send(t, e, PLC, 502, SCADA, 40000, sseq, TP_TCP_SYN | TP_TCP_ACK, NULL,
+				 0, &app),
+			TP_FLOW_PASS_FLOW);
+	cseq++;
+	CU_ASSERT_EQUAL(tcp_send(t, e, SCADA, 40000, PLC, 502, cseq, TP_TCP_ACK, read_ok, 12, &app),
+			TP_FLOW_PASS_FLOW);
+	CU_ASSERT_EQUAL(app, TP_MODBUS_OK);
+	cseq += 12;
+	/* host .6: a plain established connection (to port 502 too) */
+	CU_ASSERT_EQUAL(tcp_send(t, e, "10.9.0.6", 41000, PLC, 502, 1, TP_TCP_SYN, NULL, 0, &app),
+			TP_FLOW_PASS_NEW);
+	CU_ASSERT_EQUAL(tcp_send(t, e, PLC, 502, "10.9.0.6", 41000, 1, TP_TCP_SYN | TP_TCP_ACK,
+				 NULL, 0, &app),
+			TP_FLOW_PASS_FLOW);
+
+	/* host .66 floods: SYNs and mid-stream ACKs, answered or not */
+	for (unsigned i = 0; i < 1024; i++) {
+		uint16_t port = (uint16_t)(1024 + i);
+
+		fake_now += S / 1000;
+		tcp_send(t, e, "10.9.0.66", port, PLC, 502, i, i & 1 ? TP_TCP_ACK : TP_TCP_SYN,
+			 NULL, 0, &app);
+		if (answered)
+			tcp_send(t, e, PLC, 502, "10.9.0.66", port, i, TP_TCP_SYN | TP_TCP_ACK,
+				 NULL, 0, &app);
+	}
+	tp_flow_counters_get(t, &c);
+	if (quota_host) {
+		CU_ASSERT_EQUAL(c.quota_host, 0);
+		CU_ASSERT(c.evicted > 0);
+	} else {
+		CU_ASSERT_EQUAL(c.quota_host, 1024 - 64);
+		CU_ASSERT_EQUAL(c.evicted, 0);
+	}
+
+	/* both sessions go on, the Modbus one with its stream state */
+	fake_now += S;
+	CU_ASSERT_EQUAL(tcp_send(t, e, PLC, 502, SCADA, 40000, sseq + 1, TP_TCP_ACK, reply,
+				 sizeof(reply), &app),
+			TP_FLOW_PASS_FLOW);
+	CU_ASSERT_EQUAL(tcp_send(t, e, SCADA, 40000, PLC, 502, cseq, TP_TCP_ACK, read_ok, 12, &app),
+			TP_FLOW_PASS_FLOW);
+	CU_ASSERT_EQUAL(app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(tcp_send(t, e, PLC, 502, "10.9.0.6", 41000, 2, TP_TCP_ACK, NULL, 0, &app),
+			TP_FLOW_PASS_FLOW);
+	CU_ASSERT_EQUAL(tcp_send(t, e, "10.9.0.6", 41000, PLC, 502, 2, TP_TCP_ACK, NULL, 0, &app),
+			TP_FLOW_PASS_FLOW);
+	tp_flow_table_free(t);
+	tp_engine_free(e);
+	tp_site_free(s);
+}
+
+static void test_flood_keeps_others(void)
+{
+	flood_case(0, false);	   /* default quotas */
+	flood_case(0, true);	   /* the flood's flows answered: the quota holds it */
+	flood_case(100000, false); /* no effective quota: eviction order alone */
+}
+
+/* Only a committed decision creates an entry: a packet the stages drop
+ * after the policy passed it leaves nothing behind. */
+static void test_decide_commit(void)
+{
+	struct tp_site *s = plant(true);
+	struct tp_engine *e = compile(s);
+	struct tp_flow_table *t = table_new(16);
+	struct tp_flow_pkt p;
+	struct tp_decision d;
+
+	fake_now = S;
+	tcp_pkt(&p, SCADA, 40000, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(tp_flow_decide(t, e, &p, &d), TP_FLOW_PASS_NEW);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 0);
+	/* not committed: the next decision forgets it */
+	CU_ASSERT_EQUAL(tp_flow_decide(t, e, &p, &d), TP_FLOW_PASS_NEW);
+	tp_flow_commit(t);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
+	tp_flow_commit(t); /* nothing reserved any more */
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
+	CU_ASSERT_EQUAL(tp_flow_decide(t, e, &p, &d), TP_FLOW_PASS_FLOW);
+	tcp_pkt(&p, SCADA, 40001, PLC, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL(tp_flow_decide(t, e, &p, &d), TP_FLOW_PASS_NEW);
+	tcp_pkt(&p, PLC, 502, SCADA, 40001, TP_TCP_SYN | TP_TCP_ACK);
+	CU_ASSERT_EQUAL(tp_flow_decide(t, e, &p, &d), TP_FLOW_DROP_POLICY);
+	tp_flow_commit(t);
+	CU_ASSERT_EQUAL(tp_flow_count(t), 1);
+	tp_flow_table_free(t);
+	tp_engine_free(e);
+	tp_site_free(s);
+}
+
 /* Steering: both directions of a connection hash alike. */
 static void test_symmetric_hash(void)
 {
@@ -716,8 +1044,15 @@ int main(void)
 	CU_add_test(suite, "stateless conduits create no flow", test_stateless);
 	CU_add_test(suite, "eviction of the oldest", test_eviction);
 	CU_add_test(suite, "ICMP errors related to a flow", test_icmp_related);
+	CU_add_test(suite, "ICMP: only echo makes flows, a request/reply pair",
+		    test_icmp_echo_only);
+	CU_add_test(suite, "ICMP errors only from the flow's other end; deny wins",
+		    test_icmp_error_origin);
+	CU_add_test(suite, "a flooding host leaves others' flows alone", test_flood_keeps_others);
+	CU_add_test(suite, "a reserved flow exists once committed", test_decide_commit);
 	CU_add_test(suite, "symmetric steering hash", test_symmetric_hash);
 	CU_add_test(suite, "table == naive model on random operations", test_model);
+	CU_add_test(suite, "same, with small quotas", test_model_quotas);
 	CU_add_test(suite, "same, default coarse LRU", test_model_coarse_lru);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -238,6 +238,46 @@ static void test_icmp(void)
 	CU_ASSERT_EQUAL(k.inner.icmp_type, 128);
 }
 
+/* Issue 10: the set dataplane/pkt agrees on (tests/fuzz/parse_diff) —
+ * parameter problem relates to nothing, AH is walked to the transport
+ * header, and only a quoted echo names an ICMP flow. */
+static void test_agree_with_pkt(void)
+{
+	struct tp_flow_pkt k;
+	struct buf p = {.n = 0}, q = {.n = 0};
+	uint8_t ah[24] = {6, 4}; /* 24 bytes: (4 + 2) * 4 -> tcp */
+
+	ip4(&q, 17, "10.9.0.5", "10.1.0.7", 8);
+	udp(&q, 2222, 2222);
+	ip4(&p, 1, "10.1.0.1", "10.9.0.5", 8 + 28);
+	icmp(&p, 12, 0, 0);
+	put(&p, q.b, 28);
+	CU_ASSERT_EQUAL_FATAL(parse(&p, &k), TP_PARSE_OK);
+	CU_ASSERT_FALSE(k.icmp_error);
+	CU_ASSERT_FALSE(tp_flow_icmp_is_error(1, 12));
+	CU_ASSERT_FALSE(tp_flow_icmp_is_error(58, 4));
+	CU_ASSERT_TRUE(tp_flow_icmp_is_error(58, 2));
+
+	p.n = 0;
+	ip6(&p, 51, "fd00:9::5", "fd00:1::7", 24 + 20);
+	put(&p, ah, 24);
+	tcp(&p, 40000, 502, TP_TCP_SYN);
+	CU_ASSERT_EQUAL_FATAL(parse(&p, &k), TP_PARSE_OK);
+	CU_ASSERT_EQUAL(k.f.proto, 6);
+	CU_ASSERT_EQUAL(k.f.dport, 502);
+
+	/* unreachable quoting a timestamp request: no flow to name */
+	q.n = 0;
+	ip4(&q, 1, "10.9.0.5", "10.1.0.7", 8);
+	icmp(&q, 13, 0, 0);
+	p.n = 0;
+	ip4(&p, 1, "10.1.0.1", "10.9.0.5", 8 + 28);
+	icmp(&p, 3, 1, 0);
+	put(&p, q.b, 28);
+	CU_ASSERT_EQUAL(parse(&p, &k), TP_PARSE_OK);
+	CU_ASSERT_FALSE(k.icmp_error);
+}
+
 static uint64_t clock_ns;
 
 static uint64_t test_clock(void *arg)
@@ -314,6 +354,7 @@ int main(void)
 	CU_add_test(suite, "IPv6 extension headers", test_v6_ext);
 	CU_add_test(suite, "ICMP echo ids and errors", test_icmp);
 	CU_add_test(suite, "parse then classify", test_end_to_end);
+	CU_add_test(suite, "agrees with dataplane/pkt", test_agree_with_pkt);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

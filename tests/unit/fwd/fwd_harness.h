@@ -9,7 +9,9 @@
  * Policy: 10 z1->z2 UDP 5000 allow; 11 z1->z3 ICMP allow; 12 z1->z2 TCP
  * allow (bench); 13 z2->z1 UDP 6000 allow, rate_limit 5 pps burst 3, log;
  * 14 z1->z2 UDP 7000 allow, rate_limit 2 pps burst 2; 15 z1->z2 UDP 9000
- * deny, log; the bundle is signed with a fresh controller key and
+ * deny, log; 16 z2->z1 TCP 502 allow with a Modbus profile (unit 1,
+ * function 3, registers 0-99: the ingress fuzzer's way to the profile
+ * glue); the bundle is signed with a fresh controller key and
  * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
  * Stages are called directly (no worker lcores): h_egress()/h_ingress()
@@ -301,8 +303,8 @@ static struct tp_site *h_site(void)
 		if (zpfx[z][1])
 			tp_prefix_parse(zpfx[z][1], &zn->prefixes[1]);
 	}
-	s->n_rules = 6;
-	s->rules = calloc(6, sizeof(*s->rules));
+	s->n_rules = 7;
+	s->rules = calloc(7, sizeof(*s->rules));
 	r = s->rules;
 	r[0] = (struct tp_rule){.id = 10,
 				.from_zone = 0,
@@ -355,7 +357,26 @@ static struct tp_site *h_site(void)
 		r[i].dst_ports = calloc(1, sizeof(struct tp_port_range));
 		r[i].dst_ports[0] = (struct tp_port_range){port[i - 3], port[i - 3]};
 	}
-	for (int i = 0; i < 6; i++)
+	r[6] = (struct tp_rule){.id = 16,
+				.from_zone = 1,
+				.to_zone = 0,
+				.action = TP_ACTION_ALLOW,
+				.proto = 6,
+				.stateful = true,
+				.profile = TP_PROFILE_MODBUS};
+	r[6].n_dst_ports = 1;
+	r[6].dst_ports = calloc(1, sizeof(struct tp_port_range));
+	r[6].dst_ports[0] = (struct tp_port_range){502, 502};
+	r[6].modbus.unit_ids = calloc(1, 1);
+	r[6].modbus.unit_ids[0] = 1;
+	r[6].modbus.n_unit_ids = 1;
+	r[6].modbus.function_codes = calloc(1, 1);
+	r[6].modbus.function_codes[0] = 3;
+	r[6].modbus.n_function_codes = 1;
+	r[6].modbus.registers = calloc(1, sizeof(struct tp_u16_range));
+	r[6].modbus.registers[0] = (struct tp_u16_range){0, 99};
+	r[6].modbus.n_registers = 1;
+	for (int i = 0; i < 7; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
 	return s;
 }

@@ -295,6 +295,121 @@ static void test_rate_egress(void)
 		CU_ASSERT_PTR_NULL(strstr(H.log[i], "rule 14 "));
 }
 
+/* One UDP packet src -> dst through egress; a TTL other than 64 when
+ * ttl is not 0. Returns whether it left encrypted; *why the drop. */
+static bool egress_one(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		       uint8_t ttl, enum tp_drop *why)
+{
+	struct rte_mbuf *m[1];
+	uint8_t ip[64];
+	bool out;
+
+	h_ip4(ip, sizeof(ip), 17, src, dst, sport, dport);
+	if (ttl) {
+		uint16_t c;
+
+		ip[8] = ttl;
+		ip[10] = ip[11] = 0;
+		c = h_csum(ip, 20, 0);
+		ip[10] = (uint8_t)(c >> 8);
+		ip[11] = (uint8_t)c;
+	}
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	out = h_run(TP_PORT_ZONE, m, 1) == 1;
+	*why = H.dv.n ? (enum tp_drop)H.dv.reason[0] : TP_DROP_NONE;
+	if (out)
+		rte_pktmbuf_free(m[0]);
+	h_flush();
+	return out;
+}
+
+/*
+ * Issue 10, defect 14: every drop under its own reason. A packet the
+ * packet parser takes but the flow parser refuses (ICMPv6 in IPv4) was
+ * counted as policy_deny; a frame with no headroom for the tunnel header
+ * as tunnel_encrypt.
+ */
+static void test_drop_reasons(void)
+{
+	uint8_t ip[64], *p;
+	struct rte_mbuf *m[1];
+	uint64_t parse = drops(TP_DROP_FLOW_PARSE), room = drops(TP_DROP_NO_ROOM);
+	uint64_t deny = drops(TP_DROP_POLICY), enc = drops(TP_DROP_TUN_ENCRYPT);
+
+	h_ip4(ip, sizeof(ip), 58, "10.1.0.10", "10.2.0.10", 0, 0);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(H.dv.n, 1);
+	CU_ASSERT_EQUAL(H.dv.reason[0], TP_DROP_FLOW_PARSE);
+	h_flush();
+
+	/* an allowed packet in a buffer with no headroom at all */
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = rte_pktmbuf_alloc(H.pool);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m[0]);
+	m[0]->data_off = 0;
+	p = (uint8_t *)rte_pktmbuf_append(m[0], 14 + sizeof(ip));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	memcpy(p, h_mac_tp, 6);
+	memcpy(p + 6, h_mac_nh, 6);
+	p[12] = 0x08;
+	p[13] = 0x00;
+	memcpy(p + 14, ip, sizeof(ip));
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(H.dv.n, 1);
+	CU_ASSERT_EQUAL(H.dv.reason[0], TP_DROP_NO_ROOM);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_FLOW_PARSE), parse + 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_NO_ROOM), room + 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_POLICY), deny);
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_ENCRYPT), enc);
+}
+
+/*
+ * Issue 10, defect 11, in the stages: a first packet that is dropped after
+ * the policy passed it (over its rule's rate limit, TTL running out)
+ * leaves no flow behind, so the other side cannot answer through it.
+ */
+static void test_dropped_opens_nothing(void)
+{
+	enum tp_drop why;
+
+	/* rule 14 (2 pps, burst 2): empty the bucket, then a new flow */
+	egress_udp(3, 42200, 7000);
+	CU_ASSERT_FALSE(egress_one("10.1.0.10", "10.2.0.10", 42201, 7000, 0, &why));
+	CU_ASSERT_EQUAL(why, TP_DROP_RATE_LIMITED);
+	CU_ASSERT_EQUAL(ingress_udp(1, 7000, 42201), 0);
+	/* rule 10, TTL 1: the TP does not forward it */
+	CU_ASSERT_FALSE(egress_one("10.1.0.10", "10.2.0.10", 42300, 5000, 1, &why));
+	CU_ASSERT_EQUAL(why, TP_DROP_TTL);
+	CU_ASSERT_EQUAL(ingress_udp(1, 5000, 42300), 0);
+	/* the same flow with a sane TTL opens, and is answered */
+	CU_ASSERT_TRUE(egress_one("10.1.0.10", "10.2.0.10", 42300, 5000, 0, &why));
+	CU_ASSERT_EQUAL(ingress_udp(1, 5000, 42300), 1);
+}
+
+/*
+ * Issue 10, defect 11: a zone host opening flows past its quota (the
+ * harness's 4096-flow table / 16 = 256) is refused under its own reason;
+ * another host's flow keeps passing both ways.
+ */
+static void test_flow_quota(void)
+{
+	uint64_t before = drops(TP_DROP_FLOW_QUOTA_HOST);
+	unsigned passed = 0;
+	enum tp_drop why;
+
+	CU_ASSERT_TRUE(egress_one("10.1.0.10", "10.2.0.10", 43000, 5000, 0, &why));
+	CU_ASSERT_EQUAL(ingress_udp(1, 5000, 43000), 1);
+	for (unsigned i = 0; i < 300; i++)
+		passed +=
+			egress_one("10.1.0.60", "10.2.0.10", (uint16_t)(10000 + i), 5000, 0, &why);
+	CU_ASSERT_EQUAL(passed, 256);
+	CU_ASSERT_EQUAL(drops(TP_DROP_FLOW_QUOTA_HOST), before + 44);
+	CU_ASSERT_TRUE(egress_one("10.1.0.10", "10.2.0.10", 43000, 5000, 0, &why));
+	CU_ASSERT_EQUAL(ingress_udp(1, 5000, 43000), 1);
+}
+
 static void test_rate_ingress_and_log(void)
 {
 	uint64_t before = drops(TP_DROP_RATE_LIMITED);
@@ -519,6 +634,9 @@ int main(void)
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
 	CU_add_test(suite, "rate limit on ingress, flow log", test_rate_ingress_and_log);
+	CU_add_test(suite, "drops under their own reasons", test_drop_reasons);
+	CU_add_test(suite, "a dropped first packet opens no flow", test_dropped_opens_nothing);
+	CU_add_test(suite, "a host past its flow quota", test_flow_quota);
 	CU_add_test(suite, "flow log under a flood: ring, cap, summary", test_log_flood);
 	CU_add_test(suite, "ingress: a keepalive is a stat, not a drop", test_keepalive_not_a_drop);
 	CU_add_test(suite, "staging while a handshake runs", test_staging);

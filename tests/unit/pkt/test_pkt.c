@@ -191,6 +191,11 @@ static void test_valid_ip4(void)
 	CU_ASSERT_TRUE(pi.flags & TP_PKT_F_ICMP_ERROR);
 	CU_ASSERT_FALSE(pi.flags & TP_PKT_F_ICMP_ECHO);
 	CU_ASSERT_EQUAL(pi.inner_off, 42);
+	/* parameter problem is no error that relates to a flow (as the
+	 * flow parser: tests/fuzz/parse_diff) */
+	f.b[34] = 12, f.b[35] = 0;
+	CU_ASSERT_EQUAL_FATAL(parse(&f, &pi), TP_PKT_OK);
+	CU_ASSERT_FALSE(pi.flags & TP_PKT_F_ICMP_ERROR);
 
 	/* options */
 	ip4(&f, TP_IPPROTO_UDP, 0, 0);
