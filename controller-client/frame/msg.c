@@ -98,3 +98,31 @@ size_t tp_ctrl_msg_pack(const Tableau__V1__Envelope *env, uint8_t *out)
 {
 	return tableau__v1__envelope__pack(env, out);
 }
+
+uint64_t tp_ctrl_msg_features(const uint8_t *payload, size_t len)
+{
+	struct tp_ctrl_msg m = {.budget = BUDGET_BASE};
+	Tableau__V1__HandshakePayload *hp;
+	uint64_t f;
+
+	if (!payload || !len)
+		return 0;
+	m.alloc = (ProtobufCAllocator){
+		.alloc = budget_alloc, .free = budget_free, .allocator_data = &m};
+	hp = tableau__v1__handshake_payload__unpack(&m.alloc, len, payload);
+	if (!hp)
+		return 0;
+	f = hp->features;
+	tableau__v1__handshake_payload__free_unpacked(hp, &m.alloc);
+	return f;
+}
+
+size_t tp_ctrl_msg_pack_features(uint64_t features, uint8_t *out, size_t max)
+{
+	Tableau__V1__HandshakePayload hp = TABLEAU__V1__HANDSHAKE_PAYLOAD__INIT;
+
+	hp.features = features;
+	if (tableau__v1__handshake_payload__get_packed_size(&hp) > max)
+		return 0;
+	return tableau__v1__handshake_payload__pack(&hp, out);
+}

@@ -149,6 +149,15 @@ static char *cb_export(void *arg, size_t *len, char *err, size_t errlen)
 	return tpd_export_bytes(arg, len, err, errlen);
 }
 
+/* The proof a controller that lost its state asks for. */
+static const uint8_t *cb_running_bundle(void *arg, size_t *len)
+{
+	struct tpd *d = arg;
+
+	*len = d->policy.has_policy ? d->policy.bundle_len : 0;
+	return d->policy.has_policy ? d->policy.bundle : NULL;
+}
+
 static void cb_log(void *arg, const char *msg)
 {
 	fprintf(stderr, "tpd: controller: %s\n", msg);
@@ -216,6 +225,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 	if (d->cfg.controller_address[0]) {
 		struct tp_ctrl_client_config cc = {.clock = d->clock};
 		struct tp_ctrl_client_callbacks cb = {.apply = cb_apply,
+						      .running_bundle = cb_running_bundle,
 						      .policy_version = cb_version,
 						      .status = cb_status,
 						      .connected = cb_connected,
