@@ -62,7 +62,7 @@ static void decode(const uint8_t *p, size_t n)
 }
 
 /* Handshake payloads: whatever bits are read, they pack and read back. */
-static void payload(const uint8_t *p, size_t n)
+static void features(const uint8_t *p, size_t n)
 {
 	uint8_t buf[TP_CTRL_NOISE_PAYLOAD_MAX];
 	uint64_t f = tp_ctrl_msg_features(p, n);
@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frames(data, size, TP_CTRL_FRAME_PREAUTH_MAX, size ? data[0] : 0);
 	frames(data, size, TP_CTRL_FRAME_MAX, size > 1 ? data[1] : 0);
 	decode(data, size);
-	payload(data, size < TP_CTRL_NOISE_PAYLOAD_MAX ? size : TP_CTRL_NOISE_PAYLOAD_MAX);
+	features(data, size < TP_CTRL_NOISE_PAYLOAD_MAX ? size : TP_CTRL_NOISE_PAYLOAD_MAX);
 	/* Handshake readers on hostile bytes. */
 	tp_ctrl_noise_init(&hs, false, r_priv, NULL);
 	tp_ctrl_noise_read1(&hs, data, size, payload, sizeof(payload));

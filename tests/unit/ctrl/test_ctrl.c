@@ -388,6 +388,11 @@ static void test_msg_limits(void)
 	size_t n;
 	struct tp_ctrl_msg *m;
 	static const uint8_t unknown_arm[] = {0x7a, 0x00}; /* field 15, empty */
+	/* Field number 0 (invalid) behind a two-byte key, at the top and
+	 * inside a Ping: protobuf-c would keep it and re-encode it unreadably
+	 * (found by fuzz_ctrl_frame's round trip). */
+	static const uint8_t field0[] = {0x80, 0x00, 0xfd, 0x12};
+	static const uint8_t field0_inner[] = {0x42, 0x03, 0x80, 0x00, 0x01};
 
 	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_HELLO;
 	env.hello = &h;
@@ -396,6 +401,8 @@ static void test_msg_limits(void)
 	h.public_key.len = sizeof(key); /* not 32 */
 	n = tp_ctrl_msg_pack(&env, buf);
 	CU_ASSERT_PTR_NULL(tp_ctrl_msg_decode(buf, n));
+	CU_ASSERT_PTR_NULL(tp_ctrl_msg_decode(field0, sizeof(field0)));
+	CU_ASSERT_PTR_NULL(tp_ctrl_msg_decode(field0_inner, sizeof(field0_inner)));
 	h.public_key.data = i_pub;
 	h.public_key.len = 32;
 	n = tp_ctrl_msg_pack(&env, buf);
