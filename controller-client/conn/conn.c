@@ -187,7 +187,8 @@ static void rekey(uint8_t k[32])
 bool tp_ctrl_conn_rekey_due(const struct tp_ctrl_conn *c, uint64_t now_ns, uint64_t max_age_ns,
 			    uint64_t max_frames)
 {
-	return c->keyed && (c->send_key_frames >= max_frames || now_ns - c->send_key_ns >= max_age_ns);
+	return c->keyed &&
+	       (c->send_key_frames >= max_frames || now_ns - c->send_key_ns >= max_age_ns);
 }
 
 int tp_ctrl_conn_rekey_send(struct tp_ctrl_conn *c, uint64_t now_ns)

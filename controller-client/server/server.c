@@ -130,8 +130,7 @@ static void maybe_rekey(struct tp_ctrl_server *s, struct sconn *c)
 	int rc;
 
 	if (c->phase != UP || c->dead || !(c->features & TABLEAU__V1__FEATURE__FEATURE_REKEY) ||
-	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(s), s->cfg.rekey_ms * MS,
-				    s->cfg.rekey_frames))
+	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(s), s->cfg.rekey_ms * MS, s->cfg.rekey_frames))
 		return;
 	rc = tp_ctrl_conn_rekey_send(&c->conn, now_ns(s));
 	if (rc == -ENOBUFS)
@@ -260,8 +259,7 @@ static void ask_proof(struct tp_ctrl_server *s, struct sconn *c, uint64_t claime
 
 /* The answer: a bundle our own key signed proves its version; anything
  * else proves nothing. Unasked answers are ignored. */
-static void on_proof(struct tp_ctrl_server *s, struct sconn *c,
-		     const Tableau__V1__ProofResponse *p)
+static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1__ProofResponse *p)
 {
 	struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
 	struct tp_bundle_info info;

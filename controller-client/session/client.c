@@ -120,8 +120,7 @@ static void maybe_rekey(struct tp_ctrl_client *c)
 
 	if (c->state != TP_CTRL_CLIENT_ESTABLISHED ||
 	    !(c->peer_features & TABLEAU__V1__FEATURE__FEATURE_REKEY) ||
-	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(c), c->cfg.rekey_ms * MS,
-				    c->cfg.rekey_frames))
+	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(c), c->cfg.rekey_ms * MS, c->cfg.rekey_frames))
 		return;
 	rc = tp_ctrl_conn_rekey_send(&c->conn, now_ns(c));
 	if (rc < 0) {

@@ -66,8 +66,8 @@ struct serve {
 	int ino_fd, sig_fd;
 	uint64_t version;
 	int64_t issued_at;
-	uint64_t reload_at_ns; /* 0: none pending */
-	int64_t resign_retry;  /* after a failed re-sign, not before this */
+	uint64_t reload_at_ns;	   /* 0: none pending */
+	int64_t resign_retry;	   /* after a failed re-sign, not before this */
 	uint64_t refused_catch_up; /* a proven version we could not continue from, logged */
 };
 

@@ -50,7 +50,7 @@ struct tp_ctrl_conn {
 	uint8_t send_key[32], recv_key[32];
 	uint64_t send_ctr, recv_ctr; /* next nonce; UINT64_MAX is never used */
 	uint64_t rx_frames, tx_frames;
-	uint64_t rx_bytes; /* liveness: a large frame arriving slowly is progress */
+	uint64_t rx_bytes;	  /* liveness: a large frame arriving slowly is progress */
 	uint64_t send_key_ns;	  /* when send_key came into use (the owner's clock) */
 	uint64_t send_key_frames; /* frames sealed under send_key */
 	uint64_t rekeys_sent, rekeys_received;

@@ -62,15 +62,15 @@ struct tp_ctrl_server_config {
 	char listen[128];	 /* numeric "IPv4:port" / "[IPv6]:port" */
 	uint8_t static_priv[32]; /* controller's X25519 key (tp_ctrl_noise_priv_from_ed25519) */
 	struct tp_clock clock;
-	unsigned max_conns;			 /* (256) */
-	uint32_t handshake_timeout_ms;		 /* (5000) */
-	uint32_t dead_ms;			 /* (30000) no frame from an UP TP: close */
-	uint32_t keepalive_ms;			 /* (10000) ping an UP TP when idle this long */
-	unsigned max_pending;			 /* (64) unauthenticated connections */
-	unsigned max_pending_per_addr;		 /* (8) of them from one IP address */
-	uint32_t rekey_ms;			 /* (TP_CTRL_REKEY_AFTER_MS) */
-	uint32_t rekey_frames;			 /* (TP_CTRL_REKEY_AFTER_FRAMES) */
-	uint32_t max_session_ms;		 /* (TP_CTRL_SESSION_MAX_MS) */
+	unsigned max_conns;	       /* (256) */
+	uint32_t handshake_timeout_ms; /* (5000) */
+	uint32_t dead_ms;	       /* (30000) no frame from an UP TP: close */
+	uint32_t keepalive_ms;	       /* (10000) ping an UP TP when idle this long */
+	unsigned max_pending;	       /* (64) unauthenticated connections */
+	unsigned max_pending_per_addr; /* (8) of them from one IP address */
+	uint32_t rekey_ms;	       /* (TP_CTRL_REKEY_AFTER_MS) */
+	uint32_t rekey_frames;	       /* (TP_CTRL_REKEY_AFTER_FRAMES) */
+	uint32_t max_session_ms;       /* (TP_CTRL_SESSION_MAX_MS) */
 	/* The controller's Ed25519 public key: proofs of version (a TP's
 	 * running bundle) are verified with it. All zero: nothing is ever
 	 * proven. */
@@ -131,10 +131,10 @@ struct tp_ctrl_server_tp {
 	X(REMOVED, "removed")			  /* the TP left the site */                \
 	X(PEER_CLOSED, "peer_closed")		  /* end of stream */                       \
 	X(IO_ERROR, "io_error")			  /* read or write error */                 \
-	X(FULL, "full")				  /* max_conns reached at accept */          \
-	X(EVICTED, "evicted")	 /* oldest unauthenticated, max_pending reached */  \
-	X(PER_ADDRESS, "per_address") /* oldest of its address, per-address cap */ \
-	X(LIFETIME, "lifetime")	 /* session older than max_session_ms */
+	X(FULL, "full")				  /* max_conns reached at accept */         \
+	X(EVICTED, "evicted")	      /* oldest unauthenticated, max_pending reached */     \
+	X(PER_ADDRESS, "per_address") /* oldest of its address, per-address cap */          \
+	X(LIFETIME, "lifetime")	      /* session older than max_session_ms */
 
 enum tp_ctrl_server_close {
 #define X(n, s) TP_CTRL_SERVER_CLOSE_##n,

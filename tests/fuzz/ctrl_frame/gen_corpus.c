@@ -53,10 +53,18 @@ int main(int argc, char **argv)
 	Tableau__V1__ProofRequest preq = TABLEAU__V1__PROOF_REQUEST__INIT;
 	Tableau__V1__ProofResponse pres = TABLEAU__V1__PROOF_RESPONSE__INIT;
 	Tableau__V1__Rekey rekey = TABLEAU__V1__REKEY__INIT;
-	const char *names[12] = {"hello",	    "push",	      "ack",
-				 "nack",	    "status",	      "export_request",
-				 "export_response", "ping",	      "pong",
-				 "proof_request",   "proof_response", "rekey"};
+	const char *names[12] = {"hello",
+				 "push",
+				 "ack",
+				 "nack",
+				 "status",
+				 "export_request",
+				 "export_response",
+				 "ping",
+				 "pong",
+				 "proof_request",
+				 "proof_response",
+				 "rekey"};
 	size_t n, sn = 0;
 	const char *dir = argc > 1 ? argv[1] : "corpus";
 

@@ -66,9 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int init;
 	struct tp_ctrl_client_config cfg = {
 		.clock = {clk, NULL}, .address = "127.0.0.1:9", .rekey_frames = 2};
-	struct tp_ctrl_client_callbacks cb = {.apply = cb_apply,
-					      .policy_version = cb_version,
-					      .running_bundle = cb_running};
+	struct tp_ctrl_client_callbacks cb = {
+		.apply = cb_apply, .policy_version = cb_version, .running_bundle = cb_running};
 	const uint8_t *p = data + 1, *end = data + size, *rec;
 	struct tp_ctrl_noise_keys k;
 	struct tp_ctrl_client *c;
@@ -90,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = tp_ctrl_client_new(&cfg, &cb);
 	if (!c || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
 		abort();
-	tp_ctrl_conn_init(&c->conn, sv[0], TP_CTRL_FRAME_PREAUTH_MAX, 2 * (size_t)TP_CTRL_FRAME_MAX);
+	tp_ctrl_conn_init(&c->conn, sv[0], TP_CTRL_FRAME_PREAUTH_MAX,
+			  2 * (size_t)TP_CTRL_FRAME_MAX);
 	memset(&k, 0x66, sizeof(k));
 	tp_ctrl_conn_set_keys(&c->conn, &k, TP_CTRL_FRAME_MAX);
 	c->state = TP_CTRL_CLIENT_ESTABLISHED;
@@ -121,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (policy.site != site || c->stats.nacks != nacks + 1 ||
 			    c->stats.acks != acks)
 				abort();
-		} else if (c->stats.acks != acks || c->stats.nacks != nacks || policy.site != site) {
+		} else if (c->stats.acks != acks || c->stats.nacks != nacks ||
+			   policy.site != site) {
 			abort();
 		}
 		if ((memcmp(recv_key, c->conn.recv_key, 32) != 0) !=

@@ -40,8 +40,8 @@ static bool proves(const Tableau__V1__Envelope *e, uint64_t version)
 
 	if (e->msg_case != TABLEAU__V1__ENVELOPE__MSG_PROOF_RESPONSE || !p->signed_bundle.len)
 		return false;
-	st = tp_bundle_open(p->signed_bundle.data, p->signed_bundle.len, keys.ctl_pk, &info,
-			    &site, err, sizeof(err));
+	st = tp_bundle_open(p->signed_bundle.data, p->signed_bundle.len, keys.ctl_pk, &info, &site,
+			    err, sizeof(err));
 	tp_site_free(site);
 	return st == TP_BUNDLE_OK && info.version == version;
 }
@@ -86,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		abort();
-	tp_ctrl_conn_init(&c->conn, sv[0], TP_CTRL_FRAME_PREAUTH_MAX, 2 * (size_t)TP_CTRL_FRAME_MAX);
+	tp_ctrl_conn_init(&c->conn, sv[0], TP_CTRL_FRAME_PREAUTH_MAX,
+			  2 * (size_t)TP_CTRL_FRAME_MAX);
 	memset(&k, 0x77, sizeof(k));
 	tp_ctrl_conn_set_keys(&c->conn, &k, TP_CTRL_FRAME_PREAUTH_MAX);
 	c->tp = 0;
@@ -133,7 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (was == AWAIT_HELLO && c->phase == AWAIT_HELLO && !c->dead)
 			abort();
-		if (c->conn.rx.max != (c->phase == UP ? TP_CTRL_FRAME_MAX : TP_CTRL_FRAME_PREAUTH_MAX))
+		if (c->conn.rx.max !=
+		    (c->phase == UP ? TP_CTRL_FRAME_MAX : TP_CTRL_FRAME_PREAUTH_MAX))
 			abort();
 		if ((s->up[0] == c) != (c->phase == UP && !c->dead) || s->up[1])
 			abort();

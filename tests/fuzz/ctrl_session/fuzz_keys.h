@@ -18,10 +18,10 @@
 
 #include "tp/crypto.h"
 
-#define FUZZ_T0		   1795000000 /* wall clock of every apply */
-#define FUZZ_PUBLISHED	   5	      /* the server harness's published version */
-#define FUZZ_FLAG_UP	   0x01	      /* server: the connection starts UP */
-#define FUZZ_FLAG_REKEY	   0x02	      /* the peer announced FEATURE_REKEY */
+#define FUZZ_T0		1795000000 /* wall clock of every apply */
+#define FUZZ_PUBLISHED	5	   /* the server harness's published version */
+#define FUZZ_FLAG_UP	0x01	   /* server: the connection starts UP */
+#define FUZZ_FLAG_REKEY 0x02	   /* the peer announced FEATURE_REKEY */
 
 struct fuzz_keys {
 	uint8_t ctl_seed[32], ctl_pk[32], ctl_sk[64];
@@ -45,8 +45,7 @@ static inline void fuzz_keys_make(struct fuzz_keys *k)
 }
 
 /* Next record: 1 with *env and *len, 0 at the end of the input. */
-static inline int fuzz_next(const uint8_t **p, const uint8_t *end, const uint8_t **env,
-			    size_t *len)
+static inline int fuzz_next(const uint8_t **p, const uint8_t *end, const uint8_t **env, size_t *len)
 {
 	size_t n;
 

@@ -1183,8 +1183,8 @@ static void test_half_open_flood(void)
 		void *acc[2] = {s, (void *)(uintptr_t)(i + 32 + 2)};
 
 		for (unsigned j = i; j < i + 32; j++)
-			fds[j] = attacker_connect(port, i ? 0x7f000001 + (j % 40) * 256
-							  : 0x7f000001);
+			fds[j] = attacker_connect(port,
+						  i ? 0x7f000001 + (j % 40) * 256 : 0x7f000001);
 		CU_ASSERT_TRUE(pump(s, tps, 1, accepted_at_least, acc));
 	}
 	opened = HALF_OPEN;
