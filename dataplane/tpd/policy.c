@@ -341,12 +341,14 @@ json_t *tpd_controller_json(struct tpd *d)
 	for (int f = 0; f < TP_CTRL_CLIENT_FAIL__COUNT; f++)
 		json_object_set_new(fails, tp_ctrl_client_fail_name((enum tp_ctrl_client_fail)f),
 				    json_integer((json_int_t)cs.fails[f]));
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "address",
-			 d->cfg.controller_address, "state",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:I}",
+			 "address", d->cfg.controller_address, "state",
 			 tp_ctrl_client_state_name(tp_ctrl_client_state(d->ctrl)), "attempts",
 			 (json_int_t)cs.attempts, "sessions", (json_int_t)cs.sessions, "pushes",
 			 (json_int_t)cs.pushes, "acks", (json_int_t)cs.acks, "nacks",
 			 (json_int_t)cs.nacks, "last_acked_version",
 			 (json_int_t)d->last_acked_version, "last_error", cs.last_error, "fails",
-			 fails);
+			 fails, "rekeys", (json_int_t)(cs.rekeys_sent + cs.rekeys_received),
+			 "rehandshakes", (json_int_t)cs.rehandshakes, "proofs_sent",
+			 (json_int_t)cs.proofs_sent);
 }
