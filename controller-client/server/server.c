@@ -47,6 +47,7 @@ struct sconn {
 	uint64_t features;    /* tableau.v1 Feature bits of the TP's message 1 */
 	uint64_t proof_asked; /* the claim last asked to prove (0: none) */
 	bool proof_pending;   /* a ProofRequest is unanswered */
+	bool proof_refused;   /* a proof failed: not asked again this session */
 	char addr[64];
 	uint8_t ip[17]; /* family, then the address: the per-address cap's key */
 	bool dead;
@@ -236,15 +237,17 @@ out:
 }
 
 /* The TP says it runs a version newer than ours: its word moves nothing;
- * ask for the signed bundle, once per claim and session. */
+ * ask for the signed bundle, once per claim and session, and never again
+ * in a session whose proof failed (each check of a bundle costs us a
+ * signature check and a decode of up to 16 MiB). */
 static void ask_proof(struct tp_ctrl_server *s, struct sconn *c, uint64_t claimed)
 {
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 	Tableau__V1__ProofRequest pr = TABLEAU__V1__PROOF_REQUEST__INIT;
 	const struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
 
-	if (c->phase != UP || c->dead || c->proof_pending || claimed <= s->version ||
-	    claimed <= tp->proven_version || claimed <= c->proof_asked)
+	if (c->phase != UP || c->dead || c->proof_pending || c->proof_refused ||
+	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked)
 		return;
 	say(s, "TP %s reports version %llu, newer than ours (%llu): asking for its bundle",
 	    tp->name, (unsigned long long)claimed, (unsigned long long)s->version);
@@ -271,6 +274,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		return;
 	c->proof_pending = false;
 	if (!p->signed_bundle.len) {
+		c->proof_refused = true;
 		s->stats.proofs_refused++;
 		say(s, "TP %s cannot prove version %llu: %s", tp->name,
 		    (unsigned long long)c->proof_asked, p->error ? p->error : "no bundle");
@@ -285,6 +289,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 			 (unsigned long long)info.version);
 	}
 	if (st != TP_BUNDLE_OK) {
+		c->proof_refused = true;
 		s->stats.proofs_refused++;
 		say(s, "TP %s: proof of version %llu refused: %s", tp->name,
 		    (unsigned long long)c->proof_asked, err);
