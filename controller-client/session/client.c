@@ -43,6 +43,7 @@ struct tp_ctrl_client {
 	uint64_t ping_id;
 	uint64_t session_start_ns;
 	uint64_t peer_features; /* tableau.v1 Feature bits of this session's controller */
+	bool up_reported;	/* cb.connected(true) was the last call */
 	struct tp_ctrl_client_stats stats;
 };
 
@@ -95,7 +96,6 @@ const char *tp_ctrl_client_fail_name(enum tp_ctrl_client_fail f)
 /* End the session (if any) and schedule the next attempt. */
 static void fail(struct tp_ctrl_client *c, enum tp_ctrl_client_fail f, const char *why)
 {
-	bool was_up = c->state == TP_CTRL_CLIENT_ESTABLISHED;
 	uint64_t delay = tp_ctrl_backoff_next(&c->backoff);
 
 	tp_ctrl_conn_close(&c->conn);
@@ -108,8 +108,9 @@ static void fail(struct tp_ctrl_client *c, enum tp_ctrl_client_fail f, const cha
 	snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s", why);
 	say(c, "controller %s: %s; retry in %llu ms", c->cfg.address, why,
 	    (unsigned long long)(delay / MS));
-	if (was_up && c->cb.connected)
+	if (c->up_reported && c->cb.connected)
 		c->cb.connected(c->cb.arg, false);
+	c->up_reported = false;
 }
 
 /* Replace the sending key when it is due and the controller can follow. */
@@ -346,8 +347,9 @@ static void on_handshake_frame(struct tp_ctrl_client *c, const uint8_t *f, size_
 	tp_ctrl_backoff_reset(&c->backoff);
 	c->last_rx_ns = now_ns(c);
 	say(c, "controller %s: session established", c->cfg.address);
-	if (c->cb.connected)
+	if (!c->up_reported && c->cb.connected)
 		c->cb.connected(c->cb.arg, true);
+	c->up_reported = true;
 	send_hello(c);
 	tp_ctrl_client_send_status(c);
 }
@@ -462,7 +464,9 @@ void tp_ctrl_client_on_writable(struct tp_ctrl_client *c)
 }
 
 /* The session reached its maximum lifetime: end it and handshake again at
- * once, for fresh keys from fresh ephemerals. Not a failure: no backoff. */
+ * once, for fresh keys from fresh ephemerals. Not a failure: no backoff,
+ * and the owner is not told the controller went away (the policy state
+ * stays enforcing) unless the new handshake fails. */
 static void rehandshake(struct tp_ctrl_client *c)
 {
 	tp_ctrl_conn_close(&c->conn);
@@ -470,8 +474,6 @@ static void rehandshake(struct tp_ctrl_client *c)
 	c->state = TP_CTRL_CLIENT_IDLE;
 	c->stats.rehandshakes++;
 	say(c, "controller %s: session lifetime reached: new handshake", c->cfg.address);
-	if (c->cb.connected)
-		c->cb.connected(c->cb.arg, false);
 	start_connect(c);
 }
 

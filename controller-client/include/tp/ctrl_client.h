@@ -17,7 +17,8 @@
  *   ESTABLISHED Hello sent; pushes are applied, pings keep it alive; no
  *               frame from the controller for dead_ms ends it; after
  *               max_session_ms it ends and a new handshake starts at once
- *               (fresh keys; no backoff, not a failure)
+ *               (fresh keys; no backoff, not a failure, and callbacks.connected
+ *               hears of it only if that handshake fails)
  * Every failure closes the socket, wipes the session keys and goes to
  * IDLE with the next backoff delay (tp/ctrl_backoff.h); reaching
  * ESTABLISHED resets the backoff.

@@ -154,10 +154,13 @@ static void on_export(void *arg, const char *tp, const uint8_t *data, size_t len
 	snprintf(got_export.error, sizeof(got_export.error), "%s", error ? error : "");
 }
 
+static unsigned downs; /* connected(false) calls */
+
 static void tp_connected(void *arg, bool up)
 {
 	struct tp *t = arg;
 
+	downs += !up;
 	tp_failmode_set_controller(&t->a.fm, up, wall());
 }
 
@@ -1311,7 +1314,9 @@ static void test_rekey_and_lifetime(void)
 	CU_ASSERT_EQUAL(cs.sessions, 1);
 	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_BAD_FRAME], 0);
 
-	/* The maximum lifetime: a new handshake, not a failure. */
+	/* The maximum lifetime: a new handshake, not a failure, and the
+	 * policy state never leaves enforcing. */
+	downs = 0;
 	start = fake_ns;
 	while (fake_ns - start < 100000 * MS) {
 		fake_ns += 1000 * MS;
@@ -1322,6 +1327,8 @@ static void test_rekey_and_lifetime(void)
 	CU_ASSERT_EQUAL(cs.rehandshakes, 1);
 	CU_ASSERT_EQUAL(cs.sessions, 2);
 	CU_ASSERT_EQUAL(cs.failures, 0);
+	CU_ASSERT_EQUAL(downs, 0);
+	CU_ASSERT_EQUAL(t.a.fm.state, TP_FAILMODE_ENFORCING);
 	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->sessions, 2);
 	b = bundle(6, 0, wall() + 3600, ctl_sk, &n);
