@@ -12,7 +12,7 @@
 #   - an independent Python Noise_IK implementation completes a session
 #   - a lost state directory: the controller continues from the versions
 #     the TPs prove (their signed bundles); a rogue TP that only reports
-#     2^64-2 or 2^64-1 moves nothing
+#     2^64-2 or 2^64-1 moves nothing; serve never issues 2^64-1 nor wraps
 set -uo pipefail
 TOP=${TP_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
 B=${TP_BUILD_DIR:-$TOP/build}
@@ -183,6 +183,25 @@ done
 check "tpolicy status prints no negative version" sh -c "! '$B/tpolicy' status --state '$T/ctl' | grep -E ' -[0-9]'"
 kill -HUP "${PID[serve]}"
 check "after the rogue: every TP runs version $((VR + 1))" status --wait $((VR + 1)) --timeout 20
+
+# The end of the version space: from 2^64-2 nothing more is issued (2^64-1
+# is never valid, and the counter must not wrap to 0), checked before the
+# state file is written; a state file that is not a version stops serve.
+last() { # last CONTENT: run a second serve on that STATE/version
+	rm -rf "$T/ctl-last" && mkdir -p "$T/ctl-last" && printf '%s\n' "$1" >"$T/ctl-last/version"
+	timeout 10 "$B/tpolicy" serve --site "$T/site.yaml" --key "$T/ctl.key" \
+		--listen 127.0.0.1:7445 --state "$T/ctl-last" >"$T/last.log" 2>&1
+}
+last 18446744073709551614
+check "serve at version 2^64-2 refuses to issue more" test $? -ne 124
+check "... says why" grep -q "is the last one there can be" "$T/last.log"
+check "... and leaves its state file alone" test "$(cat "$T/ctl-last/version")" = 18446744073709551614
+for BAD in 18446744073709551615 18446744073709551616 -1 12abc ''; do
+	last "$BAD"
+	check "STATE/version '$BAD' stops serve with a clear error" \
+		grep -q "not a version number" "$T/last.log"
+	check "... and is left alone" test "$(cat "$T/ctl-last/version")" = "$BAD"
+done
 
 # 100 pushes in a row (SIGHUP each; the kernel may merge two pending
 # SIGHUPs into one, so count the versions): every TP ends on the last one,
