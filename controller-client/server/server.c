@@ -653,7 +653,8 @@ int tp_ctrl_server_tick(struct tp_ctrl_server *s)
 		}
 		/* The TP handshakes again at max_session_ms; one that does
 		 * not (older software) is made to. */
-		t = c->up_since_ns + (s->cfg.max_session_ms + s->cfg.handshake_timeout_ms) * MS;
+		t = c->up_since_ns +
+		    ((uint64_t)s->cfg.max_session_ms + s->cfg.handshake_timeout_ms) * MS;
 		if (now >= t) {
 			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_LIFETIME, "session lifetime reached");
 			continue;
