@@ -78,6 +78,15 @@ static uint64_t cb_version(void *arg)
 	return a->policy.has_policy ? a->policy.info.version : 0;
 }
 
+/* The proof a controller that lost its state asks for. */
+static const uint8_t *cb_running_bundle(void *arg, size_t *len)
+{
+	struct agent *a = arg;
+
+	*len = a->policy.has_policy ? a->policy.bundle_len : 0;
+	return a->policy.has_policy ? a->policy.bundle : NULL;
+}
+
 static void cb_status(void *arg, struct tp_ctrl_status *st)
 {
 	static struct tp_ctrl_status_counter ctrs[2];
@@ -186,6 +195,7 @@ int main(int argc, char **argv)
 	};
 	struct tp_ctrl_client_config cfg = {.clock = {mono_ns, NULL}};
 	struct tp_ctrl_client_callbacks cb = {.apply = cb_apply,
+					      .running_bundle = cb_running_bundle,
 					      .policy_version = cb_version,
 					      .status = cb_status,
 					      .connected = cb_connected,

@@ -42,6 +42,7 @@ void tp_ctrl_conn_set_keys(struct tp_ctrl_conn *c, const struct tp_ctrl_noise_ke
 	memcpy(c->send_key, k->send, 32);
 	memcpy(c->recv_key, k->recv, 32);
 	c->send_ctr = c->recv_ctr = 0;
+	c->send_key_frames = 0;
 	c->keyed = true;
 	c->rx.max = rx_max;
 }
@@ -166,9 +167,52 @@ int tp_ctrl_conn_send(struct tp_ctrl_conn *c, const Tableau__V1__Envelope *env)
 	tp_crypto_aead_seal(p + TP_CTRL_FRAME_HDR_LEN, p + TP_CTRL_FRAME_HDR_LEN, len, c->send_ctr,
 			    c->send_key, NULL, 0);
 	c->send_ctr++;
+	c->send_key_frames++;
 	c->tx_len += TP_CTRL_FRAME_HDR_LEN + len + TP_CTRL_FRAME_TAG_LEN;
 	c->tx_frames++;
 	return 0;
+}
+
+/* REKEY(k) = ENCRYPT(k, 2^64-1, "", zeros(32)), first 32 bytes (Noise,
+ * section 11.3): the nonce 2^64-1 is never used for a frame. */
+static void rekey(uint8_t k[32])
+{
+	uint8_t zeros[32] = {0}, out[32 + TP_CTRL_FRAME_TAG_LEN];
+
+	tp_crypto_aead_seal(out, zeros, sizeof(zeros), UINT64_MAX, k, NULL, 0);
+	memcpy(k, out, 32);
+	tp_crypto_wipe(out, sizeof(out));
+}
+
+bool tp_ctrl_conn_rekey_due(const struct tp_ctrl_conn *c, uint64_t now_ns, uint64_t max_age_ns,
+			    uint64_t max_frames)
+{
+	return c->keyed &&
+	       (c->send_key_frames >= max_frames || now_ns - c->send_key_ns >= max_age_ns);
+}
+
+int tp_ctrl_conn_rekey_send(struct tp_ctrl_conn *c, uint64_t now_ns)
+{
+	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
+	Tableau__V1__Rekey r = TABLEAU__V1__REKEY__INIT;
+	int rc;
+
+	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_REKEY;
+	env.rekey = &r;
+	rc = tp_ctrl_conn_send(c, &env);
+	if (rc < 0)
+		return rc;
+	rekey(c->send_key);
+	c->send_key_ns = now_ns;
+	c->send_key_frames = 0;
+	c->rekeys_sent++;
+	return 0;
+}
+
+void tp_ctrl_conn_rekey_recv(struct tp_ctrl_conn *c)
+{
+	rekey(c->recv_key);
+	c->rekeys_received++;
 }
 
 int tp_ctrl_conn_flush(struct tp_ctrl_conn *c)

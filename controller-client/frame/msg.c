@@ -46,9 +46,55 @@ static bool valid_string(const char *s, size_t max)
 	return !s || strnlen(s, max) < max;
 }
 
+/*
+ * protobuf-c keeps a field number 0 (invalid in protobuf) as an unknown
+ * field when its key is written in two bytes (0x80 0x00), then packs it in
+ * one byte (0x00), which it refuses to read: such a message would not
+ * survive its own re-encoding. Refuse it, at any depth (the fuzz harness's
+ * decode -> encode -> decode invariant found it).
+ */
+static bool tags_valid(const ProtobufCMessage *m, unsigned depth)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+
+	if (depth > 8)
+		return false; /* the schema nests three deep */
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		if (m->unknown_fields[i].tag == 0)
+			return false;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(const void *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *v =
+				*(ProtobufCMessage *const *const *)(const void *)(base + f->offset);
+
+			for (size_t j = 0; j < n; j++)
+				if (!tags_valid(v[j], depth + 1))
+					return false;
+		} else {
+			const ProtobufCMessage *sub =
+				*(const ProtobufCMessage *const *)(const void *)(base + f->offset);
+
+			if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF &&
+			    *(const uint32_t *)(const void *)(base + f->quantifier_offset) != f->id)
+				continue;
+			if (sub && !tags_valid(sub, depth + 1))
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Limits a reader relies on, beyond what protobuf-c checks. */
 static bool valid(const Tableau__V1__Envelope *e)
 {
+	if (!tags_valid(&e->base, 0))
+		return false;
 	switch (e->msg_case) {
 	case TABLEAU__V1__ENVELOPE__MSG_HELLO:
 		return e->hello->public_key.len == 32 &&
@@ -97,4 +143,32 @@ size_t tp_ctrl_msg_size(const Tableau__V1__Envelope *env)
 size_t tp_ctrl_msg_pack(const Tableau__V1__Envelope *env, uint8_t *out)
 {
 	return tableau__v1__envelope__pack(env, out);
+}
+
+uint64_t tp_ctrl_msg_features(const uint8_t *payload, size_t len)
+{
+	struct tp_ctrl_msg m = {.budget = BUDGET_BASE};
+	Tableau__V1__HandshakePayload *hp;
+	uint64_t f;
+
+	if (!payload || !len)
+		return 0;
+	m.alloc = (ProtobufCAllocator){
+		.alloc = budget_alloc, .free = budget_free, .allocator_data = &m};
+	hp = tableau__v1__handshake_payload__unpack(&m.alloc, len, payload);
+	if (!hp)
+		return 0;
+	f = hp->features;
+	tableau__v1__handshake_payload__free_unpacked(hp, &m.alloc);
+	return f;
+}
+
+size_t tp_ctrl_msg_pack_features(uint64_t features, uint8_t *out, size_t max)
+{
+	Tableau__V1__HandshakePayload hp = TABLEAU__V1__HANDSHAKE_PAYLOAD__INIT;
+
+	hp.features = features;
+	if (tableau__v1__handshake_payload__get_packed_size(&hp) > max)
+		return 0;
+	return tableau__v1__handshake_payload__pack(&hp, out);
 }

@@ -2,8 +2,10 @@
 /*
  * Controller side of the channel (tp/ctrl_server.h).
  *
- * State: the listening socket; conns[0..n_conns) (each with its phase,
- * deadlines and, once identified, the index of its TP); tps[0..n_tps) with
+ * State: the listening socket; conns[0..n_conns) in accept order (each
+ * with its phase, deadlines, source address, the Feature bits its message
+ * 1 announced, an outstanding ProofRequest and, once identified, the index
+ * of its TP); tps[0..n_tps) with
  * up[i] the UP connection of TP i or NULL; the current bundle. Connections
  * are only removed between service rounds (reap()), so the pollfd array
  * built by tp_ctrl_server_pollfds() stays aligned with conns[] while a
@@ -21,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tp/bundle.h"
 #include "tp/crypto.h"
 #include "tp/ctrl_conn.h"
 #include "tp/ctrl_msg.h"
@@ -40,7 +43,13 @@ struct sconn {
 	uint64_t deadline_ns, last_rx_ns, last_tx_ns;
 	uint64_t pushed_version;
 	uint64_t ping_id;
+	uint64_t up_since_ns;
+	uint64_t features;    /* tableau.v1 Feature bits of the TP's message 1 */
+	uint64_t proof_asked; /* the claim last asked to prove (0: none) */
+	bool proof_pending;   /* a ProofRequest is unanswered */
+	bool proof_refused;   /* a proof failed: not asked again this session */
 	char addr[64];
+	uint8_t ip[17]; /* family, then the address: the per-address cap's key */
 	bool dead;
 };
 
@@ -115,6 +124,24 @@ static void drop_conn(struct tp_ctrl_server *s, struct sconn *c, enum tp_ctrl_se
 	}
 }
 
+/* Replace the sending key of an UP session when it is due and the TP can
+ * follow. */
+static void maybe_rekey(struct tp_ctrl_server *s, struct sconn *c)
+{
+	int rc;
+
+	if (c->phase != UP || c->dead || !(c->features & TABLEAU__V1__FEATURE__FEATURE_REKEY) ||
+	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(s), s->cfg.rekey_ms * MS, s->cfg.rekey_frames))
+		return;
+	rc = tp_ctrl_conn_rekey_send(&c->conn, now_ns(s));
+	if (rc == -ENOBUFS)
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_SLOW_PEER, "too slow: output backlog full");
+	else if (rc < 0)
+		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, strerror(-rc));
+	else
+		s->stats.rekeys_sent++;
+}
+
 static void send_env(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1__Envelope *e)
 {
 	int rc = tp_ctrl_conn_send(&c->conn, e);
@@ -128,6 +155,7 @@ static void send_env(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		return;
 	}
 	c->last_tx_ns = now_ns(s);
+	maybe_rekey(s, c);
 }
 
 static void push_to(struct tp_ctrl_server *s, struct sconn *c)
@@ -162,15 +190,18 @@ static int find_tp(const struct tp_ctrl_server *s, const uint8_t key[32])
 static void on_msg1(struct tp_ctrl_server *s, struct sconn *c, const uint8_t *f, size_t len)
 {
 	struct tp_ctrl_noise_keys keys;
-	uint8_t payload[TP_CTRL_NOISE_PAYLOAD_MAX], msg2[TP_CTRL_NOISE_MSG2_OVERHEAD];
+	uint8_t payload[TP_CTRL_NOISE_PAYLOAD_MAX];
+	uint8_t msg2[TP_CTRL_NOISE_MSG2_OVERHEAD + TP_CTRL_NOISE_PAYLOAD_MAX];
 	char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	size_t plen;
 	int rc;
 
 	if (!tp_ctrl_noise_init(&c->hs, false, s->cfg.static_priv, NULL) ||
-	    tp_ctrl_noise_read1(&c->hs, f, len, payload, sizeof(payload)) < 0) {
+	    (rc = tp_ctrl_noise_read1(&c->hs, f, len, payload, sizeof(payload))) < 0) {
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_BAD_HANDSHAKE, "bad handshake");
 		return;
 	}
+	c->features = tp_ctrl_msg_features(rc ? payload : NULL, (size_t)rc);
 	memcpy(c->peer_key, c->hs.rs, 32);
 	c->tp = find_tp(s, c->peer_key);
 	if (c->tp < 0) {
@@ -188,16 +219,87 @@ static void on_msg1(struct tp_ctrl_server *s, struct sconn *c, const uint8_t *f,
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_UNKNOWN_KEY, "unknown key");
 		return;
 	}
-	rc = tp_ctrl_noise_write2(&c->hs, NULL, NULL, 0, msg2, sizeof(msg2), &keys);
+	plen = tp_ctrl_msg_pack_features(TABLEAU__V1__FEATURE__FEATURE_REKEY, payload,
+					 sizeof(payload));
+	rc = tp_ctrl_noise_write2(&c->hs, NULL, payload, plen, msg2, sizeof(msg2), &keys);
 	tp_ctrl_noise_wipe(&c->hs);
 	if (rc < 0 || tp_ctrl_conn_send_raw(&c->conn, msg2, (size_t)rc) < 0) {
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_IO_ERROR, "cannot answer the handshake");
 		goto out;
 	}
-	tp_ctrl_conn_set_keys(&c->conn, &keys, TP_CTRL_FRAME_MAX);
+	/* Anyone holding a captured message 1 gets this far: frames stay
+	 * small until the Hello confirms the key. */
+	tp_ctrl_conn_set_keys(&c->conn, &keys, TP_CTRL_FRAME_PREAUTH_MAX);
+	c->conn.send_key_ns = now_ns(s);
 	c->phase = AWAIT_HELLO;
 out:
 	tp_crypto_wipe(&keys, sizeof(keys));
+}
+
+/* The TP says it runs a version newer than ours: its word moves nothing;
+ * ask for the signed bundle, once per claim and session, and never again
+ * in a session whose proof failed (each check of a bundle costs us a
+ * signature check and a decode of up to 16 MiB). */
+static void ask_proof(struct tp_ctrl_server *s, struct sconn *c, uint64_t claimed)
+{
+	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
+	Tableau__V1__ProofRequest pr = TABLEAU__V1__PROOF_REQUEST__INIT;
+	const struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
+
+	if (c->phase != UP || c->dead || c->proof_pending || c->proof_refused ||
+	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked)
+		return;
+	say(s, "TP %s reports version %llu, newer than ours (%llu): asking for its bundle",
+	    tp->name, (unsigned long long)claimed, (unsigned long long)s->version);
+	pr.version = claimed;
+	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PROOF_REQUEST;
+	env.proof_request = &pr;
+	c->proof_pending = true;
+	c->proof_asked = claimed;
+	s->stats.proofs_asked++;
+	send_env(s, c, &env);
+}
+
+/* The answer: a bundle our own key signed proves its version; anything
+ * else proves nothing. Unasked answers are ignored. */
+static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1__ProofResponse *p)
+{
+	struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
+	struct tp_bundle_info info;
+	struct tp_site *site = NULL;
+	enum tp_bundle_status st;
+	char err[160];
+
+	if (!c->proof_pending)
+		return;
+	c->proof_pending = false;
+	if (!p->signed_bundle.len) {
+		c->proof_refused = true;
+		s->stats.proofs_refused++;
+		say(s, "TP %s cannot prove version %llu: %s", tp->name,
+		    (unsigned long long)c->proof_asked, p->error ? p->error : "no bundle");
+		return;
+	}
+	st = tp_bundle_open(p->signed_bundle.data, p->signed_bundle.len, s->cfg.bundle_pk, &info,
+			    &site, err, sizeof(err));
+	tp_site_free(site);
+	if (st == TP_BUNDLE_OK && (info.version == 0 || info.version == UINT64_MAX)) {
+		st = TP_BUNDLE_UNDECODABLE;
+		snprintf(err, sizeof(err), "version %llu is never valid",
+			 (unsigned long long)info.version);
+	}
+	if (st != TP_BUNDLE_OK) {
+		c->proof_refused = true;
+		s->stats.proofs_refused++;
+		say(s, "TP %s: proof of version %llu refused: %s", tp->name,
+		    (unsigned long long)c->proof_asked, err);
+		return;
+	}
+	s->stats.proofs_verified++;
+	if (info.version > tp->proven_version)
+		tp->proven_version = info.version;
+	say(s, "TP %s proved it runs version %llu (reported %llu)", tp->name,
+	    (unsigned long long)info.version, (unsigned long long)c->proof_asked);
 }
 
 static void on_hello(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1__Hello *h)
@@ -213,6 +315,8 @@ static void on_hello(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		drop_conn(s, s->up[c->tp], TP_CTRL_SERVER_CLOSE_REPLACED,
 			  "replaced by a newer session");
 	c->phase = UP;
+	c->up_since_ns = now_ns(s);
+	c->conn.rx.max = TP_CTRL_FRAME_MAX;
 	s->up[c->tp] = c;
 	tp->connected = true;
 	tp->since_ns = now_ns(s);
@@ -225,6 +329,7 @@ static void on_hello(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		say(s, "TP %s calls itself '%s' (the site's name is used)", tp->name, h->tp_name);
 	say(s, "TP %s connected from %s (software %s, policy version %llu)", tp->name, c->addr,
 	    tp->software_version, (unsigned long long)tp->running_version);
+	ask_proof(s, c, h->policy_version);
 	push_to(s, c);
 }
 
@@ -247,6 +352,7 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 		tp->acked_version = e->ack->version;
 		if (e->ack->version > tp->running_version)
 			tp->running_version = e->ack->version;
+		ask_proof(s, c, e->ack->version);
 		say(s, "TP %s: acked version %llu", tp->name, (unsigned long long)e->ack->version);
 		break;
 	case TABLEAU__V1__ENVELOPE__MSG_NACK:
@@ -276,6 +382,7 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 		}
 		/* A TP that restarted on an older LKG in the same session
 		 * cannot happen; one that fell back still gets the bundle. */
+		ask_proof(s, c, e->status->policy_version);
 		push_to(s, c);
 		break;
 	case TABLEAU__V1__ENVELOPE__MSG_PING:
@@ -297,6 +404,14 @@ static void on_msg(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V1_
 	}
 	case TABLEAU__V1__ENVELOPE__MSG_HELLO:
 		drop_conn(s, c, TP_CTRL_SERVER_CLOSE_PROTOCOL, "second Hello");
+		break;
+	case TABLEAU__V1__ENVELOPE__MSG_PROOF_RESPONSE:
+		on_proof(s, c, e->proof_response);
+		break;
+	case TABLEAU__V1__ENVELOPE__MSG_REKEY:
+		/* The TP's next frame is under its next key. */
+		tp_ctrl_conn_rekey_recv(&c->conn);
+		s->stats.rekeys_received++;
 		break;
 	default:
 		break; /* Pong, or unknown to this version */
@@ -377,36 +492,6 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len
 	}
 }
 
-static void accept_some(struct tp_ctrl_server *s)
-{
-	for (int i = 0; i < ACCEPT_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct sconn *c;
-		int one = 1;
-		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0)
-			return;
-		if (s->n_conns >= s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
-			/* Accept and close rather than leave the backlog full. */
-			s->stats.closes[TP_CTRL_SERVER_CLOSE_FULL]++;
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		tp_ctrl_conn_init(&c->conn, fd, TP_CTRL_FRAME_PREAUTH_MAX,
-				  2 * (size_t)TP_CTRL_FRAME_MAX);
-		c->phase = AWAIT_1;
-		c->tp = -1;
-		c->deadline_ns = now_ns(s) + s->cfg.handshake_timeout_ms * MS;
-		c->last_rx_ns = c->last_tx_ns = now_ns(s);
-		format_addr(&ss, c->addr, sizeof(c->addr));
-		s->conns[s->n_conns++] = c;
-		s->stats.accepted++;
-	}
-}
-
 static void free_conn(struct sconn *c)
 {
 	tp_ctrl_conn_close(&c->conn);
@@ -426,6 +511,83 @@ static void reap(struct tp_ctrl_server *s)
 			s->conns[j++] = s->conns[i];
 	}
 	s->n_conns = j;
+}
+
+static void ip_key(const struct sockaddr_storage *ss, uint8_t key[17])
+{
+	memset(key, 0, 17);
+	key[0] = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+/* Make room for one more unauthenticated connection from ip: over a cap,
+ * the oldest unauthenticated one (of that address, for the per-address
+ * cap) goes. conns[] is in accept order, so the first match is the
+ * oldest. Dead ones are reaped at once: this runs between rounds. */
+static void make_room(struct tp_ctrl_server *s, const uint8_t ip[17])
+{
+	struct sconn *oldest = NULL, *oldest_here = NULL;
+	unsigned pending = 0, here = 0, live = 0;
+
+	for (unsigned i = 0; i < s->n_conns; i++) {
+		struct sconn *c = s->conns[i];
+
+		if (c->dead)
+			continue;
+		live++;
+		if (c->phase == UP)
+			continue;
+		pending++;
+		if (!oldest)
+			oldest = c;
+		if (memcmp(c->ip, ip, 17) == 0 && here++ == 0)
+			oldest_here = c;
+	}
+	if (oldest_here && here >= s->cfg.max_pending_per_addr)
+		drop_conn(s, oldest_here, TP_CTRL_SERVER_CLOSE_PER_ADDRESS,
+			  "per-address cap of unauthenticated connections");
+	else if (oldest && (pending >= s->cfg.max_pending || live >= s->cfg.max_conns))
+		drop_conn(s, oldest, TP_CTRL_SERVER_CLOSE_EVICTED,
+			  "evicted: oldest unauthenticated connection");
+	reap(s);
+}
+
+static void accept_some(struct tp_ctrl_server *s)
+{
+	for (int i = 0; i < ACCEPT_BURST; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct sconn *c;
+		uint8_t ip[17];
+		int one = 1;
+		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		ip_key(&ss, ip);
+		make_room(s, ip);
+		if (s->n_conns >= s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
+			/* Every slot is a live session: accept and close
+			 * rather than leave the backlog full. */
+			s->stats.closes[TP_CTRL_SERVER_CLOSE_FULL]++;
+			close(fd);
+			continue;
+		}
+		memcpy(c->ip, ip, sizeof(c->ip));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tp_ctrl_conn_init(&c->conn, fd, TP_CTRL_FRAME_PREAUTH_MAX,
+				  2 * (size_t)TP_CTRL_FRAME_MAX);
+		c->phase = AWAIT_1;
+		c->tp = -1;
+		c->deadline_ns = now_ns(s) + s->cfg.handshake_timeout_ms * MS;
+		c->last_rx_ns = c->last_tx_ns = now_ns(s);
+		format_addr(&ss, c->addr, sizeof(c->addr));
+		s->conns[s->n_conns++] = c;
+		s->stats.accepted++;
+	}
 }
 
 unsigned tp_ctrl_server_pollfds(struct tp_ctrl_server *s, struct pollfd *pfd, unsigned max)
@@ -489,6 +651,19 @@ int tp_ctrl_server_tick(struct tp_ctrl_server *s)
 			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_SILENT, "silent: presumed dead");
 			continue;
 		}
+		/* The TP handshakes again at max_session_ms; one that does
+		 * not (older software) is made to. */
+		t = c->up_since_ns +
+		    ((uint64_t)s->cfg.max_session_ms + s->cfg.handshake_timeout_ms) * MS;
+		if (now >= t) {
+			drop_conn(s, c, TP_CTRL_SERVER_CLOSE_LIFETIME, "session lifetime reached");
+			continue;
+		}
+		if (t < next)
+			next = t;
+		maybe_rekey(s, c);
+		if (c->dead)
+			continue;
 		if (now - c->last_tx_ns >= s->cfg.keepalive_ms * MS) {
 			Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 			Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
@@ -562,8 +737,11 @@ int tp_ctrl_server_set_tps(struct tp_ctrl_server *s, const struct tp_ctrl_server
 int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uint8_t *bundle,
 			   size_t len)
 {
-	uint8_t *copy = malloc(len ? len : 1);
+	uint8_t *copy;
 
+	if (version == 0 || version == UINT64_MAX)
+		return -ERANGE;
+	copy = malloc(len ? len : 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, bundle, len);
@@ -593,6 +771,16 @@ void tp_ctrl_server_request_export(struct tp_ctrl_server *s)
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s)
 {
 	return s->version;
+}
+
+uint64_t tp_ctrl_server_proven_version(const struct tp_ctrl_server *s)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < s->n_tps; i++)
+		if (s->tps[i].proven_version > v)
+			v = s->tps[i].proven_version;
+	return v;
 }
 
 size_t tp_ctrl_server_n_tps(const struct tp_ctrl_server *s)
@@ -643,6 +831,18 @@ struct tp_ctrl_server *tp_ctrl_server_new(const struct tp_ctrl_server_config *cf
 		s->cfg.dead_ms = 30000;
 	if (!s->cfg.keepalive_ms)
 		s->cfg.keepalive_ms = 10000;
+	if (!s->cfg.max_pending)
+		s->cfg.max_pending = 64;
+	if (s->cfg.max_pending > s->cfg.max_conns)
+		s->cfg.max_pending = s->cfg.max_conns;
+	if (!s->cfg.max_pending_per_addr)
+		s->cfg.max_pending_per_addr = 8;
+	if (!s->cfg.rekey_ms)
+		s->cfg.rekey_ms = TP_CTRL_REKEY_AFTER_MS;
+	if (!s->cfg.rekey_frames)
+		s->cfg.rekey_frames = TP_CTRL_REKEY_AFTER_FRAMES;
+	if (!s->cfg.max_session_ms)
+		s->cfg.max_session_ms = TP_CTRL_SESSION_MAX_MS;
 	if (!s->cfg.clock.now_ns) {
 		snprintf(err, errlen, "no clock");
 		goto fail;

@@ -5,8 +5,9 @@
  * State, besides the enum: the connection (fd, buffers, keys) and the
  * handshake, both empty in IDLE; the backoff counter; and five deadlines
  * on the injected clock: next_attempt (IDLE), hs_deadline (CONNECTING,
- * HANDSHAKE), last_rx + dead (ESTABLISHED), last_tx + keepalive and
- * next_status (ESTABLISHED).
+ * HANDSHAKE), last_rx + dead (ESTABLISHED), last_tx + keepalive,
+ * next_status, send_key_ns + rekey and session_start + max_session
+ * (ESTABLISHED). peer_features: what the controller's message 2 announced.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,9 @@ struct tp_ctrl_client {
 	uint64_t next_attempt_ns, hs_deadline_ns;
 	uint64_t last_rx_ns, last_tx_ns, next_status_ns;
 	uint64_t ping_id;
+	uint64_t session_start_ns;
+	uint64_t peer_features; /* tableau.v1 Feature bits of this session's controller */
+	bool up_reported;	/* cb.connected(true) was the last call */
 	struct tp_ctrl_client_stats stats;
 };
 
@@ -92,7 +96,6 @@ const char *tp_ctrl_client_fail_name(enum tp_ctrl_client_fail f)
 /* End the session (if any) and schedule the next attempt. */
 static void fail(struct tp_ctrl_client *c, enum tp_ctrl_client_fail f, const char *why)
 {
-	bool was_up = c->state == TP_CTRL_CLIENT_ESTABLISHED;
 	uint64_t delay = tp_ctrl_backoff_next(&c->backoff);
 
 	tp_ctrl_conn_close(&c->conn);
@@ -105,8 +108,28 @@ static void fail(struct tp_ctrl_client *c, enum tp_ctrl_client_fail f, const cha
 	snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s", why);
 	say(c, "controller %s: %s; retry in %llu ms", c->cfg.address, why,
 	    (unsigned long long)(delay / MS));
-	if (was_up && c->cb.connected)
+	if (c->up_reported && c->cb.connected)
 		c->cb.connected(c->cb.arg, false);
+	c->up_reported = false;
+}
+
+/* Replace the sending key when it is due and the controller can follow. */
+static void maybe_rekey(struct tp_ctrl_client *c)
+{
+	char why[80];
+	int rc;
+
+	if (c->state != TP_CTRL_CLIENT_ESTABLISHED ||
+	    !(c->peer_features & TABLEAU__V1__FEATURE__FEATURE_REKEY) ||
+	    !tp_ctrl_conn_rekey_due(&c->conn, now_ns(c), c->cfg.rekey_ms * MS, c->cfg.rekey_frames))
+		return;
+	rc = tp_ctrl_conn_rekey_send(&c->conn, now_ns(c));
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "cannot rekey: %s", strerror(-rc));
+		fail(c, TP_CTRL_CLIENT_FAIL_IO_ERROR, why);
+		return;
+	}
+	c->stats.rekeys_sent++;
 }
 
 static void send_env(struct tp_ctrl_client *c, const Tableau__V1__Envelope *env)
@@ -120,6 +143,7 @@ static void send_env(struct tp_ctrl_client *c, const Tableau__V1__Envelope *env)
 		return;
 	}
 	c->last_tx_ns = now_ns(c);
+	maybe_rekey(c);
 }
 
 void tp_ctrl_client_send_status(struct tp_ctrl_client *c)
@@ -230,6 +254,27 @@ static void handle_push(struct tp_ctrl_client *c, const Tableau__V1__PolicyPush 
 	tp_ctrl_client_send_status(c);
 }
 
+/* The controller asks for the signed bundle behind the version we report
+ * (it moves its own counter only on such proof). */
+static void send_proof(struct tp_ctrl_client *c)
+{
+	Tableau__V1__Envelope out = TABLEAU__V1__ENVELOPE__INIT;
+	Tableau__V1__ProofResponse pr = TABLEAU__V1__PROOF_RESPONSE__INIT;
+	size_t len = 0;
+	const uint8_t *b = c->cb.running_bundle ? c->cb.running_bundle(c->cb.arg, &len) : NULL;
+
+	if (b && len) {
+		pr.signed_bundle.data = (uint8_t *)b;
+		pr.signed_bundle.len = len;
+	} else {
+		pr.error = "no bundle running";
+	}
+	out.msg_case = TABLEAU__V1__ENVELOPE__MSG_PROOF_RESPONSE;
+	out.proof_response = &pr;
+	c->stats.proofs_sent++;
+	send_env(c, &out);
+}
+
 static void handle_msg(struct tp_ctrl_client *c, const Tableau__V1__Envelope *e)
 {
 	Tableau__V1__Envelope out = TABLEAU__V1__ENVELOPE__INIT;
@@ -266,6 +311,14 @@ static void handle_msg(struct tp_ctrl_client *c, const Tableau__V1__Envelope *e)
 		free(data);
 		break;
 	}
+	case TABLEAU__V1__ENVELOPE__MSG_PROOF_REQUEST:
+		send_proof(c);
+		break;
+	case TABLEAU__V1__ENVELOPE__MSG_REKEY:
+		/* The controller's next frame is under the next key. */
+		tp_ctrl_conn_rekey_recv(&c->conn);
+		c->stats.rekeys_received++;
+		break;
 	default:
 		/* Pong, or a message this version does not know: ignored. */
 		break;
@@ -276,13 +329,17 @@ static void on_handshake_frame(struct tp_ctrl_client *c, const uint8_t *f, size_
 {
 	struct tp_ctrl_noise_keys keys;
 	uint8_t payload[TP_CTRL_NOISE_PAYLOAD_MAX];
+	int plen = tp_ctrl_noise_read2(&c->hs, f, len, payload, sizeof(payload), &keys);
 
-	if (tp_ctrl_noise_read2(&c->hs, f, len, payload, sizeof(payload), &keys) < 0) {
+	if (plen < 0) {
 		fail(c, TP_CTRL_CLIENT_FAIL_BAD_HANDSHAKE,
 		     "handshake failed: not the pinned controller key");
 		return;
 	}
+	c->peer_features = tp_ctrl_msg_features((size_t)plen ? payload : NULL, (size_t)plen);
 	tp_ctrl_conn_set_keys(&c->conn, &keys, TP_CTRL_FRAME_MAX);
+	c->conn.send_key_ns = now_ns(c);
+	c->session_start_ns = now_ns(c);
 	tp_crypto_wipe(&keys, sizeof(keys));
 	tp_ctrl_noise_wipe(&c->hs);
 	c->state = TP_CTRL_CLIENT_ESTABLISHED;
@@ -290,8 +347,9 @@ static void on_handshake_frame(struct tp_ctrl_client *c, const uint8_t *f, size_
 	tp_ctrl_backoff_reset(&c->backoff);
 	c->last_rx_ns = now_ns(c);
 	say(c, "controller %s: session established", c->cfg.address);
-	if (c->cb.connected)
+	if (!c->up_reported && c->cb.connected)
 		c->cb.connected(c->cb.arg, true);
+	c->up_reported = true;
 	send_hello(c);
 	tp_ctrl_client_send_status(c);
 }
@@ -347,7 +405,10 @@ void tp_ctrl_client_on_readable(struct tp_ctrl_client *c)
 
 static void start_connect(struct tp_ctrl_client *c)
 {
-	uint8_t msg1[TP_CTRL_NOISE_MSG1_OVERHEAD];
+	uint8_t msg1[TP_CTRL_NOISE_MSG1_OVERHEAD + TP_CTRL_NOISE_PAYLOAD_MAX];
+	uint8_t payload[TP_CTRL_NOISE_PAYLOAD_MAX];
+	size_t plen = tp_ctrl_msg_pack_features(TABLEAU__V1__FEATURE__FEATURE_REKEY, payload,
+						sizeof(payload));
 	char why[80];
 	int fd, rc;
 
@@ -362,7 +423,7 @@ static void start_connect(struct tp_ctrl_client *c)
 	tp_ctrl_conn_init(&c->conn, fd, TP_CTRL_FRAME_PREAUTH_MAX, TP_CTRL_FRAME_MAX * 2);
 	if (!tp_ctrl_noise_init(&c->hs, true, c->cfg.static_priv, c->ctrl_x25519))
 		goto bad_hs;
-	rc = tp_ctrl_noise_write1(&c->hs, NULL, NULL, 0, msg1, sizeof(msg1));
+	rc = tp_ctrl_noise_write1(&c->hs, NULL, payload, plen, msg1, sizeof(msg1));
 	if (rc < 0 || tp_ctrl_conn_send_raw(&c->conn, msg1, (size_t)rc) < 0)
 		goto bad_hs;
 	c->state = TP_CTRL_CLIENT_CONNECTING;
@@ -402,6 +463,20 @@ void tp_ctrl_client_on_writable(struct tp_ctrl_client *c)
 	}
 }
 
+/* The session reached its maximum lifetime: end it and handshake again at
+ * once, for fresh keys from fresh ephemerals. Not a failure: no backoff,
+ * and the owner is not told the controller went away (the policy state
+ * stays enforcing) unless the new handshake fails. */
+static void rehandshake(struct tp_ctrl_client *c)
+{
+	tp_ctrl_conn_close(&c->conn);
+	tp_ctrl_noise_wipe(&c->hs);
+	c->state = TP_CTRL_CLIENT_IDLE;
+	c->stats.rehandshakes++;
+	say(c, "controller %s: session lifetime reached: new handshake", c->cfg.address);
+	start_connect(c);
+}
+
 int tp_ctrl_client_tick(struct tp_ctrl_client *c)
 {
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
@@ -428,7 +503,13 @@ int tp_ctrl_client_tick(struct tp_ctrl_client *c)
 			     "controller silent: session presumed dead");
 			break;
 		}
-		if (now - c->last_tx_ns >= c->cfg.keepalive_ms * MS) {
+		if (now - c->session_start_ns >= c->cfg.max_session_ms * MS) {
+			rehandshake(c);
+			break;
+		}
+		maybe_rekey(c);
+		if (c->state == TP_CTRL_CLIENT_ESTABLISHED &&
+		    now - c->last_tx_ns >= c->cfg.keepalive_ms * MS) {
 			ping.id = ++c->ping_id;
 			env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PING;
 			env.ping = &ping;
@@ -458,6 +539,11 @@ int tp_ctrl_client_tick(struct tp_ctrl_client *c)
 			next = c->last_rx_ns + c->cfg.dead_ms * MS;
 		if (c->next_status_ns < next)
 			next = c->next_status_ns;
+		if (c->session_start_ns + c->cfg.max_session_ms * MS < next)
+			next = c->session_start_ns + c->cfg.max_session_ms * MS;
+		if (c->peer_features & TABLEAU__V1__FEATURE__FEATURE_REKEY &&
+		    c->conn.send_key_ns + c->cfg.rekey_ms * MS < next)
+			next = c->conn.send_key_ns + c->cfg.rekey_ms * MS;
 		break;
 	}
 	return next <= now ? 0 : (int)((next - now + MS - 1) / MS);
@@ -525,6 +611,9 @@ struct tp_ctrl_client *tp_ctrl_client_new(const struct tp_ctrl_client_config *co
 	DEFAULT(keepalive_ms, 10000);
 	DEFAULT(dead_ms, 30000);
 	DEFAULT(status_ms, 60000);
+	DEFAULT(rekey_ms, TP_CTRL_REKEY_AFTER_MS);
+	DEFAULT(rekey_frames, TP_CTRL_REKEY_AFTER_FRAMES);
+	DEFAULT(max_session_ms, TP_CTRL_SESSION_MAX_MS);
 	if (tp_ctrl_conn_parse_address(cfg->address, &c->addr, &c->addrlen) != 0)
 		goto bad_config;
 	if (!tp_crypto_pubkey(c->s_pub, cfg->static_priv))

@@ -149,6 +149,15 @@ static char *cb_export(void *arg, size_t *len, char *err, size_t errlen)
 	return tpd_export_bytes(arg, len, err, errlen);
 }
 
+/* The proof a controller that lost its state asks for. */
+static const uint8_t *cb_running_bundle(void *arg, size_t *len)
+{
+	struct tpd *d = arg;
+
+	*len = d->policy.has_policy ? d->policy.bundle_len : 0;
+	return d->policy.has_policy ? d->policy.bundle : NULL;
+}
+
 static void cb_log(void *arg, const char *msg)
 {
 	fprintf(stderr, "tpd: controller: %s\n", msg);
@@ -216,6 +225,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 	if (d->cfg.controller_address[0]) {
 		struct tp_ctrl_client_config cc = {.clock = d->clock};
 		struct tp_ctrl_client_callbacks cb = {.apply = cb_apply,
+						      .running_bundle = cb_running_bundle,
 						      .policy_version = cb_version,
 						      .status = cb_status,
 						      .connected = cb_connected,
@@ -331,12 +341,14 @@ json_t *tpd_controller_json(struct tpd *d)
 	for (int f = 0; f < TP_CTRL_CLIENT_FAIL__COUNT; f++)
 		json_object_set_new(fails, tp_ctrl_client_fail_name((enum tp_ctrl_client_fail)f),
 				    json_integer((json_int_t)cs.fails[f]));
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "address",
-			 d->cfg.controller_address, "state",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:o, s:I, s:I, s:I}",
+			 "address", d->cfg.controller_address, "state",
 			 tp_ctrl_client_state_name(tp_ctrl_client_state(d->ctrl)), "attempts",
 			 (json_int_t)cs.attempts, "sessions", (json_int_t)cs.sessions, "pushes",
 			 (json_int_t)cs.pushes, "acks", (json_int_t)cs.acks, "nacks",
 			 (json_int_t)cs.nacks, "last_acked_version",
 			 (json_int_t)d->last_acked_version, "last_error", cs.last_error, "fails",
-			 fails);
+			 fails, "rekeys", (json_int_t)(cs.rekeys_sent + cs.rekeys_received),
+			 "rehandshakes", (json_int_t)cs.rehandshakes, "proofs_sent",
+			 (json_int_t)cs.proofs_sent);
 }

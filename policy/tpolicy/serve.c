@@ -12,7 +12,11 @@
  *
  * Versions only grow, across restarts too: the last version issued is kept
  * in STATE/version and written (temp file, fsync, rename, fsync dir) before
- * a bundle of that version leaves the process. Every compile, on start, on
+ * a bundle of that version leaves the process. The highest version ever
+ * issued is VERSION_LAST (2^64-2; 2^64-1 is never valid): the check comes
+ * before anything is written. The counter moves past its own value only
+ * on proof: a bundle this key signed, sent back by a TP (tp/ctrl_server.h),
+ * never on a version a TP merely reports. Every compile, on start, on
  * SIGHUP, on a change of the site file (debounced) and when half the
  * validity has passed, issues the next version. A site that fails lint is
  * logged and the running bundle stays published.
@@ -49,6 +53,7 @@
 #define DEFAULT_VALIDITY (30 * 86400)
 #define DEBOUNCE_MS	 200
 #define POLL_MAX	 (1 + 256 + TP_ADMIN_CLIENTS_MAX + 2)
+#define VERSION_LAST	 (UINT64_MAX - 1)
 
 struct serve {
 	const char *site_path;
@@ -61,8 +66,9 @@ struct serve {
 	int ino_fd, sig_fd;
 	uint64_t version;
 	int64_t issued_at;
-	uint64_t reload_at_ns; /* 0: none pending */
-	int64_t resign_retry;  /* after a failed re-sign, not before this */
+	uint64_t reload_at_ns;	   /* 0: none pending */
+	int64_t resign_retry;	   /* after a failed re-sign, not before this */
+	uint64_t refused_catch_up; /* a proven version we could not continue from, logged */
 };
 
 static uint64_t mono_ns(void *arg)
@@ -122,19 +128,31 @@ static int write_durable(const char *dir, const char *name, const void *buf, siz
 	return rc;
 }
 
-static uint64_t read_version(const char *state)
+/* STATE/version: 0 and *v = 0 when there is none (a fresh or lost state
+ * directory: the TPs' proofs tell where to continue); -EINVAL for anything
+ * but a version number up to VERSION_LAST and a newline. */
+static int read_version(const char *state, uint64_t *v)
 {
-	char path[PATH_MAX + 16], buf[32] = "";
+	char path[PATH_MAX + 16], buf[32] = "", *end;
+	unsigned long long n;
 	FILE *f;
 
+	*v = 0;
 	snprintf(path, sizeof(path), "%s/version", state);
 	f = fopen(path, "r");
 	if (!f)
-		return 0;
+		return errno == ENOENT ? 0 : -errno;
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
-	return strtoull(buf, NULL, 10);
+	if (buf[0] < '0' || buf[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(buf, &end, 10);
+	if (errno || (*end && strcmp(end, "\n") != 0) || n > VERSION_LAST)
+		return -EINVAL;
+	*v = n;
+	return 0;
 }
 
 /* Lint, version, persist the version, sign, publish. */
@@ -160,6 +178,13 @@ static int compile_and_publish(struct serve *sv, const char *why)
 		tp_diag_print(&d, stderr);
 		say("%s: %zu error%s: not published (%s); version %" PRIu64 " stays", sv->site_path,
 		    d.n_errors, d.n_errors == 1 ? "" : "s", why, sv->version);
+		goto out;
+	}
+	if (sv->version >= VERSION_LAST) {
+		say("version %" PRIu64 " is the last one there can be: nothing more can be "
+		    "issued with this key (%s); version %" PRIu64 " stays",
+		    sv->version, why, sv->version);
+		rc = -ERANGE;
 		goto out;
 	}
 	info.version = sv->version + 1;
@@ -211,6 +236,18 @@ out:
 	return rc;
 }
 
+/* A version in JSON: jansson's integers are signed 64-bit, so one above
+ * 2^63-1 is given as a decimal string rather than a negative number. */
+static json_t *json_version(uint64_t v)
+{
+	char buf[24];
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_string(buf);
+}
+
 static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 {
 	struct serve *sv = arg;
@@ -227,13 +264,14 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 		for (size_t k = 0; k < t->n_counters; k++)
 			json_object_set_new(ctrs, t->counters[k].name,
 					    json_integer((json_int_t)t->counters[k].value));
-		o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:i, s:I, s:I, "
-			      "s:i, s:i, s:o}",
+		o = json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:s, s:i, s:I, "
+			      "s:I, s:i, s:i, s:o}",
 			      "name", t->name, "public_key", key, "connected", t->connected, "peer",
 			      t->peer_addr, "software", t->software_version, "running_version",
-			      (json_int_t)t->running_version, "acked_version",
-			      (json_int_t)t->acked_version, "nacked_version",
-			      (json_int_t)t->nacked_version, "nack_reason", t->nack_reason,
+			      json_version(t->running_version), "proven_version",
+			      json_version(t->proven_version), "acked_version",
+			      json_version(t->acked_version), "nacked_version",
+			      json_version(t->nacked_version), "nack_reason", t->nack_reason,
 			      "nack_text", t->nack_text, "policy_state", t->policy_state,
 			      "sessions", (json_int_t)t->sessions, "state_for_s",
 			      (json_int_t)(t->since_ns ? (now - t->since_ns) / 1000000000ull : 0),
@@ -245,9 +283,12 @@ static json_t *cmd_status(void *arg, json_t *req, char *err, size_t errlen)
 	for (int r = 0; r < TP_CTRL_SERVER_CLOSE__COUNT; r++)
 		json_object_set_new(closes, tp_ctrl_server_close_name((enum tp_ctrl_server_close)r),
 				    json_integer((json_int_t)st.closes[r]));
-	res = json_pack("{s:I, s:s, s:o, s:{s:I, s:I, s:o}}", "version", (json_int_t)sv->version,
-			"site", sv->site_path, "tps", tps, "connections", "accepted",
-			(json_int_t)st.accepted, "pushes", (json_int_t)st.pushes, "closed", closes);
+	res = json_pack("{s:o, s:s, s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:I}}", "version",
+			json_version(sv->version), "site", sv->site_path, "tps", tps, "connections",
+			"accepted", (json_int_t)st.accepted, "pushes", (json_int_t)st.pushes,
+			"closed", closes, "proofs", "asked", (json_int_t)st.proofs_asked,
+			"verified", (json_int_t)st.proofs_verified, "refused",
+			(json_int_t)st.proofs_refused);
 	if (!res)
 		snprintf(err, errlen, "out of memory");
 	return res;
@@ -315,6 +356,7 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 		return TPOLICY_USAGE;
 	}
 	tp_key_controller_expand(seed, sv->sk, sv->pk);
+	memcpy(cfg.bundle_pk, sv->pk, sizeof(cfg.bundle_pk));
 	snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
 	if (!tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, seed)) {
 		sodium_memzero(seed, sizeof(seed));
@@ -356,31 +398,43 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sv->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	sv->version = read_version(sv->state);
+	rc = read_version(sv->state, &sv->version);
+	if (rc < 0) {
+		tpolicy_err("%s/version: %s", sv->state,
+			    rc == -EINVAL ? "not a version number (0 to 18446744073709551614): "
+					    "fix it, or remove it to continue from the TPs' "
+					    "proven versions"
+					  : strerror(-rc));
+		return TPOLICY_USAGE;
+	}
 	return TPOLICY_OK;
 }
 
 /*
  * A TP that runs a newer version than ours means our state directory was
  * lost or restored from an old backup: those TPs would refuse every bundle
- * we sign (rollback). Jump past the newest version any TP reports.
+ * we sign (rollback). Jump past the newest version a TP proved it runs (a
+ * bundle our key signed; what a TP merely reports moves nothing), as long
+ * as a version is left after it.
  */
 static void catch_up(struct serve *sv)
 {
-	uint64_t newest = sv->version;
+	uint64_t proven = tp_ctrl_server_proven_version(sv->srv);
 
-	for (size_t i = 0; i < tp_ctrl_server_n_tps(sv->srv); i++) {
-		const struct tp_ctrl_server_tp *t = tp_ctrl_server_tp(sv->srv, i);
-
-		if (t->running_version > newest)
-			newest = t->running_version;
-	}
-	if (newest == sv->version)
+	if (proven <= sv->version)
 		return;
-	say("a TP runs version %" PRIu64 ", newer than ours (%" PRIu64 "): state lost? "
-	    "continuing from there",
-	    newest, sv->version);
-	sv->version = newest;
+	if (proven >= VERSION_LAST) {
+		if (sv->refused_catch_up != proven)
+			say("a TP proved version %" PRIu64 ": no version is left after it; "
+			    "staying at %" PRIu64,
+			    proven, sv->version);
+		sv->refused_catch_up = proven;
+		return;
+	}
+	say("a TP proved it runs version %" PRIu64 ", newer than ours (%" PRIu64 "): "
+	    "state lost? continuing from there",
+	    proven, sv->version);
+	sv->version = proven;
 	compile_and_publish(sv, "catching up with the TPs");
 }
 

@@ -28,13 +28,23 @@ static const char *state_name(int st)
 	return st >= 0 && st < (int)(sizeof(names) / sizeof(names[0])) ? names[st] : "?";
 }
 
+/* A version field: an integer, or a decimal string above 2^63-1
+ * (serve.c's json_version). */
+static uint64_t version_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		return strtoull(json_string_value(v), NULL, 10);
+	return (uint64_t)json_integer_value(v);
+}
+
 static void print_table(json_t *res)
 {
 	json_t *tps = json_object_get(res, "tps"), *t;
 	size_t i;
 
-	printf("controller version %" JSON_INTEGER_FORMAT "  site %s\n",
-	       json_integer_value(json_object_get(res, "version")),
+	printf("controller version %" PRIu64 "  site %s\n", version_of(res, "version"),
 	       json_string_value(json_object_get(res, "site")));
 	printf("%-16s %-13s %-22s %8s %8s  %-11s %s\n", "TP", "CONNECTION", "PEER", "RUNNING",
 	       "ACKED", "STATE", "LAST REFUSAL");
@@ -43,19 +53,16 @@ static void print_table(json_t *res)
 		const char *nack = json_string_value(json_object_get(t, "nack_text"));
 		char refusal[200] = "-";
 
-		if (json_integer_value(json_object_get(t, "nacked_version")))
-			snprintf(refusal, sizeof(refusal), "v%" JSON_INTEGER_FORMAT ": %s",
-				 json_integer_value(json_object_get(t, "nacked_version")),
-				 nack ? nack : "");
-		printf("%-16s %-13s %-22s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
-		       "  %-11s %s\n",
+		if (version_of(t, "nacked_version"))
+			snprintf(refusal, sizeof(refusal), "v%" PRIu64 ": %s",
+				 version_of(t, "nacked_version"), nack ? nack : "");
+		printf("%-16s %-13s %-22s %8" PRIu64 " %8" PRIu64 "  %-11s %s\n",
 		       json_string_value(json_object_get(t, "name")),
 		       json_is_true(json_object_get(t, "connected")) ? "connected" : "disconnected",
 		       json_string_value(json_object_get(t, "peer"))[0]
 			       ? json_string_value(json_object_get(t, "peer"))
 			       : "-",
-		       json_integer_value(json_object_get(t, "running_version")),
-		       json_integer_value(json_object_get(t, "acked_version")),
+		       version_of(t, "running_version"), version_of(t, "acked_version"),
 		       state_name((int)json_integer_value(json_object_get(t, "policy_state"))),
 		       refusal);
 	}
@@ -71,7 +78,7 @@ static bool all_run(json_t *res, uint64_t version)
 		return false;
 	json_array_foreach(tps, i, t)
 	{
-		if ((uint64_t)json_integer_value(json_object_get(t, "running_version")) < version)
+		if (version_of(t, "running_version") < version)
 			return false;
 	}
 	return true;

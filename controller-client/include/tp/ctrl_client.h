@@ -15,7 +15,10 @@
  *   CONNECTING  TCP connect in progress        (deadline: handshake timeout)
  *   HANDSHAKE   message 1 sent, awaiting 2     (same deadline)
  *   ESTABLISHED Hello sent; pushes are applied, pings keep it alive; no
- *               frame from the controller for dead_ms ends it
+ *               frame from the controller for dead_ms ends it; after
+ *               max_session_ms it ends and a new handshake starts at once
+ *               (fresh keys; no backoff, not a failure, and callbacks.connected
+ *               hears of it only if that handshake fails)
  * Every failure closes the socket, wipes the session keys and goes to
  * IDLE with the next backoff delay (tp/ctrl_backoff.h); reaching
  * ESTABLISHED resets the backoff.
@@ -24,6 +27,14 @@
  * thread. The client acks only when apply returns 0 (the bundle is live
  * and persisted), and nacks with apply's reason otherwise; either way it
  * then sends a Status.
+ *
+ * Keys: message 1 announces FEATURE_REKEY; when message 2 does too, the
+ * client replaces its sending key every rekey_frames frames or rekey_ms
+ * (tp/ctrl_conn.h). A Rekey from the controller is always honoured.
+ *
+ * Proof: a ProofRequest is answered with the signed bundle the TP runs
+ * (callbacks.running_bundle), so a controller that lost its state can
+ * verify the version before it continues from there.
  */
 #ifndef TP_CTRL_CLIENT_H
 #define TP_CTRL_CLIENT_H
@@ -57,6 +68,9 @@ struct tp_ctrl_client_config {
 	uint32_t keepalive_ms;	       /* (10000) ping when nothing sent for this long */
 	uint32_t dead_ms;	       /* (30000) nothing received for this long: reconnect */
 	uint32_t status_ms;	       /* (60000) periodic Status */
+	uint32_t rekey_ms;	       /* (TP_CTRL_REKEY_AFTER_MS) */
+	uint32_t rekey_frames;	       /* (TP_CTRL_REKEY_AFTER_FRAMES) */
+	uint32_t max_session_ms;       /* (TP_CTRL_SESSION_MAX_MS) then re-handshake */
 	uint32_t (*random)(void *arg); /* backoff jitter; NULL: libsodium */
 	void *random_arg;
 };
@@ -109,6 +123,10 @@ struct tp_ctrl_client_callbacks {
 	 * (the client frees it), for an ExportRequest; NULL with err set when
 	 * there is none. Optional: without it the TP answers "not supported". */
 	char *(*export)(void *arg, size_t *len, char *err, size_t errlen);
+	/* The signed bytes of the running bundle (borrowed until the next
+	 * call), NULL for none: the proof a ProofRequest asks for. Optional:
+	 * without it the TP answers "no bundle". */
+	const uint8_t *(*running_bundle)(void *arg, size_t *len);
 	/* One line per state change, for the log. Optional. */
 	void (*log)(void *arg, const char *msg);
 	void *arg;
@@ -166,6 +184,7 @@ const char *tp_ctrl_client_fail_name(enum tp_ctrl_client_fail f);
 
 struct tp_ctrl_client_stats {
 	uint64_t attempts, sessions, pushes, acks, nacks, failures;
+	uint64_t rekeys_sent, rekeys_received, rehandshakes, proofs_sent;
 	uint64_t fails[TP_CTRL_CLIENT_FAIL__COUNT];
 	uint64_t next_attempt_ns; /* meaningful in IDLE */
 	char last_error[128];

@@ -11,6 +11,13 @@
  * when the socket is writable; nothing here blocks. A counter that would
  * wrap, a bad tag or a frame above the maximum are fatal for the session:
  * the owner closes it.
+ *
+ * Rekey (Noise, section 11.3): each side replaces its own sending key after
+ * TP_CTRL_REKEY_AFTER_FRAMES frames or TP_CTRL_REKEY_AFTER_MS under it,
+ * if the peer announced FEATURE_REKEY in its handshake payload. The last
+ * frame under the old key is a Rekey envelope; the receiver replaces its
+ * receiving key when it has read that frame, so both ends of a direction
+ * switch at the same frame. Nonce counters continue across a rekey.
  */
 #ifndef TP_CTRL_CONN_H
 #define TP_CTRL_CONN_H
@@ -26,6 +33,11 @@
 #define TP_CTRL_CONN_INBUF 16384
 #define TP_CTRL_CONN_READS 16 /* read() calls per service round: fairness */
 
+/* Defaults of the client's and server's rekey and lifetime settings. */
+#define TP_CTRL_REKEY_AFTER_MS	   (10u * 60u * 1000u)
+#define TP_CTRL_REKEY_AFTER_FRAMES (1u << 16)
+#define TP_CTRL_SESSION_MAX_MS	   (24u * 3600u * 1000u) /* then a new handshake */
+
 struct tp_ctrl_conn {
 	int fd;
 	struct tp_ctrl_frame_rx rx;
@@ -38,7 +50,10 @@ struct tp_ctrl_conn {
 	uint8_t send_key[32], recv_key[32];
 	uint64_t send_ctr, recv_ctr; /* next nonce; UINT64_MAX is never used */
 	uint64_t rx_frames, tx_frames;
-	uint64_t rx_bytes; /* liveness: a large frame arriving slowly is progress */
+	uint64_t rx_bytes;	  /* liveness: a large frame arriving slowly is progress */
+	uint64_t send_key_ns;	  /* when send_key came into use (the owner's clock) */
+	uint64_t send_key_frames; /* frames sealed under send_key */
+	uint64_t rekeys_sent, rekeys_received;
 };
 
 /* Take ownership of fd (non-blocking). rx_max: largest frame accepted;
@@ -69,6 +84,19 @@ int tp_ctrl_conn_send_raw(struct tp_ctrl_conn *c, const void *buf, size_t len);
 /* Pack, encrypt and queue one envelope. 0, -ENOBUFS, -ENOMEM, -EOVERFLOW,
  * -EMSGSIZE. */
 int tp_ctrl_conn_send(struct tp_ctrl_conn *c, const Tableau__V1__Envelope *env);
+
+/* Is the sending key due for replacement: used for max_frames frames or
+ * since max_age_ns? */
+bool tp_ctrl_conn_rekey_due(const struct tp_ctrl_conn *c, uint64_t now_ns, uint64_t max_age_ns,
+			    uint64_t max_frames);
+
+/* Queue a Rekey envelope under the current sending key, then replace it
+ * with REKEY(k). 0, or tp_ctrl_conn_send()'s errors (key unchanged). */
+int tp_ctrl_conn_rekey_send(struct tp_ctrl_conn *c, uint64_t now_ns);
+
+/* The peer's Rekey frame was read: replace the receiving key. Call before
+ * reading the next frame. */
+void tp_ctrl_conn_rekey_recv(struct tp_ctrl_conn *c);
 
 /* Write what the socket takes. 0 (maybe with data left), or -errno. */
 int tp_ctrl_conn_flush(struct tp_ctrl_conn *c);

@@ -31,4 +31,12 @@ void tp_ctrl_msg_free(struct tp_ctrl_msg *m);
 size_t tp_ctrl_msg_size(const Tableau__V1__Envelope *env);
 size_t tp_ctrl_msg_pack(const Tableau__V1__Envelope *env, uint8_t *out);
 
+/* The Feature bits of a Noise handshake payload (tableau.v1
+ * HandshakePayload); 0 for an empty or unreadable one (a first-version
+ * peer). */
+uint64_t tp_ctrl_msg_features(const uint8_t *payload, size_t len);
+/* Pack a HandshakePayload with these bits into out; its length (0 if it
+ * does not fit). */
+size_t tp_ctrl_msg_pack_features(uint64_t features, uint8_t *out, size_t max);
+
 #endif /* TP_CTRL_MSG_H */

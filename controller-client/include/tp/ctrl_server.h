@@ -12,11 +12,34 @@
  * Connections: AWAIT_1 (accepted; message 1 due within the handshake
  * timeout, frames at most TP_CTRL_FRAME_PREAUTH_MAX) -> AWAIT_HELLO
  * (message 2 sent; the Hello is the key confirmation and must come within
- * the same timeout) -> UP. Only an UP connection is "the" connection of its
+ * the same timeout; frames still at most TP_CTRL_FRAME_PREAUTH_MAX, since
+ * a replayed message 1 gets this far) -> UP (frames up to
+ * TP_CTRL_FRAME_MAX). Only an UP connection is "the" connection of its
  * TP: a newer UP connection of the same key replaces an older one, so a
  * replayed message 1 (which nobody can follow with a valid Hello) never
  * displaces a live session. A message 1 whose static key is not in the TP
  * list is refused without an answer.
+ *
+ * Unauthenticated connections (AWAIT_1, AWAIT_HELLO) have their own caps,
+ * apart from the live sessions: at most max_pending in all and
+ * max_pending_per_addr from one IP address. A new connection over a cap
+ * evicts the oldest unauthenticated one (of its address for the
+ * per-address cap), so half-open sockets cannot lock out a TP that
+ * reconnects: its connection is the newest, and it only has to finish the
+ * handshake before max_pending newer ones arrive. max_conns bounds
+ * everything; UP sessions are never evicted for a newcomer.
+ *
+ * Keys: each UP session that announced FEATURE_REKEY gets its sending key
+ * replaced every rekey_frames frames or rekey_ms (tp/ctrl_conn.h); a
+ * session older than max_session_ms plus the handshake timeout is closed
+ * (the TP handshakes again at max_session_ms).
+ *
+ * Versions: what a TP reports (Hello, Status, Ack) is only its word, used
+ * for display and to skip pushes it does not need. When it reports a
+ * version newer than the published one, the server asks for proof
+ * (ProofRequest, once per claim and session) and verifies the answer with
+ * bundle_pk: only then does proven_version move. The reference controller
+ * continues its counter from proven versions only.
  *
  * TPs: the list set by tp_ctrl_server_set_tps() (from the site). For each
  * the server records the connection state, the version the TP says it
@@ -39,10 +62,19 @@ struct tp_ctrl_server_config {
 	char listen[128];	 /* numeric "IPv4:port" / "[IPv6]:port" */
 	uint8_t static_priv[32]; /* controller's X25519 key (tp_ctrl_noise_priv_from_ed25519) */
 	struct tp_clock clock;
-	unsigned max_conns;			 /* (256) */
-	uint32_t handshake_timeout_ms;		 /* (5000) */
-	uint32_t dead_ms;			 /* (30000) no frame from an UP TP: close */
-	uint32_t keepalive_ms;			 /* (10000) ping an UP TP when idle this long */
+	unsigned max_conns;	       /* (256) */
+	uint32_t handshake_timeout_ms; /* (5000) */
+	uint32_t dead_ms;	       /* (30000) no frame from an UP TP: close */
+	uint32_t keepalive_ms;	       /* (10000) ping an UP TP when idle this long */
+	unsigned max_pending;	       /* (64) unauthenticated connections */
+	unsigned max_pending_per_addr; /* (8) of them from one IP address */
+	uint32_t rekey_ms;	       /* (TP_CTRL_REKEY_AFTER_MS) */
+	uint32_t rekey_frames;	       /* (TP_CTRL_REKEY_AFTER_FRAMES) */
+	uint32_t max_session_ms;       /* (TP_CTRL_SESSION_MAX_MS) */
+	/* The controller's Ed25519 public key: proofs of version (a TP's
+	 * running bundle) are verified with it. All zero: nothing is ever
+	 * proven. */
+	uint8_t bundle_pk[32];
 	void (*log)(void *arg, const char *msg); /* one line per event; optional */
 	void *log_arg;
 	/* A TP answered an ExportRequest: data (the canonical export, len
@@ -66,7 +98,8 @@ struct tp_ctrl_server_tp {
 	bool connected;	    /* an UP connection exists */
 	char peer_addr[64]; /* of the current or last connection */
 	char software_version[32];
-	uint64_t running_version; /* last reported (Hello, Ack, Status) */
+	uint64_t running_version; /* last reported (Hello, Ack, Status): its word */
+	uint64_t proven_version;  /* newest it proved: a bundle bundle_pk signed */
 	uint64_t acked_version;	  /* last Ack */
 	uint64_t nacked_version;  /* last Nack */
 	int nack_reason;	  /* tableau.v1 NackReason of the last Nack */
@@ -98,7 +131,10 @@ struct tp_ctrl_server_tp {
 	X(REMOVED, "removed")			  /* the TP left the site */                \
 	X(PEER_CLOSED, "peer_closed")		  /* end of stream */                       \
 	X(IO_ERROR, "io_error")			  /* read or write error */                 \
-	X(FULL, "full")				  /* max_conns reached at accept */
+	X(FULL, "full")				  /* max_conns reached at accept */         \
+	X(EVICTED, "evicted")	      /* oldest unauthenticated, max_pending reached */     \
+	X(PER_ADDRESS, "per_address") /* oldest of its address, per-address cap */          \
+	X(LIFETIME, "lifetime")	      /* session older than max_session_ms */
 
 enum tp_ctrl_server_close {
 #define X(n, s) TP_CTRL_SERVER_CLOSE_##n,
@@ -111,6 +147,8 @@ const char *tp_ctrl_server_close_name(enum tp_ctrl_server_close r);
 
 struct tp_ctrl_server_stats {
 	uint64_t accepted, pushes;
+	uint64_t proofs_asked, proofs_verified, proofs_refused;
+	uint64_t rekeys_sent, rekeys_received;
 	uint64_t closes[TP_CTRL_SERVER_CLOSE__COUNT];
 };
 
@@ -128,10 +166,13 @@ int tp_ctrl_server_set_tps(struct tp_ctrl_server *s, const struct tp_ctrl_server
 			   size_t n);
 
 /* Publish a bundle (copied): pushed now to every UP TP running an older
- * version, and to every TP that comes up later. 0 or -ENOMEM. */
+ * version, and to every TP that comes up later. 0, -ENOMEM, or -ERANGE
+ * for version 0 or 2^64-1 (never valid). */
 int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uint8_t *bundle,
 			   size_t len);
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s);
+/* The newest version any TP of the site proved it runs (0: none). */
+uint64_t tp_ctrl_server_proven_version(const struct tp_ctrl_server *s);
 
 /* Ask every UP TP for its verification export; each answer goes to
  * cfg.on_export (and is logged). */

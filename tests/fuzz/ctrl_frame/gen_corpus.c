@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t buf[8192], stream[16384];
 	uint8_t key[32], bundle[64];
-	Tableau__V1__Envelope e[9];
+	Tableau__V1__Envelope e[12];
 	Tableau__V1__Hello hello = TABLEAU__V1__HELLO__INIT;
 	Tableau__V1__PolicyPush push = TABLEAU__V1__POLICY_PUSH__INIT;
 	Tableau__V1__Ack ack = TABLEAU__V1__ACK__INIT;
@@ -50,15 +50,27 @@ int main(int argc, char **argv)
 	Tableau__V1__ExportResponse xr = TABLEAU__V1__EXPORT_RESPONSE__INIT;
 	Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
 	Tableau__V1__Pong pong = TABLEAU__V1__PONG__INIT;
-	const char *names[9] = {
-		"hello",	   "push", "ack", "nack", "status", "export_request",
-		"export_response", "ping", "pong"};
+	Tableau__V1__ProofRequest preq = TABLEAU__V1__PROOF_REQUEST__INIT;
+	Tableau__V1__ProofResponse pres = TABLEAU__V1__PROOF_RESPONSE__INIT;
+	Tableau__V1__Rekey rekey = TABLEAU__V1__REKEY__INIT;
+	const char *names[12] = {"hello",
+				 "push",
+				 "ack",
+				 "nack",
+				 "status",
+				 "export_request",
+				 "export_response",
+				 "ping",
+				 "pong",
+				 "proof_request",
+				 "proof_response",
+				 "rekey"};
 	size_t n, sn = 0;
 	const char *dir = argc > 1 ? argv[1] : "corpus";
 
 	memset(key, 0x11, sizeof(key));
 	memset(bundle, 0x22, sizeof(bundle));
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 12; i++)
 		tableau__v1__envelope__init(&e[i]);
 	hello.tp_name = "tp1";
 	hello.public_key = (ProtobufCBinaryData){32, key};
@@ -92,7 +104,12 @@ int main(int argc, char **argv)
 	e[7].msg_case = TABLEAU__V1__ENVELOPE__MSG_PING, e[7].ping = &ping;
 	pong.id = 3;
 	e[8].msg_case = TABLEAU__V1__ENVELOPE__MSG_PONG, e[8].pong = &pong;
-	for (int i = 0; i < 9; i++) {
+	preq.version = 18446744073709551614ull;
+	e[9].msg_case = TABLEAU__V1__ENVELOPE__MSG_PROOF_REQUEST, e[9].proof_request = &preq;
+	pres.signed_bundle = (ProtobufCBinaryData){sizeof(bundle), bundle};
+	e[10].msg_case = TABLEAU__V1__ENVELOPE__MSG_PROOF_RESPONSE, e[10].proof_response = &pres;
+	e[11].msg_case = TABLEAU__V1__ENVELOPE__MSG_REKEY, e[11].rekey = &rekey;
+	for (int i = 0; i < 12; i++) {
 		char bare[64];
 
 		n = frame(&e[i], buf);
@@ -118,5 +135,8 @@ int main(int argc, char **argv)
 		put(dir, "msg1", m1, sizeof(m1));
 		tp_ctrl_noise_wipe(&hs);
 	}
+	/* A handshake payload announcing FEATURE_REKEY. */
+	n = tp_ctrl_msg_pack_features(TABLEAU__V1__FEATURE__FEATURE_REKEY, buf, sizeof(buf));
+	put(dir, "features", buf, n);
 	return 0;
 }

@@ -10,6 +10,9 @@
 #   - 100 pushes in a row all reach every TP, none refused
 #   - --wait for a version nobody runs times out with exit 1
 #   - an independent Python Noise_IK implementation completes a session
+#   - a lost state directory: the controller continues from the versions
+#     the TPs prove (their signed bundles); a rogue TP that only reports
+#     2^64-2 or 2^64-1 moves nothing; serve never issues 2^64-1 nor wraps
 set -uo pipefail
 TOP=${TP_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}
 B=${TP_BUILD_DIR:-$TOP/build}
@@ -161,6 +164,44 @@ wait_for 10 sock_up "$T/ctl/serve.sock"
 check "state lost: the controller continues past version $VL" \
 	wait_for 10 sh -c "[ \$(cat '$T/ctl/version') -gt $VL ]"
 check "state lost: every TP runs the new version" status --wait $((VL + 1)) --timeout 20
+check "state lost: the controller continued on the TPs' proof" \
+	grep -q "proved it runs version $VL" "$T/serve.log"
+
+# A compromised TP (tp3's key, scripted in Python) reports 2^64-2, then
+# 2^64-1, and proves nothing: the controller's version does not move (it
+# used to sign 2^64-1, or wrap to 0), and the others keep taking pushes.
+VR=$(ctl_version)
+for CLAIM in 18446744073709551614 18446744073709551615; do
+	timeout 10 python3 "$TOP/tests/lab/ctrl-e2e/noise_ik_ref.py" $ADDR "$T/tp3.key" \
+		"$T/ctl.key.pub" --claim $CLAIM >"$T/rogue.out" 2>>"$T/rogue.log"
+	check "rogue TP reporting $CLAIM is asked for proof" \
+		grep -qx "proof-request $CLAIM" "$T/rogue.out"
+	check "... and gets no bundle of a newer version" sh -c "! grep -q '^push' '$T/rogue.out'"
+	check "... the controller stays at version $VR" test "$(ctl_version)" = "$VR"
+	check "... and so does its state file" test "$(cat "$T/ctl/version")" = "$VR"
+done
+check "tpolicy status prints no negative version" sh -c "! '$B/tpolicy' status --state '$T/ctl' | grep -E ' -[0-9]'"
+kill -HUP "${PID[serve]}"
+check "after the rogue: every TP runs version $((VR + 1))" status --wait $((VR + 1)) --timeout 20
+
+# The end of the version space: from 2^64-2 nothing more is issued (2^64-1
+# is never valid, and the counter must not wrap to 0), checked before the
+# state file is written; a state file that is not a version stops serve.
+last() { # last CONTENT: run a second serve on that STATE/version
+	rm -rf "$T/ctl-last" && mkdir -p "$T/ctl-last" && printf '%s\n' "$1" >"$T/ctl-last/version"
+	timeout 10 "$B/tpolicy" serve --site "$T/site.yaml" --key "$T/ctl.key" \
+		--listen 127.0.0.1:7445 --state "$T/ctl-last" >"$T/last.log" 2>&1
+}
+last 18446744073709551614
+check "serve at version 2^64-2 refuses to issue more" test $? -ne 124
+check "... says why" grep -q "is the last one there can be" "$T/last.log"
+check "... and leaves its state file alone" test "$(cat "$T/ctl-last/version")" = 18446744073709551614
+for BAD in 18446744073709551615 18446744073709551616 -1 12abc ''; do
+	last "$BAD"
+	check "STATE/version '$BAD' stops serve with a clear error" \
+		grep -q "not a version number" "$T/last.log"
+	check "... and is left alone" test "$(cat "$T/ctl-last/version")" = "$BAD"
+done
 
 # 100 pushes in a row (SIGHUP each; the kernel may merge two pending
 # SIGHUPs into one, so count the versions): every TP ends on the last one,

@@ -9,6 +9,10 @@ decrypt it and print its version.
 usage: noise_ik_ref.py HOST:PORT TP.key CONTROLLER.key.pub
 exit 0 and "push VERSION BYTES" on success, non-zero otherwise.
 
+As a rogue TP it reports a version it cannot prove and prints what the
+controller answers within 2 s ("proof-request VERSION", "push VERSION"):
+usage: noise_ik_ref.py HOST:PORT TP.key CONTROLLER.key.pub --claim VERSION
+
 As a controller (responder) it pushes a bundle file to the first TP that
 connects and prints its answer:
 usage: noise_ik_ref.py --responder HOST:PORT CONTROLLER.key BUNDLE.tpb VERSION
@@ -142,10 +146,24 @@ def main():
     ck, k = hkdf(ck, dh(s_priv, re), 2)  # se
     ChaCha20Poly1305(k).decrypt(nonce(0), m2[32:], hh)
     k_send, k_recv = hkdf(ck, b"", 2)
+    claim = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--claim" else None
     hello = (field(1, 2, b"python-ref") + field(2, 2, s_pub) + field(3, 2, b"noise_ik_ref") +
-             field(4, 0, 0))
+             field(4, 0, claim or 0))
     send_frame(sock, ChaCha20Poly1305(k_send).encrypt(nonce(0), field(1, 2, hello), None))
     rn = 0
+    if claim is not None:
+        # Answer nothing; report what the controller makes of the claim.
+        sock.settimeout(2)
+        try:
+            while True:
+                env = parse(ChaCha20Poly1305(k_recv).decrypt(nonce(rn), recv_frame(sock), None))
+                rn += 1
+                if 10 in env:
+                    print("proof-request", parse(env[10]).get(1, 0), flush=True)
+                if 2 in env:
+                    print("push", parse(env[2]).get(2, 0), flush=True)
+        except (socket.timeout, EOFError):
+            return 0
     while True:
         env = parse(ChaCha20Poly1305(k_recv).decrypt(nonce(rn), recv_frame(sock), None))
         rn += 1

@@ -65,7 +65,18 @@ struct tp {
 	struct tp_ctrl_client *c;
 	struct tp_ctrl_apply a;
 	char dir[64];
+	/* A rogue TP: reports claim as its version and answers a
+	 * ProofRequest with proof (NULL: "no bundle"). */
+	bool lie;
+	uint64_t claim;
+	const uint8_t *proof;
+	size_t proof_len;
 };
+
+/* Client settings of the next tp_start (0: the default). */
+static struct {
+	uint32_t rekey_ms, rekey_frames, max_session_ms;
+} client_over;
 
 static int tp_apply(void *arg, const uint8_t *b, size_t n, struct tp_ctrl_apply_result *res)
 {
@@ -78,7 +89,21 @@ static uint64_t tp_version(void *arg)
 {
 	struct tp *t = arg;
 
+	if (t->lie)
+		return t->claim;
 	return t->a.has_policy ? t->a.info.version : 0;
+}
+
+static const uint8_t *tp_running_bundle(void *arg, size_t *len)
+{
+	struct tp *t = arg;
+
+	if (t->lie) {
+		*len = t->proof_len;
+		return t->proof;
+	}
+	*len = t->a.has_policy ? t->a.bundle_len : 0;
+	return t->a.has_policy ? t->a.bundle : NULL;
 }
 
 static void tp_status(void *arg, struct tp_ctrl_status *st)
@@ -129,10 +154,13 @@ static void on_export(void *arg, const char *tp, const uint8_t *data, size_t len
 	snprintf(got_export.error, sizeof(got_export.error), "%s", error ? error : "");
 }
 
+static unsigned downs; /* connected(false) calls */
+
 static void tp_connected(void *arg, bool up)
 {
 	struct tp *t = arg;
 
+	downs += !up;
 	tp_failmode_set_controller(&t->a.fm, up, wall());
 }
 
@@ -154,6 +182,9 @@ static void tp_start(struct tp *t, const uint8_t priv[32], const uint8_t *pinned
 		.random = zero_random,
 		.backoff_base_ms = 500,
 		.backoff_cap_ms = 4000,
+		.rekey_ms = client_over.rekey_ms,
+		.rekey_frames = client_over.rekey_frames,
+		.max_session_ms = client_over.max_session_ms,
 	};
 	struct tp_ctrl_client_callbacks cb = {
 		.apply = tp_apply,
@@ -161,6 +192,7 @@ static void tp_start(struct tp *t, const uint8_t priv[32], const uint8_t *pinned
 		.status = tp_status,
 		.connected = tp_connected,
 		.export = tp_export,
+		.running_bundle = tp_running_bundle,
 		.log = tp_log,
 		.arg = t,
 	};
@@ -197,18 +229,27 @@ static void tp_stop(struct tp *t, bool remove_state)
 
 /* ---- the controller ---- */
 
+/* Server settings of the next server_start (0: the default). */
+static struct {
+	uint32_t rekey_ms, rekey_frames, max_session_ms;
+} server_over;
+
 static struct tp_ctrl_server *server_start(uint16_t port, const uint8_t seed[32])
 {
 	struct tp_ctrl_server_config cfg = {.clock = {fake_now, NULL},
 					    .log = quiet,
 					    .log_arg = "server",
-					    .on_export = on_export};
+					    .on_export = on_export,
+					    .rekey_ms = server_over.rekey_ms,
+					    .rekey_frames = server_over.rekey_frames,
+					    .max_session_ms = server_over.max_session_ms};
 	struct tp_ctrl_server_tp_spec spec[3];
 	struct tp_ctrl_server *s;
 	char err[200];
 
 	snprintf(cfg.listen, sizeof(cfg.listen), "127.0.0.1:%u", port);
 	CU_ASSERT_FATAL(tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, seed));
+	crypto_sign_seed_keypair(cfg.bundle_pk, (uint8_t[64]){0}, seed);
 	s = tp_ctrl_server_new(&cfg, err, sizeof(err));
 	if (!s)
 		fprintf(stderr, "server: %s\n", err);
@@ -953,6 +994,368 @@ static void test_apply_failures(void)
 	free(b);
 }
 
+struct want_proofs {
+	struct tp_ctrl_server *s;
+	uint64_t verified, refused;
+};
+
+static bool proofs_done(void *arg)
+{
+	struct want_proofs *w = arg;
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_server_stats(w->s, &st);
+	return st.proofs_verified >= w->verified && st.proofs_refused >= w->refused;
+}
+
+/* Reconnect a client now (the backoff after a reset is 250 ms here). */
+static void reconnect(struct tp *t)
+{
+	tp_ctrl_client_reset(t->c, "test: reconnect");
+	fake_ns += 250 * MS;
+}
+
+/*
+ * Issue 11, defect 1: a TP's reported version moves nothing. A rogue TP
+ * says 2^64-2 and 2^64-1 and backs it with nothing, with a bundle of
+ * another key, with a bundle the controller signed at 2^64-1 (never
+ * valid), and with a real but older bundle: the proven version never
+ * exceeds what the controller's key signed, and the honest TP keeps
+ * taking every push. A TP that really runs a newer bundle (applied from
+ * a file) proves it.
+ */
+static void test_version_claims(void)
+{
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, r = {0}, *tps[] = {&t, &r};
+	struct tp_ctrl_apply_result res;
+	struct want_proofs wp;
+	struct want_ack w;
+	uint8_t *b, *forged, *v3, *vmax;
+	size_t n, forged_len, v3_len, vmax_len;
+
+	fake_ns = 0;
+	s = server_start(0, ctl_seed);
+	b = bundle(5, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 5, b, n);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	w = (struct want_ack){s, 0, 5};
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, acked, &w));
+
+	/* 2^64-2, no proof. */
+	r.lie = true;
+	r.claim = UINT64_MAX - 1;
+	tp_start(&r, tp_priv[1], ctl_pk, tp_ctrl_server_port(s));
+	wp = (struct want_proofs){s, 0, 1};
+	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->running_version, UINT64_MAX - 1); /* its word */
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 0);
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 0);
+
+	/* 2^64-1, with a bundle of another key claiming 2^64-2. */
+	forged = bundle(UINT64_MAX - 1, 0, wall() + 3600, other_sk, &forged_len);
+	r.claim = UINT64_MAX;
+	r.proof = forged;
+	r.proof_len = forged_len;
+	reconnect(&r);
+	wp.refused = 2;
+	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 0);
+
+	/* A bundle our key signed at 2^64-1: never a valid version. */
+	vmax = bundle(UINT64_MAX, 0, wall() + 3600, ctl_sk, &vmax_len);
+	r.proof = vmax;
+	r.proof_len = vmax_len;
+	reconnect(&r);
+	wp.refused = 3;
+	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 0);
+
+	/* A real, older bundle proves only its own version. */
+	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
+	r.proof = v3;
+	r.proof_len = v3_len;
+	reconnect(&r);
+	wp.verified = 1;
+	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 3);
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
+	CU_ASSERT_EQUAL(tp_ctrl_server_version(s), 5);
+
+	/* The honest TP is unaffected: it takes the next push. */
+	b = bundle(6, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 6, b, n);
+	w.version = 6;
+	CU_ASSERT_TRUE(pump(s, tps, 2, acked, &w));
+	CU_ASSERT_EQUAL(t.a.info.version, 6);
+
+	/* The honest TP applies version 9 from a file (air-gapped): its
+	 * Status reports it, and its bundle proves it. */
+	b = bundle(9, 0, wall() + 3600, ctl_sk, &n);
+	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&t.a, b, n, wall(), "file", &res), 0);
+	free(b);
+	tp_ctrl_client_send_status(t.c);
+	wp.verified = 2;
+	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->proven_version, 9);
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 9);
+	/* Neither 0 nor 2^64-1 can be published. */
+	CU_ASSERT_EQUAL(tp_ctrl_server_publish(s, UINT64_MAX, v3, v3_len), -ERANGE);
+	CU_ASSERT_EQUAL(tp_ctrl_server_publish(s, 0, v3, v3_len), -ERANGE);
+	CU_ASSERT_EQUAL(tp_ctrl_server_version(s), 6);
+	free(forged);
+	free(vmax);
+	free(v3);
+	tp_stop(&r, true);
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
+
+/* A TCP connection from src (127.x.y.z) to the server, not waiting. */
+static int attacker_connect(uint16_t port, uint32_t src)
+{
+	struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(src)};
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0)
+		CU_ASSERT_EQUAL(errno, EINPROGRESS);
+	return fd;
+}
+
+#define HALF_OPEN 320
+
+/*
+ * Issue 11, defect 4: hundreds of half-open connections from many
+ * addresses (and from the TP's own), renewed while the TP reconnects, and
+ * a replayed message 1 followed by a 16 MiB length: the replay is refused
+ * from its 4 header bytes, and the TP gets through and takes its bundle.
+ */
+static void test_half_open_flood(void)
+{
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, *tps[] = {&t};
+	struct tp_ctrl_server_stats st;
+	struct tp_ctrl_noise hs;
+	uint8_t ctl_x[32], m1[4 + TP_CTRL_NOISE_MSG1_OVERHEAD], hdr[4], m2[256];
+	int fds[HALF_OPEN], replay;
+	unsigned opened = 0;
+	struct want_ack w;
+	bool got = false;
+	uint16_t port;
+	ssize_t k;
+	size_t n;
+	uint8_t *b;
+
+	fake_ns = 0;
+	s = server_start(0, ctl_seed);
+	port = tp_ctrl_server_port(s);
+	tp_start(&t, tp_priv[0], ctl_pk, port);
+	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 1, b, n);
+	w = (struct want_ack){s, 0, 1};
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, acked, &w));
+
+	/* A message 1 of the TP, as captured on the wire, replayed: it
+	 * earns a message 2, then announces a 16 MiB frame. */
+	CU_ASSERT_FATAL(tp_ctrl_noise_pub_from_ed25519(ctl_x, ctl_pk));
+	CU_ASSERT_FATAL(tp_ctrl_noise_init(&hs, true, tp_priv[0], ctl_x));
+	CU_ASSERT_EQUAL_FATAL(tp_ctrl_noise_write1(&hs, NULL, NULL, 0, m1 + 4, sizeof(m1) - 4),
+			      TP_CTRL_NOISE_MSG1_OVERHEAD);
+	tp_ctrl_noise_wipe(&hs);
+	tp_ctrl_frame_put_len(m1, TP_CTRL_NOISE_MSG1_OVERHEAD);
+	replay = raw_connect(port);
+	CU_ASSERT_EQUAL(write(replay, m1, sizeof(m1)), (ssize_t)sizeof(m1));
+	for (int i = 0; i < 200 && !got; i++) {
+		round_once(s, tps, 1);
+		k = recv(replay, m2, sizeof(m2), MSG_DONTWAIT);
+		got = k >= 4 + TP_CTRL_NOISE_MSG2_OVERHEAD;
+	}
+	CU_ASSERT_TRUE(got); /* message 2: the replay passed the handshake */
+	tp_ctrl_frame_put_len(hdr, TP_BUNDLE_MAX_BYTES);
+	CU_ASSERT_EQUAL(write(replay, hdr, 4), 4);
+
+	/* Hundreds of half-open connections, in batches the listen backlog
+	 * holds: the first 32 from the TP's own address (127.0.0.1), the
+	 * others from 40 addresses. */
+	for (unsigned i = 0; i < HALF_OPEN; i += 32) {
+		void *acc[2] = {s, (void *)(uintptr_t)(i + 32 + 2)};
+
+		for (unsigned j = i; j < i + 32; j++)
+			fds[j] = attacker_connect(port,
+						  i ? 0x7f000001 + (j % 40) * 256 : 0x7f000001);
+		CU_ASSERT_TRUE(pump(s, tps, 1, accepted_at_least, acc));
+	}
+	opened = HALF_OPEN;
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.closes[TP_CTRL_SERVER_CLOSE_OVERSIZE], 1);
+	CU_ASSERT_TRUE(closed_by_peer(replay));
+
+	/* The TP reconnects while the flood is renewed: every connection
+	 * the server closes is opened again at once, so HALF_OPEN stay open
+	 * or queued at all times. */
+	reconnect(&t);
+	b = bundle(2, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 2, b, n);
+	w.version = 2;
+	for (int i = 0; i < 3000 && !acked(&w); i++) {
+		for (unsigned j = 0; j < HALF_OPEN; j++) {
+			if (!closed_by_peer(fds[j]))
+				continue;
+			close(fds[j]);
+			fds[j] = attacker_connect(port, 0x7f000001 + (opened % 40) * 256);
+			opened++;
+		}
+		round_once(s, tps, 1);
+	}
+	CU_ASSERT_TRUE(acked(&w));
+	CU_ASSERT_EQUAL(t.a.info.version, 2);
+	CU_ASSERT_TRUE(tp_ctrl_server_tp(s, 0)->connected);
+	/* Never more than the unauthenticated cap plus the live sessions. */
+	CU_ASSERT_TRUE(tp_ctrl_server_n_conns(s) <= 64 + 3);
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_TRUE(st.closes[TP_CTRL_SERVER_CLOSE_EVICTED] > 0);
+	CU_ASSERT_TRUE(st.closes[TP_CTRL_SERVER_CLOSE_PER_ADDRESS] > 0);
+	CU_ASSERT_EQUAL(st.closes[TP_CTRL_SERVER_CLOSE_FULL], 0);
+	for (unsigned i = 0; i < HALF_OPEN; i++)
+		close(fds[i]);
+	close(replay);
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
+
+struct want_rekeys {
+	struct tp *t;
+	struct tp_ctrl_server *s;
+	uint64_t client_sent, server_sent;
+};
+
+static bool rekeyed(void *arg)
+{
+	struct want_rekeys *w = arg;
+	struct tp_ctrl_client_stats cs;
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_client_stats(w->t->c, &cs);
+	tp_ctrl_server_stats(w->s, &st);
+	return cs.rekeys_sent >= w->client_sent && st.rekeys_received >= w->client_sent &&
+	       st.rekeys_sent >= w->server_sent && cs.rekeys_received >= w->server_sent;
+}
+
+/*
+ * Issue 11, defect 5: both sides replace their sending keys after a number
+ * of frames and after a time, in step (every push still acked); the TP
+ * handshakes again after the maximum lifetime; a TP that does not (older
+ * software, simulated by a longer client lifetime) is closed by the
+ * server. All on the injected clock.
+ */
+static void test_rekey_and_lifetime(void)
+{
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, *tps[] = {&t};
+	struct tp_ctrl_client_stats cs;
+	struct tp_ctrl_server_stats st;
+	struct want_rekeys wr;
+	struct want_ack w;
+	uint64_t start;
+	size_t n;
+	uint8_t *b;
+
+	fake_ns = 0;
+	server_over.rekey_frames = client_over.rekey_frames = 3;
+	server_over.rekey_ms = client_over.rekey_ms = 3600000;
+	s = server_start(0, ctl_seed);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
+	/* By frames: each push is a push, an ack and a status. */
+	w = (struct want_ack){s, 0, 0};
+	for (uint64_t v = 1; v <= 4; v++) {
+		b = bundle(v, 0, wall() + 3600, ctl_sk, &n);
+		publish(s, v, b, n);
+		w.version = v;
+		CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, acked, &w));
+	}
+	wr = (struct want_rekeys){&t, s, 1, 1};
+	CU_ASSERT_TRUE(pump(s, tps, 1, rekeyed, &wr));
+	CU_ASSERT_EQUAL(t.a.info.version, 4);
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+
+	/* By time: 20 s, with only pings sent (far fewer frames than the
+	 * default limit). */
+	memset(&server_over, 0, sizeof(server_over));
+	memset(&client_over, 0, sizeof(client_over));
+	server_over.rekey_ms = client_over.rekey_ms = 20000;
+	server_over.max_session_ms = client_over.max_session_ms = 120000;
+	s = server_start(0, ctl_seed);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
+	wr = (struct want_rekeys){&t, s, 1, 1};
+	start = fake_ns;
+	while (fake_ns - start < 19000 * MS) {
+		fake_ns += 1000 * MS;
+		round_once(s, tps, 1);
+	}
+	CU_ASSERT_FALSE(rekeyed(&wr));
+	while (fake_ns - start < 21000 * MS) {
+		fake_ns += 1000 * MS;
+		round_once(s, tps, 1);
+	}
+	CU_ASSERT_TRUE(pump(s, tps, 1, rekeyed, &wr));
+	b = bundle(5, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 5, b, n);
+	w = (struct want_ack){s, 0, 5};
+	CU_ASSERT_TRUE(pump(s, tps, 1, acked, &w));
+	tp_ctrl_client_stats(t.c, &cs);
+	CU_ASSERT_EQUAL(cs.sessions, 1);
+	CU_ASSERT_EQUAL(cs.fails[TP_CTRL_CLIENT_FAIL_BAD_FRAME], 0);
+
+	/* The maximum lifetime: a new handshake, not a failure, and the
+	 * policy state never leaves enforcing. */
+	downs = 0;
+	start = fake_ns;
+	while (fake_ns - start < 100000 * MS) {
+		fake_ns += 1000 * MS;
+		round_once(s, tps, 1);
+	}
+	CU_ASSERT_TRUE(pump(s, tps, 1, established, &t));
+	tp_ctrl_client_stats(t.c, &cs);
+	CU_ASSERT_EQUAL(cs.rehandshakes, 1);
+	CU_ASSERT_EQUAL(cs.sessions, 2);
+	CU_ASSERT_EQUAL(cs.failures, 0);
+	CU_ASSERT_EQUAL(downs, 0);
+	CU_ASSERT_EQUAL(t.a.fm.state, TP_FAILMODE_ENFORCING);
+	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->sessions, 2);
+	b = bundle(6, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 6, b, n);
+	w.version = 6;
+	CU_ASSERT_TRUE(pump(s, tps, 1, acked, &w));
+	tp_stop(&t, false);
+
+	/* A TP that never handshakes again is closed by the server after
+	 * the lifetime plus the handshake timeout. */
+	client_over.max_session_ms = 1000000;
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
+	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s));
+	start = fake_ns;
+	while (fake_ns - start < 126000 * MS) {
+		fake_ns += 1000 * MS;
+		round_once(s, tps, 1);
+	}
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.closes[TP_CTRL_SERVER_CLOSE_LIFETIME], 1);
+	memset(&server_over, 0, sizeof(server_over));
+	memset(&client_over, 0, sizeof(client_over));
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
+
 static int setup(void)
 {
 	char path[4096];
@@ -1003,6 +1406,9 @@ int main(int argc, char **argv)
 	CU_add_test(s, "controller restarted mid-push", test_controller_restart_mid_push);
 	CU_add_test(s, "boot on the last-known-good", test_boot_on_lkg);
 	CU_add_test(s, "persist and publish failures nacked", test_apply_failures);
+	CU_add_test(s, "reported versions move nothing without proof", test_version_claims);
+	CU_add_test(s, "half-open flood and a replayed message 1", test_half_open_flood);
+	CU_add_test(s, "rekey and session lifetime on the clock", test_rekey_and_lifetime);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
