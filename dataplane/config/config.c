@@ -69,6 +69,7 @@ static const struct key_def keys[] = {
 	{"controller_address", KT_STR, F(controller_address), 0, 0},
 	{"controller_key", KT_KEY, F(controller_key), 0, 0},
 	{"failure_mode", KT_FAIL, F(failure_mode), 0, 0},
+	{"max_clock_skew", KT_U32, F(max_clock_skew_s), 0, 86400},
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
 };
 
@@ -113,6 +114,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->housekeeping_ms = 100;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/tableau");
 	cfg->failure_mode = TP_FAIL_CLOSED;
+	cfg->max_clock_skew_s = 300;
 	snprintf(cfg->admin_socket, sizeof(cfg->admin_socket), "/run/tableau/tpd.sock");
 }
 

@@ -78,6 +78,7 @@ struct tp_config {
 	bool has_controller_key;
 	uint8_t controller_key[TP_CONFIG_KEY_LEN];
 	enum tp_config_failure_mode failure_mode;
+	uint32_t max_clock_skew_s; /* how far a bundle's issued_at may be ahead of the clock */
 	char admin_socket[TP_CONFIG_PATH_MAX];
 };
 

@@ -24,6 +24,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.n_workers, 1);
 	CU_ASSERT_EQUAL(c.worker_cores[0], 1);
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_CLOSED);
+	CU_ASSERT_EQUAL(c.max_clock_skew_s, 300);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
@@ -50,6 +51,7 @@ static void test_full(void)
 				   "controller_address = 192.0.2.1:7443\n"
 				   "controller_key = AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n"
 				   "failure_mode = fail-static\n"
+				   "max_clock_skew = 60\n"
 				   "admin_socket = /tmp/x.sock";
 	struct tp_config c;
 	struct tp_config_err e;
@@ -73,6 +75,7 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c.controller_key[0], 1);
 	CU_ASSERT_EQUAL(c.controller_key[31], 1);
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_STATIC);
+	CU_ASSERT_EQUAL(c.max_clock_skew_s, 60);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/tmp/x.sock");
 }
 
@@ -103,6 +106,7 @@ static void test_errors(void)
 		{"mode = memory\nworker_cores = 0-16\n", 2, "more than 16 workers"},
 		{"mode = memory\nworker_cores = 0\n", 0, "both control_core and a worker"},
 		{"mode = memory\nfailure_mode = open\n", 2, "not one of fail-closed"},
+		{"mode = memory\nmax_clock_skew = 86401\n", 2, "max_clock_skew"},
 		{"mode = memory\ncontroller_key = abc\n", 2, "not a 32-byte key"},
 		{"mode = memory\ncontroller_address = a:1\n", 0, "controller_key is not"},
 		{"mode = memory\nname = a b\n", 2, "letters, digits"},
