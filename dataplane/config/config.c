@@ -16,6 +16,8 @@
 
 #include <sodium.h>
 
+#include "tp/keyfile.h"
+
 enum key_type {
 	KT_STR,	  /* string into a char[] field */
 	KT_U32,	  /* unsigned integer within [lo, hi] */
@@ -495,43 +497,7 @@ out:
 
 int tp_config_read_key(const char *path, uint8_t key[TP_CONFIG_KEY_LEN], struct tp_config_err *err)
 {
-	char buf[128];
-	struct stat st;
-	size_t n;
-	FILE *f;
-	int rc = 0;
-
-	f = fopen(path, "re");
-	if (!f) {
-		rc = -errno;
-		fail(err, 0, "cannot open key file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(f), &st) != 0) {
-		rc = -errno;
-		fail(err, 0, "cannot stat key file %s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (st.st_mode & 0007) {
-		fail(err, 0, "key file %s is accessible to other users (chmod 600 it)", path);
-		rc = -EPERM;
-		goto out_close;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	if (!tp_config_key_decode(buf, key)) {
-		rc = fail(err, 0,
-			  "key file %s: not a WireGuard key (44 characters of base64, "
-			  "as wg genkey prints)",
-			  path);
-		goto out_wipe;
-	}
-out_wipe:
-	sodium_memzero(buf, sizeof(buf));
-out_close:
-	fclose(f);
-out:
-	return rc;
+	/* the one reader and rule of every secret key file (tp/keys.h) */
+	err->line = 0;
+	return tp_key_load(path, key, true, err->msg, sizeof(err->msg));
 }

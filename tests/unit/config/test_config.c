@@ -184,6 +184,67 @@ static void test_key_file(void)
 	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
 	unlink(path);
 	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+}
+
+/* The one rule of every secret key file (tp/keyfile.h), as tpd's identity
+ * key meets it: each refusal, with the file and the problem named. */
+static void test_key_file_rule(void)
+{
+	static const char good[] = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n";
+	static const struct {
+		mode_t mode;
+		const char *words;
+	} refused[] = {
+		{0640, "its group"},
+		{0620, "its group"},
+		{0610, "its group"},
+		{0604, "other users"},
+		{0602, "other users"},
+		{0660, "chmod 600"},
+		{0644, "its group and other users"},
+	};
+	char path[] = "/tmp/tp-test-key-XXXXXX";
+	char dir[] = "/tmp/tp-test-keydir-XXXXXX";
+	struct tp_config_err e;
+	uint8_t key[32];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		write_file(path, good, refused[i].mode);
+		CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, refused[i].words));
+	}
+	write_file(path, good, 0400);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), 0);
+	/* owned by someone else (needs root to arrange; tests run as root) */
+	write_file(path, good, 0600);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL_FATAL(chown(path, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "owned by uid 65534"));
+	}
+	unlink(path);
+	/* not a regular file */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	chmod(dir, 0700);
+	CU_ASSERT_EQUAL(tp_config_read_key(dir, key, &e), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not a regular file"));
+	rmdir(dir);
+	/* one spelling per key: trailing bits set is not the same key */
+	write_file(path, "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgJ=\n", 0600);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
+	/* a long file is not a key, even if it starts with one */
+	write_file(path,
+		   "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n"
+		   "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n",
+		   0600);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
+	unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -200,6 +261,7 @@ int main(int argc, char **argv)
 	CU_add_test(suite, "errors name line and problem", test_errors);
 	CU_add_test(suite, "example file", test_example_file);
 	CU_add_test(suite, "key file", test_key_file);
+	CU_add_test(suite, "secret key file: one rule, each refusal", test_key_file_rule);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
