@@ -51,7 +51,8 @@ void tp_ctrl_apply_init(struct tp_ctrl_apply *a, const uint8_t controller_pk[32]
 			 "rollback floor %.80s/%s unreadable (%.40s): not used; versions must be "
 			 "above the last-known-good's",
 			 a->state_dir, TP_LKG_FLOOR_FILE,
-			 a->floor_status == -EBADMSG ? "corrupt or torn" : strerror(-a->floor_status));
+			 a->floor_status == -EBADMSG ? "corrupt or torn"
+						     : strerror(-a->floor_status));
 	say(a, a->floor_note);
 }
 
@@ -113,7 +114,8 @@ static void floor_from_lkg(struct tp_ctrl_apply *a, const uint8_t *buf, size_t l
 	a->floor = f;
 	tp_failmode_floor(&a->fm, f.issued_at);
 	rc = tp_lkg_floor_save(a->state_dir, &f);
-	snprintf(msg, sizeof(msg), "rollback floor %.120s/%s set to version %llu from the last-known-good%s%.60s",
+	snprintf(msg, sizeof(msg),
+		 "rollback floor %.120s/%s set to version %llu from the last-known-good%s%.60s",
 		 a->state_dir, TP_LKG_FLOOR_FILE, (unsigned long long)f.version,
 		 rc < 0 ? ": cannot write it: " : "", rc < 0 ? strerror(-rc) : "");
 	say(a, msg);
@@ -256,8 +258,7 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 	if (st == TP_BUNDLE_ROLLBACK && !(a->has_policy && a->info.version >= acc.running_version))
 		snprintf(res->text, sizeof(res->text),
 			 "version %llu is not above the rollback floor %llu (highest accepted)",
-			 (unsigned long long)info.version,
-			 (unsigned long long)acc.running_version);
+			 (unsigned long long)info.version, (unsigned long long)acc.running_version);
 	if (st != TP_BUNDLE_OK) {
 		res->reason = (int)st;
 		a->last_refusal = st;

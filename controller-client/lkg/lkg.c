@@ -152,8 +152,8 @@ static size_t floor_line(const struct tp_lkg_floor *f, char *out, size_t cap)
 
 	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", f->hash[i]);
-	n = snprintf(out, cap, FLOOR_MAGIC " %" PRIu64 " %" PRId64 " %s", f->version,
-		     f->issued_at, hex);
+	n = snprintf(out, cap, FLOOR_MAGIC " %" PRIu64 " %" PRId64 " %s", f->version, f->issued_at,
+		     hex);
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
 	m = snprintf(out + n, cap - (size_t)n, " %016" PRIx64 "\n", fnv1a64(out, (size_t)n));

@@ -256,7 +256,8 @@ static struct tp_site *changed_pairs_last(const struct tp_site *site, int64_t th
 		for (size_t j = 0; j < i && first; j++)
 			first = !(s->rules[j].from_zone == r->from_zone &&
 				  s->rules[j].to_zone == r->to_zone &&
-				  rule_exists(&s->rules[j], then) != rule_exists(&s->rules[j], now));
+				  rule_exists(&s->rules[j], then) !=
+					  rule_exists(&s->rules[j], now));
 		*pairs += first;
 	}
 	for (size_t i = 0; i < s->n_rules; i++) {
@@ -385,8 +386,8 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	if (o)
 		json_object_set_new(
 			o, "recompile",
-			json_pack("{s:b, s:I, s:I, s:I}", "degraded", f->undecided != NULL, "failed",
-				  (json_int_t)f->recompile_failed, "pairs_failed_closed",
+			json_pack("{s:b, s:I, s:I, s:I}", "degraded", f->undecided != NULL,
+				  "failed", (json_int_t)f->recompile_failed, "pairs_failed_closed",
 				  (json_int_t)f->pairs_failed_closed, "engine_withdrawn",
 				  (json_int_t)f->engine_withdrawn));
 	if (o)

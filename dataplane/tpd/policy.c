@@ -315,12 +315,12 @@ json_t *tpd_policy_json(struct tpd *d)
 	}
 	/* the clock validity is judged on (tp/failmode.h): never behind a
 	 * time already seen or the highest issued_at accepted */
-	json_object_set_new(
-		o, "clock",
-		json_pack("{s:I, s:I, s:b, s:I, s:I}", "wall", (json_int_t)wall_s(), "policy",
-			  (json_int_t)a->fm.clock, "held_back", a->fm.clock > wall_s(),
-			  "floor_issued_at", (json_int_t)a->floor.issued_at, "max_skew_s",
-			  (json_int_t)a->max_skew_s));
+	json_object_set_new(o, "clock",
+			    json_pack("{s:I, s:I, s:b, s:I, s:I}", "wall", (json_int_t)wall_s(),
+				      "policy", (json_int_t)a->fm.clock, "held_back",
+				      a->fm.clock > wall_s(), "floor_issued_at",
+				      (json_int_t)a->floor.issued_at, "max_skew_s",
+				      (json_int_t)a->max_skew_s));
 	json_object_set_new(o, "floor_version", json_integer((json_int_t)a->floor.version));
 	if (a->floor_note[0] && a->floor_status != 0)
 		json_object_set_new(o, "floor_note", json_string(a->floor_note));

@@ -198,7 +198,8 @@ int tp_key_load(const char *path, uint8_t key[32], bool secret, char *err, size_
 	}
 	if (got > TP_KEY_FILE_MAX || tp_key_parse(buf, got, key) != 0) {
 		rc = key_fail(-EINVAL, err, errlen,
-			      "key file %s: not a WireGuard key (44 characters of base64 and a newline, as "
+			      "key file %s: not a WireGuard key (44 characters of base64 and a "
+			      "newline, as "
 			      "wg genkey prints)",
 			      path);
 		goto out;

@@ -122,8 +122,9 @@ static void engine_agrees(const struct tp_site *s, const struct tp_engine *e, in
 						   d < 12 && budget;
 				     d++, budget--) {
 					const struct tp_port_range *pr =
-						r->n_dst_ports ? &r->dst_ports[(d / 3) % r->n_dst_ports]
-							       : NULL;
+						r->n_dst_ports
+							? &r->dst_ports[(d / 3) % r->n_dst_ports]
+							: NULL;
 					uint16_t base = pr ? (d % 3 == 1 ? pr->hi : pr->lo) : 502;
 
 					f.dport = (uint16_t)(d % 3 == 2 ? base + 1 : base);

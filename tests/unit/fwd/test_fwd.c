@@ -597,7 +597,7 @@ static void test_recompile_fails_closed(void)
 	CU_ASSERT_NOT_EQUAL(fate(17, Z1, Z2, 41000, 5000), 0); /* its flow is cut */
 	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41001, 5000), TP_DROP_POLICY);
 	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41002, 7000), TP_DROP_POLICY); /* same pair */
-	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);			 /* other pair */
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);			/* other pair */
 	CU_ASSERT_EQUAL(recompile_stat("failed"), 1);
 	CU_ASSERT_EQUAL(recompile_stat("pairs_failed_closed"), 1);
 	CU_ASSERT_EQUAL(recompile_stat("degraded"), 1);

@@ -81,8 +81,8 @@ static enum tp_bundle_status restart(struct tp_ctrl_apply *a, int64_t now, bool 
 	return tp_ctrl_apply_boot(a, now, found);
 }
 
-static int apply(struct tp_ctrl_apply *a, uint64_t v, int64_t issued, int64_t expires,
-		 int64_t now, struct tp_ctrl_apply_result *res)
+static int apply(struct tp_ctrl_apply *a, uint64_t v, int64_t issued, int64_t expires, int64_t now,
+		 struct tp_ctrl_apply_result *res)
 {
 	size_t n;
 	uint8_t *b = bundle(v, issued, expires, &n);
@@ -190,6 +190,7 @@ static void test_lkg_deleted(void)
 	CU_ASSERT_NOT_EQUAL(tp_ctrl_apply_bundle(&a, v5, n, t0 + 12, "controller", &res), 0);
 	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_ROLLBACK);
 	free(v5);
+	tp_ctrl_apply_fini(&a);
 	/* another bundle of version 5 (not the one the floor names) is refused */
 	v5_then(&a, lkg_delete);
 	CU_ASSERT_EQUAL(restart(&a, t0 + 10, &found), TP_BUNDLE_UNDECODABLE);
