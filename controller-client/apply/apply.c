@@ -271,7 +271,7 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 	/* the floor first: on disk it is never behind the LKG */
 	floor = floor_after(a, &info, hash);
 	if (a->state_dir[0]) {
-		rc = tp_lkg_floor_save(a->state_dir, &floor);
+		rc = tp_lkg_floor_stage(a->state_dir, &floor);
 		if (rc < 0) {
 			res->reason = TABLEAU__V1__NACK_REASON__NACK_PERSIST_FAILED;
 			snprintf(res->text, sizeof(res->text),

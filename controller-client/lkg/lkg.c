@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,10 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* DIR/NAME <- buf, crash-safe: temp file, fsync, rename, fsync of DIR. */
-static int save_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len)
+/* DIR/NAME <- buf, crash-safe: temp file, fsync, rename, fsync of DIR
+ * (unless sync_dir is false: the caller fsyncs DIR later). */
+static int save_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
+		       bool sync_dir)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int fd, dfd, rc;
@@ -52,6 +55,8 @@ static int save_atomic(const char *dir, const char *name, const uint8_t *buf, si
 		goto remove_tmp;
 	}
 	/* The rename is durable only once the directory is. */
+	if (!sync_dir)
+		return 0;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
@@ -66,7 +71,7 @@ remove_tmp:
 
 int tp_lkg_save(const char *dir, const uint8_t *buf, size_t len)
 {
-	return save_atomic(dir, TP_LKG_FILE, buf, len);
+	return save_atomic(dir, TP_LKG_FILE, buf, len, true);
 }
 
 int tp_lkg_read_file(const char *path, size_t max, uint8_t **buf, size_t *len)
@@ -162,14 +167,24 @@ static size_t floor_line(const struct tp_lkg_floor *f, char *out, size_t cap)
 	return (size_t)n + (size_t)m;
 }
 
-int tp_lkg_floor_save(const char *dir, const struct tp_lkg_floor *f)
+static int floor_save(const char *dir, const struct tp_lkg_floor *f, bool sync_dir)
 {
 	char line[256];
 	size_t n = floor_line(f, line, sizeof(line));
 
 	if (!n)
 		return -EINVAL;
-	return save_atomic(dir, TP_LKG_FLOOR_FILE, (const uint8_t *)line, n);
+	return save_atomic(dir, TP_LKG_FLOOR_FILE, (const uint8_t *)line, n, sync_dir);
+}
+
+int tp_lkg_floor_save(const char *dir, const struct tp_lkg_floor *f)
+{
+	return floor_save(dir, f, true);
+}
+
+int tp_lkg_floor_stage(const char *dir, const struct tp_lkg_floor *f)
+{
+	return floor_save(dir, f, false);
 }
 
 static int hexval(char c)
