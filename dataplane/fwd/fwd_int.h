@@ -187,6 +187,7 @@ struct tp_fwd {
 	struct tp_site *undecided;
 	uint32_t undecided_self;
 	int64_t decided_at;
+	uint64_t partial_gen;	   /* generation of the engine without those pairs */
 	uint64_t recompile_failed; /* failed recompiles (every attempt) */
 	uint64_t pairs_failed_closed;
 	uint64_t engine_withdrawn;

@@ -286,8 +286,7 @@ static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
 
 	f->recompile_failed++;
 	/* the partial engine published last time still decides correctly */
-	if (e && !f->withdrawn && tp_engine_valid_at(e, now) &&
-	    tp_engine_valid_from(e) > f->decided_at)
+	if (e && tp_engine_generation(e) == f->partial_gen && tp_engine_valid_at(e, now))
 		return;
 	part = changed_pairs_last(f->undecided, f->decided_at, now, &kept, &pairs);
 	if (part) {
@@ -304,6 +303,7 @@ static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
 		}
 	}
 	if (part && publish(f, part, ne, f->undecided_self, err, sizeof(err)) == 0) {
+		f->partial_gen = f->rcu->slot.last_gen;
 		f->pairs_failed_closed += pairs;
 		snprintf(line, sizeof(line),
 			 "policy recompile at a validity boundary failed (%.150s): %zu zone "

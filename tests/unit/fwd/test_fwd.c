@@ -601,6 +601,13 @@ static void test_recompile_fails_closed(void)
 	CU_ASSERT_EQUAL(recompile_stat("failed"), 1);
 	CU_ASSERT_EQUAL(recompile_stat("pairs_failed_closed"), 1);
 	CU_ASSERT_EQUAL(recompile_stat("degraded"), 1);
+	compile_fails = 1; /* still failing: the partial engine stays as it is */
+	ctl_tick();
+	CU_ASSERT_EQUAL(compile_fails, 0);
+	CU_ASSERT_EQUAL(recompile_stat("failed"), 2);
+	CU_ASSERT_EQUAL(recompile_stat("pairs_failed_closed"), 1);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41008, 5000), TP_DROP_POLICY);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);
 
 	compile_fails = 0; /* memory is back: the full site, rule 10 gone */
 	ctl_tick();
@@ -620,7 +627,7 @@ static void test_recompile_fails_closed(void)
 	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41006, 5000), TP_DROP_NO_POLICY);
 	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), TP_DROP_NO_POLICY);
 	CU_ASSERT_EQUAL(recompile_stat("engine_withdrawn"), 1);
-	CU_ASSERT_EQUAL(recompile_stat("failed"), 2);
+	CU_ASSERT_EQUAL(recompile_stat("failed"), 3);
 	ctl_tick(); /* retried: compiles now */
 	CU_ASSERT_EQUAL(recompile_stat("degraded"), 0);
 	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41007, 5000), TP_DROP_POLICY);
