@@ -196,36 +196,65 @@ static int hexval(char c)
 	return -1;
 }
 
+/* Decimal digits at *p into *v (no sign, no overflow); advances *p. */
+static bool decimal(const char **p, const char *end, uint64_t *v)
+{
+	const char *s = *p;
+
+	*v = 0;
+	if (s == end || *s < '0' || *s > '9')
+		return false;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		if (*v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		*v = *v * 10 + (uint64_t)(*s - '0');
+	}
+	*p = s;
+	return true;
+}
+
+static bool expect(const char **p, const char *end, char c)
+{
+	if (*p == end || **p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
 /* Parse the floor file's bytes. Strict: the bytes must be exactly the
  * canonical line of the values they hold (so nothing but a checksummed,
  * complete line is ever read as a floor). */
 int tp_lkg_floor_parse(const char *buf, size_t len, struct tp_lkg_floor *f)
 {
+	const size_t magic = sizeof(FLOOR_MAGIC) - 1;
+	const char *p = buf, *end = buf + len;
 	struct tp_lkg_floor v = {0};
-	char tmp[256], hex[2 * TP_LKG_HASH_LEN + 1], canon[256];
-	unsigned long long ver;
-	long long iss;
-	int used = 0;
+	char canon[256];
+	uint64_t ver, iss;
+	bool neg;
 
 	memset(f, 0, sizeof(*f));
-	if (len == 0 || len >= sizeof(tmp) || memchr(buf, 0, len))
+	if (len < magic || len >= sizeof(canon) || memcmp(buf, FLOOR_MAGIC, magic) != 0)
 		return -EBADMSG;
-	memcpy(tmp, buf, len);
-	tmp[len] = '\0';
-	if (sscanf(tmp, FLOOR_MAGIC " %llu %lld %64s%n", &ver, &iss, hex, &used) != 3 ||
-	    strlen(hex) != 2 * TP_LKG_HASH_LEN)
+	p += magic;
+	if (!expect(&p, end, ' ') || !decimal(&p, end, &ver) || !expect(&p, end, ' '))
+		return -EBADMSG;
+	neg = expect(&p, end, '-');
+	if (!decimal(&p, end, &iss) || iss > (uint64_t)INT64_MAX || !expect(&p, end, ' '))
 		return -EBADMSG;
 	v.version = ver;
-	v.issued_at = iss;
+	v.issued_at = neg ? -(int64_t)iss : (int64_t)iss;
+	if ((size_t)(end - p) < (size_t)2 * TP_LKG_HASH_LEN)
+		return -EBADMSG;
 	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EBADMSG;
 		v.hash[i] = (uint8_t)(hi << 4 | lo);
 	}
-	/* the checksum and the exact form in one comparison */
-	if (floor_line(&v, canon, sizeof(canon)) != len || memcmp(canon, tmp, len) != 0)
+	/* the rest (checksum, newline) and the exact form in one comparison */
+	if (floor_line(&v, canon, sizeof(canon)) != len || memcmp(canon, buf, len) != 0)
 		return -EBADMSG;
 	*f = v;
 	return 0;

@@ -266,10 +266,14 @@ static void floor_torn(void)
 static void floor_bitflip(void)
 {
 	char line[256];
-	size_t n = file_get(TP_LKG_FLOOR_FILE, line, sizeof(line));
-	char *v = strstr(line, " 5 ");
+	size_t n = file_get(TP_LKG_FLOOR_FILE, line, sizeof(line) - 1);
+	char *v;
 
+	line[n] = '\0';
+	v = strstr(line, " 5 ");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	if (!v)
+		return;
 	v[1] = '1';
 	file_put(TP_LKG_FLOOR_FILE, line, n);
 }
@@ -452,7 +456,9 @@ static void test_clock_back_conduit(void)
 	uint8_t *b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_FATAL(s->n_rules > 0);
+	CU_ASSERT_FATAL(s && s->n_rules > 0);
+	if (!s || !s->n_rules)
+		return;
 	s->rules[0].not_after = t0 + 500;
 	clean();
 	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
@@ -482,6 +488,9 @@ static void test_not_before_zero(void)
 	uint8_t *b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_FATAL(s && s->n_rules > 0);
+	if (!s || !s->n_rules)
+		return;
 	s->rules[0].not_before = t0 + 50;
 	clean();
 	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
