@@ -68,6 +68,15 @@ static void keys(const char *s, size_t n)
 	free(z);
 }
 
+static void cleanup(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, TP_LKG_FLOOR_FILE);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void floor_file(const char *s, size_t n)
 {
 	struct tp_lkg_floor f, g;
@@ -84,6 +93,7 @@ static void floor_file(const char *s, size_t n)
 		snprintf(dir, sizeof(dir), "/tmp/fuzz_keyfile.%d", (int)getpid());
 		if (mkdir(dir, 0700) != 0)
 			abort();
+		atexit(cleanup);
 	}
 	if (tp_lkg_floor_save(dir, &f) != 0)
 		abort();
