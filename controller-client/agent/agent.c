@@ -38,6 +38,7 @@
 #include "tp/engine.h"
 #include "tp/eval.h"
 #include "tp/flowspec.h"
+#include "tp/keys.h"
 
 struct agent {
 	char name[64];
@@ -162,25 +163,6 @@ static const struct tp_admin_cmd cmds[] = {
 	{"decide", cmd_decide, "verdict of the running policy for one flow"},
 };
 
-static int read_key(const char *path, uint8_t key[32])
-{
-	char buf[128] = "";
-	size_t n, bin_len = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = 0;
-	if (sodium_base642bin(key, 32, buf, n, NULL, &bin_len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    bin_len != 32)
-		return -EINVAL;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -202,6 +184,7 @@ int main(int argc, char **argv)
 					      .log = cb_log};
 	enum tp_failmode_expiry expiry = TP_FAILMODE_EXPIRY_CLOSED;
 	const char *key = NULL, *ckey = NULL, *state = NULL, *sock = NULL;
+	char kerr[320];
 	static struct agent a = {.sig_fd = -1};
 	char sock_buf[512], err[256];
 	enum tp_bundle_status st;
@@ -243,9 +226,12 @@ int main(int argc, char **argv)
 				"[--socket PATH]\n");
 		return 2;
 	}
-	if (sodium_init() < 0 || read_key(key, cfg.static_priv) != 0 ||
-	    read_key(ckey, cfg.controller_pk) != 0) {
-		fprintf(stderr, "tp-ctrl-agent: cannot read the keys\n");
+	if (sodium_init() < 0)
+		return 2;
+	/* the same reader and rule as tpd's identity key (tp/keys.h) */
+	if (tp_key_load(key, cfg.static_priv, true, kerr, sizeof(kerr)) != 0 ||
+	    tp_key_load(ckey, cfg.controller_pk, false, kerr, sizeof(kerr)) != 0) {
+		fprintf(stderr, "tp-ctrl-agent: %s\n", kerr);
 		return 2;
 	}
 	mkdir(state, 0700);

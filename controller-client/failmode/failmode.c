@@ -73,8 +73,21 @@ static void describe(struct tp_failmode *fm)
 	}
 }
 
-static void update(struct tp_failmode *fm, int64_t now, bool force_log)
+int64_t tp_failmode_clock(struct tp_failmode *fm, int64_t now)
 {
+	if (now > fm->clock)
+		fm->clock = now;
+	return fm->clock;
+}
+
+void tp_failmode_floor(struct tp_failmode *fm, int64_t t)
+{
+	(void)tp_failmode_clock(fm, t);
+}
+
+static void update(struct tp_failmode *fm, int64_t wall, bool force_log)
+{
+	int64_t now = tp_failmode_clock(fm, wall);
 	enum tp_failmode_state old = fm->state, st = compute(fm, now);
 	char msg[256];
 
@@ -107,6 +120,7 @@ void tp_failmode_init(struct tp_failmode *fm, enum tp_failmode_expiry on_expiry,
 	fm->controller_configured = controller_configured;
 	fm->log = log;
 	fm->log_arg = log_arg;
+	fm->clock = INT64_MIN;
 	update(fm, now, true);
 }
 
@@ -120,7 +134,7 @@ void tp_failmode_set_policy(struct tp_failmode *fm, uint64_t version, int64_t ex
 	fm->has_policy = true;
 	fm->version = version;
 	fm->expires_at = expires_at;
-	update(fm, now, changed && compute(fm, now) == fm->state);
+	update(fm, now, changed && compute(fm, tp_failmode_clock(fm, now)) == fm->state);
 }
 
 void tp_failmode_set_controller(struct tp_failmode *fm, bool up, int64_t now)

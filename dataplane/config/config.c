@@ -16,6 +16,8 @@
 
 #include <sodium.h>
 
+#include "tp/keyfile.h"
+
 enum key_type {
 	KT_STR,	  /* string into a char[] field */
 	KT_U32,	  /* unsigned integer within [lo, hi] */
@@ -71,6 +73,7 @@ static const struct key_def keys[] = {
 	{"controller_address", KT_STR, F(controller_address), 0, 0},
 	{"controller_key", KT_KEY, F(controller_key), 0, 0},
 	{"failure_mode", KT_FAIL, F(failure_mode), 0, 0},
+	{"max_clock_skew", KT_U32, F(max_clock_skew_s), 0, 86400},
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
 };
 
@@ -115,6 +118,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->housekeeping_ms = 100;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/tableau");
 	cfg->failure_mode = TP_FAIL_CLOSED;
+	cfg->max_clock_skew_s = 300;
 	snprintf(cfg->admin_socket, sizeof(cfg->admin_socket), "/run/tableau/tpd.sock");
 }
 
@@ -144,15 +148,8 @@ const char *tp_config_failure_mode_name(enum tp_config_failure_mode mode)
 
 bool tp_config_key_decode(const char *b64, uint8_t key[TP_CONFIG_KEY_LEN])
 {
-	size_t len = 0;
-	const char *end = NULL;
-
-	if (strlen(b64) != 44)
-		return false;
-	if (sodium_base642bin(key, TP_CONFIG_KEY_LEN, b64, 44, NULL, &len, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0)
-		return false;
-	return len == TP_CONFIG_KEY_LEN && end == b64 + 44;
+	/* the one key parser (tp/keyfile.h): canonical base64, nothing around */
+	return strlen(b64) == 44 && tp_key_parse(b64, 44, key) == 0;
 }
 
 /* Strict unsigned decimal: no sign, no spaces, no overflow. */
@@ -512,43 +509,7 @@ out:
 
 int tp_config_read_key(const char *path, uint8_t key[TP_CONFIG_KEY_LEN], struct tp_config_err *err)
 {
-	char buf[128];
-	struct stat st;
-	size_t n;
-	FILE *f;
-	int rc = 0;
-
-	f = fopen(path, "re");
-	if (!f) {
-		rc = -errno;
-		fail(err, 0, "cannot open key file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fileno(f), &st) != 0) {
-		rc = -errno;
-		fail(err, 0, "cannot stat key file %s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (st.st_mode & 0007) {
-		fail(err, 0, "key file %s is accessible to other users (chmod 600 it)", path);
-		rc = -EPERM;
-		goto out_close;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	if (!tp_config_key_decode(buf, key)) {
-		rc = fail(err, 0,
-			  "key file %s: not a WireGuard key (44 characters of base64, "
-			  "as wg genkey prints)",
-			  path);
-		goto out_wipe;
-	}
-out_wipe:
-	sodium_memzero(buf, sizeof(buf));
-out_close:
-	fclose(f);
-out:
-	return rc;
+	/* the one reader and rule of every secret key file (tp/keys.h) */
+	err->line = 0;
+	return tp_key_load(path, key, true, err->msg, sizeof(err->msg));
 }

@@ -279,6 +279,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	}
 	f->p = *p;
 	f->cfg = cfg;
+	f->compile = tp_engine_compile;
 	f->ctl_fd = -1;
 	f->n_workers = cfg->n_workers;
 	for (unsigned i = 0; i < TP_CONFIG_WORKERS_MAX; i++)
@@ -416,6 +417,7 @@ void tp_fwd_free(struct tp_fwd *f)
 	tp_policyrcu_free(f->rcu);
 	for (unsigned i = 0; i < TOPO_SLOTS; i++)
 		fwd_topo_free(f->topo[i]);
+	tp_site_free(f->undecided);
 	tp_xdp_close(f->xdp_zone);
 	tp_xdp_close(f->xdp_transit);
 	rte_mempool_free(f->gen_pool);

@@ -176,6 +176,23 @@ struct tp_fwd {
 	struct tp_xdp *xdp_zone, *xdp_transit;
 	int xdp_err;
 	bool withdrawn; /* no engine published: inter-zone traffic dropped */
+
+	/* Validity recompile (control thread, fwd_policy_tick). When the
+	 * recompile at a validity boundary fails, the full site waits here
+	 * (owned) and is retried every tick; meanwhile the zone pairs whose
+	 * rules changed at the boundary are failed closed (or, if even that
+	 * cannot be compiled, the whole engine is withdrawn). NULL: the
+	 * running engine is the whole site. decided_at: a time the last
+	 * complete engine was valid at. */
+	struct tp_site *undecided;
+	uint32_t undecided_self;
+	int64_t decided_at;
+	uint64_t partial_gen;	   /* generation of the engine without those pairs */
+	uint64_t recompile_failed; /* failed recompiles (every attempt) */
+	uint64_t pairs_failed_closed;
+	uint64_t engine_withdrawn;
+	int (*compile)(const struct tp_site *site, int64_t now, struct tp_engine **out, char *err,
+		       size_t errlen); /* tp_engine_compile; tests inject failures */
 };
 
 /* fwd.c */

@@ -12,8 +12,19 @@
  *
  * Time: the engine is valid for an interval (rules with validity
  * windows); at its end the site is recompiled and republished, which
- * re-checks every flow. The bundle's own expiry is the policy state's
- * business (tp/failmode.h), not this file's.
+ * re-checks every flow. Policy time only moves forward: a wall clock
+ * stepped back before the interval keeps the running engine (compiled for
+ * the later time, so a conduit whose not_after passed stays off). The
+ * bundle's own expiry is the policy state's business (tp/failmode.h), not
+ * this file's.
+ *
+ * A recompile that fails at a boundary (out of memory) must not leave the
+ * old engine deciding past its interval (an expired conduit would keep
+ * admitting: fail-open). The zone pairs with a rule that appeared or
+ * disappeared since the last complete engine are failed closed (the site
+ * without their rules is compiled and published); if even that fails, the
+ * whole engine is withdrawn (that needs no memory). Both are counted and
+ * logged; the full site is retried every tick until it compiles.
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -166,13 +177,19 @@ int tp_fwd_publish(struct tp_fwd *f, const struct tp_site *site, struct tp_engin
 	if (!copy)
 		return -ENOMEM;
 	rc = publish(f, copy, engine, self, err, sizeof(err));
-	if (rc == 0)
+	if (rc == 0) {
 		f->withdrawn = false;
+		/* a new policy supersedes whatever was waiting to be decided */
+		tp_site_free(f->undecided);
+		f->undecided = NULL;
+	}
 	return rc == 0 ? 0 : -ENOMEM;
 }
 
 void tp_fwd_withdraw(struct tp_fwd *f)
 {
+	tp_site_free(f->undecided);
+	f->undecided = NULL;
 	if (f->withdrawn)
 		return;
 	/* NDR 5.2: no valid policy is no inter-zone traffic */
@@ -181,11 +198,132 @@ void tp_fwd_withdraw(struct tp_fwd *f)
 	f->withdrawn = true;
 }
 
+void tp_fwd_set_compile(struct tp_fwd *f,
+			int (*compile)(const struct tp_site *site, int64_t now,
+				       struct tp_engine **out, char *err, size_t errlen))
+{
+	f->compile = compile ? compile : tp_engine_compile;
+}
+
 void tp_fwd_policy_init(struct tp_fwd *f)
 {
 	xdp_configure(f);
 	xdp_apply(f, NULL, 0);
 	f->withdrawn = true;
+}
+
+static bool rule_exists(const struct tp_rule *r, int64_t t)
+{
+	return (!r->not_before || r->not_before <= t) && (!r->not_after || t < r->not_after);
+}
+
+static void say(struct tp_fwd *f, const char *line)
+{
+	if (f->p.log)
+		f->p.log(f->p.log_arg, line);
+	else
+		fprintf(stderr, "tpd: %s\n", line);
+}
+
+static bool pair_changed(const struct tp_site *s, const struct tp_rule *r, int64_t then,
+			 int64_t now)
+{
+	for (size_t j = 0; j < s->n_rules; j++)
+		if (s->rules[j].from_zone == r->from_zone && s->rules[j].to_zone == r->to_zone &&
+		    rule_exists(&s->rules[j], then) != rule_exists(&s->rules[j], now))
+			return true;
+	return false;
+}
+
+/* A copy of site with the rules of every zone pair where a rule exists at
+ * one of the two times and not at the other moved to the end; *kept is
+ * how many come before them (order never matters, DESIGN.md §7.3), *pairs
+ * how many such pairs there are. NULL when out of memory. */
+static struct tp_site *changed_pairs_last(const struct tp_site *site, int64_t then, int64_t now,
+					  size_t *kept, size_t *pairs)
+{
+	struct tp_site *s = tp_site_clone(site);
+	size_t k = 0;
+
+	*pairs = 0;
+	*kept = 0;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->n_rules; i++) {
+		const struct tp_rule *r = &s->rules[i];
+		bool first = rule_exists(r, then) != rule_exists(r, now);
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !(s->rules[j].from_zone == r->from_zone &&
+				  s->rules[j].to_zone == r->to_zone &&
+				  rule_exists(&s->rules[j], then) !=
+					  rule_exists(&s->rules[j], now));
+		*pairs += first;
+	}
+	for (size_t i = 0; i < s->n_rules; i++) {
+		if (pair_changed(s, &s->rules[i], then, now))
+			continue;
+		if (i != k) {
+			struct tp_rule tmp = s->rules[k];
+
+			s->rules[k] = s->rules[i];
+			s->rules[i] = tmp;
+		}
+		k++;
+	}
+	*kept = k;
+	return s;
+}
+
+/* The recompile of f->undecided at now failed (why): decide what can be. */
+static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
+{
+	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
+	struct tp_engine *ne = NULL;
+	struct tp_site *part;
+	size_t pairs = 0, kept = 0;
+	char err[200], line[400];
+
+	f->recompile_failed++;
+	/* the partial engine published last time still decides correctly */
+	if (e && tp_engine_generation(e) == f->partial_gen && tp_engine_valid_at(e, now))
+		return;
+	part = changed_pairs_last(f->undecided, f->decided_at, now, &kept, &pairs);
+	if (part) {
+		size_t all = part->n_rules;
+		int rc;
+
+		/* compiled without them; the topology keeps every rule */
+		part->n_rules = kept;
+		rc = f->compile(part, now, &ne, err, sizeof(err));
+		part->n_rules = all;
+		if (rc != 0) {
+			tp_site_free(part);
+			part = NULL;
+		}
+	}
+	if (part && publish(f, part, ne, f->undecided_self, err, sizeof(err)) == 0) {
+		f->partial_gen = f->rcu->slot.last_gen;
+		f->pairs_failed_closed += pairs;
+		snprintf(line, sizeof(line),
+			 "policy recompile at a validity boundary failed (%.150s): %zu zone "
+			 "pair(s) whose rules changed fail closed until it succeeds",
+			 why, pairs);
+		say(f, line);
+		return;
+	}
+	if (part) /* publish took the site, not the engine */
+		tp_engine_free(ne);
+	/* nothing smaller can be compiled: no engine at all, which needs no
+	 * memory and decides every inter-zone packet correctly enough (drop) */
+	tp_policyrcu_publish(f->rcu, NULL);
+	xdp_apply(f, NULL, 0);
+	f->engine_withdrawn++;
+	snprintf(line, sizeof(line),
+		 "policy recompile at a validity boundary failed (%.150s): inter-zone traffic "
+		 "dropped until it succeeds",
+		 why);
+	say(f, line);
 }
 
 void fwd_policy_tick(struct tp_fwd *f)
@@ -197,16 +335,40 @@ void fwd_policy_tick(struct tp_fwd *f)
 	struct tp_site *site;
 	char err[200];
 
-	if (!e || !t || tp_engine_valid_at(e, now))
-		return;
-	/* a validity window opened or closed: recompile, which re-checks flows */
-	site = tp_site_clone(t->site);
-	if (!site || tp_engine_compile(site, now, &ne, err, sizeof(err)) != 0) {
-		tp_site_free(site);
-		return; /* keep the running one; retried at the next tick */
+	if (!f->undecided) {
+		/* policy time never goes back: before the interval, keep it */
+		if (!e || !t || now < tp_engine_valid_until(e))
+			return;
+		/* a validity window opened or closed: recompile, which
+		 * re-checks flows */
+		f->undecided = tp_site_clone(t->site);
+		f->undecided_self = t->self_tp;
+		f->decided_at = tp_engine_valid_from(e);
+		if (!f->undecided) {
+			/* cannot even keep a copy: no engine is all that can
+			 * be decided (the next bundle publishes again) */
+			f->recompile_failed++;
+			tp_fwd_withdraw(f);
+			f->engine_withdrawn++;
+			say(f, "policy recompile at a validity boundary: out of memory, "
+			       "inter-zone traffic dropped");
+			return;
+		}
 	}
-	if (publish(f, site, ne, t->self_tp, err, sizeof(err)) != 0)
+	site = tp_site_clone(f->undecided);
+	err[0] = '\0';
+	if (!site || f->compile(site, now, &ne, err, sizeof(err)) != 0) {
+		tp_site_free(site);
+		fail_closed(f, now, site ? err : "out of memory");
+		return;
+	}
+	if (publish(f, site, ne, f->undecided_self, err, sizeof(err)) != 0) {
 		tp_engine_free(ne);
+		fail_closed(f, now, err);
+		return;
+	}
+	tp_site_free(f->undecided);
+	f->undecided = NULL;
 }
 
 json_t *tp_fwd_policy_json(struct tp_fwd *f)
@@ -215,12 +377,19 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	const struct fwd_topo *t = e ? fwd_topo_of(f, e) : NULL;
 	json_t *o;
 
-	if (!e || !t)
+	if (!e || !t || f->withdrawn)
 		o = json_pack("{s:b}", "loaded", 0);
 	else
 		o = json_pack("{s:b, s:s, s:I, s:s, s:I}", "loaded", 1, "site", t->site->name,
 			      "generation", (json_int_t)tp_engine_generation(e), "self",
 			      t->site->tps[t->self_tp].name, "rules", (json_int_t)t->site->n_rules);
+	if (o)
+		json_object_set_new(
+			o, "recompile",
+			json_pack("{s:b, s:I, s:I, s:I}", "degraded", f->undecided != NULL,
+				  "failed", (json_int_t)f->recompile_failed, "pairs_failed_closed",
+				  (json_int_t)f->pairs_failed_closed, "engine_withdrawn",
+				  (json_int_t)f->engine_withdrawn));
 	if (o)
 		json_object_set_new(o, "xdp_tables",
 				    json_string(!f->xdp_zone ? "not attached"

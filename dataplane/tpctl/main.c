@@ -106,6 +106,19 @@ static void print_status(json_t *r)
 	       str(policy, "reason"));
 	if (has(policy, "last_refusal"))
 		printf("%-11s%s\n", "refused", str(policy, "last_refusal"));
+	{
+		json_t *c = json_object_get(policy, "clock");
+
+		printf("%-11sfloor version %lld; validity judged at %lld (wall %lld%s), "
+		       "max skew %lld s\n",
+		       "rollback", num(policy, "floor_version"), num(c, "policy"), num(c, "wall"),
+		       json_is_true(json_object_get(c, "held_back"))
+			       ? ", behind a time already seen or an issued_at: held"
+			       : "",
+		       num(c, "max_skew_s"));
+	}
+	if (has(policy, "floor_note"))
+		printf("%-11s%s\n", "", str(policy, "floor_note"));
 	printf("%-11s%s\n", "failure", str(r, "failure_mode"));
 	json_array_foreach(json_object_get(r, "neighbors"), i, w)
 		printf("%-11s%s %s %s\n", i ? "" : "neighbors", str(w, "interface"),

@@ -202,6 +202,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 	tp_ctrl_apply_init(&d->policy, d->cfg.has_controller_key ? d->cfg.controller_key : no_key,
 			   d->cfg.state_dir, (enum tp_failmode_expiry)d->cfg.failure_mode,
 			   d->cfg.controller_address[0] != 0, log_msg, d, wall_s());
+	d->policy.max_skew_s = d->cfg.max_clock_skew_s;
 	d->policy.publish = publish;
 	d->policy.accept = accepts;
 	d->policy.publish_arg = d;
@@ -322,6 +323,17 @@ json_t *tpd_policy_json(struct tpd *d)
 		json_object_set_new(o, "issued_at", json_integer((json_int_t)a->info.issued_at));
 		json_object_set_new(o, "expires_at", json_integer((json_int_t)a->info.expires_at));
 	}
+	/* the clock validity is judged on (tp/failmode.h): never behind a
+	 * time already seen or the highest issued_at accepted */
+	json_object_set_new(o, "clock",
+			    json_pack("{s:I, s:I, s:b, s:I, s:I}", "wall", (json_int_t)wall_s(),
+				      "policy", (json_int_t)a->fm.clock, "held_back",
+				      a->fm.clock > wall_s(), "floor_issued_at",
+				      (json_int_t)a->floor.issued_at, "max_skew_s",
+				      (json_int_t)a->max_skew_s));
+	json_object_set_new(o, "floor_version", json_integer((json_int_t)a->floor.version));
+	if (a->floor_note[0] && a->floor_status != 0)
+		json_object_set_new(o, "floor_note", json_string(a->floor_note));
 	json_object_set_new(o, "applied", json_integer((json_int_t)a->applied));
 	json_object_set_new(o, "refused", json_integer((json_int_t)a->refused));
 	if (a->last_error[0])

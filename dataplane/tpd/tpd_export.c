@@ -61,10 +61,13 @@ static struct tp_export *build(struct tpd *d, char *err, size_t errlen)
 
 	/* The TP's name is the one the site gives this public key (what the
 	 * intent of `tpolicy export` says); tpd.conf's name is only the
-	 * instance's. Wall-clock time: the export is compared with other TPs'
-	 * and with validity windows, which are UTC instants. */
+	 * instance's. The policy clock (tp/failmode.h: the wall clock, never
+	 * behind a time already seen or an accepted issued_at): the export is
+	 * compared with other TPs' and with validity windows, and must judge
+	 * them as the running engine does. */
 	x = tp_export_new(self_name(d), d->public_key, TP_VERSION,
-			  tp_config_failure_mode_name(d->cfg.failure_mode), (int64_t)time(NULL));
+			  tp_config_failure_mode_name(d->cfg.failure_mode),
+			  a->fm.clock > (int64_t)time(NULL) ? a->fm.clock : (int64_t)time(NULL));
 	if (!x)
 		goto fail;
 	if (a->has_policy && a->site && tp_failmode_enforcing(&a->fm)) {

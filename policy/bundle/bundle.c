@@ -389,10 +389,11 @@ enum tp_bundle_status tp_bundle_check(const uint8_t *buf, size_t len,
 				      struct tp_site **site, struct tp_engine **engine, char *err,
 				      size_t errlen)
 {
-	struct tp_lint_opts lo = {.now = p->now, .structure_only = true};
+	struct tp_lint_opts lo = {.structure_only = true};
 	struct tp_engine *e = NULL;
 	enum tp_bundle_status st;
 	struct tp_diags d;
+	int64_t now = p->now;
 	char why[256];
 
 	if (engine)
@@ -407,16 +408,39 @@ enum tp_bundle_status tp_bundle_check(const uint8_t *buf, size_t len,
 			    (unsigned long long)p->running_version);
 		goto fail;
 	}
-	if (info->not_before && p->now < info->not_before) {
+	if (info->version == UINT64_MAX) {
+		/* no version could ever follow it: every later bundle would be
+		 * a rollback (issue 11) */
+		st = refuse(TP_BUNDLE_UNDECODABLE, err, errlen,
+			    "version %llu is reserved (no version could follow it)",
+			    (unsigned long long)info->version);
+		goto fail;
+	}
+	if (info->issued_at > now &&
+	    (uint64_t)info->issued_at - (uint64_t)now > (uint64_t)p->max_skew_s) {
+		st = refuse(TP_BUNDLE_NOT_YET_VALID, err, errlen,
+			    "issued at %lld, %llu s ahead of this TP's clock (%lld); the allowed "
+			    "skew is %lld s: check the clock",
+			    (long long)info->issued_at,
+			    (unsigned long long)((uint64_t)info->issued_at - (uint64_t)now),
+			    (long long)now, (long long)p->max_skew_s);
+		goto fail;
+	}
+	/* Valid from issued_at (not_before 0) or not_before: a bundle issued
+	 * within the skew ahead of the clock runs as of its issue time. */
+	if (now < info->issued_at)
+		now = info->issued_at;
+	if (info->not_before && now < info->not_before) {
 		st = refuse(TP_BUNDLE_NOT_YET_VALID, err, errlen, "valid only from %lld, now %lld",
-			    (long long)info->not_before, (long long)p->now);
+			    (long long)info->not_before, (long long)now);
 		goto fail;
 	}
-	if (p->now >= info->expires_at) {
+	if (now >= info->expires_at) {
 		st = refuse(TP_BUNDLE_EXPIRED, err, errlen, "expired at %lld, now %lld",
-			    (long long)info->expires_at, (long long)p->now);
+			    (long long)info->expires_at, (long long)now);
 		goto fail;
 	}
+	lo.now = now;
 	tp_diag_init(&d, "bundle");
 	if (!tp_lint_site(*site, NULL, &lo, &d)) {
 		const char *first = "site fails lint";
@@ -432,7 +456,7 @@ enum tp_bundle_status tp_bundle_check(const uint8_t *buf, size_t len,
 	}
 	tp_diag_free(&d);
 	why[0] = '\0';
-	if (tp_engine_compile(*site, p->now, &e, why, sizeof(why)) < 0) {
+	if (tp_engine_compile(*site, now, &e, why, sizeof(why)) < 0) {
 		st = refuse(TP_BUNDLE_UNCOMPILABLE, err, errlen, "%s", why);
 		goto fail;
 	}

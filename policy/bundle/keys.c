@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -99,33 +100,117 @@ int tp_key_write_file(const char *path, const uint8_t key[32], unsigned mode)
 	return rc;
 }
 
-int tp_key_read_file(const char *path, uint8_t key[32], int secret)
+int tp_key_parse(const char *buf, size_t len, uint8_t key[32])
 {
-	char buf[128];
+	char canon[TP_KEY_B64_LEN + 1];
+	uint8_t k[32];
+	size_t bin_len = 0;
+
+	while (len && (buf[0] == ' ' || buf[0] == '\t' || buf[0] == '\n' || buf[0] == '\r')) {
+		buf++;
+		len--;
+	}
+	while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\n' ||
+		       buf[len - 1] == '\r'))
+		len--;
+	if (len != TP_KEY_B64_LEN)
+		return -EINVAL;
+	if (sodium_base642bin(k, sizeof(k), buf, len, NULL, &bin_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != 32)
+		goto bad;
+	/* one spelling per key: what wg and tp_key_to_base64 write */
+	tp_key_to_base64(k, canon);
+	if (memcmp(canon, buf, TP_KEY_B64_LEN) != 0)
+		goto bad;
+	memcpy(key, k, 32);
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(canon, sizeof(canon));
+	return 0;
+bad:
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(canon, sizeof(canon));
+	return -EINVAL;
+}
+
+static int __attribute__((format(printf, 4, 5)))
+key_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int tp_key_load(const char *path, uint8_t key[32], bool secret, char *err, size_t errlen)
+{
+	char buf[TP_KEY_FILE_MAX + 1];
 	struct stat st;
-	ssize_t n;
+	size_t got = 0;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		rc = -errno;
+		return key_fail(rc, err, errlen, "key file %s: %s", path, strerror(-rc));
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = key_fail(-errno, err, errlen, "key file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = key_fail(-EINVAL, err, errlen, "key file %s: not a regular file", path);
+		goto out;
+	}
+	/* the one rule for every secret: only its owner, the user reading it */
+	if (secret && st.st_uid != geteuid()) {
+		rc = key_fail(-EPERM, err, errlen,
+			      "key file %s: owned by uid %u, not by the user reading it (uid %u): "
+			      "chown it",
+			      path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	if (secret && (st.st_mode & 077)) {
-		rc = -EPERM;
+		rc = key_fail(-EPERM, err, errlen,
+			      "key file %s: mode %04o gives access to %s%s%s: chmod 600 it", path,
+			      (unsigned)(st.st_mode & 07777), st.st_mode & 070 ? "its group" : "",
+			      (st.st_mode & 070) && (st.st_mode & 07) ? " and " : "",
+			      st.st_mode & 07 ? "other users" : "");
 		goto out;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		rc = -errno;
+	while (got < sizeof(buf)) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = key_fail(-errno, err, errlen, "key file %s: %s", path,
+				      strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > TP_KEY_FILE_MAX || tp_key_parse(buf, got, key) != 0) {
+		rc = key_fail(-EINVAL, err, errlen,
+			      "key file %s: not a WireGuard key (44 characters of base64 and a "
+			      "newline, as "
+			      "wg genkey prints)",
+			      path);
 		goto out;
 	}
-	buf[n] = '\0';
-	rc = tp_key_from_base64(buf, key);
+	rc = 0;
 out:
 	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
+}
+
+int tp_key_read_file(const char *path, uint8_t key[32], int secret)
+{
+	return tp_key_load(path, key, secret != 0, NULL, 0);
 }

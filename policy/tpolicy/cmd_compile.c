@@ -76,6 +76,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 	const char *out = NULL, *key = NULL, *path;
 	int64_t now = (int64_t)time(NULL), valid_for = DEFAULT_VALIDITY, expires = 0;
 	uint8_t seed[32], sk[64], pk[32], *bytes = NULL;
+	char kerr[320];
 	char *end, t1[32], id[2 * TP_BUNDLE_KEY_ID_LEN + 1];
 	unsigned long long version = 0;
 	struct tp_diags d;
@@ -133,12 +134,9 @@ int tpolicy_cmd_compile(int argc, char **argv)
 	path = argv[optind];
 	if (sodium_init() < 0)
 		return TPOLICY_USAGE;
-	rc = tp_key_read_file(key, seed, 1);
+	rc = tp_key_load(key, seed, true, kerr, sizeof(kerr));
 	if (rc < 0) {
-		tpolicy_err("%s: %s", key,
-			    rc == -EPERM    ? "readable by group or others: chmod 600 it"
-			    : rc == -EINVAL ? "not a base64 32-byte key"
-					    : strerror(-rc));
+		tpolicy_err("%s", kerr);
 		return TPOLICY_USAGE;
 	}
 	tp_key_controller_expand(seed, sk, pk);

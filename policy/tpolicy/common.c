@@ -83,6 +83,7 @@ bool tpolicy_is_yaml(const char *path)
 int tpolicy_controller_pub(const char *pub_path, const char *key_path, uint8_t pk[32])
 {
 	uint8_t seed[32], sk[64];
+	char kerr[320];
 	int rc;
 
 	if (!!pub_path == !!key_path) {
@@ -90,20 +91,16 @@ int tpolicy_controller_pub(const char *pub_path, const char *key_path, uint8_t p
 		return TPOLICY_USAGE;
 	}
 	if (pub_path) {
-		rc = tp_key_read_file(pub_path, pk, 0);
+		rc = tp_key_load(pub_path, pk, false, kerr, sizeof(kerr));
 		if (rc < 0) {
-			tpolicy_err("%s: %s", pub_path,
-				    rc == -EINVAL ? "not a base64 32-byte key" : strerror(-rc));
+			tpolicy_err("%s", kerr);
 			return TPOLICY_USAGE;
 		}
 		return TPOLICY_OK;
 	}
-	rc = tp_key_read_file(key_path, seed, 1);
+	rc = tp_key_load(key_path, seed, true, kerr, sizeof(kerr));
 	if (rc < 0) {
-		tpolicy_err("%s: %s", key_path,
-			    rc == -EPERM    ? "readable by group or others: chmod 600 it"
-			    : rc == -EINVAL ? "not a base64 32-byte key"
-					    : strerror(-rc));
+		tpolicy_err("%s", kerr);
 		return TPOLICY_USAGE;
 	}
 	tp_key_controller_expand(seed, sk, pk);

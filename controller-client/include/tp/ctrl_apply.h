@@ -6,10 +6,25 @@
  * makes it live through the owner's publish callback (tpd: the RCU swap of
  * the engine), and drives the policy-state machine (tp/failmode.h).
  *
- * Order of a successful apply: check -> persist (fsync + rename) ->
- * publish -> record. A failure at any step leaves the running policy as it
- * was (a bundle persisted but not published is harmless: it is the newer
- * signed bundle and the next boot verifies it again).
+ * Order of a successful apply: check -> persist (the rollback floor, then
+ * the LKG; each fsync + rename) -> publish -> record. A failure at any step
+ * leaves the running policy as it was (a bundle persisted but not
+ * published is harmless: it is the newer signed bundle and the next boot
+ * verifies it again; the floor it raised lets exactly that bundle in again).
+ *
+ * Rollback floor (tp/lkg.h, STATE_DIR/floor): the highest version and
+ * issued_at ever accepted. A bundle must be newer than the higher of the
+ * floor and the LKG's version (when the LKG's signature verifies, even if
+ * it is expired or refused otherwise), except the one bundle the floor was
+ * written for (same hash) when it is not the one running. Loading it at
+ * init: missing -> the LKG's version alone (logged: first boot, or the
+ * floor was lost); corrupt or torn -> the same, with an error naming the
+ * file; either way the file is rewritten from what is known at boot. With
+ * both lost the floor is 0: nothing on the disk remains to say otherwise.
+ *
+ * Clock floor: every check runs on the policy clock of tp/failmode.h,
+ * max(wall clock, every time seen, the highest issued_at accepted), and a
+ * bundle issued more than max_skew_s ahead of it is refused.
  *
  * Owned by the control thread; not thread-safe.
  */
@@ -23,6 +38,7 @@
 #include "tp/bundle.h"
 #include "tp/ctrl_client.h"
 #include "tp/failmode.h"
+#include "tp/lkg.h"
 
 struct tp_engine;
 struct tp_site;
@@ -30,6 +46,7 @@ struct tp_site;
 struct tp_ctrl_apply {
 	uint8_t controller_pk[32]; /* pinned Ed25519 key */
 	char state_dir[256];	   /* where lkg.tpb lives; "" = do not persist */
+	int64_t max_skew_s;	   /* tpd.conf max_clock_skew; TP_CTRL_APPLY_SKEW_DEFAULT_S */
 	/* Make engine (compiled from site) live; on 0 the callee owns the
 	 * engine, site stays this object's (copy what you keep). On failure
 	 * the engine is still the caller's. NULL: this object keeps the
@@ -54,9 +71,17 @@ struct tp_ctrl_apply {
 	uint64_t applied, refused;
 	enum tp_bundle_status last_refusal;
 	char last_error[160];
+	/* The rollback floor as known (file and LKG combined); floor_status
+	 * is how loading the file went (0, -ENOENT, -EBADMSG, -errno). */
+	struct tp_lkg_floor floor;
+	int floor_status;
+	char floor_note[256];
 };
 
-/* Set up (no policy yet: NO_POLICY). */
+#define TP_CTRL_APPLY_SKEW_DEFAULT_S 300
+
+/* Set up (no policy yet: NO_POLICY) and load the rollback floor from
+ * state_dir (the policy clock starts at its issued_at). */
 void tp_ctrl_apply_init(struct tp_ctrl_apply *a, const uint8_t controller_pk[32],
 			const char *state_dir, enum tp_failmode_expiry on_expiry,
 			bool controller_configured, void (*log)(void *arg, const char *msg),

@@ -16,7 +16,8 @@
  * controller configured and connected, the expiry mode, the time); the
  * object recomputes it on every input and logs each transition exactly
  * once, with the reason, which it also keeps for `tpctl status`. Times are
- * Unix seconds from the caller's clock. Values match tableau.v1.PolicyState.
+ * Unix seconds from the caller's clock, read through the policy clock
+ * (never behind a time already seen or an accepted issued_at). Values match tableau.v1.PolicyState.
  */
 #ifndef TP_FAILMODE_H
 #define TP_FAILMODE_H
@@ -46,7 +47,12 @@ struct tp_failmode {
 	int64_t expires_at;
 	bool controller_up;
 	enum tp_failmode_state state;
-	int64_t since; /* time of the last transition */
+	int64_t since; /* time of the last transition (policy clock) */
+	/* The policy clock: the highest of every time this object was given
+	 * and of the floor (tp_failmode_floor: the highest issued_at
+	 * accepted). It never goes back, so a clock stepped back (RTC reset,
+	 * forged NTP) cannot un-expire a bundle. */
+	int64_t clock;
 	uint64_t transitions;
 	char reason[192];
 	void (*log)(void *arg, const char *msg); /* once per transition; optional */
@@ -64,6 +70,11 @@ void tp_failmode_set_policy(struct tp_failmode *fm, uint64_t version, int64_t ex
 void tp_failmode_set_controller(struct tp_failmode *fm, bool up, int64_t now);
 /* Time passes (expiry). */
 void tp_failmode_tick(struct tp_failmode *fm, int64_t now);
+
+/* The policy clock at wall time now (raised to now if that is later). */
+int64_t tp_failmode_clock(struct tp_failmode *fm, int64_t now);
+/* Raise the policy clock to t (the issued_at of an accepted bundle). */
+void tp_failmode_floor(struct tp_failmode *fm, int64_t t);
 
 /* true: enforce the running policy; false: drop every inter-zone packet. */
 bool tp_failmode_enforcing(const struct tp_failmode *fm);

@@ -19,6 +19,50 @@
 
 #define TP_LKG_FILE "lkg.tpb"
 
+/*
+ * The rollback floor: STATE_DIR/floor, its contents fsynced and renamed in
+ * place before every LKG rename (both renames made durable by the LKG's
+ * directory fsync): once an apply returned it is not behind the LKG, and a
+ * crash in between leaves at worst the old floor beside the new LKG
+ * (harmless: the floor in force is the higher of the two). It holds
+ * the highest version and the highest issued_at ever accepted, and the
+ * BLAKE2b-256 of the bundle that set the version (that one bundle, and
+ * only it, may be accepted again at that version: the controller re-sends
+ * it after the LKG was lost). It survives the loss of the LKG; the LKG
+ * survives its loss: the apply path takes the higher of the two
+ * (tp/ctrl_apply.h). One line of text:
+ *
+ *   tableau-floor/1 VERSION ISSUED_AT HASH(64 hex) CHECK(16 hex)\n
+ *
+ * CHECK is FNV-1a 64 of everything before it: a torn or bit-rotted file is
+ * refused as corrupt (-EBADMSG), never read as a lower floor.
+ */
+#define TP_LKG_FLOOR_FILE "floor"
+#define TP_LKG_HASH_LEN	  32
+
+struct tp_lkg_floor {
+	uint64_t version;  /* highest version accepted; 0 = none */
+	int64_t issued_at; /* highest issued_at accepted */
+	uint8_t hash[TP_LKG_HASH_LEN];
+};
+
+/* 0 or -errno; the old file, if any, is untouched on failure. */
+int tp_lkg_floor_save(const char *dir, const struct tp_lkg_floor *f);
+
+/* The same without the directory fsync, before a tp_lkg_save in the same
+ * directory, whose directory fsync makes both renames durable (one fsync
+ * less per apply). The floor's contents are fsynced before its rename and
+ * it is renamed before the LKG is: a crash leaves the old or the new of
+ * each, and every such pair is safe, since the floor in force is the
+ * higher of the two (tp/ctrl_apply.h). */
+int tp_lkg_floor_stage(const char *dir, const struct tp_lkg_floor *f);
+
+/* 0, -ENOENT (none saved), -EBADMSG (corrupt or torn: *f zeroed), -errno. */
+int tp_lkg_floor_load(const char *dir, struct tp_lkg_floor *f);
+
+/* The parser of the file's bytes (0 or -EBADMSG), for tests and fuzzing. */
+int tp_lkg_floor_parse(const char *buf, size_t len, struct tp_lkg_floor *f);
+
 /* 0 or -errno (the old file, if any, is untouched on failure). dir must
  * exist (tpd creates its state_dir at start). */
 int tp_lkg_save(const char *dir, const uint8_t *buf, size_t len);

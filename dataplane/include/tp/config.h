@@ -80,6 +80,7 @@ struct tp_config {
 	bool has_controller_key;
 	uint8_t controller_key[TP_CONFIG_KEY_LEN];
 	enum tp_config_failure_mode failure_mode;
+	uint32_t max_clock_skew_s; /* how far a bundle's issued_at may be ahead of the clock */
 	char admin_socket[TP_CONFIG_PATH_MAX];
 };
 
@@ -103,9 +104,11 @@ int tp_config_parse(const char *text, struct tp_config *cfg, struct tp_config_er
 int tp_config_load(const char *path, struct tp_config *cfg, struct tp_config_err *err);
 
 /*
- * Read a WireGuard-format key file (`wg genkey` output: 44 characters of
- * standard base64, optional trailing newline). Refuses a private key file
- * that other users can read. Returns 0 or -errno with a message in err.
+ * Read a WireGuard-format private key file (`wg genkey` output: 44
+ * characters of standard base64, optional trailing newline) through the
+ * one key reader (tp_key_load, tp/keys.h): refused unless it is a regular
+ * file owned by the running user with no group or other permission bits.
+ * Returns 0 or -errno with a message naming the file in err.
  */
 int tp_config_read_key(const char *path, uint8_t key[TP_CONFIG_KEY_LEN], struct tp_config_err *err);
 

@@ -99,6 +99,12 @@ bool tp_fwd_accepts(struct tp_fwd *f, const struct tp_site *site, char *why, siz
 int tp_fwd_publish(struct tp_fwd *f, const struct tp_site *site, struct tp_engine *engine);
 void tp_fwd_withdraw(struct tp_fwd *f);
 
+/* [control] The compiler used for the recompile at a validity boundary
+ * (tp_engine_compile unless set): tests inject allocation failures. */
+void tp_fwd_set_compile(struct tp_fwd *f,
+			int (*compile)(const struct tp_site *site, int64_t now,
+				       struct tp_engine **out, char *err, size_t errlen));
+
 /* [control] fd to poll for POLLIN: workers handed something over. */
 int tp_fwd_control_fd(const struct tp_fwd *f);
 /* [control] Handle what workers handed over (handshakes, next hops). */

@@ -69,7 +69,7 @@ struct tp_bundle_info {
 	uint64_t version; /* strictly increasing; 0 is never valid */
 	int64_t issued_at;
 	int64_t expires_at; /* required */
-	int64_t not_before; /* 0: valid from the moment it is received */
+	int64_t not_before; /* 0: valid from issued_at (tableau.proto) */
 	uint8_t key_id[TP_BUNDLE_KEY_ID_LEN];
 };
 
@@ -104,14 +104,19 @@ struct tp_engine;
 struct tp_bundle_accept {
 	const uint8_t *controller_pk; /* pinned controller key, 32 bytes */
 	uint64_t running_version;     /* version of the running policy; 0 for none */
-	int64_t now;		      /* Unix seconds UTC, from the caller's clock */
+	int64_t now;		      /* Unix seconds UTC: the caller's policy clock */
+	int64_t max_skew_s;	      /* how far issued_at may be ahead of now (>= 0) */
 };
 
 /*
  * Decide whether to run the bundle in buf. Checks, in order: decodable,
- * signed, by the pinned key, version > running_version, not_before <= now,
- * now < expires_at, the site is well-formed (lint's structural checks), and
- * it compiles (tp_engine_compile() at now). Reads only *p: the caller
+ * signed, by the pinned key, version > running_version and below
+ * UINT64_MAX (reserved: nothing could follow it), issued_at at most
+ * max_skew_s ahead of now; then, with now raised to issued_at (a bundle is
+ * valid from its issue time, so one issued within the skew runs as of
+ * then): not_before <= now, now < expires_at, the site is well-formed
+ * (lint's structural checks), and it compiles (tp_engine_compile() at
+ * that now). Reads only *p: the caller
  * changes its running state only when this returns TP_BUNDLE_OK, and then
  * owns *site and, if engine is not NULL, *engine — the compiled policy,
  * ready to publish (tp/engine.h). On refusal *site and *engine are NULL and

@@ -5,16 +5,20 @@
  * Every key is 32 bytes written as standard base64 with padding (44
  * characters) and a newline, the form `wg genkey` / `wg pubkey` use:
  *  - controller signing key: the Ed25519 seed; its public key is the Ed25519
- *    public key. Secret files must not be readable by group or others
- *    (refused otherwise, as ssh does).
+ *    public key.
  *  - TP static key: an X25519 private key clamped as WireGuard clamps it; its
  *    public key is X25519(priv, 9).
+
+ *
+ * Key files are read by the one reader of tp/keyfile.h.
  */
 #ifndef TP_KEYS_H
 #define TP_KEYS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tp/keyfile.h"
 
 #define TP_KEY_B64_LEN 44
 
@@ -41,8 +45,7 @@ int tp_key_wg_public(const uint8_t priv[32], uint8_t pub[32]);
  * secrets), refusing to overwrite an existing file. Returns 0 or -errno. */
 int tp_key_write_file(const char *path, const uint8_t key[32], unsigned mode);
 
-/* Read a key file. With secret set, refuses (-EPERM) a file readable by
- * group or others. Returns 0, -errno, or -EINVAL for bad contents. */
+/* tp_key_load (tp/keyfile.h) without the message. */
 int tp_key_read_file(const char *path, uint8_t key[32], int secret);
 
 #endif /* TP_KEYS_H */

@@ -24,6 +24,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.n_workers, 1);
 	CU_ASSERT_EQUAL(c.worker_cores[0], 1);
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_CLOSED);
+	CU_ASSERT_EQUAL(c.max_clock_skew_s, 300);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
@@ -52,6 +53,7 @@ static void test_full(void)
 				   "controller_address = 192.0.2.1:7443\n"
 				   "controller_key = AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n"
 				   "failure_mode = fail-static\n"
+				   "max_clock_skew = 60\n"
 				   "admin_socket = /tmp/x.sock";
 	struct tp_config c;
 	struct tp_config_err e;
@@ -75,6 +77,7 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c.controller_key[0], 1);
 	CU_ASSERT_EQUAL(c.controller_key[31], 1);
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_STATIC);
+	CU_ASSERT_EQUAL(c.max_clock_skew_s, 60);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/tmp/x.sock");
 }
 
@@ -108,6 +111,7 @@ static void test_errors(void)
 		{"mode = memory\nworker_cores = 1, 3-4\n", 2, "exactly one worker"},
 		{"mode = memory\nworker_cores = 2-3\n", 2, "2 workers listed"},
 		{"mode = memory\nfailure_mode = open\n", 2, "not one of fail-closed"},
+		{"mode = memory\nmax_clock_skew = 86401\n", 2, "max_clock_skew"},
 		{"mode = memory\ncontroller_key = abc\n", 2, "not a 32-byte key"},
 		{"mode = memory\ncontroller_address = a:1\n", 0, "controller_key is not"},
 		{"mode = memory\nname = a b\n", 2, "letters, digits"},
@@ -185,6 +189,67 @@ static void test_key_file(void)
 	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
 	unlink(path);
 	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+}
+
+/* The one rule of every secret key file (tp/keyfile.h), as tpd's identity
+ * key meets it: each refusal, with the file and the problem named. */
+static void test_key_file_rule(void)
+{
+	static const char good[] = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n";
+	static const struct {
+		mode_t mode;
+		const char *words;
+	} refused[] = {
+		{0640, "its group"},
+		{0620, "its group"},
+		{0610, "its group"},
+		{0604, "other users"},
+		{0602, "other users"},
+		{0660, "chmod 600"},
+		{0644, "its group and other users"},
+	};
+	char path[] = "/tmp/tp-test-key-XXXXXX";
+	char dir[] = "/tmp/tp-test-keydir-XXXXXX";
+	struct tp_config_err e;
+	uint8_t key[32];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		write_file(path, good, refused[i].mode);
+		CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, refused[i].words));
+	}
+	write_file(path, good, 0400);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), 0);
+	/* owned by someone else (needs root to arrange; tests run as root) */
+	write_file(path, good, 0600);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL_FATAL(chown(path, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "owned by uid 65534"));
+	}
+	unlink(path);
+	/* not a regular file */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	chmod(dir, 0700);
+	CU_ASSERT_EQUAL(tp_config_read_key(dir, key, &e), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not a regular file"));
+	rmdir(dir);
+	/* one spelling per key: trailing bits set is not the same key */
+	write_file(path, "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgJ=\n", 0600);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
+	/* a long file is not a key, even if it starts with one */
+	write_file(path,
+		   "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n"
+		   "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n",
+		   0600);
+	CU_ASSERT_EQUAL(tp_config_read_key(path, key, &e), -EINVAL);
+	unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -201,6 +266,7 @@ int main(int argc, char **argv)
 	CU_add_test(suite, "errors name line and problem", test_errors);
 	CU_add_test(suite, "example file", test_example_file);
 	CU_add_test(suite, "key file", test_key_file);
+	CU_add_test(suite, "secret key file: one rule, each refusal", test_key_file_rule);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

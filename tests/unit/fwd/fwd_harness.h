@@ -70,6 +70,7 @@ struct harness {
 	unsigned n_log;
 	unsigned n_log_total; /* every line, kept or not */
 	char log_last[TP_FLOWLOG_LINE_MAX];
+	int64_t r10_not_after; /* rule 10's not_after in the next h_apply; 0 = none */
 };
 
 static struct harness H;
@@ -378,6 +379,7 @@ static struct tp_site *h_site(void)
 	r[6].modbus.n_registers = 1;
 	for (int i = 0; i < 7; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
+	r[0].not_after = H.r10_not_after;
 	return s;
 }
 

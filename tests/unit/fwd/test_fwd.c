@@ -26,6 +26,7 @@
 #include <CUnit/Basic.h>
 
 #include "fwd_harness.h"
+#include "tp/engine.h"
 
 static uint64_t drops(enum tp_drop r)
 {
@@ -613,6 +614,159 @@ static void test_expiry_fail_closed(void)
 	h_drain();
 }
 
+/* One packet from the zone port: 0 when it was not dropped (sent,
+ * staged or forwarded to the other zone port), else its drop reason. */
+static int fate(uint8_t proto, const char *src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	uint8_t ip[64];
+	struct rte_mbuf *m[1];
+	int why = 0;
+
+	h_ip4(ip, sizeof(ip), proto, src, dst, sport, dport);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	if (h_run(TP_PORT_ZONE, m, 1) == 1)
+		rte_pktmbuf_free(m[0]);
+	if (H.dv.n == 1)
+		why = (int)H.dv.reason[0];
+	h_flush();
+	h_poll();
+	h_drain();
+	return why;
+}
+
+/* The control thread's work while the (single-threaded) worker sleeps, as
+ * an idle worker does: a publish that has to wait for a grace period
+ * does not wait for this very thread. */
+static void ctl_tick(void)
+{
+	H.hooks->idle(H.hooks->arg, 0, true);
+	tp_fwd_control_tick(H.fwd);
+	H.hooks->idle(H.hooks->arg, 0, false);
+}
+
+static int ctl_apply(uint64_t version)
+{
+	int rc;
+
+	H.hooks->idle(H.hooks->arg, 0, true);
+	rc = h_apply(version);
+	H.hooks->idle(H.hooks->arg, 0, false);
+	return rc;
+}
+
+static int compile_fails; /* how many compiles the hook still fails */
+
+static int failing_compile(const struct tp_site *site, int64_t now, struct tp_engine **out,
+			   char *err, size_t errlen)
+{
+	if (compile_fails > 0) {
+		compile_fails--;
+		*out = NULL;
+		snprintf(err, errlen, "injected: out of memory");
+		return -ENOMEM;
+	}
+	return tp_engine_compile(site, now, out, err, errlen);
+}
+
+static int64_t wall_s(void)
+{
+	return (int64_t)(h_wall(NULL) / 1000000000u);
+}
+
+static long long recompile_stat(const char *key)
+{
+	json_t *j = tp_fwd_policy_json(H.fwd);
+	json_t *r = json_object_get(j, "recompile");
+	long long v = json_is_true(json_object_get(r, key))
+			      ? 1
+			      : (long long)json_integer_value(json_object_get(r, key));
+
+	json_decref(j);
+	return v;
+}
+
+#define Z1 "10.1.0.10"
+#define Z2 "10.2.0.10"
+#define Z3 "10.3.0.10"
+
+/*
+ * Rule 10 (z1->z2 UDP 5000) ends at a validity boundary; the recompile
+ * there fails (injected allocation failure). The expired conduit must not
+ * keep admitting: z1->z2, the pair whose rules changed, fails closed while
+ * z1->z3 keeps its policy; when nothing at all compiles, the whole engine
+ * goes; the full site comes back as soon as it compiles. Counted in the
+ * policy view.
+ */
+static void test_recompile_fails_closed(void)
+{
+	H.r10_not_after = wall_s() + 60;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(10), 0);
+	H.r10_not_after = 0;
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41000, 5000), 0);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);
+
+	tp_fwd_set_compile(H.fwd, failing_compile);
+	compile_fails = 1; /* the full site fails, the site without z1->z2 compiles */
+	H.now_ns += 61ull * 1000000000ull;
+	ctl_tick();
+	CU_ASSERT_NOT_EQUAL(fate(17, Z1, Z2, 41000, 5000), 0); /* its flow is cut */
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41001, 5000), TP_DROP_POLICY);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41002, 7000), TP_DROP_POLICY); /* same pair */
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);			/* other pair */
+	CU_ASSERT_EQUAL(recompile_stat("failed"), 1);
+	CU_ASSERT_EQUAL(recompile_stat("pairs_failed_closed"), 1);
+	CU_ASSERT_EQUAL(recompile_stat("degraded"), 1);
+	compile_fails = 1; /* still failing: the partial engine stays as it is */
+	ctl_tick();
+	CU_ASSERT_EQUAL(compile_fails, 0);
+	CU_ASSERT_EQUAL(recompile_stat("failed"), 2);
+	CU_ASSERT_EQUAL(recompile_stat("pairs_failed_closed"), 1);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41008, 5000), TP_DROP_POLICY);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);
+
+	compile_fails = 0; /* memory is back: the full site, rule 10 gone */
+	ctl_tick();
+	CU_ASSERT_EQUAL(recompile_stat("degraded"), 0);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41003, 5000), TP_DROP_POLICY);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41004, 7000), 0);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);
+
+	/* nothing compiles at all: no engine */
+	H.r10_not_after = wall_s() + 60;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(11), 0);
+	H.r10_not_after = 0;
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41005, 5000), 0);
+	compile_fails = 2;
+	H.now_ns += 61ull * 1000000000ull;
+	ctl_tick();
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41006, 5000), TP_DROP_NO_POLICY);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), TP_DROP_NO_POLICY);
+	CU_ASSERT_EQUAL(recompile_stat("engine_withdrawn"), 1);
+	CU_ASSERT_EQUAL(recompile_stat("failed"), 3);
+	ctl_tick(); /* retried: compiles now */
+	CU_ASSERT_EQUAL(recompile_stat("degraded"), 0);
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 41007, 5000), TP_DROP_POLICY);
+	CU_ASSERT_EQUAL(fate(1, Z1, Z3, 7, 0), 0);
+	tp_fwd_set_compile(H.fwd, NULL);
+}
+
+/* The wall clock steps back before rule 10's not_after: the engine
+ * compiled after it stays; the conduit stays off. */
+static void test_clock_back_conduit(void)
+{
+	H.r10_not_after = wall_s() + 60;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(12), 0);
+	H.r10_not_after = 0;
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 42000, 5000), 0);
+	H.now_ns += 61ull * 1000000000ull;
+	ctl_tick();
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 42001, 5000), TP_DROP_POLICY);
+	H.now_ns -= 120ull * 1000000000ull; /* RTC reset, forged NTP */
+	ctl_tick();
+	CU_ASSERT_EQUAL(fate(17, Z1, Z2, 42002, 5000), TP_DROP_POLICY);
+	H.now_ns += 120ull * 1000000000ull;
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -642,6 +796,9 @@ int main(void)
 	CU_add_test(suite, "staging while a handshake runs", test_staging);
 	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
 		    test_expiry_fail_closed);
+	CU_add_test(suite, "recompile fails at a boundary: fail closed, counted",
+		    test_recompile_fails_closed);
+	CU_add_test(suite, "clock back: an expired conduit stays off", test_clock_back_conduit);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
