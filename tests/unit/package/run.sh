@@ -30,12 +30,15 @@ done
 
 work=$(mktemp -d /tmp/tp-package.XXXXXX)
 tpd_pid=
+had_run=0
+[ ! -d /run/tableau ] || had_run=1
 cleanup() {
 	[ -z "$tpd_pid" ] || { kill -TERM "$tpd_pid" 2>/dev/null || true; wait "$tpd_pid" 2>/dev/null || true; }
 	dpkg_w --purge "${PKGS[@]}" >/dev/null 2>&1 || true
 	rm -f /etc/tableau/tpkg.conf
 	rmdir /etc/tableau 2>/dev/null || true
 	rm -f /run/tableau/tpkg.sock
+	[ "$had_run" -eq 1 ] || rmdir /run/tableau 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
