@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		   "  export [FILE]   verification export (canonical JSON)\n"
 		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n"
 		   "-i NAME, --instance NAME: the socket of tpd@NAME (admin_socket of\n"
-		   "  " TPCTL_CONFIG_DIR "/NAME.conf; $" TPCTL_CONFIG_DIR_ENV " overrides the folder)\n");
+		   "  " TPCTL_CONFIG_DIR "/NAME.conf; $" TPCTL_CONFIG_DIR_ENV
+		   " overrides the folder)\n");
 }
 
 /* Commands that only ask, with no argument. */

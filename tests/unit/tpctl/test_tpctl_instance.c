@@ -40,7 +40,8 @@ static void test_found(void)
 {
 	char out[256], err[256];
 
-	write_conf("plc-a", "name = plc-a\nmode = memory\nadmin_socket = /run/tableau/plc-a.sock\n");
+	write_conf("plc-a",
+		   "name = plc-a\nmode = memory\nadmin_socket = /run/tableau/plc-a.sock\n");
 	write_conf("plc_b.2", "name = b\nmode = memory\nadmin_socket = /tmp/elsewhere/b.sock\n");
 	write_conf("tpd", "mode = memory\n");
 	CU_ASSERT_EQUAL(tpctl_instance_socket(dir, "plc-a", out, sizeof(out), err, sizeof(err)), 0);
@@ -58,18 +59,21 @@ static void test_found(void)
 
 static void test_bad_names(void)
 {
-	static const char *const names[] = {"", "../x", "a/b", ".hidden", "..", "a b", "a\nb",
-					    "x$y",
-					    "0123456789012345678901234567890123456789012345678901234"
-					    "5678901234"};
-	char out[256] = "unchanged", err[256];
+	static const char *const names[] = {"",	  "../x", "a/b",  ".hidden",
+					    "..", "a b",  "a\nb", "x$y"};
+	char out[256] = "unchanged", err[256], longname[66];
 
 	/* a config that a traversal would reach must not be read */
 	write_conf("x", "mode = memory\nadmin_socket = /tmp/x.sock\n");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	/* and 65 characters: one too many */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	for (size_t i = 0; i <= sizeof(names) / sizeof(names[0]); i++) {
+		const char *name = i < sizeof(names) / sizeof(names[0]) ? names[i] : longname;
+
 		err[0] = 0;
 		CU_ASSERT_EQUAL(
-			tpctl_instance_socket(dir, names[i], out, sizeof(out), err, sizeof(err)),
+			tpctl_instance_socket(dir, name, out, sizeof(out), err, sizeof(err)),
 			-EINVAL);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad instance name"));
 		CU_ASSERT_STRING_EQUAL(out, "unchanged");
