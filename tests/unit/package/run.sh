@@ -45,8 +45,8 @@ trap cleanup EXIT
 
 # dpkg, waiting up to 3 minutes for a lock another apt/dpkg holds
 dpkg_w() {
-	local i rc
-	for i in $(seq 90); do
+	local rc
+	for _ in $(seq 90); do
 		rc=0
 		dpkg "$@" >"$work/dpkg.out" 2>&1 || rc=$?
 		if [ "$rc" -ne 0 ] && grep -q "lock" "$work/dpkg.out" && ! grep -q "^dpkg: error processing" "$work/dpkg.out"; then
@@ -122,7 +122,7 @@ memory_mb = 128
 state_dir = /var/lib/tableau/tpkg
 admin_socket = /run/tableau/tpkg.sock
 CONF
-mkdir -p -m 700 /var/lib/tableau/tpkg
+install -d -m 700 /var/lib/tableau/tpkg
 /usr/sbin/tpd --config /etc/tableau/tpkg.conf >"$work/tpd.log" 2>&1 &
 tpd_pid=$!
 for _ in $(seq 300); do
