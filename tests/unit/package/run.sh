@@ -6,7 +6,7 @@
 #                shipped config, systemd-analyze verify and security of the
 #                installed units, the installed tpd + `tpctl -i NAME status`
 #   lab          TPDLAB_INSTALLED_TEST (default tpd-rate) with TP_INSTALLED=1
-#                and no build tree at all (TP_PKG_LAB=0 skips it)
+#                and no build tree at all, lab prefix tlk (TP_PKG_LAB=0 skips it)
 #   upgrade V2   version changes, an admin's edit of tpd.conf, the key and
 #                the state survive
 #   purge        everything the packages and their scripts made is gone; a
@@ -142,7 +142,7 @@ ok "installed tpd + tpctl -i tpkg status"
 if [ "${TP_PKG_LAB:-1}" = 1 ]; then
 	t=${TPDLAB_INSTALLED_TEST:-tpd-rate}
 	mkdir -p "$work/no-build"
-	(cd "$S" && TP_INSTALLED=1 TP_BUILD_DIR=$work/no-build "$S/tests/lab/$t/run.sh") \
+	(cd "$S" && TP_INSTALLED=1 TP_BUILD_DIR=$work/no-build TPDLAB_PREFIX=tlk "$S/tests/lab/$t/run.sh") \
 		>"$work/lab.log" 2>&1 || { tail -40 "$work/lab.log"; fail "lab test $t on the installed binaries"; }
 	grep -q "TP_INSTALLED=1" "$work/lab.log" || fail "lab test $t did not use the installed binaries"
 	ok "lab test $t with TP_INSTALLED=1"
