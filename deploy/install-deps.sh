@@ -20,6 +20,9 @@ PKGS=(
 	graphviz procps psmisc kmod util-linux ethtool
 	# verify tests validate exports against the JSON Schema
 	python3 python3-jsonschema python3-cryptography
+	# Debian packages (deploy/package.sh) and their checks: debhelper, lintian,
+	# systemd-analyze for the units, man for the man pages
+	debhelper dpkg-dev fakeroot lintian systemd man-db
 )
 
 if [ "$(id -u)" -ne 0 ]; then

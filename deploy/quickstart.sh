@@ -11,7 +11,7 @@ export LAB_PREFIX=tl LAB_ROUTING=none
 RUN=/run/tableau-lab/quickstart # keys, bundle, configs, logs, state of the demo
 B=$TOP/build
 
-[ "$(id -u)" -eq 0 ] || { echo "quickstart: run as root: sudo deploy/quickstart.sh" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "quickstart: run as root (a root shell, or sudo deploy/quickstart.sh)" >&2; exit 1; }
 
 cleanup() {
 	echo "quickstart: failed or interrupted — removing the lab" >&2
@@ -109,12 +109,12 @@ The lab is up: tpd runs on tp1, tp2 and tp3 (logs, keys and configs in
 $RUN). Traffic between zones crosses the transit network only inside
 WireGuard tunnels, and only where lab-plant.yaml allows it.
 
-Try next:
-  sudo $TP1 status | peers | zones | flows | counters
-  sudo deploy/lab.sh exec z1-h1 python3 -c 'import socket; socket.create_connection(("10.2.0.10", 502), 2)'
+Try next (as root):
+  $TP1 status | peers | zones | flows | counters
+  deploy/lab.sh exec z1-h1 python3 -c 'import socket; socket.create_connection(("10.2.0.10", 502), 2)'
         # refused by z2-h1 itself (nothing listens): the SYN crossed, policy allows TCP 502
-  sudo deploy/lab.sh exec z4-h1 ping -c2 10.1.0.10           # denied: conduit 90 'no-z4-to-z1'
-  sudo deploy/lab.sh exec transit tcpdump -ni br0 -c5        # only UDP 51820 on the wire
-Remove it:
-  sudo deploy/lab.sh down
+  deploy/lab.sh exec z4-h1 ping -c2 10.1.0.10           # denied: conduit 90 'no-z4-to-z1'
+  deploy/lab.sh exec transit tcpdump -ni br0 -c5        # only UDP 51820 on the wire
+Remove it (as root):
+  deploy/lab.sh down
 TXT

@@ -2,7 +2,7 @@
 /*
  * tpctl: talk to a running tpd over its admin socket (tp/admin.h).
  *
- *   tpctl [--socket PATH] [--json] status|counters [--all]|peers|zones|flows|apply FILE
+ *   tpctl [--socket PATH | -i NAME] [--json] status|counters [--all]|peers|zones|flows|apply FILE
  *
  * Exit codes: 0 done, 1 tpd answered with an error, 2 usage, 3 no tpd.
  */
@@ -17,6 +17,7 @@
 #include "tp/admin.h"
 #include "tp/counters.h"
 #include "export.h"
+#include "instance.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2
@@ -24,7 +25,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tpctl [--socket PATH] [--json] COMMAND\n"
+	fprintf(f, "usage: tpctl [--socket PATH | -i NAME] [--json] COMMAND\n"
 		   "commands:\n"
 		   "  status          identity, mode, ports, policy state\n"
 		   "  counters [--all] traffic and drops by reason (--all: zero ones too)\n"
@@ -33,7 +34,10 @@ static void usage(FILE *f)
 		   "  flows           tracked flows\n"
 		   "  apply FILE      apply a policy bundle (.tpb)\n"
 		   "  export [FILE]   verification export (canonical JSON)\n"
-		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n");
+		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n"
+		   "-i NAME, --instance NAME: the socket of tpd@NAME (admin_socket of\n"
+		   "  " TPCTL_CONFIG_DIR "/NAME.conf; $" TPCTL_CONFIG_DIR_ENV
+		   " overrides the folder)\n");
 }
 
 /* Commands that only ask, with no argument. */
@@ -262,21 +266,25 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
+		{"instance", required_argument, NULL, 'i'},
 		{"json", no_argument, NULL, 'j'},
 		{"all", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = TP_ADMIN_DEFAULT_PATH, *cmd;
+	const char *path = TP_ADMIN_DEFAULT_PATH, *cmd, *socket_opt = NULL, *instance = NULL;
 	bool as_json = false, all = false;
-	char err[512], abs_path[PATH_MAX];
+	char err[512], abs_path[PATH_MAX], inst_path[PATH_MAX];
 	json_t *req, *reply, *result;
 	int opt, status = EXIT_TPD_ERROR;
 
-	while ((opt = getopt_long(argc, argv, "s:jah", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:i:jah", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			path = optarg;
+			socket_opt = optarg;
+			break;
+		case 'i':
+			instance = optarg;
 			break;
 		case 'j':
 			as_json = true;
@@ -295,6 +303,24 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+	if (socket_opt && instance) {
+		fprintf(stderr, "tpctl: --socket and -i name the socket twice: give one\n");
+		return EXIT_USAGE;
+	}
+	if (socket_opt)
+		path = socket_opt;
+	if (instance) {
+		const char *dir = getenv(TPCTL_CONFIG_DIR_ENV);
+
+		int rc = tpctl_instance_socket(dir && dir[0] ? dir : TPCTL_CONFIG_DIR, instance,
+					       inst_path, sizeof(inst_path), err, sizeof(err));
+
+		if (rc) {
+			fprintf(stderr, "tpctl: %s\n", err);
+			return rc == -EINVAL ? EXIT_USAGE : EXIT_NO_TPD;
+		}
+		path = inst_path;
 	}
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "export"))

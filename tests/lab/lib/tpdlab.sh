@@ -12,9 +12,19 @@
 #   tpdlab_counter TP NAME  one drop/stat counter (tpctl --json counters)
 #   tpdlab_exec NODE CMD... run in a lab node
 #   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
+#
+# TP_INSTALLED=1: tpd, tpctl, tpolicy and the XDP programs where the Debian
+# packages put them (deploy/package.sh, dpkg -i), not the build tree's.
 : "${TP_BUILD_DIR:?}" "${TP_SOURCE_DIR:?}"
 B=$TP_BUILD_DIR
 S=$TP_SOURCE_DIR
+if [ "${TP_INSTALLED:-0}" = 1 ]; then
+	TPD_BIN=/usr/sbin/tpd TPCTL_BIN=/usr/sbin/tpctl TPOLICY_BIN=/usr/bin/tpolicy
+	TP_BPF_DIR=/usr/lib/tableau
+	echo "tpdlab: the installed tpd, tpctl, tpolicy and XDP programs (TP_INSTALLED=1)"
+else
+	TPD_BIN=$B/tpd TPCTL_BIN=$B/tpctl TPOLICY_BIN=$B/tpolicy TP_BPF_DIR=$B/bpf
+fi
 LAB=$S/deploy/lab.sh
 declare -A TPD_PID=()
 
@@ -57,7 +67,7 @@ tpdlab_init() {
 	export LAB_PREFIX=$PFX LAB_ROUTING=none LAB_QUIET=1
 	W=$(mktemp -d "/tmp/tpdlab-$PFX.XXXXXX")
 	umask 077
-	"$B/tpolicy" keygen --controller -o "$W/ctl.key" >/dev/null 2>&1
+	"$TPOLICY_BIN" keygen --controller -o "$W/ctl.key" >/dev/null 2>&1
 	for tp in tp1 tp2 tp3; do
 		cp "$S/deploy/examples/lab-keys/$tp.key" "$W/$tp.key"
 		chmod 600 "$W/$tp.key"
@@ -68,7 +78,7 @@ tpdlab_init() {
 tpdlab_bundle() {
 	local v=$1 yaml=$2
 	shift 2
-	"$B/tpolicy" compile "$yaml" -o "$W/plant-$v.tpb" --key "$W/ctl.key" --version "$v" \
+	"$TPOLICY_BIN" compile "$yaml" -o "$W/plant-$v.tpb" --key "$W/ctl.key" --version "$v" \
 		--valid-for 30d "$@" >"$W/compile-$v.log" 2>&1 ||
 		tpdlab_fail "tpolicy compile $yaml: $(cat "$W/compile-$v.log")"
 }
@@ -89,8 +99,8 @@ identity_key = $W/$tp.key
 mode = xdp
 zone_interface = zone0
 transit_interface = transit0
-zone_xdp_program = $B/bpf/zone.bpf.o
-transit_xdp_program = $B/bpf/transit.bpf.o
+zone_xdp_program = $TP_BPF_DIR/zone.bpf.o
+transit_xdp_program = $TP_BPF_DIR/transit.bpf.o
 control_core = ${cores[0]}
 worker_cores = ${cores[1]}
 memory_mb = 128
@@ -112,7 +122,7 @@ tpdlab_start() {
 	[ ! -f "$W/$tp.log" ] || mv "$W/$tp.log" "$W/$tp.log.old"
 	# sanitizer builds: the PMD's known leaks (lsan.supp)
 	LSAN_OPTIONS="suppressions=$S/tests/lab/lib/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
-	ip netns exec "$PFX-$tp" "$B/tpd" --config "$W/$tp.conf" >>"$W/$tp.log" 2>&1 &
+	ip netns exec "$PFX-$tp" "$TPD_BIN" --config "$W/$tp.conf" >>"$W/$tp.log" 2>&1 &
 	TPD_PID[$tp]=$!
 	for _ in $(seq 150); do
 		grep -q "running" "$W/$tp.log" 2>/dev/null && return 0
@@ -132,7 +142,7 @@ tpdlab_stop() {
 tpdlab_ctl() {
 	local tp=$1
 	shift
-	"$B/tpctl" --socket "$W/$tp.sock" "$@"
+	"$TPCTL_BIN" --socket "$W/$tp.sock" "$@"
 }
 
 tpdlab_counter() {

@@ -63,7 +63,7 @@ expect 1 "lint a copy with a mistake" $P lint --now $NOW "$T/plant-bad.yaml"
 has "$T/out" "$T/plant-bad.yaml:$line:9: error: unknown zone 'cel1'"
 
 # a copy that breaks an assertion: the vendor window left open
-sed 's/^    not_after: 2026-12-01T16:00:00Z$//' "$EX/plant.yaml" >"$T/plant-open.yaml"
+sed 's/^    not_after: 2036-12-01T16:00:00Z$//' "$EX/plant.yaml" >"$T/plant-open.yaml"
 aline=$(grep -n 'name: vendor-after-window' "$T/plant-open.yaml" | cut -d: -f1)
 cline=$(grep -n 'name: vendor-maintenance-cell2' "$T/plant-open.yaml" | cut -d: -f1)
 expect 1 "lint finds the assertion the open window breaks" $P lint --now $NOW "$T/plant-open.yaml"
@@ -119,7 +119,7 @@ chmod 600 "$T/other.key"
 expect 0 "show" $P show "$T/plant.tpb" --pub "$T/ctl.key.pub"
 grep -q '^bundle: version 42, issued 2026-11-28T00:00:00Z, valid until 2026-12-05T00:00:00Z, signed by key [0-9a-f]\{16\} (verified)$' "$T/out" &&
 	ok "  header" || bad "  header: $(head -1 "$T/out")"
-grep -q "^  500    allow dmz -> cell2  tcp dst 102,4840  from 2026-12-01T08:00:00Z  until 2026-12-01T16:00:00Z  log  'vendor-maintenance-cell2'$" "$T/out" &&
+grep -q "^  500    allow dmz -> cell2  tcp dst 102,4840  from 2036-12-01T08:00:00Z  until 2036-12-01T16:00:00Z  log  'vendor-maintenance-cell2'$" "$T/out" &&
 	ok "  vendor conduit" || bad "  vendor conduit line"
 expect 0 "show --json" $P show "$T/plant.tpb" --key "$T/ctl.key" --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bundle"]["version"]==42; assert len(d["conduits"])==16' "$T/out" &&
@@ -142,10 +142,10 @@ has "$T/out" "deny by conduit 900 'no-eng-to-sis' (eng -> safety)"
 expect 0 "check icmp" $P check "${B[@]}" --flow 'icmp 10.20.1.10 -> 10.40.0.5 type 8 code 0'
 has "$T/out" "allow by conduit 132 'scada-ping-sis' (scada -> safety, stateful: replies pass)"
 expect 0 "check vendor inside the window" $P check "$EX/plant.yaml" \
-	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2026-12-01T09:00:00Z
+	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2036-12-01T09:00:00Z
 has "$T/out" "allow by conduit 500 'vendor-maintenance-cell2' (dmz -> cell2, stateful: replies pass)"
 expect 0 "check vendor after the window" $P check "$EX/plant.yaml" \
-	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2026-12-01T16:00:00Z
+	--flow 'tcp 172.16.10.5:40000 -> 10.32.0.5:4840' --at 2036-12-01T16:00:00Z
 has "$T/out" "deny by default (dmz -> cell2: no conduit matches)"
 expect 0 "check no zone" $P check "$EX/plant.yaml" --flow 'udp 192.168.1.1:1 -> 10.31.0.5:53'
 has "$T/out" "deny: source 192.168.1.1 is in no zone"

@@ -193,7 +193,7 @@ diff -u "$T/want" "$T/out" && ok "  same from bundles" || bad "  bundle diff out
 expect 0 "diff v1 v1" $P diff "$EX/plant.yaml" "$T/v1.tpb" --pub "$T/ctl.key.pub" --now $NOW
 has "$T/out" "0 newly allowed, 0 newly denied"
 # inside the vendor window the same three flows change (conduit 500 is in both)
-expect 1 "diff --json" $P diff "$EX/plant.yaml" "$T/plant-v2.yaml" --now 2026-12-01T09:00:00Z --json
+expect 1 "diff --json" $P diff "$EX/plant.yaml" "$T/plant-v2.yaml" --now 2036-12-01T09:00:00Z --json
 python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

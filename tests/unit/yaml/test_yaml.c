@@ -123,7 +123,7 @@ static void test_plant(void)
 	for (size_t i = 0; i < s->n_rules; i++) {
 		if (s->rules[i].id != 500)
 			continue;
-		CU_ASSERT_TRUE(tp_time_parse("2026-12-01T08:00:00Z", &t));
+		CU_ASSERT_TRUE(tp_time_parse("2036-12-01T08:00:00Z", &t));
 		CU_ASSERT_EQUAL(s->rules[i].not_before, t);
 		CU_ASSERT_EQUAL(s->rules[i].not_after, t + 8 * 3600);
 		CU_ASSERT_TRUE(s->rules[i].log);
