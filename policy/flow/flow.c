@@ -107,6 +107,7 @@ struct tp_flow_table {
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	struct tp_flow_counters ctr;
 	struct tp_modbus_stream *app;
+	uint8_t app_key[TP_MODBUS_KEY_BYTES]; /* MACs of checked Modbus stretches */
 	uint32_t last;
 	bool last_init;
 };
@@ -643,22 +644,28 @@ enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp
 					const struct tp_flow_pkt *pkt, const struct tp_decision *d,
 					const uint8_t *ip)
 {
-	const struct tp_engine_rule_info *ri;
+	struct tp_modbus_check c; /* rules[] filled only for payload */
 
+	c.n = 0;
+	c.key = t->app_key;
 	if (!d->profile || pkt->f.proto != 6 || pkt->icmp_error)
 		return TP_MODBUS_OK;
 	if (pkt->tcp_bad_doff)
 		return TP_MODBUS_BAD_HEADER;
-	ri = tp_engine_rule(engine, d->rule_id);
-	if (!ri || !ri->modbus)
-		/* not reached: decision.profile names a profile rule */
-		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (t->last == NIL)
 		/* admitted without a flow (a RST) or the flow ended here */
 		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (!t->last_init)
 		return TP_MODBUS_OK;
-	return tp_modbus_segment(&t->app[t->last], ri->modbus, pkt->tcp_seq, pkt->tcp_flags,
+	if (pkt->payload_len) {
+		/* every matching allow's profile: a request passes if one
+		 * admits it (DESIGN.md §7.3) */
+		c.n = tp_engine_profiles(engine, &pkt->f, NULL, c.rules);
+		if (c.n == 0)
+			/* not reached: decision.profile means profile rules match */
+			return TP_MODBUS_NO_STREAM;
+	}
+	return tp_modbus_segment(&t->app[t->last], &c, pkt->tcp_seq, pkt->tcp_flags,
 				 ip + pkt->payload_off, pkt->payload_len);
 }
 
@@ -763,6 +770,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	t->clock_ns = cfg->clock_ns;
 	t->clock_arg = cfg->clock_arg;
 	memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));
+	/* a key of its own for the Modbus MACs, from the table's secret */
+	crypto_generichash(t->app_key, sizeof(t->app_key), (const unsigned char *)"tp-modbus", 9,
+			   t->hash_key, sizeof(t->hash_key));
 	return t;
 fail_nomem:
 	tp_flow_table_free(t);
@@ -774,6 +784,7 @@ void tp_flow_table_free(struct tp_flow_table *t)
 	if (!t)
 		return;
 	sodium_memzero(t->hash_key, sizeof(t->hash_key));
+	sodium_memzero(t->app_key, sizeof(t->app_key));
 	free(t->entry);
 	free(t->bucket);
 	free(t->app);
