@@ -669,6 +669,129 @@ static void test_differential(void)
 	CU_ASSERT_TRUE(refused > cases / 10 && refused < cases * 9 / 10);
 }
 
+/*
+ * Retransmissions and several profiles against naive.c: random streams
+ * under one to three profiles, cut at random, where the client now and
+ * then resends from one of the remembered stretches (coalesced, with new
+ * bytes appended or not), resends with one checked byte altered, or
+ * resends from inside a stretch. The server's stream is the stream: every
+ * accepted resend must leave the decision to naive_check_any(); an
+ * altered one is retransmit_differs, a cut one out_of_order, and neither
+ * changes the state.
+ */
+static void test_retransmit_differential(void)
+{
+	static uint8_t u2[] = {1, 2}, f2[] = {3, 4, 6}, f3[] = {3};
+	static struct tp_u16_range g2[] = {{100, 199}}, g3[] = {{0, 49}};
+	static struct tp_modbus_profile extra[2];
+	uint64_t seed = env_u64("TP_MODBUS_SEED", 0x72657472);
+	uint64_t cases = env_u64("TP_MODBUS_CASES", 200000) / 2;
+	static uint8_t stream[8 * 300], alt[8 * 300];
+	struct tp_u16_range r2[1], r3[1];
+	struct tp_modbus_rules m[3];
+	uint64_t bad = 0, coalesced = 0, altered = 0, refused = 0;
+
+	rules_setup();
+	extra[0] = (struct tp_modbus_profile){u2, 2, f2, 3, g2, 1};
+	extra[1] = (struct tp_modbus_profile){NULL, 0, f3, 1, g3, 1};
+	m[0] = rules;
+	CU_ASSERT_TRUE_FATAL(tp_modbus_rules_build(&extra[0], r2, &m[1]));
+	CU_ASSERT_TRUE_FATAL(tp_modbus_rules_build(&extra[1], r3, &m[2]));
+	rng_state = seed;
+	printf("\n  retransmissions: seed 0x%llx, %llu streams\n", (unsigned long long)seed,
+	       (unsigned long long)cases);
+	for (uint64_t c = 0; c < cases && bad < 5; c++) {
+		const struct tp_modbus_profile *ps[3];
+		const struct tp_modbus_rules *rs[3];
+		struct tp_modbus_check chk3;
+		struct naive_result want;
+		struct tp_modbus_stream s, before;
+		size_t len = 0, off = 0, got_at = 0, starts[TP_MODBUS_SEGS], n_starts = 0;
+		uint32_t n = 1 + rnd(3), first = rnd(3);
+		enum tp_modbus_result got = TP_MODBUS_OK;
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t k = (first + i) % 3;
+
+			ps[i] = k ? &extra[k - 1] : &profile;
+			rs[i] = &m[k];
+		}
+		chk3 = check_of(rs, n);
+		for (unsigned i = 1 + rnd(6); i > 0; i--)
+			len += random_adu(stream + len);
+		want = naive_check_any(ps, n, stream, len);
+		tp_modbus_stream_init(&s);
+		tp_modbus_segment(&s, &chk3, ISN, SYN, NULL, 0);
+		while (off < len) {
+			size_t k = 1 + rnd(rnd(3) ? 40 : (uint32_t)(len - off)), from = off;
+			enum tp_modbus_result r;
+
+			if (k > len - off)
+				k = len - off;
+			if (n_starts && !rnd(3)) {
+				/* a resend from a remembered stretch, maybe
+				 * with nothing new: k == 0 */
+				from = starts[rnd((uint32_t)n_starts)];
+				k = rnd(2) ? k : 0;
+				coalesced++;
+			}
+			if (from < off && !rnd(4)) {
+				/* the same, altered in what was checked, or cut
+				 * inside a stretch: refused, nothing changes */
+				size_t at = from + rnd((uint32_t)(off - from));
+				bool cut = rnd(2) && at > from;
+
+				for (size_t i = 0; cut && i < n_starts; i++)
+					cut = starts[i] != at;
+				memcpy(alt, stream, len);
+				alt[at] ^= (uint8_t)(1 + rnd(255));
+				before = s;
+				if (cut)
+					r = tp_modbus_segment(&s, &chk3, ISN + 1 + (uint32_t)at,
+							      ACK, stream + at, off + k - at);
+				else
+					r = tp_modbus_segment(&s, &chk3, ISN + 1 + (uint32_t)from,
+							      ACK, alt + from, off + k - from);
+				altered += !cut;
+				if (r != (cut ? TP_MODBUS_OUT_OF_ORDER
+					      : TP_MODBUS_RETRANSMIT_DIFFERS) ||
+				    memcmp(&before, &s, sizeof(s)) != 0) {
+					got = TP_MODBUS__COUNT;
+					break;
+				}
+				continue;
+			}
+			r = tp_modbus_segment(&s, &chk3, ISN + 1 + (uint32_t)from, ACK,
+					      stream + from, off + k - from);
+			if (r != TP_MODBUS_OK) {
+				got = r;
+				got_at = off + k;
+				break;
+			}
+			if (k) {
+				if (n_starts == TP_MODBUS_SEGS)
+					memmove(starts, starts + 1, (--n_starts) * sizeof(*starts));
+				starts[n_starts++] = off;
+			}
+			off += k;
+		}
+		if (got != want.result ||
+		    (got != TP_MODBUS_OK && !(want.at < got_at && want.at >= off))) {
+			bad++;
+			printf("  case %llu: got %s (new bytes [%zu, %zu)), want %s at byte %zu\n",
+			       (unsigned long long)c, tp_modbus_result_name(got), off, got_at,
+			       tp_modbus_result_name(want.result), want.at);
+		}
+		refused += want.result != TP_MODBUS_OK;
+	}
+	printf("  %llu refused, %llu resends from a stretch, %llu altered, %llu mismatches\n",
+	       (unsigned long long)refused, (unsigned long long)coalesced,
+	       (unsigned long long)altered, (unsigned long long)bad);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(altered > cases / 50 && coalesced > cases / 4);
+	CU_ASSERT_TRUE(refused > cases / 20 && refused < cases * 9 / 10);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -685,6 +808,8 @@ int main(void)
 	CU_add_test(suite, "stream checker == naive parser", test_differential);
 	CU_add_test(suite, "several profiles: one admits the request whole", test_union);
 	CU_add_test(suite, "retransmissions: coalesced, altered, partial", test_retransmit);
+	CU_add_test(suite, "resends and several profiles == naive parser",
+		    test_retransmit_differential);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
