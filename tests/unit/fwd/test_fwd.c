@@ -568,7 +568,8 @@ static enum tp_drop modbus_seg(bool egress, uint32_t seq, uint8_t flags, const u
 	ip[26] = (uint8_t)(seq >> 8);
 	ip[27] = (uint8_t)seq;
 	ip[33] = flags;
-	memcpy(ip + 40, data, n);
+	if (n)
+		memcpy(ip + 40, data, n);
 	m[0] = egress ? h_frame(h_mac_tp, ip, len, 0x0800) : remote_seal(ip, len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m[0]);
 	if (h_run(egress ? TP_PORT_ZONE : TP_PORT_TRANSIT, m, 1) == 1)
