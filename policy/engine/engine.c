@@ -178,12 +178,11 @@ static bool ports_in(const struct tp_port_range *r, uint32_t n, uint16_t port)
 	return n == 0;
 }
 
-uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_flow *f,
-			    uint32_t ids[TP_MODBUS_PROFILES_MAX],
+uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_decision *d,
+			    const struct tp_flow *f, uint32_t ids[TP_MODBUS_PROFILES_MAX],
 			    const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX])
 {
-	uint32_t from = tp_engine_zone_of(e, f->src.family, f->src.addr);
-	uint32_t to = tp_engine_zone_of(e, f->dst.family, f->dst.addr);
+	uint32_t from = d->from_zone, to = d->to_zone;
 	const struct pair *p;
 	uint32_t n = 0;
 

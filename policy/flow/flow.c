@@ -660,7 +660,7 @@ enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp
 	if (pkt->payload_len) {
 		/* every matching allow's profile: a request passes if one
 		 * admits it (DESIGN.md §7.3) */
-		c.n = tp_engine_profiles(engine, &pkt->f, NULL, c.rules);
+		c.n = tp_engine_profiles(engine, d, &pkt->f, NULL, c.rules);
 		if (c.n == 0)
 			/* not reached: decision.profile means profile rules match */
 			return TP_MODBUS_NO_STREAM;
@@ -747,7 +747,10 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 		return NULL;
 	t->entry = calloc(cap, sizeof(*t->entry));
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
-	t->app = calloc(cap, sizeof(*t->app));
+	/* one cache line per flow's Modbus state (64 bytes, tp/modbus.h) */
+	t->app = aligned_alloc(64, (size_t)cap * sizeof(*t->app));
+	if (t->app)
+		memset(t->app, 0, (size_t)cap * sizeof(*t->app));
 	t->last = NIL;
 	if (!t->entry || !t->bucket || !t->app)
 		goto fail_nomem;

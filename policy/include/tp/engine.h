@@ -68,15 +68,16 @@ void tp_engine_decide(const struct tp_engine *e, const struct tp_flow *f, struct
 
 /* The profiles of the allow rules matching f (every matching allow
  * carries one when tp_engine_decide() sets decision.profile), by rule id:
- * a request passes if any of them admits it. Writes their ids and
- * compiled profiles (either array may be NULL) and returns how many, at
- * most TP_MODBUS_PROFILES_MAX; 0 for a packet no profile rule matches.
- * Equal to tp_ref_profiles() for every packet inside the validity
- * interval. Never fails, never allocates; its cost grows with the
- * profile rules of f's zone pair, so callers ask only for payload that a
- * profile checks. */
-uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_flow *f,
-			    uint32_t ids[TP_MODBUS_PROFILES_MAX],
+ * a request passes if any of them admits it. d is f's decision by this
+ * engine (or the flow table's for f's flow): only its zones are read,
+ * which spares the trie walks. Writes the rules' ids and compiled
+ * profiles (either array may be NULL) and returns how many, at most
+ * TP_MODBUS_PROFILES_MAX; 0 for a packet no profile rule matches. Equal
+ * to tp_ref_profiles() for every packet inside the validity interval.
+ * Never fails, never allocates; its cost grows with the profile rules of
+ * the zone pair, so callers ask only for payload that a profile checks. */
+uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_decision *d,
+			    const struct tp_flow *f, uint32_t ids[TP_MODBUS_PROFILES_MAX],
 			    const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX]);
 
 /* Zone index of an address (family TP_AF_INET with 4 bytes or TP_AF_INET6

@@ -25,9 +25,9 @@
  * never published has generation 0, so tables fed by unpublished engines
  * (offline tools, tests) must not mix two of them.
  *
- * Memory: 104 bytes per entry plus 8 per entry of buckets plus 72 per
+ * Memory: 104 bytes per entry plus 8 per entry of buckets plus 64 per
  * entry of application-profile stream state (a separate array, so that
- * lookups touch only the entries), all allocated at creation (about 179
+ * lookups touch only the entries), all allocated at creation (about 171
  * MiB for the default 1M entries).
  *
  * Application profiles (Modbus/TCP, tp/modbus.h): a flow admitted by a

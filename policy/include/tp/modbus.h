@@ -59,7 +59,8 @@
  * be compared and is refused as out_of_order (a stack that re-cuts its
  * segments at the same MSS never sends one).
  *
- * Stream state (struct tp_modbus_stream, 72 bytes): the end of the
+ * Stream state (struct tp_modbus_stream, 64 bytes, one cache line when
+ * the array holding it is so aligned, as the flow table's is): the end of the
  * checked stream, the framing parser there, and the remembered stretches.
  * The parser holds the first bytes of the current ADU until the fields to
  * check are complete (at most TP_MODBUS_HDR_MAX), then only counts the
@@ -141,8 +142,9 @@ bool tp_modbus_rules_build(const struct tp_modbus_profile *p, struct tp_u16_rang
 /* Profiles one connection may be checked against at once: the engine
  * refuses a zone pair with more profile rules (tp/engine.h). */
 #define TP_MODBUS_PROFILES_MAX 32
-/* Accepted stretches of the client stream remembered for retransmissions. */
-#define TP_MODBUS_SEGS	       4
+/* Accepted stretches of the client stream remembered for retransmissions:
+ * three keep the state in one cache line (tp_modbus_stream). */
+#define TP_MODBUS_SEGS	       3
 #define TP_MODBUS_KEY_BYTES    16
 
 /* What a client stream is checked against: a request passes when one of
@@ -172,6 +174,7 @@ struct tp_modbus_stream {
 	uint32_t next_seq;		  /* end of the checked stream (FIN not counted) */
 	uint32_t seg_seq;		  /* start of the oldest remembered stretch */
 	uint16_t seg_len[TP_MODBUS_SEGS]; /* oldest first, contiguous up to next_seq */
+	uint16_t pad;
 	uint64_t seg_mac[TP_MODBUS_SEGS]; /* SipHash-2-4 of each stretch's bytes */
 };
 

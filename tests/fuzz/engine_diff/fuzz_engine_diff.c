@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* and the profiles a request may pass (§7.3: any of them) */
 			{
 				uint32_t ids[TP_MODBUS_PROFILES_MAX], ref[TP_MODBUS_PROFILES_MAX];
-				uint32_t n = tp_engine_profiles(e, &f, ids, NULL);
+				uint32_t n = tp_engine_profiles(e, &got, &f, ids, NULL);
 
 				if (tp_ref_profiles(s, &f, 104, ref, TP_MODBUS_PROFILES_MAX) != n ||
 				    memcmp(ids, ref, n * sizeof(*ids)) != 0)

@@ -58,7 +58,11 @@ static bool same_profiles(const struct tp_site *s, const struct tp_engine *e,
 	uint32_t want[TP_MODBUS_PROFILES_MAX], got[TP_MODBUS_PROFILES_MAX];
 	const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX];
 	size_t n = tp_ref_profiles(s, f, t, want, TP_MODBUS_PROFILES_MAX);
-	uint32_t m = tp_engine_profiles(e, f, got, rules);
+	struct tp_decision d;
+	uint32_t m;
+
+	tp_engine_decide(e, f, &d);
+	m = tp_engine_profiles(e, &d, f, got, rules);
 
 	if (n != m || memcmp(want, got, m * sizeof(*got)) != 0) {
 		printf("  profiles: reference %zu, engine %u\n", n, m);
@@ -593,7 +597,7 @@ static void test_profile_union(void)
 		CU_ASSERT_TRUE(same_decision(&d, &want));
 		CU_ASSERT_TRUE(d.profile);
 		CU_ASSERT_EQUAL(d.rule_id, 10);
-		CU_ASSERT_EQUAL(tp_engine_profiles(e, &f, ids, rules), 2);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, rules), 2);
 		CU_ASSERT_EQUAL(tp_ref_profiles(s, &f, 0, ref, TP_MODBUS_PROFILES_MAX), 2);
 		CU_ASSERT_EQUAL(ids[0], 10);
 		CU_ASSERT_EQUAL(ids[1], 20);
@@ -602,15 +606,18 @@ static void test_profile_union(void)
 		CU_ASSERT_PTR_EQUAL(rules[1], tp_engine_rule(e, 20)->modbus);
 		/* port 505: b's alone */
 		f.dport = 505;
-		CU_ASSERT_EQUAL(tp_engine_profiles(e, &f, ids, NULL), 1);
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 1);
 		CU_ASSERT_EQUAL(ids[0], id_b);
 		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
 		/* none for other protocols, zones or directions */
 		f.proto = 17;
-		CU_ASSERT_EQUAL(tp_engine_profiles(e, &f, ids, NULL), 0);
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 0);
 		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
 		flow_set(&f, 6, "10.1.0.7", 502, "10.9.0.1", 40000);
-		CU_ASSERT_EQUAL(tp_engine_profiles(e, &f, ids, NULL), 0);
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 0);
 		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
 		tp_engine_free(e);
 		tp_site_free(s);
