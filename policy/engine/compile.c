@@ -723,6 +723,71 @@ static int cls_build(struct build *b, const struct prule *pr, size_t n, int prot
 	return 0;
 }
 
+static int cmp_prof(const void *a, const void *b)
+{
+	const struct prof *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct tp_port_range *ranges_copy(struct build *b, const struct tp_port_range *r, size_t n)
+{
+	struct tp_port_range *c = arena_calloc(&b->e->arena, n ? n : 1, sizeof(*c));
+
+	if (c && n)
+		memcpy(c, r, n * sizeof(*c));
+	return c;
+}
+
+/* A profile rule that can match a packet: it is TCP (check_rule()), and
+ * an ICMP list makes a rule match no TCP packet (ref.c). */
+static bool prof_live(const struct tp_rule *r)
+{
+	return r->profile != TP_PROFILE_NONE && r->n_icmp == 0;
+}
+
+/* The pair's rules with an application profile, for tp_engine_profiles(). */
+static int build_prof(struct build *b, struct pair *p, const struct prule *pr, size_t n)
+{
+	struct prof *v;
+	uint32_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += prof_live(pr[i].r);
+	if (k == 0)
+		return 0;
+	if (k > TP_MODBUS_PROFILES_MAX)
+		return fail(b, -E2BIG,
+			    "zone pair '%s' -> '%s' has %u conduits with a modbus profile "
+			    "(at most %u)",
+			    b->site->zones[p->from].name, b->site->zones[p->to].name, k,
+			    TP_MODBUS_PROFILES_MAX);
+	v = arena_calloc(&b->e->arena, k, sizeof(*v));
+	if (!v)
+		return fail(b, -ENOMEM, "out of memory");
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_rule *r = pr[i].r;
+		struct prof *x = &v[k];
+
+		if (!prof_live(r))
+			continue;
+		x->id = r->id;
+		x->n_dst = (uint32_t)r->n_dst_ports;
+		x->n_src = (uint32_t)r->n_src_ports;
+		x->dst = ranges_copy(b, r->dst_ports, r->n_dst_ports);
+		x->src = ranges_copy(b, r->src_ports, r->n_src_ports);
+		x->modbus = tp_engine_rule(b->e, r->id)->modbus;
+		if (!x->dst || !x->src)
+			return fail(b, -ENOMEM, "out of memory");
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_prof);
+	p->prof = v;
+	p->n_prof = k;
+	return 0;
+}
+
 static int build_pair(struct build *b, struct pair *p, const struct prule *pr, size_t n,
 		      const struct tp_rule **scratch)
 {
@@ -745,7 +810,9 @@ static int build_pair(struct build *b, struct pair *p, const struct prule *pr, s
 	if (any)
 		for (size_t i = 0; i < sizeof(implied); i++)
 			named[implied[i]] = true;
-	ret = cls_build(b, pr, n, -1, scratch);
+	ret = build_prof(b, p, pr, n);
+	if (ret == 0)
+		ret = cls_build(b, pr, n, -1, scratch);
 	for (unsigned proto = 0; proto < 256 && ret == 0; proto++) {
 		if (!named[proto])
 			continue;

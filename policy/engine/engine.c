@@ -31,8 +31,15 @@
  *
  * Lookup cost: two trie walks (at most 4 steps for IPv4, 16 for IPv6), one
  * hash probe, then one or two binary searches over at most 65536
- * boundaries (or one load), independent of how many rules a pair has. Rules outside their validity window at compile time are left
- * out; [valid_from, valid_until) says for how long that holds.
+ * boundaries (or one load), independent of how many rules a pair has.
+ * Rules outside their validity window at compile time are left out;
+ * [valid_from, valid_until) says for how long that holds.
+ *
+ *   pair.prof   the pair's rules with an application profile, by id (at
+ *               most TP_MODBUS_PROFILES_MAX): tp_engine_profiles() tests
+ *               each one's ports, only for payload of a flow whose
+ *               decision has profile set, so classification never
+ *               touches them
  */
 #include "tp/engine.h"
 
@@ -161,6 +168,39 @@ void tp_engine_decide(const struct tp_engine *e, const struct tp_flow *f, struct
 	} else {
 		out->reason = TP_REASON_DEFAULT_DENY;
 	}
+}
+
+static bool ports_in(const struct tp_port_range *r, uint32_t n, uint16_t port)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].lo <= port && port <= r[i].hi)
+			return true;
+	return n == 0;
+}
+
+uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_decision *d,
+			    const struct tp_flow *f, uint32_t ids[TP_MODBUS_PROFILES_MAX],
+			    const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX])
+{
+	uint32_t from = d->from_zone, to = d->to_zone;
+	const struct pair *p;
+	uint32_t n = 0;
+
+	if (from == TP_ZONE_NONE || to == TP_ZONE_NONE || from == to || f->proto != 6)
+		return 0;
+	p = pair_find(e, from, to);
+	for (uint32_t i = 0; p && i < p->n_prof; i++) {
+		const struct prof *x = &p->prof[i];
+
+		if (!ports_in(x->dst, x->n_dst, f->dport) || !ports_in(x->src, x->n_src, f->sport))
+			continue;
+		if (ids)
+			ids[n] = x->id;
+		if (rules)
+			rules[n] = x->modbus;
+		n++;
+	}
+	return n;
 }
 
 uint32_t tp_engine_zone_tp(const struct tp_engine *e, uint32_t zone)

@@ -65,9 +65,20 @@ struct cls {
 	struct icmp_tab *icmp; /* ICMP */
 };
 
+/* A rule of a pair with an application profile, for tp_engine_profiles()
+ * (such a rule is a stateful TCP allow: only its ports narrow it). */
+struct prof {
+	uint32_t id;
+	uint32_t n_dst, n_src; /* 0: any port */
+	const struct tp_port_range *dst, *src;
+	const struct tp_modbus_rules *modbus;
+};
+
 struct pair {
 	uint32_t from, to;
 	uint32_t cls_base;	 /* first classifier of this pair in e->cls */
+	uint32_t n_prof;	 /* <= TP_MODBUS_PROFILES_MAX */
+	const struct prof *prof; /* its profile rules, by id */
 	uint16_t proto_cls[256]; /* offset from cls_base; 0 = other protocols */
 };
 

@@ -21,11 +21,11 @@
  *    no flow.
  *  - decision.profile is true when the packet is allowed and every
  *    matching allow rule carries an application profile; its payload is
- *    then checked against the profile of the named rule. One matching
- *    allow without a profile admits the payload unchecked, as any allow
- *    admits the packet: order never matters, and a profile only narrows
- *    the conduit of its own rule. (Of several matching profile rules the
- *    named one's profile applies; lint warns about such overlaps.)
+ *    then checked against the profiles of all of them (tp_ref_profiles()),
+ *    and a request passes if any one of them admits it whole (§7.3: the
+ *    union, so order never matters). One matching allow without a profile
+ *    admits the payload unchecked, as any allow admits the packet: a
+ *    profile only narrows the conduit of its own rule.
  */
 #include "tp/eval.h"
 
@@ -144,6 +144,33 @@ void tp_ref_evaluate(const struct tp_site *site, const struct tp_flow *f, int64_
 	} else {
 		out->reason = TP_REASON_DEFAULT_DENY;
 	}
+}
+
+size_t tp_ref_profiles(const struct tp_site *site, const struct tp_flow *f, int64_t now,
+		       uint32_t *ids, size_t max)
+{
+	uint32_t from = tp_site_zone_of(site, &f->src), to = tp_site_zone_of(site, &f->dst);
+	size_t n = 0;
+
+	if (from == TP_ZONE_NONE || to == TP_ZONE_NONE || from == to)
+		return 0;
+	for (size_t i = 0; i < site->n_rules; i++) {
+		const struct tp_rule *r = &site->rules[i];
+		size_t k;
+
+		if (r->from_zone != from || r->to_zone != to || r->action != TP_ACTION_ALLOW ||
+		    r->profile == TP_PROFILE_NONE || !tp_rule_valid_at(r, now) ||
+		    !tp_rule_matches(r, f))
+			continue;
+		/* insertion sort by id: the list is short */
+		for (k = n < max ? n : max; k > 0 && ids[k - 1] > r->id; k--)
+			if (k < max)
+				ids[k] = ids[k - 1];
+		if (k < max)
+			ids[k] = r->id;
+		n++;
+	}
+	return n;
 }
 
 const char *tp_verdict_name(enum tp_verdict v)

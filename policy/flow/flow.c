@@ -138,6 +138,7 @@ struct tp_flow_table {
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	struct tp_flow_counters ctr;
 	struct tp_modbus_stream *app;
+	uint8_t app_key[TP_MODBUS_KEY_BYTES]; /* MACs of checked Modbus stretches */
 	uint32_t last;
 	bool last_init;
 	struct tp_flow_quota hosts, pairs;
@@ -862,22 +863,28 @@ enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp
 					const struct tp_flow_pkt *pkt, const struct tp_decision *d,
 					const uint8_t *ip)
 {
-	const struct tp_engine_rule_info *ri;
+	struct tp_modbus_check c; /* rules[] filled only for payload */
 
+	c.n = 0;
+	c.key = t->app_key;
 	if (!d->profile || pkt->f.proto != 6 || pkt->icmp_error)
 		return TP_MODBUS_OK;
 	if (pkt->tcp_bad_doff)
 		return TP_MODBUS_BAD_HEADER;
-	ri = tp_engine_rule(engine, d->rule_id);
-	if (!ri || !ri->modbus)
-		/* not reached: decision.profile names a profile rule */
-		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (t->last == NIL)
 		/* admitted without a flow (a RST) or the flow ended here */
 		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (!t->last_init)
 		return TP_MODBUS_OK;
-	return tp_modbus_segment(t->last == PEND ? &t->pend.app : &t->app[t->last], ri->modbus,
+	if (pkt->payload_len) {
+		/* every matching allow's profile: a request passes if one
+		 * admits it (DESIGN.md §7.3) */
+		c.n = tp_engine_profiles(engine, d, &pkt->f, NULL, c.rules);
+		if (c.n == 0)
+			/* not reached: decision.profile means profile rules match */
+			return TP_MODBUS_NO_STREAM;
+	}
+	return tp_modbus_segment(t->last == PEND ? &t->pend.app : &t->app[t->last], &c,
 				 pkt->tcp_seq, pkt->tcp_flags, ip + pkt->payload_off,
 				 pkt->payload_len);
 }
@@ -968,7 +975,10 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 		return NULL;
 	t->entry = calloc(cap, sizeof(*t->entry));
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
-	t->app = calloc(cap, sizeof(*t->app));
+	/* one cache line per flow's Modbus state (64 bytes, tp/modbus.h) */
+	t->app = aligned_alloc(64, (size_t)cap * sizeof(*t->app));
+	if (t->app)
+		memset(t->app, 0, (size_t)cap * sizeof(*t->app));
 	t->last = NIL;
 	if (!t->entry || !t->bucket || !t->app ||
 	    !tp_flow_quota_init(&t->hosts, cap, cfg->hash_key) ||
@@ -998,6 +1008,9 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 	t->clock_ns = cfg->clock_ns;
 	t->clock_arg = cfg->clock_arg;
 	memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));
+	/* a key of its own for the Modbus MACs, from the table's secret */
+	crypto_generichash(t->app_key, sizeof(t->app_key), (const unsigned char *)"tp-modbus", 9,
+			   t->hash_key, sizeof(t->hash_key));
 	return t;
 fail_nomem:
 	tp_flow_table_free(t);
@@ -1009,6 +1022,7 @@ void tp_flow_table_free(struct tp_flow_table *t)
 	if (!t)
 		return;
 	sodium_memzero(t->hash_key, sizeof(t->hash_key));
+	sodium_memzero(t->app_key, sizeof(t->app_key));
 	free(t->entry);
 	free(t->bucket);
 	free(t->app);

@@ -9,9 +9,9 @@
  * those dimensions. Application profiles: a conduit with a profile never
  * covers another one; among allows, a profile applies only where every
  * matching allow carries one (tp/eval.h), so a plain allow that matches a
- * profile conduit's traffic switches its profile off there, and of two
- * profile conduits matching the same traffic the smaller id's profile
- * applies: check_profiles() says so.
+ * profile conduit's traffic switches its profile off there, and where two
+ * profile conduits match the same traffic a request passes if either
+ * profile admits it (the union, DESIGN.md §7.3): check_profiles() says so.
  */
 #include "tp/lint.h"
 
@@ -281,7 +281,7 @@ static void add_pair(struct tp_lint_result *res, enum tp_lint_kind kind, const s
 
 /* Two allows (site indexes ia, ib) of one zone pair, at least one with a
  * profile: a plain allow that matches a profile conduit's traffic lets it
- * through unchecked, and of two profiles only the smaller id's applies. */
+ * through unchecked, and where two profiles overlap either admits. */
 static void check_profiles(const struct tp_site *s, size_t ia, size_t ib,
 			   struct tp_lint_result *res)
 {

@@ -208,10 +208,9 @@ const char *tp_lint_format(const struct tp_site *s, const struct tp_lint_finding
 	case TP_LINT_PROFILES_OVERLAP:
 		snprintf(buf, len,
 			 "%s and %s (at %u:%u) both carry a modbus profile and match some "
-			 "of the same traffic: only the profile of %s (the smaller id) "
-			 "applies to it",
-			 la, rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col,
-			 lb);
+			 "of the same traffic: a request there passes if either profile "
+			 "admits it",
+			 la, rule_label(s, f->index2, lb, sizeof(lb)), f->other.line, f->other.col);
 		break;
 	case TP_LINT_ASSERTION_FAILED:
 		assertion(s, f, buf, len);

@@ -16,9 +16,19 @@
  * ADU is decided before its last byte is accepted: a refused segment
  * always withholds at least the end of the offending request, so the
  * server never receives it whole.
+ *
+ * With several profiles, a stage passes when one profile passes it and
+ * every earlier stage of the same ADU: hdr still holds those bytes, so
+ * the earlier stages are re-run per profile rather than remembered
+ * (nothing in the parser depends on the profiles, which a new policy may
+ * change mid-connection).
+ *
+ * Retransmissions (tp/modbus.h): s->seg_* remember the last accepted
+ * stretches of the stream; seg_seq + the sum of seg_len == next_seq.
  */
 #include "tp/modbus.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +43,9 @@
 #define QTY_RW_WRITE_MAX   121
 #define COIL_ON		   0xff00
 #define COIL_OFF	   0x0000
+
+/* The per-flow cost that tp/modbus.h and the READMEs state. */
+_Static_assert(sizeof(struct tp_modbus_stream) == 64, "stream state is one cache line");
 
 const char *tp_modbus_result_name(enum tp_modbus_result r)
 {
@@ -247,14 +260,59 @@ static enum tp_modbus_result check_fields(const struct tp_modbus_parser *p,
 	}
 }
 
-enum tp_modbus_result tp_modbus_parse(struct tp_modbus_parser *p, const struct tp_modbus_rules *r,
+/* Stage `stage` (1 MBAP, 2 function code, 3 fixed fields) of the ADU in
+ * hdr against one profile, with the stages before it; *at is the stage
+ * that refused. */
+static enum tp_modbus_result check_upto(const struct tp_modbus_parser *p,
+					const struct tp_modbus_rules *r, unsigned stage,
+					unsigned *at)
+{
+	enum tp_modbus_result res = check_mbap(p, r);
+
+	*at = 1;
+	if (res != TP_MODBUS_OK || stage < 2)
+		return res;
+	*at = 2;
+	res = check_fc(p, r);
+	if (res != TP_MODBUS_OK || stage < 3)
+		return res;
+	*at = 3;
+	return check_fields(p, r);
+}
+
+/* Does one profile of c admit the ADU so far? Else the reason of the one
+ * that admitted most of it, the first listed among equals. */
+static enum tp_modbus_result check_stage(const struct tp_modbus_parser *p,
+					 const struct tp_modbus_check *c, unsigned stage)
+{
+	enum tp_modbus_result res, worst = TP_MODBUS_FUNCTION;
+	unsigned at, best_at = 0;
+
+	if (c->n == 1) {
+		/* the earlier stages passed for this very profile */
+		if (stage == 1)
+			return check_mbap(p, c->rules[0]);
+		return stage == 2 ? check_fc(p, c->rules[0]) : check_fields(p, c->rules[0]);
+	}
+	for (uint32_t i = 0; i < c->n; i++) {
+		res = check_upto(p, c->rules[i], stage, &at);
+		if (res == TP_MODBUS_OK)
+			return res;
+		if (at > best_at) {
+			worst = res;
+			best_at = at;
+		}
+	}
+	return worst;
+}
+
+enum tp_modbus_result tp_modbus_parse(struct tp_modbus_parser *p, const struct tp_modbus_check *c,
 				      const uint8_t *data, size_t len)
 {
 	enum tp_modbus_result res = TP_MODBUS_OK;
 
 	while (len > 0) {
-		unsigned need, n;
-		bool done;
+		unsigned need, n, stage;
 
 		if (p->skip) {
 			n = len < p->skip ? (unsigned)len : p->skip;
@@ -276,19 +334,11 @@ enum tp_modbus_result tp_modbus_parse(struct tp_modbus_parser *p, const struct t
 		len -= n;
 		if (p->have < need)
 			break;
-		if (need == TP_MODBUS_MBAP_LEN) {
-			res = check_mbap(p, r);
-			done = false;
-		} else if (need == TP_MODBUS_MBAP_LEN + 1) {
-			res = check_fc(p, r);
-			done = fixed_len(p->hdr[7]) == 0;
-		} else {
-			res = check_fields(p, r);
-			done = true;
-		}
+		stage = need == TP_MODBUS_MBAP_LEN ? 1 : need == TP_MODBUS_MBAP_LEN + 1 ? 2 : 3;
+		res = check_stage(p, c, stage);
 		if (res != TP_MODBUS_OK)
 			break;
-		if (done) {
+		if (stage == 3 || (stage == 2 && fixed_len(p->hdr[7]) == 0)) {
 			/* the ADU is 6 + length bytes; check_fc made sure the
 			 * fields read lie inside it */
 			p->skip = (uint16_t)(6 + be16(p->hdr + 4) - p->have);
@@ -298,61 +348,122 @@ enum tp_modbus_result tp_modbus_parse(struct tp_modbus_parser *p, const struct t
 	return res;
 }
 
-static bool parser_eq(const struct tp_modbus_parser *a, const struct tp_modbus_parser *b)
+static uint64_t mac(const struct tp_modbus_check *c, const uint8_t *data, size_t len)
 {
-	return a->have == b->have && a->skip == b->skip && memcmp(a->hdr, b->hdr, a->have) == 0;
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(out, data, len, c->key);
+	memcpy(&v, out, sizeof(v));
+	return v;
 }
 
-enum tp_modbus_result tp_modbus_segment(struct tp_modbus_stream *s, const struct tp_modbus_rules *r,
+/* Accept [next_seq, next_seq + len) as checked and remember it; the
+ * oldest stretch is forgotten when every slot is taken. */
+static void remember(struct tp_modbus_stream *s, const struct tp_modbus_check *c,
+		     const uint8_t *data, size_t len)
+{
+	if (s->n_segs == TP_MODBUS_SEGS) {
+		s->seg_seq += s->seg_len[0];
+		memmove(s->seg_len, s->seg_len + 1, (TP_MODBUS_SEGS - 1) * sizeof(s->seg_len[0]));
+		memmove(s->seg_mac, s->seg_mac + 1, (TP_MODBUS_SEGS - 1) * sizeof(s->seg_mac[0]));
+		s->n_segs--;
+	}
+	s->seg_len[s->n_segs] = (uint16_t)len;
+	s->seg_mac[s->n_segs] = mac(c, data, len);
+	s->n_segs++;
+	s->next_seq += (uint32_t)len;
+}
+
+/*
+ * A segment starting `back` bytes before next_seq (back > 0): compare its
+ * bytes with the remembered stretches it covers. TP_MODBUS_OK when they
+ * are the checked bytes and the segment ends at a stretch's end (or past
+ * next_seq: payload[back, len) is then new); RETRANSMIT_DIFFERS when a
+ * stretch differs; OUT_OF_ORDER when it does not start at a remembered
+ * stretch or ends inside one (its bytes cannot be compared).
+ */
+static enum tp_modbus_result verify_old(const struct tp_modbus_stream *s,
+					const struct tp_modbus_check *c, uint32_t back,
+					const uint8_t *payload, size_t len)
+{
+	uint32_t span = s->next_seq - s->seg_seq, pos = 0; /* offsets from seg_seq */
+	enum tp_modbus_result res = TP_MODBUS_OK;
+	unsigned i = 0;
+	size_t off = 0;
+
+	if (back > span)
+		return TP_MODBUS_OUT_OF_ORDER;
+	while (i < s->n_segs && pos < span - back)
+		pos += s->seg_len[i++];
+	if (pos != span - back)
+		return TP_MODBUS_OUT_OF_ORDER;
+	/* An altered stretch is reported as such even when the segment also
+	 * ends where nothing can be compared. */
+	for (; i < s->n_segs && off < len; i++) {
+		if (len - off < s->seg_len[i])
+			return res == TP_MODBUS_OK ? TP_MODBUS_OUT_OF_ORDER : res;
+		if (mac(c, payload + off, s->seg_len[i]) != s->seg_mac[i])
+			res = TP_MODBUS_RETRANSMIT_DIFFERS;
+		off += s->seg_len[i];
+	}
+	return res;
+}
+
+enum tp_modbus_result tp_modbus_segment(struct tp_modbus_stream *s, const struct tp_modbus_check *c,
 					uint32_t seq, uint8_t tcp_flags, const uint8_t *payload,
 					size_t len)
 {
 	struct tp_modbus_parser p;
 	enum tp_modbus_result res;
-	uint32_t fin = tcp_flags & TCP_FIN ? 1 : 0;
+	bool fin = tcp_flags & TCP_FIN;
+	uint32_t back;
 
 	if ((tcp_flags & TCP_SYN) && (!s->synced || !s->data || s->fin)) {
 		/* a connection (re)starts: its data begins after the SYN */
 		memset(s, 0, sizeof(*s));
 		s->synced = 1;
-		s->next_seq = ++seq;
+		s->next_seq = s->seg_seq = ++seq;
 	} else if ((tcp_flags & TCP_SYN) && len) {
 		/* a receiver ignores data on a SYN inside a connection */
 		goto drop_out_of_order;
 	}
 	if (len == 0) {
-		if (fin && s->synced && seq == s->next_seq) {
-			s->next_seq += 1;
+		if (fin && s->synced && seq == s->next_seq)
 			s->fin = 1;
-		}
 		return TP_MODBUS_OK;
 	}
 	if (!s->synced)
 		goto drop_no_stream;
-	if (seq == s->next_seq && !s->fin) {
-		p = s->cur;
-		res = tp_modbus_parse(&p, r, payload, len);
+	if (len > UINT16_MAX)
+		goto drop_out_of_order; /* more than an IP packet holds */
+	back = s->next_seq - seq;
+	if (back > (uint32_t)INT32_MAX)
+		goto drop_out_of_order; /* starts past the checked stream: a gap */
+	if (back) {
+		res = verify_old(s, c, back, payload, len);
 		if (res != TP_MODBUS_OK)
 			return res;
-		s->prev = s->cur;
-		s->cur = p;
-		s->last_seq = seq;
-		s->last_len = (uint16_t)len;
-		s->next_seq = seq + (uint32_t)len + fin;
-		s->data = 1;
-		s->fin = (uint8_t)fin;
-		return TP_MODBUS_OK;
+		if (len < back && fin)
+			goto drop_out_of_order; /* a FIN inside the stream */
+		if (len <= back) {
+			/* nothing new: the checked bytes again */
+			if (fin)
+				s->fin = 1;
+			return TP_MODBUS_OK;
+		}
 	}
-	if (s->last_len != 0 && seq == s->last_seq && len == s->last_len) {
-		/* the receiver may keep either copy: both must frame alike */
-		p = s->prev;
-		res = tp_modbus_parse(&p, r, payload, len);
-		if (res != TP_MODBUS_OK)
-			return res;
-		if (!parser_eq(&p, &s->cur))
-			goto drop_out_of_order;
-		return TP_MODBUS_OK;
-	}
+	if (s->fin)
+		goto drop_out_of_order; /* data after the client's FIN */
+	p = s->cur;
+	res = tp_modbus_parse(&p, c, payload + back, len - back);
+	if (res != TP_MODBUS_OK)
+		return res;
+	s->cur = p;
+	remember(s, c, payload + back, len - back);
+	s->data = 1;
+	s->fin = fin;
+	return TP_MODBUS_OK;
 drop_out_of_order:
 	return TP_MODBUS_OUT_OF_ORDER;
 drop_no_stream:

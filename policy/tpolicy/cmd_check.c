@@ -12,6 +12,7 @@
 
 #include "tp/eval.h"
 #include "tp/flowspec.h"
+#include "tp/modbus.h"
 #include "tp/timefmt.h"
 #include "tpolicy.h"
 
@@ -28,23 +29,44 @@ static const char *zname(const struct tp_site *s, uint32_t z)
 	return z < s->n_zones ? s->zones[z].name : NULL;
 }
 
-static void print_text(const struct tp_site *s, const struct tp_decision *d,
-		       const struct tp_flow *f)
+/* The conduits whose Modbus profiles a request may pass (DESIGN.md §7.3:
+ * any one of them admitting it), as "the modbus profile of conduit 5" or
+ * "the modbus profiles of conduits 5, 7". */
+static void profiles_text(const struct tp_site *s, const struct tp_flow *f, int64_t at, char *buf,
+			  size_t len)
 {
+	uint32_t ids[TP_MODBUS_PROFILES_MAX];
+	size_t n = tp_ref_profiles(s, f, at, ids, TP_MODBUS_PROFILES_MAX), o;
+
+	o = (size_t)snprintf(buf, len, "the modbus profile%s of conduit%s", n > 1 ? "s" : "",
+			     n > 1 ? "s" : "");
+	for (size_t i = 0; i < n && i < TP_MODBUS_PROFILES_MAX && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s %u", i ? "," : "", ids[i]);
+	if (n > 1 && o < len)
+		snprintf(buf + o, len - o, " (a request passes if one admits it)");
+}
+
+static void print_text(const struct tp_site *s, const struct tp_decision *d,
+		       const struct tp_flow *f, int64_t at)
+{
+	char prof[64 + TP_MODBUS_PROFILES_MAX * 12] = "";
 	const struct tp_rule *r = rule_by_id(s, d->rule_id);
 	const char *v = tp_verdict_name(d->verdict);
 	char buf[64];
 
+	if (d->profile)
+		profiles_text(s, f, at, prof, sizeof(prof));
+
 	switch (d->reason) {
 	case TP_REASON_RULE_ALLOW:
 	case TP_REASON_RULE_DENY:
-		printf("%s by conduit %u%s%s%s (%s -> %s%s%s)\n", v, d->rule_id,
+		printf("%s by conduit %u%s%s%s (%s -> %s%s%s%s)\n", v, d->rule_id,
 		       r && r->name[0] ? " '" : "", r && r->name[0] ? r->name : "",
 		       r && r->name[0] ? "'" : "", zname(s, d->from_zone), zname(s, d->to_zone),
 		       d->verdict == TP_VERDICT_ALLOW
 			       ? (d->stateful ? ", stateful: replies pass" : ", stateless")
 			       : "",
-		       d->profile ? "; client payload checked against its modbus profile" : "");
+		       d->profile ? "; client payload checked against " : "", prof);
 		break;
 	case TP_REASON_DEFAULT_DENY:
 		printf("deny by default (%s -> %s: no conduit matches)\n", zname(s, d->from_zone),
@@ -79,6 +101,16 @@ static void print_json(const struct tp_site *s, const struct tp_decision *d,
 		tp_reason_name(d->reason), "from_zone", from ? json_string(from) : json_null(),
 		"to_zone", to ? json_string(to) : json_null(), "stateful", d->stateful, "flow",
 		tp_flowspec_format(f, fl, sizeof(fl)), "at", tp_time_format(at, t, sizeof(t)));
+	if (d->profile) {
+		/* a request passes if one of these conduits' profiles admits it */
+		uint32_t ids[TP_MODBUS_PROFILES_MAX];
+		size_t n = tp_ref_profiles(s, f, at, ids, TP_MODBUS_PROFILES_MAX);
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < n && i < TP_MODBUS_PROFILES_MAX; i++)
+			json_array_append_new(a, json_integer(ids[i]));
+		json_object_set_new(o, "modbus_profiles", a);
+	}
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	printf("\n");
 	json_decref(o);
@@ -156,7 +188,7 @@ int tpolicy_cmd_check(int argc, char **argv)
 	if (json)
 		print_json(site, &dec, &f, at);
 	else
-		print_text(site, &dec, &f);
+		print_text(site, &dec, &f, at);
 	tp_site_free(site);
 	return TPOLICY_OK;
 }

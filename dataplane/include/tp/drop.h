@@ -67,9 +67,12 @@
 	X(MODBUS_REGISTER, "modbus_register",                                               \
 	  "Modbus: addressed registers/coils outside the profile's ranges")                 \
 	X(MODBUS_OUT_OF_ORDER, "modbus_out_of_order",                                       \
-	  "Modbus: client segment neither next in sequence nor the last one retransmitted") \
+	  "Modbus: client segment after a gap, or a retransmission cut where it cannot be " \
+	  "compared")                                                                       \
 	X(MODBUS_NO_STREAM, "modbus_no_stream",                                             \
-	  "Modbus: payload on a connection whose start the TP did not see (fail closed)")
+	  "Modbus: payload on a connection whose start the TP did not see (fail closed)")   \
+	X(MODBUS_RETRANSMIT_DIFFERS, "modbus_retransmit_differs",                           \
+	  "Modbus: a retransmission whose already-checked bytes differ from those checked")
 
 #define TP_DROP_REASONS(X)  \
 	TP_PKT_DROPS(X)     \
@@ -93,8 +96,8 @@ static inline enum tp_drop tp_drop_from_pkt(enum tp_pkt_result r)
 	return (enum tp_drop)r;
 }
 
-/* A checker result (enum tp_modbus_result, 1 = bad header ... 6 = no
- * stream; 0 = ok) as a drop reason; TP_DROP_NONE for ok. */
+/* A checker result (enum tp_modbus_result, 1 = bad header ... 7 =
+ * retransmit differs; 0 = ok) as a drop reason; TP_DROP_NONE for ok. */
 static inline enum tp_drop tp_drop_from_modbus(int r)
 {
 	return r == 0 ? TP_DROP_NONE : (enum tp_drop)(TP_DROP_MODBUS_BAD_HEADER + r - 1);

@@ -19,14 +19,16 @@
  * duplicate or zero rule id, an unknown action, a not_after that is not
  * after its not_before, an application profile that cannot be enforced (on
  * a deny rule, a stateless rule or a protocol other than TCP, an inverted
- * register range, function code 0 or with the exception bit), and a
+ * register range, function code 0 or with the exception bit), more than
+ * TP_MODBUS_PROFILES_MAX rules with a profile in one zone pair, and a
  * policy whose source-port tables would exceed the memory budget.
  *
  * Application profiles: a rule's Modbus/TCP profile is compiled into a
  * struct tp_modbus_rules (tp/modbus.h) held in its rule info. It does not
  * change decisions: decision.profile says the payload of the admitted
- * flow must also pass the profile of the deciding rule, which the flow
- * table checks (tp/flow.h).
+ * flow must also pass one of the profiles of the matching allow rules
+ * (tp_engine_profiles(), DESIGN.md §7.3: the union, so rule order never
+ * matters), which the flow table checks (tp/flow.h).
  *
  * Lifetime: a compiled engine is immutable once compiled (but for its
  * generation, written once by tp_engine_publish() before any reader can
@@ -63,6 +65,20 @@ void tp_engine_free(struct tp_engine *e);
 /* Decide one packet, as tp_ref_evaluate() would at any time inside the
  * engine's validity interval. Never fails, never allocates. */
 void tp_engine_decide(const struct tp_engine *e, const struct tp_flow *f, struct tp_decision *out);
+
+/* The profiles of the allow rules matching f (every matching allow
+ * carries one when tp_engine_decide() sets decision.profile), by rule id:
+ * a request passes if any of them admits it. d is f's decision by this
+ * engine (or the flow table's for f's flow): only its zones are read,
+ * which spares the trie walks. Writes the rules' ids and compiled
+ * profiles (either array may be NULL) and returns how many, at most
+ * TP_MODBUS_PROFILES_MAX; 0 for a packet no profile rule matches. Equal
+ * to tp_ref_profiles() for every packet inside the validity interval.
+ * Never fails, never allocates; its cost grows with the profile rules of
+ * the zone pair, so callers ask only for payload that a profile checks. */
+uint32_t tp_engine_profiles(const struct tp_engine *e, const struct tp_decision *d,
+			    const struct tp_flow *f, uint32_t ids[TP_MODBUS_PROFILES_MAX],
+			    const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX]);
 
 /* Zone index of an address (family TP_AF_INET with 4 bytes or TP_AF_INET6
  * with 16, network order), or TP_ZONE_NONE. Longest prefix wins. */

@@ -49,7 +49,8 @@ struct tp_decision {
 	uint32_t to_zone;
 	bool stateful; /* allowed by a stateful rule: creates a flow */
 	/* Allowed, and every matching allow carries an application profile:
-	 * the payload must also pass the profile of rule_id (tp/engine.h) */
+	 * the payload must also pass one of their profiles (tp_ref_profiles(),
+	 * tp_engine_profiles()) */
 	bool profile;
 };
 
@@ -70,6 +71,14 @@ bool tp_rule_matches(const struct tp_rule *r, const struct tp_flow *f);
 /* Decide one packet at time now. Never fails. */
 void tp_ref_evaluate(const struct tp_site *site, const struct tp_flow *f, int64_t now,
 		     struct tp_decision *out);
+
+/* Ids of the allow rules with an application profile that match f at
+ * time now (zones as tp_ref_evaluate() finds them; none inside one zone),
+ * ascending. Writes the smallest min(n, max) of them and returns n. A
+ * request on a flow whose decision has profile set passes if any of
+ * their profiles admits it (§7.3). */
+size_t tp_ref_profiles(const struct tp_site *site, const struct tp_flow *f, int64_t now,
+		       uint32_t *ids, size_t max);
 
 /* "allow"/"deny", and a short name for a reason ("default", "rule", ...). */
 const char *tp_verdict_name(enum tp_verdict v);

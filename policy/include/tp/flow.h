@@ -28,10 +28,10 @@
  * never published has generation 0, so tables fed by unpublished engines
  * (offline tools, tests) must not mix two of them.
  *
- * Memory: 112 bytes per entry plus 8 per entry of buckets plus 56 per
+ * Memory: 112 bytes per entry plus 8 per entry of buckets plus 64 per
  * entry of application-profile stream state (a separate array, so that
  * lookups touch only the entries) plus about 32 per entry for the host
- * counters, all allocated at creation (about 200 MiB for 1M entries).
+ * counters, all allocated at creation (about 210 MiB for 1M entries).
  *
  * Application profiles (Modbus/TCP, tp/modbus.h): a flow admitted by a
  * decision with profile set remembers it; tp_flow_app_check() then feeds

@@ -519,18 +519,20 @@ static void bench_modbus(void)
 	for (int i = 0; i < 116; i++)
 		memcpy(big + 12 * i, mb_read, 12);
 	{
-		const struct tp_modbus_rules *mr = tp_engine_rule(e[1], 1)->modbus;
+		static const uint8_t key[TP_MODBUS_KEY_BYTES] = {1};
+		struct tp_modbus_check mc = {
+			.rules = {tp_engine_rule(e[1], 1)->modbus}, .n = 1, .key = key};
 		struct tp_modbus_stream s;
 		uint32_t seq = 1;
 		const int n_seg = quick ? 20000 : 200000;
 
 		tp_modbus_stream_init(&s);
-		tp_modbus_segment(&s, mr, 0, TP_TCP_SYN, NULL, 0);
+		tp_modbus_segment(&s, &mc, 0, TP_TCP_SYN, NULL, 0);
 		for (int r = 0; r < 5; r++) {
 			uint64_t t0 = now_ns();
 
 			for (int i = 0; i < n_seg; i++) {
-				drops += tp_modbus_segment(&s, mr, seq, TP_TCP_ACK, big,
+				drops += tp_modbus_segment(&s, &mc, seq, TP_TCP_ACK, big,
 							   sizeof(big)) != TP_MODBUS_OK;
 				seq += sizeof(big);
 			}

@@ -2,7 +2,8 @@
 /*
  * Differential fuzzing: the bytes describe a small site and some packets;
  * the compiled engine must decide every packet as the reference evaluator
- * does (DESIGN.md §7), or refuse the site with -EINVAL/-E2BIG. libFuzzer's
+ * does (DESIGN.md §7), and name the same application profiles for it, or
+ * refuse the site with -EINVAL/-E2BIG. libFuzzer's
  * coverage feedback steers into corners the seeded random test may miss
  * (boundary ports, nested prefixes, code tables, source-port grids).
  *
@@ -139,6 +140,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    want.profile != got.profile || want.from_zone != got.from_zone ||
 			    want.to_zone != got.to_zone)
 				abort();
+			/* and the profiles a request may pass (§7.3: any of them) */
+			{
+				uint32_t ids[TP_MODBUS_PROFILES_MAX], ref[TP_MODBUS_PROFILES_MAX];
+				uint32_t n = tp_engine_profiles(e, &got, &f, ids, NULL);
+
+				if (tp_ref_profiles(s, &f, 104, ref, TP_MODBUS_PROFILES_MAX) != n ||
+				    memcmp(ids, ref, n * sizeof(*ids)) != 0)
+					abort();
+			}
 		}
 		tp_engine_free(e);
 	} else if (ret != -EINVAL && ret != -E2BIG) {

@@ -9,6 +9,12 @@
       one request on a new connection; --split sends the ADU in two TCP
       segments (TCP_NODELAY, 5 bytes, a pause, the rest).
       Exit 0: the expected answer; 1: no answer within 2 s; 2: a wrong one.
+  modbus.py pipeline HOST UNIT ADDR QTY N TID
+      on one connection: N reads of QTY registers from ADDR, transaction
+      ids TID, TID + 1, ..., each in its own segment sent at once
+      (TCP_NODELAY, no pause), then their N answers; then one more read
+      on the same connection. Exit 0: every answer right; 1: one missing
+      within 8 s (a retransmission gets the RTO's time); 2: a wrong one.
 """
 import os
 import socket
@@ -82,10 +88,36 @@ def request(host, adu, split):
         c.close()
 
 
+def pipeline(host, unit, addr, qty, n, tid):
+    reqs = [struct.pack(">HHHBBHH", tid + i, 0, 6, unit, 3, addr, qty) for i in range(n + 1)]
+    c = socket.create_connection((host, 502), timeout=8)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    i = 0
+    try:
+        for r in reqs[:n]:
+            c.send(r)  # one segment each: nothing is queued unsent
+        for i, r in enumerate(reqs):
+            if i == n:
+                c.send(r)  # the session goes on
+            resp = recv_adu(c)
+            if resp != answer(r):
+                print(f"pipeline: answer {i}: {resp.hex()} != {answer(r).hex()}")
+                return 2
+    except (socket.timeout, EOFError):
+        print(f"pipeline: no answer to request {i} of {n + 1}")
+        return 1
+    finally:
+        c.close()
+    print(f"pipeline: {n + 1} answers on one connection")
+    return 0
+
+
 def main(argv):
     if argv[1] == "server":
         serve(int(argv[2]))
         return 0
+    if argv[1] == "pipeline":
+        return pipeline(argv[2], *(int(x, 0) for x in argv[3:8]))
     host, unit, addr, x = argv[2], int(argv[3]), int(argv[4]), int(argv[5])
     split = "--split" in argv
     fc = 3 if argv[1] == "read" else 6

@@ -13,6 +13,11 @@
 # register 500 and a read on unit 2 get no answer, and modbus_function,
 # modbus_register, modbus_unit and rule 10's profile drops rise on the TP
 # that enforces.
+#   3. a loss behind both TPs: the server's host drops the client's first
+#      two requests once (nftables, by transaction id and length, so not
+#      their retransmission); Linux resends them coalesced in one segment,
+#      which both TPs compare with what they checked and pass; the answers
+#      come and the connection goes on (no modbus_out_of_order).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
@@ -72,5 +77,40 @@ expect tp1
 [ "$(tpdlab_counter tp2 modbus_function)" -eq "$n2" ] ||
 	tpdlab_fail "tp2 saw a write that tp1 should have dropped"
 tpdlab_log "tp1 (sender) enforces the profile before encryption"
+
+# --- 3. a segment lost behind both TPs, then a coalesced retransmission -----
+# No TCP timestamps on the client: its data starts 20 bytes into the TCP
+# header, and a 12-byte request is an IPv4 packet of 52 bytes. The first
+# transmissions (and the tail loss probe of the second) are dropped; the
+# resend of both in one segment (64 bytes) is counted and let through.
+ip netns exec "$PFX-z1-h1" sysctl -qw net.ipv4.tcp_timestamps=0
+ip netns exec "$PFX-z2-h1" nft -f - <<'EOF'
+table ip tlm_loss {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		ip length 52 tcp dport 502 @th,160,16 0xaaa1 counter drop
+		ip length 52 tcp dport 502 @th,160,16 0xaaa2 counter drop
+		ip length 64 tcp dport 502 @th,160,16 0xaaa1 @th,256,16 0xaaa2 counter accept
+	}
+}
+EOF
+declare -A ooo
+for tp in tp1 tp2; do
+	ooo[$tp]=$(tpdlab_counter $tp modbus_out_of_order)
+done
+tpdlab_exec z1-h1 $MB pipeline 10.2.0.10 1 0 10 2 0xaaa1 ||
+	tpdlab_fail "two requests lost behind the TPs: no answer after their retransmission"
+rules=$(ip netns exec "$PFX-z2-h1" nft list table ip tlm_loss)
+hit=$(grep -c 'packets [1-9]' <<<"$rules") || true
+[ "$hit" -eq 3 ] ||
+	tpdlab_fail "not both requests lost, then resent coalesced past both TPs: $rules"
+for tp in tp1 tp2; do
+	[ "$(tpdlab_counter $tp modbus_out_of_order)" -eq "${ooo[$tp]}" ] ||
+		tpdlab_fail "$tp: the coalesced retransmission was dropped as out of order"
+	[ "$(tpdlab_counter $tp modbus_retransmit_differs)" -eq 0 ] ||
+		tpdlab_fail "$tp: an unaltered retransmission counted as altered"
+done
+ip netns exec "$PFX-z2-h1" nft delete table ip tlm_loss
+tpdlab_log "a loss behind both TPs: the coalesced retransmission passed both, the session went on"
 tpdlab_ctl tp1 counters | grep -E "modbus|profile|10:" || true
 echo PASS

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "gen.h"
 
+#include "tp/modbus.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,8 +142,12 @@ static int gen_rule(struct gen *g, struct tp_site *s, struct tp_rule *r, uint32_
 	}
 	/* a Modbus profile (lists empty: the decision only reports it) on
 	 * a third of the rules that may carry one */
-	if (r->action == TP_ACTION_ALLOW && r->proto == 6 && r->stateful && gen_below(g, 3) == 0)
+	if (r->action == TP_ACTION_ALLOW && r->proto == 6 && r->stateful && gen_below(g, 3) == 0 &&
+	    r->from_zone < 8 && r->to_zone < 8 &&
+	    g->n_prof[r->from_zone][r->to_zone] < TP_MODBUS_PROFILES_MAX) {
 		r->profile = TP_PROFILE_MODBUS;
+		g->n_prof[r->from_zone][r->to_zone]++;
+	}
 	if (gen_below(g, 100) < cfg->window_pct) {
 		int64_t a = g->t_base + (int64_t)gen_below(g, 2000) - 1000;
 
@@ -162,6 +168,7 @@ struct tp_site *gen_site(struct gen *g, const struct gen_cfg *cfg)
 	if (!s)
 		return NULL;
 	g->random_port_pct = cfg->random_port_pct;
+	memset(g->n_prof, 0, sizeof(g->n_prof));
 	for (int i = 0; i < 8; i++) {
 		uint64_t x = gen_u64(g), y = gen_u64(g);
 

@@ -24,6 +24,9 @@ struct gen {
 	uint8_t v6[8][16];
 	int64_t t_base;		  /* validity windows are drawn around it */
 	unsigned random_port_pct; /* of the site being generated */
+	/* its profile rules per (from, to) zone pair: at most
+	 * TP_MODBUS_PROFILES_MAX, as the engine accepts */
+	uint8_t n_prof[8][8];
 };
 
 struct gen_cfg {

@@ -58,6 +58,29 @@ static bool same_decision(const struct tp_decision *a, const struct tp_decision 
 	       a->stateful == b->stateful && a->profile == b->profile;
 }
 
+/* The profiles that apply (§7.3: every matching allow's) by both. */
+static bool same_profiles(const struct tp_site *s, const struct tp_engine *e,
+			  const struct tp_flow *f, int64_t t)
+{
+	uint32_t want[TP_MODBUS_PROFILES_MAX], got[TP_MODBUS_PROFILES_MAX];
+	const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX];
+	size_t n = tp_ref_profiles(s, f, t, want, TP_MODBUS_PROFILES_MAX);
+	struct tp_decision d;
+	uint32_t m;
+
+	tp_engine_decide(e, f, &d);
+	m = tp_engine_profiles(e, &d, f, got, rules);
+
+	if (n != m || memcmp(want, got, m * sizeof(*got)) != 0) {
+		printf("  profiles: reference %zu, engine %u\n", n, m);
+		return false;
+	}
+	for (uint32_t i = 0; i < m; i++)
+		if (rules[i] != tp_engine_rule(e, got[i])->modbus || !rules[i])
+			return false;
+	return true;
+}
+
 static void test_differential(void)
 {
 	uint64_t seed = env_u64("TP_ENGINE_SEED", 0x7ab1eau);
@@ -81,7 +104,7 @@ static void test_differential(void)
 				     .src_port_pct = 2,
 				     .window_pct = 5,
 				     .random_port_pct = 60};
-	uint64_t done = 0, mismatches = 0, allowed = 0, site_no = 0;
+	uint64_t done = 0, mismatches = 0, allowed = 0, site_no = 0, with_profile = 0;
 	struct gen g;
 
 	printf("\n  differential: seed 0x%" PRIx64 ", %" PRIu64 " cases\n", seed, cases);
@@ -128,7 +151,8 @@ static void test_differential(void)
 			tp_ref_evaluate(s, &f, t, &want);
 			tp_engine_decide(e, &f, &got);
 			allowed += want.verdict == TP_VERDICT_ALLOW;
-			if (!same_decision(&want, &got)) {
+			with_profile += want.profile;
+			if (!same_decision(&want, &got) || !same_profiles(s, e, &f, t)) {
 				printf("  MISMATCH seed 0x%" PRIx64 " site %" PRIu64
 				       " packet %d t %" PRId64 "\n",
 				       seed, site_no, i, t);
@@ -142,9 +166,9 @@ static void test_differential(void)
 		tp_site_free(s);
 		site_no++;
 	}
-	printf("  %" PRIu64 " cases over %" PRIu64 " sites, %" PRIu64 " allowed, %" PRIu64
-	       " mismatches\n",
-	       done, site_no, allowed, mismatches);
+	printf("  %" PRIu64 " cases over %" PRIu64 " sites, %" PRIu64 " allowed (%" PRIu64
+	       " with profiles), %" PRIu64 " mismatches\n",
+	       done, site_no, allowed, with_profile, mismatches);
 	CU_ASSERT_EQUAL(mismatches, 0);
 	CU_ASSERT(done >= cases);
 }
@@ -553,6 +577,83 @@ static void test_profile(void)
 	tp_site_free(s);
 }
 
+/* Two overlapping profile conduits (§7.3): both apply, whichever has the
+ * smaller id and whichever comes first; a plain allow still switches them
+ * off; a zone pair with too many profile conduits is refused. */
+static void test_profile_union(void)
+{
+	for (int swap = 0; swap < 4; swap++) {
+		struct tp_site *s = site_new(2, 3);
+		uint32_t id_a = swap & 1 ? 20 : 10, id_b = swap & 1 ? 10 : 20;
+		size_t ia = swap & 2 ? 1 : 0, ib = swap & 2 ? 0 : 1;
+		struct tp_engine *e = NULL;
+		struct tp_decision d, want;
+		uint32_t ids[TP_MODBUS_PROFILES_MAX], ref[TP_MODBUS_PROFILES_MAX];
+		const struct tp_modbus_rules *rules[TP_MODBUS_PROFILES_MAX];
+		struct tp_flow f;
+		char err[200];
+
+		zone_add(s, 0, "10.9.0.0/16");
+		zone_add(s, 1, "10.1.0.0/16");
+		/* a: port 502 only; b: 500-510; c: unrelated UDP */
+		ports_set(rule_set(s, ia, id_a, 0, 1, TP_ACTION_ALLOW, 6), 502, 502);
+		ports_set(rule_set(s, ib, id_b, 0, 1, TP_ACTION_ALLOW, 6), 500, 510);
+		rule_set(s, 2, 30, 0, 1, TP_ACTION_ALLOW, 17);
+		s->rules[ia].profile = s->rules[ib].profile = TP_PROFILE_MODBUS;
+		CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
+
+		flow_set(&f, 6, "10.9.0.1", 40000, "10.1.0.7", 502);
+		tp_engine_decide(e, &f, &d);
+		tp_ref_evaluate(s, &f, 0, &want);
+		CU_ASSERT_TRUE(same_decision(&d, &want));
+		CU_ASSERT_TRUE(d.profile);
+		CU_ASSERT_EQUAL(d.rule_id, 10);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, rules), 2);
+		CU_ASSERT_EQUAL(tp_ref_profiles(s, &f, 0, ref, TP_MODBUS_PROFILES_MAX), 2);
+		CU_ASSERT_EQUAL(ids[0], 10);
+		CU_ASSERT_EQUAL(ids[1], 20);
+		CU_ASSERT_EQUAL(memcmp(ids, ref, 2 * sizeof(*ids)), 0);
+		CU_ASSERT_PTR_EQUAL(rules[0], tp_engine_rule(e, 10)->modbus);
+		CU_ASSERT_PTR_EQUAL(rules[1], tp_engine_rule(e, 20)->modbus);
+		/* port 505: b's alone */
+		f.dport = 505;
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 1);
+		CU_ASSERT_EQUAL(ids[0], id_b);
+		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
+		/* none for other protocols, zones or directions */
+		f.proto = 17;
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 0);
+		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
+		flow_set(&f, 6, "10.1.0.7", 502, "10.9.0.1", 40000);
+		tp_engine_decide(e, &f, &d);
+		CU_ASSERT_EQUAL(tp_engine_profiles(e, &d, &f, ids, NULL), 0);
+		CU_ASSERT_TRUE(same_profiles(s, e, &f, 0));
+		tp_engine_free(e);
+		tp_site_free(s);
+	}
+	/* the cap: TP_MODBUS_PROFILES_MAX profile conduits per zone pair */
+	{
+		struct tp_site *s = site_new(2, TP_MODBUS_PROFILES_MAX + 1);
+		struct tp_engine *e = NULL;
+		char err[200];
+
+		zone_add(s, 0, "10.9.0.0/16");
+		zone_add(s, 1, "10.1.0.0/16");
+		for (size_t i = 0; i <= TP_MODBUS_PROFILES_MAX; i++)
+			rule_set(s, i, (uint32_t)i + 1, 0, 1, TP_ACTION_ALLOW, 6)->profile =
+				TP_PROFILE_MODBUS;
+		s->rules[0].profile = TP_PROFILE_NONE;
+		CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
+		tp_engine_free(e);
+		s->rules[0].profile = TP_PROFILE_MODBUS;
+		CU_ASSERT_EQUAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), -E2BIG);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "conduits with a modbus profile"));
+		tp_site_free(s);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -565,6 +666,7 @@ int main(void)
 	CU_add_test(suite, "stateless allows: engine == reference", test_stateless);
 	CU_add_test(suite, "refusals", test_refusals);
 	CU_add_test(suite, "modbus profile", test_profile);
+	CU_add_test(suite, "overlapping modbus profiles: the union", test_profile_union);
 	CU_add_test(suite, "source-port budget", test_source_port_budget);
 	CU_add_test(suite, "publish and retire", test_publish);
 	CU_add_test(suite, "empty site", test_empty_site);

@@ -267,6 +267,9 @@ static const uint8_t *h_msg_of(struct rte_mbuf *m, size_t *len)
 	return p + 42;
 }
 
+/* Set by a test to change the site before it is signed; NULL: none. */
+static void (*h_site_edit)(struct tp_site *s);
+
 static struct tp_site *h_site(void)
 {
 	struct tp_site *s = calloc(1, sizeof(*s));
@@ -380,6 +383,8 @@ static struct tp_site *h_site(void)
 	for (int i = 0; i < 7; i++)
 		snprintf(r[i].name, TP_NAME_MAX, "r%u", r[i].id);
 	r[0].not_after = H.r10_not_after;
+	if (h_site_edit)
+		h_site_edit(s);
 	return s;
 }
 

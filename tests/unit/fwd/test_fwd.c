@@ -22,6 +22,10 @@
  *  - flow log: one line per new flow of a logging rule, drained by the
  *    control tick; under a flood the ring drops (log_dropped) and the
  *    output cap writes 100 lines a second and a summary
+ *  - Modbus profiles (fwd/app.c): two overlapping profile conduits admit
+ *    the union of their requests on egress; a segment lost behind the TP
+ *    and resent coalesced passes on egress and ingress, an altered resend
+ *    is dropped as modbus_retransmit_differs
  */
 #include <CUnit/Basic.h>
 
@@ -767,6 +771,170 @@ static void test_clock_back_conduit(void)
 	H.now_ns += 120ull * 1000000000ull;
 }
 
+/* Rule 12 (z1 -> z2, all TCP, no profile) leaves 502 to two overlapping
+ * profile conduits, 26 (reads of unit 1, registers 0-99, port 502) and
+ * 17 (writes of unit 1, registers 0-9, ports 500-510); 18 reads z2 -> z1
+ * on 502 (the remote's clients, checked on ingress). */
+static void modbus_site(struct tp_site *s)
+{
+	static const struct {
+		uint32_t id, from, to;
+		uint16_t lo, hi;
+		uint8_t fc;
+		uint16_t reg_hi;
+	} add[] = {{26, 0, 1, 502, 502, 3, 99},
+		   {17, 0, 1, 500, 510, 6, 9},
+		   {18, 1, 0, 502, 502, 3, 99}};
+	size_t n = s->n_rules;
+
+	s->rules[2].dst_ports = calloc(1, sizeof(struct tp_port_range));
+	s->rules[2].dst_ports[0] = (struct tp_port_range){1, 499};
+	s->rules[2].n_dst_ports = 1;
+	s->rules = realloc(s->rules, (n + 3) * sizeof(*s->rules));
+	for (size_t i = 0; i < 3; i++) {
+		struct tp_rule *r = &s->rules[n + i];
+
+		*r = (struct tp_rule){.id = add[i].id,
+				      .from_zone = add[i].from,
+				      .to_zone = add[i].to,
+				      .action = TP_ACTION_ALLOW,
+				      .proto = 6,
+				      .stateful = true,
+				      .profile = TP_PROFILE_MODBUS};
+		snprintf(r->name, TP_NAME_MAX, "r%u", r->id);
+		r->dst_ports = calloc(1, sizeof(struct tp_port_range));
+		r->dst_ports[0] = (struct tp_port_range){add[i].lo, add[i].hi};
+		r->n_dst_ports = 1;
+		r->modbus.unit_ids = calloc(1, 1);
+		r->modbus.unit_ids[0] = 1;
+		r->modbus.n_unit_ids = 1;
+		r->modbus.function_codes = calloc(1, 1);
+		r->modbus.function_codes[0] = add[i].fc;
+		r->modbus.n_function_codes = 1;
+		r->modbus.registers = calloc(1, sizeof(struct tp_u16_range));
+		r->modbus.registers[0] = (struct tp_u16_range){0, add[i].reg_hi};
+		r->modbus.n_registers = 1;
+	}
+	s->n_rules = n + 3;
+}
+
+/* One TCP segment src:sport -> dst:502 with payload, through egress
+ * (from z1) or ingress (sealed by the remote); TP_DROP_NONE when it left
+ * the TP or waits for a session (staged: not dropped), else the reason
+ * it was dropped for. */
+static enum tp_drop modbus_seg(bool egress, uint32_t seq, uint8_t flags, const uint8_t *data,
+			       size_t n)
+{
+	uint8_t ip[200];
+	size_t len = 40 + n;
+	struct rte_mbuf *m[1];
+	enum tp_drop why = TP_DROP_NONE;
+
+	h_ip4(ip, len, 6, egress ? "10.1.0.10" : "10.2.0.10", egress ? "10.2.0.10" : "10.1.0.10",
+	      41500, 502);
+	ip[24] = (uint8_t)(seq >> 24);
+	ip[25] = (uint8_t)(seq >> 16);
+	ip[26] = (uint8_t)(seq >> 8);
+	ip[27] = (uint8_t)seq;
+	ip[33] = flags;
+	if (n)
+		memcpy(ip + 40, data, n);
+	m[0] = egress ? h_frame(h_mac_tp, ip, len, 0x0800) : remote_seal(ip, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m[0]);
+	if (h_run(egress ? TP_PORT_ZONE : TP_PORT_TRANSIT, m, 1) == 1)
+		rte_pktmbuf_free(m[0]);
+	else if (H.dv.n == 1)
+		why = (enum tp_drop)H.dv.reason[0];
+	h_flush();
+	h_drain();
+	return why;
+}
+
+static void test_modbus(void)
+{
+	static const uint8_t read_10[] = {0, 1, 0, 0, 0, 6, 1, 3, 0, 10, 0, 5};
+	static const uint8_t write_5[] = {0, 2, 0, 0, 0, 6, 1, 6, 0, 5, 0, 7};
+	static const uint8_t write_50[] = {0, 3, 0, 0, 0, 6, 1, 6, 0, 50, 0, 7};
+	static const uint8_t write_10[] = {0, 1, 0, 0, 0, 6, 1, 6, 0, 10, 0, 5};
+	uint8_t two[24];
+	uint64_t differs = drops(TP_DROP_MODBUS_RETRANSMIT_DIFFERS);
+	uint32_t c = 7000;
+
+	h_site_edit = modbus_site;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(100), 0);
+	h_site_edit = NULL;
+	h_poll();
+	/* egress: 26's read and 17's write pass, what neither admits not */
+	CU_ASSERT_EQUAL(modbus_seg(true, c++, 0x02, NULL, 0), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, read_10, 12), TP_DROP_NONE);
+	c += 12;
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, write_5, 12), TP_DROP_NONE);
+	c += 12;
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, write_50, 12), TP_DROP_MODBUS_REGISTER);
+	/* two reads pass, the first is lost behind the TP: both resent as one */
+	memcpy(two, read_10, 12);
+	memcpy(two + 12, read_10, 12);
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, two, 12), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(true, c + 12, 0x10, two + 12, 12), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, two, 24), TP_DROP_NONE);
+	/* the first read turned into a write 17 would admit: not what was
+	 * checked */
+	memcpy(two, write_10, 12);
+	CU_ASSERT_EQUAL(modbus_seg(true, c, 0x10, two, 24), TP_DROP_MODBUS_RETRANSMIT_DIFFERS);
+	CU_ASSERT_EQUAL(drops(TP_DROP_MODBUS_RETRANSMIT_DIFFERS), differs + 1);
+	CU_ASSERT_EQUAL(modbus_seg(true, c + 24, 0x10, read_10, 12), TP_DROP_NONE);
+
+	/* ingress, authoritative: the remote's client on rule 18, once a
+	 * session replaced the one test_expiry_fail_closed let expire (its
+	 * initiation went out then: past the retransmit timeout, another) */
+	H.now_ns += 6ull * 1000000000ull;
+	tp_fwd_control_tick(H.fwd);
+	h_poll();
+	{
+		struct rte_mbuf *m[16];
+		unsigned n = h_take(TP_PORT_TRANSIT, m, 16);
+		struct tp_tunnel_endpoint src = {.family = AF_INET, .port = 51820};
+		size_t len;
+
+		memcpy(src.addr, h_addr_tp1, 4);
+		for (unsigned i = 0; i < n; i++) {
+			const uint8_t *msg = h_msg_of(m[i], &len);
+
+			if (msg[0] == 1)
+				CU_ASSERT_EQUAL(tp_tunnel_handshake_receive(H.remote, msg, len,
+									    &src, false),
+						TP_TUNNEL_OK);
+			rte_pktmbuf_free(m[i]);
+		}
+		CU_ASSERT_EQUAL_FATAL(H.n_sent, 1);
+		m[0] = h_transit_frame(H.sent[0], H.sent_len[0]);
+		H.n_sent = 0;
+		h_run(TP_PORT_TRANSIT, m, 1);
+		h_flush();
+		tp_fwd_control_run(H.fwd);
+		h_poll();
+		/* the staged segments, which confirm the session to the remote */
+		n = h_take(TP_PORT_TRANSIT, m, 16);
+		CU_ASSERT_TRUE(n >= 1);
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t ilen;
+
+			CU_ASSERT_PTR_NOT_NULL(remote_open(m[i], &ilen));
+			rte_pktmbuf_free(m[i]);
+		}
+		h_drain();
+	}
+	c = 90000;
+	memcpy(two, read_10, 12);
+	CU_ASSERT_EQUAL(modbus_seg(false, c++, 0x02, NULL, 0), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(false, c, 0x10, two, 12), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(false, c + 12, 0x10, two + 12, 12), TP_DROP_NONE);
+	CU_ASSERT_EQUAL(modbus_seg(false, c, 0x10, two, 24), TP_DROP_NONE);
+	memcpy(two + 12, write_10, 12);
+	CU_ASSERT_EQUAL(modbus_seg(false, c, 0x10, two, 24), TP_DROP_MODBUS_RETRANSMIT_DIFFERS);
+	CU_ASSERT_EQUAL(modbus_seg(false, c + 24, 0x10, write_5, 12), TP_DROP_MODBUS_FUNCTION);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -799,6 +967,8 @@ int main(void)
 	CU_add_test(suite, "recompile fails at a boundary: fail closed, counted",
 		    test_recompile_fails_closed);
 	CU_add_test(suite, "clock back: an expired conduit stays off", test_clock_back_conduit);
+	CU_add_test(suite, "modbus: overlapping profiles, coalesced and altered resends",
+		    test_modbus);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

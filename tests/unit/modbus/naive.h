@@ -16,4 +16,10 @@ struct naive_result {
 /* The stream s[0..len) may end inside an ADU (undecided: OK). */
 struct naive_result naive_check(const struct tp_modbus_profile *p, const uint8_t *s, size_t len);
 
+/* The same against several profiles: a request passes if one admits it
+ * whole (DESIGN.md §7.3); one that none admits is decided by the profile
+ * whose deciding byte comes last. */
+struct naive_result naive_check_any(const struct tp_modbus_profile *const *p, size_t n,
+				    const uint8_t *s, size_t len);
+
 #endif

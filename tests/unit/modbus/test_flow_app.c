@@ -3,8 +3,9 @@
  * The Modbus profile through the flow table (tp_flow_app_check()), on
  * IPv4/TCP packets parsed by tp_flow_parse(): client payload checked,
  * server payload passed, no mid-stream pickup (loose pickup, eviction,
- * a profile added to a running flow), a broader plain allow, and a TCP
- * header whose data offset lies.
+ * a profile added to a running flow), a broader plain allow, a TCP
+ * header whose data offset lies, two overlapping profile rules (the
+ * union, whatever their ids and order), and retransmissions after a loss.
  */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
@@ -71,6 +72,60 @@ static struct tp_engine *engine(bool profile, bool plain)
 		r->modbus.n_function_codes = 1;
 		r->modbus.registers = calloc(1, sizeof(struct tp_u16_range));
 		r->modbus.registers[0] = (struct tp_u16_range){0, 99};
+		r->modbus.n_registers = 1;
+	}
+	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
+	tp_site_free(s);
+	tp_engine_publish(&slot, e);
+	return e;
+}
+
+/* Two overlapping profile rules z0 -> z1, ids id_a and id_b, listed a
+ * first unless b_first: a reads (unit 1, function 3, registers 0-99) on
+ * TCP 502, b writes (unit 1, function 6, registers 0-9) on TCP 500-510. */
+static struct tp_engine *engine_two(uint32_t id_a, uint32_t id_b, bool b_first)
+{
+	struct tp_site *s = calloc(1, sizeof(*s));
+	struct tp_engine *e = NULL;
+	char err[200];
+
+	s->n_tps = 2;
+	s->tps = calloc(2, sizeof(*s->tps));
+	s->n_zones = 2;
+	s->zones = calloc(2, sizeof(*s->zones));
+	for (int z = 0; z < 2; z++) {
+		s->zones[z].prefixes = calloc(1, sizeof(struct tp_prefix));
+		s->zones[z].n_prefixes = 1;
+		s->zones[z].tp = (uint32_t)z;
+		CU_ASSERT_TRUE_FATAL(tp_prefix_parse(z ? "10.2.0.0/16" : "10.1.0.0/16",
+						     &s->zones[z].prefixes[0]));
+	}
+	s->n_rules = 2;
+	s->rules = calloc(2, sizeof(*s->rules));
+	for (int i = 0; i < 2; i++) {
+		bool is_a = (i == 0) != b_first;
+		struct tp_rule *r = &s->rules[i];
+
+		r->id = is_a ? id_a : id_b;
+		r->from_zone = 0;
+		r->to_zone = 1;
+		r->action = TP_ACTION_ALLOW;
+		r->proto = 6;
+		r->stateful = true;
+		r->dst_ports = calloc(1, sizeof(*r->dst_ports));
+		r->dst_ports[0] =
+			is_a ? (struct tp_port_range){502, 502} : (struct tp_port_range){500, 510};
+		r->n_dst_ports = 1;
+		r->profile = TP_PROFILE_MODBUS;
+		r->modbus.unit_ids = calloc(1, 1);
+		r->modbus.unit_ids[0] = 1;
+		r->modbus.n_unit_ids = 1;
+		r->modbus.function_codes = calloc(1, 1);
+		r->modbus.function_codes[0] = is_a ? 3 : 6;
+		r->modbus.n_function_codes = 1;
+		r->modbus.registers = calloc(1, sizeof(struct tp_u16_range));
+		r->modbus.registers[0] =
+			is_a ? (struct tp_u16_range){0, 99} : (struct tp_u16_range){0, 9};
 		r->modbus.n_registers = 1;
 	}
 	CU_ASSERT_EQUAL_FATAL(tp_engine_compile(s, 0, &e, err, sizeof(err)), 0);
@@ -263,6 +318,87 @@ static void test_plain_allow_wins(void)
 	tp_engine_slot_fini(&slot);
 }
 
+/* DESIGN.md §7.3: a request passes if any matching allow's profile
+ * admits it, so neither the ids nor the order of the rules matter. */
+static void test_overlapping_profiles(void)
+{
+	static const struct {
+		uint32_t a, b;
+		bool b_first;
+	} variants[] = {{10, 20, false}, {20, 10, false}, {10, 20, true}, {20, 10, true}};
+	/* unit 1, function 6, register 50: a allows no write, b not 50 */
+	static const uint8_t write_50[] = {0, 5, 0, 0, 0, 6, 1, 6, 0, 50, 0, 1};
+
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		struct tp_flow_table *t = table(16);
+		struct tp_engine *e;
+		struct tp_decision d;
+		uint32_t c = 100;
+
+		tp_engine_slot_init(&slot, NULL, NULL);
+		e = engine_two(variants[i].a, variants[i].b, variants[i].b_first);
+		CU_ASSERT_EQUAL(seg(t, e, true, c++, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+		/* a's read and b's write both pass, in one stream */
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+		c += 12;
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, write_6, 12).app, TP_MODBUS_OK);
+		c += 12;
+		/* what neither admits whole is refused */
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, write_50, 12).app,
+				TP_MODBUS_REGISTER);
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, read_500, 12).app,
+				TP_MODBUS_REGISTER);
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, unit_2, 12).app, TP_MODBUS_UNIT);
+		CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+		/* the decision still names the smaller id */
+		{
+			struct tp_flow f = {.proto = 6, .sport = CPORT, .dport = 502};
+
+			tp_prefix_parse(CLIENT, &f.src);
+			tp_prefix_parse(SERVER, &f.dst);
+			tp_engine_decide(e, &f, &d);
+			CU_ASSERT_EQUAL(d.rule_id, 10);
+			CU_ASSERT_TRUE(d.profile);
+		}
+		tp_flow_table_free(t);
+		tp_engine_slot_fini(&slot);
+	}
+}
+
+/* Two requests pass the TP, the first is lost behind it: the client
+ * resends both as one segment (Linux coalesces), and the session goes
+ * on; a resend with other bytes in what was checked is refused. */
+static void test_lost_then_coalesced(void)
+{
+	struct tp_flow_table *t = table(16);
+	struct tp_engine *e;
+	uint8_t two[36];
+	uint32_t c = 100;
+
+	tp_engine_slot_init(&slot, NULL, NULL);
+	e = engine(true, false);
+	memcpy(two, read_ok, 12);
+	memcpy(two + 12, read_ok, 12);
+	memcpy(two + 24, read_ok, 12);
+	CU_ASSERT_EQUAL(seg(t, e, true, c++, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, two, 12).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, c + 12, TP_TCP_ACK, two + 12, 12).app, TP_MODBUS_OK);
+	/* the coalesced resend, with the next request appended */
+	CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, two, 36).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, c + 36, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+	/* the read turned into a write (refused by the profile anyway) and
+	 * into another allowed read: neither is what was checked */
+	memcpy(two + 12, write_6, 12);
+	CU_ASSERT_EQUAL(seg(t, e, true, c + 12, TP_TCP_ACK, two + 12, 12).app,
+			TP_MODBUS_RETRANSMIT_DIFFERS);
+	two[12 + 7] = 3; /* read register 5: allowed on its own */
+	CU_ASSERT_EQUAL(seg(t, e, true, c + 12, TP_TCP_ACK, two + 12, 12).app,
+			TP_MODBUS_RETRANSMIT_DIFFERS);
+	CU_ASSERT_EQUAL(seg(t, e, true, c + 48, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+	tp_flow_table_free(t);
+	tp_engine_slot_fini(&slot);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -274,6 +410,10 @@ int main(void)
 	CU_add_test(suite, "a connection under a profile", test_connection);
 	CU_add_test(suite, "no mid-stream pickup", test_no_pickup);
 	CU_add_test(suite, "a plain allow admits unchecked", test_plain_allow_wins);
+	CU_add_test(suite, "overlapping profiles: the union, any ids and order",
+		    test_overlapping_profiles);
+	CU_add_test(suite, "a lost segment, then a coalesced retransmission",
+		    test_lost_then_coalesced);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -155,6 +155,24 @@ has "$T/out" '{"verdict":"allow","rule":30,"rule_name":"telemetry-z2-z4","reason
 expect 0 "check --json default" $P check "$EX/lab-plant.yaml" --json --at 2026-11-28T00:00:00Z \
 	--flow 'icmpv6 fd00:2::1 -> fd00:1::1 type 128'
 has "$T/out" '{"verdict":"deny","rule":"default","rule_name":null,"reason":"default","from_zone":"z2","to_zone":"z1","stateful":false,"flow":"icmpv6 fd00:2::1 -> fd00:1::1 type 128 code 0","at":"2026-11-28T00:00:00Z"}'
+# two overlapping modbus profiles (conduit 10 reads, a new 11 writes): a
+# request passes if either admits it, whatever the ids (DESIGN.md §7.3)
+awk '{ print }
+/^    dst_ports: \[502\]$/ && !done {
+	print "    modbus: { function_codes: [3] }"
+	print "  - { id: 11, from: z1, to: z2, action: allow, proto: tcp, dst_ports: [500-510],"
+	print "      modbus: { function_codes: [6] } }"
+	done = 1
+}' "$EX/lab-plant.yaml" >"$T/union.yaml"
+expect 0 "check two modbus profiles" $P check "$T/union.yaml" --at $NOW \
+	--flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:502'
+has "$T/out" "allow by conduit 10 'modbus-z1-z2' (z1 -> z2, stateful: replies pass; client payload checked against the modbus profiles of conduits 10, 11 (a request passes if one admits it))"
+expect 0 "check two modbus profiles --json" $P check "$T/union.yaml" --at $NOW --json \
+	--flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:502'
+grep -qF '"modbus_profiles":[10,11]' "$T/out" && ok "  lists both" || bad "  json: $(cat "$T/out")"
+expect 0 "check one modbus profile" $P check "$T/union.yaml" --at $NOW \
+	--flow 'tcp 10.1.0.5:40000 -> 10.2.0.7:505'
+has "$T/out" "allow by conduit 11 (z1 -> z2, stateful: replies pass; client payload checked against the modbus profile of conduit 11)"
 expect 2 "check a bad flow" $P check "$EX/lab-plant.yaml" --flow 'tcp 10.1.0.1 -> 10.2.0.1'
 has "$T/err" "tpolicy: bad --flow 'tcp 10.1.0.1 -> 10.2.0.1': tcp flow needs a destination port"
 expect 2 "check a bundle without a key" $P check "$T/plant.tpb" --flow 'tcp 10.1.0.1:1 -> 10.2.0.1:2'
