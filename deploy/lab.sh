@@ -122,7 +122,14 @@ cmd_up() {
 		mkns "$tp"
 		mkns "lan-$tp"
 		mkbridge "lan-$tp"
-		nsx "$tp" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+		# Kernel routing only when the lab routes in the kernel: with
+		# LAB_ROUTING=none tpd carries everything, and it refuses to
+		# start while IPv6 forwarding is on (dataplane/README.md).
+		if [ "$ROUTING" = kernel ]; then
+			nsx "$tp" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+		else
+			nsx "$tp" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
+		fi
 		# transit port
 		veth "$tp" transit0 transit "$tp"
 		ip -n "$(ns transit)" link set "$tp" master br0 up

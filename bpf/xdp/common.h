@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "parse.h"
 #include "tp/xdp_shared.h"
 
 /* AF_XDP sockets by rx queue index; filled by the net_af_xdp PMD. */
@@ -100,16 +101,55 @@ static __always_inline bool for_other_host(struct xdp_md *ctx, const struct conf
 /*
  * Hands the packet to the AF_XDP socket of its rx queue. Without a socket
  * there (dataplane not running, or still starting) the packet is dropped:
- * traffic the dataplane must police may not fall through to the kernel's
- * routing (fail closed, IEC 62443-4-2 NDR 5.2 RE3), unless the operator set
- * TP_XDP_F_XSK_MISS_PASS.
+ * traffic the dataplane must police may never fall through to the kernel's
+ * routing (fail closed, IEC 62443-4-2 NDR 5.2 RE3), whatever the host's
+ * forwarding settings.
  */
-#define REDIRECT_XSK(ctx, conf, ok_reason, miss_reason)                                       \
-	({                                                                                    \
-		__u64 miss_ = ((conf)->flags & TP_XDP_F_XSK_MISS_PASS) ? XDP_PASS : XDP_DROP; \
-		long act_ = bpf_redirect_map(&xsks_map, (ctx)->rx_queue_index, miss_);        \
-		act_ == XDP_REDIRECT ? COUNT(ok_reason, XDP_REDIRECT)                         \
-				     : COUNT(miss_reason, (int)act_);                         \
+#define REDIRECT_XSK(ctx, ok_reason, miss_reason)                                         \
+	({                                                                                \
+		long act_ = bpf_redirect_map(&xsks_map, (ctx)->rx_queue_index, XDP_DROP); \
+		act_ == XDP_REDIRECT ? COUNT(ok_reason, XDP_REDIRECT)                     \
+				     : COUNT(miss_reason, XDP_DROP);                      \
 	})
+
+static __always_inline bool is_arp(const struct pkt *p)
+{
+	return p->eth_proto == bpf_htons(ETH_P_ARP);
+}
+
+/* fe80::/10 and multicast of interface or link scope (ff01::/16, ff02::/16
+ * and their flagged forms): the kernel never routes these off the link. */
+static __always_inline bool is_link_scope6(const __u8 *a)
+{
+	return (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] == 0xff && (a[1] & 0x0f) <= 2);
+}
+
+/*
+ * ICMPv6 neighbour discovery (RS, RA, NS, NA, redirect) and multicast
+ * listener messages the kernel needs and could not forward: to a link-scope
+ * destination, or with hop limit 1 (MLD). ND to the port's global address
+ * is "to the TP"; anything else with these types is ordinary traffic.
+ */
+static __always_inline bool is_nd_for_kernel(const struct pkt *p)
+{
+	const __u8 *icmp6 = p->l4;
+
+	if (p->family != 6 || p->l4_proto != IPPROTO_ICMPV6 || !icmp6)
+		return false;
+	switch (icmp6[0]) {
+	case 130: /* MLD query */
+	case 131: /* MLDv1 report */
+	case 132: /* MLDv1 done */
+	case 133: /* router solicitation */
+	case 134: /* router advertisement */
+	case 135: /* neighbor solicitation */
+	case 136: /* neighbor advertisement */
+	case 137: /* redirect */
+	case 143: /* MLDv2 report */
+		return p->ttl <= 1 || is_link_scope6(p->dst);
+	default:
+		return false;
+	}
+}
 
 #endif /* TP_BPF_COMMON_H */

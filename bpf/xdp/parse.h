@@ -57,13 +57,16 @@ enum parse_result {
 };
 
 struct pkt {
-	__u8 family;	 /* 4 or 6 */
-	__u8 l4_proto;	 /* IPPROTO_*, after IPv6 extension headers */
-	__u8 fragment;	 /* part of a fragmented datagram */
-	__u8 later_frag; /* not the first fragment: no L4 header */
-	__u32 l4_len;	 /* L4 bytes according to the IP header */
-	void *l4;	 /* l4_len >= the minimal header, checked against data_end */
-	__u8 src[16];	 /* IPv4 uses the first 4 bytes */
+	__be16 eth_proto; /* EtherType after at most one VLAN tag */
+	__u8 family;	  /* 4 or 6 */
+	__u8 l4_proto;	  /* IPPROTO_*, after IPv6 extension headers */
+	__u8 fragment;	  /* part of a fragmented datagram */
+	__u8 later_frag;  /* not the first fragment: no L4 header */
+	__u8 ttl;	  /* IPv4 TTL, IPv6 hop limit */
+	__u8 srcroute;	  /* IPv4 options or an IPv6 routing header */
+	__u32 l4_len;	  /* L4 bytes according to the IP header */
+	void *l4;	  /* l4_len >= the minimal header, checked against data_end */
+	__u8 src[16];	  /* IPv4 uses the first 4 bytes */
 	__u8 dst[16];
 };
 
@@ -108,6 +111,8 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	p->l4_proto = ip->protocol;
 	p->fragment = (frag & (IP_MF | IP_OFFSET_MASK)) != 0;
 	p->later_frag = (frag & IP_OFFSET_MASK) != 0;
+	p->ttl = ip->ttl;
+	p->srcroute = hlen > sizeof(*ip); /* LSRR/SSRR hide among the options */
 	p->l4_len = tot - hlen;
 	__builtin_memcpy(p->src, &ip->saddr, 4);
 	__builtin_memcpy(p->dst, &ip->daddr, 4);
@@ -135,6 +140,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 		return PARSE_TRUNC_L3;
 	next = ip6->nexthdr;
 	p->family = 6;
+	p->ttl = ip6->hop_limit;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 
@@ -153,6 +159,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 			len = 8;
 			p->fragment = 1;
 			p->later_frag = (bpf_ntohs(e->frag_off) & IP6_OFF_MASK) != 0;
+		} else if (next == IPPROTO_ROUTING) {
+			len = ((__u32)e->hdrlen + 1) * 8;
+			p->srcroute = 1;
 		} else if (next == IPPROTO_AH) {
 			len = ((__u32)e->hdrlen + 2) * 4;
 		} else {
@@ -195,6 +204,7 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct pkt *p)
 			return PARSE_TRUNC_L2;
 		proto = v->proto;
 	}
+	p->eth_proto = proto;
 	if (proto == bpf_htons(ETH_P_IP))
 		r = parse_ipv4(&c, p);
 	else if (proto == bpf_htons(ETH_P_IPV6))

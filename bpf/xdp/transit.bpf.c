@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * XDP program of the transit port: only WireGuard-protocol UDP to the tunnel
- * port reaches AF_XDP; the kernel keeps everything else (ARP/ND, SSH, ICMP,
- * routing protocols, fragments to reassemble).
+ * port reaches AF_XDP. The kernel gets ARP, link-scope ND/MLD and what is
+ * addressed to the port's own addresses (port_addrs: SSH, ICMP, fragments to
+ * reassemble) unless it carries a source route; everything else is dropped,
+ * so a clear packet from the transit network to a zone address never meets
+ * the kernel's routing, whatever the host's forwarding settings
+ * (DESIGN.md §2.7). tpd writes port_addrs when it takes the port; while it
+ * is empty nothing but ARP/ND and tunnel traffic passes (fail closed).
  *
  * Tunnel datagrams are checked for a plausible message (type 1..4 with three
  * zero bytes, the exact size of types 1-3, at least 32 bytes for type 4);
@@ -34,6 +39,22 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define RL_CAS_TRIES	    4 /* contention beyond this: treat as over the limit */
 
 DECLARE_COUNTERS(TP_XDP_TRANSIT_NR_REASONS);
+
+/* Addresses of the transit port itself (struct tp_xdp_addr_key -> 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TP_XDP_MAX_PORT_ADDRS);
+	__type(key, struct tp_xdp_addr_key);
+	__type(value, __u32);
+} port_addrs SEC(".maps");
+
+static __always_inline bool is_own(const struct pkt *p)
+{
+	struct tp_xdp_addr_key k = {.family = p->family};
+
+	__builtin_memcpy(k.addr, p->dst, 16);
+	return bpf_map_lookup_elem(&port_addrs, &k) != NULL;
+}
 
 /* Handshake sources -> GCRA theoretical arrival time, ns (bpf_ktime_get_ns). */
 struct {
@@ -99,12 +120,14 @@ int tp_xdp_transit(struct xdp_md *ctx)
 
 	conf_load(&conf);
 	if (for_other_host(ctx, &conf))
-		return COUNT(TP_XDP_TRANSIT_PASS_OTHER_HOST, XDP_PASS);
+		return COUNT(TP_XDP_TRANSIT_DROP_OTHER_HOST, XDP_DROP);
 	switch (parse_packet(ctx, &p)) {
 	case PARSE_OK:
 		break;
 	case PARSE_NON_IP:
-		return COUNT(TP_XDP_TRANSIT_PASS_NON_IP, XDP_PASS);
+		if (is_arp(&p))
+			return COUNT(TP_XDP_TRANSIT_PASS_ARP, XDP_PASS);
+		return COUNT(TP_XDP_TRANSIT_DROP_NON_IP, XDP_DROP);
 	case PARSE_TRUNC_L2:
 		return COUNT(TP_XDP_TRANSIT_DROP_TRUNC_L2, XDP_DROP);
 	case PARSE_TRUNC_L3:
@@ -114,16 +137,18 @@ int tp_xdp_transit(struct xdp_md *ctx)
 	default:
 		return COUNT(TP_XDP_TRANSIT_DROP_BAD_L3, XDP_DROP);
 	}
+	if (is_nd_for_kernel(&p))
+		return COUNT(TP_XDP_TRANSIT_PASS_ND, XDP_PASS);
 	if (p.fragment)
-		return COUNT(TP_XDP_TRANSIT_PASS_FRAGMENT, XDP_PASS);
+		goto to_kernel;
 	if (p.l4_proto != IPPROTO_UDP)
-		return COUNT(TP_XDP_TRANSIT_PASS_NOT_UDP, XDP_PASS);
+		goto to_kernel;
 	udp = p.l4;
 	/* parse_packet checked these 8 bytes; the verifier needs to see it here. */
 	if (!udp || (void *)(udp + 1) > end)
 		return COUNT(TP_XDP_TRANSIT_DROP_TRUNC_L4, XDP_DROP);
 	if (!conf.tunnel_port || udp->dest != bpf_htons(conf.tunnel_port))
-		return COUNT(TP_XDP_TRANSIT_PASS_OTHER_UDP, XDP_PASS);
+		goto to_kernel;
 
 	ulen = bpf_ntohs(udp->len);
 	if (ulen > p.l4_len)
@@ -149,13 +174,11 @@ int tp_xdp_transit(struct xdp_md *ctx)
 	case WG_TYPE_COOKIE:
 		if (plen != WG_COOKIE_BYTES)
 			goto drop_bad_msg;
-		return REDIRECT_XSK(ctx, &conf, TP_XDP_TRANSIT_REDIRECT_COOKIE,
-				    TP_XDP_TRANSIT_XSK_MISS);
+		return REDIRECT_XSK(ctx, TP_XDP_TRANSIT_REDIRECT_COOKIE, TP_XDP_TRANSIT_XSK_MISS);
 	case WG_TYPE_DATA:
 		if (plen < WG_DATA_MIN_BYTES)
 			goto drop_bad_msg;
-		return REDIRECT_XSK(ctx, &conf, TP_XDP_TRANSIT_REDIRECT_DATA,
-				    TP_XDP_TRANSIT_XSK_MISS);
+		return REDIRECT_XSK(ctx, TP_XDP_TRANSIT_REDIRECT_DATA, TP_XDP_TRANSIT_XSK_MISS);
 	default:
 		goto drop_bad_msg;
 	}
@@ -163,7 +186,18 @@ int tp_xdp_transit(struct xdp_md *ctx)
 handshake:
 	if ((conf.flags & TP_XDP_F_HS_RATELIMIT) && !hs_allowed(&p, &conf))
 		return COUNT(TP_XDP_TRANSIT_DROP_HS_RATELIMIT, XDP_DROP);
-	return REDIRECT_XSK(ctx, &conf, TP_XDP_TRANSIT_REDIRECT_HANDSHAKE, TP_XDP_TRANSIT_XSK_MISS);
+	return REDIRECT_XSK(ctx, TP_XDP_TRANSIT_REDIRECT_HANDSHAKE, TP_XDP_TRANSIT_XSK_MISS);
 drop_bad_msg:
 	return COUNT(TP_XDP_TRANSIT_DROP_BAD_MSG, XDP_DROP);
+to_kernel:
+	/* not tunnel traffic: the kernel's only if it is for this port */
+	if (!is_own(&p))
+		return COUNT(TP_XDP_TRANSIT_DROP_NOT_LOCAL, XDP_DROP);
+	if (p.srcroute)
+		return COUNT(TP_XDP_TRANSIT_DROP_IP_OPTIONS, XDP_DROP);
+	if (p.fragment)
+		return COUNT(TP_XDP_TRANSIT_PASS_FRAGMENT, XDP_PASS);
+	if (p.l4_proto != IPPROTO_UDP)
+		return COUNT(TP_XDP_TRANSIT_PASS_NOT_UDP, XDP_PASS);
+	return COUNT(TP_XDP_TRANSIT_PASS_OTHER_UDP, XDP_PASS);
 }

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * XDP program of a zone port: early drop of what the dataplane would drop
- * anyway, before it costs an AF_XDP copy.
+ * XDP program of a zone port: the kernel gets only what it needs and
+ * cannot forward; early drop of what the dataplane would drop anyway,
+ * before it costs an AF_XDP copy.
  *
- *   unicast to another MAC (promisc)  -> kernel (which drops it)
- *   non-IP (ARP, LLDP, ...)          -> kernel
- *   ICMPv6 ND / MLD                  -> kernel
- *   addressed to the TP itself        -> kernel (management, routing daemons)
- *   multicast/broadcast/link-local    -> kernel (never crosses zones)
+ *   unicast to another MAC (promisc)  -> drop
+ *   ARP                               -> kernel
+ *   other non-IP (LLDP, ...)          -> drop
+ *   link-scope ICMPv6 ND / MLD        -> kernel
+ *   addressed to the TP on this port  -> kernel (management), unless it
+ *                                        carries IPv4 options or an IPv6
+ *                                        routing header (source route): drop
+ *   multicast/broadcast/link-local    -> drop (never crosses zones)
  *   source not in a local zone        -> drop (anti-spoof)
  *   destination in no zone            -> drop
  *   zone pair without any conduit     -> drop
  *   everything else                   -> AF_XDP socket of the rx queue
+ *
+ * So a packet between zones reaches the dataplane or nothing, whatever the
+ * host's forwarding settings (DESIGN.md §2.7).
  *
  * Zones, pairs and local addresses are read under one generation per packet
  * (see tp/xdp_shared.h). The port-level policy itself (rules, flows) is the
@@ -58,7 +65,7 @@ struct {
 	__type(value, __u32);
 } zone_pairs SEC(".maps");
 
-/* Addresses of the TP itself. */
+/* Addresses of the TP itself on this port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 2 * TP_XDP_MAX_LOCAL_PER_GEN);
@@ -97,7 +104,7 @@ static __always_inline bool is_to_tp(const struct pkt *p, __u8 gen)
 	return bpf_map_lookup_elem(&local_addrs, &k) != NULL;
 }
 
-/* Destinations that are never another zone's host: the kernel's business. */
+/* Destinations that are never another zone's host. */
 static __always_inline bool is_local_scope(const struct pkt *p)
 {
 	const __u8 *d = p->dst;
@@ -110,29 +117,6 @@ static __always_inline bool is_local_scope(const struct pkt *p)
 	       (d[0] == 0xfe && (d[1] & 0xc0) == 0x80);				   /* fe80::/10 */
 }
 
-/* Router/neighbor discovery and multicast listener messages. */
-static __always_inline bool is_nd(const struct pkt *p)
-{
-	const __u8 *icmp6 = p->l4;
-
-	if (p->family != 6 || p->l4_proto != IPPROTO_ICMPV6 || !icmp6)
-		return false;
-	switch (icmp6[0]) {
-	case 130: /* MLD query */
-	case 131: /* MLDv1 report */
-	case 132: /* MLDv1 done */
-	case 133: /* router solicitation */
-	case 134: /* router advertisement */
-	case 135: /* neighbor solicitation */
-	case 136: /* neighbor advertisement */
-	case 137: /* redirect */
-	case 143: /* MLDv2 report */
-		return true;
-	default:
-		return false;
-	}
-}
-
 SEC("xdp")
 int tp_xdp_zone(struct xdp_md *ctx)
 {
@@ -143,12 +127,14 @@ int tp_xdp_zone(struct xdp_md *ctx)
 
 	conf_load(&conf);
 	if (for_other_host(ctx, &conf))
-		return COUNT(TP_XDP_ZONE_PASS_OTHER_HOST, XDP_PASS);
+		return COUNT(TP_XDP_ZONE_DROP_OTHER_HOST, XDP_DROP);
 	switch (parse_packet(ctx, &p)) {
 	case PARSE_OK:
 		break;
 	case PARSE_NON_IP:
-		return COUNT(TP_XDP_ZONE_PASS_NON_IP, XDP_PASS);
+		if (is_arp(&p))
+			return COUNT(TP_XDP_ZONE_PASS_ARP, XDP_PASS);
+		return COUNT(TP_XDP_ZONE_DROP_NON_IP, XDP_DROP);
 	case PARSE_TRUNC_L2:
 		return COUNT(TP_XDP_ZONE_DROP_TRUNC_L2, XDP_DROP);
 	case PARSE_TRUNC_L3:
@@ -158,14 +144,17 @@ int tp_xdp_zone(struct xdp_md *ctx)
 	default:
 		return COUNT(TP_XDP_ZONE_DROP_BAD_L3, XDP_DROP);
 	}
-	if (is_nd(&p))
+	if (is_nd_for_kernel(&p))
 		return COUNT(TP_XDP_ZONE_PASS_ND, XDP_PASS);
 
 	gen = gen_load();
-	if (is_to_tp(&p, gen))
+	if (is_to_tp(&p, gen)) {
+		if (p.srcroute)
+			return COUNT(TP_XDP_ZONE_DROP_IP_OPTIONS, XDP_DROP);
 		return COUNT(TP_XDP_ZONE_PASS_TO_TP, XDP_PASS);
+	}
 	if (is_local_scope(&p))
-		return COUNT(TP_XDP_ZONE_PASS_LOCAL_SCOPE, XDP_PASS);
+		return COUNT(TP_XDP_ZONE_DROP_LOCAL_SCOPE, XDP_DROP);
 
 	src = zone_of(&p, p.src, gen);
 	if (!src || !(src->flags & TP_XDP_ZONE_LOCAL)) {
@@ -189,5 +178,5 @@ int tp_xdp_zone(struct xdp_md *ctx)
 			return COUNT(TP_XDP_ZONE_DROP_NO_CONDUIT, XDP_DROP);
 	}
 redirect:
-	return REDIRECT_XSK(ctx, &conf, TP_XDP_ZONE_REDIRECT, TP_XDP_ZONE_XSK_MISS);
+	return REDIRECT_XSK(ctx, TP_XDP_ZONE_REDIRECT, TP_XDP_ZONE_XSK_MISS);
 }

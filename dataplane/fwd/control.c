@@ -112,14 +112,15 @@ static void ops_send(void *ctx, struct tp_tunnel_peer *peer, const struct tp_tun
 		tp_counters_drop(ctl_slot(f), TP_DROP_NO_MBUF, 1);
 		return;
 	}
+	/* the message first: fwd_encap's UDP checksum covers it */
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	if (p)
+		memcpy(p, msg, len);
 	if (!p || fwd_encap(f, m, dst) != 0) {
 		tp_counters_drop(ctl_slot(f), TP_DROP_NO_MBUF, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, rte_pktmbuf_data_len(m) - (uint16_t)len), msg,
-	       len);
 	tp_pkt_meta(m)->out_role = TP_PORT_TRANSIT;
 	if (fwd_resolve(f, m, TP_PORT_TRANSIT, dst->family == AF_INET6 ? 6 : 4, dst->addr))
 		to_worker(f, m);

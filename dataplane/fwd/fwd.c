@@ -309,9 +309,13 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	/* outer IPv4 20 + UDP 8 + WireGuard 32 (16 header + 16 tag) = 60; IPv6 80 */
 	f->inner_mtu4 = (uint16_t)(f->transit_mtu - 60);
 	f->inner_mtu6 = (uint16_t)(f->transit_mtu - 80);
-	if (p->transit_addr4) {
-		memcpy(f->addr4, p->transit_addr4, 4);
-		f->has4 = true;
+	if (p->transit_addr4 || p->transit_addr6) {
+		f->has4 = p->transit_addr4 != NULL;
+		f->has6 = p->transit_addr6 != NULL;
+		if (f->has4)
+			memcpy(f->addr4, p->transit_addr4, 4);
+		if (f->has6)
+			memcpy(f->addr6, p->transit_addr6, 16);
 	} else {
 		if_addrs(cfg->transit_if, f->addr4, &f->has4, f->addr6, &f->has6);
 	}
@@ -319,6 +323,10 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	if (p->zone_addr4) {
 		memcpy(f->zone_addr4, p->zone_addr4, 4);
 		f->has_zone4 = true;
+	}
+	if (p->zone_addr6) {
+		memcpy(f->zone_addr6, p->zone_addr6, 16);
+		f->has_zone6 = true;
 	}
 
 	f->rcu = tp_policyrcu_new(f->n_workers);

@@ -214,7 +214,8 @@ bool fwd_nh_lookup(const struct tp_fwd *f, uint8_t family, const uint8_t *addr, 
 void fwd_nh_store(struct tp_fwd *f, uint8_t family, const uint8_t *addr, const uint8_t mac[6]);
 void fwd_nh_refresh(struct tp_fwd *f);
 /* Put Ethernet/IP/UDP in front of a tunnel message that starts at the
- * mbuf's data; dst is the peer's endpoint. */
+ * mbuf's data; dst is the peer's endpoint. The message must be final: the
+ * UDP checksum (mandatory over IPv6) is computed over it here. */
 int fwd_encap(struct tp_fwd *f, struct rte_mbuf *m, const struct tp_tunnel_endpoint *dst);
 /* Ethernet header in front of an IP packet at the mbuf's data. */
 int fwd_push_eth(struct tp_fwd *f, struct rte_mbuf *m, enum tp_port_role out, uint8_t family);

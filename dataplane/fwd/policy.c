@@ -39,9 +39,10 @@
 #include "tp/site.h"
 #include "tp/xdp_site.h"
 
-/* Every address of every interface, for the zone program's "for the TP
- * itself" check (tp/xdp.h). */
-static size_t local_addrs(struct tp_prefix *out, size_t max)
+/* The addresses of one port (link-local ones too), for the XDP programs'
+ * "for the TP itself" check (tp/xdp.h): only these reach the kernel, so
+ * nothing addressed elsewhere can meet its routing (DESIGN.md §2.7). */
+static size_t port_addrs(const char *ifname, struct tp_prefix *out, size_t max)
 {
 	struct ifaddrs *ifa, *i;
 	size_t n = 0;
@@ -49,7 +50,7 @@ static size_t local_addrs(struct tp_prefix *out, size_t max)
 	if (getifaddrs(&ifa) != 0)
 		return 0;
 	for (i = ifa; i && n < max; i = i->ifa_next) {
-		if (!i->ifa_addr)
+		if (!i->ifa_addr || strcmp(i->ifa_name, ifname) != 0)
 			continue;
 		if (i->ifa_addr->sa_family == AF_INET) {
 			out[n] = (struct tp_prefix){.family = TP_AF_INET, .len = 32};
@@ -67,7 +68,7 @@ static size_t local_addrs(struct tp_prefix *out, size_t max)
 static void xdp_apply(struct tp_fwd *f, const struct tp_site *site, uint32_t self)
 {
 	struct tp_prefix addrs[64];
-	size_t n = local_addrs(addrs, 64);
+	size_t n = port_addrs(f->cfg->zone_if, addrs, 64);
 	struct tp_xdp_zones *z = NULL, none = {.local_addrs = addrs, .n_local_addrs = n};
 
 	if (!f->xdp_zone)
@@ -93,10 +94,19 @@ static void xdp_configure(struct tp_fwd *f)
 		tp_xdp_configure(f->xdp_zone, &s);
 	}
 	if (f->xdp_transit) {
+		struct tp_prefix addrs[TP_XDP_MAX_PORT_ADDRS];
+		size_t n = port_addrs(f->cfg->transit_if, addrs, TP_XDP_MAX_PORT_ADDRS);
+		int rc;
+
 		tp_xdp_settings_default(&s);
 		s.tunnel_port = f->cfg->listen_port;
 		memcpy(s.mac, f->mac[TP_PORT_TRANSIT], 6);
 		tp_xdp_configure(f->xdp_transit, &s);
+		/* on failure the map stays empty: the kernel then gets only
+		 * ARP/ND from transit (fail closed), and it shows */
+		rc = tp_xdp_port_addrs_set(f->xdp_transit, addrs, n);
+		if (rc)
+			f->xdp_err = rc;
 	}
 }
 

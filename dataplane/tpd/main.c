@@ -5,7 +5,8 @@
  * Start-up, in this order so the cheap checks fail first and every failure
  * is one line on stderr and exit code 1:
  *   config → identity key → admin socket (refuses a live one) → listen
- *   port (xdp mode) → interfaces → EAL, pools, ports → workers → telemetry
+ *   port (xdp mode) → the host's forwarding on the ports (hostfwd.h) →
+ *   interfaces → EAL, pools, ports → workers → telemetry
  * Then the control thread (the EAL main lcore) loops: admin socket,
  * signals (signalfd; SIGTERM/SIGINT stop), housekeeping every
  * housekeeping_ms on the injected clock.
@@ -31,6 +32,7 @@
 #include <sodium.h>
 #include <xdp/libxdp.h>
 
+#include "hostfwd.h"
 #include "tp/xdp.h"
 #include "tpd.h"
 
@@ -183,6 +185,12 @@ static int check_xdp_attached(struct tpd *d, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+static void say_line(void *arg, const char *line)
+{
+	(void)arg;
+	say("%s", line);
 }
 
 /* A tpd that crashed (SIGKILL, power loss of the process) leaves its XDP
@@ -395,9 +403,18 @@ int main(int argc, char **argv)
 		goto out_signals;
 	}
 	if (d->cfg.mode == TP_MODE_XDP) {
+		const char *ports[2] = {d->cfg.zone_if, d->cfg.transit_if};
+
 		rc = reserve_udp_port(d);
 		if (rc) {
 			say("listen_port %u/udp: %s", d->cfg.listen_port, strerror(-rc));
+			goto out_admin;
+		}
+		/* before a stale program goes: refusing must leave the ports
+		 * as closed as it found them */
+		rc = tpd_hostfwd_lock("/proc/sys", ports, 2, say_line, NULL, err, sizeof(err));
+		if (rc) {
+			say("%s", err);
 			goto out_admin;
 		}
 		detach_stale_xdp(d);

@@ -51,6 +51,7 @@ enum map_id {
 	MAP_PAIRS,
 	MAP_LOCAL,
 	MAP_HS_RL,
+	MAP_PORT_ADDRS,
 	MAP_NR,
 };
 
@@ -85,6 +86,8 @@ static const struct map_spec map_specs[MAP_NR] = {
 		       KIND_ZONE},
 	[MAP_HS_RL] = {TP_XDP_MAP_HS_RL, BPF_MAP_TYPE_LRU_HASH, sizeof(struct tp_xdp_rl_key), 8,
 		       KIND_TRANSIT},
+	[MAP_PORT_ADDRS] = {TP_XDP_MAP_PORT_ADDRS, BPF_MAP_TYPE_HASH,
+			    sizeof(struct tp_xdp_addr_key), 4, KIND_TRANSIT},
 };
 
 #define REASON_NAME(id, name) name,
@@ -350,8 +353,7 @@ void tp_xdp_settings_default(struct tp_xdp_settings *s)
 	s->hs_burst = TP_XDP_DEFAULT_HS_BURST;
 }
 
-#define KNOWN_FLAGS \
-	(TP_XDP_F_ANTISPOOF | TP_XDP_F_ZONE_PAIR | TP_XDP_F_HS_RATELIMIT | TP_XDP_F_XSK_MISS_PASS)
+#define KNOWN_FLAGS (TP_XDP_F_ANTISPOOF | TP_XDP_F_ZONE_PAIR | TP_XDP_F_HS_RATELIMIT)
 
 int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s)
 {
@@ -370,6 +372,55 @@ int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s)
 		return -EINVAL; /* more than 1e9 per second */
 	if (bpf_map_update_elem(x->map_fd[MAP_CONFIG], &zero, &c, BPF_ANY))
 		return -errno;
+	return 0;
+}
+
+static bool addr_key(const struct tp_prefix *a, struct tp_xdp_addr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (a->family != TP_AF_INET && a->family != TP_AF_INET6)
+		return false;
+	k->family = a->family == TP_AF_INET ? 4 : 6;
+	memcpy(k->addr, a->addr, k->family == 4 ? 4 : 16);
+	return true;
+}
+
+int tp_xdp_port_addrs_set(struct tp_xdp *x, const struct tp_prefix *addrs, size_t n)
+{
+	int fd = x->map_fd[MAP_PORT_ADDRS];
+	struct tp_xdp_addr_key k, next;
+	uint32_t one = 1;
+	bool more;
+
+	if (x->kind != TP_XDP_KIND_TRANSIT || fd < 0)
+		return -EINVAL;
+	if (n > TP_XDP_MAX_PORT_ADDRS)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		if (!addr_key(&addrs[i], &k))
+			return -EINVAL;
+	/* add first, then remove what is no longer there: an address kept
+	 * across the update never misses a packet */
+	for (size_t i = 0; i < n; i++) {
+		addr_key(&addrs[i], &k);
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+			return -errno;
+	}
+	more = bpf_map_get_next_key(fd, NULL, &next) == 0;
+	while (more) {
+		bool keep = false;
+
+		k = next;
+		more = bpf_map_get_next_key(fd, &k, &next) == 0;
+		for (size_t i = 0; i < n && !keep; i++) {
+			struct tp_xdp_addr_key w;
+
+			addr_key(&addrs[i], &w);
+			keep = memcmp(&w, &k, sizeof(k)) == 0;
+		}
+		if (!keep && bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+			return -errno;
+	}
 	return 0;
 }
 

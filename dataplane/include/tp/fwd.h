@@ -64,6 +64,8 @@ struct tp_fwd_params {
 	/* memory mode (tests, benchmarks): fixed addresses and next hop MAC */
 	const uint8_t *transit_addr4;	/* 4 bytes, or NULL: from the interface */
 	const uint8_t *zone_addr4;	/* 4 bytes, or NULL: from the interface */
+	const uint8_t *transit_addr6;	/* 16 bytes, or NULL (with transit_addr4: none) */
+	const uint8_t *zone_addr6;	/* 16 bytes, or NULL: from the interface */
 	const uint8_t *static_mac;	/* 6 bytes: every next hop */
 	uint64_t (*wall_ns)(void *ctx); /* Unix time; NULL: the system's */
 	/* flow-log lines (control thread, no newline); NULL: stderr */

@@ -64,8 +64,8 @@ struct tp_xdp_settings {
 	uint32_t hs_per_sec;	 /* transit: handshakes per second per source */
 	uint32_t hs_burst;	 /* transit: back-to-back handshakes, >= 1 */
 	uint64_t hs_interval_ns; /* if non-zero, overrides hs_per_sec (1 s / rate) */
-	uint8_t mac[6];		 /* the port's MAC: unicast frames for other MACs go to
-				  * the kernel (promiscuous port); all zero: no check */
+	uint8_t mac[6];		 /* the port's MAC: unicast frames for other MACs are
+				  * dropped (promiscuous port); all zero: no check */
 };
 
 /* The defaults the programs use while no record is written. */
@@ -74,11 +74,21 @@ void tp_xdp_settings_default(struct tp_xdp_settings *s);
 int tp_xdp_configure(struct tp_xdp *x, const struct tp_xdp_settings *s);
 
 /*
+ * The transit port's own addresses (prefix length ignored; link-local ones
+ * too): the only destinations whose non-tunnel traffic the transit program
+ * hands to the kernel. Replaces the set (added first, stale ones removed
+ * after). -EINVAL on a zone program or a bad family, -ENOSPC above
+ * TP_XDP_MAX_PORT_ADDRS.
+ */
+int tp_xdp_port_addrs_set(struct tp_xdp *x, const struct tp_prefix *addrs, size_t n);
+
+/*
  * Zone tables of a zone port: prefixes of all zones, which zones this TP
  * hosts, the (source, destination) zone pairs a packet may cross in that
  * direction (a stateful conduit A->B needs B->A too, for its replies), and
- * the TP's own addresses on every interface (prefix length ignored); zone
- * ids are the caller's.
+ * the TP's own addresses on this port (prefix length ignored): the only
+ * destinations the program hands to the kernel besides ARP/ND; zone ids are
+ * the caller's.
  * tp_xdp_zones_from_site() (tp/xdp_site.h) derives them from a site. With
  * no policy yet, apply just the TP's addresses: management traffic to the
  * TP then passes while all inter-zone traffic is dropped.

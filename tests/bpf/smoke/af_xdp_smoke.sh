@@ -111,7 +111,7 @@ in_tp "$CTL" tpb-z0 zone apply 10.1.0.0/24=1 10.2.0.0/24=2 10.3.0.0/24=3 \
 zmac=$(ip -n $NS_TP -br link show tpb-z0 | awk '{ print $3 }')
 tmac=$(ip -n $NS_TP -br link show tpb-t0 | awk '{ print $3 }')
 in_tp "$CTL" tpb-z0 zone config mac="$zmac"
-in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5 mac="$tmac"
+in_tp "$CTL" tpb-t0 transit config port=51820 rate=1 burst=5 mac="$tmac" addr=192.0.2.1
 
 # ---- zone port traffic ----
 ip netns exec $NS_HOST ping -q -c 3 -i 0.2 -W 1 10.1.0.1 >/dev/null || fail "ping to the TP failed"
@@ -145,7 +145,7 @@ check_ge() { # NAME VALUE MIN
 }
 check_ge zone.redirect "$z_redirect" 20
 check_ge zone.pass_to_tp "$(counter zone tpb-z0 pass_to_tp)" 3
-check_ge zone.pass_non_ip "$(counter zone tpb-z0 pass_non_ip)" 1
+check_ge zone.pass_arp "$(counter zone tpb-z0 pass_arp)" 1
 check_ge zone.drop_no_conduit "$(counter zone tpb-z0 drop_no_conduit)" 5
 check_ge zone.drop_spoofed "$(counter zone tpb-z0 drop_spoofed)" 5
 check_ge transit.redirect_data "$t_data" 10
@@ -153,7 +153,7 @@ check_ge transit.redirect_handshake "$t_hs" 5
 check_ge transit.drop_hs_ratelimit "$(counter transit tpb-t0 drop_hs_ratelimit)" 20
 check_ge transit.pass_other_udp "$(counter transit tpb-t0 pass_other_udp)" 3
 [ "$(counter zone tpb-z0 xsk_miss)" -eq 0 ] || fail "zone xsk_miss: socket not in xsks_map"
-[ "$(counter zone tpb-z0 pass_other_host)" -eq 0 ] || fail "zone: our own MAC taken for another"
+[ "$(counter zone tpb-z0 drop_other_host)" -eq 0 ] || fail "zone: our own MAC taken for another"
 
 # ---- stop testpmd, compare what it received ----
 kill -INT $pid

@@ -7,6 +7,8 @@
  *   tp_xdp_ctl IFNAME zone|transit counters
  *   tp_xdp_ctl IFNAME zone|transit config [port=N] [rate=N] [burst=N] [flags=N]
  *                                         [mac=XX:XX:XX:XX:XX:XX]
+ *                                         [addr=ADDRESS ...] (transit: the
+ *                                         port's own addresses)
  *   tp_xdp_ctl IFNAME zone apply [PREFIX=ZONE ...] [local=ZONE ...]
  *                                [pair=SRC:DST ...] [addr=ADDRESS ...]
  *
@@ -47,7 +49,9 @@ static int cmd_counters(struct tp_xdp *x)
 
 static int cmd_config(struct tp_xdp *x, int argc, char **argv)
 {
+	static struct tp_prefix addrs[TP_XDP_MAX_PORT_ADDRS];
 	struct tp_xdp_settings s;
+	size_t n_addrs = 0;
 	int err;
 
 	tp_xdp_settings_default(&s);
@@ -57,6 +61,12 @@ static int cmd_config(struct tp_xdp *x, int argc, char **argv)
 
 		if (!eq)
 			return usage();
+		if (!strncmp(argv[i], "addr=", 5)) {
+			if (n_addrs == TP_XDP_MAX_PORT_ADDRS ||
+			    !tp_prefix_parse(eq + 1, &addrs[n_addrs++]))
+				return usage();
+			continue;
+		}
 		if (!strncmp(argv[i], "mac=", 4)) {
 			unsigned m[6];
 
@@ -82,6 +92,8 @@ static int cmd_config(struct tp_xdp *x, int argc, char **argv)
 			return usage();
 	}
 	err = tp_xdp_configure(x, &s);
+	if (!err && n_addrs)
+		err = tp_xdp_port_addrs_set(x, addrs, n_addrs);
 	if (err) {
 		fprintf(stderr, "tp_xdp_ctl: config: %s\n", strerror(-err));
 		return 2;

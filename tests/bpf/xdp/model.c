@@ -8,6 +8,9 @@
 enum res { OK, NON_IP, TRUNC_L2, TRUNC_L3, BAD_L3, TRUNC_L4 };
 
 struct parsed {
+	unsigned ethertype; /* after at most one VLAN tag */
+	unsigned ttl;	    /* TTL / hop limit */
+	bool srcroute;	    /* IPv4 options, IPv6 routing header */
 	int family;
 	unsigned proto;
 	bool fragment, later_frag;
@@ -51,6 +54,7 @@ static enum res parse(const uint8_t *f, size_t len, struct parsed *p)
 		type = be16(f + 16);
 		off = 18;
 	}
+	p->ethertype = type;
 	if (type == 0x0800) {
 		size_t hlen, tot;
 		unsigned frag;
@@ -72,6 +76,8 @@ static enum res parse(const uint8_t *f, size_t len, struct parsed *p)
 		p->proto = f[off + 9];
 		p->fragment = (frag & 0x3fff) != 0;
 		p->later_frag = (frag & 0x1fff) != 0;
+		p->ttl = f[off + 8];
+		p->srcroute = hlen > 20;
 		p->l4_len = tot - hlen;
 		memcpy(p->src, f + off + 12, 4);
 		memcpy(p->dst, f + off + 16, 4);
@@ -89,6 +95,7 @@ static enum res parse(const uint8_t *f, size_t len, struct parsed *p)
 			return TRUNC_L3;
 		next = f[off + 6];
 		p->family = 6;
+		p->ttl = f[off + 7];
 		memcpy(p->src, f + off + 8, 16);
 		memcpy(p->dst, f + off + 24, 16);
 		off += 40;
@@ -103,6 +110,9 @@ static enum res parse(const uint8_t *f, size_t len, struct parsed *p)
 				elen = 8;
 				p->fragment = true;
 				p->later_frag = (be16(f + off + 2) & 0xfff8) != 0;
+			} else if (next == 43) {
+				elen = ((size_t)f[off + 1] + 1) * 8;
+				p->srcroute = true;
 			} else if (next == 51) {
 				elen = ((size_t)f[off + 1] + 2) * 4;
 			} else {
@@ -172,6 +182,28 @@ static bool is_tp_addr(const struct tp_xdp_zones *z, int family, const uint8_t *
 	return false;
 }
 
+static bool has_addr(const struct tp_prefix *a, size_t n, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].family == family && !memcmp(a[i].addr, addr, family == 4 ? 4 : 16))
+			return true;
+	return false;
+}
+
+/* ND/MLD the kernel needs and cannot forward (bpf/README.md). */
+static bool nd_for_kernel(const struct parsed *p)
+{
+	unsigned t;
+
+	if (p->family != 6 || p->proto != 58 || !p->l4)
+		return false;
+	t = p->l4[0];
+	if (!((t >= 130 && t <= 137) || t == 143))
+		return false;
+	return p->ttl <= 1 || (p->dst[0] == 0xfe && (p->dst[1] & 0xc0) == 0x80) ||
+	       (p->dst[0] == 0xff && (p->dst[1] & 0x0f) <= 2);
+}
+
 static bool local_scope(int family, const uint8_t *d)
 {
 	if (family == 4)
@@ -189,7 +221,7 @@ unsigned model_zone(const uint8_t *frame, size_t len, const struct tp_xdp_zones 
 	case OK:
 		break;
 	case NON_IP:
-		return TP_XDP_ZONE_PASS_NON_IP;
+		return p.ethertype == 0x0806 ? TP_XDP_ZONE_PASS_ARP : TP_XDP_ZONE_DROP_NON_IP;
 	case TRUNC_L2:
 		return TP_XDP_ZONE_DROP_TRUNC_L2;
 	case TRUNC_L3:
@@ -199,16 +231,12 @@ unsigned model_zone(const uint8_t *frame, size_t len, const struct tp_xdp_zones 
 	default:
 		return TP_XDP_ZONE_DROP_BAD_L3;
 	}
-	if (p.family == 6 && p.proto == 58 && p.l4) {
-		unsigned t = p.l4[0];
-
-		if ((t >= 130 && t <= 137) || t == 143)
-			return TP_XDP_ZONE_PASS_ND;
-	}
+	if (nd_for_kernel(&p))
+		return TP_XDP_ZONE_PASS_ND;
 	if (is_tp_addr(z, p.family, p.dst))
-		return TP_XDP_ZONE_PASS_TO_TP;
+		return p.srcroute ? TP_XDP_ZONE_DROP_IP_OPTIONS : TP_XDP_ZONE_PASS_TO_TP;
 	if (local_scope(p.family, p.dst))
-		return TP_XDP_ZONE_PASS_LOCAL_SCOPE;
+		return TP_XDP_ZONE_DROP_LOCAL_SCOPE;
 	src = zone_of(z, p.family, p.src);
 	if (!src || !is_local_zone(z, src->zone)) {
 		if (flags & TP_XDP_F_ANTISPOOF)
@@ -225,7 +253,20 @@ unsigned model_zone(const uint8_t *frame, size_t len, const struct tp_xdp_zones 
 	return TP_XDP_ZONE_XSK_MISS;
 }
 
-unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port)
+/* Not tunnel traffic: the kernel's only if addressed to the port. */
+static unsigned transit_to_kernel(const struct parsed *p, const struct tp_prefix *own, size_t n)
+{
+	if (!has_addr(own, n, p->family, p->dst))
+		return TP_XDP_TRANSIT_DROP_NOT_LOCAL;
+	if (p->srcroute)
+		return TP_XDP_TRANSIT_DROP_IP_OPTIONS;
+	if (p->fragment)
+		return TP_XDP_TRANSIT_PASS_FRAGMENT;
+	return p->proto == 17 ? TP_XDP_TRANSIT_PASS_OTHER_UDP : TP_XDP_TRANSIT_PASS_NOT_UDP;
+}
+
+unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port,
+		       const struct tp_prefix *own, size_t n_own)
 {
 	struct parsed p;
 	size_t ulen, plen;
@@ -235,7 +276,7 @@ unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port)
 	case OK:
 		break;
 	case NON_IP:
-		return TP_XDP_TRANSIT_PASS_NON_IP;
+		return p.ethertype == 0x0806 ? TP_XDP_TRANSIT_PASS_ARP : TP_XDP_TRANSIT_DROP_NON_IP;
 	case TRUNC_L2:
 		return TP_XDP_TRANSIT_DROP_TRUNC_L2;
 	case TRUNC_L3:
@@ -245,12 +286,10 @@ unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port)
 	default:
 		return TP_XDP_TRANSIT_DROP_BAD_L3;
 	}
-	if (p.fragment)
-		return TP_XDP_TRANSIT_PASS_FRAGMENT;
-	if (p.proto != 17)
-		return TP_XDP_TRANSIT_PASS_NOT_UDP;
-	if (!tunnel_port || be16(p.l4 + 2) != tunnel_port)
-		return TP_XDP_TRANSIT_PASS_OTHER_UDP;
+	if (nd_for_kernel(&p))
+		return TP_XDP_TRANSIT_PASS_ND;
+	if (p.fragment || p.proto != 17 || !tunnel_port || be16(p.l4 + 2) != tunnel_port)
+		return transit_to_kernel(&p, own, n_own);
 	ulen = be16(p.l4 + 4);
 	if (ulen > p.l4_len)
 		return TP_XDP_TRANSIT_DROP_TRUNC_L4;
@@ -276,14 +315,12 @@ unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port)
 
 uint32_t model_zone_verdict(unsigned reason, uint32_t flags)
 {
+	(void)flags;
 	switch (reason) {
-	case TP_XDP_ZONE_PASS_NON_IP:
+	case TP_XDP_ZONE_PASS_ARP:
 	case TP_XDP_ZONE_PASS_ND:
 	case TP_XDP_ZONE_PASS_TO_TP:
-	case TP_XDP_ZONE_PASS_LOCAL_SCOPE:
 		return XDP_PASS;
-	case TP_XDP_ZONE_XSK_MISS:
-		return (flags & TP_XDP_F_XSK_MISS_PASS) ? XDP_PASS : XDP_DROP;
 	default:
 		return XDP_DROP;
 	}
@@ -292,7 +329,8 @@ uint32_t model_zone_verdict(unsigned reason, uint32_t flags)
 uint32_t model_transit_verdict(unsigned reason)
 {
 	switch (reason) {
-	case TP_XDP_TRANSIT_PASS_NON_IP:
+	case TP_XDP_TRANSIT_PASS_ARP:
+	case TP_XDP_TRANSIT_PASS_ND:
 	case TP_XDP_TRANSIT_PASS_NOT_UDP:
 	case TP_XDP_TRANSIT_PASS_OTHER_UDP:
 	case TP_XDP_TRANSIT_PASS_FRAGMENT:

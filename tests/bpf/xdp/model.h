@@ -18,8 +18,10 @@
 /* Reason (enum tp_xdp_zone_reason) the zone program must count for frame. */
 unsigned model_zone(const uint8_t *frame, size_t len, const struct tp_xdp_zones *z, uint32_t flags);
 
-/* Reason (enum tp_xdp_transit_reason) of the transit program. */
-unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port);
+/* Reason (enum tp_xdp_transit_reason) of the transit program whose port
+ * has the addresses own[0..n_own). */
+unsigned model_transit(const uint8_t *frame, size_t len, uint16_t tunnel_port,
+		       const struct tp_prefix *own, size_t n_own);
 
 /* Verdict that goes with a reason when no socket is in xsks_map. */
 uint32_t model_zone_verdict(unsigned reason, uint32_t flags);

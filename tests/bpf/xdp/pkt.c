@@ -60,6 +60,19 @@ static size_t l4(uint8_t *b, const struct pkt_spec *s)
 	return n + s->payload_len;
 }
 
+/* What real senders put: ND needs hop limit 255 (RFC 4861), MLD 1. */
+static uint8_t ttl_of(const struct pkt_spec *s)
+{
+	if (s->ttl)
+		return s->ttl;
+	if (s->proto == IPPROTO_ICMPV6 && s->icmp_type >= 133 && s->icmp_type <= 137)
+		return 255;
+	if (s->proto == IPPROTO_ICMPV6 &&
+	    ((s->icmp_type >= 130 && s->icmp_type <= 132) || s->icmp_type == 143))
+		return 1;
+	return 64;
+}
+
 size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 {
 	uint8_t a4[4], a6[16];
@@ -74,7 +87,7 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 		n = eth(buf, s->vlan, 0x0800);
 		ip = buf + n;
 		ip[0] = (uint8_t)(0x40 | ihl);
-		ip[8] = 64;
+		ip[8] = ttl_of(s);
 		ip[9] = s->proto;
 		if (s->later_fragment)
 			frag |= 100;
@@ -99,17 +112,24 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s)
 		size_t ext = 0;
 
 		ip[0] = 0x60;
-		ip[6] = s->v6_hopopts ? 0 : s->proto;
-		ip[7] = 64;
+		ip[6] = s->v6_hopopts ? 0 : s->v6_routing ? 43 : s->proto;
+		ip[7] = ttl_of(s);
 		memcpy(ip + 8, a6, 16);
 		inet_pton(AF_INET6, s->dst, ip + 24);
 		n += 40;
 		if (s->v6_hopopts) {
-			buf[n] = s->proto; /* next header */
-			buf[n + 1] = 0;	   /* 8 bytes */
-			buf[n + 2] = 5;	   /* router alert option */
+			buf[n] = s->v6_routing ? 43 : s->proto; /* next header */
+			buf[n + 1] = 0;				/* 8 bytes */
+			buf[n + 2] = 5;				/* router alert option */
 			buf[n + 3] = 2;
-			ext = 8;
+			ext += 8;
+			n += 8;
+		}
+		if (s->v6_routing) {
+			buf[n] = s->proto;
+			buf[n + 1] = 0; /* 8 bytes: type 4 (SRH) with no segments */
+			buf[n + 2] = 4;
+			ext += 8;
 			n += 8;
 		}
 		ln = l4(buf + n, s);
@@ -130,6 +150,15 @@ size_t pkt_build_arp(uint8_t *buf)
 	buf[n + 5] = 4;
 	put16(buf + n + 6, 1); /* request */
 	return n + 28;
+}
+
+size_t pkt_build_ethertype(uint8_t *buf, uint16_t type, uint16_t vlan)
+{
+	size_t n;
+
+	memset(buf, 0, PKT_MAX);
+	n = eth(buf, vlan, type);
+	return n + 46;
 }
 
 void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len)
@@ -156,13 +185,11 @@ size_t pkt_random(uint8_t *buf, uint64_t *rng)
 	static const char *const v4[] = {
 		"10.1.0.2",  "10.1.0.1",	"10.1.0.130",  "10.2.0.5",  "10.3.0.5", "10.9.9.9",
 		"224.0.0.5", "255.255.255.255", "169.254.1.1", "192.0.2.1", "0.0.0.0"};
-	static const char *const v6[] = {"2001:db8:1::2",
-					 "2001:db8:1::1",
-					 "2001:db8:2::5",
-					 "2001:db8:9::1",
-					 "fe80::1",
-					 "ff02::1:ff00:1",
-					 "::"};
+	static const uint16_t other_types[] = {0x0806, 0x0806, 0x88cc, 0x8100, 0x86dd};
+	static const uint8_t ttls[] = {0, 0, 0, 1, 255, 64};
+	static const char *const v6[] = {
+		"2001:db8:1::2",  "2001:db8:1::1", "2001:db8:2::5",  "2001:db8:9::1",
+		"2001:db8:ff::1", "fe80::1",	   "ff02::1:ff00:1", "::"};
 	static const uint8_t protos[] = {6, 17, 17, 17, 1, 58, 47, 0, 44};
 	static const uint16_t ports[] = {502, 51820, 51820, 53, 22};
 	static const uint8_t icmp[] = {8, 0, 128, 133, 134, 135, 136, 137, 143, 129};
@@ -171,6 +198,8 @@ size_t pkt_random(uint8_t *buf, uint64_t *rng)
 	struct pkt_spec s = {0};
 	size_t len;
 
+	if (pkt_rand(rng) % 16 == 0) /* ARP, LLDP, a second tag, an IPv6 stub */
+		return pkt_build_ethertype(buf, PICK(rng, other_types), pkt_rand(rng) % 2 ? 42 : 0);
 	if (pkt_rand(rng) % 2) {
 		s.src = PICK(rng, v4);
 		s.dst = PICK(rng, v4);
@@ -181,7 +210,9 @@ size_t pkt_random(uint8_t *buf, uint64_t *rng)
 		s.src = PICK(rng, v6);
 		s.dst = PICK(rng, v6);
 		s.v6_hopopts = pkt_rand(rng) % 4 == 0;
+		s.v6_routing = pkt_rand(rng) % 6 == 0;
 	}
+	s.ttl = PICK(rng, ttls);
 	s.proto = PICK(rng, protos);
 	s.sport = PICK(rng, ports);
 	s.dport = PICK(rng, ports);

@@ -27,6 +27,8 @@ struct pkt_spec {
 	bool later_fragment; /* IPv4: fragment offset != 0 */
 	bool more_fragments; /* IPv4: MF set */
 	uint8_t ihl;	     /* IPv4: 0 means 5 (options are zero padding) */
+	bool v6_routing;     /* IPv6: a routing header (segment routing) before L4 */
+	uint8_t ttl;	     /* TTL / hop limit; 0: 255 for ND, 1 for MLD, else 64 */
 };
 
 /* Builds the frame into buf (PKT_MAX bytes); returns its length. */
@@ -34,6 +36,10 @@ size_t pkt_build(uint8_t *buf, const struct pkt_spec *s);
 
 /* An ARP request frame; returns its length. */
 size_t pkt_build_arp(uint8_t *buf);
+
+/* A frame of another EtherType (LLDP 0x88cc, a second VLAN tag, ...) with
+ * 46 zero bytes of payload; vlan as in pkt_spec. Returns its length. */
+size_t pkt_build_ethertype(uint8_t *buf, uint16_t type, uint16_t vlan);
 
 /* WireGuard message of type (1..4) with the given total size, zero body. */
 void pkt_wg_msg(uint8_t *msg, uint8_t type, size_t len);

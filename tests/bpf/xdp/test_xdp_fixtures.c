@@ -12,6 +12,11 @@
  * the loopback device of a private network namespace the test creates for
  * itself with unshare(), which disappears with the process.
  *
+ * The kernel gets only ARP, link-scope ND/MLD and what is addressed to the
+ * port's own addresses (no source route): the "never to the kernel" cases
+ * are the clear packets a transit host or a zone host sends hoping the TP's
+ * kernel forwards them (DESIGN.md §2.7).
+ *
  * Needs root (label root).
  */
 #include <CUnit/Basic.h>
@@ -47,6 +52,7 @@ static struct xsk_umem *umem;
 static struct xsk_socket *xsk;
 static void *umem_area;
 static uint8_t buf[PKT_MAX];
+static struct tp_prefix transit_addrs[3]; /* the transit port's own */
 
 /* ---- fixtures ---- */
 
@@ -98,14 +104,18 @@ static int apply_zones(bool scada_allowed, bool safety_allowed)
 }
 
 /* Transit settings with a handshake interval of an hour, so that the burst
- * is all a source gets during the test however slow the machine is. */
+ * is all a source gets during the test however slow the machine is; the
+ * port's own addresses 192.0.2.1, 2001:db8:ff::1, fe80::1. */
 static int configure_transit(void)
 {
 	struct tp_xdp_settings s;
 
+	transit_addrs[0] = pfx("192.0.2.1");
+	transit_addrs[1] = pfx("2001:db8:ff::1");
+	transit_addrs[2] = pfx("fe80::1");
 	tp_xdp_settings_default(&s);
 	s.hs_interval_ns = 3600ULL * TP_XDP_NSEC_PER_SEC;
-	return tp_xdp_configure(transit, &s);
+	return tp_xdp_configure(transit, &s) ?: tp_xdp_port_addrs_set(transit, transit_addrs, 3);
 }
 
 static int make_xsk(void)
@@ -308,29 +318,72 @@ static void test_zone_to_kernel(void)
 			       .proto = IPPROTO_ICMPV6,
 			       .icmp_type = 143,
 			       .v6_hopopts = true};
+	struct pkt_spec opt = {
+		.src = "10.1.0.2", .dst = "10.1.0.1", .proto = IPPROTO_TCP, .dport = 22, .ihl = 6};
+	struct pkt_spec rh = {.src = "2001:db8:1::2",
+			      .dst = "2001:db8:1::1",
+			      .proto = IPPROTO_TCP,
+			      .dport = 22,
+			      .v6_routing = true};
+
+	EXPECT(zone, pkt_build_arp(buf), XDP_PASS, TP_XDP_ZONE_PASS_ARP);
+	EXPECT(zone, pkt_build(buf, &ns), XDP_PASS, TP_XDP_ZONE_PASS_ND);
+	/* neighbour advertisement to the TP's global address: for the TP */
+	ns.src = "2001:db8:1::2";
+	ns.dst = "2001:db8:1::1";
+	ns.icmp_type = 136;
+	EXPECT(zone, pkt_build(buf, &ns), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
+	EXPECT(zone, pkt_build(buf, &mld), XDP_PASS, TP_XDP_ZONE_PASS_ND);
+	/* management traffic to the TP, even from an address in no zone */
+	EXPECT(zone, tcp("10.1.0.2", "10.1.0.1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
+	EXPECT(zone, tcp("10.9.9.9", "10.1.0.1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
+	EXPECT(zone, tcp("2001:db8:1::2", "2001:db8:1::1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
+	/* ... but not with a source route the kernel could follow onwards */
+	EXPECT(zone, pkt_build(buf, &opt), XDP_DROP, TP_XDP_ZONE_DROP_IP_OPTIONS);
+	EXPECT(zone, pkt_build(buf, &rh), XDP_DROP, TP_XDP_ZONE_DROP_IP_OPTIONS);
+}
+
+/* What a zone host sends hoping the TP's kernel carries it: never to the
+ * kernel, whatever the host's forwarding settings. */
+static void test_zone_never_to_kernel(void)
+{
+	struct pkt_spec nd_out = {.src = "2001:db8:1::2",
+				  .dst = "2001:db8:2::5",
+				  .proto = IPPROTO_ICMPV6,
+				  .icmp_type = 135};
 	struct pkt_spec dhcp = {.src = "0.0.0.0",
 				.dst = "255.255.255.255",
 				.proto = IPPROTO_UDP,
 				.sport = 68,
 				.dport = 67};
 
-	EXPECT(zone, pkt_build_arp(buf), XDP_PASS, TP_XDP_ZONE_PASS_NON_IP);
-	EXPECT(zone, pkt_build(buf, &ns), XDP_PASS, TP_XDP_ZONE_PASS_ND);
-	ns.src = "10.9.9.9"; /* not v6: family follows src, so build a v6 NA instead */
-	ns.src = "2001:db8:1::2";
-	ns.dst = "2001:db8:1::1";
-	ns.icmp_type = 136;
-	EXPECT(zone, pkt_build(buf, &ns), XDP_PASS, TP_XDP_ZONE_PASS_ND);
-	EXPECT(zone, pkt_build(buf, &mld), XDP_PASS, TP_XDP_ZONE_PASS_ND);
-	/* management traffic to the TP, even from an address in no zone */
-	EXPECT(zone, tcp("10.1.0.2", "10.1.0.1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
-	EXPECT(zone, tcp("10.9.9.9", "10.1.0.1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
-	EXPECT(zone, tcp("2001:db8:1::2", "2001:db8:1::1", 22), XDP_PASS, TP_XDP_ZONE_PASS_TO_TP);
-	EXPECT(zone, pkt_build(buf, &dhcp), XDP_PASS, TP_XDP_ZONE_PASS_LOCAL_SCOPE);
-	EXPECT(zone, udp("10.1.0.2", "239.1.2.3", 2222, NULL, 0), XDP_PASS,
-	       TP_XDP_ZONE_PASS_LOCAL_SCOPE);
-	EXPECT(zone, udp("2001:db8:1::2", "ff05::2", 2222, NULL, 0), XDP_PASS,
-	       TP_XDP_ZONE_PASS_LOCAL_SCOPE);
+	/* the TP's transit address is not an address of this port */
+	EXPECT(zone, tcp("10.1.0.2", "192.0.2.1", 22), XDP_DROP, TP_XDP_ZONE_DROP_NO_DST_ZONE);
+	/* a transit host, a zone without conduit: dataplane rules, not routing */
+	EXPECT(zone, tcp("10.1.0.2", "198.51.100.7", 22), XDP_DROP, TP_XDP_ZONE_DROP_NO_DST_ZONE);
+	EXPECT(zone, tcp("10.1.0.2", "10.3.0.5", 22), XDP_DROP, TP_XDP_ZONE_DROP_NO_CONDUIT);
+	/* ND towards another zone's host (hop limit 255: forwardable) is
+	 * ordinary traffic; from a link-local source it is in no zone */
+	EXPECT_ZONE_REDIRECT(pkt_build(buf, &nd_out));
+	nd_out.src = "fe80::2";
+	EXPECT(zone, pkt_build(buf, &nd_out), XDP_DROP, TP_XDP_ZONE_DROP_SPOOFED);
+	/* MLD types with hop limit 255 to a global group: not MLD the kernel needs */
+	nd_out.src = "2001:db8:1::2";
+	nd_out.dst = "ff0e::1";
+	nd_out.icmp_type = 131;
+	nd_out.ttl = 255;
+	EXPECT(zone, pkt_build(buf, &nd_out), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	/* broadcast, multicast, link-local: never crosses zones, not the kernel's */
+	EXPECT(zone, pkt_build(buf, &dhcp), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	EXPECT(zone, udp("10.1.0.2", "239.1.2.3", 2222, NULL, 0), XDP_DROP,
+	       TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	EXPECT(zone, udp("10.1.0.2", "169.254.0.9", 2222, NULL, 0), XDP_DROP,
+	       TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	EXPECT(zone, udp("2001:db8:1::2", "ff05::2", 2222, NULL, 0), XDP_DROP,
+	       TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	/* non-IP other than ARP: LLDP, a second VLAN tag */
+	EXPECT(zone, pkt_build_ethertype(buf, 0x88cc, 0), XDP_DROP, TP_XDP_ZONE_DROP_NON_IP);
+	EXPECT(zone, pkt_build_ethertype(buf, 0x8100, 42), XDP_DROP, TP_XDP_ZONE_DROP_NON_IP);
 }
 
 static void test_zone_vlan(void)
@@ -462,9 +515,12 @@ static void test_zone_flags(void)
 	s.flags = TP_XDP_F_ZONE_PAIR; /* anti-spoof off */
 	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
 	EXPECT_ZONE_REDIRECT(tcp("10.9.9.9", "10.2.0.5", 502));
-	s.flags = TP_XDP_F_ANTISPOOF | TP_XDP_F_XSK_MISS_PASS; /* pair gate off, fail open */
+	s.flags = TP_XDP_F_ANTISPOOF; /* pair gate off */
 	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
-	EXPECT(zone, tcp("10.1.0.2", "10.3.0.5", 502), XDP_PASS, TP_XDP_ZONE_XSK_MISS);
+	EXPECT(zone, tcp("10.1.0.2", "10.3.0.5", 502), XDP_DROP, TP_XDP_ZONE_XSK_MISS);
+	/* the retired "no socket: pass to the kernel" flag is refused */
+	s.flags = TP_XDP_F_ANTISPOOF | (1u << 3);
+	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), -EINVAL);
 	EXPECT(zone, tcp("10.9.9.9", "10.2.0.5", 502), XDP_DROP, TP_XDP_ZONE_DROP_SPOOFED);
 	s.flags = 1u << 30;
 	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), -EINVAL);
@@ -503,14 +559,92 @@ static void test_transit_to_kernel(void)
 				.more_fragments = true};
 	struct pkt_spec ping = {
 		.src = "198.51.100.7", .dst = "192.0.2.1", .proto = IPPROTO_ICMP, .icmp_type = 8};
+	struct pkt_spec ns = {.src = "fe80::7",
+			      .dst = "ff02::1:ff00:1",
+			      .proto = IPPROTO_ICMPV6,
+			      .icmp_type = 135};
+	struct pkt_spec mld = {.src = "fe80::7",
+			       .dst = "ff02::16",
+			       .proto = IPPROTO_ICMPV6,
+			       .icmp_type = 143,
+			       .v6_hopopts = true};
 
 	EXPECT(transit, udp("198.51.100.7", "192.0.2.1", 53, NULL, 0), XDP_PASS,
 	       TP_XDP_TRANSIT_PASS_OTHER_UDP);
 	EXPECT(transit, tcp("198.51.100.7", "192.0.2.1", 22), XDP_PASS,
 	       TP_XDP_TRANSIT_PASS_NOT_UDP);
+	EXPECT(transit, tcp("2001:db8:ff::7", "2001:db8:ff::1", 22), XDP_PASS,
+	       TP_XDP_TRANSIT_PASS_NOT_UDP);
+	EXPECT(transit, tcp("fe80::7", "fe80::1", 22), XDP_PASS, TP_XDP_TRANSIT_PASS_NOT_UDP);
 	EXPECT(transit, pkt_build(buf, &ping), XDP_PASS, TP_XDP_TRANSIT_PASS_NOT_UDP);
-	EXPECT(transit, pkt_build_arp(buf), XDP_PASS, TP_XDP_TRANSIT_PASS_NON_IP);
+	EXPECT(transit, pkt_build_arp(buf), XDP_PASS, TP_XDP_TRANSIT_PASS_ARP);
+	EXPECT(transit, pkt_build(buf, &ns), XDP_PASS, TP_XDP_TRANSIT_PASS_ND);
+	EXPECT(transit, pkt_build(buf, &mld), XDP_PASS, TP_XDP_TRANSIT_PASS_ND);
+	ns.src = "2001:db8:ff::7"; /* NA to the port's global address */
+	ns.dst = "2001:db8:ff::1";
+	ns.icmp_type = 136;
+	EXPECT(transit, pkt_build(buf, &ns), XDP_PASS, TP_XDP_TRANSIT_PASS_NOT_UDP);
 	EXPECT(transit, pkt_build(buf, &frag), XDP_PASS, TP_XDP_TRANSIT_PASS_FRAGMENT);
+}
+
+/* Clear packets a transit host sends to zone addresses (or anywhere but the
+ * port) hoping the TP's kernel routes them: never to the kernel. */
+static void test_transit_never_to_kernel(void)
+{
+	struct pkt_spec frag = {.src = "198.51.100.7",
+				.dst = "10.1.0.5",
+				.proto = IPPROTO_UDP,
+				.dport = 53,
+				.more_fragments = true};
+	struct pkt_spec ping = {
+		.src = "198.51.100.7", .dst = "10.1.0.5", .proto = IPPROTO_ICMP, .icmp_type = 8};
+	struct pkt_spec ns = {.src = "2001:db8:ff::7",
+			      .dst = "2001:db8:1::5",
+			      .proto = IPPROTO_ICMPV6,
+			      .icmp_type = 135};
+	struct pkt_spec opt = {.src = "198.51.100.7",
+			       .dst = "192.0.2.1",
+			       .proto = IPPROTO_TCP,
+			       .dport = 22,
+			       .ihl = 7};
+	struct pkt_spec rh = {.src = "2001:db8:ff::7",
+			      .dst = "2001:db8:ff::1",
+			      .proto = IPPROTO_UDP,
+			      .dport = 53,
+			      .v6_routing = true};
+
+	EXPECT(transit, tcp("198.51.100.7", "10.1.0.5", 502), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, udp("198.51.100.7", "10.1.0.5", 53, NULL, 0), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, pkt_build(buf, &ping), XDP_DROP, TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, pkt_build(buf, &frag), XDP_DROP, TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, tcp("2001:db8:ff::7", "2001:db8:1::5", 502), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	/* the TP's zone address is not an address of this port */
+	EXPECT(transit, tcp("198.51.100.7", "10.1.0.1", 22), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	/* ND with hop limit 255 to a zone host: forwardable, not ND for us */
+	EXPECT(transit, pkt_build(buf, &ns), XDP_DROP, TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	/* broadcast and multicast */
+	EXPECT(transit, udp("198.51.100.7", "255.255.255.255", 67, NULL, 0), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, udp("198.51.100.7", "224.0.0.5", 520, NULL, 0), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	/* to the port, but with a source route onwards */
+	EXPECT(transit, pkt_build(buf, &opt), XDP_DROP, TP_XDP_TRANSIT_DROP_IP_OPTIONS);
+	EXPECT(transit, pkt_build(buf, &rh), XDP_DROP, TP_XDP_TRANSIT_DROP_IP_OPTIONS);
+	/* non-IP other than ARP */
+	EXPECT(transit, pkt_build_ethertype(buf, 0x88cc, 0), XDP_DROP, TP_XDP_TRANSIT_DROP_NON_IP);
+	/* with no address written (tpd not started yet), nothing is local */
+	CU_ASSERT_EQUAL(tp_xdp_port_addrs_set(transit, NULL, 0), 0);
+	EXPECT(transit, tcp("198.51.100.7", "192.0.2.1", 22), XDP_DROP,
+	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	EXPECT(transit, pkt_build_arp(buf), XDP_PASS, TP_XDP_TRANSIT_PASS_ARP);
+	CU_ASSERT_EQUAL(configure_transit(), 0);
+	EXPECT(transit, tcp("198.51.100.7", "192.0.2.1", 22), XDP_PASS,
+	       TP_XDP_TRANSIT_PASS_NOT_UDP);
+	CU_ASSERT_EQUAL(tp_xdp_port_addrs_set(zone, transit_addrs, 1), -EINVAL);
 }
 
 static void test_transit_bad(void)
@@ -651,7 +785,7 @@ static void test_random_vs_model(void)
 			report("zone", buf, len, got, want);
 			bad++;
 		}
-		want = model_transit(buf, len, TP_XDP_DEFAULT_TUNNEL_PORT);
+		want = model_transit(buf, len, TP_XDP_DEFAULT_TUNNEL_PORT, transit_addrs, 3);
 		got = run_reason(transit, buf, len, &verdict);
 		transit_hit |= 1u << want;
 		if (got != (int)want || verdict != model_transit_verdict(want)) {
@@ -664,18 +798,19 @@ static void test_random_vs_model(void)
 	fprintf(stderr, "[reasons hit: zone %#x, transit %#x] ", zone_hit, transit_hit);
 	CU_ASSERT_EQUAL(zone_hit, (1u << TP_XDP_ZONE_NR_REASONS) - 1 -
 					  (1u << TP_XDP_ZONE_REDIRECT) -
-					  (1u << TP_XDP_ZONE_PASS_OTHER_HOST));
+					  (1u << TP_XDP_ZONE_DROP_OTHER_HOST));
 	CU_ASSERT_EQUAL(transit_hit, (1u << TP_XDP_TRANSIT_NR_REASONS) - 1 -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_HANDSHAKE) -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_COOKIE) -
 					     (1u << TP_XDP_TRANSIT_REDIRECT_DATA) -
 					     (1u << TP_XDP_TRANSIT_DROP_HS_RATELIMIT) -
-					     (1u << TP_XDP_TRANSIT_PASS_OTHER_HOST));
+					     (1u << TP_XDP_TRANSIT_DROP_OTHER_HOST));
 	CU_ASSERT_EQUAL(configure_transit(), 0);
 }
 
-/* The port is promiscuous under the PMD: unicast frames for other MACs go
- * to the kernel (which drops them) once the port's MAC is configured. */
+/* The port is promiscuous under the PMD: unicast frames for other MACs are
+ * dropped once the port's MAC is configured (a bridge or macvlan on the
+ * port would otherwise carry them on). */
 static void test_other_host(void)
 {
 	static const uint8_t ours[6] = {0x02, 0, 0, 0, 0, 0x01}; /* pkt.c's destination */
@@ -688,17 +823,17 @@ static void test_other_host(void)
 	EXPECT_ZONE_REDIRECT(tcp("10.1.0.2", "10.2.0.5", 502));
 	s.mac[5] = 0x77;
 	CU_ASSERT_EQUAL(tp_xdp_configure(zone, &s), 0);
-	EXPECT(zone, tcp("10.1.0.2", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
-	EXPECT(zone, tcp("10.9.9.9", "10.2.0.5", 502), XDP_PASS, TP_XDP_ZONE_PASS_OTHER_HOST);
+	EXPECT(zone, tcp("10.1.0.2", "10.2.0.5", 502), XDP_DROP, TP_XDP_ZONE_DROP_OTHER_HOST);
+	EXPECT(zone, tcp("10.9.9.9", "10.2.0.5", 502), XDP_DROP, TP_XDP_ZONE_DROP_OTHER_HOST);
 	len = pkt_build_arp(buf);
 	memset(buf, 0xff, 6); /* broadcast: for everyone */
-	EXPECT(zone, len, XDP_PASS, TP_XDP_ZONE_PASS_NON_IP);
+	EXPECT(zone, len, XDP_PASS, TP_XDP_ZONE_PASS_ARP);
 	len = tcp("10.1.0.2", "10.3.0.5", 502);
 	buf[0] = 0x01; /* multicast MAC */
 	EXPECT(zone, len, XDP_DROP, TP_XDP_ZONE_DROP_NO_CONDUIT);
 
 	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
-	EXPECT(transit, wg("198.51.100.7", 4, 48), XDP_PASS, TP_XDP_TRANSIT_PASS_OTHER_HOST);
+	EXPECT(transit, wg("198.51.100.7", 4, 48), XDP_DROP, TP_XDP_TRANSIT_DROP_OTHER_HOST);
 	memcpy(s.mac, ours, 6);
 	CU_ASSERT_EQUAL(tp_xdp_configure(transit, &s), 0);
 	EXPECT_TRANSIT_REDIRECT(wg("198.51.100.7", 4, 48), TP_XDP_TRANSIT_REDIRECT_DATA);
@@ -757,7 +892,8 @@ int main(void)
 	CU_add_test(s, "zone: valid pair", test_zone_valid_pair);
 	CU_add_test(s, "zone: spoofed source", test_zone_spoofed);
 	CU_add_test(s, "zone: no conduit / no zone", test_zone_no_conduit);
-	CU_add_test(s, "zone: ARP, ND, to TP, local scope", test_zone_to_kernel);
+	CU_add_test(s, "zone: ARP, ND, to TP", test_zone_to_kernel);
+	CU_add_test(s, "zone: never to the kernel", test_zone_never_to_kernel);
 	CU_add_test(s, "zone: VLAN", test_zone_vlan);
 	CU_add_test(s, "zone: truncated at every layer", test_zone_truncated);
 	CU_add_test(s, "zone: padding, fragments", test_zone_padding_and_fragments);
@@ -765,6 +901,7 @@ int main(void)
 	CU_add_test(s, "zone: flags", test_zone_flags);
 	CU_add_test(s, "transit: tunnel UDP", test_transit_tunnel);
 	CU_add_test(s, "transit: to kernel", test_transit_to_kernel);
+	CU_add_test(s, "transit: never to the kernel", test_transit_never_to_kernel);
 	CU_add_test(s, "transit: malformed", test_transit_bad);
 	CU_add_test(s, "transit: handshake flood", test_transit_handshake_flood);
 	CU_add_test(s, "transit: port and flags", test_transit_port_config);

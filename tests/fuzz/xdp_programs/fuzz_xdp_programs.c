@@ -27,6 +27,7 @@ static struct tp_xdp_zone_prefix prefixes[6];
 static uint32_t local_zones[] = {1};
 static struct tp_xdp_zone_pair pairs[] = {{1, 2}};
 static struct tp_prefix addrs[2];
+static struct tp_prefix transit_addrs[2]; /* the transit port's own */
 static struct tp_xdp_zones tables = {
 	.prefixes = prefixes,
 	.n_prefixes = 6,
@@ -66,6 +67,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	tp_xdp_settings_default(&s);
 	s.flags &= ~(uint32_t)TP_XDP_F_HS_RATELIMIT; /* the model is stateless */
 	must(tp_xdp_configure(transit, &s) == 0, "tp_xdp_configure");
+	must(tp_prefix_parse("192.0.2.1", &transit_addrs[0]), "address");
+	must(tp_prefix_parse("2001:db8:ff::1", &transit_addrs[1]), "address");
+	must(tp_xdp_port_addrs_set(transit, transit_addrs, 2) == 0, "tp_xdp_port_addrs_set");
 	return 0;
 }
 
@@ -107,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "zone: counter %d verdict %u, model %u\n", got, verdict, want);
 		abort();
 	}
-	want = model_transit(data, size, TP_XDP_DEFAULT_TUNNEL_PORT);
+	want = model_transit(data, size, TP_XDP_DEFAULT_TUNNEL_PORT, transit_addrs, 2);
 	got = run(transit, data, size, &verdict);
 	if (got != (int)want || verdict != model_transit_verdict(want)) {
 		fprintf(stderr, "transit: counter %d verdict %u, model %u\n", got, verdict, want);

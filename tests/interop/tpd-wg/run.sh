@@ -35,6 +35,7 @@ tpdlab_up
 
 # tp2 = wireguard-go + kernel routing
 wgx() { ip netns exec "$PFX-tp2" "$@"; }
+wgx sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 # a plain router
 wgx env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go -f "$WG" >"$W/wg.log" 2>&1 &
 WG_PID=$!
 for _ in $(seq 50); do wgx ip link show "$WG" >/dev/null 2>&1 && break; sleep 0.1; done

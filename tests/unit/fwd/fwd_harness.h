@@ -18,6 +18,10 @@
  * run the parse stage and the forwarding stage on a burst, and h_poll()
  * one iteration of the worker hook (frames from the control thread,
  * staged packets). Static functions: include once per program.
+ *
+ * H.v6 set before h_setup() puts both TPs' endpoints on an IPv6 transit
+ * network (2001:db8::11, ::12); H.on_take, if set, sees every frame the
+ * TP sent before h_take() returns it (the wire checks of test_fwd_wire).
  */
 #ifndef FWD_HARNESS_H
 #define FWD_HARNESS_H
@@ -71,6 +75,8 @@ struct harness {
 	unsigned n_log_total; /* every line, kept or not */
 	char log_last[TP_FLOWLOG_LINE_MAX];
 	int64_t r10_not_after; /* rule 10's not_after in the next h_apply; 0 = none */
+	bool v6;					     /* IPv6 transit endpoints */
+	void (*on_take)(int role, const struct rte_mbuf *m); /* every frame sent */
 };
 
 static struct harness H;
@@ -90,6 +96,9 @@ static const uint8_t h_mac_nh[6] = {0x02, 0, 0, 0, 0, 0x99}; /* every next hop *
 static const uint8_t h_addr_tp1[4] = {192, 0, 2, 11};
 static const uint8_t h_addr_tp2[4] = {192, 0, 2, 12};
 static const uint8_t h_addr_gw[4] = {10, 1, 0, 1};
+static const uint8_t h_addr6_tp1[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x11};
+static const uint8_t h_addr6_tp2[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x12};
+static const uint8_t h_addr6_gw[16] = {0xfd, 0x00, 0x00, 0x01, [15] = 0x01};
 
 static uint64_t h_clock(void *arg)
 {
@@ -201,6 +210,21 @@ static struct rte_mbuf *h_transit_frame(const uint8_t *msg, size_t len)
 	uint8_t buf[2048];
 	uint16_t c;
 
+	if (H.v6) {
+		memset(buf, 0, 48);
+		buf[0] = 0x60;
+		buf[4] = (uint8_t)((8 + len) >> 8);
+		buf[5] = (uint8_t)(8 + len);
+		buf[6] = 17;
+		buf[7] = 64;
+		memcpy(buf + 8, h_addr6_tp2, 16);
+		memcpy(buf + 24, h_addr6_tp1, 16);
+		buf[40] = 51820 >> 8, buf[41] = 51820 & 0xff;
+		buf[42] = 51820 >> 8, buf[43] = 51820 & 0xff;
+		buf[44] = (uint8_t)((8 + len) >> 8), buf[45] = (uint8_t)(8 + len);
+		memcpy(buf + 48, msg, len);
+		return h_frame(h_mac_tp, buf, 48 + len, 0x86dd);
+	}
 	memset(buf, 0, 28);
 	buf[0] = 0x45;
 	buf[2] = (uint8_t)((28 + len) >> 8);
@@ -245,7 +269,11 @@ static unsigned h_poll(void)
 /* Frames the TP sent out of a port (caller frees). */
 static unsigned h_take(int role, struct rte_mbuf **pkts, unsigned max)
 {
-	return rte_ring_dequeue_burst(H.tx[role], (void **)pkts, max, NULL);
+	unsigned n = rte_ring_dequeue_burst(H.tx[role], (void **)pkts, max, NULL);
+
+	for (unsigned i = 0; i < n && H.on_take; i++)
+		H.on_take(role, pkts[i]);
+	return n;
 }
 
 static void h_drain(void)
@@ -262,9 +290,10 @@ static void h_drain(void)
 static const uint8_t *h_msg_of(struct rte_mbuf *m, size_t *len)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t hdr = p[12] == 0x86 ? 14 + 40 + 8 : 14 + 20 + 8;
 
-	*len = rte_pktmbuf_data_len(m) - 42;
-	return p + 42;
+	*len = rte_pktmbuf_data_len(m) - hdr;
+	return p + hdr;
 }
 
 /* Set by a test to change the site before it is signed; NULL: none. */
@@ -288,9 +317,15 @@ static struct tp_site *h_site(void)
 	for (int t = 0; t < 2; t++) {
 		s->tps[t].n_endpoints = 1;
 		s->tps[t].endpoints = calloc(1, sizeof(struct tp_endpoint));
-		s->tps[t].endpoints[0].addr.family = TP_AF_INET;
-		s->tps[t].endpoints[0].addr.len = 32;
-		memcpy(s->tps[t].endpoints[0].addr.addr, t ? h_addr_tp2 : h_addr_tp1, 4);
+		if (H.v6) {
+			s->tps[t].endpoints[0].addr.family = TP_AF_INET6;
+			s->tps[t].endpoints[0].addr.len = 128;
+			memcpy(s->tps[t].endpoints[0].addr.addr, t ? h_addr6_tp2 : h_addr6_tp1, 16);
+		} else {
+			s->tps[t].endpoints[0].addr.family = TP_AF_INET;
+			s->tps[t].endpoints[0].addr.len = 32;
+			memcpy(s->tps[t].endpoints[0].addr.addr, t ? h_addr_tp2 : h_addr_tp1, 4);
+		}
 		s->tps[t].endpoints[0].port = 51820;
 	}
 	s->n_zones = 3;
@@ -506,8 +541,10 @@ static int h_setup(const char *prog)
 		.counters = H.counters,
 		.control_slot = 1,
 		.clock = {.now_ns = h_clock},
-		.transit_addr4 = h_addr_tp1,
+		.transit_addr4 = H.v6 ? NULL : h_addr_tp1,
+		.transit_addr6 = H.v6 ? h_addr6_tp1 : NULL,
 		.zone_addr4 = h_addr_gw,
+		.zone_addr6 = h_addr6_gw,
 		.static_mac = h_mac_nh,
 		.wall_ns = h_wall,
 		.log = h_log,
@@ -533,8 +570,9 @@ static int h_setup(const char *prog)
 	memcpy(rc.private_key, H.rpriv, 32);
 	H.remote = tp_tunnel_new(&rc);
 	memcpy(pc.public_key, H.pub, 32);
-	pc.endpoint = (struct tp_tunnel_endpoint){.family = AF_INET, .port = 51820};
-	memcpy(pc.endpoint.addr, h_addr_tp1, 4);
+	pc.endpoint =
+		(struct tp_tunnel_endpoint){.family = H.v6 ? AF_INET6 : AF_INET, .port = 51820};
+	memcpy(pc.endpoint.addr, H.v6 ? h_addr6_tp1 : h_addr_tp1, H.v6 ? 16 : 4);
 	H.remote_peer = tp_tunnel_peer_add(H.remote, &pc);
 	if (!H.remote || !H.remote_peer)
 		return -5;
@@ -548,9 +586,10 @@ static int h_setup(const char *prog)
 	{
 		size_t len;
 		const uint8_t *msg = h_msg_of(m[0], &len);
-		struct tp_tunnel_endpoint src = {.family = AF_INET, .port = 51820};
+		struct tp_tunnel_endpoint src = {.family = H.v6 ? AF_INET6 : AF_INET,
+						 .port = 51820};
 
-		memcpy(src.addr, h_addr_tp1, 4);
+		memcpy(src.addr, H.v6 ? h_addr6_tp1 : h_addr_tp1, H.v6 ? 16 : 4);
 		if (tp_tunnel_handshake_receive(H.remote, msg, len, &src, false) != TP_TUNNEL_OK)
 			return -8;
 		rte_pktmbuf_free(m[0]);
