@@ -3,6 +3,7 @@
  * tpctl: talk to a running tpd over its admin socket (tp/admin.h).
  *
  *   tpctl [--socket PATH] [--json] status|counters [--all]|peers|zones|flows|apply FILE
+ *   tpctl [--socket PATH] metrics [openmetrics|text]
  *
  * Exit codes: 0 done, 1 tpd answered with an error, 2 usage, 3 no tpd.
  */
@@ -17,6 +18,7 @@
 #include "tp/admin.h"
 #include "tp/counters.h"
 #include "export.h"
+#include "metrics.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2
@@ -33,6 +35,7 @@ static void usage(FILE *f)
 		   "  flows           tracked flows\n"
 		   "  apply FILE      apply a policy bundle (.tpb)\n"
 		   "  export [FILE]   verification export (canonical JSON)\n"
+		   "  metrics [text]  Prometheus metrics (OpenMetrics; text: format 0.0.4)\n"
 		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n");
 }
 
@@ -286,6 +289,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "export"))
 		return tpctl_export(path, argc - optind + 1, argv + optind - 1);
+	if (!strcmp(cmd, "metrics"))
+		return tpctl_metrics(path, argc - optind + 1, argv + optind - 1);
 	req = json_pack("{s:s}", "cmd", cmd);
 	if (!strcmp(cmd, "apply")) {
 		if (optind != argc - 1) {

@@ -23,6 +23,7 @@
 #include "tp/ctrl_client.h"
 #include "tp/counters.h"
 #include "tp/fwd.h"
+#include "tp/metrics.h"
 #include "tp/neigh.h"
 #include "tp/runtime.h"
 
@@ -34,6 +35,7 @@ struct tpd {
 	struct tp_counters *counters; /* n_workers slots + one for control */
 	struct tp_runtime rt;
 	struct tp_admin *admin;
+	struct tp_metrics_http *metrics; /* NULL without metrics_listen */
 	struct tp_neigh *neigh; /* xdp mode: next hops on the two interfaces */
 	struct tp_fwd *fwd;	/* forwarding: policy, tunnel, stages */
 	int udp_fd;		/* holds listen_port in xdp mode so nothing else takes it */
@@ -69,6 +71,10 @@ json_t *tpd_controller_json(struct tpd *d);
 /* The admin socket's commands. */
 extern const struct tp_admin_cmd tpd_admin_cmds[];
 extern const size_t tpd_admin_n_cmds;
+
+/* The /metrics body: the admin commands tp_metrics_sources names, called
+ * in process, through the formatter (tp_metrics_body_fn; arg is the tpd). */
+char *tpd_metrics_text(void *arg, enum tp_metrics_format fmt, size_t *len);
 
 /* Register /tableau/... telemetry commands; d must outlive EAL. */
 int tpd_telemetry_register(struct tpd *d);
