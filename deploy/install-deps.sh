@@ -20,6 +20,8 @@ PKGS=(
 	graphviz procps psmisc kmod util-linux ethtool
 	# verify tests validate exports against the JSON Schema
 	python3 python3-jsonschema python3-cryptography
+	# metrics tests: promtool check metrics, and a strict OpenMetrics parser
+	prometheus python3-prometheus-client
 )
 
 if [ "$(id -u)" -ne 0 ]; then

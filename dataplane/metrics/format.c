@@ -28,13 +28,6 @@ struct label {
 	const char *k, *v;
 };
 
-const char *tp_metrics_content_type(enum tp_metrics_format fmt)
-{
-	return fmt == TP_METRICS_OPENMETRICS
-		       ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-		       : "text/plain; version=0.0.4; charset=utf-8";
-}
-
 /* Label values and HELP text: backslash, double quote (labels only) and
  * newline escaped, as both formats require. */
 static void put_escaped(FILE *f, const char *s, bool quote)

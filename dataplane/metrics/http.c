@@ -35,6 +35,13 @@ struct tp_metrics_http {
 	struct conn c[TP_METRICS_CLIENTS_MAX];
 };
 
+const char *tp_metrics_content_type(enum tp_metrics_format fmt)
+{
+	return fmt == TP_METRICS_OPENMETRICS
+		       ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+		       : "text/plain; version=0.0.4; charset=utf-8";
+}
+
 /* --- the request parser (untrusted bytes: tests/fuzz/metrics_http) --- */
 
 /* RFC 9110 token characters */
