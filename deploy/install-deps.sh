@@ -21,7 +21,7 @@ PKGS=(
 	# verify tests validate exports against the JSON Schema
 	python3 python3-jsonschema python3-cryptography
 	# metrics tests: promtool check metrics, and a strict OpenMetrics parser
-	prometheus python3-prometheus-client
+	prometheus python3-prometheus-client curl
 )
 
 if [ "$(id -u)" -ne 0 ]; then
