@@ -27,8 +27,8 @@ enum key_type {
 	KT_CORES, /* list of lcore ids: "1,2" or "1-3" */
 	KT_KEY,	  /* base64 public key */
 	KT_IDLE,  /* fd | sleep */
-	KT_LISTEN, /* PORT, ADDR:PORT or [ADDR6]:PORT */
-	KT_YESNO,  /* yes | no into a bool field */
+	KT_ADDR,  /* PORT, ADDR:PORT or [ADDR6]:PORT */
+	KT_BOOL,  /* yes | no into a bool field */
 };
 
 struct key_def {
@@ -73,8 +73,8 @@ static const struct key_def keys[] = {
 	{"controller_key", KT_KEY, F(controller_key), 0, 0},
 	{"failure_mode", KT_FAIL, F(failure_mode), 0, 0},
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
-	{"metrics_listen", KT_LISTEN, F(metrics_port), 1, 65535},
-	{"metrics_listen_remote", KT_YESNO, F(metrics_remote), 0, 0},
+	{"metrics_listen", KT_ADDR, F(metrics_port), 1, 65535},
+	{"metrics_listen_remote", KT_BOOL, F(metrics_remote), 0, 0},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -322,9 +322,9 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 		return 0;
 	case KT_CORES:
 		return parse_cores(v, k, cfg, err, line);
-	case KT_LISTEN:
+	case KT_ADDR:
 		return parse_listen(v, k, cfg, err, line);
-	case KT_YESNO:
+	case KT_BOOL:
 		if (strcmp(v, "yes") && strcmp(v, "no"))
 			return fail(err, line, "%s: '%s' is not one of yes, no", k->name, v);
 		*(bool *)(void *)field = !strcmp(v, "yes");

@@ -95,8 +95,7 @@ static void counter_family(struct out *o, json_t *obj, const char *name, const c
 	if (!json_is_object(obj))
 		return;
 	family(o, name, COUNTER, help);
-	json_object_foreach(obj, k, v)
-		counter(o, name, &(struct label){key, k}, 1, v);
+	json_object_foreach(obj, k, v) counter(o, name, &(struct label){key, k}, 1, v);
 }
 
 static void status_families(struct out *o, json_t *st)
@@ -108,11 +107,11 @@ static void status_families(struct out *o, json_t *st)
 		return;
 	family(o, "tableau_build_info", GAUGE, "This tpd: instance name, version, mode, identity");
 	gauge(o, "tableau_build_info",
-	      (struct label[]){{"name", json_string_value(json_object_get(st, "name")) ?: ""},
-			       {"version", json_string_value(json_object_get(st, "version")) ?: ""},
-			       {"mode", json_string_value(json_object_get(st, "mode")) ?: ""},
-			       {"identity",
-				json_string_value(json_object_get(st, "identity")) ?: ""}},
+	      (struct label[]){
+		      {"name", json_string_value(json_object_get(st, "name")) ?: ""},
+		      {"version", json_string_value(json_object_get(st, "version")) ?: ""},
+		      {"mode", json_string_value(json_object_get(st, "mode")) ?: ""},
+		      {"identity", json_string_value(json_object_get(st, "identity")) ?: ""}},
 	      4, 1);
 	family(o, "tableau_uptime_seconds", GAUGE, "Seconds since tpd started");
 	gauge(o, "tableau_uptime_seconds", NULL, 0,
@@ -180,8 +179,7 @@ static void controller_families(struct out *o, json_t *c)
 	family(o, "tableau_controller_state", GAUGE,
 	       "The controller session's state: 1 for the current one");
 	gauge(o, "tableau_controller_state",
-	      &(struct label){"state", json_string_value(json_object_get(c, "state")) ?: ""}, 1,
-	      1);
+	      &(struct label){"state", json_string_value(json_object_get(c, "state")) ?: ""}, 1, 1);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		family(o, names[i], COUNTER, helps[i]);
 		counter(o, names[i], NULL, 0, json_object_get(c, keys[i]));
@@ -205,8 +203,9 @@ static void rule_family(struct out *o, json_t *obj, const char *name, const char
 		char id[24];
 
 		snprintf(id, sizeof(id), "%.*s", colon ? (int)(colon - k) : (int)strlen(k), k);
-		counter(o, name, (struct label[]){{"rule", id}, {"rule_name", colon ? colon + 1 : ""}},
-			2, v);
+		counter(o, name,
+			(struct label[]){{"rule", id}, {"rule_name", colon ? colon + 1 : ""}}, 2,
+			v);
 	}
 }
 
@@ -239,8 +238,7 @@ static void stats_families(struct out *o, json_t *stats)
 
 			if (port_stat(k, port, dir, unit) && !strcmp(unit, units[u]))
 				counter(o, name,
-					(struct label[]){{"port", port}, {"direction", dir}}, 2,
-					v);
+					(struct label[]){{"port", port}, {"direction", dir}}, 2, v);
 		}
 	}
 	json_object_foreach(stats, k, v)
@@ -287,8 +285,8 @@ static void flow_families(struct out *o, json_t *flows)
 			for (size_t i = 0; i < sizeof(per_packet) / sizeof(per_packet[0]); i++)
 				pkt = pkt || !strcmp(k, per_packet[i]);
 			if (pkt == !pass)
-				counter(o, name,
-					&(struct label){pass ? "event" : "result", k}, 1, v);
+				counter(o, name, &(struct label){pass ? "event" : "result", k}, 1,
+					v);
 		}
 	}
 }
@@ -330,25 +328,25 @@ static void counters_families(struct out *o, json_t *c)
 static void peer_families(struct out *o, json_t *peers, int64_t now_s)
 {
 	static const char *const keys[] = {"rx_bytes", "tx_bytes", "handshakes", "staged_total"};
-	static const char *const names[] = {"tableau_peer_receive_bytes",
-					    "tableau_peer_transmit_bytes", "tableau_peer_handshakes",
-					    "tableau_peer_staged_packets"};
-	static const char *const helps[] = {
-		"Bytes received from each peer through the tunnel",
-		"Bytes sent to each peer through the tunnel", "Handshakes completed with each peer",
-		"Packets held for each peer while a handshake ran"};
+	static const char *const names[] = {
+		"tableau_peer_receive_bytes", "tableau_peer_transmit_bytes",
+		"tableau_peer_handshakes", "tableau_peer_staged_packets"};
+	static const char *const helps[] = {"Bytes received from each peer through the tunnel",
+					    "Bytes sent to each peer through the tunnel",
+					    "Handshakes completed with each peer",
+					    "Packets held for each peer while a handshake ran"};
 	json_t *list = json_object_get(peers, "peers"), *e;
 	size_t i;
 
 	if (!json_is_array(list))
 		return;
 	family(o, "tableau_peer_up", GAUGE, "1 if a session key with the peer is current");
-	json_array_foreach(list, i, e)
-		gauge(o, "tableau_peer_up",
-		      (struct label[]){{"peer", json_string_value(json_object_get(e, "name")) ?: ""},
-				       {"public_key",
-					json_string_value(json_object_get(e, "public_key")) ?: ""}},
-		      2, !strcmp(json_string_value(json_object_get(e, "state")) ?: "", "up"));
+	json_array_foreach(list, i, e) gauge(
+		o, "tableau_peer_up",
+		(struct label[]){
+			{"peer", json_string_value(json_object_get(e, "name")) ?: ""},
+			{"public_key", json_string_value(json_object_get(e, "public_key")) ?: ""}},
+		2, !strcmp(json_string_value(json_object_get(e, "state")) ?: "", "up"));
 	family(o, "tableau_peer_last_handshake_timestamp_seconds", GAUGE,
 	       "Last completed handshake with each peer, seconds since the epoch (0: never)");
 	json_array_foreach(list, i, e)
@@ -356,20 +354,21 @@ static void peer_families(struct out *o, json_t *peers, int64_t now_s)
 		json_int_t ago = json_integer_value(json_object_get(e, "last_handshake_s_ago"));
 
 		gauge(o, "tableau_peer_last_handshake_timestamp_seconds",
-		      (struct label[]){{"peer", json_string_value(json_object_get(e, "name")) ?: ""},
-				       {"public_key",
-					json_string_value(json_object_get(e, "public_key")) ?: ""}},
+		      (struct label[]){
+			      {"peer", json_string_value(json_object_get(e, "name")) ?: ""},
+			      {"public_key",
+			       json_string_value(json_object_get(e, "public_key")) ?: ""}},
 		      2, ago < 0 || ago > now_s ? 0 : (long long)(now_s - ago));
 	}
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		family(o, names[k], COUNTER, helps[k]);
-		json_array_foreach(list, i, e)
-			counter(o, names[k],
-				(struct label[]){
-					{"peer", json_string_value(json_object_get(e, "name")) ?: ""},
-					{"public_key",
-					 json_string_value(json_object_get(e, "public_key")) ?: ""}},
-				2, json_object_get(e, keys[k]));
+		json_array_foreach(list, i, e) counter(
+			o, names[k],
+			(struct label[]){
+				{"peer", json_string_value(json_object_get(e, "name")) ?: ""},
+				{"public_key",
+				 json_string_value(json_object_get(e, "public_key")) ?: ""}},
+			2, json_object_get(e, keys[k]));
 	}
 }
 

@@ -114,7 +114,8 @@ int tp_metrics_http_parse(const char *buf, size_t len, struct tp_metrics_http_re
 	if (!target_len || i >= end || buf[i] != ' ')
 		return 400;
 	i++;
-	if (end - i < 8 || memcmp(buf + i, "HTTP/1.", 7) || (buf[i + 7] != '0' && buf[i + 7] != '1'))
+	if (end - i < 8 || memcmp(buf + i, "HTTP/1.", 7) ||
+	    (buf[i + 7] != '0' && buf[i + 7] != '1'))
 		return 400;
 	i = eol(buf, i + 8, end);
 	if (!i)
@@ -130,7 +131,8 @@ int tp_metrics_http_parse(const char *buf, size_t len, struct tp_metrics_http_re
 			return 400;
 		value = ++i;
 		/* visible ASCII, space, tab, obs-text; no other control */
-		while (i < end && (buf[i] == '\t' || (unsigned char)buf[i] >= ' ') && buf[i] != 0x7f)
+		while (i < end && (buf[i] == '\t' || (unsigned char)buf[i] >= ' ') &&
+		       buf[i] != 0x7f)
 			i++;
 		value_len = i - value;
 		i = eol(buf, i, end);

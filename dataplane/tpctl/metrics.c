@@ -48,7 +48,8 @@ int tpctl_metrics(const char *socket_path, int argc, char **argv)
 			return EXIT_NO_TPD;
 		}
 		if (json_is_true(json_object_get(reply, "ok"))) {
-			json_object_set(in, tp_metrics_sources[i], json_object_get(reply, "result"));
+			json_object_set(in, tp_metrics_sources[i],
+					json_object_get(reply, "result"));
 		} else {
 			const char *e = json_string_value(json_object_get(reply, "error"));
 

@@ -270,7 +270,8 @@ static void control_loop(struct tpd *d)
 		if (d->metrics) {
 			int t = tp_metrics_http_timeout_ms(d->metrics);
 
-			n += tp_metrics_http_pollfds(d->metrics, pfd + n, TP_METRICS_CLIENTS_MAX + 1);
+			n += tp_metrics_http_pollfds(d->metrics, pfd + n,
+						     TP_METRICS_CLIENTS_MAX + 1);
 			timeout = t >= 0 && t < timeout ? t : timeout;
 		}
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {

@@ -35,7 +35,6 @@ struct tpd {
 	struct tp_counters *counters; /* n_workers slots + one for control */
 	struct tp_runtime rt;
 	struct tp_admin *admin;
-	struct tp_metrics_http *metrics; /* NULL without metrics_listen */
 	struct tp_neigh *neigh; /* xdp mode: next hops on the two interfaces */
 	struct tp_fwd *fwd;	/* forwarding: policy, tunnel, stages */
 	int udp_fd;		/* holds listen_port in xdp mode so nothing else takes it */
@@ -47,6 +46,8 @@ struct tpd {
 	struct tp_ctrl_apply policy;
 	struct tp_ctrl_client *ctrl; /* NULL without controller_address */
 	uint64_t last_acked_version;
+	/* the /metrics endpoint; NULL without metrics_listen */
+	struct tp_metrics_http *metrics;
 };
 
 /* The counter slot of the control thread. */

@@ -38,9 +38,9 @@
 
 #include "tp/clock.h"
 
-#define TP_METRICS_CLIENTS_MAX	 8
-#define TP_METRICS_REQUEST_MAX	 4096		/* request line and headers, bytes */
-#define TP_METRICS_TIMEOUT_NS	 5000000000ull /* a connection's whole life */
+#define TP_METRICS_CLIENTS_MAX 8
+#define TP_METRICS_REQUEST_MAX 4096	     /* request line and headers, bytes */
+#define TP_METRICS_TIMEOUT_NS  5000000000ull /* a connection's whole life */
 
 enum tp_metrics_format {
 	TP_METRICS_OPENMETRICS = 1, /* application/openmetrics-text; version=1.0.0 */
@@ -84,9 +84,9 @@ int tp_metrics_http_parse(const char *buf, size_t len, struct tp_metrics_http_re
 typedef char *(*tp_metrics_body_fn)(void *arg, enum tp_metrics_format fmt, size_t *len);
 
 struct tp_metrics_http_params {
-	int family;	     /* AF_INET or AF_INET6 */
-	uint8_t addr[16];    /* 4 bytes for AF_INET */
-	uint16_t port;	     /* host order */
+	int family;	       /* AF_INET or AF_INET6 */
+	uint8_t addr[16];      /* 4 bytes for AF_INET */
+	uint16_t port;	       /* host order */
 	struct tp_clock clock; /* deadlines */
 	tp_metrics_body_fn body;
 	void *arg;

@@ -39,7 +39,8 @@ static const char fixture[] =
 	"  \"flows\": {\"created\": 6, \"hits\": 8, \"denied\": 1},"
 	"  \"tunnel\": {\"ok\": 2},"
 	"  \"xdp\": {\"zone\": {\"pass\": 11, \"drop_no_conduit\": 1}, \"transit\": {}}},"
-	" \"peers\": {\"peers\": [{\"name\": \"tp2\", \"public_key\": \"a+b/c=\", \"state\": \"up\","
+	" \"peers\": {\"peers\": [{\"name\": \"tp2\", \"public_key\": \"a+b/c=\", \"state\": "
+	"\"up\","
 	"   \"last_handshake_s_ago\": 5, \"handshakes\": 1, \"rx_bytes\": 100, \"tx_bytes\": 200,"
 	"   \"staged_total\": 0},"
 	"  {\"name\": \"tp3\", \"public_key\": \"k3\", \"state\": \"idle\","
@@ -134,16 +135,19 @@ static void test_openmetrics(void)
 	CU_ASSERT_TRUE(has_line(t, "# TYPE tableau_dropped_packets counter"));
 	CU_ASSERT_TRUE(has_line(t, "tableau_dropped_packets_total{reason=\"no_policy\"} 5"));
 	CU_ASSERT_TRUE(has_line(t, "tableau_dropped_packets_total{reason=\"ip4_csum\"} 0"));
-	CU_ASSERT_TRUE(has_line(t, "tableau_port_packets_total{port=\"zone\",direction=\"rx\"} 10"));
-	CU_ASSERT_TRUE(has_line(t, "tableau_port_bytes_total{port=\"zone\",direction=\"rx\"} 1000"));
+	CU_ASSERT_TRUE(
+		has_line(t, "tableau_port_packets_total{port=\"zone\",direction=\"rx\"} 10"));
+	CU_ASSERT_TRUE(
+		has_line(t, "tableau_port_bytes_total{port=\"zone\",direction=\"rx\"} 1000"));
 	CU_ASSERT_TRUE(has_line(t, "tableau_parsed_packets_total 19"));
 	/* a value past INT64_MAX comes through the JSON as negative: the
 	 * counter is the unsigned number tpd counted */
 	CU_ASSERT_TRUE(has_line(t, "tableau_housekeeping_ticks_total 18446744073709551615"));
 	/* label values: quote, backslash and newline escaped */
-	CU_ASSERT_TRUE(has_line(
-		t, "tableau_rule_hit_packets_total{rule=\"10\",rule_name=\"modbus \\\"z1\\\"\\\\z2\\nx\"} 4"));
-	CU_ASSERT_TRUE(has_line(t, "tableau_rule_hit_packets_total{rule=\"default\",rule_name=\"\"} 2"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_rule_hit_packets_total{rule=\"10\",rule_name=\"modbus "
+				   "\\\"z1\\\"\\\\z2\\nx\"} 4"));
+	CU_ASSERT_TRUE(
+		has_line(t, "tableau_rule_hit_packets_total{rule=\"default\",rule_name=\"\"} 2"));
 	CU_ASSERT_TRUE(has_line(t, "tableau_rule_hit_packets_total{rule=\"11\",rule_name=\"\"} 1"));
 	CU_ASSERT_TRUE(has_line(
 		t, "tableau_rule_rate_limited_packets_total{rule=\"10\",rule_name=\"modbus\"} 3"));
@@ -374,9 +378,8 @@ static void test_server_answers(void)
 	spin(h);
 	reply(fd, buf, sizeof(buf));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "HTTP/1.1 200 OK\r\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(
-		buf,
-		"\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\r\nContent-Type: application/openmetrics-text; "
+					   "version=1.0.0; charset=utf-8\r\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\r\nContent-Length: 9\r\n"));
 	CU_ASSERT_TRUE(strlen(buf) > 9 && !strcmp(buf + strlen(buf) - 9, "om\n# EOF\n"));
 	CU_ASSERT_TRUE(closed(fd));
@@ -461,8 +464,7 @@ static void test_config(void)
 
 	CU_ASSERT_EQUAL_FATAL(tp_config_parse("mode = memory\n", &c, &e), 0);
 	CU_ASSERT_EQUAL(c.metrics_port, 0); /* off by default */
-	CU_ASSERT_EQUAL_FATAL(tp_config_parse("mode = memory\nmetrics_listen = 9475\n", &c, &e),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(tp_config_parse("mode = memory\nmetrics_listen = 9475\n", &c, &e), 0);
 	CU_ASSERT_EQUAL(c.metrics_port, 9475);
 	CU_ASSERT_EQUAL(c.metrics_family, AF_INET);
 	CU_ASSERT_EQUAL(memcmp(c.metrics_addr, (uint8_t[]){127, 0, 0, 1}, 4), 0);
