@@ -211,6 +211,31 @@ static void test_missing_sources(void)
 	json_decref(in);
 }
 
+/* With controller_address: the session's state and counters. */
+static void test_controller(void)
+{
+	json_t *in = json_pack(
+		"{s:{s:{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}}}}", "status", "controller",
+		"address", "192.0.2.250:7443", "state", "connected", "attempts", (json_int_t)3,
+		"sessions", (json_int_t)2, "pushes", (json_int_t)5, "acks", (json_int_t)4, "nacks",
+		(json_int_t)1, "fails", "timeout", (json_int_t)1, "auth", (json_int_t)0);
+	size_t len;
+	char *t = tp_metrics_format(in, 0, TP_METRICS_OPENMETRICS, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	check_lines(t, TP_METRICS_OPENMETRICS);
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_state{state=\"connected\"} 1"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_connect_attempts_total 3"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_sessions_total 2"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_pushes_total 5"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_acks_total 4"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_nacks_total 1"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_failures_total{reason=\"timeout\"} 1"));
+	CU_ASSERT_TRUE(has_line(t, "tableau_controller_failures_total{reason=\"auth\"} 0"));
+	free(t);
+	json_decref(in);
+}
+
 struct parse_case {
 	const char *req;
 	int status;
@@ -506,6 +531,7 @@ int main(void)
 	CU_add_test(suite, "OpenMetrics exposition of fixed input", test_openmetrics);
 	CU_add_test(suite, "text format 0.0.4: same samples", test_text_format);
 	CU_add_test(suite, "missing sources left out", test_missing_sources);
+	CU_add_test(suite, "controller session families", test_controller);
 	CU_add_test(suite, "HTTP request parser", test_parse);
 	CU_add_test(suite, "server answers", test_server_answers);
 	CU_add_test(suite, "server deadlines and limits", test_server_limits);
