@@ -23,6 +23,8 @@ PKGS=(
 	# Debian packages (deploy/package.sh) and their checks: debhelper, lintian,
 	# systemd-analyze for the units, man for the man pages
 	debhelper dpkg-dev fakeroot lintian systemd man-db
+	# metrics tests: promtool check metrics, and a strict OpenMetrics parser
+	prometheus python3-prometheus-client curl
 )
 
 if [ "$(id -u)" -ne 0 ]; then

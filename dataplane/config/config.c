@@ -7,6 +7,7 @@
  */
 #include "tp/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@ enum key_type {
 	KT_CORES, /* list of lcore ids: "1,2" or "1-3" */
 	KT_KEY,	  /* base64 public key */
 	KT_IDLE,  /* fd | sleep */
+	KT_ADDR,  /* PORT, ADDR:PORT or [ADDR6]:PORT */
+	KT_BOOL,  /* yes | no into a bool field */
 };
 
 struct key_def {
@@ -75,6 +78,8 @@ static const struct key_def keys[] = {
 	{"failure_mode", KT_FAIL, F(failure_mode), 0, 0},
 	{"max_clock_skew", KT_U32, F(max_clock_skew_s), 0, 86400},
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
+	{"metrics_listen", KT_ADDR, F(metrics_port), 1, 65535},
+	{"metrics_listen_remote", KT_BOOL, F(metrics_remote), 0, 0},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -215,6 +220,50 @@ static int parse_cores(const char *v, const struct key_def *k, struct tp_config 
 	return 0;
 }
 
+/* metrics_listen: "PORT" (loopback 127.0.0.1), "ADDR:PORT" or
+ * "[ADDR6]:PORT". Whether a non-loopback address is allowed is checked
+ * after every line was read (metrics_listen_remote may come later). */
+static int parse_listen(const char *v, const struct key_def *k, struct tp_config *cfg,
+			struct tp_config_err *err, unsigned line)
+{
+	char addr[64] = "127.0.0.1";
+	const char *port = v, *colon = strrchr(v, ':');
+	uint64_t u;
+
+	if (colon) {
+		size_t n = (size_t)(colon - v);
+
+		if (n && v[0] == '[' && v[n - 1] == ']') {
+			v++;
+			n -= 2;
+		}
+		if (n >= sizeof(addr))
+			return fail(err, line, "%s: address too long", k->name);
+		memcpy(addr, v, n);
+		addr[n] = '\0';
+		port = colon + 1;
+	}
+	if (!parse_uint(port, &u) || u < k->lo || u > k->hi)
+		return fail(err, line, "%s: '%s' is not a port 1..65535", k->name, port);
+	cfg->metrics_port = (uint16_t)u;
+	cfg->metrics_family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(cfg->metrics_family, addr, cfg->metrics_addr) != 1)
+		return fail(err, line,
+			    "%s: '%s' is not an IPv4 address or a bracketed IPv6 address", k->name,
+			    addr);
+	return 0;
+}
+
+static bool is_loopback(int family, const uint8_t *a)
+{
+	static const uint8_t v6_lo[16] = {[15] = 1};
+	static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	if (family == AF_INET)
+		return a[0] == 127;
+	return !memcmp(a, v6_lo, 16) || (!memcmp(a, v4_mapped, 12) && a[12] == 127);
+}
+
 static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg,
 		   struct tp_config_err *err, unsigned line)
 {
@@ -272,6 +321,13 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 		return 0;
 	case KT_CORES:
 		return parse_cores(v, k, cfg, err, line);
+	case KT_ADDR:
+		return parse_listen(v, k, cfg, err, line);
+	case KT_BOOL:
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return fail(err, line, "%s: '%s' is not one of yes, no", k->name, v);
+		*(bool *)(void *)field = !strcmp(v, "yes");
+		return 0;
 	case KT_KEY:
 		if (!tp_config_key_decode(v, cfg->controller_key))
 			return fail(err, line,
@@ -342,6 +398,13 @@ static int check(struct tp_config *cfg, struct tp_config_err *err, const unsigne
 		return fail(err, 0, "state_dir: must be an absolute path");
 	if (cfg->controller_address[0] && !cfg->has_controller_key)
 		return fail(err, 0, "controller_address is set but controller_key is not");
+	/* /metrics has no authentication and names peers, rules and the
+	 * policy state: off the host only when asked for in so many words */
+	if (cfg->metrics_port && !cfg->metrics_remote &&
+	    !is_loopback(cfg->metrics_family, cfg->metrics_addr))
+		return fail(err, seen_line[key_index("metrics_listen")],
+			    "metrics_listen: not a loopback address; the endpoint has no "
+			    "authentication: set metrics_listen_remote = yes to serve it there");
 	/* Each port has its own pool (AF_XDP makes it the port's UMEM). Each
 	 * worker owns one rx and one tx queue on each port and has a burst in
 	 * flight; tx descriptors can hold either pool's mbufs. */

@@ -3,6 +3,7 @@
  * tpctl: talk to a running tpd over its admin socket (tp/admin.h).
  *
  *   tpctl [--socket PATH | -i NAME] [--json] status|counters [--all]|peers|zones|flows|apply FILE
+ *   tpctl [--socket PATH | -i NAME] metrics [openmetrics|text]
  *
  * Exit codes: 0 done, 1 tpd answered with an error, 2 usage, 3 no tpd.
  */
@@ -18,6 +19,7 @@
 #include "tp/counters.h"
 #include "export.h"
 #include "instance.h"
+#include "metrics.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2
@@ -34,6 +36,7 @@ static void usage(FILE *f)
 		   "  flows           tracked flows\n"
 		   "  apply FILE      apply a policy bundle (.tpb)\n"
 		   "  export [FILE]   verification export (canonical JSON)\n"
+		   "  metrics [text]  Prometheus metrics (OpenMetrics; text: format 0.0.4)\n"
 		   "default socket: " TP_ADMIN_DEFAULT_PATH "\n"
 		   "-i NAME, --instance NAME: the socket of tpd@NAME (admin_socket of\n"
 		   "  " TPCTL_CONFIG_DIR "/NAME.conf; $" TPCTL_CONFIG_DIR_ENV
@@ -325,6 +328,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "export"))
 		return tpctl_export(path, argc - optind + 1, argv + optind - 1);
+	if (!strcmp(cmd, "metrics"))
+		return tpctl_metrics(path, argc - optind + 1, argv + optind - 1);
 	req = json_pack("{s:s}", "cmd", cmd);
 	if (!strcmp(cmd, "apply")) {
 		if (optind != argc - 1) {

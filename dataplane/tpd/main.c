@@ -8,8 +8,8 @@
  *   port (xdp mode) → the host's forwarding on the ports (hostfwd.h) →
  *   interfaces → EAL, pools, ports → workers → telemetry
  * Then the control thread (the EAL main lcore) loops: admin socket,
- * signals (signalfd; SIGTERM/SIGINT stop), housekeeping every
- * housekeeping_ms on the injected clock.
+ * /metrics (metrics_listen), signals (signalfd; SIGTERM/SIGINT stop),
+ * housekeeping every housekeeping_ms on the injected clock.
  * Shutdown undoes it in reverse: workers stop, ports stop and close, the
  * admin socket file is removed, EAL is cleaned up, the key is wiped.
  */
@@ -244,13 +244,13 @@ static int neigh_start(struct tpd *d, char *err, size_t errlen)
 /* Returns when a stop signal arrives. */
 static void control_loop(struct tpd *d)
 {
-	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 5];
+	struct pollfd pfd[TP_ADMIN_CLIENTS_MAX + 5 + TP_METRICS_CLIENTS_MAX + 1];
 	uint64_t tick_ns = (uint64_t)d->cfg.housekeeping_ms * 1000000u;
 
 	d->next_tick_ns = tp_clock_now(&d->clock) + tick_ns;
 	for (;;) {
 		uint64_t now = tp_clock_now(&d->clock);
-		unsigned n;
+		unsigned n, n_admin;
 		int timeout;
 
 		if (now >= d->next_tick_ns) {
@@ -272,7 +272,16 @@ static void control_loop(struct tpd *d)
 			pfd[3].events = tp_ctrl_client_events(d->ctrl);
 			timeout = t < timeout ? t : timeout;
 		}
-		n = 4 + tp_admin_pollfds(d->admin, pfd + 4, TP_ADMIN_CLIENTS_MAX + 1);
+		n_admin = tp_admin_pollfds(d->admin, pfd + 4, TP_ADMIN_CLIENTS_MAX + 1);
+		n = 4 + n_admin;
+		/* /metrics: its connections' deadlines bound the wait too */
+		if (d->metrics) {
+			int t = tp_metrics_http_timeout_ms(d->metrics);
+
+			n += tp_metrics_http_pollfds(d->metrics, pfd + n,
+						     TP_METRICS_CLIENTS_MAX + 1);
+			timeout = t >= 0 && t < timeout ? t : timeout;
+		}
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
 			return;
@@ -298,7 +307,9 @@ static void control_loop(struct tpd *d)
 		if (pfd[3].fd >= 0 && (pfd[3].revents & POLLOUT) &&
 		    tp_ctrl_client_fd(d->ctrl) == pfd[3].fd)
 			tp_ctrl_client_on_writable(d->ctrl);
-		tp_admin_service(d->admin, pfd + 4, n - 4);
+		tp_admin_service(d->admin, pfd + 4, n_admin);
+		if (d->metrics)
+			tp_metrics_http_service(d->metrics, pfd + 4 + n_admin, n - 4 - n_admin);
 	}
 }
 
@@ -453,6 +464,20 @@ int main(int argc, char **argv)
 		say("%s", err);
 		goto out_runtime;
 	}
+	if (d->cfg.metrics_port) {
+		struct tp_metrics_http_params mp = {.family = d->cfg.metrics_family,
+						    .port = d->cfg.metrics_port,
+						    .clock = d->clock,
+						    .body = tpd_metrics_text,
+						    .arg = d};
+
+		memcpy(mp.addr, d->cfg.metrics_addr, sizeof(mp.addr));
+		d->metrics = tp_metrics_http_create(&mp, err, sizeof(err));
+		if (!d->metrics) {
+			say("%s", err);
+			goto out_runtime;
+		}
+	}
 	rc = tpd_telemetry_register(d);
 	if (rc)
 		say("telemetry commands not registered: %s (continuing)", strerror(-rc));
@@ -469,6 +494,7 @@ out_runtime:
 	/* workers first (they use fwd), then fwd (its mbufs go back to the
 	 * pools), then ports and pools */
 	tp_runtime_stop(&d->rt);
+	tp_metrics_http_destroy(d->metrics);
 	tp_neigh_destroy(d->neigh); /* held packets go back to fwd, freed */
 	tpd_policy_stop(d);
 	tp_fwd_free(d->fwd);

@@ -23,6 +23,7 @@
 #include "tp/ctrl_client.h"
 #include "tp/counters.h"
 #include "tp/fwd.h"
+#include "tp/metrics.h"
 #include "tp/neigh.h"
 #include "tp/runtime.h"
 
@@ -45,6 +46,8 @@ struct tpd {
 	struct tp_ctrl_apply policy;
 	struct tp_ctrl_client *ctrl; /* NULL without controller_address */
 	uint64_t last_acked_version;
+	/* the /metrics endpoint; NULL without metrics_listen */
+	struct tp_metrics_http *metrics;
 };
 
 /* The counter slot of the control thread. */
@@ -69,6 +72,10 @@ json_t *tpd_controller_json(struct tpd *d);
 /* The admin socket's commands. */
 extern const struct tp_admin_cmd tpd_admin_cmds[];
 extern const size_t tpd_admin_n_cmds;
+
+/* The /metrics body: the admin commands tp_metrics_sources names, called
+ * in process, through the formatter (tp_metrics_body_fn; arg is the tpd). */
+char *tpd_metrics_text(void *arg, enum tp_metrics_format fmt, size_t *len);
 
 /* Register /tableau/... telemetry commands; d must outlive EAL. */
 int tpd_telemetry_register(struct tpd *d);

@@ -82,6 +82,12 @@ struct tp_config {
 	enum tp_config_failure_mode failure_mode;
 	uint32_t max_clock_skew_s; /* how far a bundle's issued_at may be ahead of the clock */
 	char admin_socket[TP_CONFIG_PATH_MAX];
+	/* metrics_listen: HTTP /metrics (tp/metrics.h); port 0 = off.
+	 * Loopback unless metrics_listen_remote = yes (no authentication). */
+	uint16_t metrics_port;
+	int metrics_family; /* AF_INET or AF_INET6 */
+	uint8_t metrics_addr[16];
+	bool metrics_remote;
 };
 
 /* Where a configuration error is. line 0: not tied to one line (e.g. a

@@ -114,6 +114,8 @@ CONF
 	# TPDLAB_CONTROLLER=ADDR:PORT: the controller client (tpolicy serve)
 	[ -z "${TPDLAB_CONTROLLER:-}" ] || echo "controller_address = $TPDLAB_CONTROLLER"
 	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
+	# TPDLAB_METRICS_LISTEN=[ADDR:]PORT: the /metrics endpoint
+	[ -z "${TPDLAB_METRICS_LISTEN:-}" ] || echo "metrics_listen = $TPDLAB_METRICS_LISTEN"
 }
 
 tpdlab_start() {
