@@ -35,11 +35,12 @@ echo "=== arm64: dependencies"
 deploy/install-deps.sh --arm64 || die "deploy/install-deps.sh --arm64"
 
 echo "=== arm64: cross-build ($B/)"
+mkdir -p "$B"
 cmake -S "$TOP" -B "$B" -DCMAKE_TOOLCHAIN_FILE="$TOP/cmake/toolchain-aarch64.cmake" \
-	-DTP_DPDK=OFF -DTP_SANITIZE=OFF -DTP_FUZZ=OFF -DTP_BENCH=OFF >"$B.configure.log" 2>&1 ||
-	{ cat "$B.configure.log"; die "configure"; }
-cmake --build "$B" -j "$JOBS" >"$B.build.log" 2>&1 ||
-	{ grep -E 'error|Error' "$B.build.log" | head -40; die "build (log: $B.build.log)"; }
+	-DTP_DPDK=OFF -DTP_SANITIZE=OFF -DTP_FUZZ=OFF -DTP_BENCH=OFF >"$B/configure.log" 2>&1 ||
+	{ cat "$B/configure.log"; die "configure"; }
+cmake --build "$B" -j "$JOBS" >"$B/build.log" 2>&1 ||
+	{ grep -E 'error|Error' "$B/build.log" | head -40; die "build (log: $B/build.log)"; }
 
 # A cross-build that quietly produced host binaries would pass every test:
 # the programs must be aarch64 ELF files.
