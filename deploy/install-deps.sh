@@ -92,9 +92,10 @@ done
 # Multiarch packages can displace the amd64 ones the build needs (a package
 # that is not Multi-Arch: same replaces its other-architecture twin): never
 # let this script remove anything.
-removed=$(apt-get -s install --no-install-recommends "${missing[@]}" | sed -n 's/^Remv \([^ ]*\).*/\1/p')
+removed=$(apt-get -s install --no-install-recommends "${missing[@]}" |
+	sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
 if [ -n "$removed" ]; then
-	echo "install-deps: refusing: installing ${missing[*]} would remove:" $removed >&2
+	echo "install-deps: refusing: installing ${missing[*]} would remove: $removed" >&2
 	exit 1
 fi
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -17,7 +17,7 @@ set -uo pipefail
 
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-cd "$TOP"
+cd "$TOP" || exit 1
 JOBS=${JOBS:-$(nproc)}
 B=build-arm64
 
