@@ -6,10 +6,10 @@
 #
 # Compiler: clang --target=aarch64-linux-gnu linking with lld, against the
 # multiarch libc6-dev:arm64 and libgcc-12-dev:arm64. Debian's cross gcc
-# (gcc-aarch64-linux-gnu) cannot be installed next to gcc-multilib, which the
-# amd64 build needs (it owns /usr/include/asm): the two packages conflict. Where
-# gcc-multilib is not needed, -DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc selects
-# it instead (not tested on the CI machine, which needs gcc-multilib).
+# (gcc-aarch64-linux-gnu) cannot be installed next to gcc-multilib, which
+# deploy/install-deps.sh installs for amd64: the two packages conflict. Where
+# gcc-multilib is absent, -DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc selects the
+# cross gcc instead (not tested on the CI machine, which has gcc-multilib).
 #
 # Test programs run under qemu-user (CMAKE_CROSSCOMPILING_EMULATOR), so
 # ctest works unchanged; -L / makes qemu take the arm64 loader and libraries

@@ -41,8 +41,8 @@ fi
 
 # Multiarch :arm64 libraries for the cross-build (clang --target and lld from
 # PKGS; cmake/toolchain-aarch64.cmake). Not here, on purpose:
-#   gcc-aarch64-linux-gnu / crossbuild-essential-arm64: conflict with
-#     gcc-multilib (PKGS), whose /usr/include/asm the BPF build needs;
+#   gcc-aarch64-linux-gnu / crossbuild-essential-arm64: Debian's
+#     gcc-multilib (in PKGS) conflicts with every cross gcc;
 #   libdpdk-dev:arm64: needs libfdt-dev:arm64 and rdma-core:arm64, which are
 #     not Multi-Arch: same and would replace the amd64 ones that
 #     libdpdk-dev:amd64 needs, so the arm64 build is TP_DPDK=OFF.
