@@ -10,6 +10,13 @@
 #   fuzz     bounded libFuzzer run (only in a TP_FUZZ build)
 #   bench    never run by default (tests/run.sh excludes it)
 
+# TP_EMULATOR: how a test that is not itself a built program (a script, a
+# python reference) runs one: empty natively, "qemu-aarch64 -L /" in the
+# arm64 cross-build (cmake/toolchain-aarch64.cmake). ctest already runs
+# built test programs through CMAKE_CROSSCOMPILING_EMULATOR; scripts get
+# this string in their environment and prefix it to the binaries they run.
+string(JOIN " " TP_EMULATOR ${CMAKE_CROSSCOMPILING_EMULATOR})
+
 # Add every subfolder of the current folder that has a CMakeLists.txt.
 function(tp_add_module_dirs)
 	file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
@@ -39,7 +46,8 @@ endfunction()
 
 # tp_add_script_test(NAME n COMMAND cmd args... LABELS lab [TIMEOUT s])
 # A shell-driven test (netns, lab, interop). Runs from the source tree with
-# TP_BUILD_DIR set so it can find the binaries.
+# TP_BUILD_DIR set so it can find the binaries, and TP_EMULATOR (above): it
+# runs a built binary as $TP_EMULATOR $TP_BUILD_DIR/NAME.
 function(tp_add_script_test)
 	cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS" ${ARGN})
 	add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
@@ -47,7 +55,7 @@ function(tp_add_script_test)
 		set(T_TIMEOUT 600)
 	endif()
 	set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-		ENVIRONMENT "TP_BUILD_DIR=${CMAKE_BINARY_DIR};TP_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+		ENVIRONMENT "TP_BUILD_DIR=${CMAKE_BINARY_DIR};TP_SOURCE_DIR=${CMAKE_SOURCE_DIR};TP_EMULATOR=${TP_EMULATOR}")
 endfunction()
 
 # tp_add_fuzzer(NAME n SOURCES harness.c LIBS x CORPUS dir [SECONDS s])

@@ -5,6 +5,7 @@ set -euo pipefail
 gen=$1 corpus=$2
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-"$gen" "$d"
+# TP_EMULATOR: empty natively, qemu in a cross-build (cmake/tp.cmake)
+${TP_EMULATOR:-} "$gen" "$d"
 diff -r "$d" "$corpus"
 echo "seed corpus valid: $(ls "$corpus" | wc -l) files"

@@ -3,7 +3,8 @@
 # mistake fails at file:line:col), compile, show, check, and refusals of
 # tampered or foreign bundles. Needs TP_BUILD_DIR and TP_SOURCE_DIR.
 set -euo pipefail
-P=${TP_BUILD_DIR:?}/tpolicy
+# unquoted $P below: TP_EMULATOR (cross-build: qemu) splits into words
+P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
 EX=${TP_SOURCE_DIR:?}/deploy/examples
 T=$(mktemp -d /tmp/tpolicy-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT

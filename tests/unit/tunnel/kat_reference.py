@@ -6,6 +6,9 @@ and python3-cryptography's X25519 and ChaCha20-Poly1305.
 
 usage: kat_reference.py KAT_DUMP
 
+KAT_DUMP runs under $TP_EMULATOR when that is set (qemu in the arm64
+cross-build, see cmake/tp.cmake).
+
 Fixed static keys, ephemerals, preshared key and wall clock go to both the
 engine (through kat_dump) and this reference; the initiation and response
 bytes (mac1 included, mac2 zero), the transport keys and the first two data
@@ -14,6 +17,8 @@ Nothing is shared with the C code but the inputs.
 """
 import hashlib
 import hmac
+import os
+import shlex
 import struct
 import subprocess
 import sys
@@ -114,8 +119,9 @@ def check(dump, psk, wall_ns):
     e_i = HASH(b"kat initiator ephemeral")
     e_r = HASH(b"kat responder ephemeral")
 
-    out = subprocess.run([dump, s_i.hex(), s_r.hex(), psk.hex(), e_i.hex(), e_r.hex(),
-                          str(wall_ns)], check=True, capture_output=True, text=True).stdout
+    emulator = shlex.split(os.environ.get("TP_EMULATOR", ""))
+    out = subprocess.run([*emulator, dump, s_i.hex(), s_r.hex(), psk.hex(), e_i.hex(),
+                          e_r.hex(), str(wall_ns)], check=True, capture_output=True, text=True).stdout
     got = dict(line.split(" ", 1) for line in out.splitlines())
     engine = {k: bytes.fromhex(v) for k, v in got.items() if k != "responder_accepts"}
 

@@ -11,7 +11,8 @@
 #  - the RFC 8519 export holds the conduits as ACEs.
 # Needs TP_BUILD_DIR and TP_SOURCE_DIR.
 set -euo pipefail
-P=${TP_BUILD_DIR:?}/tpolicy
+# unquoted $P below: TP_EMULATOR (cross-build: qemu) splits into words
+P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
 SRC=${TP_SOURCE_DIR:?}
 EX=$SRC/deploy/examples
 T=$(mktemp -d /tmp/tpv-cli.XXXXXX)
