@@ -5,8 +5,9 @@
 # exits with the file named and the problem said; the good file works.
 # Needs TP_BUILD_DIR; the ownership cases need root (tests run as root).
 set -euo pipefail
-P=${TP_BUILD_DIR:?}/tpolicy
-A=${TP_BUILD_DIR:?}/tests/tp-ctrl-agent
+# unquoted $P and $A: TP_EMULATOR (a cross-build's qemu) splits into words
+P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
+A="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tests/tp-ctrl-agent"
 EX=${TP_SOURCE_DIR:?}/deploy/examples
 T=$(mktemp -d /tmp/tp-keyfiles.XXXXXX)
 trap 'rm -rf "$T"' EXIT
