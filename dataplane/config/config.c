@@ -26,6 +26,7 @@ enum key_type {
 	KT_CORES, /* list of lcore ids: "1,2" or "1-3" */
 	KT_KEY,	  /* base64 public key */
 	KT_IDLE,  /* fd | sleep */
+	KT_AUDIT, /* syslog | stderr | off | file:PATH */
 };
 
 struct key_def {
@@ -72,6 +73,7 @@ static const struct key_def keys[] = {
 	{"controller_key", KT_KEY, F(controller_key), 0, 0},
 	{"failure_mode", KT_FAIL, F(failure_mode), 0, 0},
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
+	{"audit", KT_AUDIT, F(audit), 0, 0},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -116,6 +118,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/tableau");
 	cfg->failure_mode = TP_FAIL_CLOSED;
 	snprintf(cfg->admin_socket, sizeof(cfg->admin_socket), "/run/tableau/tpd.sock");
+	cfg->audit = TP_AUDIT_CONF_SYSLOG;
 }
 
 const char *tp_config_mode_name(enum tp_config_mode mode)
@@ -272,6 +275,24 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 			cfg->idle_wait = TP_IDLE_WAIT_SLEEP;
 		else
 			return fail(err, line, "idle_wait: '%s' is not one of fd, sleep", v);
+		return 0;
+	case KT_AUDIT:
+		if (!strcmp(v, "syslog"))
+			cfg->audit = TP_AUDIT_CONF_SYSLOG;
+		else if (!strcmp(v, "stderr"))
+			cfg->audit = TP_AUDIT_CONF_STDERR;
+		else if (!strcmp(v, "off"))
+			cfg->audit = TP_AUDIT_CONF_OFF;
+		else if (!strncmp(v, "file:", 5) && v[5] == '/' &&
+			 strlen(v + 5) < sizeof(cfg->audit_path)) {
+			cfg->audit = TP_AUDIT_CONF_FILE;
+			memcpy(cfg->audit_path, v + 5, strlen(v + 5) + 1);
+		} else {
+			return fail(err, line,
+				    "audit: '%s' is not one of syslog, stderr, off, file:/ABSOLUTE/PATH "
+				    "(shorter than %d characters)",
+				    v, TP_CONFIG_PATH_MAX);
+		}
 		return 0;
 	case KT_CORES:
 		return parse_cores(v, k, cfg, err, line);

@@ -41,6 +41,13 @@ enum tp_config_idle_wait {
 	TP_IDLE_WAIT_FD = 1,	/* block on the AF_XDP sockets (xdp mode), else sleep */
 	TP_IDLE_WAIT_SLEEP = 2, /* always sleep with the doubling back-off */
 };
+/* Where the audit trail goes (tp/audit.h, dataplane/AUDIT.md). */
+enum tp_config_audit {
+	TP_AUDIT_CONF_SYSLOG = 1, /* /dev/log (syslog daemon or journald) */
+	TP_AUDIT_CONF_STDERR = 2,
+	TP_AUDIT_CONF_OFF = 3,
+	TP_AUDIT_CONF_FILE = 4, /* appended to audit_path */
+};
 
 struct tp_config {
 	char name[TP_CONFIG_NAME_MAX]; /* instance name: EAL file prefix tpd-<name> */
@@ -81,6 +88,8 @@ struct tp_config {
 	uint8_t controller_key[TP_CONFIG_KEY_LEN];
 	enum tp_config_failure_mode failure_mode;
 	char admin_socket[TP_CONFIG_PATH_MAX];
+	enum tp_config_audit audit;
+	char audit_path[TP_CONFIG_PATH_MAX]; /* TP_AUDIT_CONF_FILE */
 };
 
 /* Where a configuration error is. line 0: not tied to one line (e.g. a
