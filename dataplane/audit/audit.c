@@ -415,21 +415,21 @@ void tp_audit_daemon(struct tp_audit *a, bool started, const char *name, const c
 	struct tp_audit_param sd[] = {{"name", name}, {"version", version}};
 
 	tp_audit_emit(a, TP_AUDIT_NOTICE, started ? "daemon-start" : "daemon-stop", sd, 2,
-		      started ? "tpd started, audit trail open" : "tpd stopping");
+		      started ? "tpd starting, audit trail open" : "tpd stopped");
 }
 
 void tp_audit_bundle(struct tp_audit *a, bool applied, const char *source, const char *file,
-		     uint64_t version, uint64_t running, const char *reason)
+		     uint64_t version, uint64_t current, const char *reason)
 {
 	char v[24], r[24];
 	struct tp_audit_param sd[] = {{"source", source},
 				      {"file", file},
 				      {"version", version ? v : NULL},
-				      {"running", r},
+				      {"current", r},
 				      {"reason", applied ? NULL : reason}};
 
 	snprintf(v, sizeof(v), "%" PRIu64, version);
-	snprintf(r, sizeof(r), "%" PRIu64, running);
+	snprintf(r, sizeof(r), "%" PRIu64, current);
 	tp_audit_emit(a, applied ? TP_AUDIT_NOTICE : TP_AUDIT_WARNING,
 		      applied ? "bundle-applied" : "bundle-refused", sd, 5,
 		      applied ? "policy bundle applied" : "policy bundle refused");
@@ -467,8 +467,8 @@ void tp_audit_peer(struct tp_audit *a, bool up, const char *peer, const char *re
 {
 	struct tp_audit_param sd[] = {{"peer", peer}, {"reason", reason}};
 
-	tp_audit_emit(a, up ? TP_AUDIT_NOTICE : TP_AUDIT_WARNING, up ? "peer-up" : "peer-down",
-		      sd, 2, up ? "tunnel peer up" : "tunnel peer down");
+	tp_audit_emit(a, up ? TP_AUDIT_NOTICE : TP_AUDIT_WARNING, up ? "peer-up" : "peer-down", sd,
+		      2, up ? "tunnel peer up" : "tunnel peer down");
 }
 
 static void hs_line(struct tp_audit *a, const char *src, const char *port, const char *reason,
@@ -517,8 +517,8 @@ static struct hs_source *hs_find(struct tp_audit *a, const char *key, uint64_t n
 	return free_slot;
 }
 
-void tp_audit_handshake_failed(struct tp_audit *a, int family, const uint8_t *addr,
-			       uint16_t port, const char *reason)
+void tp_audit_handshake_failed(struct tp_audit *a, int family, const uint8_t *addr, uint16_t port,
+			       const char *reason)
 {
 	char src[INET6_ADDRSTRLEN], p[8];
 	struct hs_source *e;

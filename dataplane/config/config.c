@@ -289,7 +289,8 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 			memcpy(cfg->audit_path, v + 5, strlen(v + 5) + 1);
 		} else {
 			return fail(err, line,
-				    "audit: '%s' is not one of syslog, stderr, off, file:/ABSOLUTE/PATH "
+				    "audit: '%s' is not one of syslog, stderr, off, "
+				    "file:/ABSOLUTE/PATH "
 				    "(shorter than %d characters)",
 				    v, TP_CONFIG_PATH_MAX);
 		}

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "tp/admin.h"
+#include "tp/audit.h"
 #include "tp/clock.h"
 #include "tp/config.h"
 #include "tp/ctrl_apply.h"
@@ -45,6 +46,7 @@ struct tpd {
 	struct tp_ctrl_apply policy;
 	struct tp_ctrl_client *ctrl; /* NULL without controller_address */
 	uint64_t last_acked_version;
+	struct tp_audit *audit; /* NULL with audit = off (tp/audit.h) */
 };
 
 /* The counter slot of the control thread. */

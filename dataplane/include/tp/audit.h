@@ -46,7 +46,7 @@
 #include "tp/clock.h"
 
 #define TP_AUDIT_SD_ID		     "tableau@32473"
-#define TP_AUDIT_FACILITY	     10 /* authpriv: security messages */
+#define TP_AUDIT_FACILITY	     10	  /* authpriv: security messages */
 #define TP_AUDIT_LINE_MAX	     2048 /* RFC 5424 §6.1: every receiver takes this */
 #define TP_AUDIT_FORMAT_MIN	     512
 #define TP_AUDIT_HS_PER_INTERVAL     5
@@ -95,8 +95,8 @@ struct tp_audit_param {
 };
 
 struct tp_audit_stats {
-	uint64_t lines;	       /* taken by the sink */
-	uint64_t fallback;     /* refused by the sink, written to stderr instead */
+	uint64_t lines;		/* taken by the sink */
+	uint64_t fallback;	/* refused by the sink, written to stderr instead */
 	uint64_t hs_suppressed; /* handshake-failure lines left out by the rate limit */
 };
 
@@ -126,16 +126,17 @@ void tp_audit_emit(struct tp_audit *a, enum tp_audit_severity sev, const char *m
  * optional (left out of the line). */
 void tp_audit_daemon(struct tp_audit *a, bool started, const char *name, const char *version);
 /* source: "controller", "file" or "boot"; file: the bundle's path (file,
- * boot); version 0: not known (undecodable) */
+ * boot); version: the bundle's, 0 when not known (undecodable); current:
+ * the version running after the event, 0 for none */
 void tp_audit_bundle(struct tp_audit *a, bool applied, const char *source, const char *file,
-		     uint64_t version, uint64_t running, const char *reason);
+		     uint64_t version, uint64_t current, const char *reason);
 void tp_audit_policy_state(struct tp_audit *a, const char *state, const char *previous,
 			   uint64_t version, const char *reason);
 void tp_audit_controller(struct tp_audit *a, bool up, const char *address, const char *detail);
 void tp_audit_peer(struct tp_audit *a, bool up, const char *peer, const char *reason);
 /* family AF_INET or AF_INET6; addr in network order; rate-limited */
-void tp_audit_handshake_failed(struct tp_audit *a, int family, const uint8_t *addr,
-			       uint16_t port, const char *reason);
+void tp_audit_handshake_failed(struct tp_audit *a, int family, const uint8_t *addr, uint16_t port,
+			       const char *reason);
 /* One flow-log line (tp/flowlog.h); false without an audit trail (the
  * caller writes it where it did before). */
 bool tp_audit_flow(struct tp_audit *a, const char *line);

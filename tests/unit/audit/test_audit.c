@@ -19,7 +19,7 @@
 
 #include "tp/audit.h"
 
-#define S 1000000000ull
+#define S  1000000000ull
 #define T0 1796200000ull /* 2026-12-02T08:26:40Z */
 
 static uint64_t wall_now, mono_now;
@@ -86,11 +86,11 @@ static void test_framing(void)
 	/* authpriv (10) * 8 + notice (5) = 85; warning 84; err 83 */
 	CU_ASSERT_STRING_EQUAL(lines[0],
 			       "<85>1 2026-12-02T08:26:40.123456Z tp-host tpd 42 bundle-applied "
-			       "[tableau@32473 source=\"controller\" version=\"7\" running=\"6\"] "
+			       "[tableau@32473 source=\"controller\" version=\"7\" current=\"6\"] "
 			       "policy bundle applied");
 	CU_ASSERT_STRING_EQUAL(lines[1], "<84>1 2026-12-02T08:26:40.123456Z tp-host tpd 42 "
 					 "bundle-refused [tableau@32473 source=\"file\" "
-					 "file=\"/tmp/old.tpb\" version=\"3\" running=\"7\" "
+					 "file=\"/tmp/old.tpb\" version=\"3\" current=\"7\" "
 					 "reason=\"rollback: version not newer than the running "
 					 "one\"] policy bundle refused");
 	CU_ASSERT_STRING_EQUAL(lines[2], "<84>1 2026-12-02T08:26:40.123456Z tp-host tpd 42 "
@@ -109,14 +109,10 @@ static void test_escaping(void)
 {
 	struct tp_audit *a = new_func(0, 0);
 	struct tp_audit_param sd[] = {
-		{"q", "a\"b\\c]d"},
-		{"ctl", "line1\nline2\r\t\x7f"},
-		{"utf8", "zon\xc3\xa9"},
-		{"bad", "\xc3(\xff\xe0\x80\x80\xed\xa0\x80"},
-		{"bad name", "dropped"},
-		{"", "dropped"},
-		{"x=y", "dropped"},
-		{"none", NULL},
+		{"q", "a\"b\\c]d"},	 {"ctl", "line1\nline2\r\t\x7f"},
+		{"utf8", "zon\xc3\xa9"}, {"bad", "\xc3(\xff\xe0\x80\x80\xed\xa0\x80"},
+		{"bad name", "dropped"}, {"", "dropped"},
+		{"x=y", "dropped"},	 {"none", NULL},
 	};
 
 	tp_audit_emit(a, TP_AUDIT_INFO, "test", sd, 8, "msg] with \"quotes\"\nand a newline");
@@ -127,8 +123,8 @@ static void test_escaping(void)
 					 "bad=\"?(???????\"] msg] with \"quotes\"?and a newline");
 	/* a bad MSGID is the NILVALUE; no MSG, no space after the SD */
 	tp_audit_emit(a, TP_AUDIT_INFO, "has space", NULL, 0, NULL);
-	CU_ASSERT_STRING_EQUAL(lines[1],
-			       "<86>1 2026-12-02T08:26:40.123456Z tp-host tpd 42 - [tableau@32473]");
+	CU_ASSERT_STRING_EQUAL(
+		lines[1], "<86>1 2026-12-02T08:26:40.123456Z tp-host tpd 42 - [tableau@32473]");
 	tp_audit_free(a);
 }
 
@@ -311,9 +307,9 @@ static void test_handshake_rate_limit(void)
 	tp_audit_tick(a);
 	tp_audit_tick(a);
 	CU_ASSERT_EQUAL(n_lines, 8);
-	CU_ASSERT_PTR_NOT_NULL(
-		strstr(lines[7], "handshake-failed [tableau@32473 src=\"192.0.2.1\" suppressed=\"3\"] "
-				 "tunnel handshake failures suppressed by the rate limit"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+		lines[7], "handshake-failed [tableau@32473 src=\"192.0.2.1\" suppressed=\"3\"] "
+			  "tunnel handshake failures suppressed by the rate limit"));
 	tp_audit_free(a);
 }
 
@@ -364,8 +360,11 @@ static void test_null_audit(void)
 static void test_file_sink(void)
 {
 	char dir[] = "/tmp/tp-audit-XXXXXX", path[64], buf[4096];
-	struct tp_audit_params p = {.sink = TP_AUDIT_SINK_FILE, .path = path, .hostname = "h",
-				    .procid = 1, .wall_ns = fake_wall,
+	struct tp_audit_params p = {.sink = TP_AUDIT_SINK_FILE,
+				    .path = path,
+				    .hostname = "h",
+				    .procid = 1,
+				    .wall_ns = fake_wall,
 				    .mono = {.now_ns = fake_mono}};
 	struct tp_audit *a;
 	FILE *f;
@@ -400,8 +399,11 @@ static void test_syslog_sink_late_and_fallback(void)
 {
 	char dir[] = "/tmp/tp-audit-XXXXXX", path[64], errpath[64], buf[TP_AUDIT_LINE_MAX];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct tp_audit_params p = {.sink = TP_AUDIT_SINK_SYSLOG, .path = path, .hostname = "h",
-				    .procid = 1, .wall_ns = fake_wall,
+	struct tp_audit_params p = {.sink = TP_AUDIT_SINK_SYSLOG,
+				    .path = path,
+				    .hostname = "h",
+				    .procid = 1,
+				    .wall_ns = fake_wall,
 				    .mono = {.now_ns = fake_mono}};
 	struct tp_audit_stats st;
 	struct tp_audit *a;
