@@ -12,6 +12,7 @@
 #   tpdlab_counter TP NAME  one drop/stat counter (tpctl --json counters)
 #   tpdlab_exec NODE CMD... run in a lab node
 #   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
+#   TPDLAB_AUDIT=file       each tpd's audit trail in $W/TP.audit (default: off)
 : "${TP_BUILD_DIR:?}" "${TP_SOURCE_DIR:?}"
 B=$TP_BUILD_DIR
 S=$TP_SOURCE_DIR
@@ -104,6 +105,9 @@ CONF
 	# TPDLAB_CONTROLLER=ADDR:PORT: the controller client (tpolicy serve)
 	[ -z "${TPDLAB_CONTROLLER:-}" ] || echo "controller_address = $TPDLAB_CONTROLLER"
 	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
+	# TPDLAB_AUDIT=file: each TP's audit trail in $W/TP.audit (tests/lab/tpd-audit);
+	# by default none, so no lab run writes to the host's syslog
+	if [ "${TPDLAB_AUDIT:-}" = file ]; then echo "audit = file:$W/$tp.audit"; else echo "audit = off"; fi
 }
 
 tpdlab_start() {
