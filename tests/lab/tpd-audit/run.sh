@@ -8,7 +8,8 @@
 #      refused as a rollback
 #   3. 20 forged handshake initiations at tp1 from the transit bridge:
 #      refused (bad_mac1), at most TP_AUDIT_HS_PER_INTERVAL (5) lines
-#   4. the controller killed: every TP loses it and goes to island; tp1 stops
+#   4. the controller killed: every TP loses it and goes to island; tp1
+#      stops; tp2 restarts on its last-known-good (boot, island at once)
 # Then every line of every trail must parse as RFC 5424 with the
 # tableau@32473 structured data (a small parser below, independent of the
 # C formatter), and the events above must be there with their fields.
@@ -95,6 +96,11 @@ done
 [ "$(tp_json tp1 's["policy"]["state"]')" = island ] || tpdlab_fail "tp1 not in island mode"
 [ "$(tp_json tp1 's["audit"]["fallback"]')" = 0 ] || tpdlab_fail "tp1: audit lines went to the fallback"
 tpdlab_stop tp1
+# tp2 restarted without its controller: version 2 from its last-known-good
+tpdlab_stop tp2
+tpdlab_start tp2
+[ "$(tp_json tp2 's["policy"]["state"]')" = island ] || tpdlab_fail "tp2 not in island mode after restart"
+tpdlab_log "controller lost: island; tp1 stopped; tp2 restarted on its last-known-good"
 T_END=$(($(date +%s) + 1))
 
 python3 - "$W" "$T_START" "$T_END" <<'PY' || tpdlab_fail "audit trail: see above"
@@ -182,6 +188,15 @@ flows = [e for e in trails["tp1"] if e[2] == "flow" and 'rule 10 "modbus-z1-z2" 
 assert len(flows) == 1 and flows[0][4].endswith("-> 10.2.0.10:502 zones z1 -> z2 (egress)"), flows
 assert any(e[2] == "flow" and "(ingress)" in e[4] for e in trails["tp2"]), "tp2: no ingress flow line"
 one("tp1", "daemon-stop")
+one("tp2", "daemon-stop")
+e = one("tp2", "bundle-applied", source="boot", version="2", current="2")
+assert e[3]["file"].endswith("/state-tp2/lkg.tpb"), e
+# the restarted tp2 (its second daemon-start): no-policy, then island at
+# once (the last-known-good is live before the controller is reached)
+i = [k for k, x in enumerate(trails["tp2"]) if x[2] == "daemon-start"][1]
+assert e in trails["tp2"][i:], "the boot apply is not in tp2's second life"
+assert [(x[3]["state"], x[3].get("previous")) for x in trails["tp2"][i:] if x[2] == "policy-state"] \
+    == [("no-policy", None), ("island", "no-policy")], [f"{x[2]} {x[3]}" for x in trails["tp2"][i:]]
 print("tp1:", len(hs), "handshake-failed line(s);", " ".join(sorted({e[2] for e in trails["tp1"]})))
 PY
 tpdlab_log "audit trails parse as RFC 5424 and hold every event of the run"
