@@ -31,6 +31,7 @@ enum key_type {
 	KT_IDLE,  /* fd | sleep */
 	KT_ADDR,  /* PORT, ADDR:PORT or [ADDR6]:PORT */
 	KT_BOOL,  /* yes | no into a bool field */
+	KT_AUDIT, /* syslog | stderr | off | file:PATH */
 };
 
 struct key_def {
@@ -80,6 +81,7 @@ static const struct key_def keys[] = {
 	{"admin_socket", KT_STR, F(admin_socket), 0, 0},
 	{"metrics_listen", KT_ADDR, F(metrics_port), 1, 65535},
 	{"metrics_listen_remote", KT_BOOL, F(metrics_remote), 0, 0},
+	{"audit", KT_AUDIT, F(audit), 0, 0},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -125,6 +127,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->failure_mode = TP_FAIL_CLOSED;
 	cfg->max_clock_skew_s = 300;
 	snprintf(cfg->admin_socket, sizeof(cfg->admin_socket), "/run/tableau/tpd.sock");
+	cfg->audit = TP_AUDIT_CONF_SYSLOG;
 }
 
 const char *tp_config_mode_name(enum tp_config_mode mode)
@@ -318,6 +321,25 @@ static int set_key(const struct key_def *k, const char *v, struct tp_config *cfg
 			cfg->idle_wait = TP_IDLE_WAIT_SLEEP;
 		else
 			return fail(err, line, "idle_wait: '%s' is not one of fd, sleep", v);
+		return 0;
+	case KT_AUDIT:
+		if (!strcmp(v, "syslog"))
+			cfg->audit = TP_AUDIT_CONF_SYSLOG;
+		else if (!strcmp(v, "stderr"))
+			cfg->audit = TP_AUDIT_CONF_STDERR;
+		else if (!strcmp(v, "off"))
+			cfg->audit = TP_AUDIT_CONF_OFF;
+		else if (!strncmp(v, "file:", 5) && v[5] == '/' &&
+			 strlen(v + 5) < sizeof(cfg->audit_path)) {
+			cfg->audit = TP_AUDIT_CONF_FILE;
+			memcpy(cfg->audit_path, v + 5, strlen(v + 5) + 1);
+		} else {
+			return fail(err, line,
+				    "audit: '%s' is not one of syslog, stderr, off, "
+				    "file:/ABSOLUTE/PATH "
+				    "(shorter than %d characters)",
+				    v, TP_CONFIG_PATH_MAX);
+		}
 		return 0;
 	case KT_CORES:
 		return parse_cores(v, k, cfg, err, line);

@@ -21,6 +21,7 @@
 #include <rte_mbuf.h>
 
 #include "fwd_int.h"
+#include "tp/audit.h"
 
 static uint64_t ops_now(void *ctx)
 {
@@ -153,6 +154,16 @@ static void ops_retire(void *ctx, void *obj, void (*free_fn)(void *obj))
 	f->n_retired++;
 }
 
+/* The audit trail sees a peer go up at its first handshake and down when
+ * its keys are wiped (no handshake for REJECT_AFTER_TIME * 3), once each. */
+static void audit_peer(struct tp_fwd *f, struct fwd_peer *peer, bool up, const char *why)
+{
+	if (peer->audited_up == up)
+		return;
+	peer->audited_up = up;
+	tp_audit_peer(f->p.audit, up, peer->name, why);
+}
+
 static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_event ev)
 {
 	struct tp_fwd *f = ctx;
@@ -163,6 +174,7 @@ static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_ev
 	case TP_TUNNEL_EV_SESSION_READY:
 		peer->session_ns = tp_clock_now(&f->p.clock);
 		atomic_store_explicit(&peer->ready, true, memory_order_release);
+		audit_peer(f, peer, true, NULL);
 		for (unsigned i = 0; i < f->n_workers; i++)
 			fwd_wake_worker(f, i);
 		break;
@@ -173,6 +185,7 @@ static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_ev
 		}
 		break;
 	case TP_TUNNEL_EV_KEYS_ZEROED:
+		audit_peer(f, peer, false, "no handshake for 540 s: keys wiped");
 		break;
 	}
 }
@@ -261,6 +274,18 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 	return __atomic_add_fetch(&f->n_peers, 1, __ATOMIC_RELEASE) - 1;
 }
 
+/* A refused handshake message, for the audit trail (rate-limited there per
+ * source). A cookie reply under load is the protocol working, not a
+ * failure. */
+static void audit_handshake(struct tp_fwd *f, const struct tp_tunnel_endpoint *src,
+			    enum tp_tunnel_res r)
+{
+	if (tp_tunnel_res_ok(r) || r == TP_TUNNEL_DROP_NEED_COOKIE)
+		return;
+	tp_audit_handshake_failed(f->p.audit, src->family, src->addr, src->port,
+				  tp_tunnel_res_name(r));
+}
+
 int tp_fwd_control_fd(const struct tp_fwd *f)
 {
 	return f->ctl_fd;
@@ -271,6 +296,7 @@ void tp_fwd_control_run(struct tp_fwd *f)
 	struct rte_mbuf *pkts[64];
 	uint64_t v;
 	unsigned n, hs = 0;
+	enum tp_tunnel_res r;
 
 	if (read(f->ctl_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
@@ -288,11 +314,12 @@ void tp_fwd_control_run(struct tp_fwd *f)
 			src.family = in->family == 6 ? AF_INET6 : AF_INET;
 			src.port = in->sport;
 			memcpy(src.addr, in->src, in->family == 6 ? 16 : 4);
-			tp_tunnel_handshake_receive(
+			r = tp_tunnel_handshake_receive(
 				f->tun,
 				rte_pktmbuf_mtod_offset(m, uint8_t *, in->l4_off + UDP_HLEN),
 				in->l4_len - UDP_HLEN, &src,
 				rte_ring_count(f->to_ctl) >= CTL_RING_SIZE / 8);
+			audit_handshake(f, &src, r);
 			rte_pktmbuf_free(m);
 			hs++;
 		}

@@ -94,6 +94,7 @@ struct fwd_peer {
 	atomic_bool ready;	 /* a session came up: workers flush staged */
 	atomic_uint_fast64_t staged_total;
 	uint64_t session_ns; /* last SESSION_READY (either role), control thread */
+	bool audited_up;     /* the audit trail said "peer-up" last, control thread */
 };
 
 struct fwd_nh {

@@ -134,12 +134,33 @@ static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 		tp_fwd_neigh_release(d->fwd, pkt, mac);
 }
 
-/* Flow-log lines from fwd's drain (control thread), like every other
- * tpd message: one "tpd: " line on stderr (journald under systemd). */
+/* Flow-log lines from fwd's drain (control thread): into the audit trail
+ * (tp/audit.h); with audit = off, like every other tpd message, one
+ * "tpd: " line on stderr (journald under systemd). */
 static void flow_log(void *arg, const char *line)
 {
-	(void)arg;
-	say("%s", line);
+	struct tpd *d = arg;
+
+	if (!tp_audit_flow(d->audit, line))
+		say("%s", line);
+}
+
+/* The audit trail's sink from tpd.conf `audit`; NULL for off. */
+static int audit_open(struct tpd *d)
+{
+	static const enum tp_audit_sink sinks[] = {
+		[TP_AUDIT_CONF_SYSLOG] = TP_AUDIT_SINK_SYSLOG,
+		[TP_AUDIT_CONF_STDERR] = TP_AUDIT_SINK_STDERR,
+		[TP_AUDIT_CONF_FILE] = TP_AUDIT_SINK_FILE,
+	};
+	struct tp_audit_params p = {.sink = sinks[d->cfg.audit]};
+
+	if (d->cfg.audit == TP_AUDIT_CONF_OFF)
+		return 0;
+	p.path = d->cfg.audit == TP_AUDIT_CONF_FILE ? d->cfg.audit_path : NULL;
+	p.mono = d->clock;
+	d->audit = tp_audit_new(&p);
+	return d->audit ? 0 : -errno;
 }
 
 static int fwd_start(struct tpd *d, char *err, size_t errlen)
@@ -155,6 +176,7 @@ static int fwd_start(struct tpd *d, char *err, size_t errlen)
 		.neigh = d->neigh,
 		.log = flow_log,
 		.log_arg = d,
+		.audit = d->audit,
 	};
 
 	if (d->cfg.mode == TP_MODE_XDP) {
@@ -402,6 +424,12 @@ int main(int argc, char **argv)
 		status = 0;
 		goto out_wipe;
 	}
+	rc = audit_open(d);
+	if (rc) {
+		say("audit: %s", strerror(-rc));
+		goto out_wipe;
+	}
+	tp_audit_daemon(d->audit, true, d->cfg.name, TP_VERSION);
 	rc = setup_signals(d);
 	if (rc) {
 		say("signals: %s", strerror(-rc));
@@ -508,6 +536,8 @@ out_signals:
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 out_wipe:
+	tp_audit_daemon(d->audit, false, d->cfg.name, TP_VERSION);
+	tp_audit_free(d->audit);
 	sodium_munlock(d->private_key, sizeof(d->private_key)); /* also zeroes it */
 out_free:
 	free(d);

@@ -16,6 +16,12 @@
  * housekeeping tick moves the state machine on the clock; when it stops
  * enforcing (no policy, fail-closed) the dataplane's engine is withdrawn,
  * and the next successful apply publishes again.
+ *
+ * The audit trail (tp/audit.h) hears of every apply and refusal at the call
+ * sites here (with the source: controller, file, boot), of each policy
+ * state change through the state machine's transition log, and of the
+ * controller session going up and down. audited_state is the last state
+ * it was told (control thread only).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,10 +45,32 @@ static int64_t wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+static enum tp_failmode_state audited_state;
+
+/* The state machine logs each transition once (tp/failmode.h), and again
+ * when only its reason changed: the trail takes the transitions. */
+static void audit_state(struct tpd *d)
+{
+	const struct tp_failmode *fm = &d->policy.fm;
+
+	if (fm->state == audited_state)
+		return;
+	tp_audit_policy_state(d->audit, tp_failmode_state_name(fm->state),
+			      audited_state ? tp_failmode_state_name(audited_state) : NULL,
+			      fm->has_policy ? fm->version : 0, fm->reason);
+	audited_state = fm->state;
+}
+
 static void log_msg(void *arg, const char *msg)
 {
-	(void)arg;
 	fprintf(stderr, "tpd: %s\n", msg);
+	audit_state(arg);
+}
+
+/* The version running now, 0 for none. */
+static uint64_t running(const struct tpd *d)
+{
+	return d->policy.has_policy ? d->policy.info.version : 0;
 }
 
 static int publish(void *arg, const struct tp_site *site, struct tp_engine *engine)
@@ -64,6 +92,7 @@ static int cb_apply(void *arg, const uint8_t *b, size_t n, struct tp_ctrl_apply_
 	struct tpd *d = arg;
 	int rc = tp_ctrl_apply_bundle(&d->policy, b, n, wall_s(), "controller", res);
 
+	tp_audit_bundle(d->audit, rc == 0, "controller", NULL, res->version, running(d), res->text);
 	if (rc == 0) {
 		/* the client acks exactly when this returns 0 */
 		d->last_acked_version = d->policy.info.version;
@@ -140,7 +169,12 @@ static void cb_status(void *arg, struct tp_ctrl_status *st)
 static void cb_connected(void *arg, bool up)
 {
 	struct tpd *d = arg;
+	struct tp_ctrl_client_stats cs = {0};
 
+	if (!up && d->ctrl)
+		tp_ctrl_client_stats(d->ctrl, &cs);
+	tp_audit_controller(d->audit, up, d->cfg.controller_address,
+			    cs.last_error[0] ? cs.last_error : NULL);
 	tp_failmode_set_controller(&d->policy.fm, up, wall_s());
 }
 
@@ -173,10 +207,14 @@ static void boot_file(struct tpd *d)
 	rc = tp_lkg_read_file(d->cfg.policy_bundle, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		fprintf(stderr, "tpd: %s: %s\n", d->cfg.policy_bundle, strerror(-rc));
+		tp_audit_bundle(d->audit, false, "boot", d->cfg.policy_bundle, 0, running(d),
+				strerror(-rc));
 		return;
 	}
 	rc = tp_ctrl_apply_bundle(&d->policy, buf, len, wall_s(), "config", &res);
 	free(buf);
+	tp_audit_bundle(d->audit, rc == 0, "boot", d->cfg.policy_bundle, res.version, running(d),
+			res.text);
 	if (rc == 0)
 		fprintf(stderr, "tpd: policy version %llu from %s\n",
 			(unsigned long long)d->policy.info.version, d->cfg.policy_bundle);
@@ -192,6 +230,7 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 	static const uint8_t no_key[32];
 	bool found = false;
 	enum tp_bundle_status st;
+	char lkg[TP_CONFIG_PATH_MAX + 16];
 
 	tp_fwd_policy_init(d->fwd);
 	/* a fresh install: the state directory (one level; its parent is the
@@ -208,6 +247,10 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 	d->policy.publish_arg = d;
 	if (d->cfg.has_controller_key) {
 		st = tp_ctrl_apply_boot(&d->policy, wall_s(), &found);
+		snprintf(lkg, sizeof(lkg), "%s/%s", d->cfg.state_dir, TP_LKG_FILE);
+		if (found)
+			tp_audit_bundle(d->audit, st == TP_BUNDLE_OK, "boot", lkg, running(d),
+					running(d), d->policy.last_error);
 		if (st == TP_BUNDLE_OK)
 			fprintf(stderr, "tpd: policy version %llu from last-known-good\n",
 				(unsigned long long)d->policy.info.version);
@@ -217,6 +260,8 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 		if (d->cfg.policy_bundle[0])
 			boot_file(d);
 	} else if (d->cfg.policy_bundle[0]) {
+		tp_audit_bundle(d->audit, false, "boot", d->cfg.policy_bundle, 0, 0,
+				"no controller_key: bundles cannot be verified");
 		fprintf(stderr,
 			"tpd: %s not used: no controller_key in the configuration, "
 			"bundles cannot be verified\n",
@@ -271,6 +316,7 @@ void tpd_policy_tick(struct tpd *d)
 	tp_failmode_tick(&d->policy.fm, wall_s());
 	if (!tp_failmode_enforcing(&d->policy.fm))
 		tp_fwd_withdraw(d->fwd);
+	tp_audit_tick(d->audit);
 }
 
 int tpd_policy_apply_file(struct tpd *d, const char *path, char *err, size_t errlen)
@@ -284,15 +330,18 @@ int tpd_policy_apply_file(struct tpd *d, const char *path, char *err, size_t err
 		snprintf(err, errlen,
 			 "no controller_key in the configuration: bundles cannot be verified, "
 			 "none is accepted");
+		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), err);
 		return -EPERM;
 	}
 	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), strerror(-rc));
 		return rc;
 	}
 	rc = tp_ctrl_apply_bundle(&d->policy, buf, len, wall_s(), "file", &res);
 	free(buf);
+	tp_audit_bundle(d->audit, rc == 0, "file", path, res.version, running(d), res.text);
 	if (rc) {
 		snprintf(err, errlen, "bundle refused: %s", res.text);
 		return rc;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "tp/admin.h"
+#include "tp/audit.h"
 #include "tp/clock.h"
 #include "tp/config.h"
 #include "tp/ctrl_apply.h"
@@ -48,6 +49,7 @@ struct tpd {
 	uint64_t last_acked_version;
 	/* the /metrics endpoint; NULL without metrics_listen */
 	struct tp_metrics_http *metrics;
+	struct tp_audit *audit; /* NULL with audit = off (tp/audit.h) */
 };
 
 /* The counter slot of the control thread. */

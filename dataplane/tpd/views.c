@@ -43,6 +43,22 @@ static json_t *neighbors_json(struct tpd *d)
 	return list;
 }
 
+/* The audit trail's sink and what it lost to the stderr fallback (SR 2.10). */
+static json_t *audit_json(struct tpd *d)
+{
+	static const char *const sinks[] = {[TP_AUDIT_CONF_SYSLOG] = "syslog",
+					    [TP_AUDIT_CONF_STDERR] = "stderr",
+					    [TP_AUDIT_CONF_OFF] = "off",
+					    [TP_AUDIT_CONF_FILE] = "file"};
+	struct tp_audit_stats as;
+
+	tp_audit_stats(d->audit, &as);
+	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "sink", sinks[d->cfg.audit], "path",
+			 d->cfg.audit_path, "lines", (json_int_t)as.lines, "fallback",
+			 (json_int_t)as.fallback, "handshake_failures_suppressed",
+			 (json_int_t)as.hs_suppressed);
+}
+
 json_t *tpd_status_json(struct tpd *d)
 {
 	char pub[sodium_base64_ENCODED_LEN(TP_CONFIG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL)];
@@ -66,6 +82,8 @@ json_t *tpd_status_json(struct tpd *d)
 		       "controller", tpd_controller_json(d));
 	if (st)
 		json_object_set_new(st, "neighbors", neighbors_json(d));
+	if (st)
+		json_object_set_new(st, "audit", audit_json(d));
 	return st;
 }
 

@@ -41,6 +41,13 @@ enum tp_config_idle_wait {
 	TP_IDLE_WAIT_FD = 1,	/* block on the AF_XDP sockets (xdp mode), else sleep */
 	TP_IDLE_WAIT_SLEEP = 2, /* always sleep with the doubling back-off */
 };
+/* Where the audit trail goes (tp/audit.h, dataplane/AUDIT.md). */
+enum tp_config_audit {
+	TP_AUDIT_CONF_SYSLOG = 1, /* /dev/log (syslog daemon or journald) */
+	TP_AUDIT_CONF_STDERR = 2,
+	TP_AUDIT_CONF_OFF = 3,
+	TP_AUDIT_CONF_FILE = 4, /* appended to audit_path */
+};
 
 struct tp_config {
 	char name[TP_CONFIG_NAME_MAX]; /* instance name: EAL file prefix tpd-<name> */
@@ -88,6 +95,8 @@ struct tp_config {
 	int metrics_family; /* AF_INET or AF_INET6 */
 	uint8_t metrics_addr[16];
 	bool metrics_remote;
+	enum tp_config_audit audit;
+	char audit_path[TP_CONFIG_PATH_MAX]; /* TP_AUDIT_CONF_FILE */
 };
 
 /* Where a configuration error is. line 0: not tied to one line (e.g. a

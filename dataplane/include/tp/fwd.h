@@ -50,6 +50,7 @@ struct tp_fwd;
 struct tp_site;
 struct tp_engine;
 struct tp_export;
+struct tp_audit;
 
 struct tp_fwd_params {
 	const struct tp_config *cfg;
@@ -71,6 +72,8 @@ struct tp_fwd_params {
 	/* flow-log lines (control thread, no newline); NULL: stderr */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
+	/* peer up/down and handshake failures (control thread); NULL: none */
+	struct tp_audit *audit;
 };
 
 /* NULL with errno on failure (err says why). */

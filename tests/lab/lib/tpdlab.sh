@@ -15,6 +15,7 @@
 #
 # TP_INSTALLED=1: tpd, tpctl, tpolicy and the XDP programs where the Debian
 # packages put them (deploy/package.sh, dpkg -i), not the build tree's.
+#   TPDLAB_AUDIT=file       each tpd's audit trail in $W/TP.audit (default: off)
 : "${TP_BUILD_DIR:?}" "${TP_SOURCE_DIR:?}"
 B=$TP_BUILD_DIR
 S=$TP_SOURCE_DIR
@@ -116,6 +117,9 @@ CONF
 	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
 	# TPDLAB_METRICS_LISTEN=[ADDR:]PORT: the /metrics endpoint
 	[ -z "${TPDLAB_METRICS_LISTEN:-}" ] || echo "metrics_listen = $TPDLAB_METRICS_LISTEN"
+	# TPDLAB_AUDIT=file: each TP's audit trail in $W/TP.audit (tests/lab/tpd-audit);
+	# by default none, so no lab run writes to the host's syslog
+	if [ "${TPDLAB_AUDIT:-}" = file ]; then echo "audit = file:$W/$tp.audit"; else echo "audit = off"; fi
 }
 
 tpdlab_start() {

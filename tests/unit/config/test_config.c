@@ -28,6 +28,27 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
+	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_SYSLOG);
+}
+
+/* audit = syslog | stderr | off | file:/PATH (tp/audit.h) */
+static void test_audit_key(void)
+{
+	struct tp_config c;
+	struct tp_config_err e;
+
+	CU_ASSERT_EQUAL_FATAL(tp_config_parse("mode = memory\naudit = stderr\n", &c, &e), 0);
+	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_STDERR);
+	CU_ASSERT_EQUAL_FATAL(tp_config_parse("mode = memory\naudit = off\n", &c, &e), 0);
+	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_OFF);
+	CU_ASSERT_EQUAL_FATAL(
+		tp_config_parse("mode = memory\naudit = file:/var/log/tpd-audit.log\n", &c, &e), 0);
+	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_FILE);
+	CU_ASSERT_STRING_EQUAL(c.audit_path, "/var/log/tpd-audit.log");
+	CU_ASSERT_EQUAL(tp_config_parse("mode = memory\naudit = file:rel.log\n", &c, &e), -EINVAL);
+	CU_ASSERT_EQUAL(e.line, 2);
+	CU_ASSERT_EQUAL(tp_config_parse("mode = memory\naudit = journal\n", &c, &e), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not one of syslog, stderr, off"));
 }
 
 static void test_full(void)
@@ -262,6 +283,7 @@ int main(int argc, char **argv)
 		return 2;
 	suite = CU_add_suite("config", NULL, NULL);
 	CU_add_test(suite, "defaults", test_defaults);
+	CU_add_test(suite, "audit key", test_audit_key);
 	CU_add_test(suite, "every key type", test_full);
 	CU_add_test(suite, "errors name line and problem", test_errors);
 	CU_add_test(suite, "example file", test_example_file);

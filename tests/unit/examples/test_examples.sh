@@ -14,7 +14,7 @@
 set -euo pipefail
 B=${TP_BUILD_DIR:?}
 # a cross-build runs the built programs through its emulator (cmake/tp.cmake)
-tpolicy() { ${TP_EMULATOR:-} tpolicy "$@"; }
+tpolicy() { ${TP_EMULATOR:-} "$B"/tpolicy "$@"; }
 EX=${TP_SOURCE_DIR:?}/deploy/examples
 T=$(mktemp -d /tmp/tp-examples.XXXXXX)
 trap 'rm -rf "$T"' EXIT
