@@ -14,11 +14,8 @@
 set -euo pipefail
 B=${TP_BUILD_DIR:?}
 EX=${TP_SOURCE_DIR:?}/deploy/examples
-T=$(mktemp -d /tmp/tp-examples.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../../lib/tally.sh"
+tl_scratch tp-examples
 
 "$B/tpolicy" keygen --controller -o "$T/ctl.key" >/dev/null
 n=0
