@@ -20,22 +20,15 @@
 #include "tp/keys.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+
 static const char *examples_dir;
 static uint8_t pk[32], sk[64], other_pk[32], other_sk[64];
 static const int64_t t0 = 1795000000;
 
 static struct tp_site *lab_site(void)
 {
-	char path[4096];
-	struct tp_diags d;
-	struct tp_site *s;
-
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	s = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
-	return s;
+	return tl_example_site(examples_dir, "lab-plant.yaml");
 }
 
 static struct tp_bundle_info info_v(uint64_t v)
@@ -549,19 +542,7 @@ static struct tp_site *zoo_site(size_t n_tps, size_t n_zones, size_t n_rules)
 		s->tps[i].pubkey[0] = (uint8_t)i;
 		s->tps[i].pubkey[1] = (uint8_t)(i >> 8);
 	}
-	for (size_t i = 0; i < n_zones; i++) {
-		struct tp_zone *z = &s->zones[i];
-
-		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
-		z->id = (uint32_t)i + 1;
-		z->tp = (uint32_t)(i % n_tps);
-		z->prefixes = calloc(1, sizeof(*z->prefixes));
-		z->n_prefixes = 1;
-		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
-		z->prefixes[0].addr[0] = 10;
-		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
-		z->prefixes[0].addr[2] = (uint8_t)i;
-	}
+	tl_gen_zones(s->zones, n_zones, n_tps);
 	for (size_t i = 0; i < n_rules; i++) {
 		struct tp_rule *r = &s->rules[i];
 

@@ -35,6 +35,8 @@
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+
 #define MS 1000000ull
 
 static const char *examples_dir;
@@ -1358,9 +1360,6 @@ static void test_rekey_and_lifetime(void)
 
 static int setup(void)
 {
-	char path[4096];
-	struct tp_diags d;
-
 	randombytes_buf(ctl_seed, 32);
 	crypto_sign_seed_keypair(ctl_pk, ctl_sk, ctl_seed);
 	randombytes_buf(other_seed, 32);
@@ -1372,11 +1371,7 @@ static int setup(void)
 	}
 	randombytes_buf(stranger_priv, 32);
 	tp_crypto_clamp(stranger_priv);
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	site = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
+	site = tl_example_site(examples_dir, "lab-plant.yaml");
 	if (!site || site->n_tps < 3)
 		return 1;
 	for (int i = 0; i < 3; i++)

@@ -31,6 +31,8 @@
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+
 static const char *examples_dir;
 static char dir[64];
 static uint8_t pk[32], sk[64];
@@ -42,20 +44,6 @@ static void log_cb(void *arg, const char *msg)
 {
 	(void)arg;
 	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static struct tp_site *lab_site(void)
-{
-	char path[4096];
-	struct tp_diags d;
-	struct tp_site *s;
-
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	s = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
-	return s;
 }
 
 static uint8_t *bundle_of(const struct tp_site *s, uint64_t v, int64_t issued, int64_t expires,
@@ -135,13 +123,34 @@ static void clean(void)
 	file_rm(TP_LKG_FLOOR_FILE);
 }
 
+/* A first start at t0 on an empty state directory. */
+static void fresh(struct tp_ctrl_apply *a)
+{
+	clean();
+	tp_ctrl_apply_init(a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+}
+
+/* A copy of the lab site whose first rule the test edits; NULL (after a
+ * failed fatal assertion) when there is none. */
+static struct tp_site *lab_copy(void)
+{
+	struct tp_site *s = tp_site_clone(site);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_FATAL(s && s->n_rules > 0);
+	if (s && !s->n_rules) {
+		tp_site_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* v5 runs and is persisted; then the LKG goes away in some way. */
 static void v5_then(struct tp_ctrl_apply *a, void (*damage)(void))
 {
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(a);
 	CU_ASSERT_EQUAL_FATAL(apply(a, 5, t0, t0 + 3600, t0, &res), 0);
 	if (damage)
 		damage();
@@ -333,8 +342,7 @@ static void test_floor_before_lkg(void)
 	struct tp_lkg_floor f;
 	char lkgdir[128];
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	/* lkg.tpb.tmp cannot be created: a directory is in its way */
 	snprintf(lkgdir, sizeof(lkgdir), "%s/%s.tmp", dir, TP_LKG_FILE);
 	CU_ASSERT_EQUAL_FATAL(mkdir(lkgdir, 0700), 0);
@@ -375,8 +383,7 @@ static void test_version_max(void)
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_NOT_EQUAL(apply(&a, UINT64_MAX, t0, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_UNDECODABLE);
@@ -393,8 +400,7 @@ static void test_future_skew(void)
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	a.max_skew_s = 300;
 	CU_ASSERT_NOT_EQUAL(apply(&a, 5, t0 + 301, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_NOT_YET_VALID);
@@ -415,8 +421,7 @@ static void test_clock_back_bundle(void)
 	struct tp_ctrl_apply_result res;
 	bool found;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 100, t0, &res), 0);
 	tp_failmode_tick(&a.fm, t0 + 200);
 	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED);
@@ -450,18 +455,15 @@ static void test_clock_back_conduit(void)
 {
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
-	struct tp_site *s = tp_site_clone(site);
+	struct tp_site *s = lab_copy();
 	bool found;
 	size_t n;
 	uint8_t *b;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_FATAL(s && s->n_rules > 0);
-	if (!s || !s->n_rules)
+	if (!s)
 		return;
 	s->rules[0].not_after = t0 + 500;
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	b = bundle_of(s, 5, t0 + 1000, t0 + 5000, &n);
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, t0 + 1000, "file", &res), 0);
 	/* compiled after not_after: the rule is out, valid from its end */
@@ -483,17 +485,14 @@ static void test_not_before_zero(void)
 {
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
-	struct tp_site *s = tp_site_clone(site);
+	struct tp_site *s = lab_copy();
 	size_t n;
 	uint8_t *b;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_FATAL(s && s->n_rules > 0);
-	if (!s || !s->n_rules)
+	if (!s)
 		return;
 	s->rules[0].not_before = t0 + 50;
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	b = bundle_of(s, 5, t0 + 100, t0 + 5000, &n);
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, t0, "file", &res), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a.engine);
@@ -519,7 +518,7 @@ int main(int argc, char **argv)
 		return 2;
 	memset(seed, 0x42, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
-	site = lab_site();
+	site = tl_example_site(examples_dir, "lab-plant.yaml");
 	if (!site)
 		return 2;
 	snprintf(dir, sizeof(dir), "/tmp/test_lkg_floor.%d", (int)getpid());
