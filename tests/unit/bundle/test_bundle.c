@@ -335,6 +335,24 @@ static void test_unknown_rule_field(void)
 	free(sb);
 }
 
+/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
+static uint8_t *zone_bomb(size_t big, size_t *len)
+{
+	uint8_t *bomb = malloc(big);
+	size_t i = 0;
+
+	bomb[i++] = 0x32;
+	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
+	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
+	bomb[i++] = ((big - 6) >> 14) & 0x7f;
+	while (i + 2 <= big - 2) {
+		bomb[i++] = 0x1a;
+		bomb[i++] = 0x00;
+	}
+	*len = i;
+	return bomb;
+}
+
 static void test_hostile_bytes(void)
 {
 	struct tp_site *s = lab_site(), *site;
@@ -363,20 +381,9 @@ static void test_hostile_bytes(void)
 	CU_ASSERT_TRUE(ok < 100);
 	/* a repeated-field bomb: many empty zones in a small input */
 	{
-		size_t big = 1u << 20;
-		uint8_t *bomb = malloc(big), *sb;
-		size_t i = 0, sn;
+		size_t bn, sn;
+		uint8_t *bomb = zone_bomb(1u << 20, &bn), *sb = sign_raw(bomb, bn, sk, &sn);
 
-		/* Bundle.site (6) { zones (3) {} x N } */
-		bomb[i++] = 0x32;
-		bomb[i++] = 0x80 | ((big - 6) & 0x7f);
-		bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
-		bomb[i++] = ((big - 6) >> 14) & 0x7f;
-		while (i + 2 <= big - 2) {
-			bomb[i++] = 0x1a;
-			bomb[i++] = 0x00;
-		}
-		sb = sign_raw(bomb, i, sk, &sn);
 		expect_refusal(sb, sn, 0, t0, TP_BUNDLE_UNDECODABLE);
 		free(sb);
 		free(bomb);
@@ -422,24 +429,6 @@ static uint8_t *sign_hinted(const uint8_t *bundle, size_t blen, const uint8_t *k
 	memcpy(out + *out_len, hint, 8);
 	*out_len += 8;
 	return out;
-}
-
-/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
-static uint8_t *zone_bomb(size_t big, size_t *len)
-{
-	uint8_t *bomb = malloc(big);
-	size_t i = 0;
-
-	bomb[i++] = 0x32;
-	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
-	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
-	bomb[i++] = ((big - 6) >> 14) & 0x7f;
-	while (i + 2 <= big - 2) {
-		bomb[i++] = 0x1a;
-		bomb[i++] = 0x00;
-	}
-	*len = i;
-	return bomb;
 }
 
 /* Defect 6 of issue 11: the signature is checked over the exact bytes

@@ -62,6 +62,21 @@ static bool handshake(const uint8_t *pinned, struct tp_ctrl_noise_keys *ik,
 	return true;
 }
 
+/* Both ends of an established channel over a socket pair: A the
+ * initiator (sv[0]), B the responder (sv[1]); LEARNT the initiator's
+ * static key as the responder learnt it. */
+static void conn_pair(struct tp_ctrl_conn *a, struct tp_ctrl_conn *b, int sv[2], uint8_t learnt[32])
+{
+	struct tp_ctrl_noise_keys ik, rk;
+
+	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	tp_ctrl_conn_init(a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
+	tp_ctrl_conn_init(b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
+	tp_ctrl_conn_set_keys(a, &ik, TP_CTRL_FRAME_MAX);
+	tp_ctrl_conn_set_keys(b, &rk, TP_CTRL_FRAME_MAX);
+}
+
 static void test_noise_roundtrip(void)
 {
 	struct tp_ctrl_noise_keys ik, rk;
@@ -229,7 +244,6 @@ static void test_frame_splits(void)
  * ends the session on either side; a flipped bit is a fatal bad tag. */
 static void test_conn_transport(void)
 {
-	struct tp_ctrl_noise_keys ik, rk;
 	struct tp_ctrl_conn a, b;
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 	Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
@@ -238,12 +252,7 @@ static void test_conn_transport(void)
 	size_t len;
 	int sv[2];
 
-	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	tp_ctrl_conn_init(&a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_init(&b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_set_keys(&a, &ik, TP_CTRL_FRAME_MAX);
-	tp_ctrl_conn_set_keys(&b, &rk, TP_CTRL_FRAME_MAX);
+	conn_pair(&a, &b, sv, learnt);
 	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PING;
 	env.ping = &ping;
 	for (uint64_t id = 1; id <= 3; id++) {
@@ -297,7 +306,6 @@ static void test_conn_transport(void)
 static void test_conn_rekey(void)
 {
 	static const uint8_t zeros[32];
-	struct tp_ctrl_noise_keys ik, rk;
 	struct tp_ctrl_conn a, b;
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 	Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
@@ -307,12 +315,7 @@ static void test_conn_rekey(void)
 	size_t len;
 	int sv[2];
 
-	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	tp_ctrl_conn_init(&a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_init(&b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_set_keys(&a, &ik, TP_CTRL_FRAME_MAX);
-	tp_ctrl_conn_set_keys(&b, &rk, TP_CTRL_FRAME_MAX);
+	conn_pair(&a, &b, sv, learnt);
 	a.send_key_ns = 1000;
 	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PING;
 	env.ping = &ping;

@@ -265,6 +265,15 @@ static struct tp_ctrl_server *server_start(uint16_t port, const uint8_t seed[32]
 	return s;
 }
 
+/* A controller on a free port and TP 1, with its own key, dialing it. */
+static struct tp_ctrl_server *server_and_tp1(struct tp *t)
+{
+	struct tp_ctrl_server *s = server_start(0, ctl_seed);
+
+	tp_start(t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	return s;
+}
+
 /* Bundle bytes for version v, valid [nb, exp) (wall seconds), signed by sk. */
 static uint8_t *bundle(uint64_t v, int64_t nb, int64_t exp, const uint8_t *sk, size_t *len)
 {
@@ -421,8 +430,7 @@ static void test_export_request(void)
 
 	fake_ns = 0;
 	memset(&got_export, 0, sizeof(got_export));
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s)); /* after the Hello */
 	export_doc = doc;
 	tp_ctrl_server_request_export(s);
@@ -452,8 +460,7 @@ static void test_push_ack(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE(pump(s, tps, 1, established, &t));
 	CU_ASSERT_EQUAL(t.a.fm.state, TP_FAILMODE_NO_POLICY);
 	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
@@ -506,8 +513,7 @@ static void test_refusals(void)
 	};
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	b = bundle(2, 0, wall() + 3600, ctl_sk, &n);
 	publish(s, 2, b, n);
 	w = (struct want_ack){s, 0, 2};
@@ -663,9 +669,8 @@ static void test_hostile_peers(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 
 	big = raw_connect(port);
@@ -821,8 +826,7 @@ static void test_silent_controller(void)
 	struct tp_ctrl_client_stats cs;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	CU_ASSERT_TRUE(t.a.fm.controller_up);
 	/* The server process hangs: its socket stays open, nothing moves. */
@@ -852,9 +856,8 @@ static void test_controller_restart_mid_push(void)
 	uint8_t *b, *copy;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	b = bundle(3, 0, wall() + 3600, ctl_sk, &n);
 	copy = malloc(n);
@@ -888,8 +891,7 @@ static void test_boot_on_lkg(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	b = bundle(4, 0, wall() + 100, ctl_sk, &n);
 	publish(s, 4, b, n);
 	w = (struct want_ack){s, 0, 4};
@@ -1154,9 +1156,8 @@ static void test_half_open_flood(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
 	publish(s, 1, b, n);
 	w = (struct want_ack){s, 0, 1};
@@ -1270,8 +1271,7 @@ static void test_rekey_and_lifetime(void)
 	fake_ns = 0;
 	server_over.rekey_frames = client_over.rekey_frames = 3;
 	server_over.rekey_ms = client_over.rekey_ms = 3600000;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	/* By frames: each push is a push, an ack and a status. */
 	w = (struct want_ack){s, 0, 0};
@@ -1293,8 +1293,7 @@ static void test_rekey_and_lifetime(void)
 	memset(&client_over, 0, sizeof(client_over));
 	server_over.rekey_ms = client_over.rekey_ms = 20000;
 	server_over.max_session_ms = client_over.max_session_ms = 120000;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	wr = (struct want_rekeys){&t, s, 1, 1};
 	start = fake_ns;

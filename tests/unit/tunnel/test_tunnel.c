@@ -177,19 +177,27 @@ static void test_padding_per_endpoint_family(void)
 	teardown();
 }
 
+/* A (10.0.0.1:1) and B (10.0.0.2:2) peers of each other with the
+ * caller's settings in PA and PB; the keys, and B's endpoint as A's
+ * configured one, are filled in here. */
+static void pair_configured(struct tp_tunnel_peer_config *pa, struct tp_tunnel_peer_config *pb)
+{
+	node_init(&A, 0x0a000001, 1);
+	node_init(&B, 0x0a000002, 2);
+	memcpy(pa->public_key, B.pub, 32);
+	memcpy(pb->public_key, A.pub, 32);
+	pa->endpoint = B.ep;
+	A.peer = tp_tunnel_peer_add(A.tun, pa);
+	B.peer = tp_tunnel_peer_add(B.tun, pb);
+}
+
 static void test_psk_mismatch(void)
 {
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
 
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
-	memcpy(pa.public_key, B.pub, 32);
-	memcpy(pb.public_key, A.pub, 32);
 	pa.has_psk = true;
 	pa.psk[0] = 1;
-	pa.endpoint = B.ep;
-	A.peer = tp_tunnel_peer_add(A.tun, &pa);
-	B.peer = tp_tunnel_peer_add(B.tun, &pb);
+	pair_configured(&pa, &pb);
 	handshake();
 	/* B cannot tell (no psk in the initiation); A rejects the response */
 	CU_ASSERT_EQUAL(A.results[TP_TUNNEL_DROP_BAD_AEAD], 1);
@@ -671,17 +679,10 @@ static void test_timers(void)
 	teardown();
 
 	/* persistent keepalive every 25 s */
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
 	{
-		struct tp_tunnel_peer_config pa = {0}, pb = {0};
+		struct tp_tunnel_peer_config pa = {.persistent_keepalive_s = 25}, pb = {0};
 
-		memcpy(pa.public_key, B.pub, 32);
-		memcpy(pb.public_key, A.pub, 32);
-		pa.endpoint = B.ep;
-		pa.persistent_keepalive_s = 25;
-		A.peer = tp_tunnel_peer_add(A.tun, &pa);
-		B.peer = tp_tunnel_peer_add(B.tun, &pb);
+		pair_configured(&pa, &pb);
 	}
 	tick_both(&A, &B); /* no key yet: the keepalive asks for a handshake */
 	tick_both(&A, &B);
@@ -906,14 +907,8 @@ static void test_persistent_keepalive_worker_time_ahead(void)
 {
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
 
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
-	memcpy(pa.public_key, B.pub, 32);
-	memcpy(pb.public_key, A.pub, 32);
-	pa.endpoint = B.ep;
 	pa.persistent_keepalive_s = 25;
-	A.peer = tp_tunnel_peer_add(A.tun, &pa);
-	B.peer = tp_tunnel_peer_add(B.tun, &pb);
+	pair_configured(&pa, &pb);
 	handshake();
 	A.nout = 0;
 	atomic_store(&A.peer->last_traversal_ns, sim_now_ns + 1000);
