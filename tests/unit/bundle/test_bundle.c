@@ -21,6 +21,7 @@
 #include "tp/yaml.h"
 
 #include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
 
 static const char *examples_dir;
 static uint8_t pk[32], sk[64], other_pk[32], other_sk[64];
@@ -691,8 +692,21 @@ static void test_keys(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"round trip, byte for byte", test_round_trip},
+		{"one refusal per reason", test_refusals},
+		{"signed but undecodable", test_undecodable_signed},
+		{"uncompilable", test_uncompilable},
+		{"unknown fields tolerated", test_unknown_fields},
+		{"unknown conduit field refused", test_unknown_rule_field},
+		{"hostile bytes", test_hostile_bytes},
+		{"signature verified before anything is decoded", test_verify_before_decode},
+		{"many zones: names resolve to the same items", test_many_zones},
+		{"opening a bundle is linear in it", test_open_is_linear},
+		{"status names", test_status_names},
+		{"keys", test_keys},
+	};
+	int failed;
 	uint8_t seed[32];
 
 	examples_dir = argc > 1 ? argv[1] : "deploy/examples";
@@ -703,24 +717,6 @@ int main(int argc, char **argv)
 	crypto_sign_seed_keypair(pk, sk, seed);
 	memset(seed, 0x43, sizeof(seed));
 	crypto_sign_seed_keypair(other_pk, other_sk, seed);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("bundle", NULL, NULL);
-	CU_add_test(s, "round trip, byte for byte", test_round_trip);
-	CU_add_test(s, "one refusal per reason", test_refusals);
-	CU_add_test(s, "signed but undecodable", test_undecodable_signed);
-	CU_add_test(s, "uncompilable", test_uncompilable);
-	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
-	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
-	CU_add_test(s, "hostile bytes", test_hostile_bytes);
-	CU_add_test(s, "signature verified before anything is decoded", test_verify_before_decode);
-	CU_add_test(s, "many zones: names resolve to the same items", test_many_zones);
-	CU_add_test(s, "opening a bundle is linear in it", test_open_is_linear);
-	CU_add_test(s, "status names", test_status_names);
-	CU_add_test(s, "keys", test_keys);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = tl_cunit_run("bundle", tests, TL_N_TESTS(tests));
 	return failed ? 1 : 0;
 }

@@ -26,6 +26,8 @@
 #include "tp/failmode.h"
 #include "tp/lkg.h"
 
+#include "../../lib/tl_cunit.h"
+
 static uint8_t i_priv[32], i_pub[32], r_priv[32], r_pub[32], x_priv[32], x_pub[32];
 
 static void keypair(uint8_t priv[32], uint8_t pub[32])
@@ -571,34 +573,29 @@ static void test_lkg(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"noise: handshake round trip", test_noise_roundtrip},
+		{"noise: wrong pinned key", test_noise_wrong_responder},
+		{"noise: tampered messages", test_noise_tamper},
+		{"noise: deterministic, bound to name", test_noise_deterministic},
+		{"noise: Ed25519 to X25519 map", test_noise_ed25519_map},
+		{"frame: size limits before allocation", test_frame_sizes},
+		{"frame: every split of the stream", test_frame_splits},
+		{"conn: transport, counters, backlog", test_conn_transport},
+		{"conn: rekey in step (Noise 11.3)", test_conn_rekey},
+		{"msg: decoder limits", test_msg_limits},
+		{"msg: handshake payload features", test_msg_features},
+		{"backoff: capped, jittered, reset", test_backoff},
+		{"failmode: transitions logged once", test_failmode},
+		{"lkg: atomic save, load", test_lkg},
+	};
+	int fails;
 
 	if (tp_crypto_init() != 0)
 		return 1;
 	keypair(i_priv, i_pub);
 	keypair(r_priv, r_pub);
 	keypair(x_priv, x_pub);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("ctrl", NULL, NULL);
-	CU_add_test(s, "noise: handshake round trip", test_noise_roundtrip);
-	CU_add_test(s, "noise: wrong pinned key", test_noise_wrong_responder);
-	CU_add_test(s, "noise: tampered messages", test_noise_tamper);
-	CU_add_test(s, "noise: deterministic, bound to name", test_noise_deterministic);
-	CU_add_test(s, "noise: Ed25519 to X25519 map", test_noise_ed25519_map);
-	CU_add_test(s, "frame: size limits before allocation", test_frame_sizes);
-	CU_add_test(s, "frame: every split of the stream", test_frame_splits);
-	CU_add_test(s, "conn: transport, counters, backlog", test_conn_transport);
-	CU_add_test(s, "conn: rekey in step (Noise 11.3)", test_conn_rekey);
-	CU_add_test(s, "msg: decoder limits", test_msg_limits);
-	CU_add_test(s, "msg: handshake payload features", test_msg_features);
-	CU_add_test(s, "backoff: capped, jittered, reset", test_backoff);
-	CU_add_test(s, "failmode: transitions logged once", test_failmode);
-	CU_add_test(s, "lkg: atomic save, load", test_lkg);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	fails = tl_cunit_run("ctrl", tests, TL_N_TESTS(tests));
 	return fails ? 1 : 0;
 }

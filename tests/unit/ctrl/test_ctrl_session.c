@@ -36,6 +36,7 @@
 #include "tp/yaml.h"
 
 #include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
 
 #define MS 1000000ull
 
@@ -1380,33 +1381,28 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"push, apply, ack, persist", test_push_ack},
+		{"export request answered with the TP's bytes", test_export_request},
+		{"refusals nacked, policy unchanged", test_refusals},
+		{"wrong controller key, unknown TP", test_wrong_keys},
+		{"hostile peers cost only themselves", test_hostile_peers},
+		{"client survives a broken controller", test_broken_controller},
+		{"backoff schedule on the clock", test_backoff_schedule},
+		{"silent controller detected", test_silent_controller},
+		{"controller restarted mid-push", test_controller_restart_mid_push},
+		{"boot on the last-known-good", test_boot_on_lkg},
+		{"persist and publish failures nacked", test_apply_failures},
+		{"reported versions move nothing without proof", test_version_claims},
+		{"half-open flood and a replayed message 1", test_half_open_flood},
+		{"rekey and session lifetime on the clock", test_rekey_and_lifetime},
+	};
+	int fails;
 
 	examples_dir = argc > 1 ? argv[1] : "deploy/examples";
 	if (tp_crypto_init() != 0 || setup() != 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("ctrl_session", NULL, NULL);
-	CU_add_test(s, "push, apply, ack, persist", test_push_ack);
-	CU_add_test(s, "export request answered with the TP's bytes", test_export_request);
-	CU_add_test(s, "refusals nacked, policy unchanged", test_refusals);
-	CU_add_test(s, "wrong controller key, unknown TP", test_wrong_keys);
-	CU_add_test(s, "hostile peers cost only themselves", test_hostile_peers);
-	CU_add_test(s, "client survives a broken controller", test_broken_controller);
-	CU_add_test(s, "backoff schedule on the clock", test_backoff_schedule);
-	CU_add_test(s, "silent controller detected", test_silent_controller);
-	CU_add_test(s, "controller restarted mid-push", test_controller_restart_mid_push);
-	CU_add_test(s, "boot on the last-known-good", test_boot_on_lkg);
-	CU_add_test(s, "persist and publish failures nacked", test_apply_failures);
-	CU_add_test(s, "reported versions move nothing without proof", test_version_claims);
-	CU_add_test(s, "half-open flood and a replayed message 1", test_half_open_flood);
-	CU_add_test(s, "rekey and session lifetime on the clock", test_rekey_and_lifetime);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	fails = tl_cunit_run("ctrl_session", tests, TL_N_TESTS(tests));
 	tp_site_free(site);
 	return fails ? 1 : 0;
 }

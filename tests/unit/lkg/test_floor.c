@@ -32,6 +32,7 @@
 #include "tp/yaml.h"
 
 #include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
 
 static const char *examples_dir;
 static char dir[64];
@@ -508,8 +509,23 @@ static void test_not_before_zero(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"floor file: canonical, prefixes refused", test_parse},
+		{"LKG deleted: v3 refused, v5 itself again", test_lkg_deleted},
+		{"LKG corrupt: v3 refused", test_lkg_corrupt},
+		{"LKG expired under fail-closed: v3 refused", test_lkg_expired},
+		{"LKG replaced by an older bundle: refused", test_lkg_older},
+		{"floor missing, good LKG", test_floor_missing},
+		{"floor corrupt, good LKG", test_floor_corrupt},
+		{"floor torn or bit-flipped, good LKG", test_floor_torn},
+		{"floor persisted before the LKG", test_floor_before_lkg},
+		{"version 2^64-1 refused", test_version_max},
+		{"issued beyond the skew: refused", test_future_skew},
+		{"clock back: an expired bundle stays expired", test_clock_back_bundle},
+		{"clock back: an expired conduit stays off", test_clock_back_conduit},
+		{"not_before 0 is issued_at", test_not_before_zero},
+	};
+	int failed;
 	uint8_t seed[32];
 	char cmd[128];
 
@@ -524,27 +540,7 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "/tmp/test_lkg_floor.%d", (int)getpid());
 	if (mkdir(dir, 0700) != 0)
 		return 2;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("floor", NULL, NULL);
-	CU_add_test(s, "floor file: canonical, prefixes refused", test_parse);
-	CU_add_test(s, "LKG deleted: v3 refused, v5 itself again", test_lkg_deleted);
-	CU_add_test(s, "LKG corrupt: v3 refused", test_lkg_corrupt);
-	CU_add_test(s, "LKG expired under fail-closed: v3 refused", test_lkg_expired);
-	CU_add_test(s, "LKG replaced by an older bundle: refused", test_lkg_older);
-	CU_add_test(s, "floor missing, good LKG", test_floor_missing);
-	CU_add_test(s, "floor corrupt, good LKG", test_floor_corrupt);
-	CU_add_test(s, "floor torn or bit-flipped, good LKG", test_floor_torn);
-	CU_add_test(s, "floor persisted before the LKG", test_floor_before_lkg);
-	CU_add_test(s, "version 2^64-1 refused", test_version_max);
-	CU_add_test(s, "issued beyond the skew: refused", test_future_skew);
-	CU_add_test(s, "clock back: an expired bundle stays expired", test_clock_back_bundle);
-	CU_add_test(s, "clock back: an expired conduit stays off", test_clock_back_conduit);
-	CU_add_test(s, "not_before 0 is issued_at", test_not_before_zero);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = tl_cunit_run("floor", tests, TL_N_TESTS(tests));
 	tp_site_free(site);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
