@@ -38,6 +38,8 @@
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+
 #define N_FAN 50
 
 static uint8_t ctl_seed[32], ctl_pk[32], ctl_sk[64];
@@ -166,14 +168,8 @@ static bool all_up(struct tp_ctrl_server *s, size_t n)
  */
 static struct tp_site *site_with(const char *examples, size_t n, size_t zones)
 {
-	char path[4096];
-	struct tp_diags d;
-	struct tp_site *s;
+	struct tp_site *s = tl_example_site(examples, "lab-plant.yaml");
 
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples);
-	tp_diag_init(&d, path);
-	s = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_free(&d);
 	if (!s)
 		abort();
 	s->n_assertions = 0; /* kept allocated; freed with the site */
@@ -210,19 +206,7 @@ static struct tp_site *site_with(const char *examples, size_t n, size_t zones)
 	free(s->zones);
 	s->zones = calloc(zones, sizeof(*s->zones));
 	s->n_zones = zones;
-	for (size_t i = 0; i < zones; i++) {
-		struct tp_zone *z = &s->zones[i];
-
-		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
-		z->id = (uint32_t)(i + 1);
-		z->tp = (uint32_t)(i % s->n_tps);
-		z->prefixes = calloc(1, sizeof(*z->prefixes));
-		z->n_prefixes = 1;
-		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
-		z->prefixes[0].addr[0] = 10;
-		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
-		z->prefixes[0].addr[2] = (uint8_t)i;
-	}
+	tl_gen_zones(s->zones, zones, s->n_tps);
 	for (size_t i = 0; i < n; i++) {
 		s->rules[i].from_zone = (uint32_t)(i % zones);
 		s->rules[i].to_zone = (uint32_t)((i * 7 + 1) % zones);

@@ -50,20 +50,15 @@ static const uint8_t *cb_running(void *arg, size_t *len)
 /* The version of a push's bundle if the pinned key signed it, else 0. */
 static uint64_t signed_version(const Tableau__V1__Envelope *e)
 {
-	struct tp_bundle_info info;
-	struct tp_site *site = NULL;
-	char err[160];
-	enum tp_bundle_status st;
+	uint64_t v;
 
-	st = tp_bundle_open(e->push->signed_bundle.data, e->push->signed_bundle.len, keys.ctl_pk,
-			    &info, &site, err, sizeof(err));
-	tp_site_free(site);
-	return st == TP_BUNDLE_OK ? info.version : 0;
+	return fuzz_signed(e->push->signed_bundle.data, e->push->signed_bundle.len, keys.ctl_pk, &v)
+		       ? v
+		       : 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int init;
 	struct tp_ctrl_client_config cfg = {
 		.clock = {clk, NULL}, .address = "127.0.0.1:9", .rekey_frames = 2};
 	struct tp_ctrl_client_callbacks cb = {
@@ -74,11 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	int sv[2];
 
-	if (!init) {
-		tp_crypto_init();
-		fuzz_keys_make(&keys);
-		init = 1;
-	}
+	fuzz_keys_once(&keys);
 	if (size < 1)
 		return 0;
 	now_v = 1000000000ull;

@@ -33,22 +33,16 @@ static uint64_t clk(void *arg)
 static bool proves(const Tableau__V1__Envelope *e, uint64_t version)
 {
 	const Tableau__V1__ProofResponse *p = e->proof_response;
-	struct tp_bundle_info info;
-	struct tp_site *site = NULL;
-	char err[160];
-	enum tp_bundle_status st;
+	uint64_t v;
 
 	if (e->msg_case != TABLEAU__V1__ENVELOPE__MSG_PROOF_RESPONSE || !p->signed_bundle.len)
 		return false;
-	st = tp_bundle_open(p->signed_bundle.data, p->signed_bundle.len, keys.ctl_pk, &info, &site,
-			    err, sizeof(err));
-	tp_site_free(site);
-	return st == TP_BUNDLE_OK && info.version == version;
+	return fuzz_signed(p->signed_bundle.data, p->signed_bundle.len, keys.ctl_pk, &v) &&
+	       v == version;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int init;
 	static const uint8_t published[] = "published bundle";
 	struct tp_ctrl_server_config cfg = {
 		.clock = {clk, NULL}, .listen = "127.0.0.1:0", .rekey_frames = 2};
@@ -61,11 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	int sv[2];
 
-	if (!init) {
-		tp_crypto_init();
-		fuzz_keys_make(&keys);
-		init = 1;
-	}
+	fuzz_keys_once(&keys);
 	if (size < 1)
 		return 0;
 	now_v = 1000000000ull;

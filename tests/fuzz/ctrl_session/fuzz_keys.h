@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tp/bundle.h"
 #include "tp/crypto.h"
 
 #define FUZZ_T0		1795000000 /* wall clock of every apply */
@@ -42,6 +43,32 @@ static inline void fuzz_keys_make(struct fuzz_keys *k)
 		tp_crypto_clamp(k->tp_priv[i]);
 		tp_crypto_pubkey(k->tp_pub[i], k->tp_priv[i]);
 	}
+}
+
+/* The keys, made on the first input (libFuzzer has no set-up hook here). */
+static inline void fuzz_keys_once(struct fuzz_keys *k)
+{
+	static int done;
+
+	if (!done) {
+		tp_crypto_init();
+		fuzz_keys_make(k);
+		done = 1;
+	}
+}
+
+/* 1 with *version when PK signed the bundle B of N bytes, else 0. */
+static inline int fuzz_signed(const uint8_t *b, size_t n, const uint8_t *pk, uint64_t *version)
+{
+	struct tp_bundle_info info;
+	struct tp_site *site = NULL;
+	char err[160];
+	enum tp_bundle_status st;
+
+	st = tp_bundle_open(b, n, pk, &info, &site, err, sizeof(err));
+	tp_site_free(site);
+	*version = st == TP_BUNDLE_OK ? info.version : 0;
+	return st == TP_BUNDLE_OK;
 }
 
 /* Next record: 1 with *env and *len, 0 at the end of the input. */

@@ -19,7 +19,7 @@
  * keepalive — and nothing leaves through the transit port; after the
  * control thread and the worker poll ran, every mbuf is back in the pool.
  */
-#include "../../unit/fwd/fwd_harness.h"
+#include "../../lib/fwd_fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,21 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define STEP_NS	       100000000ull
 #define ADVANCE_MAX_NS (60 * 1000000000ull)
 
-static unsigned baseline;
 static uint64_t start_ns;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (h_setup("fuzz_fwd_ingress") != 0)
-		abort();
-	h_drain();
-	baseline = rte_mempool_avail_count(H.pool);
+	tl_fwd_fuzz_init("fuzz_fwd_ingress");
 	start_ns = H.now_ns;
-	/* libFuzzer ends with exit(): free everything before LeakSanitizer
-	 * looks (the state lives in DPDK memory, which it does not scan) */
-	atexit(h_teardown);
 	return 0;
 }
 
@@ -116,13 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rte_ring_count(H.tx[TP_PORT_TRANSIT]) != 0)
 		abort(); /* nothing of a decrypted packet goes back to transit */
-	tp_fwd_control_run(H.fwd);
-	h_poll();
-	h_drain();
-	if (rte_mempool_avail_count(H.pool) != baseline) {
-		fprintf(stderr, "mbufs: %u in the pool, %u expected\n",
-			rte_mempool_avail_count(H.pool), baseline);
-		abort();
-	}
+	tl_fwd_fuzz_settle();
 	return 0;
 }

@@ -8,24 +8,16 @@
  * the pool: a stage that loses or double-frees a packet is caught here
  * (the mempool is not malloc, so LeakSanitizer would not see it).
  */
-#include "../../unit/fwd/fwd_harness.h"
+#include "../../lib/fwd_fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static unsigned baseline;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (h_setup("fuzz_fwd") != 0)
-		abort();
-	h_drain();
-	baseline = rte_mempool_avail_count(H.pool);
-	/* libFuzzer ends with exit(): free everything before LeakSanitizer
-	 * looks (the state lives in DPDK memory, which it does not scan) */
-	atexit(h_teardown);
+	tl_fwd_fuzz_init("fuzz_fwd");
 	return 0;
 }
 
@@ -46,13 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (h_run(role, m, 1) == 1)
 		rte_pktmbuf_free(m[0]); /* would have gone out of the other port */
 	h_flush();
-	tp_fwd_control_run(H.fwd);
-	h_poll();
-	h_drain();
-	if (rte_mempool_avail_count(H.pool) != baseline) {
-		fprintf(stderr, "mbufs: %u in the pool, %u expected\n",
-			rte_mempool_avail_count(H.pool), baseline);
-		abort();
-	}
+	tl_fwd_fuzz_settle();
 	return 0;
 }

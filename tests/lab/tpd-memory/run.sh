@@ -4,15 +4,8 @@
 # exit with the admin socket removed. Needs root (EAL), no namespaces.
 set -euo pipefail
 B=${TP_BUILD_DIR:?}
-work=$(mktemp -d /tmp/tpr-mem.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../lib/daemons.sh"
+tl_work tpr-mem
 
 umask 077
 wg genkey > "$work/key"

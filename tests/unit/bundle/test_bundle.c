@@ -20,22 +20,16 @@
 #include "tp/keys.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
+
 static const char *examples_dir;
 static uint8_t pk[32], sk[64], other_pk[32], other_sk[64];
 static const int64_t t0 = 1795000000;
 
 static struct tp_site *lab_site(void)
 {
-	char path[4096];
-	struct tp_diags d;
-	struct tp_site *s;
-
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	s = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
-	return s;
+	return tl_example_site(examples_dir, "lab-plant.yaml");
 }
 
 static struct tp_bundle_info info_v(uint64_t v)
@@ -342,6 +336,24 @@ static void test_unknown_rule_field(void)
 	free(sb);
 }
 
+/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
+static uint8_t *zone_bomb(size_t big, size_t *len)
+{
+	uint8_t *bomb = malloc(big);
+	size_t i = 0;
+
+	bomb[i++] = 0x32;
+	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
+	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
+	bomb[i++] = ((big - 6) >> 14) & 0x7f;
+	while (i + 2 <= big - 2) {
+		bomb[i++] = 0x1a;
+		bomb[i++] = 0x00;
+	}
+	*len = i;
+	return bomb;
+}
+
 static void test_hostile_bytes(void)
 {
 	struct tp_site *s = lab_site(), *site;
@@ -370,20 +382,9 @@ static void test_hostile_bytes(void)
 	CU_ASSERT_TRUE(ok < 100);
 	/* a repeated-field bomb: many empty zones in a small input */
 	{
-		size_t big = 1u << 20;
-		uint8_t *bomb = malloc(big), *sb;
-		size_t i = 0, sn;
+		size_t bn, sn;
+		uint8_t *bomb = zone_bomb(1u << 20, &bn), *sb = sign_raw(bomb, bn, sk, &sn);
 
-		/* Bundle.site (6) { zones (3) {} x N } */
-		bomb[i++] = 0x32;
-		bomb[i++] = 0x80 | ((big - 6) & 0x7f);
-		bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
-		bomb[i++] = ((big - 6) >> 14) & 0x7f;
-		while (i + 2 <= big - 2) {
-			bomb[i++] = 0x1a;
-			bomb[i++] = 0x00;
-		}
-		sb = sign_raw(bomb, i, sk, &sn);
 		expect_refusal(sb, sn, 0, t0, TP_BUNDLE_UNDECODABLE);
 		free(sb);
 		free(bomb);
@@ -429,24 +430,6 @@ static uint8_t *sign_hinted(const uint8_t *bundle, size_t blen, const uint8_t *k
 	memcpy(out + *out_len, hint, 8);
 	*out_len += 8;
 	return out;
-}
-
-/* Bundle.site (6) { zones (3) {} x N }: small on the wire, huge decoded. */
-static uint8_t *zone_bomb(size_t big, size_t *len)
-{
-	uint8_t *bomb = malloc(big);
-	size_t i = 0;
-
-	bomb[i++] = 0x32;
-	bomb[i++] = 0x80 | ((big - 6) & 0x7f);
-	bomb[i++] = 0x80 | (((big - 6) >> 7) & 0x7f);
-	bomb[i++] = ((big - 6) >> 14) & 0x7f;
-	while (i + 2 <= big - 2) {
-		bomb[i++] = 0x1a;
-		bomb[i++] = 0x00;
-	}
-	*len = i;
-	return bomb;
 }
 
 /* Defect 6 of issue 11: the signature is checked over the exact bytes
@@ -549,19 +532,7 @@ static struct tp_site *zoo_site(size_t n_tps, size_t n_zones, size_t n_rules)
 		s->tps[i].pubkey[0] = (uint8_t)i;
 		s->tps[i].pubkey[1] = (uint8_t)(i >> 8);
 	}
-	for (size_t i = 0; i < n_zones; i++) {
-		struct tp_zone *z = &s->zones[i];
-
-		snprintf(z->name, sizeof(z->name), "zone-%zu", i);
-		z->id = (uint32_t)i + 1;
-		z->tp = (uint32_t)(i % n_tps);
-		z->prefixes = calloc(1, sizeof(*z->prefixes));
-		z->n_prefixes = 1;
-		z->prefixes[0] = (struct tp_prefix){.family = TP_AF_INET, .len = 24};
-		z->prefixes[0].addr[0] = 10;
-		z->prefixes[0].addr[1] = (uint8_t)(i >> 8);
-		z->prefixes[0].addr[2] = (uint8_t)i;
-	}
+	tl_gen_zones(s->zones, n_zones, n_tps);
 	for (size_t i = 0; i < n_rules; i++) {
 		struct tp_rule *r = &s->rules[i];
 
@@ -721,8 +692,21 @@ static void test_keys(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"round trip, byte for byte", test_round_trip},
+		{"one refusal per reason", test_refusals},
+		{"signed but undecodable", test_undecodable_signed},
+		{"uncompilable", test_uncompilable},
+		{"unknown fields tolerated", test_unknown_fields},
+		{"unknown conduit field refused", test_unknown_rule_field},
+		{"hostile bytes", test_hostile_bytes},
+		{"signature verified before anything is decoded", test_verify_before_decode},
+		{"many zones: names resolve to the same items", test_many_zones},
+		{"opening a bundle is linear in it", test_open_is_linear},
+		{"status names", test_status_names},
+		{"keys", test_keys},
+	};
+	int failed;
 	uint8_t seed[32];
 
 	examples_dir = argc > 1 ? argv[1] : "deploy/examples";
@@ -733,24 +717,6 @@ int main(int argc, char **argv)
 	crypto_sign_seed_keypair(pk, sk, seed);
 	memset(seed, 0x43, sizeof(seed));
 	crypto_sign_seed_keypair(other_pk, other_sk, seed);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("bundle", NULL, NULL);
-	CU_add_test(s, "round trip, byte for byte", test_round_trip);
-	CU_add_test(s, "one refusal per reason", test_refusals);
-	CU_add_test(s, "signed but undecodable", test_undecodable_signed);
-	CU_add_test(s, "uncompilable", test_uncompilable);
-	CU_add_test(s, "unknown fields tolerated", test_unknown_fields);
-	CU_add_test(s, "unknown conduit field refused", test_unknown_rule_field);
-	CU_add_test(s, "hostile bytes", test_hostile_bytes);
-	CU_add_test(s, "signature verified before anything is decoded", test_verify_before_decode);
-	CU_add_test(s, "many zones: names resolve to the same items", test_many_zones);
-	CU_add_test(s, "opening a bundle is linear in it", test_open_is_linear);
-	CU_add_test(s, "status names", test_status_names);
-	CU_add_test(s, "keys", test_keys);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = tl_cunit_run("bundle", tests, TL_N_TESTS(tests));
 	return failed ? 1 : 0;
 }

@@ -9,12 +9,8 @@ set -euo pipefail
 P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
 A="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tests/tp-ctrl-agent"
 EX=${TP_SOURCE_DIR:?}/deploy/examples
-T=$(mktemp -d /tmp/tp-keyfiles.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../../lib/tally.sh"
+tl_scratch tp-keyfiles
 
 # refused "what" WORDS cmd... : exit status 2, stderr names the key and says WORDS
 refused() {

@@ -26,6 +26,8 @@
 #include "tp/failmode.h"
 #include "tp/lkg.h"
 
+#include "../../lib/tl_cunit.h"
+
 static uint8_t i_priv[32], i_pub[32], r_priv[32], r_pub[32], x_priv[32], x_pub[32];
 
 static void keypair(uint8_t priv[32], uint8_t pub[32])
@@ -60,6 +62,21 @@ static bool handshake(const uint8_t *pinned, struct tp_ctrl_noise_keys *ik,
 	tp_ctrl_noise_wipe(&i);
 	tp_ctrl_noise_wipe(&r);
 	return true;
+}
+
+/* Both ends of an established channel over a socket pair: A the
+ * initiator (sv[0]), B the responder (sv[1]); LEARNT the initiator's
+ * static key as the responder learnt it. */
+static void conn_pair(struct tp_ctrl_conn *a, struct tp_ctrl_conn *b, int sv[2], uint8_t learnt[32])
+{
+	struct tp_ctrl_noise_keys ik, rk;
+
+	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	tp_ctrl_conn_init(a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
+	tp_ctrl_conn_init(b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
+	tp_ctrl_conn_set_keys(a, &ik, TP_CTRL_FRAME_MAX);
+	tp_ctrl_conn_set_keys(b, &rk, TP_CTRL_FRAME_MAX);
 }
 
 static void test_noise_roundtrip(void)
@@ -229,7 +246,6 @@ static void test_frame_splits(void)
  * ends the session on either side; a flipped bit is a fatal bad tag. */
 static void test_conn_transport(void)
 {
-	struct tp_ctrl_noise_keys ik, rk;
 	struct tp_ctrl_conn a, b;
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 	Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
@@ -238,12 +254,7 @@ static void test_conn_transport(void)
 	size_t len;
 	int sv[2];
 
-	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	tp_ctrl_conn_init(&a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_init(&b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_set_keys(&a, &ik, TP_CTRL_FRAME_MAX);
-	tp_ctrl_conn_set_keys(&b, &rk, TP_CTRL_FRAME_MAX);
+	conn_pair(&a, &b, sv, learnt);
 	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PING;
 	env.ping = &ping;
 	for (uint64_t id = 1; id <= 3; id++) {
@@ -297,7 +308,6 @@ static void test_conn_transport(void)
 static void test_conn_rekey(void)
 {
 	static const uint8_t zeros[32];
-	struct tp_ctrl_noise_keys ik, rk;
 	struct tp_ctrl_conn a, b;
 	Tableau__V1__Envelope env = TABLEAU__V1__ENVELOPE__INIT;
 	Tableau__V1__Ping ping = TABLEAU__V1__PING__INIT;
@@ -307,12 +317,7 @@ static void test_conn_rekey(void)
 	size_t len;
 	int sv[2];
 
-	CU_ASSERT_TRUE_FATAL(handshake(r_pub, &ik, &rk, learnt));
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	tp_ctrl_conn_init(&a, sv[0], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_init(&b, sv[1], TP_CTRL_FRAME_MAX, 1 << 20);
-	tp_ctrl_conn_set_keys(&a, &ik, TP_CTRL_FRAME_MAX);
-	tp_ctrl_conn_set_keys(&b, &rk, TP_CTRL_FRAME_MAX);
+	conn_pair(&a, &b, sv, learnt);
 	a.send_key_ns = 1000;
 	env.msg_case = TABLEAU__V1__ENVELOPE__MSG_PING;
 	env.ping = &ping;
@@ -568,34 +573,29 @@ static void test_lkg(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"noise: handshake round trip", test_noise_roundtrip},
+		{"noise: wrong pinned key", test_noise_wrong_responder},
+		{"noise: tampered messages", test_noise_tamper},
+		{"noise: deterministic, bound to name", test_noise_deterministic},
+		{"noise: Ed25519 to X25519 map", test_noise_ed25519_map},
+		{"frame: size limits before allocation", test_frame_sizes},
+		{"frame: every split of the stream", test_frame_splits},
+		{"conn: transport, counters, backlog", test_conn_transport},
+		{"conn: rekey in step (Noise 11.3)", test_conn_rekey},
+		{"msg: decoder limits", test_msg_limits},
+		{"msg: handshake payload features", test_msg_features},
+		{"backoff: capped, jittered, reset", test_backoff},
+		{"failmode: transitions logged once", test_failmode},
+		{"lkg: atomic save, load", test_lkg},
+	};
+	int fails;
 
 	if (tp_crypto_init() != 0)
 		return 1;
 	keypair(i_priv, i_pub);
 	keypair(r_priv, r_pub);
 	keypair(x_priv, x_pub);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("ctrl", NULL, NULL);
-	CU_add_test(s, "noise: handshake round trip", test_noise_roundtrip);
-	CU_add_test(s, "noise: wrong pinned key", test_noise_wrong_responder);
-	CU_add_test(s, "noise: tampered messages", test_noise_tamper);
-	CU_add_test(s, "noise: deterministic, bound to name", test_noise_deterministic);
-	CU_add_test(s, "noise: Ed25519 to X25519 map", test_noise_ed25519_map);
-	CU_add_test(s, "frame: size limits before allocation", test_frame_sizes);
-	CU_add_test(s, "frame: every split of the stream", test_frame_splits);
-	CU_add_test(s, "conn: transport, counters, backlog", test_conn_transport);
-	CU_add_test(s, "conn: rekey in step (Noise 11.3)", test_conn_rekey);
-	CU_add_test(s, "msg: decoder limits", test_msg_limits);
-	CU_add_test(s, "msg: handshake payload features", test_msg_features);
-	CU_add_test(s, "backoff: capped, jittered, reset", test_backoff);
-	CU_add_test(s, "failmode: transitions logged once", test_failmode);
-	CU_add_test(s, "lkg: atomic save, load", test_lkg);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	fails = tl_cunit_run("ctrl", tests, TL_N_TESTS(tests));
 	return fails ? 1 : 0;
 }

@@ -35,6 +35,9 @@
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
+
 #define MS 1000000ull
 
 static const char *examples_dir;
@@ -263,6 +266,15 @@ static struct tp_ctrl_server *server_start(uint16_t port, const uint8_t seed[32]
 	return s;
 }
 
+/* A controller on a free port and TP 1, with its own key, dialing it. */
+static struct tp_ctrl_server *server_and_tp1(struct tp *t)
+{
+	struct tp_ctrl_server *s = server_start(0, ctl_seed);
+
+	tp_start(t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	return s;
+}
+
 /* Bundle bytes for version v, valid [nb, exp) (wall seconds), signed by sk. */
 static uint8_t *bundle(uint64_t v, int64_t nb, int64_t exp, const uint8_t *sk, size_t *len)
 {
@@ -419,8 +431,7 @@ static void test_export_request(void)
 
 	fake_ns = 0;
 	memset(&got_export, 0, sizeof(got_export));
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE(pump(s, tps, 1, server_sees_up, s)); /* after the Hello */
 	export_doc = doc;
 	tp_ctrl_server_request_export(s);
@@ -450,8 +461,7 @@ static void test_push_ack(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE(pump(s, tps, 1, established, &t));
 	CU_ASSERT_EQUAL(t.a.fm.state, TP_FAILMODE_NO_POLICY);
 	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
@@ -504,8 +514,7 @@ static void test_refusals(void)
 	};
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	b = bundle(2, 0, wall() + 3600, ctl_sk, &n);
 	publish(s, 2, b, n);
 	w = (struct want_ack){s, 0, 2};
@@ -661,9 +670,8 @@ static void test_hostile_peers(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 
 	big = raw_connect(port);
@@ -819,8 +827,7 @@ static void test_silent_controller(void)
 	struct tp_ctrl_client_stats cs;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	CU_ASSERT_TRUE(t.a.fm.controller_up);
 	/* The server process hangs: its socket stays open, nothing moves. */
@@ -850,9 +857,8 @@ static void test_controller_restart_mid_push(void)
 	uint8_t *b, *copy;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	b = bundle(3, 0, wall() + 3600, ctl_sk, &n);
 	copy = malloc(n);
@@ -886,8 +892,7 @@ static void test_boot_on_lkg(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	b = bundle(4, 0, wall() + 100, ctl_sk, &n);
 	publish(s, 4, b, n);
 	w = (struct want_ack){s, 0, 4};
@@ -1152,9 +1157,8 @@ static void test_half_open_flood(void)
 	uint8_t *b;
 
 	fake_ns = 0;
-	s = server_start(0, ctl_seed);
+	s = server_and_tp1(&t);
 	port = tp_ctrl_server_port(s);
-	tp_start(&t, tp_priv[0], ctl_pk, port);
 	b = bundle(1, 0, wall() + 3600, ctl_sk, &n);
 	publish(s, 1, b, n);
 	w = (struct want_ack){s, 0, 1};
@@ -1268,8 +1272,7 @@ static void test_rekey_and_lifetime(void)
 	fake_ns = 0;
 	server_over.rekey_frames = client_over.rekey_frames = 3;
 	server_over.rekey_ms = client_over.rekey_ms = 3600000;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	/* By frames: each push is a push, an ack and a status. */
 	w = (struct want_ack){s, 0, 0};
@@ -1291,8 +1294,7 @@ static void test_rekey_and_lifetime(void)
 	memset(&client_over, 0, sizeof(client_over));
 	server_over.rekey_ms = client_over.rekey_ms = 20000;
 	server_over.max_session_ms = client_over.max_session_ms = 120000;
-	s = server_start(0, ctl_seed);
-	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	s = server_and_tp1(&t);
 	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, established, &t));
 	wr = (struct want_rekeys){&t, s, 1, 1};
 	start = fake_ns;
@@ -1358,9 +1360,6 @@ static void test_rekey_and_lifetime(void)
 
 static int setup(void)
 {
-	char path[4096];
-	struct tp_diags d;
-
 	randombytes_buf(ctl_seed, 32);
 	crypto_sign_seed_keypair(ctl_pk, ctl_sk, ctl_seed);
 	randombytes_buf(other_seed, 32);
@@ -1372,11 +1371,7 @@ static int setup(void)
 	}
 	randombytes_buf(stranger_priv, 32);
 	tp_crypto_clamp(stranger_priv);
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	site = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
+	site = tl_example_site(examples_dir, "lab-plant.yaml");
 	if (!site || site->n_tps < 3)
 		return 1;
 	for (int i = 0; i < 3; i++)
@@ -1386,33 +1381,28 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"push, apply, ack, persist", test_push_ack},
+		{"export request answered with the TP's bytes", test_export_request},
+		{"refusals nacked, policy unchanged", test_refusals},
+		{"wrong controller key, unknown TP", test_wrong_keys},
+		{"hostile peers cost only themselves", test_hostile_peers},
+		{"client survives a broken controller", test_broken_controller},
+		{"backoff schedule on the clock", test_backoff_schedule},
+		{"silent controller detected", test_silent_controller},
+		{"controller restarted mid-push", test_controller_restart_mid_push},
+		{"boot on the last-known-good", test_boot_on_lkg},
+		{"persist and publish failures nacked", test_apply_failures},
+		{"reported versions move nothing without proof", test_version_claims},
+		{"half-open flood and a replayed message 1", test_half_open_flood},
+		{"rekey and session lifetime on the clock", test_rekey_and_lifetime},
+	};
+	int fails;
 
 	examples_dir = argc > 1 ? argv[1] : "deploy/examples";
 	if (tp_crypto_init() != 0 || setup() != 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("ctrl_session", NULL, NULL);
-	CU_add_test(s, "push, apply, ack, persist", test_push_ack);
-	CU_add_test(s, "export request answered with the TP's bytes", test_export_request);
-	CU_add_test(s, "refusals nacked, policy unchanged", test_refusals);
-	CU_add_test(s, "wrong controller key, unknown TP", test_wrong_keys);
-	CU_add_test(s, "hostile peers cost only themselves", test_hostile_peers);
-	CU_add_test(s, "client survives a broken controller", test_broken_controller);
-	CU_add_test(s, "backoff schedule on the clock", test_backoff_schedule);
-	CU_add_test(s, "silent controller detected", test_silent_controller);
-	CU_add_test(s, "controller restarted mid-push", test_controller_restart_mid_push);
-	CU_add_test(s, "boot on the last-known-good", test_boot_on_lkg);
-	CU_add_test(s, "persist and publish failures nacked", test_apply_failures);
-	CU_add_test(s, "reported versions move nothing without proof", test_version_claims);
-	CU_add_test(s, "half-open flood and a replayed message 1", test_half_open_flood);
-	CU_add_test(s, "rekey and session lifetime on the clock", test_rekey_and_lifetime);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	fails = tl_cunit_run("ctrl_session", tests, TL_N_TESTS(tests));
 	tp_site_free(site);
 	return fails ? 1 : 0;
 }

@@ -16,11 +16,8 @@ B=${TP_BUILD_DIR:?}
 # a cross-build runs the built programs through its emulator (cmake/tp.cmake)
 tpolicy() { ${TP_EMULATOR:-} "$B"/tpolicy "$@"; }
 EX=${TP_SOURCE_DIR:?}/deploy/examples
-T=$(mktemp -d /tmp/tp-examples.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../../lib/tally.sh"
+tl_scratch tp-examples
 
 tpolicy keygen --controller -o "$T/ctl.key" >/dev/null
 n=0

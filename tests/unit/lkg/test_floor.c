@@ -31,6 +31,9 @@
 #include "tp/lkg.h"
 #include "tp/yaml.h"
 
+#include "../../lib/tl_site.h"
+#include "../../lib/tl_cunit.h"
+
 static const char *examples_dir;
 static char dir[64];
 static uint8_t pk[32], sk[64];
@@ -42,20 +45,6 @@ static void log_cb(void *arg, const char *msg)
 {
 	(void)arg;
 	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static struct tp_site *lab_site(void)
-{
-	char path[4096];
-	struct tp_diags d;
-	struct tp_site *s;
-
-	snprintf(path, sizeof(path), "%s/lab-plant.yaml", examples_dir);
-	tp_diag_init(&d, path);
-	s = tp_yaml_read_file(path, &d, NULL);
-	tp_diag_print(&d, stderr);
-	tp_diag_free(&d);
-	return s;
 }
 
 static uint8_t *bundle_of(const struct tp_site *s, uint64_t v, int64_t issued, int64_t expires,
@@ -135,13 +124,34 @@ static void clean(void)
 	file_rm(TP_LKG_FLOOR_FILE);
 }
 
+/* A first start at t0 on an empty state directory. */
+static void fresh(struct tp_ctrl_apply *a)
+{
+	clean();
+	tp_ctrl_apply_init(a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+}
+
+/* A copy of the lab site whose first rule the test edits; NULL (after a
+ * failed fatal assertion) when there is none. */
+static struct tp_site *lab_copy(void)
+{
+	struct tp_site *s = tp_site_clone(site);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_FATAL(s && s->n_rules > 0);
+	if (s && !s->n_rules) {
+		tp_site_free(s);
+		return NULL;
+	}
+	return s;
+}
+
 /* v5 runs and is persisted; then the LKG goes away in some way. */
 static void v5_then(struct tp_ctrl_apply *a, void (*damage)(void))
 {
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(a);
 	CU_ASSERT_EQUAL_FATAL(apply(a, 5, t0, t0 + 3600, t0, &res), 0);
 	if (damage)
 		damage();
@@ -333,8 +343,7 @@ static void test_floor_before_lkg(void)
 	struct tp_lkg_floor f;
 	char lkgdir[128];
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	/* lkg.tpb.tmp cannot be created: a directory is in its way */
 	snprintf(lkgdir, sizeof(lkgdir), "%s/%s.tmp", dir, TP_LKG_FILE);
 	CU_ASSERT_EQUAL_FATAL(mkdir(lkgdir, 0700), 0);
@@ -375,8 +384,7 @@ static void test_version_max(void)
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_NOT_EQUAL(apply(&a, UINT64_MAX, t0, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_UNDECODABLE);
@@ -393,8 +401,7 @@ static void test_future_skew(void)
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	a.max_skew_s = 300;
 	CU_ASSERT_NOT_EQUAL(apply(&a, 5, t0 + 301, t0 + 3600, t0, &res), 0);
 	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_NOT_YET_VALID);
@@ -415,8 +422,7 @@ static void test_clock_back_bundle(void)
 	struct tp_ctrl_apply_result res;
 	bool found;
 
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 100, t0, &res), 0);
 	tp_failmode_tick(&a.fm, t0 + 200);
 	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED);
@@ -450,18 +456,15 @@ static void test_clock_back_conduit(void)
 {
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
-	struct tp_site *s = tp_site_clone(site);
+	struct tp_site *s = lab_copy();
 	bool found;
 	size_t n;
 	uint8_t *b;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_FATAL(s && s->n_rules > 0);
-	if (!s || !s->n_rules)
+	if (!s)
 		return;
 	s->rules[0].not_after = t0 + 500;
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	b = bundle_of(s, 5, t0 + 1000, t0 + 5000, &n);
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, t0 + 1000, "file", &res), 0);
 	/* compiled after not_after: the rule is out, valid from its end */
@@ -483,17 +486,14 @@ static void test_not_before_zero(void)
 {
 	struct tp_ctrl_apply a;
 	struct tp_ctrl_apply_result res;
-	struct tp_site *s = tp_site_clone(site);
+	struct tp_site *s = lab_copy();
 	size_t n;
 	uint8_t *b;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	CU_ASSERT_FATAL(s && s->n_rules > 0);
-	if (!s || !s->n_rules)
+	if (!s)
 		return;
 	s->rules[0].not_before = t0 + 50;
-	clean();
-	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	fresh(&a);
 	b = bundle_of(s, 5, t0 + 100, t0 + 5000, &n);
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&a, b, n, t0, "file", &res), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a.engine);
@@ -509,8 +509,23 @@ static void test_not_before_zero(void)
 
 int main(int argc, char **argv)
 {
-	CU_pSuite s;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"floor file: canonical, prefixes refused", test_parse},
+		{"LKG deleted: v3 refused, v5 itself again", test_lkg_deleted},
+		{"LKG corrupt: v3 refused", test_lkg_corrupt},
+		{"LKG expired under fail-closed: v3 refused", test_lkg_expired},
+		{"LKG replaced by an older bundle: refused", test_lkg_older},
+		{"floor missing, good LKG", test_floor_missing},
+		{"floor corrupt, good LKG", test_floor_corrupt},
+		{"floor torn or bit-flipped, good LKG", test_floor_torn},
+		{"floor persisted before the LKG", test_floor_before_lkg},
+		{"version 2^64-1 refused", test_version_max},
+		{"issued beyond the skew: refused", test_future_skew},
+		{"clock back: an expired bundle stays expired", test_clock_back_bundle},
+		{"clock back: an expired conduit stays off", test_clock_back_conduit},
+		{"not_before 0 is issued_at", test_not_before_zero},
+	};
+	int failed;
 	uint8_t seed[32];
 	char cmd[128];
 
@@ -519,33 +534,13 @@ int main(int argc, char **argv)
 		return 2;
 	memset(seed, 0x42, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
-	site = lab_site();
+	site = tl_example_site(examples_dir, "lab-plant.yaml");
 	if (!site)
 		return 2;
 	snprintf(dir, sizeof(dir), "/tmp/test_lkg_floor.%d", (int)getpid());
 	if (mkdir(dir, 0700) != 0)
 		return 2;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("floor", NULL, NULL);
-	CU_add_test(s, "floor file: canonical, prefixes refused", test_parse);
-	CU_add_test(s, "LKG deleted: v3 refused, v5 itself again", test_lkg_deleted);
-	CU_add_test(s, "LKG corrupt: v3 refused", test_lkg_corrupt);
-	CU_add_test(s, "LKG expired under fail-closed: v3 refused", test_lkg_expired);
-	CU_add_test(s, "LKG replaced by an older bundle: refused", test_lkg_older);
-	CU_add_test(s, "floor missing, good LKG", test_floor_missing);
-	CU_add_test(s, "floor corrupt, good LKG", test_floor_corrupt);
-	CU_add_test(s, "floor torn or bit-flipped, good LKG", test_floor_torn);
-	CU_add_test(s, "floor persisted before the LKG", test_floor_before_lkg);
-	CU_add_test(s, "version 2^64-1 refused", test_version_max);
-	CU_add_test(s, "issued beyond the skew: refused", test_future_skew);
-	CU_add_test(s, "clock back: an expired bundle stays expired", test_clock_back_bundle);
-	CU_add_test(s, "clock back: an expired conduit stays off", test_clock_back_conduit);
-	CU_add_test(s, "not_before 0 is issued_at", test_not_before_zero);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = tl_cunit_run("floor", tests, TL_N_TESTS(tests));
 	tp_site_free(site);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -12,6 +12,8 @@
 
 #include "tp/lkg.h"
 
+#include "../../lib/tl_cunit.h"
+
 static char dir[64];
 
 static unsigned entries(void)
@@ -66,22 +68,17 @@ static void test_bad_dir(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"save and load", test_round_trip},
+		{"unwritable directory", test_bad_dir},
+	};
+	int failed;
 	char cmd[128];
 
 	snprintf(dir, sizeof(dir), "/tmp/test_lkg.%d", (int)getpid());
 	if (mkdir(dir, 0700) != 0)
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("lkg", NULL, NULL);
-	CU_add_test(suite, "save and load", test_round_trip);
-	CU_add_test(suite, "unwritable directory", test_bad_dir);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = tl_cunit_run("lkg", tests, TL_N_TESTS(tests));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		failed++;

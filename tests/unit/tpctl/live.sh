@@ -5,15 +5,8 @@
 # --socket is a usage error. Needs TP_BUILD_DIR.
 set -euo pipefail
 B=${TP_BUILD_DIR:?}
-work=$(mktemp -d /tmp/tpctl-inst.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../lib/daemons.sh"
+tl_work tpctl-inst
 
 umask 077
 "$B/tpolicy" keygen --tp | sed -n 's/^private_key: //p' >"$work/key"

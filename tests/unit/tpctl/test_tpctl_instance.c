@@ -14,6 +14,8 @@
 
 #include "instance.h"
 
+#include "../../lib/tl_cunit.h"
+
 static char dir[64];
 
 static void write_conf(const char *name, const char *text)
@@ -104,22 +106,17 @@ static void test_missing_and_broken(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failed;
+	static const struct tl_test tests[] = {
+		{"socket from NAME.conf", test_found},
+		{"bad names never leave the folder", test_bad_names},
+		{"missing or broken config", test_missing_and_broken},
+	};
+	int rc;
 
 	snprintf(dir, sizeof(dir), "/tmp/tp-tpctl-test-XXXXXX");
 	if (!mkdtemp(dir))
 		return 2;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("tpctl_instance", NULL, NULL);
-	CU_add_test(suite, "socket from NAME.conf", test_found);
-	CU_add_test(suite, "bad names never leave the folder", test_bad_names);
-	CU_add_test(suite, "missing or broken config", test_missing_and_broken);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	rc = tl_cunit_run("tpctl_instance", tests, TL_N_TESTS(tests));
 	rmdir(dir);
-	return failed ? 1 : 0;
+	return rc;
 }

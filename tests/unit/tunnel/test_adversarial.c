@@ -15,6 +15,8 @@
 #include "harness.h"
 #include "messages.h"
 
+#include "../../lib/tl_cunit.h"
+
 static struct node A, B;
 
 static void setup(bool b_knows_a)
@@ -280,25 +282,18 @@ static void test_replay_from_new_address_does_not_roam(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"initiation with an older timestamp and a fresh ephemeral",
+		 test_initiation_older_timestamp_fresh_ephemeral},
+		{"rekey after 2^60 messages", test_rekey_after_messages},
+		{"retransmit within 5.0-5.333 s", test_retransmit_timing},
+		{"old mac2 refused after the cookie secret rotation",
+		 test_old_mac2_after_secret_rotation},
+		{"late packet on the previous keypair after a rekey",
+		 test_late_packet_on_previous_keypair},
+		{"replayed packet from a new address does not roam",
+		 test_replay_from_new_address_does_not_roam},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("tunnel adversarial", NULL, NULL);
-	CU_add_test(s, "initiation with an older timestamp and a fresh ephemeral",
-		    test_initiation_older_timestamp_fresh_ephemeral);
-	CU_add_test(s, "rekey after 2^60 messages", test_rekey_after_messages);
-	CU_add_test(s, "retransmit within 5.0-5.333 s", test_retransmit_timing);
-	CU_add_test(s, "old mac2 refused after the cookie secret rotation",
-		    test_old_mac2_after_secret_rotation);
-	CU_add_test(s, "late packet on the previous keypair after a rekey",
-		    test_late_packet_on_previous_keypair);
-	CU_add_test(s, "replayed packet from a new address does not roam",
-		    test_replay_from_new_address_does_not_roam);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return tl_cunit_run("tunnel adversarial", tests, TL_N_TESTS(tests));
 }

@@ -22,6 +22,8 @@
 #include "tp/keys.h"
 #include "tp/tunnel.h"
 
+#include "../../lib/tl_cunit.h"
+
 static _Atomic uint64_t sim_ns = 1000000000ULL;
 
 static uint64_t now_ns(void *ctx)
@@ -266,19 +268,12 @@ static void test_worker_encrypts_while_initiator_holds_next(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"two workers fed the same ciphertexts accept each once",
+		 test_two_workers_same_ciphertext},
+		{"worker encrypts while the initiator holds a next keypair",
+		 test_worker_encrypts_while_initiator_holds_next},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("tunnel races", NULL, NULL);
-	CU_add_test(s, "two workers fed the same ciphertexts accept each once",
-		    test_two_workers_same_ciphertext);
-	CU_add_test(s, "worker encrypts while the initiator holds a next keypair",
-		    test_worker_encrypts_while_initiator_holds_next);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return tl_cunit_run("tunnel races", tests, TL_N_TESTS(tests));
 }

@@ -9,6 +9,8 @@
 
 #include "replay.h"
 
+#include "../../lib/tl_cunit.h"
+
 enum { OPS = 1200000, MODEL_SPAN = 1 << 23 };
 
 /* Naive model: accepted iff not seen before and no more than
@@ -214,19 +216,12 @@ static void test_edges(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"edges", test_edges},
+		{"against naive model, 1.2M random ops", test_against_model},
+		{"against naive model near 2^64, window-sized jumps",
+		 test_against_model_near_limit},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("replay", NULL, NULL);
-	CU_add_test(s, "edges", test_edges);
-	CU_add_test(s, "against naive model, 1.2M random ops", test_against_model);
-	CU_add_test(s, "against naive model near 2^64, window-sized jumps",
-		    test_against_model_near_limit);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return tl_cunit_run("replay", tests, TL_N_TESTS(tests));
 }

@@ -19,6 +19,8 @@
 #include "tp/keys.h"
 #include "tp/tunnel.h"
 
+#include "../../lib/tl_cunit.h"
+
 enum { RING = 1024, SLOT = 256, BURST = 16, RETIRE_MAX = 4096, WORKERS = 2 };
 
 static _Atomic uint64_t sim_ns = 1000000000ULL;
@@ -256,16 +258,9 @@ static void test_workers_and_control(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"workers encrypt/decrypt while control rekeys", test_workers_and_control},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("tunnel threads", NULL, NULL);
-	CU_add_test(s, "workers encrypt/decrypt while control rekeys", test_workers_and_control);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return tl_cunit_run("tunnel threads", tests, TL_N_TESTS(tests));
 }

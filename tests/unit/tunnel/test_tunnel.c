@@ -21,6 +21,8 @@
 #include "messages.h"
 #include "tp/keys.h"
 
+#include "../../lib/tl_cunit.h"
+
 static struct node A, B;
 
 static void A_random(void *ctx, void *buf, size_t len)
@@ -175,19 +177,27 @@ static void test_padding_per_endpoint_family(void)
 	teardown();
 }
 
+/* A (10.0.0.1:1) and B (10.0.0.2:2) peers of each other with the
+ * caller's settings in PA and PB; the keys, and B's endpoint as A's
+ * configured one, are filled in here. */
+static void pair_configured(struct tp_tunnel_peer_config *pa, struct tp_tunnel_peer_config *pb)
+{
+	node_init(&A, 0x0a000001, 1);
+	node_init(&B, 0x0a000002, 2);
+	memcpy(pa->public_key, B.pub, 32);
+	memcpy(pb->public_key, A.pub, 32);
+	pa->endpoint = B.ep;
+	A.peer = tp_tunnel_peer_add(A.tun, pa);
+	B.peer = tp_tunnel_peer_add(B.tun, pb);
+}
+
 static void test_psk_mismatch(void)
 {
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
 
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
-	memcpy(pa.public_key, B.pub, 32);
-	memcpy(pb.public_key, A.pub, 32);
 	pa.has_psk = true;
 	pa.psk[0] = 1;
-	pa.endpoint = B.ep;
-	A.peer = tp_tunnel_peer_add(A.tun, &pa);
-	B.peer = tp_tunnel_peer_add(B.tun, &pb);
+	pair_configured(&pa, &pb);
 	handshake();
 	/* B cannot tell (no psk in the initiation); A rejects the response */
 	CU_ASSERT_EQUAL(A.results[TP_TUNNEL_DROP_BAD_AEAD], 1);
@@ -669,17 +679,10 @@ static void test_timers(void)
 	teardown();
 
 	/* persistent keepalive every 25 s */
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
 	{
-		struct tp_tunnel_peer_config pa = {0}, pb = {0};
+		struct tp_tunnel_peer_config pa = {.persistent_keepalive_s = 25}, pb = {0};
 
-		memcpy(pa.public_key, B.pub, 32);
-		memcpy(pb.public_key, A.pub, 32);
-		pa.endpoint = B.ep;
-		pa.persistent_keepalive_s = 25;
-		A.peer = tp_tunnel_peer_add(A.tun, &pa);
-		B.peer = tp_tunnel_peer_add(B.tun, &pb);
+		pair_configured(&pa, &pb);
 	}
 	tick_both(&A, &B); /* no key yet: the keepalive asks for a handshake */
 	tick_both(&A, &B);
@@ -904,14 +907,8 @@ static void test_persistent_keepalive_worker_time_ahead(void)
 {
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
 
-	node_init(&A, 0x0a000001, 1);
-	node_init(&B, 0x0a000002, 2);
-	memcpy(pa.public_key, B.pub, 32);
-	memcpy(pb.public_key, A.pub, 32);
-	pa.endpoint = B.ep;
 	pa.persistent_keepalive_s = 25;
-	A.peer = tp_tunnel_peer_add(A.tun, &pa);
-	B.peer = tp_tunnel_peer_add(B.tun, &pb);
+	pair_configured(&pa, &pb);
 	handshake();
 	A.nout = 0;
 	atomic_store(&A.peer->last_traversal_ns, sim_now_ns + 1000);
@@ -1004,41 +1001,33 @@ static void test_config_endpoint_not_lost_to_roaming(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned fails;
+	static const struct tl_test tests[] = {
+		{"keys in wg base64 format", test_keys_base64},
+		{"round trip of every message type (with and without psk)",
+		 test_round_trip_all_types},
+		{"padding stops at the inner MTU of the endpoint's family",
+		 test_padding_per_endpoint_family},
+		{"psk mismatch", test_psk_mismatch},
+		{"reject: sizes and types", test_reject_sizes_and_types},
+		{"reject: initiations", test_reject_handshakes},
+		{"reject: responses and cookies", test_reject_responses_and_cookies},
+		{"reject: transport", test_reject_transport},
+		{"rekey on simulated time without loss", test_rekey_no_loss},
+		{"cookie exchange and rate limit under load", test_cookie_under_load},
+		{"roaming", test_roaming},
+		{"timers", test_timers},
+		{"rate limiter", test_ratelimiter},
+		{"index table", test_index_table},
+		{"retire: initiator holding a next keypair", test_retire_initiator_with_next},
+		{"send counter capped at REJECT_AFTER_MESSAGES", test_send_counter_capped},
+		{"keypair born after the clock read is fresh", test_keypair_born_after_clock_read},
+		{"persistent keepalive: a worker's time ahead of the control clock",
+		 test_persistent_keepalive_worker_time_ahead},
+		{"responder confirmation completes the handshake",
+		 test_responder_confirmation_completes_handshake},
+		{"configured endpoint not lost to a roaming worker",
+		 test_config_endpoint_not_lost_to_roaming},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("tunnel", NULL, NULL);
-	CU_add_test(s, "keys in wg base64 format", test_keys_base64);
-	CU_add_test(s, "round trip of every message type (with and without psk)",
-		    test_round_trip_all_types);
-	CU_add_test(s, "padding stops at the inner MTU of the endpoint's family",
-		    test_padding_per_endpoint_family);
-	CU_add_test(s, "psk mismatch", test_psk_mismatch);
-	CU_add_test(s, "reject: sizes and types", test_reject_sizes_and_types);
-	CU_add_test(s, "reject: initiations", test_reject_handshakes);
-	CU_add_test(s, "reject: responses and cookies", test_reject_responses_and_cookies);
-	CU_add_test(s, "reject: transport", test_reject_transport);
-	CU_add_test(s, "rekey on simulated time without loss", test_rekey_no_loss);
-	CU_add_test(s, "cookie exchange and rate limit under load", test_cookie_under_load);
-	CU_add_test(s, "roaming", test_roaming);
-	CU_add_test(s, "timers", test_timers);
-	CU_add_test(s, "rate limiter", test_ratelimiter);
-	CU_add_test(s, "index table", test_index_table);
-	CU_add_test(s, "retire: initiator holding a next keypair", test_retire_initiator_with_next);
-	CU_add_test(s, "send counter capped at REJECT_AFTER_MESSAGES", test_send_counter_capped);
-	CU_add_test(s, "keypair born after the clock read is fresh",
-		    test_keypair_born_after_clock_read);
-	CU_add_test(s, "persistent keepalive: a worker's time ahead of the control clock",
-		    test_persistent_keepalive_worker_time_ahead);
-	CU_add_test(s, "responder confirmation completes the handshake",
-		    test_responder_confirmation_completes_handshake);
-	CU_add_test(s, "configured endpoint not lost to a roaming worker",
-		    test_config_endpoint_not_lost_to_roaming);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return tl_cunit_run("tunnel", tests, TL_N_TESTS(tests));
 }

@@ -15,31 +15,9 @@ set -euo pipefail
 P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
 SRC=${TP_SOURCE_DIR:?}
 EX=$SRC/deploy/examples
-T=$(mktemp -d /tmp/tpv-cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../../lib/tally.sh"
+tl_scratch tpv-cli
 NOW=2026-11-28T00:00:00Z
-fails=0
-
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-
-# expect STATUS "description" cmd... : run, check the exit status, keep output
-expect() {
-	local want=$1 what=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$what"; else
-		bad "$what (exit $rc, want $want)"
-		sed 's/^/     /' "$T/out" "$T/err"
-	fi
-}
-# has FILE "text" : the output contains this exact line
-has() {
-	if grep -qxF -- "$2" "$1"; then ok "  says: $2"; else
-		bad "  missing line: $2"
-		sed 's/^/     /' "$1"
-	fi
-}
 # contains FILE "text" : some line contains text
 contains() {
 	if grep -qF -- "$2" "$1"; then ok "  mentions: $2"; else
