@@ -110,7 +110,7 @@ conf tpr-m3 "bogus_key = 1"
 expect_fail tpr-m3 "tpr-m3.conf:6: unknown key 'bogus_key'"
 conf tpr-m4
 sed -i "s|identity_key = .*|identity_key = $work/missing.key|" "$work/tpr-m4.conf"
-expect_fail tpr-m4 "cannot open key file"
+expect_fail tpr-m4 "key file $work/missing.key: No such file or directory"
 echo "not a key" > "$work/bad.key"
 conf tpr-m5
 sed -i "s|identity_key = .*|identity_key = $work/bad.key|" "$work/tpr-m5.conf"
