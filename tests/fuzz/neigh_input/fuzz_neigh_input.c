@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * libFuzzer harness for the neighbour mirror's netlink parsing: arbitrary
- * bytes as an rtnetlink buffer, then a hold/lookup/expire round, with a
- * release callback that checks each held packet comes back exactly once.
+ * bytes as an rtnetlink buffer, then a hold/lookup/expire round.
+ *
+ * Invariant: every packet tp_neigh_hold() took (returned 0) comes back
+ * through the release callback exactly once by the end of
+ * tp_neigh_destroy(), and a packet it refused (pkt not taken: the caller
+ * still owns it) never does. A second release would be a double free in
+ * tpd, a missing one a leaked mbuf.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint64_t fake_now;
 static unsigned released[4];
+static bool taken[4];
 
 static uint64_t fake_clock(void *arg)
 {
@@ -25,7 +32,10 @@ static void on_release(void *arg, void *pkt, const uint8_t *mac)
 {
 	(void)arg;
 	(void)mac;
-	if (++released[*(unsigned *)pkt] > 1)
+	unsigned id = *(unsigned *)pkt;
+
+	/* never twice, and never one the caller kept */
+	if (++released[id] > 1 || !taken[id])
 		abort();
 }
 
@@ -52,9 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!n)
 		return 0;
 	memset(released, 0, sizeof(released));
+	memset(taken, 0, sizeof(taken));
 	fake_now = 100;
-	tp_neigh_hold(n, 1, 4, a4, &ids[0]);
-	tp_neigh_hold(n, 2, 6, a6, &ids[1]);
+	/* taken[] is set before the call: a usable neighbour releases at once */
+	taken[0] = true;
+	taken[0] = tp_neigh_hold(n, 1, 4, a4, &ids[0]) == 0;
+	taken[1] = true;
+	taken[1] = tp_neigh_hold(n, 2, 6, a6, &ids[1]) == 0;
 	/* netlink parsing wants 4-byte alignment, as a socket buffer has */
 	buf = malloc(size ? size : 1);
 	if (buf) {
@@ -63,13 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 	}
 	tp_neigh_lookup(n, 1, 4, a4, mac);
-	tp_neigh_hold(n, 1, 4, a4, &ids[2]);
+	taken[2] = true;
+	taken[2] = tp_neigh_hold(n, 1, 4, a4, &ids[2]) == 0;
 	fake_now += 20;
 	tp_neigh_expire(n);
-	tp_neigh_hold(n, 3, 4, a4, &ids[3]);
+	taken[3] = true;
+	taken[3] = tp_neigh_hold(n, 3, 4, a4, &ids[3]) == 0;
 	tp_neigh_destroy(n);
 	for (int i = 0; i < 4; i++) {
-		if (released[i] > 1)
+		/* exactly once if taken, never if refused */
+		if (released[i] != (taken[i] ? 1u : 0u))
 			abort();
 	}
 	return 0;
