@@ -34,6 +34,13 @@ tpdlab_fail() {
 			tpdlab_ctl "$tp" counters >&2 2>&1 || true
 		fi
 	done
+	# datagrams lost past tpd: a host's socket that overflowed
+	local node
+	for node in $(LAB_PREFIX=$PFX "$LAB" nodes 2>/dev/null); do
+		case $node in tp* | transit) continue ;; esac
+		ip netns exec "$PFX-$node" nstat -asz UdpRcvbufErrors UdpInErrors 2>/dev/null |
+			awk -v n="$node" '/^Udp/ && $2 > 0 { print "--- " n ": " $1 " " $2 }' >&2
+	done
 	exit 1
 }
 
@@ -122,7 +129,9 @@ tpdlab_start() {
 	local tp=$1 bundle=${2:-}
 	tpdlab_conf "$tp" "$bundle" >"$W/$tp.conf"
 	[ ! -f "$W/$tp.log" ] || mv "$W/$tp.log" "$W/$tp.log.old"
-	# sanitizer builds: the PMD's known leaks (lsan.supp)
+	# sanitizer builds: the AF_XDP PMD's own leaks are suppressed (lsan.supp),
+	# which needs full stacks through libbpf/libxdp (no frame pointers)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0" \
 	LSAN_OPTIONS="suppressions=$S/tests/lab/lib/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
 	ip netns exec "$PFX-$tp" "$B/tpd" --config "$W/$tp.conf" >>"$W/$tp.log" 2>&1 &
 	TPD_PID[$tp]=$!
