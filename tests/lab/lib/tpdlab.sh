@@ -174,15 +174,15 @@ tpdlab_ctl() {
 # name prints nothing, returns 1 and marks the test failed for tpdlab_cleanup,
 # so a caller that ignores the status still fails.
 tpdlab_counter() {
-	local tp=$1 name=$2 counters export=/dev/null out rc=0
+	local tp=$1 name=$2 counters rules=/dev/null out rc=0
 	counters=$(tpdlab_ctl "$tp" --json counters) || {
 		tpdlab_counter_error "$tp: tpctl counters failed"
 		return 1
 	}
 	if [[ "$name" == *:* || "$name" == default ]]; then
-		export=$(mktemp)
-		tpdlab_ctl "$tp" --json export >"$export" || {
-			rm -f "$export"
+		rules=$(mktemp)
+		tpdlab_ctl "$tp" --json export >"$rules" || {
+			rm -f "$rules"
 			tpdlab_counter_error "$tp: tpctl export failed"
 			return 1
 		}
@@ -221,8 +221,8 @@ if not found:
     fail("no counter %s in %s (a new one not in this tpd yet?)" % (name, "/".join(complete)))
 if len(found) > 1:
     fail("counter %s is ambiguous: say %s" % (name, " or ".join(s + "." + name for s in found)))
-print(c[found[0]][name])' "$counters" "$name" "$export") || rc=$?
-	[ "$export" = /dev/null ] || rm -f "$export"
+print(c[found[0]][name])' "$counters" "$name" "$rules") || rc=$?
+	[ "$rules" = /dev/null ] || rm -f "$rules"
 	if [ "$rc" -ne 0 ] || [ -z "$out" ]; then
 		tpdlab_counter_error "$tp: counter '$name' does not exist"
 		return 1
