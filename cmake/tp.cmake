@@ -17,6 +17,14 @@
 # this string in their environment and prefix it to the binaries they run.
 string(JOIN " " TP_EMULATOR ${CMAKE_CROSSCOMPILING_EMULATOR})
 
+# A sanitizer build (ASan+UBSan) runs the same tests 2-3x slower on a loaded
+# machine: every test's timeout is scaled here, not in each test, and script
+# tests see TP_SANITIZE=1 for their own waits.
+set(TP_TIMEOUT_FACTOR 1)
+if(TP_SANITIZE)
+	set(TP_TIMEOUT_FACTOR 3)
+endif()
+
 # Add every subfolder of the current folder that has a CMakeLists.txt.
 function(tp_add_module_dirs)
 	file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
@@ -41,6 +49,7 @@ function(tp_add_test)
 	if(NOT T_TIMEOUT)
 		set(T_TIMEOUT 300)
 	endif()
+	math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${TP_TIMEOUT_FACTOR}")
 	set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
 endfunction()
 
@@ -54,8 +63,13 @@ function(tp_add_script_test)
 	if(NOT T_TIMEOUT)
 		set(T_TIMEOUT 600)
 	endif()
+	math(EXPR T_TIMEOUT "${T_TIMEOUT} * ${TP_TIMEOUT_FACTOR}")
+	set(env "TP_BUILD_DIR=${CMAKE_BINARY_DIR};TP_SOURCE_DIR=${CMAKE_SOURCE_DIR};TP_EMULATOR=${TP_EMULATOR}")
+	if(TP_SANITIZE)
+		list(APPEND env "TP_SANITIZE=1")
+	endif()
 	set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
-		ENVIRONMENT "TP_BUILD_DIR=${CMAKE_BINARY_DIR};TP_SOURCE_DIR=${CMAKE_SOURCE_DIR};TP_EMULATOR=${TP_EMULATOR}")
+		ENVIRONMENT "${env}")
 endfunction()
 
 # tp_add_fuzzer(NAME n SOURCES harness.c LIBS x CORPUS dir [SECONDS s])

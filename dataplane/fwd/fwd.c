@@ -617,11 +617,12 @@ json_t *tp_fwd_tunnel_json(struct tp_fwd *f)
 	const uint64_t *c = tp_tunnel_counters(f->tun);
 	json_t *o = json_object();
 
-	for (int r = 0; r < TP_TUNNEL_RES_COUNT; r++) {
-		if (c[r])
-			json_object_set_new(o, tp_tunnel_res_name((enum tp_tunnel_res)r),
-					    json_integer((json_int_t)c[r]));
-	}
+	/* every result, zeros too, like drops and stats: a reader can tell a
+	 * result that never happened from a name that does not exist (tpctl
+	 * hides zeros itself unless --all) */
+	for (int r = 0; r < TP_TUNNEL_RES_COUNT; r++)
+		json_object_set_new(o, tp_tunnel_res_name((enum tp_tunnel_res)r),
+				    json_integer((json_int_t)c[r]));
 	return o;
 }
 

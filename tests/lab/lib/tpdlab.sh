@@ -9,7 +9,8 @@
 #   tpdlab_stop TP          SIGTERM, wait
 #   tpdlab_bundle N FILE.yaml [compile args]   $W/plant-N.tpb
 #   tpdlab_ctl TP ARGS...   tpctl against TP's tpd
-#   tpdlab_counter TP NAME  one drop/stat counter (tpctl --json counters)
+#   tpdlab_counter TP NAME  one counter (tpctl --json counters); fails on a
+#                           name tpd does not have (see below)
 #   tpdlab_exec NODE CMD... run in a lab node
 #   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
 #
@@ -38,6 +39,18 @@ tpdlab_fail() {
 			echo "--- $tp.log" >&2
 			tail -20 "$W/$tp.log" >&2
 		fi
+		# what it dropped, and why, while it still runs
+		if [ -n "${TPD_PID[$tp]:-}" ] && [ -S "$W/$tp.sock" ]; then
+			echo "--- $tp counters" >&2
+			tpdlab_ctl "$tp" counters >&2 2>&1 || true
+		fi
+	done
+	# datagrams lost past tpd: a host's socket that overflowed
+	local node
+	for node in $(LAB_PREFIX=$PFX "$LAB" nodes 2>/dev/null); do
+		case $node in tp* | transit) continue ;; esac
+		ip netns exec "$PFX-$node" nstat -asz UdpRcvbufErrors UdpInErrors 2>/dev/null |
+			awk -v n="$node" '/^Udp/ && $2 > 0 { print "--- " n ": " $1 " " $2 }' >&2
 	done
 	exit 1
 }
@@ -51,16 +64,22 @@ tpdlab_cleanup() {
 		wait "${TPD_PID[$tp]}" 2>/dev/null || true
 	done
 	LAB_PREFIX=$PFX LAB_QUIET=1 "$LAB" down >/dev/null 2>&1 || true
+	[ -n "${W:-}" ] || return 0
+	local bad=0 f
 	# a sanitizer build reports at exit: that fails the test
-	if [ -n "${W:-}" ] && grep -l "Sanitizer" "$W"/*.log* >/dev/null 2>&1; then
-		for f in $(grep -l "Sanitizer" "$W"/*.log*); do
-			echo "--- $f" >&2
-			grep -A400 "Sanitizer" "$f" | head -150 >&2
-		done
-		rm -rf "$W"
-		exit 1
+	for f in $(grep -l "Sanitizer" "$W"/*.log* 2>/dev/null); do
+		echo "--- $f" >&2
+		grep -A400 "Sanitizer" "$f" | head -150 >&2
+		bad=1
+	done
+	# a counter read by a name tpd does not have (tpdlab_counter)
+	if [ -s "$W/counter-errors" ]; then
+		echo "FAIL: counters that do not exist were read:" >&2
+		cat "$W/counter-errors" >&2
+		bad=1
 	fi
-	[ -n "${W:-}" ] && rm -rf "$W"
+	rm -rf "$W"
+	[ "$bad" -eq 0 ] || exit 1
 }
 
 tpdlab_init() {
@@ -126,16 +145,26 @@ tpdlab_start() {
 	local tp=$1 bundle=${2:-}
 	tpdlab_conf "$tp" "$bundle" >"$W/$tp.conf"
 	[ ! -f "$W/$tp.log" ] || mv "$W/$tp.log" "$W/$tp.log.old"
-	# sanitizer builds: the PMD's known leaks (lsan.supp)
+	# sanitizer builds: the AF_XDP PMD's own leaks are suppressed (lsan.supp),
+	# which needs full stacks through libbpf/libxdp (no frame pointers)
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0" \
 	LSAN_OPTIONS="suppressions=$S/tests/lab/lib/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
 	ip netns exec "$PFX-$tp" "$TPD_BIN" --config "$W/$tp.conf" >>"$W/$tp.log" 2>&1 &
 	TPD_PID[$tp]=$!
-	for _ in $(seq 150); do
-		grep -q "running" "$W/$tp.log" 2>/dev/null && return 0
-		kill -0 "${TPD_PID[$tp]}" 2>/dev/null || break
+	tpdlab_wait_running "$tp" || tpdlab_fail "tpd $tp did not start"
+}
+
+# Wait for tpd's own "NAME: running, mode ..." line, not any line with the word
+# (its "is another tpd running?" error is one), and for the process to be
+# alive; TPDLAB_START_TIMEOUT seconds (a sanitizer build starts slower).
+tpdlab_wait_running() {
+	local tp=$1 i
+	for ((i = 0; i < ${TPDLAB_START_TIMEOUT:-30} * 10; i++)); do
+		kill -0 "${TPD_PID[$tp]}" 2>/dev/null || return 1
+		grep -qF "tpd: $PFX-$tp: running, mode " "$W/$tp.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	tpdlab_fail "tpd $tp did not start"
+	return 1
 }
 
 tpdlab_stop() {
@@ -151,15 +180,77 @@ tpdlab_ctl() {
 	"$TPCTL_BIN" --socket "$W/$tp.sock" "$@"
 }
 
+# The counter NAME must exist: a misspelt or not yet implemented counter fails
+# the test (it does not read as 0, which would make "== 0" checks pass
+# vacuously). A bare NAME is looked up in the sections that always list every
+# counter (drops, stats, flows) and must be in exactly one; SECTION.NAME picks
+# one (flows.no_policy, tunnel.ok, xdp.zone.drop_spoofed); ID:NAME (or
+# "default") is a rule's first-packet hits, 0 while it has none, and the rule
+# must be in the running policy (tpctl export). Prints the value; on an unknown
+# name prints nothing, returns 1 and marks the test failed for tpdlab_cleanup,
+# so a caller that ignores the status still fails.
 tpdlab_counter() {
-	tpdlab_ctl "$1" --json counters | python3 -c '
+	local tp=$1 name=$2 counters rules=/dev/null out rc=0
+	counters=$(tpdlab_ctl "$tp" --json counters) || {
+		tpdlab_counter_error "$tp: tpctl counters failed"
+		return 1
+	}
+	if [[ "$name" == *:* || "$name" == default ]]; then
+		rules=$(mktemp)
+		tpdlab_ctl "$tp" --json export >"$rules" || {
+			rm -f "$rules"
+			tpdlab_counter_error "$tp: tpctl export failed"
+			return 1
+		}
+	fi
+	out=$(python3 -c '
 import json, sys
-c = json.load(sys.stdin); k = sys.argv[1]
-for sec in ("drops", "stats", "rule_hits", "flows", "tunnel"):
-    if k in c.get(sec, {}):
-        print(c[sec][k]); break
-else:
-    print(0)' "$2"
+c = json.loads(sys.argv[1])
+name = sys.argv[2]
+def fail(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+if ":" in name or name == "default":
+    hits = c.get("rule_hits", {})
+    if name in hits:
+        print(hits[name])
+        sys.exit(0)
+    rules = json.load(open(sys.argv[3])).get("rules", [])
+    known = {"%d:%s" % (r["id"], r["name"]) for r in rules} | {"default"}
+    if name not in known:
+        fail("no rule %s in the running policy (rules: %s)" % (name, ", ".join(sorted(known))))
+    print(0)
+    sys.exit(0)
+complete = ("drops", "stats", "flows")
+if "." in name:
+    node = c
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            fail("no counter %s" % name)
+        node = node[part]
+    if not isinstance(node, int):
+        fail("%s is a section, not a counter" % name)
+    print(node)
+    sys.exit(0)
+found = [s for s in complete if name in c.get(s, {})]
+if not found:
+    fail("no counter %s in %s (a new one not in this tpd yet?)" % (name, "/".join(complete)))
+if len(found) > 1:
+    fail("counter %s is ambiguous: say %s" % (name, " or ".join(s + "." + name for s in found)))
+print(c[found[0]][name])' "$counters" "$name" "$rules") || rc=$?
+	[ "$rules" = /dev/null ] || rm -f "$rules"
+	if [ "$rc" -ne 0 ] || [ -z "$out" ]; then
+		tpdlab_counter_error "$tp: counter '$name' does not exist"
+		return 1
+	fi
+	echo "$out"
+}
+
+# An unknown counter fails the test even when read inside $(...) or a
+# condition: the mark is checked by tpdlab_cleanup.
+tpdlab_counter_error() {
+	echo "FAIL: tpdlab_counter: $*" >&2
+	[ -z "${W:-}" ] || echo "$*" >>"$W/counter-errors"
 }
 
 tpdlab_exec() {
