@@ -130,9 +130,19 @@ assert sorted(lp) == sorted(ip), (lp, ip)
 PY
 
 # --- one TP changed: tp3 back on version 1 through another path -----------
-# (its last-known-good replaced by an older signed bundle, then restarted)
+# Its last-known-good replaced by an older signed bundle: the rollback floor
+# (STATE/floor) refuses it at start, so tp3 runs no policy rather than v1.
 tpdlab_stop tp3
 cp "$W/plant-1.tpb" "$W/state-tp3/lkg.tpb"
+tpdlab_start tp3
+if grep -q "^policy *version 1" <<<"$(tpdlab_ctl tp3 status)"; then
+	tpdlab_fail "tp3: an older LKG was accepted past the rollback floor"
+fi
+tpdlab_log "tp3: an older last-known-good is refused at start (floor kept)"
+# Both files of the state changed (the floor survives the loss of any one):
+# only then does tp3 boot the older bundle, which verify must catch.
+tpdlab_stop tp3
+rm -f "$W/state-tp3/floor"
 tpdlab_start tp3
 grep -q "^policy *version 1" <<<"$(tpdlab_ctl tp3 status)" || tpdlab_fail "tp3: not on version 1"
 tpdlab_ctl tp3 export "$W/plant/tp3.json" || tpdlab_fail "tp3: tpctl export"
