@@ -13,6 +13,7 @@
 #                           name tpd does not have (see below)
 #   tpdlab_exec NODE CMD... run in a lab node
 #   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
+#                                    (send at -b $TPDLAB_IPERF_RATE)
 #
 # TP_INSTALLED=1: tpd, tpctl, tpolicy and the XDP programs where the Debian
 # packages put them (deploy/package.sh, dpkg -i), not the build tree's.
@@ -256,6 +257,12 @@ tpdlab_counter_error() {
 tpdlab_exec() {
 	"$LAB" exec "$@"
 }
+
+# The UDP rate of the lossless iperf3 checks: 20 Mbit/s; 8 in the sanitizer
+# build, whose three tpd run 2-3x slower on the same two cores and starve
+# the receiving host's socket (its drops are the kernel's, after tpd).
+TPDLAB_IPERF_RATE=20M
+if [ "${TP_SANITIZE:-0}" = 1 ]; then TPDLAB_IPERF_RATE=8M; fi
 
 tpdlab_iperf_lossless() {
 	python3 - "$1" "$2" <<'PY' || tpdlab_fail "iperf3 $2"

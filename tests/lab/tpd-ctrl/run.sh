@@ -164,7 +164,7 @@ SERVERS+=($!)
 sleep 0.3
 nacks() { local n=0 tp; for tp in tp1 tp2 tp3; do n=$((n + $(tp_json $tp 's["controller"]["nacks"]'))); done; echo $n; }
 NACKS0=$(nacks)
-tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -u -b 20M -l 1200 -t 12 -J >"$W/iperf.json" 2>&1 &
+tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -u -b "$TPDLAB_IPERF_RATE" -l 1200 -t 12 -J >"$W/iperf.json" 2>&1 &
 IPERF=$!
 sleep 1.5
 V0=$(ctl_version)

@@ -105,7 +105,7 @@ SERVERS+=($!)
 sleep 0.3
 tpdlab_exec z1-h1 ping -D -i0.01 -W1 -w 8 10.3.0.10 >"$W/ping.log" 2>&1 &
 PING=$!
-tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -u -b 20M -l 1200 -t 5 -J >"$W/iperf.json" 2>&1 &
+tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -u -b "$TPDLAB_IPERF_RATE" -l 1200 -t 5 -J >"$W/iperf.json" 2>&1 &
 IPERF=$!
 sleep 2
 t_apply=$(date +%s.%N)

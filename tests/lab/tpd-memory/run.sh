@@ -34,11 +34,11 @@ wait_sock "$work/tpr-m1.sock" || { cat "$work/m1.log"; fail "admin socket did no
 # The socket exists before EAL is up; tpd answers once it runs (EAL in a
 # sanitizer build on a loaded machine can take seconds).
 for _ in $(seq 300); do
-	grep -q "running" "$work/m1.log" && break
+	grep -q "^tpd: tpr-m1: running, mode " "$work/m1.log" && break
 	kill -0 "$m1" 2>/dev/null || break # tpd exited: its log says why
 	sleep 0.1
 done
-grep -q "running" "$work/m1.log" || { cat "$work/m1.log"; fail "tpd did not start"; }
+grep -q "^tpd: tpr-m1: running, mode " "$work/m1.log" || { cat "$work/m1.log"; fail "tpd did not start"; }
 [ "$(stat -c %a "$work/tpr-m1.sock")" = 600 ] || fail "admin socket not mode 0600"
 
 st=$("$B/tpctl" --socket "$work/tpr-m1.sock" status --json)
@@ -151,7 +151,7 @@ p = json.load(sys.stdin)["policy"]
 print(p["state"], p["loaded"], p.get("version", 0))'
 }
 for m in closed static; do
-	for _ in $(seq 100); do grep -q "running" "$work/f$m.log" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -q "^tpd: tpr-f$m: running, mode " "$work/f$m.log" && break; sleep 0.1; done
 	[ "$(pstate tpr-f$m)" = "enforcing True 1" ] || { cat "$work/f$m.log"; fail "fail-$m: $(pstate tpr-f$m)"; }
 done
 sleep 5

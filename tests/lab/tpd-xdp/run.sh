@@ -58,11 +58,11 @@ export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp${LSAN_OPTIONS:+:$LSA
 ip netns exec tpr-x "$B/tpd" --config "$work/tpd.conf" > "$work/tpd.log" 2>&1 &
 tpd_pid=$!
 for _ in $(seq 300); do
-	grep -q "running" "$work/tpd.log" && break
+	grep -q "^tpd: tpr-x: running, mode " "$work/tpd.log" && break
 	kill -0 "$tpd_pid" 2>/dev/null || break # tpd exited: its log says why
 	sleep 0.1
 done
-grep -q "running" "$work/tpd.log" || fail "tpd did not start"
+grep -q "^tpd: tpr-x: running, mode " "$work/tpd.log" || fail "tpd did not start"
 ip -n tpr-x link show tpr-xz | grep -q "prog/xdp" || fail "no XDP program on tpr-xz"
 ip -n tpr-x link show tpr-xt | grep -q "prog/xdp" || fail "no XDP program on tpr-xt"
 
