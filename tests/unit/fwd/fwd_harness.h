@@ -75,7 +75,7 @@ struct harness {
 	unsigned n_log_total; /* every line, kept or not */
 	char log_last[TP_FLOWLOG_LINE_MAX];
 	int64_t r10_not_after; /* rule 10's not_after in the next h_apply; 0 = none */
-	bool v6;					     /* IPv6 transit endpoints */
+	bool v6;	       /* IPv6 transit endpoints */
 	void (*on_take)(int role, const struct rte_mbuf *m); /* every frame sent */
 };
 
