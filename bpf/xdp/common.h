@@ -134,7 +134,10 @@ static __always_inline bool is_nd_for_kernel(const struct pkt *p)
 {
 	const __u8 *icmp6 = p->l4;
 
-	if (p->family != 6 || p->l4_proto != IPPROTO_ICMPV6 || !icmp6)
+	/* ND and MLD never carry a routing header; one would make a packet
+	 * to a link-scope address routable onwards to the header's next
+	 * address (type 0, seg6 or RPL, if the host enables them) */
+	if (p->family != 6 || p->l4_proto != IPPROTO_ICMPV6 || !icmp6 || p->srcroute)
 		return false;
 	switch (icmp6[0]) {
 	case 130: /* MLD query */

@@ -39,6 +39,8 @@
  *                     has none any more, PEND for the reserved one) and
  *                     whether it came from the initiator: what
  *                     tp_flow_app_check() works on
+ *   last_restart      whether a SYN in that packet may start a new
+ *                     connection on the entry (restartable())
  *
  * Invariants: a live entry's class matches its protocol and TCP state;
  * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
@@ -140,7 +142,7 @@ struct tp_flow_table {
 	struct tp_modbus_stream *app;
 	uint8_t app_key[TP_MODBUS_KEY_BYTES]; /* MACs of checked Modbus stretches */
 	uint32_t last;
-	bool last_init;
+	bool last_init, last_restart;
 	struct tp_flow_quota hosts, pairs;
 	uint32_t quota_host, quota_pair;
 	struct pending pend;
@@ -495,6 +497,7 @@ static enum tp_flow_result reserve(struct tp_flow_table *t, const struct key *k,
 		tp_modbus_stream_init(&pd->app);
 	t->last = PEND;
 	t->last_init = true;
+	t->last_restart = true;
 	return TP_FLOW_PASS_NEW;
 
 drop_host:
@@ -575,14 +578,28 @@ static void flow_decision(const struct entry *e, unsigned src_end, struct tp_dec
 
 /* TCP: update the light state for a packet from end src_end; false when
  * the flow ends with this packet (RST). */
+/*
+ * May a SYN from the initiator start a new connection on entry e? Only
+ * when the responder has not answered the current one, or both ends have
+ * closed it. A responder in an open connection ignores a SYN (it answers
+ * with a challenge ACK), and one FIN may never have reached it (a TTL or
+ * a checksum that fails behind the TP): restarting then would let the
+ * client re-base the Modbus stream at a sequence number of its choice,
+ * so that the TP reads the bytes from another offset than the server.
+ */
+static bool restartable(const struct entry *e)
+{
+	return !(e->tcp & TCPS_REPLY) ||
+	       (e->tcp & (TCPS_FIN_INIT | TCPS_FIN_RESP)) == (TCPS_FIN_INIT | TCPS_FIN_RESP);
+}
+
 static bool tcp_track(struct entry *e, unsigned src_end, uint8_t flags)
 {
 	bool from_init = src_end == e->init;
 
 	if (flags & TP_TCP_RST)
 		return false;
-	if (from_init && (flags & TP_TCP_SYN) && !(flags & TP_TCP_ACK) &&
-	    (e->tcp & (TCPS_FIN_INIT | TCPS_FIN_RESP)))
+	if (from_init && (flags & TP_TCP_SYN) && !(flags & TP_TCP_ACK) && restartable(e))
 		e->tcp = TCPS_SYN; /* the ports are reused by a new connection */
 	if (!from_init)
 		e->tcp |= TCPS_REPLY;
@@ -692,6 +709,7 @@ static enum tp_flow_result classify_one(struct tp_flow_table *t, const struct tp
 		struct entry *e = &t->entry[i];
 
 		flow_decision(e, src_end, out);
+		t->last_restart = restartable(e); /* before tcp_track changes it */
 		if (k->proto == 6 && !tcp_track(e, src_end, pkt->tcp_flags)) {
 			entry_remove(t, i);
 			t->ctr.closed++;
@@ -876,6 +894,10 @@ enum tp_modbus_result tp_flow_app_check(struct tp_flow_table *t, const struct tp
 		return pkt->payload_len ? TP_MODBUS_NO_STREAM : TP_MODBUS_OK;
 	if (!t->last_init)
 		return TP_MODBUS_OK;
+	if ((pkt->tcp_flags & TP_TCP_SYN) && !t->last_restart)
+		/* not a new connection (restartable()): the receiver
+		 * ignores the SYN, and any data on it */
+		return pkt->payload_len ? TP_MODBUS_OUT_OF_ORDER : TP_MODBUS_OK;
 	if (pkt->payload_len) {
 		/* every matching allow's profile: a request passes if one
 		 * admits it (DESIGN.md §7.3) */

@@ -195,7 +195,7 @@ static bool nd_for_kernel(const struct parsed *p)
 {
 	unsigned t;
 
-	if (p->family != 6 || p->proto != 58 || !p->l4)
+	if (p->family != 6 || p->proto != 58 || !p->l4 || p->srcroute)
 		return false;
 	t = p->l4[0];
 	if (!((t >= 130 && t <= 137) || t == 143))

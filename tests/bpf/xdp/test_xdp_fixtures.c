@@ -373,6 +373,16 @@ static void test_zone_never_to_kernel(void)
 	nd_out.icmp_type = 131;
 	nd_out.ttl = 255;
 	EXPECT(zone, pkt_build(buf, &nd_out), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	/* ND to a link-scope address behind a routing header: the kernel
+	 * would route it on to the header's next address (seg6/RPL/type 0
+	 * when the host enables them); ND never carries one */
+	nd_out.src = "fe80::2";
+	nd_out.dst = "ff02::1:ff00:1";
+	nd_out.icmp_type = 135;
+	nd_out.v6_routing = true;
+	EXPECT(zone, pkt_build(buf, &nd_out), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
+	nd_out.dst = "fe80::1";
+	EXPECT(zone, pkt_build(buf, &nd_out), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
 	/* broadcast, multicast, link-local: never crosses zones, not the kernel's */
 	EXPECT(zone, pkt_build(buf, &dhcp), XDP_DROP, TP_XDP_ZONE_DROP_LOCAL_SCOPE);
 	EXPECT(zone, udp("10.1.0.2", "239.1.2.3", 2222, NULL, 0), XDP_DROP,
@@ -625,6 +635,11 @@ static void test_transit_never_to_kernel(void)
 	EXPECT(transit, tcp("198.51.100.7", "10.1.0.1", 22), XDP_DROP,
 	       TP_XDP_TRANSIT_DROP_NOT_LOCAL);
 	/* ND with hop limit 255 to a zone host: forwardable, not ND for us */
+	EXPECT(transit, pkt_build(buf, &ns), XDP_DROP, TP_XDP_TRANSIT_DROP_NOT_LOCAL);
+	/* link-scope ND behind a routing header: routable onwards, dropped */
+	ns.src = "fe80::7";
+	ns.dst = "ff02::1:ff00:1";
+	ns.v6_routing = true;
 	EXPECT(transit, pkt_build(buf, &ns), XDP_DROP, TP_XDP_TRANSIT_DROP_NOT_LOCAL);
 	/* broadcast and multicast */
 	EXPECT(transit, udp("198.51.100.7", "255.255.255.255", 67, NULL, 0), XDP_DROP,

@@ -294,8 +294,10 @@ enum tp_flow_result model_classify(struct model *m, const struct tp_flow_pkt *p,
 				m->ctr.closed++;
 				return TP_FLOW_PASS_FLOW;
 			}
+			/* a new connection only on one unanswered or closed
+			 * by both ends */
 			if (dir > 0 && (fl & TP_TCP_SYN) && !(fl & TP_TCP_ACK) &&
-			    (e->tcp & (FIN_I | FIN_R)))
+			    (!(e->tcp & REPLY) || (e->tcp & (FIN_I | FIN_R)) == (FIN_I | FIN_R)))
 				e->tcp = SYN;
 			if (fl & TP_TCP_FIN)
 				e->tcp |= dir > 0 ? FIN_I : FIN_R;

@@ -399,6 +399,45 @@ static void test_lost_then_coalesced(void)
 	tp_engine_slot_fini(&slot);
 }
 
+/* A SYN inside a connection the server answered does not restart the
+ * checked stream: the server ignores it (a challenge ACK), so a stream
+ * re-based at the SYN's sequence number would be read by the TP from
+ * another offset than by the server. Here the TP would see an allowed
+ * read where the server, trimming the 6 bytes it already has, reads a
+ * write; the same after a FIN the server may never have received (TTL
+ * or checksum). Only a connection both ends closed, or one the server
+ * never answered, starts again. */
+static void test_syn_does_not_rebase(void)
+{
+	/* the server's view: write register 5 (transaction 0x0103) */
+	static const uint8_t smuggle[18] = {0, 9, 0, 0, 0, 6, 1, 3, 0, 0, 0, 6, 1, 6, 0, 5, 0, 1};
+	struct tp_flow_table *t = table(16);
+	struct tp_engine *e;
+	uint32_t c = 100, s = 9000;
+
+	tp_engine_slot_init(&slot, NULL, NULL);
+	e = engine(true, false);
+	/* before any data */
+	CU_ASSERT_EQUAL(seg(t, e, true, c++, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+	seg(t, e, false, s++, TP_TCP_SYN | TP_TCP_ACK, NULL, 0);
+	CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, c - 7, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_NOT_EQUAL(seg(t, e, true, c - 6, TP_TCP_ACK, smuggle, 18).app, TP_MODBUS_OK);
+	/* the real stream goes on */
+	CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+	c += 12;
+	/* after the client's FIN alone */
+	CU_ASSERT_EQUAL(seg(t, e, true, c, TP_TCP_ACK | TP_TCP_FIN, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, c - 7, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_NOT_EQUAL(seg(t, e, true, c - 6, TP_TCP_ACK, smuggle, 18).app, TP_MODBUS_OK);
+	/* both ends closed: the ports may carry a new connection */
+	seg(t, e, false, s, TP_TCP_ACK | TP_TCP_FIN, NULL, 0);
+	CU_ASSERT_EQUAL(seg(t, e, true, 5000, TP_TCP_SYN, NULL, 0).app, TP_MODBUS_OK);
+	CU_ASSERT_EQUAL(seg(t, e, true, 5001, TP_TCP_ACK, read_ok, 12).app, TP_MODBUS_OK);
+	tp_flow_table_free(t);
+	tp_engine_slot_fini(&slot);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -414,6 +453,8 @@ int main(void)
 		    test_overlapping_profiles);
 	CU_add_test(suite, "a lost segment, then a coalesced retransmission",
 		    test_lost_then_coalesced);
+	CU_add_test(suite, "a SYN inside an answered connection does not re-base the stream",
+		    test_syn_does_not_rebase);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
