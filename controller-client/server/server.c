@@ -295,9 +295,20 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		    (unsigned long long)c->proof_asked, err);
 		return;
 	}
-	s->stats.proofs_verified++;
+	/* Genuine, so it proves its own version whatever was claimed. */
 	if (info.version > tp->proven_version)
 		tp->proven_version = info.version;
+	if (info.version < c->proof_asked) {
+		/* Any TP holds a genuine bundle: one that does not back the
+		 * claim would otherwise buy a full check per higher claim,
+		 * as often as the TP likes. Not asked again this session. */
+		c->proof_refused = true;
+		s->stats.proofs_refused++;
+		say(s, "TP %s: proof of version %llu refused: the bundle is version %llu", tp->name,
+		    (unsigned long long)c->proof_asked, (unsigned long long)info.version);
+		return;
+	}
+	s->stats.proofs_verified++;
 	say(s, "TP %s proved it runs version %llu (reported %llu)", tp->name,
 	    (unsigned long long)info.version, (unsigned long long)c->proof_asked);
 }

@@ -38,7 +38,9 @@
  * for display and to skip pushes it does not need. When it reports a
  * version newer than the published one, the server asks for proof
  * (ProofRequest, once per claim and session) and verifies the answer with
- * bundle_pk: only then does proven_version move. The reference controller
+ * bundle_pk: only then does proven_version move. A genuine bundle below
+ * the claim proves its own version but refuses the claim and ends the
+ * asking for the session (no check per higher claim). The reference controller
  * continues its counter from proven versions only.
  *
  * TPs: the list set by tp_ctrl_server_set_tps() (from the site). For each

@@ -1071,12 +1071,13 @@ static void test_version_claims(void)
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 0);
 
-	/* A real, older bundle proves only its own version. */
+	/* A real, older bundle proves only its own version: the claim is
+	 * refused. */
 	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
 	r.proof = v3;
 	r.proof_len = v3_len;
 	reconnect(&r);
-	wp.verified = 1;
+	wp.refused = 4;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 3);
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
@@ -1095,7 +1096,7 @@ static void test_version_claims(void)
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&t.a, b, n, wall(), "file", &res), 0);
 	free(b);
 	tp_ctrl_client_send_status(t.c);
-	wp.verified = 2;
+	wp.verified = 1;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->proven_version, 9);
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 9);
@@ -1105,6 +1106,77 @@ static void test_version_claims(void)
 	CU_ASSERT_EQUAL(tp_ctrl_server_version(s), 6);
 	free(forged);
 	free(vmax);
+	free(v3);
+	tp_stop(&r, true);
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
+
+static bool proof_answered(void *arg)
+{
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_server_stats(arg, &st);
+	return st.proofs_verified + st.proofs_refused >= 1;
+}
+
+/* The rogue's Status was read and every ProofRequest answered. */
+static struct tp_ctrl_server *settle_srv;
+
+static bool claim_settled(void *arg)
+{
+	const struct tp *r = arg;
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_server_stats(settle_srv, &st);
+	return tp_ctrl_server_tp(settle_srv, 1)->running_version == r->claim &&
+	       st.proofs_verified + st.proofs_refused >= st.proofs_asked;
+}
+
+/*
+ * A proof that does not prove the claim ends the asking for the session.
+ * A rogue TP holding any genuine bundle (every TP of the site has one)
+ * answers each ProofRequest with it and then claims one more: without
+ * this, every claim costs the controller's single thread a signature
+ * check and a full decode of up to 16 MiB, as often as the TP likes.
+ * The genuine older bundle still proves its own version.
+ */
+static void test_proof_not_proving_claim(void)
+{
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, r = {0}, *tps[] = {&t, &r};
+	struct tp_ctrl_server_stats st;
+	struct want_ack w;
+	uint8_t *b, *v3;
+	size_t n, v3_len;
+
+	fake_ns = 0;
+	s = server_start(0, ctl_seed);
+	b = bundle(5, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 5, b, n);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	w = (struct want_ack){s, 0, 5};
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, acked, &w));
+
+	settle_srv = s;
+	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
+	r.lie = true;
+	r.claim = 100;
+	r.proof = v3;
+	r.proof_len = v3_len;
+	tp_start(&r, tp_priv[1], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE(pump(s, tps, 2, proof_answered, s));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 3);
+	/* Claim after claim in the same session: no more ProofRequests. */
+	for (int i = 0; i < 5; i++) {
+		r.claim++;
+		tp_ctrl_client_send_status(r.c);
+		CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	}
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 1);
+	CU_ASSERT_EQUAL(st.proofs_verified, 0);
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
 	free(v3);
 	tp_stop(&r, true);
 	tp_stop(&t, true);
@@ -1407,6 +1479,8 @@ int main(int argc, char **argv)
 	CU_add_test(s, "boot on the last-known-good", test_boot_on_lkg);
 	CU_add_test(s, "persist and publish failures nacked", test_apply_failures);
 	CU_add_test(s, "reported versions move nothing without proof", test_version_claims);
+	CU_add_test(s, "a proof that does not prove the claim ends the asking",
+		    test_proof_not_proving_claim);
 	CU_add_test(s, "half-open flood and a replayed message 1", test_half_open_flood);
 	CU_add_test(s, "rekey and session lifetime on the clock", test_rekey_and_lifetime);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
