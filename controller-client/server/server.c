@@ -49,7 +49,7 @@ struct sconn {
 	bool proof_pending;   /* a ProofRequest is unanswered */
 	bool proof_refused;   /* a proof failed: not asked again this session */
 	char addr[64];
-	uint8_t ip[17]; /* family, then the address: the per-address cap's key */
+	uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN]; /* the per-address cap's key: a host */
 	bool dead;
 };
 
@@ -524,21 +524,34 @@ static void reap(struct tp_ctrl_server *s)
 	s->n_conns = j;
 }
 
-static void ip_key(const struct sockaddr_storage *ss, uint8_t key[17])
+/* One key per host: an IPv4 address (also as ::ffff:a.b.c.d from a
+ * dual-stack listener), or an IPv6 /64 (a host has one and may pick a new
+ * source address in it for every connection). */
+void tp_ctrl_server_addr_key(const struct sockaddr_storage *ss,
+			     uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
 {
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
+	memset(key, 0, TP_CTRL_SERVER_ADDR_KEY_LEN);
+	if (ss->ss_family == AF_INET) {
+		key[0] = AF_INET;
 		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			key[0] = AF_INET;
+			memcpy(key + 1, a->s6_addr + 12, 4);
+		} else {
+			key[0] = AF_INET6;
+			memcpy(key + 1, a->s6_addr, 8);
+		}
+	}
 }
 
 /* Make room for one more unauthenticated connection from ip: over a cap,
  * the oldest unauthenticated one (of that address, for the per-address
  * cap) goes. conns[] is in accept order, so the first match is the
  * oldest. Dead ones are reaped at once: this runs between rounds. */
-static void make_room(struct tp_ctrl_server *s, const uint8_t ip[17])
+static void make_room(struct tp_ctrl_server *s, const uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN])
 {
 	struct sconn *oldest = NULL, *oldest_here = NULL;
 	unsigned pending = 0, here = 0, live = 0;
@@ -554,7 +567,7 @@ static void make_room(struct tp_ctrl_server *s, const uint8_t ip[17])
 		pending++;
 		if (!oldest)
 			oldest = c;
-		if (memcmp(c->ip, ip, 17) == 0 && here++ == 0)
+		if (memcmp(c->ip, ip, sizeof(c->ip)) == 0 && here++ == 0)
 			oldest_here = c;
 	}
 	if (oldest_here && here >= s->cfg.max_pending_per_addr)
@@ -572,13 +585,13 @@ static void accept_some(struct tp_ctrl_server *s)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct sconn *c;
-		uint8_t ip[17];
+		uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN];
 		int one = 1;
 		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
-		ip_key(&ss, ip);
+		tp_ctrl_server_addr_key(&ss, ip);
 		make_room(s, ip);
 		if (s->n_conns >= s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
 			/* Every slot is a live session: accept and close

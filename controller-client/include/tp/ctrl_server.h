@@ -22,7 +22,9 @@
  *
  * Unauthenticated connections (AWAIT_1, AWAIT_HELLO) have their own caps,
  * apart from the live sessions: at most max_pending in all and
- * max_pending_per_addr from one IP address. A new connection over a cap
+ * max_pending_per_addr from one address (an IPv4 address, or an IPv6 /64:
+ * a host may use a new address of its /64 for every connection). A new
+ * connection over a cap
  * evicts the oldest unauthenticated one (of its address for the
  * per-address cap), so half-open sockets cannot lock out a TP that
  * reconnects: its connection is the newest, and it only has to finish the
@@ -175,6 +177,14 @@ int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uin
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s);
 /* The newest version any TP of the site proved it runs (0: none). */
 uint64_t tp_ctrl_server_proven_version(const struct tp_ctrl_server *s);
+
+/* The per-address cap's key of a peer address: AF_INET and the IPv4
+ * address (also for ::ffff:a.b.c.d), or AF_INET6 and the /64; the rest
+ * zero. Exposed for tests. */
+#define TP_CTRL_SERVER_ADDR_KEY_LEN 17
+struct sockaddr_storage;
+void tp_ctrl_server_addr_key(const struct sockaddr_storage *ss,
+			     uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN]);
 
 /* Ask every UP TP for its verification export; each answer goes to
  * cfg.on_export (and is logged). */

@@ -1183,6 +1183,52 @@ static void test_proof_not_proving_claim(void)
 	tp_ctrl_server_free(s);
 }
 
+static void addr_key6(const char *a, uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	s6->sin6_family = AF_INET6;
+	CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET6, a, &s6->sin6_addr), 1);
+	tp_ctrl_server_addr_key(&ss, key);
+}
+
+static void addr_key4(const char *a, uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+	s4->sin_family = AF_INET;
+	CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, a, &s4->sin_addr), 1);
+	tp_ctrl_server_addr_key(&ss, key);
+}
+
+/*
+ * The per-address cap is per host, and an IPv6 host has a /64: one that
+ * picks a new source address in its /64 for every connection must still
+ * be one "address", or the cap is void and its half-open sockets evict a
+ * reconnecting TP's handshake. An IPv4 peer seen by a dual-stack listener
+ * (::ffff:a.b.c.d) is keyed as that IPv4 address, not lumped with every
+ * other IPv4 peer in ::ffff:0:0/96.
+ */
+static void test_addr_key(void)
+{
+	uint8_t a[TP_CTRL_SERVER_ADDR_KEY_LEN], b[TP_CTRL_SERVER_ADDR_KEY_LEN];
+
+	addr_key6("2001:db8:1:2::1", a);
+	addr_key6("2001:db8:1:2:dead:beef:1234:5678", b);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("2001:db8:1:3::1", b);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("::ffff:192.0.2.7", a);
+	addr_key4("192.0.2.7", b);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("::ffff:192.0.2.8", b);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key4("192.0.2.8", a);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+}
+
 /* A TCP connection from src (127.x.y.z) to the server, not waiting. */
 static int attacker_connect(uint16_t port, uint32_t src)
 {
@@ -1481,6 +1527,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "reported versions move nothing without proof", test_version_claims);
 	CU_add_test(s, "a proof that does not prove the claim ends the asking",
 		    test_proof_not_proving_claim);
+	CU_add_test(s, "per-address key: an IPv6 /64 is one address", test_addr_key);
 	CU_add_test(s, "half-open flood and a replayed message 1", test_half_open_flood);
 	CU_add_test(s, "rekey and session lifetime on the clock", test_rekey_and_lifetime);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
