@@ -56,6 +56,24 @@ void tp_ctrl_apply_init(struct tp_ctrl_apply *a, const uint8_t controller_pk[32]
 	say(a, a->floor_note);
 }
 
+/*
+ * The clock a newer bundle is judged on: the wall clock, never behind the
+ * highest issued_at accepted (persisted in the floor). Not the policy
+ * clock's ratchet on the wall clock: that one keeps the running bundle
+ * from reviving when the clock steps back, but after a forward glitch it
+ * would make every later bundle, however fresh, look expired.
+ */
+static int64_t trusted_clock(const struct tp_ctrl_apply *a, int64_t now)
+{
+	int64_t t = now;
+
+	if (a->floor.issued_at > t)
+		t = a->floor.issued_at;
+	if (a->has_policy && a->info.issued_at > t)
+		t = a->info.issued_at;
+	return t;
+}
+
 static void hash_of(const uint8_t *buf, size_t len, uint8_t out[TP_LKG_HASH_LEN])
 {
 	crypto_generichash(out, TP_LKG_HASH_LEN, buf, len, NULL, 0);
@@ -163,7 +181,7 @@ static int install(struct tp_ctrl_apply *a, const struct tp_bundle_info *info, s
 	a->has_policy = true;
 	snprintf(a->source, sizeof(a->source), "%s", source);
 	a->applied++;
-	tp_failmode_floor(&a->fm, info->issued_at);
+	tp_failmode_rebase(&a->fm, trusted_clock(a, now));
 	tp_failmode_set_policy(&a->fm, info->version, info->expires_at, now);
 	return 0;
 }
@@ -239,7 +257,7 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 {
 	struct tp_bundle_accept acc = {
 		.controller_pk = a->controller_pk,
-		.now = tp_failmode_clock(&a->fm, now),
+		.now = trusted_clock(a, now),
 		.max_skew_s = a->max_skew_s,
 	};
 	struct tp_bundle_info info = {0};

@@ -444,6 +444,43 @@ static void test_clock_back_bundle(void)
 	tp_ctrl_apply_fini(&a);
 }
 
+/*
+ * A clock that glitches forward for a moment (RTC, a bad NTP answer) must
+ * not brick the TP: the policy clock keeps the running bundle expired
+ * (the ratchet), but the controller's next bundle, valid on the wall
+ * clock and above the floor's issued_at, is accepted and enforced, and
+ * re-bases the policy clock. Without this, every later bundle is refused
+ * as expired until tpd restarts.
+ */
+static void test_clock_glitch_forward(void)
+{
+	struct tp_ctrl_apply a;
+	struct tp_ctrl_apply_result res;
+	const int64_t year = 365 * 86400;
+
+	clean();
+	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 86400, t0, &res), 0);
+	tp_failmode_tick(&a.fm, t0 + 10 * year); /* the glitch */
+	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED);
+	tp_failmode_tick(&a.fm, t0 + 60);		      /* the clock is right again */
+	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED); /* no revival */
+	/* the controller re-signs: taken, and enforced */
+	CU_ASSERT_EQUAL(apply(&a, 6, t0 + 60, t0 + 60 + 86400, t0 + 60, &res), 0);
+	CU_ASSERT_EQUAL(a.info.version, 6);
+	CU_ASSERT_TRUE(tp_failmode_enforcing(&a.fm));
+	CU_ASSERT_EQUAL(tp_failmode_clock(&a.fm, t0 + 70), t0 + 70);
+	/* the ratchet still holds after the re-base: v6 expires for good */
+	tp_failmode_tick(&a.fm, t0 + 60 + 86400);
+	CU_ASSERT_FALSE(tp_failmode_enforcing(&a.fm));
+	tp_failmode_tick(&a.fm, t0 + 80);
+	CU_ASSERT_FALSE(tp_failmode_enforcing(&a.fm));
+	/* an older-issued bundle still cannot pass the floor's issued_at */
+	CU_ASSERT_NOT_EQUAL(apply(&a, 7, t0 + 30, t0 + 40, t0 + 80, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_EXPIRED);
+	tp_ctrl_apply_fini(&a);
+}
+
 /* A conduit whose not_after passed stays off: the engine is compiled on
  * the policy clock, not the stepped-back wall clock. */
 static void test_clock_back_conduit(void)
@@ -541,6 +578,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "issued beyond the skew: refused", test_future_skew);
 	CU_add_test(s, "clock back: an expired bundle stays expired", test_clock_back_bundle);
 	CU_add_test(s, "clock back: an expired conduit stays off", test_clock_back_conduit);
+	CU_add_test(s, "clock glitch forward: the next bundle is taken", test_clock_glitch_forward);
 	CU_add_test(s, "not_before 0 is issued_at", test_not_before_zero);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
