@@ -105,6 +105,10 @@ static struct tp_lkg_floor floor_after(const struct tp_ctrl_apply *a,
 		f.version = info->version;
 		memcpy(f.hash, hash, TP_LKG_HASH_LEN);
 	}
+	/* Until the LKG rename is done the LKG on disk is the running bundle
+	 * (or, with none running, whatever PREV already said). */
+	if (a->has_policy)
+		hash_of(a->bundle, a->bundle_len, f.prev);
 	if (info->issued_at > f.issued_at)
 		f.issued_at = info->issued_at;
 	return f;
@@ -127,6 +131,8 @@ static void floor_from_lkg(struct tp_ctrl_apply *a, const uint8_t *buf, size_t l
 	tp_site_free(s);
 	hash_of(buf, len, hash);
 	f = floor_after(a, &peek, hash);
+	if (sodium_memcmp(hash, f.hash, TP_LKG_HASH_LEN) == 0)
+		memset(f.prev, 0, sizeof(f.prev)); /* the LKG rename was done */
 	if (a->floor_status == 0 && memcmp(&f, &a->floor, sizeof(f)) == 0)
 		return;
 	a->floor = f;
@@ -212,6 +218,12 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 	floor_from_lkg(a, buf, len);
 	hash_of(buf, len, hash);
 	acc.running_version = floor_for(a, hash);
+	/* The bundle that ran when the floor was staged, left by an LKG write
+	 * that failed or a crash before its rename: below the floor, yet the
+	 * policy this TP last enforced, not a rollback (tp/lkg.h). */
+	if (!sodium_is_zero(a->floor.prev, TP_LKG_HASH_LEN) &&
+	    sodium_memcmp(hash, a->floor.prev, TP_LKG_HASH_LEN) == 0)
+		acc.running_version = 0;
 	acc.now = tp_failmode_clock(&a->fm, now);
 	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, a->last_error,
 			     sizeof(a->last_error));
@@ -308,6 +320,12 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 				 "cannot persist the last-known-good bundle: %s", strerror(-rc));
 			goto free_new;
 		}
+		/* The LKG is this bundle now: the previous one may no longer
+		 * boot below the floor. Best effort: a floor left with PREV
+		 * only lets that one bundle, which ran, boot again. */
+		memset(floor.prev, 0, sizeof(floor.prev));
+		if (tp_lkg_floor_stage(a->state_dir, &floor) == 0)
+			a->floor = floor;
 	}
 	rc = install(a, &info, site, engine, source, now, buf, len);
 	if (rc < 0) {

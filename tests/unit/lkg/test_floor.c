@@ -348,6 +348,47 @@ static void test_floor_before_lkg(void)
 	tp_ctrl_apply_fini(&a);
 }
 
+/*
+ * The LKG write fails (disk full), or tpd crashes between the floor's
+ * rename and the LKG's: floor v7, LKG v6, and v6 is what ran. A restart
+ * while the controller is gone must boot on v6 (island on the LKG), not
+ * refuse it as a rollback and carry nothing. Once v7 is the LKG, v6 put
+ * back on the disk is a rollback again.
+ */
+static void test_boot_after_persist_fail(void)
+{
+	struct tp_ctrl_apply a;
+	struct tp_ctrl_apply_result res;
+	char lkgdir[128];
+	uint8_t *b6;
+	size_t n6;
+	bool found;
+
+	clean();
+	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	CU_ASSERT_EQUAL(apply(&a, 6, t0, t0 + 3600, t0, &res), 0);
+	snprintf(lkgdir, sizeof(lkgdir), "%s/%s.tmp", dir, TP_LKG_FILE);
+	CU_ASSERT_EQUAL_FATAL(mkdir(lkgdir, 0700), 0);
+	CU_ASSERT_NOT_EQUAL(apply(&a, 7, t0, t0 + 3600, t0, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, 20 /* NACK_PERSIST_FAILED */);
+	rmdir(lkgdir);
+	CU_ASSERT_EQUAL(restart(&a, t0 + 10, &found), TP_BUNDLE_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(a.info.version, 6);
+	CU_ASSERT_TRUE(tp_failmode_enforcing(&a.fm));
+	CU_ASSERT_EQUAL(a.floor.version, 7);
+	/* the controller comes back with v7: taken */
+	CU_ASSERT_EQUAL(apply(&a, 7, t0, t0 + 3600, t0 + 20, &res), 0);
+	CU_ASSERT_EQUAL(a.info.version, 7);
+	/* v6 put back as the LKG: refused, as any older bundle */
+	b6 = bundle(6, t0, t0 + 3600, &n6);
+	file_put(TP_LKG_FILE, (const char *)b6, n6);
+	free(b6);
+	CU_ASSERT_EQUAL(restart(&a, t0 + 30, &found), TP_BUNDLE_ROLLBACK);
+	CU_ASSERT_FALSE(a.has_policy);
+	tp_ctrl_apply_fini(&a);
+}
+
 static void test_parse(void)
 {
 	struct tp_lkg_floor f = {.version = 18446744073709551614ull, .issued_at = -5}, g;
@@ -574,6 +615,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "floor corrupt, good LKG", test_floor_corrupt);
 	CU_add_test(s, "floor torn or bit-flipped, good LKG", test_floor_torn);
 	CU_add_test(s, "floor persisted before the LKG", test_floor_before_lkg);
+	CU_add_test(s, "LKG write failed: boot on the previous LKG", test_boot_after_persist_fail);
 	CU_add_test(s, "version 2^64-1 refused", test_version_max);
 	CU_add_test(s, "issued beyond the skew: refused", test_future_skew);
 	CU_add_test(s, "clock back: an expired bundle stays expired", test_clock_back_bundle);
