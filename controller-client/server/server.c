@@ -247,7 +247,8 @@ static void ask_proof(struct tp_ctrl_server *s, struct sconn *c, uint64_t claime
 	const struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
 
 	if (c->phase != UP || c->dead || c->proof_pending || c->proof_refused ||
-	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked)
+	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked ||
+	    now_ns(s) < tp->proof_hold_ns)
 		return;
 	say(s, "TP %s reports version %llu, newer than ours (%llu): asking for its bundle",
 	    tp->name, (unsigned long long)claimed, (unsigned long long)s->version);
@@ -275,6 +276,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	c->proof_pending = false;
 	if (!p->signed_bundle.len) {
 		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
 		s->stats.proofs_refused++;
 		say(s, "TP %s cannot prove version %llu: %s", tp->name,
 		    (unsigned long long)c->proof_asked, p->error ? p->error : "no bundle");
@@ -290,6 +292,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	}
 	if (st != TP_BUNDLE_OK) {
 		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
 		s->stats.proofs_refused++;
 		say(s, "TP %s: proof of version %llu refused: %s", tp->name,
 		    (unsigned long long)c->proof_asked, err);
@@ -303,6 +306,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 		 * claim would otherwise buy a full check per higher claim,
 		 * as often as the TP likes. Not asked again this session. */
 		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
 		s->stats.proofs_refused++;
 		say(s, "TP %s: proof of version %llu refused: the bundle is version %llu", tp->name,
 		    (unsigned long long)c->proof_asked, (unsigned long long)info.version);

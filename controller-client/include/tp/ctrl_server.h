@@ -104,6 +104,7 @@ struct tp_ctrl_server_tp {
 	char software_version[32];
 	uint64_t running_version; /* last reported (Hello, Ack, Status): its word */
 	uint64_t proven_version;  /* newest it proved: a bundle bundle_pk signed */
+	uint64_t proof_hold_ns;	  /* no ProofRequest before this (after a refused proof) */
 	uint64_t acked_version;	  /* last Ack */
 	uint64_t nacked_version;  /* last Nack */
 	int nack_reason;	  /* tableau.v1 NackReason of the last Nack */
@@ -176,6 +177,11 @@ int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uin
 			   size_t len);
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s);
 /* The newest version any TP of the site proved it runs (0: none). */
+/* After a refused proof, that TP is not asked again for this long, across
+ * sessions: each check costs a signature check and a decode of up to
+ * 16 MiB, and reconnecting costs the TP little. */
+#define TP_CTRL_SERVER_PROOF_HOLD_MS (60u * 1000u)
+
 uint64_t tp_ctrl_server_proven_version(const struct tp_ctrl_server *s);
 
 /* The per-address cap's key of a peer address: AF_INET and the IPv4

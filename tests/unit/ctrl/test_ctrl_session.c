@@ -1008,6 +1008,16 @@ static bool proofs_done(void *arg)
 	return st.proofs_verified >= w->verified && st.proofs_refused >= w->refused;
 }
 
+/* Let ms pass in steps of a second, every session kept alive. */
+static void pass_time(struct tp_ctrl_server *s, struct tp **tps, int n, uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 1000) {
+		fake_ns += 1000 * MS;
+		for (int i = 0; i < 20; i++)
+			round_once(s, tps, n);
+	}
+}
+
 /* Reconnect a client now (the backoff after a reset is 250 ms here). */
 static void reconnect(struct tp *t)
 {
@@ -1057,6 +1067,7 @@ static void test_version_claims(void)
 	r.claim = UINT64_MAX;
 	r.proof = forged;
 	r.proof_len = forged_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
 	wp.refused = 2;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
@@ -1066,6 +1077,7 @@ static void test_version_claims(void)
 	vmax = bundle(UINT64_MAX, 0, wall() + 3600, ctl_sk, &vmax_len);
 	r.proof = vmax;
 	r.proof_len = vmax_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
 	wp.refused = 3;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
@@ -1076,6 +1088,7 @@ static void test_version_claims(void)
 	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
 	r.proof = v3;
 	r.proof_len = v3_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
 	wp.refused = 4;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
@@ -1177,6 +1190,21 @@ static void test_proof_not_proving_claim(void)
 	CU_ASSERT_EQUAL(st.proofs_asked, 1);
 	CU_ASSERT_EQUAL(st.proofs_verified, 0);
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
+	/* Nor across sessions: reconnecting at once with a new claim buys no
+	 * new check until the hold has passed (injected clock). */
+	for (int i = 0; i < 3; i++) {
+		reconnect(&r);
+		r.claim++;
+		CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	}
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 1);
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS);
+	reconnect(&r);
+	r.claim++;
+	CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 2);
 	free(v3);
 	tp_stop(&r, true);
 	tp_stop(&t, true);
