@@ -56,6 +56,24 @@ void tp_ctrl_apply_init(struct tp_ctrl_apply *a, const uint8_t controller_pk[32]
 	say(a, a->floor_note);
 }
 
+/*
+ * The clock a newer bundle is judged on: the wall clock, never behind the
+ * highest issued_at accepted (persisted in the floor). Not the policy
+ * clock's ratchet on the wall clock: that one keeps the running bundle
+ * from reviving when the clock steps back, but after a forward glitch it
+ * would make every later bundle, however fresh, look expired.
+ */
+static int64_t trusted_clock(const struct tp_ctrl_apply *a, int64_t now)
+{
+	int64_t t = now;
+
+	if (a->floor.issued_at > t)
+		t = a->floor.issued_at;
+	if (a->has_policy && a->info.issued_at > t)
+		t = a->info.issued_at;
+	return t;
+}
+
 static void hash_of(const uint8_t *buf, size_t len, uint8_t out[TP_LKG_HASH_LEN])
 {
 	crypto_generichash(out, TP_LKG_HASH_LEN, buf, len, NULL, 0);
@@ -87,6 +105,10 @@ static struct tp_lkg_floor floor_after(const struct tp_ctrl_apply *a,
 		f.version = info->version;
 		memcpy(f.hash, hash, TP_LKG_HASH_LEN);
 	}
+	/* Until the LKG rename is done the LKG on disk is the running bundle
+	 * (or, with none running, whatever PREV already said). */
+	if (a->has_policy)
+		hash_of(a->bundle, a->bundle_len, f.prev);
 	if (info->issued_at > f.issued_at)
 		f.issued_at = info->issued_at;
 	return f;
@@ -109,6 +131,8 @@ static void floor_from_lkg(struct tp_ctrl_apply *a, const uint8_t *buf, size_t l
 	tp_site_free(s);
 	hash_of(buf, len, hash);
 	f = floor_after(a, &peek, hash);
+	if (sodium_memcmp(hash, f.hash, TP_LKG_HASH_LEN) == 0)
+		memset(f.prev, 0, sizeof(f.prev)); /* the LKG rename was done */
 	if (a->floor_status == 0 && memcmp(&f, &a->floor, sizeof(f)) == 0)
 		return;
 	a->floor = f;
@@ -163,7 +187,7 @@ static int install(struct tp_ctrl_apply *a, const struct tp_bundle_info *info, s
 	a->has_policy = true;
 	snprintf(a->source, sizeof(a->source), "%s", source);
 	a->applied++;
-	tp_failmode_floor(&a->fm, info->issued_at);
+	tp_failmode_rebase(&a->fm, trusted_clock(a, now));
 	tp_failmode_set_policy(&a->fm, info->version, info->expires_at, now);
 	return 0;
 }
@@ -194,6 +218,12 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 	floor_from_lkg(a, buf, len);
 	hash_of(buf, len, hash);
 	acc.running_version = floor_for(a, hash);
+	/* The bundle that ran when the floor was staged, left by an LKG write
+	 * that failed or a crash before its rename: below the floor, yet the
+	 * policy this TP last enforced, not a rollback (tp/lkg.h). */
+	if (!sodium_is_zero(a->floor.prev, TP_LKG_HASH_LEN) &&
+	    sodium_memcmp(hash, a->floor.prev, TP_LKG_HASH_LEN) == 0)
+		acc.running_version = 0;
 	acc.now = tp_failmode_clock(&a->fm, now);
 	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, a->last_error,
 			     sizeof(a->last_error));
@@ -239,7 +269,7 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 {
 	struct tp_bundle_accept acc = {
 		.controller_pk = a->controller_pk,
-		.now = tp_failmode_clock(&a->fm, now),
+		.now = trusted_clock(a, now),
 		.max_skew_s = a->max_skew_s,
 	};
 	struct tp_bundle_info info = {0};
@@ -290,6 +320,12 @@ int tp_ctrl_apply_bundle(struct tp_ctrl_apply *a, const uint8_t *buf, size_t len
 				 "cannot persist the last-known-good bundle: %s", strerror(-rc));
 			goto free_new;
 		}
+		/* The LKG is this bundle now: the previous one may no longer
+		 * boot below the floor. Best effort: a floor left with PREV
+		 * only lets that one bundle, which ran, boot again. */
+		memset(floor.prev, 0, sizeof(floor.prev));
+		if (tp_lkg_floor_stage(a->state_dir, &floor) == 0)
+			a->floor = floor;
 	}
 	rc = install(a, &info, site, engine, source, now, buf, len);
 	if (rc < 0) {

@@ -85,6 +85,11 @@ void tp_failmode_floor(struct tp_failmode *fm, int64_t t)
 	(void)tp_failmode_clock(fm, t);
 }
 
+void tp_failmode_rebase(struct tp_failmode *fm, int64_t t)
+{
+	fm->clock = t;
+}
+
 static void update(struct tp_failmode *fm, int64_t wall, bool force_log)
 {
 	int64_t now = tp_failmode_clock(fm, wall);

@@ -136,7 +136,7 @@ int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len)
 
 /* ---- the rollback floor ---- */
 
-#define FLOOR_MAGIC "tableau-floor/1"
+#define FLOOR_MAGIC "tableau-floor/2"
 
 static uint64_t fnv1a64(const char *s, size_t n)
 {
@@ -152,13 +152,15 @@ static uint64_t fnv1a64(const char *s, size_t n)
 /* The canonical line for f; its length, or 0 if it does not fit. */
 static size_t floor_line(const struct tp_lkg_floor *f, char *out, size_t cap)
 {
-	char hex[2 * TP_LKG_HASH_LEN + 1];
+	char hex[2 * TP_LKG_HASH_LEN + 1], prev[2 * TP_LKG_HASH_LEN + 1];
 	int n, m;
 
-	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++)
+	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++) {
 		snprintf(hex + 2 * i, 3, "%02x", f->hash[i]);
-	n = snprintf(out, cap, FLOOR_MAGIC " %" PRIu64 " %" PRId64 " %s", f->version, f->issued_at,
-		     hex);
+		snprintf(prev + 2 * i, 3, "%02x", f->prev[i]);
+	}
+	n = snprintf(out, cap, FLOOR_MAGIC " %" PRIu64 " %" PRId64 " %s %s", f->version,
+		     f->issued_at, hex, prev);
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
 	m = snprintf(out + n, cap - (size_t)n, " %016" PRIx64 "\n", fnv1a64(out, (size_t)n));
@@ -221,6 +223,24 @@ static bool expect(const char **p, const char *end, char c)
 	return true;
 }
 
+/* 64 lowercase hex digits at *p into h; advances *p. */
+static bool hex_hash(const char **p, const char *end, uint8_t h[TP_LKG_HASH_LEN])
+{
+	const char *s = *p;
+
+	if ((size_t)(end - s) < (size_t)2 * TP_LKG_HASH_LEN)
+		return false;
+	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		h[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*p = s + 2 * TP_LKG_HASH_LEN;
+	return true;
+}
+
 /* Parse the floor file's bytes. Strict: the bytes must be exactly the
  * canonical line of the values they hold (so nothing but a checksummed,
  * complete line is ever read as a floor). */
@@ -244,15 +264,8 @@ int tp_lkg_floor_parse(const char *buf, size_t len, struct tp_lkg_floor *f)
 		return -EBADMSG;
 	v.version = ver;
 	v.issued_at = neg ? -(int64_t)iss : (int64_t)iss;
-	if ((size_t)(end - p) < (size_t)2 * TP_LKG_HASH_LEN)
+	if (!hex_hash(&p, end, v.hash) || !expect(&p, end, ' ') || !hex_hash(&p, end, v.prev))
 		return -EBADMSG;
-	for (size_t i = 0; i < TP_LKG_HASH_LEN; i++) {
-		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EBADMSG;
-		v.hash[i] = (uint8_t)(hi << 4 | lo);
-	}
 	/* the rest (checksum, newline) and the exact form in one comparison */
 	if (floor_line(&v, canon, sizeof(canon)) != len || memcmp(canon, buf, len) != 0)
 		return -EBADMSG;

@@ -49,7 +49,7 @@ struct sconn {
 	bool proof_pending;   /* a ProofRequest is unanswered */
 	bool proof_refused;   /* a proof failed: not asked again this session */
 	char addr[64];
-	uint8_t ip[17]; /* family, then the address: the per-address cap's key */
+	uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN]; /* the per-address cap's key: a host */
 	bool dead;
 };
 
@@ -247,7 +247,8 @@ static void ask_proof(struct tp_ctrl_server *s, struct sconn *c, uint64_t claime
 	const struct tp_ctrl_server_tp *tp = &s->tps[c->tp];
 
 	if (c->phase != UP || c->dead || c->proof_pending || c->proof_refused ||
-	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked)
+	    claimed <= s->version || claimed <= tp->proven_version || claimed <= c->proof_asked ||
+	    now_ns(s) < tp->proof_hold_ns)
 		return;
 	say(s, "TP %s reports version %llu, newer than ours (%llu): asking for its bundle",
 	    tp->name, (unsigned long long)claimed, (unsigned long long)s->version);
@@ -275,6 +276,7 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	c->proof_pending = false;
 	if (!p->signed_bundle.len) {
 		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
 		s->stats.proofs_refused++;
 		say(s, "TP %s cannot prove version %llu: %s", tp->name,
 		    (unsigned long long)c->proof_asked, p->error ? p->error : "no bundle");
@@ -290,14 +292,27 @@ static void on_proof(struct tp_ctrl_server *s, struct sconn *c, const Tableau__V
 	}
 	if (st != TP_BUNDLE_OK) {
 		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
 		s->stats.proofs_refused++;
 		say(s, "TP %s: proof of version %llu refused: %s", tp->name,
 		    (unsigned long long)c->proof_asked, err);
 		return;
 	}
-	s->stats.proofs_verified++;
+	/* Genuine, so it proves its own version whatever was claimed. */
 	if (info.version > tp->proven_version)
 		tp->proven_version = info.version;
+	if (info.version < c->proof_asked) {
+		/* Any TP holds a genuine bundle: one that does not back the
+		 * claim would otherwise buy a full check per higher claim,
+		 * as often as the TP likes. Not asked again this session. */
+		c->proof_refused = true;
+		tp->proof_hold_ns = now_ns(s) + TP_CTRL_SERVER_PROOF_HOLD_MS * MS;
+		s->stats.proofs_refused++;
+		say(s, "TP %s: proof of version %llu refused: the bundle is version %llu", tp->name,
+		    (unsigned long long)c->proof_asked, (unsigned long long)info.version);
+		return;
+	}
+	s->stats.proofs_verified++;
 	say(s, "TP %s proved it runs version %llu (reported %llu)", tp->name,
 	    (unsigned long long)info.version, (unsigned long long)c->proof_asked);
 }
@@ -513,21 +528,34 @@ static void reap(struct tp_ctrl_server *s)
 	s->n_conns = j;
 }
 
-static void ip_key(const struct sockaddr_storage *ss, uint8_t key[17])
+/* One key per host: an IPv4 address (also as ::ffff:a.b.c.d from a
+ * dual-stack listener), or an IPv6 /64 (a host has one and may pick a new
+ * source address in it for every connection). */
+void tp_ctrl_server_addr_key(const struct sockaddr_storage *ss,
+			     uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
 {
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
+	memset(key, 0, TP_CTRL_SERVER_ADDR_KEY_LEN);
+	if (ss->ss_family == AF_INET) {
+		key[0] = AF_INET;
 		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			key[0] = AF_INET;
+			memcpy(key + 1, a->s6_addr + 12, 4);
+		} else {
+			key[0] = AF_INET6;
+			memcpy(key + 1, a->s6_addr, 8);
+		}
+	}
 }
 
 /* Make room for one more unauthenticated connection from ip: over a cap,
  * the oldest unauthenticated one (of that address, for the per-address
  * cap) goes. conns[] is in accept order, so the first match is the
  * oldest. Dead ones are reaped at once: this runs between rounds. */
-static void make_room(struct tp_ctrl_server *s, const uint8_t ip[17])
+static void make_room(struct tp_ctrl_server *s, const uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN])
 {
 	struct sconn *oldest = NULL, *oldest_here = NULL;
 	unsigned pending = 0, here = 0, live = 0;
@@ -543,7 +571,7 @@ static void make_room(struct tp_ctrl_server *s, const uint8_t ip[17])
 		pending++;
 		if (!oldest)
 			oldest = c;
-		if (memcmp(c->ip, ip, 17) == 0 && here++ == 0)
+		if (memcmp(c->ip, ip, sizeof(c->ip)) == 0 && here++ == 0)
 			oldest_here = c;
 	}
 	if (oldest_here && here >= s->cfg.max_pending_per_addr)
@@ -561,13 +589,13 @@ static void accept_some(struct tp_ctrl_server *s)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct sconn *c;
-		uint8_t ip[17];
+		uint8_t ip[TP_CTRL_SERVER_ADDR_KEY_LEN];
 		int one = 1;
 		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
-		ip_key(&ss, ip);
+		tp_ctrl_server_addr_key(&ss, ip);
 		make_room(s, ip);
 		if (s->n_conns >= s->cfg.max_conns || !(c = calloc(1, sizeof(*c)))) {
 			/* Every slot is a live session: accept and close

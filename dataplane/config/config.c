@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -547,14 +549,50 @@ int tp_config_parse(const char *text, struct tp_config *cfg, struct tp_config_er
 int tp_config_load(const char *path, struct tp_config *cfg, struct tp_config_err *err)
 {
 	char *text = NULL;
+	struct stat st;
 	FILE *f;
 	long size;
-	int rc;
+	int fd, rc;
 
-	f = fopen(path, "re");
+	/* O_NONBLOCK: a FIFO is refused below, not waited on */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		fail(err, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	/* The file names the trust anchor (controller_key), the key and the
+	 * state directory: only its owner, the user running tpd or root, may
+	 * write it. Checked on the open file, not the path. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = fail(err, 0, "not a regular file");
+		close(fd);
+		goto out;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		fail(err, 0,
+		     "owned by uid %u, neither root nor the user reading it (uid %u): chown it",
+		     (unsigned)st.st_uid, (unsigned)geteuid());
+		rc = -EPERM;
+		close(fd);
+		goto out;
+	}
+	if (st.st_mode & 022) {
+		fail(err, 0,
+		     "mode %04o: writable by %s, who could replace controller_key: chmod go-w it",
+		     (unsigned)(st.st_mode & 07777),
+		     (st.st_mode & 020) && (st.st_mode & 002) ? "its group and other users"
+		     : st.st_mode & 020			      ? "its group"
+							      : "other users");
+		rc = -EPERM;
+		close(fd);
+		goto out;
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
 		rc = -errno;
 		fail(err, 0, "cannot open: %s", strerror(errno));
+		close(fd);
 		goto out;
 	}
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {

@@ -152,7 +152,10 @@ int tp_key_load(const char *path, uint8_t key[32], bool secret, char *err, size_
 	size_t got = 0;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO without a writer is refused below (not a
+	 * regular file) rather than waited on forever; it changes nothing for
+	 * a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		return key_fail(rc, err, errlen, "key file %s: %s", path, strerror(-rc));

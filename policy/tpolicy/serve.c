@@ -347,12 +347,11 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 	sigset_t set;
 	int rc;
 
-	rc = tp_key_read_file(key_path, seed, 1);
+	/* the one reader and rule of every secret key file: its error
+	 * names the file and the rule broken (mode, owner, form) */
+	rc = tp_key_load(key_path, seed, true, err, sizeof(err));
 	if (rc < 0) {
-		tpolicy_err("%s: %s", key_path,
-			    rc == -EPERM    ? "readable by group or others: chmod 600 it"
-			    : rc == -EINVAL ? "not a base64 32-byte key"
-					    : strerror(-rc));
+		tpolicy_err("%s", err);
 		return TPOLICY_USAGE;
 	}
 	tp_key_controller_expand(seed, sv->sk, sv->pk);

@@ -22,9 +22,12 @@
  * file; either way the file is rewritten from what is known at boot. With
  * both lost the floor is 0: nothing on the disk remains to say otherwise.
  *
- * Clock floor: every check runs on the policy clock of tp/failmode.h,
- * max(wall clock, every time seen, the highest issued_at accepted), and a
- * bundle issued more than max_skew_s ahead of it is refused.
+ * Clock floor: the running bundle is judged on the policy clock of
+ * tp/failmode.h, max(wall clock, every time seen, the highest issued_at
+ * accepted); a newer bundle on max(wall clock, the highest issued_at
+ * accepted), which becomes the policy clock once it is accepted (a clock
+ * glitch forward must not refuse every later bundle). A bundle issued
+ * more than max_skew_s ahead of that is refused.
  *
  * Owned by the control thread; not thread-safe.
  */

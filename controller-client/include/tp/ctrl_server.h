@@ -22,7 +22,9 @@
  *
  * Unauthenticated connections (AWAIT_1, AWAIT_HELLO) have their own caps,
  * apart from the live sessions: at most max_pending in all and
- * max_pending_per_addr from one IP address. A new connection over a cap
+ * max_pending_per_addr from one address (an IPv4 address, or an IPv6 /64:
+ * a host may use a new address of its /64 for every connection). A new
+ * connection over a cap
  * evicts the oldest unauthenticated one (of its address for the
  * per-address cap), so half-open sockets cannot lock out a TP that
  * reconnects: its connection is the newest, and it only has to finish the
@@ -38,7 +40,9 @@
  * for display and to skip pushes it does not need. When it reports a
  * version newer than the published one, the server asks for proof
  * (ProofRequest, once per claim and session) and verifies the answer with
- * bundle_pk: only then does proven_version move. The reference controller
+ * bundle_pk: only then does proven_version move. A genuine bundle below
+ * the claim proves its own version but refuses the claim and ends the
+ * asking for the session (no check per higher claim). The reference controller
  * continues its counter from proven versions only.
  *
  * TPs: the list set by tp_ctrl_server_set_tps() (from the site). For each
@@ -100,6 +104,7 @@ struct tp_ctrl_server_tp {
 	char software_version[32];
 	uint64_t running_version; /* last reported (Hello, Ack, Status): its word */
 	uint64_t proven_version;  /* newest it proved: a bundle bundle_pk signed */
+	uint64_t proof_hold_ns;	  /* no ProofRequest before this (after a refused proof) */
 	uint64_t acked_version;	  /* last Ack */
 	uint64_t nacked_version;  /* last Nack */
 	int nack_reason;	  /* tableau.v1 NackReason of the last Nack */
@@ -172,7 +177,20 @@ int tp_ctrl_server_publish(struct tp_ctrl_server *s, uint64_t version, const uin
 			   size_t len);
 uint64_t tp_ctrl_server_version(const struct tp_ctrl_server *s);
 /* The newest version any TP of the site proved it runs (0: none). */
+/* After a refused proof, that TP is not asked again for this long, across
+ * sessions: each check costs a signature check and a decode of up to
+ * 16 MiB, and reconnecting costs the TP little. */
+#define TP_CTRL_SERVER_PROOF_HOLD_MS (60u * 1000u)
+
 uint64_t tp_ctrl_server_proven_version(const struct tp_ctrl_server *s);
+
+/* The per-address cap's key of a peer address: AF_INET and the IPv4
+ * address (also for ::ffff:a.b.c.d), or AF_INET6 and the /64; the rest
+ * zero. Exposed for tests. */
+#define TP_CTRL_SERVER_ADDR_KEY_LEN 17
+struct sockaddr_storage;
+void tp_ctrl_server_addr_key(const struct sockaddr_storage *ss,
+			     uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN]);
 
 /* Ask every UP TP for its verification export; each answer goes to
  * cfg.on_export (and is logged). */

@@ -75,6 +75,12 @@ void tp_failmode_tick(struct tp_failmode *fm, int64_t now);
 int64_t tp_failmode_clock(struct tp_failmode *fm, int64_t now);
 /* Raise the policy clock to t (the issued_at of an accepted bundle). */
 void tp_failmode_floor(struct tp_failmode *fm, int64_t t);
+/* Set the policy clock to t, even back: only when a newer signed bundle
+ * was accepted on t = max(wall clock, highest issued_at accepted). The
+ * controller's signature outweighs a time this object was once given: a
+ * wall clock that glitched forward and came back must not keep every
+ * later bundle expired until a restart. */
+void tp_failmode_rebase(struct tp_failmode *fm, int64_t t);
 
 /* true: enforce the running policy; false: drop every inter-zone packet. */
 bool tp_failmode_enforcing(const struct tp_failmode *fm);

@@ -30,9 +30,15 @@
  * only it, may be accepted again at that version: the controller re-sends
  * it after the LKG was lost). It survives the loss of the LKG; the LKG
  * survives its loss: the apply path takes the higher of the two
- * (tp/ctrl_apply.h). One line of text:
+ * (tp/ctrl_apply.h). PREV is the BLAKE2b-256 of the bundle that was
+ * running when the floor was staged (all zero: none): until the LKG
+ * rename is known to be done (the floor is staged again without PREV
+ * after it), the LKG on disk may still be that bundle, and at boot, and
+ * only at boot, that one bundle is taken although it is below the floor
+ * (an LKG write that failed, or a crash between the two renames, must not
+ * leave a TP without the policy it was running). One line of text:
  *
- *   tableau-floor/1 VERSION ISSUED_AT HASH(64 hex) CHECK(16 hex)\n
+ *   tableau-floor/2 VERSION ISSUED_AT HASH(64 hex) PREV(64 hex) CHECK(16 hex)\n
  *
  * CHECK is FNV-1a 64 of everything before it: a torn or bit-rotted file is
  * refused as corrupt (-EBADMSG), never read as a lower floor.
@@ -44,6 +50,7 @@ struct tp_lkg_floor {
 	uint64_t version;  /* highest version accepted; 0 = none */
 	int64_t issued_at; /* highest issued_at accepted */
 	uint8_t hash[TP_LKG_HASH_LEN];
+	uint8_t prev[TP_LKG_HASH_LEN]; /* the bundle the LKG may still be; zero: none */
 };
 
 /* 0 or -errno; the old file, if any, is untouched on failure. */

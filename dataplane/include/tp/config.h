@@ -115,7 +115,10 @@ void tp_config_defaults(struct tp_config *cfg);
  */
 int tp_config_parse(const char *text, struct tp_config *cfg, struct tp_config_err *err);
 
-/* Read and parse a file. -errno if it cannot be read (err says so). */
+/* Read and parse a file. -errno if it cannot be read (err says so);
+ * -EINVAL if it is not a regular file; -EPERM if it is writable by group
+ * or others or owned by neither root nor the effective uid (it names the
+ * trust anchor, controller_key). */
 int tp_config_load(const char *path, struct tp_config *cfg, struct tp_config_err *err);
 
 /*

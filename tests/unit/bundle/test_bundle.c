@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tableau.pb-c.h"
@@ -690,6 +692,41 @@ static void test_keys(void)
 	CU_ASSERT_EQUAL(tp_key_read_file(path, back, 0), -ENOENT);
 }
 
+/*
+ * A key path that is a FIFO with no writer (a stale named pipe, a path
+ * mistyped onto one) is refused at once as not a regular file; tpd and
+ * tpolicy must not block forever in open(). The load runs in a child so
+ * that a blocking open cannot hang the suite: the alarm only ends a child
+ * that is already stuck.
+ */
+static void test_key_fifo(void)
+{
+	char path[] = "/tmp/tp-key-fifo-XXXXXX";
+	int fd, status = 0;
+	pid_t pid;
+
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	pid = fork();
+	CU_ASSERT_TRUE_FATAL(pid >= 0);
+	if (pid == 0) {
+		uint8_t k[32];
+		char err[256];
+
+		alarm(10);
+		_exit(tp_key_load(path, k, true, err, sizeof(err)) == -EINVAL &&
+				      strstr(err, "not a regular file")
+			      ? 0
+			      : 1);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct tl_test tests[] = {
@@ -705,6 +742,7 @@ int main(int argc, char **argv)
 		{"opening a bundle is linear in it", test_open_is_linear},
 		{"status names", test_status_names},
 		{"keys", test_keys},
+		{"key file: a FIFO is refused, not waited on", test_key_fifo},
 	};
 	int failed;
 	uint8_t seed[32];

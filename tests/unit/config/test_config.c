@@ -188,6 +188,51 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	chmod(path, mode);
 }
 
+/*
+ * tpd.conf carries the trust anchor (controller_key), the key path and the
+ * state directory: whoever may write it decides the policy. A config
+ * writable by group or others, or owned by another user than the reader
+ * or root, is refused with an error naming the problem; a FIFO is refused
+ * at once, not waited on.
+ */
+static void test_config_file_rules(void)
+{
+	char path[] = "/tmp/tp-test-conf-XXXXXX";
+	struct tp_config c;
+	struct tp_config_err e;
+	FILE *src;
+	char text[8192];
+	size_t n;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	close(fd);
+	src = fopen(example_path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	n = fread(text, 1, sizeof(text) - 1, src);
+	fclose(src);
+	text[n] = 0;
+	write_file(path, text, 0644);
+	CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), 0);
+	chmod(path, 0666);
+	CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "writable"));
+	chmod(path, 0664);
+	CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), -EPERM);
+	chmod(path, 0600);
+	CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), 0);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(chown(path, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), -EPERM);
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "owned by uid 65534"));
+	}
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(tp_config_load(path, &c, &e), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "not a regular file"));
+	unlink(path);
+}
+
 static void test_key_file(void)
 {
 	char path[] = "/tmp/tp-test-key-XXXXXX";
@@ -284,6 +329,7 @@ int main(int argc, char **argv)
 	suite = CU_add_suite("config", NULL, NULL);
 	CU_add_test(suite, "defaults", test_defaults);
 	CU_add_test(suite, "audit key", test_audit_key);
+	CU_add_test(suite, "config file: owner, mode, type", test_config_file_rules);
 	CU_add_test(suite, "every key type", test_full);
 	CU_add_test(suite, "errors name line and problem", test_errors);
 	CU_add_test(suite, "example file", test_example_file);

@@ -1013,6 +1013,16 @@ static bool proofs_done(void *arg)
 	return st.proofs_verified >= w->verified && st.proofs_refused >= w->refused;
 }
 
+/* Let ms pass in steps of a second, every session kept alive. */
+static void pass_time(struct tp_ctrl_server *s, struct tp **tps, int n, uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 1000) {
+		fake_ns += 1000 * MS;
+		for (int i = 0; i < 20; i++)
+			round_once(s, tps, n);
+	}
+}
+
 /* Reconnect a client now (the backoff after a reset is 250 ms here). */
 static void reconnect(struct tp *t)
 {
@@ -1062,6 +1072,7 @@ static void test_version_claims(void)
 	r.claim = UINT64_MAX;
 	r.proof = forged;
 	r.proof_len = forged_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
 	wp.refused = 2;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
@@ -1071,17 +1082,20 @@ static void test_version_claims(void)
 	vmax = bundle(UINT64_MAX, 0, wall() + 3600, ctl_sk, &vmax_len);
 	r.proof = vmax;
 	r.proof_len = vmax_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
 	wp.refused = 3;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 0);
 
-	/* A real, older bundle proves only its own version. */
+	/* A real, older bundle proves only its own version: the claim is
+	 * refused. */
 	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
 	r.proof = v3;
 	r.proof_len = v3_len;
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS); /* after a refusal */
 	reconnect(&r);
-	wp.verified = 1;
+	wp.refused = 4;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 3);
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
@@ -1100,7 +1114,7 @@ static void test_version_claims(void)
 	CU_ASSERT_EQUAL(tp_ctrl_apply_bundle(&t.a, b, n, wall(), "file", &res), 0);
 	free(b);
 	tp_ctrl_client_send_status(t.c);
-	wp.verified = 2;
+	wp.verified = 1;
 	CU_ASSERT_TRUE(pump(s, tps, 2, proofs_done, &wp));
 	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 0)->proven_version, 9);
 	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 9);
@@ -1114,6 +1128,138 @@ static void test_version_claims(void)
 	tp_stop(&r, true);
 	tp_stop(&t, true);
 	tp_ctrl_server_free(s);
+}
+
+static bool proof_answered(void *arg)
+{
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_server_stats(arg, &st);
+	return st.proofs_verified + st.proofs_refused >= 1;
+}
+
+/* The rogue's Status was read and every ProofRequest answered. */
+static struct tp_ctrl_server *settle_srv;
+
+static bool claim_settled(void *arg)
+{
+	const struct tp *r = arg;
+	struct tp_ctrl_server_stats st;
+
+	tp_ctrl_server_stats(settle_srv, &st);
+	return tp_ctrl_server_tp(settle_srv, 1)->running_version == r->claim &&
+	       st.proofs_verified + st.proofs_refused >= st.proofs_asked;
+}
+
+/*
+ * A proof that does not prove the claim ends the asking for the session.
+ * A rogue TP holding any genuine bundle (every TP of the site has one)
+ * answers each ProofRequest with it and then claims one more: without
+ * this, every claim costs the controller's single thread a signature
+ * check and a full decode of up to 16 MiB, as often as the TP likes.
+ * The genuine older bundle still proves its own version.
+ */
+static void test_proof_not_proving_claim(void)
+{
+	struct tp_ctrl_server *s;
+	struct tp t = {0}, r = {0}, *tps[] = {&t, &r};
+	struct tp_ctrl_server_stats st;
+	struct want_ack w;
+	uint8_t *b, *v3;
+	size_t n, v3_len;
+
+	fake_ns = 0;
+	s = server_start(0, ctl_seed);
+	b = bundle(5, 0, wall() + 3600, ctl_sk, &n);
+	publish(s, 5, b, n);
+	tp_start(&t, tp_priv[0], ctl_pk, tp_ctrl_server_port(s));
+	w = (struct want_ack){s, 0, 5};
+	CU_ASSERT_TRUE_FATAL(pump(s, tps, 1, acked, &w));
+
+	settle_srv = s;
+	v3 = bundle(3, 0, wall() + 3600, ctl_sk, &v3_len);
+	r.lie = true;
+	r.claim = 100;
+	r.proof = v3;
+	r.proof_len = v3_len;
+	tp_start(&r, tp_priv[1], ctl_pk, tp_ctrl_server_port(s));
+	CU_ASSERT_TRUE(pump(s, tps, 2, proof_answered, s));
+	CU_ASSERT_EQUAL(tp_ctrl_server_tp(s, 1)->proven_version, 3);
+	/* Claim after claim in the same session: no more ProofRequests. */
+	for (int i = 0; i < 5; i++) {
+		r.claim++;
+		tp_ctrl_client_send_status(r.c);
+		CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	}
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 1);
+	CU_ASSERT_EQUAL(st.proofs_verified, 0);
+	CU_ASSERT_EQUAL(tp_ctrl_server_proven_version(s), 3);
+	/* Nor across sessions: reconnecting at once with a new claim buys no
+	 * new check until the hold has passed (injected clock). */
+	for (int i = 0; i < 3; i++) {
+		reconnect(&r);
+		r.claim++;
+		CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	}
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 1);
+	pass_time(s, tps, 2, TP_CTRL_SERVER_PROOF_HOLD_MS);
+	reconnect(&r);
+	r.claim++;
+	CU_ASSERT_TRUE(pump(s, tps, 2, claim_settled, &r));
+	tp_ctrl_server_stats(s, &st);
+	CU_ASSERT_EQUAL(st.proofs_asked, 2);
+	free(v3);
+	tp_stop(&r, true);
+	tp_stop(&t, true);
+	tp_ctrl_server_free(s);
+}
+
+static void addr_key6(const char *a, uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	s6->sin6_family = AF_INET6;
+	CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET6, a, &s6->sin6_addr), 1);
+	tp_ctrl_server_addr_key(&ss, key);
+}
+
+static void addr_key4(const char *a, uint8_t key[TP_CTRL_SERVER_ADDR_KEY_LEN])
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+	s4->sin_family = AF_INET;
+	CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, a, &s4->sin_addr), 1);
+	tp_ctrl_server_addr_key(&ss, key);
+}
+
+/*
+ * The per-address cap is per host, and an IPv6 host has a /64: one that
+ * picks a new source address in its /64 for every connection must still
+ * be one "address", or the cap is void and its half-open sockets evict a
+ * reconnecting TP's handshake. An IPv4 peer seen by a dual-stack listener
+ * (::ffff:a.b.c.d) is keyed as that IPv4 address, not lumped with every
+ * other IPv4 peer in ::ffff:0:0/96.
+ */
+static void test_addr_key(void)
+{
+	uint8_t a[TP_CTRL_SERVER_ADDR_KEY_LEN], b[TP_CTRL_SERVER_ADDR_KEY_LEN];
+
+	addr_key6("2001:db8:1:2::1", a);
+	addr_key6("2001:db8:1:2:dead:beef:1234:5678", b);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("2001:db8:1:3::1", b);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("::ffff:192.0.2.7", a);
+	addr_key4("192.0.2.7", b);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key6("::ffff:192.0.2.8", b);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+	addr_key4("192.0.2.8", a);
+	CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
 }
 
 /* A TCP connection from src (127.x.y.z) to the server, not waiting. */
@@ -1394,6 +1540,9 @@ int main(int argc, char **argv)
 		{"boot on the last-known-good", test_boot_on_lkg},
 		{"persist and publish failures nacked", test_apply_failures},
 		{"reported versions move nothing without proof", test_version_claims},
+		{"a proof that does not prove the claim ends the asking",
+		 test_proof_not_proving_claim},
+		{"per-address key: an IPv6 /64 is one address", test_addr_key},
 		{"half-open flood and a replayed message 1", test_half_open_flood},
 		{"rekey and session lifetime on the clock", test_rekey_and_lifetime},
 	};

@@ -357,6 +357,47 @@ static void test_floor_before_lkg(void)
 	tp_ctrl_apply_fini(&a);
 }
 
+/*
+ * The LKG write fails (disk full), or tpd crashes between the floor's
+ * rename and the LKG's: floor v7, LKG v6, and v6 is what ran. A restart
+ * while the controller is gone must boot on v6 (island on the LKG), not
+ * refuse it as a rollback and carry nothing. Once v7 is the LKG, v6 put
+ * back on the disk is a rollback again.
+ */
+static void test_boot_after_persist_fail(void)
+{
+	struct tp_ctrl_apply a;
+	struct tp_ctrl_apply_result res;
+	char lkgdir[128];
+	uint8_t *b6;
+	size_t n6;
+	bool found;
+
+	clean();
+	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	CU_ASSERT_EQUAL(apply(&a, 6, t0, t0 + 3600, t0, &res), 0);
+	snprintf(lkgdir, sizeof(lkgdir), "%s/%s.tmp", dir, TP_LKG_FILE);
+	CU_ASSERT_EQUAL_FATAL(mkdir(lkgdir, 0700), 0);
+	CU_ASSERT_NOT_EQUAL(apply(&a, 7, t0, t0 + 3600, t0, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, 20 /* NACK_PERSIST_FAILED */);
+	rmdir(lkgdir);
+	CU_ASSERT_EQUAL(restart(&a, t0 + 10, &found), TP_BUNDLE_OK);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(a.info.version, 6);
+	CU_ASSERT_TRUE(tp_failmode_enforcing(&a.fm));
+	CU_ASSERT_EQUAL(a.floor.version, 7);
+	/* the controller comes back with v7: taken */
+	CU_ASSERT_EQUAL(apply(&a, 7, t0, t0 + 3600, t0 + 20, &res), 0);
+	CU_ASSERT_EQUAL(a.info.version, 7);
+	/* v6 put back as the LKG: refused, as any older bundle */
+	b6 = bundle(6, t0, t0 + 3600, &n6);
+	file_put(TP_LKG_FILE, (const char *)b6, n6);
+	free(b6);
+	CU_ASSERT_EQUAL(restart(&a, t0 + 30, &found), TP_BUNDLE_ROLLBACK);
+	CU_ASSERT_FALSE(a.has_policy);
+	tp_ctrl_apply_fini(&a);
+}
+
 static void test_parse(void)
 {
 	struct tp_lkg_floor f = {.version = 18446744073709551614ull, .issued_at = -5}, g;
@@ -450,6 +491,43 @@ static void test_clock_back_bundle(void)
 	tp_ctrl_apply_fini(&a);
 }
 
+/*
+ * A clock that glitches forward for a moment (RTC, a bad NTP answer) must
+ * not brick the TP: the policy clock keeps the running bundle expired
+ * (the ratchet), but the controller's next bundle, valid on the wall
+ * clock and above the floor's issued_at, is accepted and enforced, and
+ * re-bases the policy clock. Without this, every later bundle is refused
+ * as expired until tpd restarts.
+ */
+static void test_clock_glitch_forward(void)
+{
+	struct tp_ctrl_apply a;
+	struct tp_ctrl_apply_result res;
+	const int64_t year = 365 * 86400;
+
+	clean();
+	tp_ctrl_apply_init(&a, pk, dir, TP_FAILMODE_EXPIRY_CLOSED, false, log_cb, NULL, t0);
+	CU_ASSERT_EQUAL(apply(&a, 5, t0, t0 + 86400, t0, &res), 0);
+	tp_failmode_tick(&a.fm, t0 + 10 * year); /* the glitch */
+	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED);
+	tp_failmode_tick(&a.fm, t0 + 60);		      /* the clock is right again */
+	CU_ASSERT_EQUAL(a.fm.state, TP_FAILMODE_FAIL_CLOSED); /* no revival */
+	/* the controller re-signs: taken, and enforced */
+	CU_ASSERT_EQUAL(apply(&a, 6, t0 + 60, t0 + 60 + 86400, t0 + 60, &res), 0);
+	CU_ASSERT_EQUAL(a.info.version, 6);
+	CU_ASSERT_TRUE(tp_failmode_enforcing(&a.fm));
+	CU_ASSERT_EQUAL(tp_failmode_clock(&a.fm, t0 + 70), t0 + 70);
+	/* the ratchet still holds after the re-base: v6 expires for good */
+	tp_failmode_tick(&a.fm, t0 + 60 + 86400);
+	CU_ASSERT_FALSE(tp_failmode_enforcing(&a.fm));
+	tp_failmode_tick(&a.fm, t0 + 80);
+	CU_ASSERT_FALSE(tp_failmode_enforcing(&a.fm));
+	/* an older-issued bundle still cannot pass the floor's issued_at */
+	CU_ASSERT_NOT_EQUAL(apply(&a, 7, t0 + 30, t0 + 40, t0 + 80, &res), 0);
+	CU_ASSERT_EQUAL(res.reason, TP_BUNDLE_EXPIRED);
+	tp_ctrl_apply_fini(&a);
+}
+
 /* A conduit whose not_after passed stays off: the engine is compiled on
  * the policy clock, not the stepped-back wall clock. */
 static void test_clock_back_conduit(void)
@@ -519,10 +597,12 @@ int main(int argc, char **argv)
 		{"floor corrupt, good LKG", test_floor_corrupt},
 		{"floor torn or bit-flipped, good LKG", test_floor_torn},
 		{"floor persisted before the LKG", test_floor_before_lkg},
+		{"LKG write failed: boot on the previous LKG", test_boot_after_persist_fail},
 		{"version 2^64-1 refused", test_version_max},
 		{"issued beyond the skew: refused", test_future_skew},
 		{"clock back: an expired bundle stays expired", test_clock_back_bundle},
 		{"clock back: an expired conduit stays off", test_clock_back_conduit},
+		{"clock glitch forward: the next bundle is taken", test_clock_glitch_forward},
 		{"not_before 0 is issued_at", test_not_before_zero},
 	};
 	int failed;

@@ -93,6 +93,18 @@ chmod 644 "$T/other.key"
 expect 2 "compile refuses a world-readable key" $P compile "$EX/plant.yaml" -o "$T/x.tpb" \
 	--key "$T/other.key" --version 1
 chmod 600 "$T/other.key"
+# every key reader names the rule actually broken (root only: chown)
+if [ "$(id -u)" -eq 0 ]; then
+	chown 65534 "$T/other.key"
+	expect 2 "compile refuses a key owned by another user" $P compile "$EX/plant.yaml" \
+		-o "$T/x.tpb" --key "$T/other.key" --version 1
+	grep -q "owned by uid 65534" "$T/err" && ok "  names the owner" || bad "  $(cat "$T/err")"
+	mkdir -p "$T/st"
+	expect 2 "serve refuses a key owned by another user" $P serve --site "$EX/plant.yaml" \
+		--key "$T/other.key" --listen 127.0.0.1:0 --state "$T/st"
+	grep -q "owned by uid 65534" "$T/err" && ok "  names the owner" || bad "  $(cat "$T/err")"
+	chown 0 "$T/other.key"
+fi
 
 # ---- show
 expect 0 "show" $P show "$T/plant.tpb" --pub "$T/ctl.key.pub"
