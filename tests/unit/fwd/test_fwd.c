@@ -26,6 +26,8 @@
  *    the union of their requests on egress; a segment lost behind the TP
  *    and resent coalesced passes on egress and ingress, an altered resend
  *    is dropped as modbus_retransmit_differs
+ *  - endpoints: a bundle that moves the remote TP sends the next message
+ *    to the new endpoint (not the old one until the remote roams)
  */
 #include <CUnit/Basic.h>
 
@@ -935,6 +937,62 @@ static void test_modbus(void)
 	CU_ASSERT_EQUAL(modbus_seg(false, c + 24, 0x10, write_5, 12), TP_DROP_MODBUS_FUNCTION);
 }
 
+/* tp2 moved to 192.0.2.99:51821 (the operator's edit of the site). */
+static const uint8_t moved_addr[4] = {192, 0, 2, 99};
+
+static void moved_site(struct tp_site *s)
+{
+	memcpy(s->tps[1].endpoints[0].addr.addr, moved_addr, 4);
+	s->tps[1].endpoints[0].port = 51821;
+}
+
+/* Every transit frame an allowed z1 -> z2 packet produces (the packet, or
+ * the handshake it waits for) goes to addr:port; how many did. */
+static unsigned sent_to(const uint8_t addr[4], uint16_t port, uint16_t sport)
+{
+	uint8_t ip[64];
+	struct rte_mbuf *m[16];
+	unsigned n = 0, ok = 0;
+
+	h_ip4(ip, sizeof(ip), 17, Z1, Z2, sport, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	n = h_run(TP_PORT_ZONE, m, 1);
+	h_flush();
+	h_poll();
+	n += h_take(TP_PORT_TRANSIT, m + n, 16 - n);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
+
+		if (p[12] == 0x08 && memcmp(p + 14 + 16, addr, 4) == 0 &&
+		    (p[14 + 22] << 8 | p[14 + 23]) == port)
+			ok++;
+		else
+			ok = 0x10000; /* one elsewhere: fail */
+		rte_pktmbuf_free(m[i]);
+	}
+	h_drain();
+	return ok;
+}
+
+/* A new bundle moves tp2: the next message goes to the new endpoint, not
+ * the old one until tp2 roams; moved back, back again. */
+static void test_endpoint_change(void)
+{
+	unsigned n;
+
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(200), 0);
+	n = sent_to(h_addr_tp2, 51820, 43000);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+	h_site_edit = moved_site;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(201), 0);
+	h_site_edit = NULL;
+	n = sent_to(moved_addr, 51821, 43001);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(202), 0);
+	n = sent_to(h_addr_tp2, 51820, 43002);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -969,6 +1027,7 @@ int main(void)
 	CU_add_test(suite, "clock back: an expired conduit stays off", test_clock_back_conduit);
 	CU_add_test(suite, "modbus: overlapping profiles, coalesced and altered resends",
 		    test_modbus);
+	CU_add_test(suite, "a new bundle's endpoint takes effect", test_endpoint_change);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
