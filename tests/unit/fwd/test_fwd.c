@@ -7,7 +7,8 @@
  *  - egress: an allowed packet leaves encrypted; the remote decrypts the
  *    exact packet (TTL one less); denied, spoofed and no-zone packets are
  *    dropped with their reasons; a packet between two zones of this TP
- *    goes back out of the zone port; a too-big packet gets ICMP back
+ *    goes back out of the zone port; a too-big packet gets ICMP back,
+ *    without DF it is dropped as mtu_exceeded_no_df and gets none
  *  - ingress: a reply of an egress flow passes, with Ethernet towards the
  *    host; a source zone not hosted by the sending peer, and a flow the
  *    policy does not open in that direction, are dropped
@@ -165,6 +166,32 @@ static void test_too_big(void)
 	CU_ASSERT_EQUAL((p[40] << 8 | p[41]), 1500 - 60); /* ring ports: MTU 1500 */
 	CU_ASSERT_EQUAL(h_csum(p + 34, rte_pktmbuf_data_len(m[0]) - 34, 0), 0);
 	rte_pktmbuf_free(m[0]);
+}
+
+/* The same packet without DF: tpd does not fragment, and frag-needed
+ * answers DF only; dropped under its own reason, nothing sent back. */
+static void test_too_big_no_df(void)
+{
+	static uint8_t ip[1480];
+	struct rte_mbuf *m[2];
+	uint64_t mtu = drops(TP_DROP_MTU), no_df = drops(TP_DROP_MTU_NO_DF);
+	uint16_t c;
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	ip[6] = 0;
+	ip[10] = ip[11] = 0;
+	c = h_csum(ip, 20, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	CU_ASSERT_EQUAL(H.dv.n, 1);
+	CU_ASSERT_EQUAL(H.dv.reason[0], TP_DROP_MTU_NO_DF);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU_NO_DF), no_df + 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU), mtu);
+	CU_ASSERT_EQUAL(h_take(TP_PORT_ZONE, m, 2), 0); /* no ICMP */
+	CU_ASSERT_EQUAL(h_take(TP_PORT_TRANSIT, m, 2), 0);
 }
 
 static void test_ingress(void)
@@ -1010,6 +1037,7 @@ int main(void)
 	CU_add_test(suite, "egress: denied, spoofed, no zone", test_egress_drops);
 	CU_add_test(suite, "egress: two zones of this TP", test_same_tp);
 	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
+	CU_add_test(suite, "egress: too big without DF dropped, no ICMP", test_too_big_no_df);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
