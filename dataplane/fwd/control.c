@@ -161,7 +161,6 @@ static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_ev
 
 	switch (ev) {
 	case TP_TUNNEL_EV_SESSION_READY:
-		peer->session_ns = tp_clock_now(&f->p.clock);
 		atomic_store_explicit(&peer->ready, true, memory_order_release);
 		for (unsigned i = 0; i < f->n_workers; i++)
 			fwd_wake_worker(f, i);

@@ -466,11 +466,9 @@ json_t *tp_fwd_peers_json(struct tp_fwd *f)
 		char key[64], addr[INET6_ADDRSTRLEN + 8] = "-";
 		const char *state;
 
+		/* last_handshake: the engine stamps both roles (a responder's
+		 * at the initiator's first packet) */
 		tp_tunnel_peer_stats(p->tun, &st);
-		/* the engine stamps completed handshakes as initiator; a session
-		 * as responder counts too */
-		if (p->session_ns > st.last_handshake_ns)
-			st.last_handshake_ns = p->session_ns;
 		if (tp_tunnel_peer_endpoint(p->tun, &ep)) {
 			char a[INET6_ADDRSTRLEN];
 
