@@ -383,8 +383,29 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		.wake_fd = fwd_wake_fd,
 	};
 	if (p->zone_ifindex) {
+		/* Without the attached programs' maps the policy never reaches
+		 * XDP and nothing is forwarded: refuse to start rather than
+		 * report "running". Opening a program and its maps by id needs
+		 * CAP_SYS_ADMIN; CAP_BPF and CAP_PERFMON are not enough. */
+		const char *which = "zone";
+
 		f->xdp_zone = tp_xdp_open(p->zone_ifindex, TP_XDP_KIND_ZONE);
-		f->xdp_transit = tp_xdp_open(p->transit_ifindex, TP_XDP_KIND_TRANSIT);
+		if (f->xdp_zone) {
+			which = "transit";
+			f->xdp_transit = tp_xdp_open(p->transit_ifindex, TP_XDP_KIND_TRANSIT);
+		}
+		if (!f->xdp_transit) {
+			int e = errno;
+
+			snprintf(err, errlen,
+				 "cannot open the XDP program attached to the %s interface and "
+				 "its maps by id: %s%s",
+				 which, strerror(e),
+				 e == EPERM ? " (needs CAP_SYS_ADMIN: CAP_BPF/CAP_PERFMON are not "
+					      "enough to open BPF objects by id)"
+					    : "");
+			goto fail;
+		}
 	}
 	return f;
 fail:
