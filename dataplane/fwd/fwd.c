@@ -386,21 +386,24 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		/* Without the attached programs' maps the policy never reaches
 		 * XDP and nothing is forwarded: refuse to start rather than
 		 * report "running". Opening a program and its maps by id needs
-		 * CAP_SYS_ADMIN; CAP_BPF and CAP_PERFMON are not enough. */
-		const char *which = "zone";
+		 * CAP_SYS_ADMIN; CAP_BPF and CAP_PERFMON are not enough. A
+		 * program that is not ours (EPROTO: the af_xdp PMD's default
+		 * one) has no maps to fill and is not an error. */
+		static const char *side[2] = {"zone", "transit"};
+		const int ifindex[2] = {p->zone_ifindex, p->transit_ifindex};
+		struct tp_xdp **x[2] = {&f->xdp_zone, &f->xdp_transit};
 
-		f->xdp_zone = tp_xdp_open(p->zone_ifindex, TP_XDP_KIND_ZONE);
-		if (f->xdp_zone) {
-			which = "transit";
-			f->xdp_transit = tp_xdp_open(p->transit_ifindex, TP_XDP_KIND_TRANSIT);
-		}
-		if (!f->xdp_transit) {
-			int e = errno;
+		for (int i = 0; i < 2; i++) {
+			int e;
 
+			*x[i] = tp_xdp_open(ifindex[i], i ? TP_XDP_KIND_TRANSIT : TP_XDP_KIND_ZONE);
+			e = errno;
+			if (*x[i] || e == EPROTO)
+				continue;
 			snprintf(err, errlen,
 				 "cannot open the XDP program attached to the %s interface and "
 				 "its maps by id: %s%s",
-				 which, strerror(e),
+				 side[i], strerror(e),
 				 e == EPERM ? " (needs CAP_SYS_ADMIN: CAP_BPF/CAP_PERFMON are not "
 					      "enough to open BPF objects by id)"
 					    : "");
