@@ -172,7 +172,6 @@ static void ops_event(void *ctx, struct tp_tunnel_peer *tpeer, enum tp_tunnel_ev
 
 	switch (ev) {
 	case TP_TUNNEL_EV_SESSION_READY:
-		peer->session_ns = tp_clock_now(&f->p.clock);
 		atomic_store_explicit(&peer->ready, true, memory_order_release);
 		audit_peer(f, peer, true, NULL);
 		for (unsigned i = 0; i < f->n_workers; i++)
@@ -236,21 +235,32 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 	char name[RTE_RING_NAMESIZE];
 	unsigned size = 1;
 
-	for (unsigned i = 0; i < f->n_peers; i++) {
-		if (memcmp(f->peers[i].pubkey, t->pubkey, TP_TUNNEL_KEY_LEN) == 0)
-			return i;
-	}
-	if (f->n_peers == PEERS_MAX || f->n_peers >= f->cfg->max_peers)
-		return UINT32_MAX;
-	peer = &f->peers[f->n_peers];
-	memcpy(pc.public_key, t->pubkey, TP_TUNNEL_KEY_LEN);
 	if (t->n_endpoints) {
 		const struct tp_endpoint *ep = &t->endpoints[0];
 
 		pc.endpoint.family = ep->addr.family == TP_AF_INET6 ? AF_INET6 : AF_INET;
 		pc.endpoint.port = ep->port;
-		memcpy(pc.endpoint.addr, ep->addr.addr, 16);
+		memcpy(pc.endpoint.addr, ep->addr.addr, pc.endpoint.family == AF_INET6 ? 16 : 4);
 	}
+	for (unsigned i = 0; i < f->n_peers; i++) {
+		peer = &f->peers[i];
+		if (memcmp(peer->pubkey, t->pubkey, TP_TUNNEL_KEY_LEN) != 0)
+			continue;
+		/* The operator moved this TP: its next message goes to the new
+		 * endpoint rather than waiting for the remote to roam (which a
+		 * remote that only answers never does). A site without an
+		 * endpoint keeps the one we know. */
+		if (pc.endpoint.family &&
+		    memcmp(&pc.endpoint, &peer->cfg_ep, sizeof(pc.endpoint)) != 0) {
+			tp_tunnel_peer_set_endpoint(peer->tun, &pc.endpoint);
+			peer->cfg_ep = pc.endpoint;
+		}
+		return i;
+	}
+	if (f->n_peers == PEERS_MAX || f->n_peers >= f->cfg->max_peers)
+		return UINT32_MAX;
+	peer = &f->peers[f->n_peers];
+	memcpy(pc.public_key, t->pubkey, TP_TUNNEL_KEY_LEN);
 	pc.user = peer; /* the tunnel hands it back: ingress anti-spoofing, events */
 	while (size < f->cfg->peer_queue_len)
 		size <<= 1;
@@ -265,6 +275,7 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 		return UINT32_MAX;
 	}
 	memcpy(peer->pubkey, t->pubkey, TP_TUNNEL_KEY_LEN);
+	peer->cfg_ep = pc.endpoint;
 	snprintf(peer->name, sizeof(peer->name), "%s", t->name);
 	/* Handshake now rather than at the first packet: the first packets
 	 * need not wait, and a peer that kept a session with our previous

@@ -275,7 +275,21 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 				      : f->inner_mtu4;
 		}
 		if (in->ip_len > mtu) {
-			struct rte_mbuf *icmp = fwd_icmp_too_big(f, m, mtu);
+			struct rte_mbuf *icmp;
+
+			/* IPv4 without DF asks a router to fragment (RFC 791,
+			 * 1812); tpd does not (the remote TP drops fragments,
+			 * tp/pkt.h). Fragmentation-needed is the answer to DF
+			 * only (RFC 792, 1191): sent here it would be a lie a
+			 * capture shows, and a sender that cleared DF ignores
+			 * it. Dropped under its own reason: the counter says
+			 * which hosts need a smaller MTU. */
+			if (in->family == 4 &&
+			    !(rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off)[6] & 0x40)) {
+				tp_drop_vec_push(dv, m, TP_DROP_MTU_NO_DF);
+				continue;
+			}
+			icmp = fwd_icmp_too_big(f, m, mtu);
 
 			if (icmp)
 				local[n_local++] = icmp;

@@ -75,8 +75,6 @@ static int export_peers(struct tp_fwd *f, const struct fwd_topo *t, struct tp_ex
 			ep.n_endpoints = 1;
 		}
 		tp_tunnel_peer_stats(p->tun, &st);
-		if (p->session_ns > st.last_handshake_ns)
-			st.last_handshake_ns = p->session_ns;
 		snprintf(ep.handshake, sizeof(ep.handshake), "%s", handshake_state(&st));
 		if (st.last_handshake_ns)
 			ep.last_handshake =

@@ -383,8 +383,32 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		.wake_fd = fwd_wake_fd,
 	};
 	if (p->zone_ifindex) {
-		f->xdp_zone = tp_xdp_open(p->zone_ifindex, TP_XDP_KIND_ZONE);
-		f->xdp_transit = tp_xdp_open(p->transit_ifindex, TP_XDP_KIND_TRANSIT);
+		/* Without the attached programs' maps the policy never reaches
+		 * XDP and nothing is forwarded: refuse to start rather than
+		 * report "running". Opening a program and its maps by id needs
+		 * CAP_SYS_ADMIN; CAP_BPF and CAP_PERFMON are not enough. A
+		 * program that is not ours (EPROTO: the af_xdp PMD's default
+		 * one) has no maps to fill and is not an error. */
+		static const char *side[2] = {"zone", "transit"};
+		const int ifindex[2] = {p->zone_ifindex, p->transit_ifindex};
+		struct tp_xdp **x[2] = {&f->xdp_zone, &f->xdp_transit};
+
+		for (int i = 0; i < 2; i++) {
+			int e;
+
+			*x[i] = tp_xdp_open(ifindex[i], i ? TP_XDP_KIND_TRANSIT : TP_XDP_KIND_ZONE);
+			e = errno;
+			if (*x[i] || e == EPROTO)
+				continue;
+			snprintf(err, errlen,
+				 "cannot open the XDP program attached to the %s interface and "
+				 "its maps by id: %s%s",
+				 side[i], strerror(e),
+				 e == EPERM ? " (needs CAP_SYS_ADMIN: CAP_BPF/CAP_PERFMON are not "
+					      "enough to open BPF objects by id)"
+					    : "");
+			goto fail;
+		}
 	}
 	return f;
 fail:
@@ -466,11 +490,9 @@ json_t *tp_fwd_peers_json(struct tp_fwd *f)
 		char key[64], addr[INET6_ADDRSTRLEN + 8] = "-";
 		const char *state;
 
+		/* last_handshake: the engine stamps both roles (a responder's
+		 * at the initiator's first packet) */
 		tp_tunnel_peer_stats(p->tun, &st);
-		/* the engine stamps completed handshakes as initiator; a session
-		 * as responder counts too */
-		if (p->session_ns > st.last_handshake_ns)
-			st.last_handshake_ns = p->session_ns;
 		if (tp_tunnel_peer_endpoint(p->tun, &ep)) {
 			char a[INET6_ADDRSTRLEN];
 

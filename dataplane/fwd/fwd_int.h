@@ -93,8 +93,11 @@ struct fwd_peer {
 	struct rte_ring *staged; /* inner packets waiting for a session */
 	atomic_bool ready;	 /* a session came up: workers flush staged */
 	atomic_uint_fast64_t staged_total;
-	uint64_t session_ns; /* last SESSION_READY (either role), control thread */
-	bool audited_up;     /* the audit trail said "peer-up" last, control thread */
+	bool audited_up; /* the audit trail said "peer-up" last, control thread */
+	/* [control] the endpoint the site last configured (family 0: none);
+	 * compared with each new site, not with the roamed endpoint, so a
+	 * publish changes the endpoint only when the operator did */
+	struct tp_tunnel_endpoint cfg_ep;
 };
 
 struct fwd_nh {

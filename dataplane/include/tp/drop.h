@@ -53,7 +53,9 @@
 	X(FLOW_QUOTA_HOST, "flow_quota_host",                                                 \
 	  "new flow refused: its host already holds flow_quota_host flows")                   \
 	X(FLOW_QUOTA_PAIR, "flow_quota_zone_pair",                                            \
-	  "new flow refused: its zone pair already holds flow_quota_zone_pair flows")
+	  "new flow refused: its zone pair already holds flow_quota_zone_pair flows")         \
+	X(MTU_NO_DF, "mtu_exceeded_no_df",                                                    \
+	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")
 
 /* Application profiles (Modbus/TCP, tp/modbus.h), checked by the flow
  * table after the policy admitted a packet: the whole segment is dropped.

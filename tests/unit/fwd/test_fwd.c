@@ -7,7 +7,8 @@
  *  - egress: an allowed packet leaves encrypted; the remote decrypts the
  *    exact packet (TTL one less); denied, spoofed and no-zone packets are
  *    dropped with their reasons; a packet between two zones of this TP
- *    goes back out of the zone port; a too-big packet gets ICMP back
+ *    goes back out of the zone port; a too-big packet gets ICMP back,
+ *    without DF it is dropped as mtu_exceeded_no_df and gets none
  *  - ingress: a reply of an egress flow passes, with Ethernet towards the
  *    host; a source zone not hosted by the sending peer, and a flow the
  *    policy does not open in that direction, are dropped
@@ -26,6 +27,8 @@
  *    the union of their requests on egress; a segment lost behind the TP
  *    and resent coalesced passes on egress and ingress, an altered resend
  *    is dropped as modbus_retransmit_differs
+ *  - endpoints: a bundle that moves the remote TP sends the next message
+ *    to the new endpoint (not the old one until the remote roams)
  */
 #include <CUnit/Basic.h>
 
@@ -163,6 +166,32 @@ static void test_too_big(void)
 	CU_ASSERT_EQUAL((p[40] << 8 | p[41]), 1500 - 60); /* ring ports: MTU 1500 */
 	CU_ASSERT_EQUAL(h_csum(p + 34, rte_pktmbuf_data_len(m[0]) - 34, 0), 0);
 	rte_pktmbuf_free(m[0]);
+}
+
+/* The same packet without DF: tpd does not fragment, and frag-needed
+ * answers DF only; dropped under its own reason, nothing sent back. */
+static void test_too_big_no_df(void)
+{
+	static uint8_t ip[1480];
+	struct rte_mbuf *m[2];
+	uint64_t mtu = drops(TP_DROP_MTU), no_df = drops(TP_DROP_MTU_NO_DF);
+	uint16_t c;
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	ip[6] = 0;
+	ip[10] = ip[11] = 0;
+	c = h_csum(ip, 20, 0);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	CU_ASSERT_EQUAL(H.dv.n, 1);
+	CU_ASSERT_EQUAL(H.dv.reason[0], TP_DROP_MTU_NO_DF);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU_NO_DF), no_df + 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU), mtu);
+	CU_ASSERT_EQUAL(h_take(TP_PORT_ZONE, m, 2), 0); /* no ICMP */
+	CU_ASSERT_EQUAL(h_take(TP_PORT_TRANSIT, m, 2), 0);
 }
 
 static void test_ingress(void)
@@ -935,6 +964,62 @@ static void test_modbus(void)
 	CU_ASSERT_EQUAL(modbus_seg(false, c + 24, 0x10, write_5, 12), TP_DROP_MODBUS_FUNCTION);
 }
 
+/* tp2 moved to 192.0.2.99:51821 (the operator's edit of the site). */
+static const uint8_t moved_addr[4] = {192, 0, 2, 99};
+
+static void moved_site(struct tp_site *s)
+{
+	memcpy(s->tps[1].endpoints[0].addr.addr, moved_addr, 4);
+	s->tps[1].endpoints[0].port = 51821;
+}
+
+/* Every transit frame an allowed z1 -> z2 packet produces (the packet, or
+ * the handshake it waits for) goes to addr:port; how many did. */
+static unsigned sent_to(const uint8_t addr[4], uint16_t port, uint16_t sport)
+{
+	uint8_t ip[64];
+	struct rte_mbuf *m[16];
+	unsigned n = 0, ok = 0;
+
+	h_ip4(ip, sizeof(ip), 17, Z1, Z2, sport, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	n = h_run(TP_PORT_ZONE, m, 1);
+	h_flush();
+	h_poll();
+	n += h_take(TP_PORT_TRANSIT, m + n, 16 - n);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
+
+		if (p[12] == 0x08 && memcmp(p + 14 + 16, addr, 4) == 0 &&
+		    (p[14 + 22] << 8 | p[14 + 23]) == port)
+			ok++;
+		else
+			ok = 0x10000; /* one elsewhere: fail */
+		rte_pktmbuf_free(m[i]);
+	}
+	h_drain();
+	return ok;
+}
+
+/* A new bundle moves tp2: the next message goes to the new endpoint, not
+ * the old one until tp2 roams; moved back, back again. */
+static void test_endpoint_change(void)
+{
+	unsigned n;
+
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(200), 0);
+	n = sent_to(h_addr_tp2, 51820, 43000);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+	h_site_edit = moved_site;
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(201), 0);
+	h_site_edit = NULL;
+	n = sent_to(moved_addr, 51821, 43001);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+	CU_ASSERT_EQUAL_FATAL(ctl_apply(202), 0);
+	n = sent_to(h_addr_tp2, 51820, 43002);
+	CU_ASSERT(n >= 1 && n < 0x10000);
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -952,6 +1037,7 @@ int main(void)
 	CU_add_test(suite, "egress: denied, spoofed, no zone", test_egress_drops);
 	CU_add_test(suite, "egress: two zones of this TP", test_same_tp);
 	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
+	CU_add_test(suite, "egress: too big without DF dropped, no ICMP", test_too_big_no_df);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
@@ -969,6 +1055,7 @@ int main(void)
 	CU_add_test(suite, "clock back: an expired conduit stays off", test_clock_back_conduit);
 	CU_add_test(suite, "modbus: overlapping profiles, coalesced and altered resends",
 		    test_modbus);
+	CU_add_test(suite, "a new bundle's endpoint takes effect", test_endpoint_change);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
