@@ -101,7 +101,12 @@ n=$(grep -c "UDP, length" "$W/from-tpd.txt" || true)
 ok=$(grep -c "udp sum ok" "$W/from-tpd.txt" || true)
 bad=$(grep -c "bad udp cksum" "$W/from-tpd.txt" || true)
 echo "transit: $n WireGuard datagrams from tpd over IPv6, $ok with a correct UDP checksum, $bad bad"
-[ "$n" -ge 10 ] || tpdlab_fail "only $n datagrams from tpd captured"
+# not vacuous: a handshake message (initiation 148 or response 92 bytes of
+# UDP payload) and more; how many the capture keeps of the rest varies with
+# the load (the sanitizer build), the checksum of each one does not
+n_hs=$(grep -cE "UDP, length (148|92)$" "$W/from-tpd.txt" || true)
+[ "$n" -ge 4 ] && [ "$n_hs" -ge 1 ] ||
+	tpdlab_fail "only $n datagrams from tpd captured ($n_hs handshake messages)"
 [ "$bad" -eq 0 ] && [ "$ok" -eq "$n" ] ||
 	tpdlab_fail "UDP checksums from tpd: $ok ok, $bad bad of $n: $(grep -m3 'bad udp' "$W/from-tpd.txt")"
 tpdlab_log "every datagram tpd sent over IPv6 carries a correct UDP checksum"
