@@ -84,6 +84,14 @@ static void gauge(struct out *o, const char *name, const struct label *l, size_t
 	fprintf(o->f, " %lld\n", v);
 }
 
+/* A family of one unlabelled gauge: the integer at obj[key] (0 if absent). */
+static void one_gauge(struct out *o, const char *name, const char *help, json_t *obj,
+		      const char *key)
+{
+	family(o, name, GAUGE, help);
+	gauge(o, name, NULL, 0, (long long)json_integer_value(json_object_get(obj, key)));
+}
+
 /* Every integer of a flat object as one counter family, the key as the
  * value of label key. */
 static void counter_family(struct out *o, json_t *obj, const char *name, const char *help,
@@ -113,9 +121,7 @@ static void status_families(struct out *o, json_t *st)
 		      {"mode", json_string_value(json_object_get(st, "mode")) ?: ""},
 		      {"identity", json_string_value(json_object_get(st, "identity")) ?: ""}},
 	      4, 1);
-	family(o, "tableau_uptime_seconds", GAUGE, "Seconds since tpd started");
-	gauge(o, "tableau_uptime_seconds", NULL, 0,
-	      (long long)json_integer_value(json_object_get(st, "uptime_s")));
+	one_gauge(o, "tableau_uptime_seconds", "Seconds since tpd started", st, "uptime_s");
 	family(o, "tableau_port_link_up", GAUGE, "1 if the port's link is up");
 	json_object_foreach(ports, k, v)
 		gauge(o, "tableau_port_link_up",
@@ -143,18 +149,14 @@ static void policy_families(struct out *o, json_t *p)
 		      !strcmp(name, state));
 	}
 	if (json_is_integer(json_object_get(p, "version"))) {
-		family(o, "tableau_policy_version", GAUGE, "Version of the running policy bundle");
-		gauge(o, "tableau_policy_version", NULL, 0,
-		      (long long)json_integer_value(json_object_get(p, "version")));
-		family(o, "tableau_policy_expiry_timestamp_seconds", GAUGE,
-		       "End of the running bundle's validity, seconds since the epoch");
-		gauge(o, "tableau_policy_expiry_timestamp_seconds", NULL, 0,
-		      (long long)json_integer_value(json_object_get(p, "expires_at")));
+		one_gauge(o, "tableau_policy_version", "Version of the running policy bundle", p,
+			  "version");
+		one_gauge(o, "tableau_policy_expiry_timestamp_seconds",
+			  "End of the running bundle's validity, seconds since the epoch", p,
+			  "expires_at");
 	}
 	if (json_is_integer(json_object_get(p, "rules"))) {
-		family(o, "tableau_policy_rules", GAUGE, "Rules in the running policy");
-		gauge(o, "tableau_policy_rules", NULL, 0,
-		      (long long)json_integer_value(json_object_get(p, "rules")));
+		one_gauge(o, "tableau_policy_rules", "Rules in the running policy", p, "rules");
 	}
 	family(o, "tableau_policy_bundles_applied", COUNTER, "Policy bundles applied");
 	counter(o, "tableau_policy_bundles_applied", NULL, 0, json_object_get(p, "applied"));
@@ -380,13 +382,10 @@ static void export_families(struct out *o, json_t *x)
 
 	if (!json_is_object(flows))
 		return;
-	family(o, "tableau_flow_table_entries", GAUGE, "Entries in the flow tables");
-	gauge(o, "tableau_flow_table_entries", NULL, 0,
-	      (long long)json_integer_value(json_object_get(flows, "active")));
-	family(o, "tableau_flow_table_capacity_entries", GAUGE,
-	       "Entries the flow tables can hold (flow_table_size per worker)");
-	gauge(o, "tableau_flow_table_capacity_entries", NULL, 0,
-	      (long long)json_integer_value(json_object_get(flows, "capacity")));
+	one_gauge(o, "tableau_flow_table_entries", "Entries in the flow tables", flows, "active");
+	one_gauge(o, "tableau_flow_table_capacity_entries",
+		  "Entries the flow tables can hold (flow_table_size per worker)", flows,
+		  "capacity");
 }
 
 char *tp_metrics_format(json_t *in, int64_t now_s, enum tp_metrics_format fmt, size_t *len)
