@@ -200,6 +200,10 @@ int tp_tunnel_classify(const uint8_t *msg, size_t len);
  * success len becomes the message length. Decrypt: data/len is the received
  * message; on success the inner packet is at data + TP_TUNNEL_HEADER_LEN with
  * inner_len bytes (0 for a keepalive) and peer says who sent it.
+ *
+ * tag is the caller's and never read or written by the engine: the burst
+ * functions reorder pkts[], and tag (an index into the caller's own array
+ * of buffers, say) maps each result back to its buffer without a search.
  */
 struct tp_tunnel_pkt {
 	uint8_t *data;
@@ -209,12 +213,14 @@ struct tp_tunnel_pkt {
 	uint8_t res; /* enum tp_tunnel_res */
 	struct tp_tunnel_peer *peer;
 	struct tp_tunnel_endpoint src; /* decrypt: outer source, for roaming */
+	uint32_t tag;		       /* the caller's: moves with the packet */
 };
 
 /*
  * [worker] Encrypt n packets for peer in place. Returns how many succeeded;
- * those come first in pkts[] in their original order, the failed ones after,
- * each with its reason in res. An OK_REKEY result is still a success.
+ * those come first in pkts[] in their original order, the failed ones after
+ * (in no particular order), each with its reason in res and its tag. An
+ * OK_REKEY result is still a success.
  */
 unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
 				 struct tp_tunnel_pkt *pkts, unsigned n);

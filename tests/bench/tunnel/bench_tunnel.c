@@ -137,7 +137,8 @@ static void fill(uint32_t len)
 		d[16] = 0x45;
 		d[18] = (uint8_t)(len >> 8);
 		d[19] = (uint8_t)len;
-		pkts[i] = (struct tp_tunnel_pkt){.data = d, .len = 16 + len, .cap = BUF};
+		pkts[i] = (struct tp_tunnel_pkt){
+			.data = d, .len = 16 + len, .cap = BUF, .tag = (uint32_t)i};
 	}
 }
 

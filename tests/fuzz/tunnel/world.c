@@ -176,8 +176,11 @@ enum tp_tunnel_res world_feed_r(struct world *w, const uint8_t *msg, size_t len,
 	/* Data goes through the burst path, twice in one burst (replay). */
 	for (int k = 0; k < 2; k++) {
 		memcpy(buf[k], msg, len);
-		p[k] = (struct tp_tunnel_pkt){
-			.data = buf[k], .len = (uint32_t)len, .cap = sizeof(buf[k]), .src = src};
+		p[k] = (struct tp_tunnel_pkt){.data = buf[k],
+					      .len = (uint32_t)len,
+					      .cap = sizeof(buf[k]),
+					      .src = src,
+					      .tag = (uint32_t)k};
 	}
 	had = tp_tunnel_peer_endpoint(w->r_peer, &before);
 	ok = tp_tunnel_decrypt_burst(w->r, p, 2);
@@ -186,6 +189,10 @@ enum tp_tunnel_res world_feed_r(struct world *w, const uint8_t *msg, size_t len,
 	 * (forged, replayed, stale) does not move the peer's endpoint. */
 	if (ok > 1 || (ok == 1 && p[1].res != TP_TUNNEL_DROP_REPLAYED))
 		abort();
+	/* the tag follows its packet: the accepted one is the first copy */
+	for (int k = 0; k < 2; k++)
+		if (p[k].tag > 1 || p[k].data != buf[p[k].tag] || (ok == 1 && p[0].tag != 0))
+			abort();
 	if (ok == 1)
 		note_accepted(w, msg);
 	if (!ok && (tp_tunnel_peer_endpoint(w->r_peer, &after) != had ||

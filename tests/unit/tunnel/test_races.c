@@ -211,7 +211,8 @@ static void *encrypt_worker(void *arg)
 			memset(bufs[i], 0, 64);
 			bufs[i][16] = 0x45;
 			bufs[i][19] = 40;
-			p[i] = (struct tp_tunnel_pkt){.data = bufs[i], .len = 16 + 40, .cap = 256};
+			p[i] = (struct tp_tunnel_pkt){
+				.data = bufs[i], .len = 16 + 40, .cap = 256, .tag = (uint32_t)i};
 		}
 		atomic_fetch_add(&worker_ok, tp_tunnel_encrypt_burst(K[0].tun, K[0].peer, p, 4));
 	}

@@ -135,7 +135,7 @@ static void *encrypt_worker(void *arg)
 			bufs[i][16] = 0x45;
 			bufs[i][19] = 100;
 			p[i] = (struct tp_tunnel_pkt){
-				.data = bufs[i], .len = 16 + 100, .cap = SLOT};
+				.data = bufs[i], .len = 16 + 100, .cap = SLOT, .tag = (uint32_t)i};
 		}
 		n = tp_tunnel_encrypt_burst(S[0].tun, S[0].peer, p, BURST);
 		atomic_fetch_add(&enc_ok, n);
@@ -175,7 +175,8 @@ static void *decrypt_worker(void *arg)
 			p[n] = (struct tp_tunnel_pkt){.data = bufs[n],
 						      .len = ring_len[(t + n) % RING],
 						      .cap = SLOT,
-						      .src = S[0].ep};
+						      .src = S[0].ep,
+						      .tag = n};
 			n++;
 		}
 		atomic_store_explicit(&ring_tail, t + n, memory_order_release);

@@ -840,6 +840,72 @@ static unsigned encrypt_n(struct node *n, uint8_t (*bufs)[MSG_CAP], struct tp_tu
 	return tp_tunnel_encrypt_burst(n->tun, n->peer, p, count);
 }
 
+/* The caller's tag moves with its packet when a burst puts the failed
+ * packets behind the good ones: every result maps back to its buffer by
+ * tag alone (dataplane/fwd relies on it), in both burst functions. */
+static void test_burst_tags(void)
+{
+	static uint8_t bufs[8][MSG_CAP];
+	struct tp_tunnel_pkt p[8];
+	unsigned ok, seen = 0;
+
+	setup(NULL);
+	handshake();
+	/* encrypt: 1, 4 and 6 have no room for the tag and fail */
+	for (unsigned i = 0; i < 8; i++) {
+		make_inner(bufs[i] + TP_TUNNEL_HEADER_LEN, 60, i);
+		p[i] = (struct tp_tunnel_pkt){
+			.data = bufs[i],
+			.len = TP_TUNNEL_HEADER_LEN + 60,
+			.cap = i == 1 || i == 4 || i == 6 ? TP_TUNNEL_HEADER_LEN + 60 : MSG_CAP,
+			.tag = 100 + i};
+	}
+	ok = tp_tunnel_encrypt_burst(A.tun, A.peer, p, 8);
+	CU_ASSERT_EQUAL_FATAL(ok, 5);
+	for (unsigned j = 0; j < 8; j++) {
+		unsigned i = p[j].tag - 100;
+		bool bad = i == 1 || i == 4 || i == 6;
+
+		CU_ASSERT_FATAL(i < 8);
+		CU_ASSERT_PTR_EQUAL(p[j].data, bufs[i]);
+		CU_ASSERT_EQUAL(bad, j >= ok);
+		CU_ASSERT_EQUAL(p[j].res, bad ? TP_TUNNEL_DROP_NO_ROOM : TP_TUNNEL_OK);
+		seen |= 1u << i;
+	}
+	CU_ASSERT_EQUAL(seen, 0xff);
+	/* the good ones first, in their order */
+	CU_ASSERT(p[0].tag == 100 && p[1].tag == 102 && p[2].tag == 103 && p[3].tag == 105 &&
+		  p[4].tag == 107);
+
+	/* decrypt 8 fresh messages; 0, 3 and 5 forged (tag bytes altered) */
+	CU_ASSERT_EQUAL_FATAL(encrypt_n(&A, bufs, p, 8), 8);
+	for (unsigned i = 0; i < 8; i++) {
+		p[i] = (struct tp_tunnel_pkt){
+			.data = bufs[i], .len = p[i].len, .cap = p[i].len, .tag = 200 + i};
+		if (i == 0 || i == 3 || i == 5)
+			bufs[i][p[i].len - 1] ^= 0x55;
+	}
+	seen = 0;
+	ok = tp_tunnel_decrypt_burst(B.tun, p, 8);
+	CU_ASSERT_EQUAL_FATAL(ok, 5);
+	for (unsigned j = 0; j < 8; j++) {
+		unsigned i = p[j].tag - 200;
+		bool bad = i == 0 || i == 3 || i == 5;
+
+		CU_ASSERT_FATAL(i < 8);
+		CU_ASSERT_PTR_EQUAL(p[j].data, bufs[i]);
+		CU_ASSERT_EQUAL(bad, j >= ok);
+		CU_ASSERT_EQUAL(p[j].res, bad ? TP_TUNNEL_DROP_BAD_AEAD : TP_TUNNEL_OK);
+		if (!bad)
+			CU_ASSERT_EQUAL(p[j].inner_len, 60);
+		seen |= 1u << i;
+	}
+	CU_ASSERT_EQUAL(seen, 0xff);
+	CU_ASSERT(p[0].tag == 201 && p[1].tag == 202 && p[2].tag == 204 && p[3].tag == 206 &&
+		  p[4].tag == 207);
+	teardown();
+}
+
 /* Defect: the send counter grew by every burst even past
  * REJECT_AFTER_MESSAGES, so it could wrap and reuse nonces. */
 static void test_send_counter_capped(void)
@@ -1020,6 +1086,7 @@ int main(void)
 		{"index table", test_index_table},
 		{"retire: initiator holding a next keypair", test_retire_initiator_with_next},
 		{"send counter capped at REJECT_AFTER_MESSAGES", test_send_counter_capped},
+		{"burst results keep the caller's tag", test_burst_tags},
 		{"keypair born after the clock read is fresh", test_keypair_born_after_clock_read},
 		{"persistent keepalive: a worker's time ahead of the control clock",
 		 test_persistent_keepalive_worker_time_ahead},
