@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Forwarding context: creation, the workers' hooks, per-worker state and
- * the views tpctl shows (see fwd_int.h for who owns what).
+ * Forwarding context: creation and teardown, the stage lists and hooks
+ * the runtime runs on every worker, the policy a burst is pinned to, and
+ * the control thread's periodic tick (see fwd_int.h for who owns what).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,52 +32,6 @@ const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engin
 	return t && t->gen == gen ? t : NULL;
 }
 
-/* The hit slot of a rule, claimed on first use; NULL when the probe
- * window is full (the count is lost, the packet is not). */
-static struct fwd_hit *hit_slot(struct fwd_worker *w, uint32_t rule_id)
-{
-	uint32_t h;
-
-	/* the default decision (no rule matched) is counted as a rule too */
-	if (rule_id == TP_RULE_ID_NONE)
-		rule_id = FWD_RULE_DEFAULT;
-	h = rule_id * 2654435761u;
-	for (unsigned k = 0; k < 16; k++) {
-		struct fwd_hit *s = &w->hits[(h + k) & (HITS_SLOTS - 1)];
-
-		if (s->id == rule_id || s->id == 0) {
-			if (s->id == 0)
-				__atomic_store_n(&s->id, rule_id, __ATOMIC_RELEASE);
-			return s;
-		}
-	}
-	return NULL;
-}
-
-void fwd_hit(struct fwd_worker *w, uint32_t rule_id)
-{
-	struct fwd_hit *s = hit_slot(w, rule_id);
-
-	if (s)
-		__atomic_store_n(&s->n, s->n + 1, __ATOMIC_RELAXED);
-}
-
-void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id)
-{
-	struct fwd_hit *s = hit_slot(w, rule_id);
-
-	if (s)
-		__atomic_store_n(&s->limited, s->limited + 1, __ATOMIC_RELAXED);
-}
-
-void fwd_hit_profile(struct fwd_worker *w, uint32_t rule_id)
-{
-	struct fwd_hit *s = hit_slot(w, rule_id);
-
-	if (s)
-		__atomic_store_n(&s->profile, s->profile + 1, __ATOMIC_RELAXED);
-}
-
 void fwd_topo_free(struct fwd_topo *t)
 {
 	if (!t)
@@ -86,152 +41,28 @@ void fwd_topo_free(struct fwd_topo *t)
 	free(t);
 }
 
-static void flow_snapshot(struct fwd_worker *w)
+void fwd_burst_begin(struct tp_fwd *f, struct fwd_worker *w)
 {
-	atomic_fetch_add_explicit(&w->fc_seq, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	tp_flow_counters_get(w->flows, &w->fc);
-	w->flow_count = tp_flow_count(w->flows);
-	atomic_fetch_add_explicit(&w->fc_seq, 1, memory_order_release);
+	w->e = tp_engine_current(&f->rcu->slot);
+	w->topo = w->e ? fwd_topo_of(f, w->e) : NULL;
 }
 
-struct dump_ctx {
-	json_t *list;
-	unsigned left;
+/* The data path, in order (dataplane/README.md draws it). */
+static const tp_runtime_stage_fn zone_stages[] = {
+	tp_stage_parse,	 fwd_stage_zone,    fwd_stage_police,
+	fwd_stage_route, fwd_stage_encrypt, fwd_stage_l2,
+};
+static const tp_runtime_stage_fn transit_stages[] = {
+	tp_stage_parse,	  fwd_stage_decrypt, fwd_stage_zone,
+	fwd_stage_police, fwd_stage_route,   fwd_stage_l2,
 };
 
-static bool dump_one(const struct tp_flow *init, uint32_t rule_id, uint64_t gen, uint64_t idle_ns,
-		     void *arg)
+/* After a burst's last stage (tp_runtime_hooks.flush): its exits. */
+static void fwd_flush(void *arg, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		      struct tp_drop_vec *dv)
 {
-	struct dump_ctx *d = arg;
-	char s[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
-	int af = init->src.family == TP_AF_INET6 ? AF_INET6 : AF_INET;
-
-	if (!d->left)
-		return false;
-	d->left--;
-	inet_ntop(af, init->src.addr, s, sizeof(s));
-	inet_ntop(af, init->dst.addr, t, sizeof(t));
-	json_array_append_new(
-		d->list, json_pack("{s:i, s:s, s:i, s:s, s:i, s:I, s:I, s:I}", "proto", init->proto,
-				   "src", s, "sport", init->sport, "dst", t, "dport", init->dport,
-				   "rule", (json_int_t)rule_id, "generation", (json_int_t)gen,
-				   "idle_ms", (json_int_t)(idle_ns / 1000000u)));
-	return true;
+	fwd_exit_flush(arg, ctx, pkts, n, dv);
 }
-
-static unsigned flush_staged(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv)
-{
-	struct rte_mbuf *pkts[32];
-	unsigned work = 0;
-
-	for (unsigned p = 0; p < __atomic_load_n(&f->n_peers, __ATOMIC_ACQUIRE); p++) {
-		struct fwd_peer *peer = &f->peers[p];
-		unsigned n;
-
-		if (!atomic_load_explicit(&peer->ready, memory_order_acquire) ||
-		    rte_ring_empty(peer->staged))
-			continue;
-		n = rte_ring_dequeue_burst(peer->staged, (void **)pkts, 32, NULL);
-		work += n;
-		n = fwd_encrypt_peer(f, ctx, p, pkts, (uint16_t)n, dv, true);
-		fwd_tx(f, ctx, TP_PORT_TRANSIT, pkts, (uint16_t)n, dv);
-	}
-	return work;
-}
-
-/* worker_priority: SCHED_FIFO for this worker thread, once. */
-static void set_priority(struct tp_fwd *f, unsigned worker)
-{
-	struct sched_param sp = {.sched_priority = (int)f->cfg->worker_priority};
-	int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-
-	if (rc)
-		fprintf(stderr, "tpd: worker %u: SCHED_FIFO priority %u refused: %s\n", worker,
-			f->cfg->worker_priority, strerror(rc));
-}
-
-/* Once per loop iteration of a worker (tp_runtime_hooks.poll). */
-static unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv)
-{
-	struct tp_fwd *f = arg;
-	struct fwd_worker *w = &f->w[ctx->worker];
-	struct rte_mbuf *pkts[32], *by_role[2][32];
-	const struct tp_engine *e;
-	unsigned n, work = 0;
-
-	if (!w->iter && f->cfg->worker_priority)
-		set_priority(f, ctx->worker);
-	/* no pointer into a policy or keypair is held across iterations */
-	tp_policyrcu_quiescent(f->rcu, ctx->worker);
-	n = rte_ring_dequeue_burst(w->tx, (void **)pkts, 32, NULL);
-	if (n) {
-		uint16_t k[2] = {0, 0};
-
-		for (unsigned i = 0; i < n; i++) {
-			unsigned r = tp_pkt_meta(pkts[i])->out_role & 1;
-
-			by_role[r][k[r]++] = pkts[i];
-		}
-		fwd_tx(f, ctx, TP_PORT_ZONE, by_role[0], k[0], dv);
-		fwd_tx(f, ctx, TP_PORT_TRANSIT, by_role[1], k[1], dv);
-		work += n;
-	}
-	work += flush_staged(f, ctx, dv);
-	e = tp_engine_current(&f->rcu->slot);
-	/* a new policy: cut what it no longer allows at once (DESIGN.md §6) */
-	if (e && tp_engine_generation(e) != w->seen_gen) {
-		/* one pass over the whole table, a slice per iteration */
-		if (w->recheck_gen != tp_engine_generation(e)) {
-			w->recheck_gen = tp_engine_generation(e);
-			w->recheck_left = f->cfg->flow_table_size;
-		}
-		w->recheck_left -=
-			RTE_MIN(w->recheck_left, (uint32_t)tp_flow_recheck(w->flows, e, 4096));
-		if (!w->recheck_left)
-			w->seen_gen = w->recheck_gen;
-		work++;
-	}
-	if ((++w->iter & 1023) == 0) {
-		tp_flow_expire(w->flows, 256);
-		flow_snapshot(w);
-	}
-	if (atomic_load_explicit(&w->dump_req, memory_order_acquire) !=
-	    atomic_load_explicit(&w->dump_done, memory_order_relaxed)) {
-		struct dump_ctx d = {.list = json_array(), .left = w->dump_max};
-
-		tp_flow_foreach(w->flows, dump_one, &d);
-		w->dump = d.list;
-		flow_snapshot(w);
-		atomic_store_explicit(&w->dump_done, atomic_load(&w->dump_req),
-				      memory_order_release);
-	}
-	return work;
-}
-
-static void fwd_idle(void *arg, unsigned worker, bool sleeping)
-{
-	struct tp_fwd *f = arg;
-	uint64_t v;
-
-	if (sleeping) {
-		tp_policyrcu_offline(f->rcu, worker);
-		return;
-	}
-	tp_policyrcu_online(f->rcu, worker);
-	if (f->w[worker].wake_fd >= 0 && read(f->w[worker].wake_fd, &v, sizeof(v)) < 0)
-		return; /* EAGAIN: nothing was signalled */
-}
-
-static int fwd_wake_fd(void *arg, unsigned worker)
-{
-	struct tp_fwd *f = arg;
-
-	return f->w[worker].wake_fd;
-}
-
-static const tp_runtime_stage_fn zone_stages[] = {tp_stage_parse, fwd_stage_egress};
-static const tp_runtime_stage_fn transit_stages[] = {tp_stage_parse, fwd_stage_ingress};
 
 const struct tp_runtime_hooks *tp_fwd_hooks(struct tp_fwd *f)
 {
@@ -378,6 +209,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		.stages = {zone_stages, transit_stages},
 		.n_stages = {RTE_DIM(zone_stages), RTE_DIM(transit_stages)},
 		.arg = f,
+		.flush = fwd_flush,
 		.poll = fwd_poll,
 		.idle = fwd_idle,
 		.wake_fd = fwd_wake_fd,
@@ -469,221 +301,4 @@ void tp_fwd_control_tick(struct tp_fwd *f)
 	}
 	fwd_policy_tick(f);
 	fwd_flowlog_drain(f);
-}
-
-/* ---- views ---- */
-
-static const char *b64(const uint8_t *key, char *buf, size_t len)
-{
-	return sodium_bin2base64(buf, len, key, TP_TUNNEL_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
-}
-
-json_t *tp_fwd_peers_json(struct tp_fwd *f)
-{
-	json_t *list = json_array();
-	uint64_t now = tp_clock_now(&f->p.clock);
-
-	for (unsigned i = 0; i < f->n_peers; i++) {
-		struct fwd_peer *p = &f->peers[i];
-		struct tp_tunnel_peer_stats st;
-		struct tp_tunnel_endpoint ep;
-		char key[64], addr[INET6_ADDRSTRLEN + 8] = "-";
-		const char *state;
-
-		/* last_handshake: the engine stamps both roles (a responder's
-		 * at the initiator's first packet) */
-		tp_tunnel_peer_stats(p->tun, &st);
-		if (tp_tunnel_peer_endpoint(p->tun, &ep)) {
-			char a[INET6_ADDRSTRLEN];
-
-			inet_ntop(ep.family, ep.addr, a, sizeof(a));
-			snprintf(addr, sizeof(addr), ep.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-				 ep.port);
-		}
-		state = st.has_current_key		? "up"
-			: st.handshake_initiations_sent ? "handshaking"
-							: "idle";
-		json_array_append_new(
-			list,
-			json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", p->name,
-				  "public_key", b64(p->pubkey, key, sizeof(key)), "endpoint", addr,
-				  "state", state, "last_handshake_s_ago",
-				  st.last_handshake_ns
-					  ? (json_int_t)((now - st.last_handshake_ns) / 1000000000u)
-					  : (json_int_t)-1,
-				  "handshakes", (json_int_t)st.handshakes_completed, "rx_bytes",
-				  (json_int_t)st.rx_bytes, "tx_bytes", (json_int_t)st.tx_bytes,
-				  "staged_total", (json_int_t)atomic_load(&p->staged_total)));
-	}
-	return json_pack("{s:o}", "peers", list);
-}
-
-static const struct fwd_topo *current_topo(struct tp_fwd *f)
-{
-	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
-
-	return e ? fwd_topo_of(f, e) : NULL;
-}
-
-json_t *tp_fwd_zones_json(struct tp_fwd *f)
-{
-	const struct fwd_topo *t = current_topo(f);
-	json_t *list = json_array();
-
-	for (size_t z = 0; t && z < t->site->n_zones; z++) {
-		const struct tp_zone *zn = &t->site->zones[z];
-		json_t *pfx = json_array();
-		char buf[64];
-
-		for (size_t i = 0; i < zn->n_prefixes; i++)
-			json_array_append_new(pfx,
-					      json_string(tp_prefix_format(&zn->prefixes[i], false,
-									   buf, sizeof(buf))));
-		json_array_append_new(list,
-				      json_pack("{s:s, s:I, s:s, s:b, s:o}", "name", zn->name, "id",
-						(json_int_t)zn->id, "tp", t->site->tps[zn->tp].name,
-						"local", zn->tp == t->self_tp, "prefixes", pfx));
-	}
-	return json_pack("{s:o}", "zones", list);
-}
-
-json_t *tp_fwd_flows_json(struct tp_fwd *f, unsigned max)
-{
-	json_t *all = json_array();
-	size_t count = 0;
-
-	for (unsigned i = 0; i < f->n_workers; i++) {
-		struct fwd_worker *w = &f->w[i];
-		unsigned req = atomic_load(&w->dump_req) + 1;
-
-		w->dump_max = max;
-		json_decref(w->dump);
-		w->dump = NULL;
-		atomic_store_explicit(&w->dump_req, req, memory_order_release);
-		fwd_wake_worker(f, i);
-		/* the worker answers within one loop iteration */
-		for (int t = 0;
-		     t < 500 && atomic_load_explicit(&w->dump_done, memory_order_acquire) != req;
-		     t++)
-			usleep(1000);
-		if (atomic_load_explicit(&w->dump_done, memory_order_acquire) != req)
-			continue;
-		if (w->dump)
-			json_array_extend(all, w->dump);
-		count += w->flow_count;
-	}
-	return json_pack("{s:o, s:I}", "flows", all, "count", (json_int_t)count);
-}
-
-/* obj[key] += n (keys of one rule from several workers add up) */
-static void add_count(json_t *obj, const char *key, uint64_t n)
-{
-	json_t *old = json_object_get(obj, key);
-
-	json_object_set_new(obj, key,
-			    json_integer((old ? json_integer_value(old) : 0) + (json_int_t)n));
-}
-
-json_t *tp_fwd_rules_json(struct tp_fwd *f)
-{
-	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
-	json_t *rules = json_object(), *limited = json_object(), *profile = json_object();
-	json_t *flows = json_object();
-	struct tp_flow_counters sum = {0};
-
-	for (unsigned i = 0; i < f->n_workers; i++) {
-		const struct fwd_worker *w = &f->w[i];
-		struct tp_flow_counters fc;
-		unsigned s1, s2;
-
-		for (unsigned k = 0; k < HITS_SLOTS; k++) {
-			uint32_t id = __atomic_load_n(&w->hits[k].id, __ATOMIC_ACQUIRE);
-			const struct tp_engine_rule_info *ri;
-			char key[TP_NAME_MAX + 16];
-
-			if (!id)
-				continue;
-			ri = e && id != FWD_RULE_DEFAULT ? tp_engine_rule(e, id) : NULL;
-			if (id == FWD_RULE_DEFAULT)
-				snprintf(key, sizeof(key), "default");
-			else
-				snprintf(key, sizeof(key), "%u%s%s", id, ri ? ":" : "",
-					 ri ? ri->name : "");
-			add_count(rules, key, __atomic_load_n(&w->hits[k].n, __ATOMIC_RELAXED));
-			if (__atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED))
-				add_count(limited, key,
-					  __atomic_load_n(&w->hits[k].limited, __ATOMIC_RELAXED));
-			if (__atomic_load_n(&w->hits[k].profile, __ATOMIC_RELAXED))
-				add_count(profile, key,
-					  __atomic_load_n(&w->hits[k].profile, __ATOMIC_RELAXED));
-		}
-		do {
-			s1 = atomic_load_explicit(&w->fc_seq, memory_order_acquire);
-			fc = w->fc;
-			atomic_thread_fence(memory_order_acquire);
-			s2 = atomic_load_explicit(&w->fc_seq, memory_order_relaxed);
-		} while ((s1 & 1) || s1 != s2);
-#define X(name) sum.name += fc.name;
-		TP_FLOW_COUNTERS(X)
-#undef X
-	}
-#define X(name) json_object_set_new(flows, #name, json_integer((json_int_t)sum.name));
-	TP_FLOW_COUNTERS(X)
-#undef X
-	return json_pack("{s:o, s:o, s:o, s:o}", "rule_hits", rules, "rule_rate_limited", limited,
-			 "flows", flows, "profile_drops", profile);
-}
-
-json_t *tp_fwd_tunnel_json(struct tp_fwd *f)
-{
-	const uint64_t *c = tp_tunnel_counters(f->tun);
-	json_t *o = json_object();
-
-	/* every result, zeros too, like drops and stats: a reader can tell a
-	 * result that never happened from a name that does not exist (tpctl
-	 * hides zeros itself unless --all) */
-	for (int r = 0; r < TP_TUNNEL_RES_COUNT; r++)
-		json_object_set_new(o, tp_tunnel_res_name((enum tp_tunnel_res)r),
-				    json_integer((json_int_t)c[r]));
-	return o;
-}
-
-/* Sum one counter of the hit slots over workers, by rule id. */
-static size_t rule_counts(const struct tp_fwd *f, bool limited, uint32_t *ids, uint64_t *out,
-			  size_t max)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; i < f->n_workers; i++) {
-		for (unsigned k = 0; k < HITS_SLOTS; k++) {
-			const struct fwd_hit *h = &f->w[i].hits[k];
-			uint32_t id = __atomic_load_n(&h->id, __ATOMIC_ACQUIRE);
-			uint64_t v = limited ? __atomic_load_n(&h->limited, __ATOMIC_RELAXED)
-					     : __atomic_load_n(&h->n, __ATOMIC_RELAXED);
-			size_t j = 0;
-
-			if (!id || (limited && !v))
-				continue;
-			while (j < n && ids[j] != id)
-				j++;
-			if (j == n) {
-				if (n == max)
-					continue;
-				ids[n] = id;
-				out[n++] = 0;
-			}
-			out[j] += v;
-		}
-	}
-	return n;
-}
-
-size_t tp_fwd_rule_hits(const struct tp_fwd *f, uint32_t *ids, uint64_t *hits, size_t max)
-{
-	return rule_counts(f, false, ids, hits, max);
-}
-
-size_t tp_fwd_rule_rate_limited(const struct tp_fwd *f, uint32_t *ids, uint64_t *n, size_t max)
-{
-	return rule_counts(f, true, ids, n, max);
 }

@@ -115,7 +115,36 @@ struct fwd_hit {
 	uint64_t profile; /* segments its application profile refused, the same way */
 };
 
+/*
+ * Where a packet leaves a burst other than on to the next stage: every
+ * stage hands such a packet to one of these named exits (or drops it with
+ * a reason into the burst's tp_drop_vec), and fwd_exit_flush (exit.c),
+ * run once after the burst's last stage, is the one place that transmits,
+ * enqueues and frees them. The burst's survivors are the exit "transmit on
+ * the other port".
+ */
+enum fwd_exit {
+	FWD_EXIT_TX_ZONE = TP_PORT_ZONE,       /* transmit on the zone port */
+	FWD_EXIT_TX_TRANSIT = TP_PORT_TRANSIT, /* transmit on the transit port */
+	FWD_EXIT_CONTROL,  /* to the control thread; meta->ctl_kind says what for */
+	FWD_EXIT_STAGED,   /* its peer's staging ring (meta->peer) until a session */
+	FWD_EXIT_CONSUMED, /* an authenticated keepalive: nothing to forward */
+	FWD_EXIT__COUNT
+};
+
+/* The exits of one burst; emptied by every fwd_exit_flush. */
+struct fwd_exits {
+	uint16_t n[FWD_EXIT__COUNT];
+	struct rte_mbuf *pkts[FWD_EXIT__COUNT][TP_BURST_MAX];
+};
+
 struct fwd_worker {
+	/* the policy one burst is judged by, pinned by its first forwarding
+	 * stage (fwd_burst_begin): every stage of a burst sees one engine
+	 * and its topology, whatever the control thread publishes meanwhile */
+	const struct tp_engine *e;
+	const struct fwd_topo *topo; /* NULL: no policy */
+	struct fwd_exits x;
 	struct tp_flow_table *flows;
 	struct rte_ring *tx;  /* frames from the control thread (meta->out_role) */
 	struct rte_ring *log; /* struct tp_flowlog_rec, SP (this worker) / SC (control) */
@@ -205,21 +234,80 @@ static inline struct tp_counters_slot *ctl_slot(struct tp_fwd *f)
 	return tp_counters_slot(f->p.counters, f->p.control_slot);
 }
 const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engine *e);
-void fwd_hit(struct fwd_worker *w, uint32_t rule_id);
-void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id);
-void fwd_hit_profile(struct fwd_worker *w, uint32_t rule_id);
+/* [worker] Pin the running policy for this burst (w->e, w->topo). */
+void fwd_burst_begin(struct tp_fwd *f, struct fwd_worker *w);
 void fwd_topo_free(struct fwd_topo *t);
 void fwd_wake_worker(struct tp_fwd *f, unsigned worker);
 int64_t fwd_wall_s(struct tp_fwd *f);
 uint64_t fwd_wall_ns(struct tp_fwd *f);
 
-/* xmit.c */
-bool fwd_nh_lookup(const struct tp_fwd *f, uint8_t family, const uint8_t *addr, uint8_t mac[6]);
-void fwd_nh_store(struct tp_fwd *f, uint8_t family, const uint8_t *addr, const uint8_t mac[6]);
-void fwd_nh_refresh(struct tp_fwd *f);
-/* Put Ethernet/IP/UDP in front of a tunnel message that starts at the
+/*
+ * The stages, each a burst function (tp/pipeline.h): survivors first in
+ * their order, the rest handed to a named exit (fwd_exit) or dropped with
+ * a reason. In the order they run:
+ *   zone port:    tp_stage_parse, zone, police, route, encrypt, l2
+ *   transit port: tp_stage_parse, decrypt, zone, police, route, l2
+ * then fwd_exit_flush.
+ */
+/* stage_decrypt.c: handshakes to the control thread, type 4 decrypted in
+ * one burst, keepalives consumed, the inner packet parsed and made the
+ * mbuf's data (meta->info describes it, meta->peer is its sender). */
+uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			   struct tp_drop_vec *dv);
+/* stage_zone.c: source and destination zones (meta->src_zone, dst_zone);
+ * the source must be hosted by the sender (this TP, or the peer). */
+uint16_t fwd_stage_zone(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			struct tp_drop_vec *dv);
+/* stage_police.c: flow table and policy, rule hits, rate limits and flow
+ * log (rules.c), application profile. */
+uint16_t fwd_stage_police(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			  struct tp_drop_vec *dv);
+/* stage_route.c: local or a peer (meta->out_role, meta->peer), TTL, MTU
+ * (ICMP too-big back); a packet for a peer becomes [header room][inner]. */
+uint16_t fwd_stage_route(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			 struct tp_drop_vec *dv);
+/* stage_encrypt.c: one tunnel burst per peer; no session: staged. */
+uint16_t fwd_stage_encrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			   struct tp_drop_vec *dv);
+/* stage_l2.c: outer UDP/IP for a peer, Ethernet towards the next hop
+ * (unresolved: to the control thread); a frame for the port the burst
+ * came in on leaves by its transmit exit, the rest survive. */
+uint16_t fwd_stage_l2(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		      struct tp_drop_vec *dv);
+
+/* stage_police.c: the rule-hit counters of a worker (its slots). */
+void fwd_hit(struct fwd_worker *w, uint32_t rule_id);
+void fwd_hit_limited(struct fwd_worker *w, uint32_t rule_id);
+void fwd_hit_profile(struct fwd_worker *w, uint32_t rule_id);
+
+/* stage_route.c */
+/* The inner MTU towards one peer, looked up once per run of its packets. */
+struct fwd_route_mtu {
+	uint32_t peer; /* UINT32_MAX: none yet */
+	uint16_t mtu;
+};
+/* [worker] What the route stage will do with m, without doing it: the
+ * reason it will drop m, or TP_DROP_NONE (*peer: the peer it leaves by,
+ * UINT32_MAX for this TP). The police stage asks before it commits a new
+ * flow, so that a packet route drops leaves no flow (tp/flow.h). */
+enum tp_drop fwd_route_check(struct tp_fwd *f, const struct fwd_worker *w, enum tp_port_role in,
+			     struct fwd_route_mtu *c, struct rte_mbuf *m, uint32_t *peer);
+/* An ICMP too-big answer to the frame m (as received on the zone port);
+ * NULL when none could be built. */
+struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t mtu);
+
+/* stage_encrypt.c: encrypt inner packets ([header room][inner]) for one
+ * peer; survivors (messages) first; no session: staged (from_staged: the
+ * session went away again, the peer is not ready any more). */
+uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned peer,
+			  struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
+			  bool from_staged);
+
+/* stage_l2.c (also the control thread's, for handshake frames) */
+/* Put UDP/IP/Ethernet in front of a tunnel message that starts at the
  * mbuf's data; dst is the peer's endpoint. The message must be final: the
- * UDP checksum (mandatory over IPv6) is computed over it here. */
+ * UDP checksum (mandatory over IPv6) is computed over it here. 0,
+ * -EAFNOSUPPORT (no transit address of dst's family) or -ENOSPC. */
 int fwd_encap(struct tp_fwd *f, struct rte_mbuf *m, const struct tp_tunnel_endpoint *dst);
 /* Ethernet header in front of an IP packet at the mbuf's data. */
 int fwd_push_eth(struct tp_fwd *f, struct rte_mbuf *m, enum tp_port_role out, uint8_t family);
@@ -227,26 +315,28 @@ int fwd_push_eth(struct tp_fwd *f, struct rte_mbuf *m, enum tp_port_role out, ui
  * and return false (the caller hands it to the control thread). */
 bool fwd_resolve(struct tp_fwd *f, struct rte_mbuf *m, enum tp_port_role out, uint8_t family,
 		 const uint8_t *nexthop);
-/* An ICMP too-big answer to the frame m (as received on the zone port);
- * NULL when none could be built. */
-struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t mtu);
-bool fwd_ttl_dec(struct rte_mbuf *m);
 
-/* egress.c / ingress.c */
-uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
-			  struct tp_drop_vec *dv);
-uint16_t fwd_stage_ingress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
-			   struct tp_drop_vec *dv);
-/* Encrypt inner packets (data at the tunnel header room) for one peer and
- * encapsulate; survivors first; the rest are staged or dropped here. */
-uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned peer,
-			  struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
-			  bool from_staged);
-/* Hand m to the control thread (kind in meta); false: ring full. */
-bool fwd_to_control(struct tp_fwd *f, struct rte_mbuf *m, enum ctl_kind kind);
-/* Send frames out of a port on this worker's queue; the rest dropped. */
-void fwd_tx(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum tp_port_role out,
-	    struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv);
+/* nexthop.c: the next-hop cache (workers read, control thread writes) */
+bool fwd_nh_lookup(const struct tp_fwd *f, uint8_t family, const uint8_t *addr, uint8_t mac[6]);
+void fwd_nh_store(struct tp_fwd *f, uint8_t family, const uint8_t *addr, const uint8_t mac[6]);
+void fwd_nh_refresh(struct tp_fwd *f);
+
+/* exit.c */
+static inline void fwd_exit(struct fwd_worker *w, struct rte_mbuf *m, enum fwd_exit e)
+{
+	w->x.pkts[e][w->x.n[e]++] = m;
+}
+/* [worker] The one place packets leave: the survivors pkts[0..n) out of
+ * the port the burst did not come in on, then every exit of the burst
+ * (transmit, control ring, staging rings, consumed). What a queue or ring
+ * refuses is dropped into dv (tp_pipeline_flush frees the drops). */
+void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		    struct tp_drop_vec *dv);
+
+/* worker.c: the worker hooks of tp_runtime_hooks besides the stages */
+unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+void fwd_idle(void *arg, unsigned worker, bool sleeping);
+int fwd_wake_fd(void *arg, unsigned worker);
 
 /* control.c */
 int fwd_control_init(struct tp_fwd *f, char *err, size_t errlen);
@@ -274,27 +364,5 @@ void fwd_flowlog_drain(struct tp_fwd *f);
 
 /* policy.c */
 void fwd_policy_tick(struct tp_fwd *f);
-
-/* The drop reason of a flow-table result that does not pass. */
-static inline enum tp_drop fwd_flow_drop(enum tp_flow_result r)
-{
-	switch (r) {
-	case TP_FLOW_DROP_QUOTA_HOST:
-		return TP_DROP_FLOW_QUOTA_HOST;
-	case TP_FLOW_DROP_QUOTA_PAIR:
-		return TP_DROP_FLOW_QUOTA_PAIR;
-	case TP_FLOW_DROP_NO_POLICY:
-		return TP_DROP_NO_POLICY;
-	default:
-		return TP_DROP_POLICY;
-	}
-}
-
-/* app.c */
-/* After the flow table passed a packet (fp parsed from ip): TP_DROP_NONE,
- * or the profile's reason to drop it (counted per rule: fwd_hit_profile). */
-enum tp_drop fwd_app_check(struct fwd_worker *w, const struct tp_engine *e,
-			   const struct tp_flow_pkt *fp, const struct tp_decision *dec,
-			   const uint8_t *ip);
 
 #endif /* FWD_INT_H */

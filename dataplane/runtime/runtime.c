@@ -147,8 +147,12 @@ static int worker_main(void *arg)
 			ctx.now_ns = tp_clock_now(&rt->clock);
 			role_stages(rt, role, &stages, &n_stages);
 			n = tp_pipeline_run(stages, n_stages, &ctx, pkts, n, &dv);
-			send_burst(rt, role == TP_PORT_ZONE ? TP_PORT_TRANSIT : TP_PORT_ZONE,
-				   w->queue, pkts, n, &dv, cnt);
+			if (h && h->flush)
+				h->flush(h->arg, &ctx, pkts, n, &dv);
+			else
+				send_burst(rt,
+					   role == TP_PORT_ZONE ? TP_PORT_TRANSIT : TP_PORT_ZONE,
+					   w->queue, pkts, n, &dv, cnt);
 			tp_pipeline_flush(&dv, cnt);
 		}
 		if (h && h->poll) {

@@ -35,11 +35,15 @@ struct tp_drop_vec;
 /*
  * What the forwarding code plugs into the workers (set before
  * tp_runtime_start; all optional). stages[role]: the stage list of bursts
- * from that port (default: parse, no_policy). poll: once per loop
- * iteration, after the ports (e.g. RCU quiescent state, frames handed over
- * by the control thread); returns packets handled, which keeps the worker
- * busy-polling. idle(sleeping): around a back-off sleep. wake_fd: an extra
- * fd an idle worker also waits on (-1: none).
+ * from that port (default: parse, no_policy). flush: after the last
+ * stage of every burst, where its packets leave: the survivors (pkts, n)
+ * out of the other port and whatever the stages handed to the hooks' own
+ * exits (default: the runtime sends the survivors); drops it adds to dv
+ * are counted and freed by tp_pipeline_flush right after. poll: once per
+ * loop iteration, after the ports (e.g. RCU quiescent state, frames handed
+ * over by the control thread); returns packets handled, which keeps the
+ * worker busy-polling. idle(sleeping): around a back-off sleep. wake_fd: an
+ * extra fd an idle worker also waits on (-1: none).
  */
 typedef uint16_t (*tp_runtime_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts,
 					uint16_t n, struct tp_drop_vec *dv);
@@ -47,6 +51,8 @@ struct tp_runtime_hooks {
 	const tp_runtime_stage_fn *stages[2];
 	unsigned n_stages[2];
 	void *arg; /* passed as tp_stage_ctx.user */
+	void (*flush)(void *arg, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		      struct tp_drop_vec *dv);
 	unsigned (*poll)(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
 	void (*idle)(void *arg, unsigned worker, bool sleeping);
 	int (*wake_fd)(void *arg, unsigned worker);

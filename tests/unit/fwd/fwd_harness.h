@@ -14,10 +14,9 @@
  * glue); the bundle is signed with a fresh controller key and
  * applied through tp_ctrl_apply (the one apply path) like tpctl apply.
  *
- * Stages are called directly (no worker lcores): h_egress()/h_ingress()
- * run the parse stage and the forwarding stage on a burst, and h_poll()
- * one iteration of the worker hook (frames from the control thread,
- * staged packets). Static functions: include once per program.
+ * Stages are called directly (no worker lcores): h_run() runs a port's
+ * stage list on a burst and flushes its exits, and h_poll() one iteration
+ * of the worker hook (frames from the control thread, staged packets). Static functions: include once per program.
  *
  * H.v6 set before h_setup() puts both TPs' endpoints on an IPv6 transit
  * network (2001:db8::11, ::12); H.on_take, if set, sees every frame the
@@ -243,14 +242,18 @@ static struct rte_mbuf *h_transit_frame(const uint8_t *msg, size_t len)
 	return h_frame(h_mac_tp, buf, 28 + len, 0x0800);
 }
 
-/* Parse + forwarding stage of a role on a burst; the dropped packets stay
- * in H.dv (reasons there) until h_flush(). */
+/* The stages of a role on a burst, then its exits as the runtime flushes
+ * them (frames for the same port sent, the control thread's and staged
+ * packets enqueued), except the survivors: they are returned to the
+ * caller, the wire of these tests. The dropped packets stay in H.dv
+ * (reasons there) until h_flush(). */
 static uint16_t h_run(int role, struct rte_mbuf **pkts, uint16_t n)
 {
 	H.ctx.in_role = (enum tp_port_role)role;
 	H.ctx.now_ns = H.now_ns;
-	return tp_pipeline_run(H.hooks->stages[role], H.hooks->n_stages[role], &H.ctx, pkts, n,
-			       &H.dv);
+	n = tp_pipeline_run(H.hooks->stages[role], H.hooks->n_stages[role], &H.ctx, pkts, n, &H.dv);
+	H.hooks->flush(H.hooks->arg, &H.ctx, pkts, 0, &H.dv);
+	return n;
 }
 
 static void h_flush(void)

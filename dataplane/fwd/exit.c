@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The exits of a burst (enum fwd_exit) and the one place packets leave:
+ * fwd_exit_flush, run once after the last stage of a burst (the runtime's
+ * tp_runtime_hooks.flush) and by the worker's poll hook. It transmits (one
+ * tx burst per port), enqueues to the control thread's ring and to the
+ * peers' staging rings, and frees consumed packets; what a queue or ring
+ * refuses is dropped under its reason into the burst's drop vector, which
+ * tp_pipeline_flush counts and frees right after. No stage transmits,
+ * enqueues or frees on its own.
+ *
+ * State: the exits live in the worker's struct fwd_worker (x) and are
+ * empty between bursts.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "fwd_int.h"
+
+/* Send frames out of a port on this worker's queue; the rest dropped. */
+static void tx(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum tp_port_role out,
+	       struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
+{
+	static const enum tp_stat pk[2] = {TP_STAT_ZONE_TX_PKTS, TP_STAT_TRANSIT_TX_PKTS};
+	static const enum tp_stat by[2] = {TP_STAT_ZONE_TX_BYTES, TP_STAT_TRANSIT_TX_BYTES};
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	if (!n)
+		return;
+	sent = rte_eth_tx_burst(f->port[out], ctx->queue, pkts, n);
+	for (uint16_t i = 0; i < n; i++) {
+		if (i < sent)
+			bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		else
+			tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
+	}
+	tp_counters_add(ctx->cnt, pk[out], sent);
+	tp_counters_add(ctx->cnt, by[out], bytes);
+}
+
+static void wake_control(struct tp_fwd *f)
+{
+	static const uint64_t one = 1;
+
+	if (write(f->ctl_fd, &one, sizeof(one)) < 0)
+		return; /* the counter is already non-zero: it is awake anyway */
+}
+
+/* Hand frames to the control thread: handshake messages (X25519 never runs
+ * on a worker) and frames waiting for their next hop. */
+static void to_control(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
+{
+	unsigned k;
+
+	if (!n)
+		return;
+	k = rte_ring_enqueue_burst(f->to_ctl, (void **)pkts, n, NULL);
+	if (k)
+		wake_control(f);
+	for (uint16_t i = (uint16_t)k; i < n; i++)
+		tp_drop_vec_push(dv, pkts[i],
+				 tp_pkt_meta(pkts[i])->ctl_kind == CTL_HANDSHAKE
+					 ? TP_DROP_HS_RING
+					 : TP_DROP_CTL_RING);
+}
+
+/* Stage inner packets in their peers' rings until a session is up. */
+static void to_staged(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct fwd_peer *peer = &f->peers[tp_pkt_meta(pkts[i])->peer];
+
+		if (rte_ring_enqueue(peer->staged, pkts[i]) != 0) {
+			tp_drop_vec_push(dv, pkts[i], TP_DROP_PEER_QUEUE);
+			continue;
+		}
+		atomic_fetch_add_explicit(&peer->staged_total, 1, memory_order_relaxed);
+	}
+}
+
+void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		    struct tp_drop_vec *dv)
+{
+	struct fwd_exits *x = &f->w[ctx->worker].x;
+	enum tp_port_role other = ctx->in_role == TP_PORT_ZONE ? TP_PORT_TRANSIT : TP_PORT_ZONE;
+
+	/* survivors and the exit of their port in one tx burst when they fit */
+	if (n && x->n[other] && n + x->n[other] <= TP_BURST_MAX) {
+		memmove(x->pkts[other] + n, x->pkts[other], x->n[other] * sizeof(*pkts));
+		memcpy(x->pkts[other], pkts, n * sizeof(*pkts));
+		x->n[other] = (uint16_t)(x->n[other] + n);
+		n = 0;
+	}
+	tx(f, ctx, other, pkts, n, dv);
+	tx(f, ctx, TP_PORT_ZONE, x->pkts[FWD_EXIT_TX_ZONE], x->n[FWD_EXIT_TX_ZONE], dv);
+	tx(f, ctx, TP_PORT_TRANSIT, x->pkts[FWD_EXIT_TX_TRANSIT], x->n[FWD_EXIT_TX_TRANSIT], dv);
+	to_control(f, x->pkts[FWD_EXIT_CONTROL], x->n[FWD_EXIT_CONTROL], dv);
+	to_staged(f, x->pkts[FWD_EXIT_STAGED], x->n[FWD_EXIT_STAGED], dv);
+	if (x->n[FWD_EXIT_CONSUMED])
+		rte_pktmbuf_free_bulk(x->pkts[FWD_EXIT_CONSUMED], x->n[FWD_EXIT_CONSUMED]);
+	memset(x->n, 0, sizeof(x->n));
+}
