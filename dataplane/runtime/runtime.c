@@ -4,9 +4,10 @@
  *
  * Workers: each runs worker_main() on its lcore until rt->stop is set. One
  * iteration polls rx queue `queue` of the zone port, then of the transit
- * port; each non-empty burst runs the stage list of its port, the
- * survivors are sent out of the other port, and the burst's drops are
- * counted and freed in one place (tp_pipeline_flush). Between iterations
+ * port; each non-empty burst runs the stage list of its port, then its
+ * flush (the hooks', or the survivors sent out of the other port), and
+ * the burst's drops are counted and freed in one place
+ * (tp_pipeline_flush). Between iterations
  * the idle back-off (tp/idle.h) decides whether to sleep.
  */
 #include "tp/runtime.h"
@@ -36,8 +37,9 @@
 #include "tp/idle.h"
 #include "tp/pipeline.h"
 
-/* The stages each port's bursts go through. The zone, flow, policy and
- * tunnel stages replace tp_stage_no_policy as they are wired in. */
+/* The stages of each port's bursts when no forwarding hooks are set
+ * (tp_runtime_hooks.stages replaces them): parse, then the fail-closed
+ * tp_stage_no_policy, which drops everything as no_policy. */
 static const tp_stage_fn zone_stages[] = {tp_stage_parse, tp_stage_no_policy};
 static const tp_stage_fn transit_stages[] = {tp_stage_parse, tp_stage_no_policy};
 

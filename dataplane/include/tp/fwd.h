@@ -5,24 +5,32 @@
  * half that feeds them (policy publication, tunnel peers and handshakes,
  * next hops).
  *
- *   zone port:    parse → tp_fwd_stage_egress: zone lookup (source must be
- *                 hosted here: "spoof") → flow table / policy → same TP:
- *                 back out of the zone port; else peer of the TP hosting the
- *                 destination → MTU (ICMP too-big back) → encrypt (burst
- *                 per peer; no session: staged per peer) → UDP/IP → Ethernet
- *                 (next hop's MAC from the kernel; unresolved: held by the
+ * The stages (dataplane/fwd/stage_*.c, in this order; dataplane/README.md
+ * draws them), each a burst function of tp/pipeline.h:
+ *
+ *   zone port:    parse → zone (source hosted here, else "spoof") →
+ *                 police (flow table / policy, rate limit, profile) →
+ *                 route (TTL; same TP: back out of the zone port; else the
+ *                 peer of the TP hosting the destination, MTU with ICMP
+ *                 too-big back) → encrypt (burst per peer; no session:
+ *                 staged per peer) → l2 (UDP/IP, Ethernet to the next
+ *                 hop's MAC from the kernel; unresolved: held by the
  *                 control thread) → transit port
- *   transit port: parse → tp_fwd_stage_ingress: types 1–3 to the control
- *                 thread (ring); type 4 → decrypt burst (index, keypair,
- *                 replay) → inner source zone hosted by that peer? →
- *                 destination hosted here? → flow table / policy
- *                 (authoritative) → Ethernet to the host → zone port
+ *   transit port: parse → decrypt (types 1–3 to the control thread; type
+ *                 4 decrypted in one burst: index, keypair, replay) → zone
+ *                 (inner source hosted by that peer? destination hosted
+ *                 here?) → police (authoritative) → route → l2 (Ethernet
+ *                 to the host) → zone port
+ *
+ * Every packet leaves through a named exit (either port, the control
+ * thread, a peer's staging ring, consumed) or is dropped with a reason;
+ * one flush per burst (dataplane/fwd/exit.c) sends, enqueues and frees.
  *
  * Threads. One control thread calls the tp_fwd_control_* / apply / view
  * functions; workers run the stages and the poll hook (tp_fwd_hooks). A
  * worker owns its flow table and its tx queues; the control thread never
  * touches either: frames it emits (handshakes, packets released by a
- * resolved neighbour, staged packets) go to a worker through that worker's
+ * resolved neighbour) go to a worker through that worker's
  * ring. Policies are published through tp_policyrcu; keypairs and peers the
  * tunnel retires wait for the same workers' quiescent states.
  *

@@ -5,8 +5,13 @@
  * A stage takes a burst (ctx, pkts[], n), keeps the packets that go on at
  * the front of pkts[] in their original order, moves the others to the
  * burst's drop vector with a reason, and returns how many go on. A stage
- * never frees a packet: tp_pipeline_flush() is the one place that counts
- * drops by reason and frees them, once per burst.
+ * never frees, sends or enqueues a packet. After the last stage the
+ * burst's flush (tp_runtime_hooks.flush, or the runtime's own send of the
+ * survivors out of the other port) is the one place packets leave; a
+ * pipeline whose stages hand packets to other named exits (the forwarding
+ * stages: the same port, the control thread, a handshake queue; see
+ * dataplane/fwd/fwd_int.h) flushes those there too. tp_pipeline_flush()
+ * then counts the drops by reason and frees them, once per burst.
  *
  * Per-packet state travels in the mbuf's private area (struct tp_pkt_meta,
  * tp_pkt_meta()); the parse stage fills meta->info, later stages add to it.
@@ -32,9 +37,10 @@ struct tp_pkt_meta {
 	uint32_t dst_zone;
 	uint32_t peer; /* tunnel: peer that sent / will receive it */
 	uint32_t flow; /* flow table entry */
-	/* forwarding (dataplane/fwd): where a frame that leaves the burst
-	 * (held for a neighbour, staged for a handshake, sent by the control
-	 * thread) goes, and the next hop it waits for. */
+	/* forwarding (dataplane/fwd): the port a packet leaves by (route
+	 * stage; also for frames the control thread hands a worker), what the
+	 * control thread is to do with one handed to it, and the next hop a
+	 * frame held for its neighbour waits for. */
 	uint8_t out_role; /* enum tp_port_role */
 	uint8_t ctl_kind; /* what the control thread is to do with it */
 	uint8_t nh_family;
@@ -84,9 +90,10 @@ uint16_t tp_pipeline_run(const tp_stage_fn *stages, unsigned n_stages, struct tp
 uint16_t tp_stage_parse(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 			struct tp_drop_vec *dv);
 
-/* Placeholder for the zone/flow/policy stages until the policy engine is
- * wired in: without a valid policy, inter-zone traffic is dropped
- * (fail closed, DESIGN.md §2.6), so every packet goes to no_policy. */
+/* The stage after parse when no forwarding hooks are set (the runtime's
+ * default list, tp/runtime.h): with no forwarding there is no policy, and
+ * without a valid policy inter-zone traffic is dropped (fail closed,
+ * DESIGN.md §2.6), so every packet goes to no_policy. */
 uint16_t tp_stage_no_policy(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 			    struct tp_drop_vec *dv);
 

@@ -23,7 +23,7 @@
  *  - flow log: one line per new flow of a logging rule, drained by the
  *    control tick; under a flood the ring drops (log_dropped) and the
  *    output cap writes 100 lines a second and a summary
- *  - Modbus profiles (fwd/app.c): two overlapping profile conduits admit
+ *  - Modbus profiles (fwd/stage_police.c): two overlapping profile conduits admit
  *    the union of their requests on egress; a segment lost behind the TP
  *    and resent coalesced passes on egress and ingress, an altered resend
  *    is dropped as modbus_retransmit_differs
