@@ -6,9 +6,10 @@
  * workers flush what they staged), handshake messages and next-hop misses
  * handed over by workers, and the tunnel peers of the remote TPs.
  *
- * State: f->retired[] (objects awaiting a grace period, oldest first) and
- * f->peers[] slots; both control thread only (workers read peers[].tun
- * once it is set, and the staging rings).
+ * State: f->ctl.retired[] (objects awaiting a grace period, oldest
+ * first), control thread only; f->pub.peers[] slots, written here only
+ * (workers read peers[].tun once n_peers counts it, and the staging
+ * rings).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -133,25 +134,26 @@ void fwd_retire_reclaim(struct tp_fwd *f, bool wait)
 {
 	unsigned k = 0;
 
-	while (k < f->n_retired &&
-	       rte_rcu_qsbr_check(f->rcu->qsbr, f->retired[k].token, wait && k == 0) == 1) {
-		f->retired[k].free_fn(f->retired[k].obj);
+	while (k < f->ctl.n_retired &&
+	       rte_rcu_qsbr_check(f->rcu->qsbr, f->ctl.retired[k].token, wait && k == 0) == 1) {
+		f->ctl.retired[k].free_fn(f->ctl.retired[k].obj);
 		k++;
 	}
-	memmove(f->retired, f->retired + k, (f->n_retired - k) * sizeof(f->retired[0]));
-	f->n_retired -= k;
+	memmove(f->ctl.retired, f->ctl.retired + k,
+		(f->ctl.n_retired - k) * sizeof(f->ctl.retired[0]));
+	f->ctl.n_retired -= k;
 }
 
 static void ops_retire(void *ctx, void *obj, void (*free_fn)(void *obj))
 {
 	struct tp_fwd *f = ctx;
 
-	if (f->n_retired == RETIRE_MAX)
+	if (f->ctl.n_retired == RETIRE_MAX)
 		fwd_retire_reclaim(f, true);
-	f->retired[f->n_retired].obj = obj;
-	f->retired[f->n_retired].free_fn = free_fn;
-	f->retired[f->n_retired].token = rte_rcu_qsbr_start(f->rcu->qsbr);
-	f->n_retired++;
+	f->ctl.retired[f->ctl.n_retired].obj = obj;
+	f->ctl.retired[f->ctl.n_retired].free_fn = free_fn;
+	f->ctl.retired[f->ctl.n_retired].token = rte_rcu_qsbr_start(f->rcu->qsbr);
+	f->ctl.n_retired++;
 }
 
 /* The audit trail sees a peer go up at its first handshake and down when
@@ -218,13 +220,13 @@ void fwd_control_fini(struct tp_fwd *f)
 
 	tp_tunnel_free(f->tun); /* retires through ops_retire */
 	f->tun = NULL;
-	for (unsigned i = 0; i < f->n_peers; i++) {
-		while (rte_ring_dequeue(f->peers[i].staged, (void **)&m) == 0)
+	for (unsigned i = 0; i < f->pub.n_peers; i++) {
+		while (rte_ring_dequeue(f->pub.peers[i].staged, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
-		rte_ring_free(f->peers[i].staged);
+		rte_ring_free(f->pub.peers[i].staged);
 	}
 	fwd_retire_reclaim(f, true);
-	while (f->n_retired)
+	while (f->ctl.n_retired)
 		fwd_retire_reclaim(f, true);
 }
 
@@ -242,8 +244,8 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 		pc.endpoint.port = ep->port;
 		memcpy(pc.endpoint.addr, ep->addr.addr, pc.endpoint.family == AF_INET6 ? 16 : 4);
 	}
-	for (unsigned i = 0; i < f->n_peers; i++) {
-		peer = &f->peers[i];
+	for (unsigned i = 0; i < f->pub.n_peers; i++) {
+		peer = &f->pub.peers[i];
 		if (memcmp(peer->pubkey, t->pubkey, TP_TUNNEL_KEY_LEN) != 0)
 			continue;
 		/* The operator moved this TP: its next message goes to the new
@@ -257,14 +259,14 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 		}
 		return i;
 	}
-	if (f->n_peers == PEERS_MAX || f->n_peers >= f->cfg->max_peers)
+	if (f->pub.n_peers == PEERS_MAX || f->pub.n_peers >= f->cfg->max_peers)
 		return UINT32_MAX;
-	peer = &f->peers[f->n_peers];
+	peer = &f->pub.peers[f->pub.n_peers];
 	memcpy(pc.public_key, t->pubkey, TP_TUNNEL_KEY_LEN);
 	pc.user = peer; /* the tunnel hands it back: ingress anti-spoofing, events */
 	while (size < f->cfg->peer_queue_len)
 		size <<= 1;
-	snprintf(name, sizeof(name), "tp_stg_%u", f->n_peers);
+	snprintf(name, sizeof(name), "tp_stg_%u", f->pub.n_peers);
 	peer->staged = rte_ring_create(name, size, (int)rte_socket_id(), RING_F_EXACT_SZ);
 	if (!peer->staged)
 		return UINT32_MAX;
@@ -282,7 +284,7 @@ uint32_t fwd_peer_get(struct tp_fwd *f, const struct tp_tpoint *t)
 	 * life (we restarted) moves to the new keys at once instead of after
 	 * its own 15 s without an answer. */
 	tp_tunnel_connect(f->tun, peer->tun);
-	return __atomic_add_fetch(&f->n_peers, 1, __ATOMIC_RELEASE) - 1;
+	return __atomic_add_fetch(&f->pub.n_peers, 1, __ATOMIC_RELEASE) - 1;
 }
 
 /* A refused handshake message, for the audit trail (rate-limited there per

@@ -72,7 +72,7 @@ static void to_control(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, str
 static void to_staged(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
 {
 	for (uint16_t i = 0; i < n; i++) {
-		struct fwd_peer *peer = &f->peers[tp_pkt_meta(pkts[i])->peer];
+		struct fwd_peer *peer = &f->pub.peers[tp_pkt_meta(pkts[i])->peer];
 
 		if (rte_ring_enqueue(peer->staged, pkts[i]) != 0) {
 			tp_drop_vec_push(dv, pkts[i], TP_DROP_PEER_QUEUE);

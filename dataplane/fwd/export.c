@@ -55,7 +55,7 @@ static int export_peers(struct tp_fwd *f, const struct fwd_topo *t, struct tp_ex
 
 		if (tp == t->self_tp || t->peer_of_tp[tp] == UINT32_MAX)
 			continue;
-		p = &f->peers[t->peer_of_tp[tp]];
+		p = &f->pub.peers[t->peer_of_tp[tp]];
 		zones = calloc(s->n_zones + 1, sizeof(*zones));
 		if (!zones)
 			return -ENOMEM;
@@ -154,7 +154,7 @@ static int export_xdp(struct tp_fwd *f, struct tp_export *x)
 	uint32_t(*pairs)[2];
 	int n, rc;
 
-	if (!f->xdp_zone) {
+	if (!f->ctl.xdp_zone) {
 		/* memory or dpdk mode: no zone program, nothing to claim */
 		x->has_xdp = false;
 		return 0;
@@ -165,7 +165,7 @@ static int export_xdp(struct tp_fwd *f, struct tp_export *x)
 		rc = -ENOMEM;
 		goto out;
 	}
-	n = tp_xdp_pairs_read(f->xdp_zone, zp, TP_XDP_MAX_PAIRS_PER_GEN);
+	n = tp_xdp_pairs_read(f->ctl.xdp_zone, zp, TP_XDP_MAX_PAIRS_PER_GEN);
 	if (n < 0) {
 		rc = n;
 		goto out;

@@ -27,7 +27,8 @@
 const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engine *e)
 {
 	uint64_t gen = tp_engine_generation(e);
-	const struct fwd_topo *t = __atomic_load_n(&f->topo[gen % TOPO_SLOTS], __ATOMIC_ACQUIRE);
+	const struct fwd_topo *t =
+		__atomic_load_n(&f->pub.topo[gen % TOPO_SLOTS], __ATOMIC_ACQUIRE);
 
 	return t && t->gen == gen ? t : NULL;
 }
@@ -110,7 +111,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	}
 	f->p = *p;
 	f->cfg = cfg;
-	f->compile = tp_engine_compile;
+	f->ctl.compile = tp_engine_compile;
 	f->ctl_fd = -1;
 	f->n_workers = cfg->n_workers;
 	for (unsigned i = 0; i < TP_CONFIG_WORKERS_MAX; i++)
@@ -201,7 +202,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 			goto fail;
 		}
 	}
-	tp_flowlog_cap_init(&f->log_cap, LOG_LINES_PER_S, tp_clock_now(&p->clock));
+	tp_flowlog_cap_init(&f->ctl.log_cap, LOG_LINES_PER_S, tp_clock_now(&p->clock));
 	rc = fwd_control_init(f, err, errlen);
 	if (rc)
 		goto fail;
@@ -223,7 +224,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		 * one) has no maps to fill and is not an error. */
 		static const char *side[2] = {"zone", "transit"};
 		const int ifindex[2] = {p->zone_ifindex, p->transit_ifindex};
-		struct tp_xdp **x[2] = {&f->xdp_zone, &f->xdp_transit};
+		struct tp_xdp **x[2] = {&f->ctl.xdp_zone, &f->ctl.xdp_transit};
 
 		for (int i = 0; i < 2; i++) {
 			int e;
@@ -280,10 +281,10 @@ void tp_fwd_free(struct tp_fwd *f)
 		close(f->ctl_fd);
 	tp_policyrcu_free(f->rcu);
 	for (unsigned i = 0; i < TOPO_SLOTS; i++)
-		fwd_topo_free(f->topo[i]);
-	tp_site_free(f->undecided);
-	tp_xdp_close(f->xdp_zone);
-	tp_xdp_close(f->xdp_transit);
+		fwd_topo_free(f->pub.topo[i]);
+	tp_site_free(f->ctl.undecided);
+	tp_xdp_close(f->ctl.xdp_zone);
+	tp_xdp_close(f->ctl.xdp_transit);
 	rte_mempool_free(f->gen_pool);
 	rte_free(f);
 }
@@ -295,9 +296,9 @@ void tp_fwd_control_tick(struct tp_fwd *f)
 	tp_tunnel_tick(f->tun);
 	tp_policyrcu_reclaim(f->rcu);
 	fwd_retire_reclaim(f, false);
-	if (now >= f->next_nh_refresh_ns) {
+	if (now >= f->ctl.next_nh_refresh_ns) {
 		fwd_nh_refresh(f);
-		f->next_nh_refresh_ns = now + 1000000000ull;
+		f->ctl.next_nh_refresh_ns = now + 1000000000ull;
 	}
 	fwd_policy_tick(f);
 	fwd_flowlog_drain(f);

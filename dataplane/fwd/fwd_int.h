@@ -1,34 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of dataplane/fwd, shared by its files:
- *   fwd.c      creation, hooks, worker poll, rings, views
- *   policy.c   publication of a policy (tp/ctrl_apply.h decides), XDP maps
- *   egress.c   the zone-port stage
- *   ingress.c  the transit-port stage
- *   xmit.c     headers (Ethernet, IPv4/IPv6, UDP), next-hop cache, ICMP too-big
- *   control.c  control thread: handshakes, tunnel ops, neighbours, peers
- *   export.c   the live state for the verification export
- *   rules.c    per-rule rate limits and the flow log (workers and drain)
- *   app.c      application-profile checks (Modbus/TCP) after the policy
+ * Internals of dataplane/fwd, shared by its files.
  *
- * State and who writes it:
- *  - topo[]: per published policy generation, the view of the site the
- *    stages need (which TP is us, which peer serves which TP). Written by
- *    the control thread into slot gen % TOPO_SLOTS before the engine of
- *    that generation is published; read by workers via the engine's
- *    generation, so a worker never mixes one policy's engine with another's
- *    topology. A slot is reused only after a full grace period.
- *  - peers[]: one per remote TP public key, never moved or reused while
- *    running; .tun is set once (control), .ready is a flag (control sets,
- *    worker clears), .staged is an MP/MC ring.
- *  - nh[]: next-hop cache, destination address → MAC, a seqlock per entry;
- *    written by the control thread only.
- *  - per-worker: flow table, rule hits, ring of frames to send, wake fd,
- *    ring of flow-log records (worker → control thread).
- *  - topo[gen]->rules: the rules that limit or log, and one token bucket
- *    per limited rule and worker, made fresh (full) with every published
- *    generation and freed with its topology after a grace period; a
+ * The data path, in the order a packet meets it (each a burst stage,
+ * tp/pipeline.h; fwd.c lists them per port):
+ *   stage_decrypt.c  transit port only: handshakes to the control thread,
+ *                    type 4 decrypted per burst, keepalives consumed, the
+ *                    inner packet parsed
+ *   stage_zone.c     source and destination zones, anti-spoofing
+ *   stage_police.c   flow key, flow table and policy, rule hits, rate
+ *                    limit and flow log (rules.c), application profile
+ *   stage_route.c    this TP or a peer, TTL, MTU (ICMP too-big)
+ *   stage_encrypt.c  zone port only: one tunnel burst per peer, staging
+ *   stage_l2.c       outer UDP/IP, Ethernet, next-hop lookup
+ *   exit.c           the exits and their flush: transmit, control ring,
+ *                    staging rings, consumed
+ * Beside it:
+ *   nexthop.c  the next-hop cache (control writes, workers read)
+ *   rules.c    per-rule rate limits and the flow log (workers and drain)
+ *   worker.c   the poll hook: frames from the control thread, staged
+ *              packets, flow re-check and expiry, flow dumps
+ *   fwd.c      creation, the stage lists and hooks, the control tick
+ *   control.c  control thread: tunnel callbacks, handshakes, held frames,
+ *              peers
+ *   policy.c   publication of a policy (tp/ctrl_apply.h decides), XDP maps
+ *   export.c   the live state for the verification export
+ *   views.c    what tpctl shows
+ *
+ * State, split by who writes it (struct tp_fwd):
+ *  - fixed: set by tp_fwd_create, read by all, never written after.
+ *  - pub, [control] writes, [worker] reads, read-mostly and published:
+ *    topo[]: per published policy generation, the view of the site the
+ *    stages need (which TP is us, which peer serves which TP). Written
+ *    into slot gen % TOPO_SLOTS before the engine of that generation is
+ *    published (RCU, tp_policyrcu); read via the engine's generation, so
+ *    a worker never mixes one policy's engine with another's topology. A
+ *    slot is reused only after a full grace period. topo[gen]->rules: the
+ *    rules that limit or log and a token bucket per limited rule and
+ *    worker, fresh with every generation, freed with its topology; a
  *    bucket is written only by its worker.
+ *    peers[]: one per remote TP public key, never moved or reused while
+ *    running; .tun is set once, .ready is a flag (control sets, worker
+ *    clears), .staged is an MP/MC ring, .staged_total a relaxed counter.
+ *    nh[]: next-hop cache, destination address → MAC, a seqlock per entry.
+ *  - ctl, [control] only: objects awaiting a grace period, the flow-log
+ *    cap, XDP handles, the validity recompile.
+ *  - w[i], [worker] i only (the control thread reads counters and
+ *    snapshots under their seqlocks, and exchanges dumps by flags): flow
+ *    table, rule hits, the burst's pinned policy and exits, the ring of
+ *    frames to send (control → worker), the ring of flow-log records
+ *    (worker → control), the wake fd.
  */
 #ifndef FWD_INT_H
 #define FWD_INT_H
@@ -169,26 +190,65 @@ struct retired {
 	uint64_t token;
 };
 
+/*
+ * [control] Written and read by the control thread only.
+ */
+struct fwd_ctl {
+	struct retired retired[RETIRE_MAX]; /* awaiting a grace period, oldest first */
+	unsigned n_retired;
+	uint64_t next_nh_refresh_ns;
+	struct tp_flowlog_cap log_cap; /* flow-log output cap */
+
+	/* policy publication */
+	struct tp_xdp *xdp_zone, *xdp_transit;
+	int xdp_err;
+	bool withdrawn; /* no engine published: inter-zone traffic dropped */
+
+	/* Validity recompile (fwd_policy_tick). When the recompile at a
+	 * validity boundary fails, the full site waits here (owned) and is
+	 * retried every tick; meanwhile the zone pairs whose rules changed
+	 * at the boundary are failed closed (or, if even that cannot be
+	 * compiled, the whole engine is withdrawn). NULL: the running engine
+	 * is the whole site. decided_at: a time the last complete engine was
+	 * valid at. */
+	struct tp_site *undecided;
+	uint32_t undecided_self;
+	int64_t decided_at;
+	uint64_t partial_gen;	   /* generation of the engine without those pairs */
+	uint64_t recompile_failed; /* failed recompiles (every attempt) */
+	uint64_t pairs_failed_closed;
+	uint64_t engine_withdrawn;
+	int (*compile)(const struct tp_site *site, int64_t now, struct tp_engine **out, char *err,
+		       size_t errlen); /* tp_engine_compile; tests inject failures */
+};
+
+/*
+ * Read-mostly and published: written by the control thread, read by the
+ * workers without a lock, each the way its declaration says — topo[]
+ * through the engine's generation and RCU (QSBR) grace periods, peers[]
+ * set once per slot before n_peers (release) counts it, nh[] under a
+ * seqlock per entry.
+ */
+struct fwd_pub {
+	struct fwd_topo *topo[TOPO_SLOTS];
+	struct fwd_peer peers[PEERS_MAX];
+	unsigned n_peers;
+	struct fwd_nh nh[NH_SLOTS];
+};
+
 struct tp_fwd {
+	/* fixed: set by tp_fwd_create, read by every thread, never written
+	 * after (the objects pointed to have their own rules: the tunnel's
+	 * thread model is tp/tunnel.h's, to_ctl is MP/SC) */
 	struct tp_fwd_params p;
 	const struct tp_config *cfg;
 	struct tp_tunnel *tun;
 	struct tp_policyrcu *rcu;
 	struct tp_runtime_hooks hooks;
-	struct fwd_topo *topo[TOPO_SLOTS];
-
-	struct fwd_peer peers[PEERS_MAX];
-	unsigned n_peers;
-
-	struct fwd_nh nh[NH_SLOTS];
-	uint64_t next_nh_refresh_ns;
-
 	struct rte_ring *to_ctl; /* workers → control thread */
 	int ctl_fd;		 /* eventfd: to_ctl has something */
 	unsigned n_workers;
-	struct fwd_worker w[TP_CONFIG_WORKERS_MAX];
 	struct rte_mempool *gen_pool; /* generated frames (handshakes, ICMP) */
-
 	uint16_t port[2];
 	uint8_t mac[2][6];
 	uint8_t addr4[4]; /* transit source addresses */
@@ -200,32 +260,9 @@ struct tp_fwd {
 	uint16_t transit_mtu;
 	uint16_t inner_mtu4, inner_mtu6; /* by the peer's outer family */
 
-	struct tp_flowlog_cap log_cap; /* control thread */
-
-	struct retired retired[RETIRE_MAX];
-	unsigned n_retired;
-
-	/* policy publication (control thread) */
-	struct tp_xdp *xdp_zone, *xdp_transit;
-	int xdp_err;
-	bool withdrawn; /* no engine published: inter-zone traffic dropped */
-
-	/* Validity recompile (control thread, fwd_policy_tick). When the
-	 * recompile at a validity boundary fails, the full site waits here
-	 * (owned) and is retried every tick; meanwhile the zone pairs whose
-	 * rules changed at the boundary are failed closed (or, if even that
-	 * cannot be compiled, the whole engine is withdrawn). NULL: the
-	 * running engine is the whole site. decided_at: a time the last
-	 * complete engine was valid at. */
-	struct tp_site *undecided;
-	uint32_t undecided_self;
-	int64_t decided_at;
-	uint64_t partial_gen;	   /* generation of the engine without those pairs */
-	uint64_t recompile_failed; /* failed recompiles (every attempt) */
-	uint64_t pairs_failed_closed;
-	uint64_t engine_withdrawn;
-	int (*compile)(const struct tp_site *site, int64_t now, struct tp_engine **out, char *err,
-		       size_t errlen); /* tp_engine_compile; tests inject failures */
+	struct fwd_pub pub;			    /* [control] writes, [worker] reads */
+	struct fwd_ctl ctl;			    /* [control] only */
+	struct fwd_worker w[TP_CONFIG_WORKERS_MAX]; /* [worker] w[i]: worker i's */
 };
 
 /* fwd.c */

@@ -38,7 +38,7 @@ bool fwd_nh_lookup(const struct tp_fwd *f, uint8_t family, const uint8_t *addr, 
 		return true;
 	}
 	for (unsigned k = 0; k < NH_PROBE; k++) {
-		const struct fwd_nh *e = &f->nh[(h + k) & (NH_SLOTS - 1)];
+		const struct fwd_nh *e = &f->pub.nh[(h + k) & (NH_SLOTS - 1)];
 		unsigned s1, s2;
 		bool hit;
 
@@ -75,7 +75,7 @@ void fwd_nh_store(struct tp_fwd *f, uint8_t family, const uint8_t *addr, const u
 	struct fwd_nh *free_e = NULL;
 
 	for (unsigned k = 0; k < NH_PROBE; k++) {
-		struct fwd_nh *e = &f->nh[(h + k) & (NH_SLOTS - 1)];
+		struct fwd_nh *e = &f->pub.nh[(h + k) & (NH_SLOTS - 1)];
 
 		if (e->valid && nh_same(e, family, addr)) {
 			if (memcmp(e->mac, mac, 6) != 0)
@@ -87,7 +87,7 @@ void fwd_nh_store(struct tp_fwd *f, uint8_t family, const uint8_t *addr, const u
 	}
 	/* a full probe window overwrites its first entry: the displaced
 	 * destination resolves again through the control thread */
-	nh_write(free_e ? free_e : &f->nh[h & (NH_SLOTS - 1)], family, addr, mac);
+	nh_write(free_e ? free_e : &f->pub.nh[h & (NH_SLOTS - 1)], family, addr, mac);
 }
 
 /* Follow the kernel: a changed MAC is updated, a neighbour the kernel no
@@ -97,7 +97,7 @@ void fwd_nh_refresh(struct tp_fwd *f)
 	if (!f->p.neigh)
 		return;
 	for (unsigned i = 0; i < NH_SLOTS; i++) {
-		struct fwd_nh *e = &f->nh[i];
+		struct fwd_nh *e = &f->pub.nh[i];
 		uint8_t nexthop[16], mac[6];
 		int oif;
 

@@ -71,16 +71,16 @@ static void xdp_apply(struct tp_fwd *f, const struct tp_site *site, uint32_t sel
 	size_t n = port_addrs(f->cfg->zone_if, addrs, 64);
 	struct tp_xdp_zones *z = NULL, none = {.local_addrs = addrs, .n_local_addrs = n};
 
-	if (!f->xdp_zone)
+	if (!f->ctl.xdp_zone)
 		return;
 	if (site) {
 		z = tp_xdp_zones_from_site(site, self, addrs, n);
 		if (!z) {
-			f->xdp_err = -errno;
+			f->ctl.xdp_err = -errno;
 			return;
 		}
 	}
-	f->xdp_err = tp_xdp_zones_apply(f->xdp_zone, z ? z : &none);
+	f->ctl.xdp_err = tp_xdp_zones_apply(f->ctl.xdp_zone, z ? z : &none);
 	tp_xdp_zones_free(z);
 }
 
@@ -88,12 +88,12 @@ static void xdp_configure(struct tp_fwd *f)
 {
 	struct tp_xdp_settings s;
 
-	if (f->xdp_zone) {
+	if (f->ctl.xdp_zone) {
 		tp_xdp_settings_default(&s);
 		memcpy(s.mac, f->mac[TP_PORT_ZONE], 6);
-		tp_xdp_configure(f->xdp_zone, &s);
+		tp_xdp_configure(f->ctl.xdp_zone, &s);
 	}
-	if (f->xdp_transit) {
+	if (f->ctl.xdp_transit) {
 		struct tp_prefix addrs[TP_XDP_MAX_PORT_ADDRS];
 		size_t n = port_addrs(f->cfg->transit_if, addrs, TP_XDP_MAX_PORT_ADDRS);
 		int rc;
@@ -101,12 +101,12 @@ static void xdp_configure(struct tp_fwd *f)
 		tp_xdp_settings_default(&s);
 		s.tunnel_port = f->cfg->listen_port;
 		memcpy(s.mac, f->mac[TP_PORT_TRANSIT], 6);
-		tp_xdp_configure(f->xdp_transit, &s);
+		tp_xdp_configure(f->ctl.xdp_transit, &s);
 		/* on failure the map stays empty: the kernel then gets only
 		 * ARP/ND from transit (fail closed), and it shows */
-		rc = tp_xdp_port_addrs_set(f->xdp_transit, addrs, n);
+		rc = tp_xdp_port_addrs_set(f->ctl.xdp_transit, addrs, n);
 		if (rc)
-			f->xdp_err = rc;
+			f->ctl.xdp_err = rc;
 	}
 }
 
@@ -154,13 +154,13 @@ static int publish(struct tp_fwd *f, struct tp_site *site, struct tp_engine *eng
 	/* The slot last held generation gen - TOPO_SLOTS; a worker can only
 	 * read it while holding that generation's engine, long retired:
 	 * one grace period makes sure nobody still does. */
-	old = f->topo[k];
+	old = f->pub.topo[k];
 	if (old) {
 		rte_rcu_qsbr_synchronize(f->rcu->qsbr, RTE_QSBR_THRID_INVALID);
 		fwd_topo_free(old);
 	}
 	/* the topology first: a worker that sees the new engine finds it */
-	__atomic_store_n(&f->topo[k], t, __ATOMIC_RELEASE);
+	__atomic_store_n(&f->pub.topo[k], t, __ATOMIC_RELEASE);
 	tp_policyrcu_publish(f->rcu, engine);
 	xdp_apply(f, site, self);
 	return 0;
@@ -188,38 +188,38 @@ int tp_fwd_publish(struct tp_fwd *f, const struct tp_site *site, struct tp_engin
 		return -ENOMEM;
 	rc = publish(f, copy, engine, self, err, sizeof(err));
 	if (rc == 0) {
-		f->withdrawn = false;
+		f->ctl.withdrawn = false;
 		/* a new policy supersedes whatever was waiting to be decided */
-		tp_site_free(f->undecided);
-		f->undecided = NULL;
+		tp_site_free(f->ctl.undecided);
+		f->ctl.undecided = NULL;
 	}
 	return rc == 0 ? 0 : -ENOMEM;
 }
 
 void tp_fwd_withdraw(struct tp_fwd *f)
 {
-	tp_site_free(f->undecided);
-	f->undecided = NULL;
-	if (f->withdrawn)
+	tp_site_free(f->ctl.undecided);
+	f->ctl.undecided = NULL;
+	if (f->ctl.withdrawn)
 		return;
 	/* NDR 5.2: no valid policy is no inter-zone traffic */
 	tp_policyrcu_publish(f->rcu, NULL);
 	xdp_apply(f, NULL, 0);
-	f->withdrawn = true;
+	f->ctl.withdrawn = true;
 }
 
 void tp_fwd_set_compile(struct tp_fwd *f,
 			int (*compile)(const struct tp_site *site, int64_t now,
 				       struct tp_engine **out, char *err, size_t errlen))
 {
-	f->compile = compile ? compile : tp_engine_compile;
+	f->ctl.compile = compile ? compile : tp_engine_compile;
 }
 
 void tp_fwd_policy_init(struct tp_fwd *f)
 {
 	xdp_configure(f);
 	xdp_apply(f, NULL, 0);
-	f->withdrawn = true;
+	f->ctl.withdrawn = true;
 }
 
 static bool rule_exists(const struct tp_rule *r, int64_t t)
@@ -285,7 +285,7 @@ static struct tp_site *changed_pairs_last(const struct tp_site *site, int64_t th
 	return s;
 }
 
-/* The recompile of f->undecided at now failed (why): decide what can be. */
+/* The recompile of f->ctl.undecided at now failed (why): decide what can be. */
 static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
 {
 	const struct tp_engine *e = tp_engine_current(&f->rcu->slot);
@@ -294,27 +294,27 @@ static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
 	size_t pairs = 0, kept = 0;
 	char err[200], line[400];
 
-	f->recompile_failed++;
+	f->ctl.recompile_failed++;
 	/* the partial engine published last time still decides correctly */
-	if (e && tp_engine_generation(e) == f->partial_gen && tp_engine_valid_at(e, now))
+	if (e && tp_engine_generation(e) == f->ctl.partial_gen && tp_engine_valid_at(e, now))
 		return;
-	part = changed_pairs_last(f->undecided, f->decided_at, now, &kept, &pairs);
+	part = changed_pairs_last(f->ctl.undecided, f->ctl.decided_at, now, &kept, &pairs);
 	if (part) {
 		size_t all = part->n_rules;
 		int rc;
 
 		/* compiled without them; the topology keeps every rule */
 		part->n_rules = kept;
-		rc = f->compile(part, now, &ne, err, sizeof(err));
+		rc = f->ctl.compile(part, now, &ne, err, sizeof(err));
 		part->n_rules = all;
 		if (rc != 0) {
 			tp_site_free(part);
 			part = NULL;
 		}
 	}
-	if (part && publish(f, part, ne, f->undecided_self, err, sizeof(err)) == 0) {
-		f->partial_gen = f->rcu->slot.last_gen;
-		f->pairs_failed_closed += pairs;
+	if (part && publish(f, part, ne, f->ctl.undecided_self, err, sizeof(err)) == 0) {
+		f->ctl.partial_gen = f->rcu->slot.last_gen;
+		f->ctl.pairs_failed_closed += pairs;
 		snprintf(line, sizeof(line),
 			 "policy recompile at a validity boundary failed (%.150s): %zu zone "
 			 "pair(s) whose rules changed fail closed until it succeeds",
@@ -328,7 +328,7 @@ static void fail_closed(struct tp_fwd *f, int64_t now, const char *why)
 	 * memory and decides every inter-zone packet correctly enough (drop) */
 	tp_policyrcu_publish(f->rcu, NULL);
 	xdp_apply(f, NULL, 0);
-	f->engine_withdrawn++;
+	f->ctl.engine_withdrawn++;
 	snprintf(line, sizeof(line),
 		 "policy recompile at a validity boundary failed (%.150s): inter-zone traffic "
 		 "dropped until it succeeds",
@@ -345,40 +345,40 @@ void fwd_policy_tick(struct tp_fwd *f)
 	struct tp_site *site;
 	char err[200];
 
-	if (!f->undecided) {
+	if (!f->ctl.undecided) {
 		/* policy time never goes back: before the interval, keep it */
 		if (!e || !t || now < tp_engine_valid_until(e))
 			return;
 		/* a validity window opened or closed: recompile, which
 		 * re-checks flows */
-		f->undecided = tp_site_clone(t->site);
-		f->undecided_self = t->self_tp;
-		f->decided_at = tp_engine_valid_from(e);
-		if (!f->undecided) {
+		f->ctl.undecided = tp_site_clone(t->site);
+		f->ctl.undecided_self = t->self_tp;
+		f->ctl.decided_at = tp_engine_valid_from(e);
+		if (!f->ctl.undecided) {
 			/* cannot even keep a copy: no engine is all that can
 			 * be decided (the next bundle publishes again) */
-			f->recompile_failed++;
+			f->ctl.recompile_failed++;
 			tp_fwd_withdraw(f);
-			f->engine_withdrawn++;
+			f->ctl.engine_withdrawn++;
 			say(f, "policy recompile at a validity boundary: out of memory, "
 			       "inter-zone traffic dropped");
 			return;
 		}
 	}
-	site = tp_site_clone(f->undecided);
+	site = tp_site_clone(f->ctl.undecided);
 	err[0] = '\0';
-	if (!site || f->compile(site, now, &ne, err, sizeof(err)) != 0) {
+	if (!site || f->ctl.compile(site, now, &ne, err, sizeof(err)) != 0) {
 		tp_site_free(site);
 		fail_closed(f, now, site ? err : "out of memory");
 		return;
 	}
-	if (publish(f, site, ne, f->undecided_self, err, sizeof(err)) != 0) {
+	if (publish(f, site, ne, f->ctl.undecided_self, err, sizeof(err)) != 0) {
 		tp_engine_free(ne);
 		fail_closed(f, now, err);
 		return;
 	}
-	tp_site_free(f->undecided);
-	f->undecided = NULL;
+	tp_site_free(f->ctl.undecided);
+	f->ctl.undecided = NULL;
 }
 
 json_t *tp_fwd_policy_json(struct tp_fwd *f)
@@ -387,7 +387,7 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	const struct fwd_topo *t = e ? fwd_topo_of(f, e) : NULL;
 	json_t *o;
 
-	if (!e || !t || f->withdrawn)
+	if (!e || !t || f->ctl.withdrawn)
 		o = json_pack("{s:b}", "loaded", 0);
 	else
 		o = json_pack("{s:b, s:s, s:I, s:s, s:I}", "loaded", 1, "site", t->site->name,
@@ -396,15 +396,15 @@ json_t *tp_fwd_policy_json(struct tp_fwd *f)
 	if (o)
 		json_object_set_new(
 			o, "recompile",
-			json_pack("{s:b, s:I, s:I, s:I}", "degraded", f->undecided != NULL,
-				  "failed", (json_int_t)f->recompile_failed, "pairs_failed_closed",
-				  (json_int_t)f->pairs_failed_closed, "engine_withdrawn",
-				  (json_int_t)f->engine_withdrawn));
+			json_pack("{s:b, s:I, s:I, s:I}", "degraded", f->ctl.undecided != NULL,
+				  "failed", (json_int_t)f->ctl.recompile_failed,
+				  "pairs_failed_closed", (json_int_t)f->ctl.pairs_failed_closed,
+				  "engine_withdrawn", (json_int_t)f->ctl.engine_withdrawn));
 	if (o)
 		json_object_set_new(o, "xdp_tables",
-				    json_string(!f->xdp_zone ? "not attached"
-						: f->xdp_err ? strerror(-f->xdp_err)
-							     : "ok"));
+				    json_string(!f->ctl.xdp_zone ? "not attached"
+						: f->ctl.xdp_err ? strerror(-f->ctl.xdp_err)
+								 : "ok"));
 	return o;
 }
 
@@ -424,6 +424,6 @@ static json_t *xdp_counters(const struct tp_xdp *x, enum tp_xdp_kind kind)
 
 json_t *tp_fwd_xdp_json(struct tp_fwd *f)
 {
-	return json_pack("{s:o, s:o}", "zone", xdp_counters(f->xdp_zone, TP_XDP_KIND_ZONE),
-			 "transit", xdp_counters(f->xdp_transit, TP_XDP_KIND_TRANSIT));
+	return json_pack("{s:o, s:o}", "zone", xdp_counters(f->ctl.xdp_zone, TP_XDP_KIND_ZONE),
+			 "transit", xdp_counters(f->ctl.xdp_transit, TP_XDP_KIND_TRANSIT));
 }

@@ -225,7 +225,7 @@ bool fwd_rules_check(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fw
 static void names_of(struct tp_fwd *f, const struct tp_flowlog_rec *rec,
 		     struct tp_flowlog_names *nm)
 {
-	const struct fwd_topo *t = f->topo[rec->gen % TOPO_SLOTS];
+	const struct fwd_topo *t = f->pub.topo[rec->gen % TOPO_SLOTS];
 
 	memset(nm, 0, sizeof(*nm));
 	if (!t || t->gen != rec->gen)
@@ -256,7 +256,7 @@ void fwd_flowlog_drain(struct tp_fwd *f)
 	uint64_t wall = fwd_wall_ns(f);
 	char line[TP_FLOWLOG_LINE_MAX];
 	struct tp_flowlog_rec rec;
-	uint64_t before = f->log_cap.suppressed_total;
+	uint64_t before = f->ctl.log_cap.suppressed_total;
 
 	for (unsigned i = 0; i < f->n_workers; i++) {
 		struct fwd_worker *w = &f->w[i];
@@ -267,9 +267,9 @@ void fwd_flowlog_drain(struct tp_fwd *f)
 			struct tp_flowlog_names nm;
 			uint64_t age = mono > rec.mono_ns ? mono - rec.mono_ns : 0;
 
-			if (!tp_flowlog_cap_admit(&f->log_cap, mono))
+			if (!tp_flowlog_cap_admit(&f->ctl.log_cap, mono))
 				continue;
-			if (tp_flowlog_cap_summary(&f->log_cap, mono, line, sizeof(line)))
+			if (tp_flowlog_cap_summary(&f->ctl.log_cap, mono, line, sizeof(line)))
 				emit(f, line);
 			names_of(f, &rec, &nm);
 			tp_flowlog_format(&rec, &nm, wall > age ? wall - age : 0, line,
@@ -278,7 +278,8 @@ void fwd_flowlog_drain(struct tp_fwd *f)
 		}
 	}
 	/* a flood ended: say how much was left out once the cap has room */
-	if (tp_flowlog_cap_summary(&f->log_cap, mono, line, sizeof(line)))
+	if (tp_flowlog_cap_summary(&f->ctl.log_cap, mono, line, sizeof(line)))
 		emit(f, line);
-	tp_counters_add(ctl_slot(f), TP_STAT_LOG_SUPPRESSED, f->log_cap.suppressed_total - before);
+	tp_counters_add(ctl_slot(f), TP_STAT_LOG_SUPPRESSED,
+			f->ctl.log_cap.suppressed_total - before);
 }

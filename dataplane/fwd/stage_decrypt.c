@@ -121,7 +121,8 @@ uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 			continue;
 		}
 		tp_pkt_meta(m)->peer =
-			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) - f->peers);
+			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) -
+				   f->pub.peers);
 		pkts[out++] = m;
 	}
 	return out;

@@ -23,7 +23,7 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 			  bool from_staged)
 {
 	struct fwd_worker *w = &f->w[ctx->worker];
-	struct fwd_peer *peer = &f->peers[pi];
+	struct fwd_peer *peer = &f->pub.peers[pi];
 	struct tp_tunnel_pkt tp[TP_BURST_MAX];
 	struct rte_mbuf *mb[TP_BURST_MAX];
 	uint16_t k = 0, out = 0;

@@ -120,7 +120,7 @@ uint16_t fwd_stage_l2(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t
 		if (out == TP_PORT_TRANSIT) {
 			if (meta->peer != last_pi) {
 				last_pi = meta->peer;
-				has_ep = tp_tunnel_peer_endpoint(f->peers[last_pi].tun, &ep);
+				has_ep = tp_tunnel_peer_endpoint(f->pub.peers[last_pi].tun, &ep);
 			}
 			if (!has_ep) {
 				why = TP_DROP_NO_PEER;

@@ -28,7 +28,7 @@ static uint16_t peer_mtu(const struct tp_fwd *f, struct fwd_route_mtu *c, uint32
 
 	if (pi != c->peer) {
 		c->peer = pi;
-		c->mtu = tp_tunnel_peer_endpoint(f->peers[pi].tun, &ep) && ep.family == AF_INET6
+		c->mtu = tp_tunnel_peer_endpoint(f->pub.peers[pi].tun, &ep) && ep.family == AF_INET6
 				 ? f->inner_mtu6
 				 : f->inner_mtu4;
 	}

@@ -24,8 +24,8 @@ json_t *tp_fwd_peers_json(struct tp_fwd *f)
 	json_t *list = json_array();
 	uint64_t now = tp_clock_now(&f->p.clock);
 
-	for (unsigned i = 0; i < f->n_peers; i++) {
-		struct fwd_peer *p = &f->peers[i];
+	for (unsigned i = 0; i < f->pub.n_peers; i++) {
+		struct fwd_peer *p = &f->pub.peers[i];
 		struct tp_tunnel_peer_stats st;
 		struct tp_tunnel_endpoint ep;
 		char key[64], addr[INET6_ADDRSTRLEN + 8] = "-";

@@ -66,8 +66,8 @@ static unsigned flush_staged(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct 
 	unsigned work = 0;
 
 	zctx.in_role = TP_PORT_ZONE;
-	for (unsigned p = 0; p < __atomic_load_n(&f->n_peers, __ATOMIC_ACQUIRE); p++) {
-		struct fwd_peer *peer = &f->peers[p];
+	for (unsigned p = 0; p < __atomic_load_n(&f->pub.n_peers, __ATOMIC_ACQUIRE); p++) {
+		struct fwd_peer *peer = &f->pub.peers[p];
 		uint16_t n;
 
 		if (!atomic_load_explicit(&peer->ready, memory_order_acquire) ||
