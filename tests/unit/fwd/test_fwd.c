@@ -194,6 +194,55 @@ static void test_too_big_no_df(void)
 	CU_ASSERT_EQUAL(h_take(TP_PORT_TRANSIT, m, 2), 0);
 }
 
+/*
+ * Issue 12: a stage never sends, enqueues or frees; every packet leaves by
+ * a named exit, flushed in one place after the burst. A zone burst that
+ * touches every exit of the zone port: an allowed packet (survivor, for
+ * the transit port), one for a zone of this TP (transmit on the zone
+ * port), a spoofed one (dropped), a too-big one (dropped, its ICMP sent
+ * back on the zone port). The stage list alone sends, enqueues and frees
+ * nothing; the flush sends both frames for the zone port.
+ */
+static void test_stages_leave_by_exits(void)
+{
+	static uint8_t big[1480];
+	uint8_t a[64], local[84], spoof[64];
+	struct rte_mbuf *m[4];
+	unsigned avail, queued;
+	uint16_t n;
+
+	h_ip4(a, sizeof(a), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	h_ip4(local, sizeof(local), 1, "10.1.0.10", "10.3.0.10", 7, 0);
+	h_ip4(spoof, sizeof(spoof), 1, "10.2.0.77", "10.3.0.10", 7, 0);
+	h_ip4(big, sizeof(big), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = h_frame(h_mac_tp, a, sizeof(a), 0x0800);
+	m[1] = h_frame(h_mac_tp, local, sizeof(local), 0x0800);
+	m[2] = h_frame(h_mac_tp, spoof, sizeof(spoof), 0x0800);
+	m[3] = h_frame(h_mac_tp, big, sizeof(big), 0x0800);
+	avail = rte_mempool_avail_count(H.pool);
+	queued = rte_ring_count(H.tx[TP_PORT_ZONE]) + rte_ring_count(H.tx[TP_PORT_TRANSIT]);
+	H.ctx.in_role = TP_PORT_ZONE;
+	H.ctx.now_ns = H.now_ns;
+	n = tp_pipeline_run(H.hooks->stages[TP_PORT_ZONE], H.hooks->n_stages[TP_PORT_ZONE], &H.ctx,
+			    m, 4, &H.dv);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(H.dv.n, 2);
+	CU_ASSERT_EQUAL(queued, 0);
+	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_ZONE]), 0);
+	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_TRANSIT]), 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail); /* nothing freed */
+	/* the flush: the same-TP frame and the ICMP out of the zone port */
+	H.hooks->flush(H.hooks->arg, &H.ctx, m, 0, &H.dv);
+	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_ZONE]), 2);
+	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_TRANSIT]), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(H.dv.n, 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail + 2); /* the two drops */
+	if (n == 1)
+		rte_pktmbuf_free(m[0]);
+	h_drain();
+}
+
 static void test_ingress(void)
 {
 	uint8_t ip[64];
@@ -1038,6 +1087,8 @@ int main(void)
 	CU_add_test(suite, "egress: two zones of this TP", test_same_tp);
 	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
 	CU_add_test(suite, "egress: too big without DF dropped, no ICMP", test_too_big_no_df);
+	CU_add_test(suite, "stages leave by exits, flushed in one place",
+		    test_stages_leave_by_exits);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
 	CU_add_test(suite, "policy: rollback refused, newer applied", test_policy_versions);
 	CU_add_test(suite, "rate limit on egress, replies free", test_rate_egress);
