@@ -179,14 +179,15 @@ static enum tp_drop to_local(struct tp_fwd *f, struct rte_mbuf *m, bool *held)
  * the caller commits it (tp_flow_commit) when nothing else drops the
  * packet, so a packet dropped later (TTL, MTU, no peer) leaves no flow. */
 static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct tp_engine *e,
-			   const struct fwd_topo *topo, const uint8_t *ip, uint32_t len)
+			   const struct fwd_topo *topo, const uint8_t *ip,
+			   const struct tp_pkt_info *in)
 {
 	struct fwd_worker *w = &f->w[ctx->worker];
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
 
-	if (tp_flow_parse(ip, len, &fp) != TP_PARSE_OK)
+	if (!tp_pkt_flow(in, &fp))
 		return TP_DROP_FLOW_PARSE;
 	r = tp_flow_decide(w->flows, e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
@@ -238,7 +239,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		meta->src_zone = sz;
 		meta->dst_zone = dz;
 		/* inside one zone: not policed (DESIGN.md §7.2) */
-		why = policed ? police(f, ctx, e, topo, ip, in->ip_len) : TP_DROP_NONE;
+		why = policed ? police(f, ctx, e, topo, ip, in) : TP_DROP_NONE;
 		if (why != TP_DROP_NONE) {
 			tp_drop_vec_push(dv, m, why);
 			continue;

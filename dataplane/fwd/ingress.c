@@ -69,7 +69,7 @@ static enum tp_drop judge(struct tp_fwd *f, struct tp_stage_ctx *ctx, const stru
 	meta->src_zone = sz;
 	meta->dst_zone = dz;
 	meta->peer = pi;
-	if (tp_flow_parse(inner, in->ip_len, &fp) != TP_PARSE_OK)
+	if (!tp_pkt_flow(in, &fp))
 		return TP_DROP_FLOW_PARSE;
 	/* a new flow's entry is reserved, and committed below once
 	 * nothing drops the packet any more */
