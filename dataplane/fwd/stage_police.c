@@ -93,11 +93,12 @@ static enum tp_drop flow_drop(enum tp_flow_result r)
 	}
 }
 
-/* The flow key of the IP packet at ip (len bytes): the one place the
- * forwarding stages extract it. */
-static bool flow_key(const uint8_t *ip, uint32_t len, struct tp_flow_pkt *fp)
+/* The flow key of a packet, from what the parse stage gathered (the
+ * decrypt stage for a transit packet's inner one): the one place the
+ * forwarding stages take it, and no second parse (tp_pkt_flow copies). */
+static bool flow_key(const struct tp_pkt_info *in, struct tp_flow_pkt *fp)
 {
-	return tp_flow_parse(ip, len, fp) == TP_PARSE_OK;
+	return tp_pkt_flow(in, fp);
 }
 
 /* After the flow table passed a packet: TP_DROP_NONE, or its profile's
@@ -116,13 +117,14 @@ static enum tp_drop app_check(struct fwd_worker *w, const struct tp_flow_pkt *fp
 /* Policy for one packet: TP_DROP_NONE when it passes (a new flow's entry
  * then reserved, not committed). */
 static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct fwd_worker *w,
-			   const uint8_t *ip, uint32_t len, enum tp_flowlog_side side)
+			   const struct tp_pkt_info *in, const uint8_t *ip,
+			   enum tp_flowlog_side side)
 {
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
 
-	if (!flow_key(ip, len, &fp))
+	if (!flow_key(in, &fp))
 		return TP_DROP_FLOW_PARSE;
 	r = tp_flow_decide(w->flows, w->e, &fp, &dec);
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
@@ -158,8 +160,8 @@ uint16_t fwd_stage_police(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			pkts[keep++] = m;
 			continue;
 		}
-		why = police(f, ctx, w, rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off),
-			     in->ip_len, side);
+		why = police(f, ctx, w, in,
+			     rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off), side);
 		if (why != TP_DROP_NONE) {
 			tp_drop_vec_push(dv, m, why);
 			continue;

@@ -3,6 +3,11 @@
  * From packet bytes to struct tp_flow_pkt (tp/flow.h): what the policy and
  * the flow table need of an IPv4 or IPv6 packet, and nothing else.
  *
+ * The naive reference model, kept beside the optimised code: the data
+ * plane gets the same fields from its one parser (dataplane/pkt), which
+ * tests/fuzz/parse_diff and tests/unit/pkt compare with this, field by
+ * field. Written for clarity, not speed; change both together.
+ *
  * Every length is checked against the buffer before a byte is read: the
  * input is untrusted (it comes from a zone, or out of a tunnel), and the
  * harness in tests/fuzz/flow_parse runs this file under ASan.

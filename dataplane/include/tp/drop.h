@@ -46,7 +46,7 @@
 	X(NEIGH, "neighbour_unresolved", "next hop did not resolve, or its queue was full")   \
 	X(NO_MBUF, "no_mbuf", "no buffer for a generated packet (ICMP, handshake)")           \
 	X(FLOW_PARSE, "flow_parse",                                                           \
-	  "the flow table's parser refused a packet the packet parser passed")                \
+	  "parsed, but no flow key for the policy (e.g. ICMPv6 in IPv4, SCTP cut short)")     \
 	X(NO_ROOM, "no_room", "no head- or tailroom in the buffer for the headers to add")    \
 	X(NO_SRC_ADDR, "no_transit_address",                                                  \
 	  "no transit address of the family of the peer's endpoint")                          \

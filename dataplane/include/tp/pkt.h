@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Packet parser: Ethernet (+ up to two VLAN tags), IPv4, IPv6 (bounded
- * extension-header walk), TCP, UDP, ICMP, ICMPv6 → a parsed-packet
- * descriptor. Plain C on byte buffers (no DPDK): the dataplane wraps it for
- * mbufs (runtime/parse_stage.c), the tunnel uses tp_pkt_parse_ip() on
- * decrypted inner packets, and the fuzzer drives it directly.
+ * extension-header walk), TCP, UDP, SCTP and UDP-Lite ports, ICMP, ICMPv6
+ * (and the packet an ICMP error quotes) → a parsed-packet descriptor. Plain
+ * C on byte buffers (no DPDK): the runtime's parse stage fills the mbuf
+ * metadata with it (runtime/pipeline.c), the transit stage parses each
+ * decrypted inner packet with tp_pkt_parse_ip(), and the fuzzers drive it
+ * directly.
+ *
+ * It is the data plane's only IP parser: in the same walk it gathers what
+ * the flow table and the application profiles need (TCP sequence number
+ * and payload, ICMP echo id, an ICMP error's quoted addresses and ports),
+ * and tp_pkt_flow() turns the descriptor into the flow table's key
+ * (struct tp_flow_pkt, tp/flow.h) by copying fields, without reading the
+ * packet again. policy/flow's tp_flow_parse() is the naive reference that
+ * tests/fuzz/parse_diff holds it to.
  *
  * Every way a packet can be malformed is one reason in TP_PKT_DROPS, which
  * becomes both the result enum and the counter names (tp/drop.h).
@@ -79,10 +89,16 @@ enum tp_pkt_result {
 enum tp_pkt_flags {
 	TP_PKT_F_VLAN = 1u << 0,       /* at least one VLAN tag */
 	TP_PKT_F_IP_OPTS = 1u << 1,    /* IPv4 options or IPv6 extension headers present */
-	TP_PKT_F_PORTS = 1u << 2,      /* sport/dport are valid (TCP, UDP) */
+	TP_PKT_F_PORTS = 1u << 2,      /* sport/dport are valid (TCP, UDP, SCTP, UDP-Lite) */
 	TP_PKT_F_ICMP = 1u << 3,       /* icmp_* are valid (ICMP or ICMPv6) */
 	TP_PKT_F_ICMP_ERROR = 1u << 4, /* an ICMP error quoting a packet at inner_off */
 	TP_PKT_F_ICMP_ECHO = 1u << 5,  /* echo request/reply: icmp_id is valid */
+	TP_PKT_F_QUOTE = 1u << 6,      /* ICMP error whose quote names a flow: quote is valid */
+	/* Passed, but the flow table cannot key it (tp_pkt_flow() refuses):
+	 * ICMP of the other family (1 in IPv6, 58 in IPv4), an SCTP or
+	 * UDP-Lite header too short for its ports. Inside one zone such a
+	 * packet is forwarded unjudged; between zones it is dropped. */
+	TP_PKT_F_NO_FLOW = 1u << 7,
 };
 
 /* IANA protocol numbers the parser and its users name. */
@@ -91,6 +107,8 @@ enum {
 	TP_IPPROTO_TCP = 6,
 	TP_IPPROTO_UDP = 17,
 	TP_IPPROTO_ICMPV6 = 58,
+	TP_IPPROTO_SCTP = 132,
+	TP_IPPROTO_UDPLITE = 136,
 };
 
 /* TCP flag bits (byte 13 of the header). */
@@ -104,9 +122,25 @@ enum {
 };
 
 /*
+ * What an ICMP error quotes, as the quoted header says (the flow table's
+ * rules, tp/flow.h): the quoted packet was sent by the error's destination,
+ * so its src is that host. Valid only with TP_PKT_F_QUOTE; otherwise
+ * unspecified (the parser does not clear it for every packet).
+ */
+struct tp_pkt_quote {
+	uint8_t src[16]; /* the error's family; IPv4 in [0..3], the rest zero */
+	uint8_t dst[16];
+	uint16_t sport, dport; /* TCP/UDP/SCTP/UDP-Lite ports, or the echo id in both; else 0 */
+	uint8_t proto;
+	uint8_t icmp_type, icmp_code; /* quoted ICMP (echo only); else 0 */
+};
+
+/*
  * The parsed-packet descriptor. Offsets are from the start of the buffer
  * given to the parser; addresses are in network byte order (IPv4 in
- * src[0..3], the rest zero); ports and ids in host order.
+ * src[0..3], the rest zero); ports, ids and sequence numbers in host order.
+ * The fields every packet needs come first: the parser clears them, and
+ * only them (up to quote), per packet.
  */
 struct tp_pkt_info {
 	uint16_t l3_off;    /* start of the IP header */
@@ -118,13 +152,19 @@ struct tp_pkt_info {
 	uint16_t sport, dport;
 	uint16_t icmp_id;
 	uint8_t icmp_type, icmp_code;
-	uint8_t family; /* 4 or 6 (as enum tp_family in tp/site.h) */
-	uint8_t proto;	/* final protocol after IPv6 extension headers */
-	uint8_t ttl;	/* TTL / hop limit */
-	uint8_t tcp_flags;
-	uint8_t flags; /* enum tp_pkt_flags */
+	uint8_t family;	   /* 4 or 6 (as enum tp_family in tp/site.h) */
+	uint8_t proto;	   /* final protocol after IPv6 extension headers */
+	uint8_t ttl;	   /* TTL / hop limit */
+	uint8_t tcp_flags; /* byte 13 of the TCP header, all eight bits */
+	uint8_t flags;	   /* enum tp_pkt_flags */
 	uint8_t src[16];
 	uint8_t dst[16];
+	/* TCP, for application profiles: the segment's payload runs from
+	 * payload_off to the end of the IP payload */
+	uint32_t tcp_seq;
+	uint16_t payload_off;
+	uint16_t payload_len;
+	struct tp_pkt_quote quote; /* TP_PKT_F_QUOTE; not cleared, keep it last */
 };
 
 /* Parse an Ethernet frame of len bytes. On TP_PKT_OK, *out is complete;
@@ -134,6 +174,18 @@ enum tp_pkt_result tp_pkt_parse_eth(const uint8_t *buf, size_t len, struct tp_pk
 /* Parse a bare IP packet (no L2), e.g. a decrypted tunnel payload: the
  * version nibble selects IPv4 or IPv6. */
 enum tp_pkt_result tp_pkt_parse_ip(const uint8_t *buf, size_t len, struct tp_pkt_info *out);
+
+struct tp_flow_pkt; /* tp/flow.h (policy) */
+
+/*
+ * The flow table's view of a parsed packet (tp/flow.h): copies fields of
+ * pi, reads no packet bytes. false when the flow table cannot key it
+ * (TP_PKT_F_NO_FLOW); *out is then unspecified. Gives what
+ * tp_flow_parse() gives for the same IP packet (tests/fuzz/parse_diff),
+ * with payload_off from the IP header (pi->l3_off). tcp_bad_doff is
+ * always false: the parser drops such segments (tcp_bad_data_offset).
+ */
+bool tp_pkt_flow(const struct tp_pkt_info *pi, struct tp_flow_pkt *out);
 
 /* Counter name and description of a result ("ok" for TP_PKT_OK). */
 const char *tp_pkt_result_name(enum tp_pkt_result r);

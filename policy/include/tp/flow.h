@@ -265,6 +265,12 @@ uint32_t tp_flow_pkt_hash(const struct tp_flow_pkt *pkt);
  * the fields above. Untrusted input; every failure has a reason the caller
  * counts as a drop. Non-first fragments are refused: they carry no ports,
  * so no rule can be applied to them.
+ *
+ * The data plane does not call it: its one parser fills these fields in
+ * the same walk that checks the packet (dataplane/pkt, tp_pkt_flow()).
+ * This is the naive reference model it is held to, field by field, on
+ * every packet both accept (tests/fuzz/parse_diff, tests/unit/pkt), and
+ * the parser of tools and tests that start from bytes.
  */
 #define TP_PARSE_RESULTS(X)                                                              \
 	X(OK, "ok")                                                                      \

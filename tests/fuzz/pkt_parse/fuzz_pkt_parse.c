@@ -3,7 +3,8 @@
  * libFuzzer harness for the packet parser. The first byte picks the entry
  * point (Ethernet frame or bare IP packet); the rest is the packet. Checks
  * the descriptor's invariants on every accepted packet: offsets inside the
- * buffer, lengths consistent.
+ * buffer, lengths consistent, a TCP payload inside its segment, a quote
+ * only in an ICMP error.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (pi.family != 4 && pi.family != 6))
 			abort();
 		if ((pi.flags & TP_PKT_F_ICMP_ERROR) && pi.inner_off > size - 1)
+			abort();
+		/* a quote only in an error; a TCP payload inside the segment */
+		if ((pi.flags & TP_PKT_F_QUOTE) && !(pi.flags & TP_PKT_F_ICMP_ERROR))
+			abort();
+		if (pi.proto == TP_IPPROTO_TCP &&
+		    (pi.payload_off < pi.l4_off + 20u ||
+		     (size_t)pi.payload_off + pi.payload_len != (size_t)pi.l4_off + pi.l4_len))
 			abort();
 	} else if (r >= TP_PKT__COUNT) {
 		abort();
