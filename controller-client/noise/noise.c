@@ -57,7 +57,7 @@ static bool make_ephemeral(struct tp_ctrl_noise *hs, const uint8_t *e_priv)
 {
 	if (e_priv)
 		memcpy(hs->e_priv, e_priv, 32);
-	else if (tp_keys_generate(hs->e_priv) != 0)
+	else if (tp_key_wg_generate(hs->e_priv, NULL) != 0)
 		return false;
 	return tp_crypto_pubkey(hs->e_pub, hs->e_priv);
 }

@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "tp/keyfile.h"
+#include "tp/keys.h"
 
 enum key_type {
 	KT_STR,	  /* string into a char[] field */
@@ -158,7 +158,7 @@ const char *tp_config_failure_mode_name(enum tp_config_failure_mode mode)
 
 bool tp_config_key_decode(const char *b64, uint8_t key[TP_CONFIG_KEY_LEN])
 {
-	/* the one key parser (tp/keyfile.h): canonical base64, nothing around */
+	/* the one key parser (tp/keys.h): canonical base64, nothing around */
 	return strlen(b64) == 44 && tp_key_parse(b64, 44, key) == 0;
 }
 

@@ -32,6 +32,7 @@
 
 #include <sodium.h>
 
+#include "tp/file.h"
 #include "tp/lkg.h"
 #include "tpd.h"
 #include "tpd_export.h"
@@ -204,7 +205,7 @@ static void boot_file(struct tpd *d)
 	size_t len = 0;
 	int rc;
 
-	rc = tp_lkg_read_file(d->cfg.policy_bundle, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(d->cfg.policy_bundle, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		fprintf(stderr, "tpd: %s: %s\n", d->cfg.policy_bundle, strerror(-rc));
 		tp_audit_bundle(d->audit, false, "boot", d->cfg.policy_bundle, 0, running(d),
@@ -333,7 +334,7 @@ int tpd_policy_apply_file(struct tpd *d, const char *path, char *err, size_t err
 		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), err);
 		return -EPERM;
 	}
-	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), strerror(-rc));

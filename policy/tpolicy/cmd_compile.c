@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tp/diag.h"
+#include "tp/file.h"
 #include "tp/keys.h"
 #include "tp/lint.h"
 #include "tp/timefmt.h"
@@ -24,37 +25,6 @@
 #include "tpolicy.h"
 
 #define DEFAULT_VALIDITY (30 * 86400) /* a month: long enough for island mode */
-
-static int write_atomic(const char *path, const uint8_t *buf, size_t len)
-{
-	char tmp[4096];
-	size_t done = 0;
-	int fd, rc = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
 
 int tpolicy_cmd_compile(int argc, char **argv)
 {
@@ -169,7 +139,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 		rc = TPOLICY_REFUSED;
 		goto out;
 	}
-	rc = write_atomic(out, bytes, len);
+	rc = tp_file_write_durable(out, bytes, len, 0644, TP_FILE_TMP_PID);
 	if (rc < 0) {
 		tpolicy_err("%s: %s", out, strerror(-rc));
 		rc = TPOLICY_USAGE;

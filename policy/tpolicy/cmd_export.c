@@ -16,7 +16,7 @@
 
 #include "tp/acl.h"
 #include "tp/export.h"
-#include "tp/lkg.h"
+#include "tp/file.h"
 #include "tpolicy.h"
 
 static int write_bytes(const char *path, const uint8_t *b, size_t n)
@@ -110,7 +110,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	if (rc != TPOLICY_OK)
 		return rc;
 	if (!tpolicy_is_yaml(path) &&
-	    tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len) < 0) {
+	    tp_file_read(path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len) < 0) {
 		tpolicy_err("%s: cannot read again", path);
 		rc = TPOLICY_USAGE;
 		goto out;

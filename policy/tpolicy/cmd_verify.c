@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/lkg.h"
+#include "tp/file.h"
 #include "tp/verify.h"
 #include "tpolicy.h"
 
@@ -241,7 +241,7 @@ int tpolicy_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (bundle_path) {
-		rc = tp_lkg_read_file(bundle_path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len);
+		rc = tp_file_read(bundle_path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len);
 		if (rc < 0) {
 			tpolicy_err("%s: %s", bundle_path, strerror(-rc));
 			rc = TPOLICY_USAGE;

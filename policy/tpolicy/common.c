@@ -9,10 +9,10 @@
 
 #include "tp/diag.h"
 #include "tp/engine.h"
+#include "tp/file.h"
 #include "tp/flowspec.h"
 #include "tp/keys.h"
 #include "tp/lint.h"
-#include "tp/lkg.h"
 #include "tp/timefmt.h"
 #include "tp/yaml.h"
 #include "tpolicy.h"
@@ -150,7 +150,7 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
 			    path);
 		return TPOLICY_USAGE;
 	}
-	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc < 0) {
 		tpolicy_err("%s: %s", path, strerror(-rc));
 		return TPOLICY_USAGE;

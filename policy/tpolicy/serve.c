@@ -43,6 +43,7 @@
 #include "tp/ctrl_noise.h"
 #include "tp/ctrl_server.h"
 #include "tp/diag.h"
+#include "tp/file.h"
 #include "tp/keys.h"
 #include "tp/lint.h"
 #include "tp/timefmt.h"
@@ -97,35 +98,14 @@ static void log_line(void *arg, const char *msg)
 	say("%s", msg);
 }
 
-/* Write path atomically and durably. */
+/* STATE/NAME <- buf, atomically and durably (tp/file.h). */
 static int write_durable(const char *dir, const char *name, const void *buf, size_t len)
 {
-	char tmp[PATH_MAX + 16], dst[PATH_MAX + 16];
-	int fd, rc = 0;
+	char dst[PATH_MAX + 16];
 
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		rc = errno ? -errno : -EIO;
-	if (!rc && fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	if (!rc && rename(tmp, dst) != 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	return rc;
+	if (snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst))
+		return -ENAMETOOLONG;
+	return tp_file_write_durable(dst, buf, len, 0600, 0);
 }
 
 /* STATE/version: 0 and *v = 0 when there is none (a fresh or lost state
@@ -305,8 +285,8 @@ static void save_export(void *arg, const char *tp, const uint8_t *data, size_t l
 			const char *error)
 {
 	struct serve *sv = arg;
-	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
+	char dir[PATH_MAX], path[PATH_MAX];
+	int rc;
 
 	if (!data || strchr(tp, '/') || tp[0] == '.')
 		return;
@@ -316,22 +296,11 @@ static void save_export(void *arg, const char *tp, const uint8_t *data, size_t l
 		say("%s: %s", dir, strerror(errno));
 		return;
 	}
-	if (snprintf(path, sizeof(path), "%s/%s.json", dir, tp) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, tp) >= (int)sizeof(tmp))
+	if (snprintf(path, sizeof(path), "%s/%s.json", dir, tp) >= (int)sizeof(path))
 		return;
-	f = fopen(tmp, "w");
-	if (!f || fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		say("%s: %s", tmp, strerror(errno));
-		if (f)
-			fclose(f);
-		unlink(tmp);
-		return;
-	}
-	fclose(f);
-	if (rename(tmp, path) != 0) {
-		say("%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
+	rc = tp_file_write_durable(path, data, len, 0644, 0);
+	if (rc < 0)
+		say("%s: %s", path, strerror(-rc));
 	(void)error;
 }
 

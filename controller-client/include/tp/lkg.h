@@ -77,8 +77,4 @@ int tp_lkg_save(const char *dir, const uint8_t *buf, size_t len);
 /* *buf malloc'd. 0, -ENOENT (none saved), -EFBIG (above max), -errno. */
 int tp_lkg_load(const char *dir, size_t max, uint8_t **buf, size_t *len);
 
-/* Read any regular file (a bundle named in tpd.conf or given to `tpctl
- * apply`), same contract as tp_lkg_load. */
-int tp_lkg_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
-
 #endif /* TP_LKG_H */

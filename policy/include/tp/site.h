@@ -22,7 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TP_KEY_LEN	32 /* X25519 public key, bytes */
+#include "tp/keys.h" /* TP_KEY_LEN: an X25519 public key, bytes */
+
 #define TP_NAME_MAX	64 /* zone, TP and site names, bytes incl. NUL */
 #define TP_RULE_ID_NONE 0  /* "no rule": the default decision */
 #define TP_ZONE_NONE	UINT32_MAX

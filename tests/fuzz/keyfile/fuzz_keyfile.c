@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the key parser (tp/keyfile.h: every key file, and
+ * libFuzzer harness for the key parser (tp/keys.h: every key file, and
  * the controller_key of tpd.conf) and the rollback-floor file parser
  * (tp/lkg.h). Both read bytes from disk or configuration that the host
  * around the TP controls.
@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "tp/config.h"
-#include "tp/keyfile.h"
 #include "tp/keys.h"
 #include "tp/lkg.h"
 

@@ -258,7 +258,7 @@ static void test_key_file(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
 }
 
-/* The one rule of every secret key file (tp/keyfile.h), as tpd's identity
+/* The one rule of every secret key file (tp/keys.h), as tpd's identity
  * key meets it: each refusal, with the file and the problem named. */
 static void test_key_file_rule(void)
 {

@@ -92,7 +92,7 @@ static void pair(struct side s[2], const struct tp_tunnel_ops *ops)
 		uint8_t priv[32];
 
 		memset(priv, 0x60 + !i, 32);
-		tp_keys_public(pc.public_key, priv);
+		(void)tp_key_wg_public(priv, pc.public_key);
 		s[i].peer = tp_tunnel_peer_add(s[i].tun, &pc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s[i].peer);
 	}

@@ -216,7 +216,7 @@ static void test_workers_and_control(void)
 		uint8_t priv[32];
 
 		memset(priv, 0x40 + !i, 32);
-		tp_keys_public(pc.public_key, priv);
+		(void)tp_key_wg_public(priv, pc.public_key);
 		S[i].peer = tp_tunnel_peer_add(S[i].tun, &pc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(S[i].peer);
 	}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Key files and key generation (see tp/keys.h). */
+/* Keys, key files and key generation (see tp/keys.h). */
 #include "tp/keys.h"
 
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tp/crypto.h"
+
 void tp_key_to_base64(const uint8_t key[32], char buf[TP_KEY_B64_LEN + 1])
 {
 	sodium_bin2base64(buf, TP_KEY_B64_LEN + 1, key, 32, sodium_base64_VARIANT_ORIGINAL);
@@ -18,9 +20,13 @@ void tp_key_to_base64(const uint8_t key[32], char buf[TP_KEY_B64_LEN + 1])
 
 int tp_key_from_base64(const char *s, uint8_t key[32])
 {
+	uint8_t tmp[32];
 	const char *end;
 	size_t n, bin_len = 0;
+	int rc = -EINVAL;
 
+	if (!s)
+		return -EINVAL;
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
 	end = s + strlen(s);
@@ -29,11 +35,16 @@ int tp_key_from_base64(const char *s, uint8_t key[32])
 	n = (size_t)(end - s);
 	if (n != TP_KEY_B64_LEN)
 		return -EINVAL;
-	if (sodium_base642bin(key, 32, s, n, NULL, &bin_len, NULL,
+	/* decoded into tmp: key is written only on success */
+	if (sodium_base642bin(tmp, sizeof(tmp), s, n, NULL, &bin_len, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin_len != 32)
-		return -EINVAL;
-	return 0;
+		goto out;
+	memcpy(key, tmp, 32);
+	rc = 0;
+out:
+	sodium_memzero(tmp, sizeof(tmp));
+	return rc;
 }
 
 void tp_key_controller_expand(const uint8_t seed[32], uint8_t sk[64], uint8_t pk[32])
@@ -50,29 +61,25 @@ void tp_key_controller_generate(uint8_t seed[32], uint8_t pk[32])
 	sodium_memzero(sk, sizeof(sk));
 }
 
-static void clamp(uint8_t k[32])
-{
-	k[0] &= 248;
-	k[31] = (uint8_t)((k[31] & 127) | 64);
-}
-
 int tp_key_wg_public(const uint8_t priv[32], uint8_t pub[32])
 {
 	uint8_t k[32];
 	int rc;
 
 	memcpy(k, priv, 32);
-	clamp(k);
-	rc = crypto_scalarmult_base(pub, k) == 0 ? 0 : -EINVAL;
+	tp_crypto_clamp(k);
+	rc = tp_crypto_pubkey(pub, k) ? 0 : -EINVAL;
 	sodium_memzero(k, sizeof(k));
 	return rc;
 }
 
-int tp_key_wg_generate(uint8_t priv[32], uint8_t pub[32])
+int tp_key_wg_generate(uint8_t priv[32], uint8_t *pub)
 {
+	if (tp_crypto_init() < 0)
+		return -EIO;
 	randombytes_buf(priv, 32);
-	clamp(priv);
-	return tp_key_wg_public(priv, pub);
+	tp_crypto_clamp(priv);
+	return pub ? tp_key_wg_public(priv, pub) : 0;
 }
 
 int tp_key_write_file(const char *path, const uint8_t key[32], unsigned mode)
