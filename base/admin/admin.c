@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Admin socket server and client (see tp/admin.h for protocol and state). */
-#include "tp/admin.h"
+/* Admin socket server and client (see tp/base/admin.h for protocol and state). */
+#include "tp/base/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>

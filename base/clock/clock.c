@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "tp/clock.h"
+#include "tp/base/clock.h"
 
 #include <time.h>
 

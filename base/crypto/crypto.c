@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Thin wrappers over libb2 (BLAKE2s) and libsodium (X25519, AEADs) giving the
- * exact constructions WireGuard uses. See tp/crypto.h.
+ * exact constructions WireGuard uses. See tp/base/crypto.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include <blake2.h>
 #include <sodium.h>
 
-#include "tp/crypto.h"
+#include "tp/base/crypto.h"
 
 enum { HMAC_BLOCK_LEN = 64 };
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Whole-file read and the one durable write (see tp/file.h). */
-#include "tp/file.h"
+/* Whole-file read and the one durable write (see tp/base/file.h). */
+#include "tp/base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

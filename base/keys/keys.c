@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Keys, key files and key generation (see tp/keys.h). */
-#include "tp/keys.h"
+/* Keys, key files and key generation (see tp/base/keys.h). */
+#include "tp/base/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/crypto.h"
+#include "tp/base/crypto.h"
 
 void tp_key_to_base64(const uint8_t key[32], char buf[TP_KEY_B64_LEN + 1])
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Last-known-good persistence (tp/lkg.h). */
+/* Last-known-good persistence (tp/ctrl/lkg.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/file.h"
-#include "tp/lkg.h"
+#include "tp/base/file.h"
+#include "tp/ctrl/lkg.h"
 
-/* DIR/NAME <- buf (tp/file.h); without the directory fsync unless sync_dir. */
+/* DIR/NAME <- buf (tp/base/file.h); without the directory fsync unless sync_dir. */
 static int save_atomic(const char *dir, const char *name, const uint8_t *buf, size_t len,
 		       bool sync_dir)
 {

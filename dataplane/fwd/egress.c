@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The zone-port stage (tp/fwd.h): a packet from a host of a local zone to
+ * The zone-port stage (tp/dp/fwd.h): a packet from a host of a local zone to
  * another zone. Policy is checked here before anything is encrypted (the
  * receiving TP checks again and is authoritative).
  *
@@ -279,7 +279,7 @@ uint16_t fwd_stage_egress(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 
 			/* IPv4 without DF asks a router to fragment (RFC 791,
 			 * 1812); tpd does not (the remote TP drops fragments,
-			 * tp/pkt.h). Fragmentation-needed is the answer to DF
+			 * tp/dp/pkt.h). Fragmentation-needed is the answer to DF
 			 * only (RFC 792, 1191): sent here it would be a lie a
 			 * capture shows, and a sender that cleared DF ignores
 			 * it. Dropped under its own reason: the counter says

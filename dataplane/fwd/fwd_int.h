@@ -2,7 +2,7 @@
 /*
  * Internals of dataplane/fwd, shared by its files:
  *   fwd.c      creation, hooks, worker poll, rings, views
- *   policy.c   publication of a policy (tp/ctrl_apply.h decides), XDP maps
+ *   policy.c   publication of a policy (tp/ctrl/apply.h decides), XDP maps
  *   egress.c   the zone-port stage
  *   ingress.c  the transit-port stage
  *   xmit.c     headers (Ethernet, IPv4/IPv6, UDP), next-hop cache, ICMP too-big
@@ -39,18 +39,18 @@
 
 #include <rte_ring.h>
 
-/* tp/pkt.h (through tp/pipeline.h) before tp/flow.h: both name the TCP
+/* tp/dp/pkt.h (through tp/dp/pipeline.h) before tp/policy/flow.h: both name the TCP
  * flags, pkt.h as an enum that flow.h's macros would otherwise rewrite */
-#include "tp/pipeline.h"
+#include "tp/dp/pipeline.h"
 
 #include "policyrcu.h"
-#include "tp/bundle.h"
-#include "tp/engine.h"
-#include "tp/flow.h"
-#include "tp/flowlog.h"
-#include "tp/fwd.h"
-#include "tp/tunnel.h"
-#include "tp/xdp.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/flow.h"
+#include "tp/dp/flowlog.h"
+#include "tp/dp/fwd.h"
+#include "tp/dp/tunnel.h"
+#include "tp/dp/xdp.h"
 
 #define TOPO_SLOTS	 8
 #define NH_SLOTS	 256 /* next-hop cache entries (power of two) */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The transit-port stage (tp/fwd.h). The transit XDP program lets only UDP
+ * The transit-port stage (tp/dp/fwd.h). The transit XDP program lets only UDP
  * to the tunnel port through; this stage sends handshake messages (types
  * 1–3) to the control thread, decrypts type 4 in one burst, and then
  * judges every inner packet: its source zone must be hosted by the peer

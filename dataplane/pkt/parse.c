@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Packet parser (see tp/pkt.h for what is accepted and why). A cursor walks
+ * Packet parser (see tp/dp/pkt.h for what is accepted and why). A cursor walks
  * the buffer; every read is checked against the end first, so the parser
  * never reads past len whatever the bytes say.
  */
-#include "tp/pkt.h"
+#include "tp/dp/pkt.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Grace periods for published policies: DPDK's rte_rcu_qsbr behind the
- * engine slot's retire callback (tp/engine.h).
+ * engine slot's retire callback (tp/policy/engine.h).
  *
  * Roles:
  *  - the control thread owns the tp_policyrcu and the slot: it publishes
@@ -22,7 +22,7 @@
 
 #include <rte_rcu_qsbr.h>
 
-#include "tp/engine.h"
+#include "tp/policy/engine.h"
 
 #define TP_POLICYRCU_PENDING_MAX 16 /* retired engines awaiting their grace period */
 

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * The DPDK runtime (see tp/runtime.h for the life cycle and who owns what).
+ * The DPDK runtime (see tp/dp/runtime.h for the life cycle and who owns what).
  *
  * Workers: each runs worker_main() on its lcore until rt->stop is set. One
  * iteration polls rx queue `queue` of the zone port, then of the transit
  * port; each non-empty burst runs the stage list of its port, the
  * survivors are sent out of the other port, and the burst's drops are
  * counted and freed in one place (tp_pipeline_flush). Between iterations
- * the idle back-off (tp/idle.h) decides whether to sleep.
+ * the idle back-off (tp/dp/idle.h) decides whether to sleep.
  */
-#include "tp/runtime.h"
+#include "tp/dp/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,8 +33,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "tp/idle.h"
-#include "tp/pipeline.h"
+#include "tp/dp/idle.h"
+#include "tp/dp/pipeline.h"
 
 /* The stages each port's bursts go through. The zone, flow, policy and
  * tunnel stages replace tp_stage_no_policy as they are wired in. */

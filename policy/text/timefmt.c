@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* RFC 3339 UTC timestamps (see tp/timefmt.h). */
-#include "tp/timefmt.h"
+/* RFC 3339 UTC timestamps (see tp/policy/timefmt.h). */
+#include "tp/policy/timefmt.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/diag.h"
-#include "tp/file.h"
-#include "tp/keys.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/base/file.h"
+#include "tp/base/keys.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 #define DEFAULT_VALIDITY (30 * 86400) /* a month: long enough for island mode */

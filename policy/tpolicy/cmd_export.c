@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tpolicy export: the export every TP of a policy should produce (the
- * intent, tp/export.h), one file per TP in a folder, plus a copy of the
+ * intent, tp/policy/export.h), one file per TP in a folder, plus a copy of the
  * bundle so that `tpolicy verify DIR --pub KEY` can check its signature.
  * With --format ietf-acl: the stateless part as RFC 8519 JSON instead.
  */
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "tp/acl.h"
-#include "tp/export.h"
-#include "tp/file.h"
+#include "tp/policy/acl.h"
+#include "tp/policy/export.h"
+#include "tp/base/file.h"
 #include "tpolicy.h"
 
 static int write_bytes(const char *path, const uint8_t *b, size_t n)

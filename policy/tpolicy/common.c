@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "tp/diag.h"
-#include "tp/engine.h"
-#include "tp/file.h"
-#include "tp/flowspec.h"
-#include "tp/keys.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/engine.h"
+#include "tp/base/file.h"
+#include "tp/policy/flowspec.h"
+#include "tp/base/keys.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 void tpolicy_err(const char *fmt, ...)

@@ -2,12 +2,12 @@
 /*
  * tpolicy serve: the reference controller (controller-client/README.md).
  *
- * One thread, one poll() loop over: the channel server (tp/ctrl_server.h),
+ * One thread, one poll() loop over: the channel server (tp/ctrl/server.h),
  * an inotify watch on the site file's directory (editors replace files by
  * rename, so the directory is watched, not the file), a signalfd (SIGHUP:
  * recompile; SIGUSR1: ask every connected TP for its verification export,
  * written to STATE/exports/<tp>.json as it arrives, a folder `tpolicy
- * verify` reads; SIGINT/SIGTERM: stop) and the status socket (tp/admin.h,
+ * verify` reads; SIGINT/SIGTERM: stop) and the status socket (tp/base/admin.h,
  * JSON lines, STATE/serve.sock) that `tpolicy status` asks.
  *
  * Versions only grow, across restarts too: the last version issued is kept
@@ -15,7 +15,7 @@
  * a bundle of that version leaves the process. The highest version ever
  * issued is VERSION_LAST (2^64-2; 2^64-1 is never valid): the check comes
  * before anything is written. The counter moves past its own value only
- * on proof: a bundle this key signed, sent back by a TP (tp/ctrl_server.h),
+ * on proof: a bundle this key signed, sent back by a TP (tp/ctrl/server.h),
  * never on a version a TP merely reports. Every compile, on start, on
  * SIGHUP, on a change of the site file (debounced) and when half the
  * validity has passed, issues the next version. A site that fails lint is
@@ -39,15 +39,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/admin.h"
-#include "tp/ctrl_noise.h"
-#include "tp/ctrl_server.h"
-#include "tp/diag.h"
-#include "tp/file.h"
-#include "tp/keys.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/base/admin.h"
+#include "tp/ctrl/noise.h"
+#include "tp/ctrl/server.h"
+#include "tp/policy/diag.h"
+#include "tp/base/file.h"
+#include "tp/base/keys.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 #define DEFAULT_STATE	 "/var/lib/tableau/controller"
@@ -98,7 +98,7 @@ static void log_line(void *arg, const char *msg)
 	say("%s", msg);
 }
 
-/* STATE/NAME <- buf, atomically and durably (tp/file.h). */
+/* STATE/NAME <- buf, atomically and durably (tp/base/file.h). */
 static int write_durable(const char *dir, const char *name, const void *buf, size_t len)
 {
 	char dst[PATH_MAX + 16];

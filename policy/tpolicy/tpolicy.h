@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp/bundle.h"
-#include "tp/site.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/site.h"
 
 #define TPOLICY_OK	0
 #define TPOLICY_REFUSED 1

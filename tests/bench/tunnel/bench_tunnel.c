@@ -19,8 +19,8 @@
 
 #include "device.h"
 #include "messages.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 enum { BURST = 32, NPKT = 2048, BUF = 1600, MAX_ROUNDS = 64 };
 

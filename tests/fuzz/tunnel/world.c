@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 #include "world.h"
 
 struct side {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 enum { PAYLOAD_LEN = 56, ICMP_ID = 0x7470, BUF_LEN = 2048 };
 

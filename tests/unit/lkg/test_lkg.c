@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/file.h"
-#include "tp/lkg.h"
+#include "tp/base/file.h"
+#include "tp/ctrl/lkg.h"
 
 #include "../../lib/tl_cunit.h"
 

@@ -7,7 +7,7 @@
 
 #include "device.h"
 #include "harness.h"
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 uint64_t sim_now_ns = 1000000000ULL;
 int64_t sim_wall_step_ns;

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 
 #include "device.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 struct side {
 	const char *name;

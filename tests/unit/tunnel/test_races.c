@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Races between workers and the control thread that the thread model of
- * tp/tunnel.h rules out, each forced to happen often:
+ * tp/dp/tunnel.h rules out, each forced to happen often:
  *  - two workers decrypting the same ciphertexts in lockstep: each message
  *    is accepted exactly once (the per-keypair replay lock);
  *  - a worker encrypting while the control thread, holding an unconfirmed
@@ -19,8 +19,8 @@
 
 #include "device.h"
 #include "keypair.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 #include "../../lib/tl_cunit.h"
 

@@ -19,7 +19,7 @@
 #include "ratelimiter.h"
 #include "harness.h"
 #include "messages.h"
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 #include "../../lib/tl_cunit.h"
 
