@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tp/policy/engine.h"
 #include "tp/policy/eval.h"
 #include "tp/policy/flowspec.h"
 #include "tp/policy/timefmt.h"
@@ -765,4 +766,13 @@ bool tp_lint_site(const struct tp_site *s, const struct tp_site_locs *locs,
 	tp_lint_result_free(&res);
 	tp_diag_sort(d);
 	return d->n_errors == before;
+}
+
+int tp_lint_compile_engine(const struct tp_site *site, int64_t now, char *err, size_t errlen)
+{
+	struct tp_engine *e = NULL;
+	int rc = tp_engine_compile(site, now, &e, err, errlen);
+
+	tp_engine_free(e);
+	return rc;
 }

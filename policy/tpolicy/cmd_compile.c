@@ -39,7 +39,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct tp_lint_opts lo = {.compile = tpolicy_compile_check};
+	struct tp_lint_opts lo = {.compile = tp_lint_compile_engine};
 	struct tp_bundle_info info = {0};
 	struct tp_site_locs *locs = NULL;
 	struct tp_site *site = NULL;
@@ -70,7 +70,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (!tpolicy_parse_duration(optarg, &valid_for)) {
+			if (!tp_time_parse_duration(optarg, &valid_for)) {
 				tpolicy_err("bad --valid-for '%s': e.g. 30d, 12h, 3600s", optarg);
 				return TPOLICY_USAGE;
 			}

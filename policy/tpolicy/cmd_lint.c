@@ -80,7 +80,7 @@ int tpolicy_cmd_lint(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct tp_lint_opts lo = {.now = (int64_t)time(NULL), .compile = tpolicy_compile_check};
+	struct tp_lint_opts lo = {.now = (int64_t)time(NULL), .compile = tp_lint_compile_engine};
 	struct tp_site_locs *locs = NULL;
 	struct tp_lint_result res;
 	struct tp_site *site;

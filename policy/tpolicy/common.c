@@ -37,41 +37,6 @@ bool tpolicy_parse_time(const char *s, int64_t *out)
 	return tp_time_parse(s, out);
 }
 
-bool tpolicy_parse_duration(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-	int64_t mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return false;
-	if (*end) {
-		if (end[1])
-			return false;
-		switch (*end) {
-		case 's':
-			break;
-		case 'm':
-			mul = 60;
-			break;
-		case 'h':
-			mul = 3600;
-			break;
-		case 'd':
-			mul = 86400;
-			break;
-		default:
-			return false;
-		}
-	}
-	if (v > INT64_MAX / mul / 4)
-		return false;
-	*out = v * mul;
-	return true;
-}
-
 bool tpolicy_is_yaml(const char *path)
 {
 	size_t n = strlen(path);
@@ -107,15 +72,6 @@ int tpolicy_controller_pub(const char *pub_path, const char *key_path, uint8_t p
 	memset(seed, 0, sizeof(seed));
 	memset(sk, 0, sizeof(sk));
 	return TPOLICY_OK;
-}
-
-int tpolicy_compile_check(const struct tp_site *site, int64_t now, char *err, size_t errlen)
-{
-	struct tp_engine *e = NULL;
-	int rc = tp_engine_compile(site, now, &e, err, errlen);
-
-	tp_engine_free(e);
-	return rc;
 }
 
 int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_site **site,

@@ -138,7 +138,7 @@ static int read_version(const char *state, uint64_t *v)
 /* Lint, version, persist the version, sign, publish. */
 static int compile_and_publish(struct serve *sv, const char *why)
 {
-	struct tp_lint_opts lo = {.compile = tpolicy_compile_check};
+	struct tp_lint_opts lo = {.compile = tp_lint_compile_engine};
 	struct tp_bundle_info info = {0};
 	struct tp_ctrl_server_tp_spec *spec = NULL;
 	struct tp_site_locs *locs = NULL;
@@ -517,7 +517,7 @@ int tpolicy_cmd_serve(int argc, char **argv)
 			socket_path = optarg;
 			break;
 		case 'f':
-			if (!tpolicy_parse_duration(optarg, &sv.valid_for) || sv.valid_for < 60) {
+			if (!tp_time_parse_duration(optarg, &sv.valid_for) || sv.valid_for < 60) {
 				tpolicy_err("bad --valid-for '%s': e.g. 30d, 12h (at least 60s)",
 					    optarg);
 				return TPOLICY_USAGE;

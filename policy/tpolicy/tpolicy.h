@@ -52,9 +52,6 @@ void tpolicy_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "now" (the wall clock) or an RFC 3339 UTC timestamp. */
 bool tpolicy_parse_time(const char *s, int64_t *out);
 
-/* "30d", "12h", "90m", "3600s" or plain seconds. */
-bool tpolicy_parse_duration(const char *s, int64_t *out);
-
 /* Is path a YAML policy (by extension .yaml/.yml) rather than a bundle? */
 bool tpolicy_is_yaml(const char *path);
 
@@ -73,9 +70,6 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
  * read (and required) only when the path is a bundle. */
 int tpolicy_load_keyed(const char *path, const char *pub_path, const char *key_path, int64_t now,
 		       struct tp_site **site, struct tp_bundle_info *info);
-
-/* Compile hook for lint: tp_engine_compile() and discard. */
-int tpolicy_compile_check(const struct tp_site *site, int64_t now, char *err, size_t errlen);
 
 /* Human-readable conduit match ("tcp dst 502,1000-2000 src any"). */
 const char *tpolicy_rule_match(const struct tp_rule *r, char *buf, size_t len);

@@ -39,6 +39,10 @@
 typedef int (*tp_lint_compile_fn)(const struct tp_site *site, int64_t now, char *err,
 				  size_t errlen);
 
+/* The compile hook of the real compiler: tp_engine_compile(), result
+ * discarded. */
+int tp_lint_compile_engine(const struct tp_site *site, int64_t now, char *err, size_t errlen);
+
 struct tp_lint_opts {
 	int64_t now;		    /* "now" for expiry and assertions without `at` */
 	tp_lint_compile_fn compile; /* NULL: no compile check */
