@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tpolicy: the operator's policy tool. Each subcommand lives in its own
- * cmd_<name>.c and is listed in main.c's table; later subcommands (serve,
- * status, export, verify, diff) slot in the same way.
+ * cmd_<name>.c and is listed in main.c's table, except `serve`: the
+ * reference controller is controller code (controller-client/serve/), a
+ * program of its own, tpolicy-serve, which the table execs.
  *
  * Exit status, for every subcommand: 0 success, 1 the policy or bundle was
  * refused (lint errors, bad signature, ...), 2 usage or I/O error.
@@ -23,9 +24,12 @@
 
 struct tpolicy_cmd {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	int (*run)(int argc, char **argv); /* NULL: program runs it */
 	const char *summary;
 	const char *usage;
+	/* A command that is a program of its own, git-style: tpolicy execs it
+	 * with the command's arguments (main.c). */
+	const char *program;
 };
 
 int tpolicy_cmd_keygen(int argc, char **argv);
@@ -36,7 +40,6 @@ int tpolicy_cmd_check(int argc, char **argv);
 int tpolicy_cmd_export(int argc, char **argv);
 int tpolicy_cmd_verify(int argc, char **argv);
 int tpolicy_cmd_diff(int argc, char **argv);
-int tpolicy_cmd_serve(int argc, char **argv);  /* serve.c: reference controller */
 int tpolicy_cmd_status(int argc, char **argv); /* status.c: ask a running serve */
 
 /* Print "tpolicy NAME: usage..." for the named command to stderr and return

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * tpolicy serve: the reference controller (controller-client/README.md).
+ * tpolicy-serve: the reference controller (controller-client/README.md),
+ * which operators run as `tpolicy serve` (tpolicy's command table execs this
+ * program: the controller daemon is controller code, and the policy tools
+ * are below the controller in the dependency graph, README.md "Layout").
+ * Messages, usage and exit status are tpolicy's: 0 ok, 1 refused (the site
+ * does not lint or compile at start), 2 usage or I/O error.
  *
  * One thread, one poll() loop over: the channel server (tp/ctrl/server.h),
  * an inotify watch on the site file's directory (editors replace files by
@@ -40,21 +45,29 @@
 #include <unistd.h>
 
 #include "tp/base/admin.h"
-#include "tp/ctrl/noise.h"
-#include "tp/ctrl/server.h"
-#include "tp/policy/diag.h"
 #include "tp/base/file.h"
 #include "tp/base/keys.h"
+#include "tp/ctrl/noise.h"
+#include "tp/ctrl/server.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/diag.h"
 #include "tp/policy/lint.h"
 #include "tp/policy/timefmt.h"
 #include "tp/policy/yaml.h"
-#include "tpolicy.h"
 
 #define DEFAULT_STATE	 "/var/lib/tableau/controller"
 #define DEFAULT_VALIDITY (30 * 86400)
 #define DEBOUNCE_MS	 200
 #define POLL_MAX	 (1 + 256 + TP_ADMIN_CLIENTS_MAX + 2)
 #define VERSION_LAST	 (UINT64_MAX - 1)
+
+#define EXIT_OK	     0
+#define EXIT_REFUSED 1
+#define EXIT_USAGE   2
+#define USAGE                                                                                \
+	"serve --site SITE.yaml --key KEY --listen ADDR:PORT [--state DIR] [--socket PATH] " \
+	"[--valid-for DURATION]"
+#define SUMMARY "reference controller: compile, sign, push to every TP"
 
 struct serve {
 	const char *site_path;
@@ -91,6 +104,28 @@ static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* A refusal before the loop runs: one line, as every tpolicy command says it. */
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("tpolicy: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* On stderr: a usage error (exit 2); on stdout: --help (exit 0). */
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: tpolicy %s\n", USAGE);
+	if (f == stdout)
+		printf("\n%s.\n", SUMMARY);
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
 static void log_line(void *arg, const char *msg)
@@ -320,34 +355,34 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 	 * names the file and the rule broken (mode, owner, form) */
 	rc = tp_key_load(key_path, seed, true, err, sizeof(err));
 	if (rc < 0) {
-		tpolicy_err("%s", err);
-		return TPOLICY_USAGE;
+		complain("%s", err);
+		return EXIT_USAGE;
 	}
 	tp_key_controller_expand(seed, sv->sk, sv->pk);
 	memcpy(cfg.bundle_pk, sv->pk, sizeof(cfg.bundle_pk));
 	snprintf(cfg.listen, sizeof(cfg.listen), "%s", listen);
 	if (!tp_ctrl_noise_priv_from_ed25519(cfg.static_priv, seed)) {
 		sodium_memzero(seed, sizeof(seed));
-		tpolicy_err("%s: unusable key", key_path);
-		return TPOLICY_USAGE;
+		complain("%s: unusable key", key_path);
+		return EXIT_USAGE;
 	}
 	sodium_memzero(seed, sizeof(seed));
 	if (mkdir(sv->state, 0700) != 0 && errno != EEXIST) {
-		tpolicy_err("%s: %s", sv->state, strerror(errno));
-		return TPOLICY_USAGE;
+		complain("%s: %s", sv->state, strerror(errno));
+		return EXIT_USAGE;
 	}
 	sv->srv = tp_ctrl_server_new(&cfg, err, sizeof(err));
 	sodium_memzero(cfg.static_priv, sizeof(cfg.static_priv));
 	if (!sv->srv) {
-		tpolicy_err("%s", err);
-		return TPOLICY_USAGE;
+		complain("%s", err);
+		return EXIT_USAGE;
 	}
 	snprintf(sock, sizeof(sock), "%s/serve.sock", sv->state);
 	sv->admin = tp_admin_create(socket_path ? socket_path : sock, admin_cmds, 1, sv, err,
 				    sizeof(err));
 	if (!sv->admin) {
-		tpolicy_err("status socket: %s", err);
-		return TPOLICY_USAGE;
+		complain("status socket: %s", err);
+		return EXIT_USAGE;
 	}
 	snprintf(tmp, sizeof(tmp), "%s", sv->site_path);
 	snprintf(sv->site_dir, sizeof(sv->site_dir), "%s", dirname(tmp));
@@ -368,14 +403,14 @@ static int setup(struct serve *sv, const char *listen, const char *key_path,
 	sv->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	rc = read_version(sv->state, &sv->version);
 	if (rc < 0) {
-		tpolicy_err("%s/version: %s", sv->state,
-			    rc == -EINVAL ? "not a version number (0 to 18446744073709551614): "
-					    "fix it, or remove it to continue from the TPs' "
-					    "proven versions"
-					  : strerror(-rc));
-		return TPOLICY_USAGE;
+		complain("%s/version: %s", sv->state,
+			 rc == -EINVAL ? "not a version number (0 to 18446744073709551614): "
+					 "fix it, or remove it to continue from the TPs' "
+					 "proven versions"
+				       : strerror(-rc));
+		return EXIT_USAGE;
 	}
-	return TPOLICY_OK;
+	return EXIT_OK;
 }
 
 /*
@@ -455,7 +490,7 @@ static int loop(struct serve *sv)
 		na = tp_admin_pollfds(sv->admin, pfd + base + ns, TP_ADMIN_CLIENTS_MAX + 1);
 		if (poll(pfd, base + ns + na, timeout) < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
-			return TPOLICY_USAGE;
+			return EXIT_USAGE;
 		}
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -471,7 +506,7 @@ static int loop(struct serve *sv)
 					continue;
 				}
 				say("signal %u: stopping", si.ssi_signo);
-				return TPOLICY_OK;
+				return EXIT_OK;
 			}
 		}
 		if ((pfd[1].revents & POLLIN) && site_touched(sv))
@@ -482,7 +517,7 @@ static int loop(struct serve *sv)
 	}
 }
 
-int tpolicy_cmd_serve(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"site", required_argument, NULL, 's'},
@@ -518,26 +553,28 @@ int tpolicy_cmd_serve(int argc, char **argv)
 			break;
 		case 'f':
 			if (!tp_time_parse_duration(optarg, &sv.valid_for) || sv.valid_for < 60) {
-				tpolicy_err("bad --valid-for '%s': e.g. 30d, 12h (at least 60s)",
-					    optarg);
-				return TPOLICY_USAGE;
+				complain("bad --valid-for '%s': e.g. 30d, 12h (at least 60s)",
+					 optarg);
+				return EXIT_USAGE;
 			}
 			break;
+		case 'h':
+			return usage(stdout);
 		default:
-			return tpolicy_usage("serve");
+			return usage(stderr);
 		}
 	}
 	if (optind != argc || !sv.site_path || !key || !listen)
-		return tpolicy_usage("serve");
+		return usage(stderr);
 	if (sodium_init() < 0)
-		return TPOLICY_USAGE;
+		return EXIT_USAGE;
 	rc = setup(&sv, listen, key, socket_path);
-	if (rc != TPOLICY_OK)
+	if (rc != EXIT_OK)
 		goto out;
 	say("listening on %s (port %u), state in %s, last version %" PRIu64, listen,
 	    tp_ctrl_server_port(sv.srv), sv.state, sv.version);
 	if (compile_and_publish(&sv, "start") < 0) {
-		rc = TPOLICY_REFUSED;
+		rc = EXIT_REFUSED;
 		goto out;
 	}
 	rc = loop(&sv);
