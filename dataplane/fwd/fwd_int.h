@@ -43,7 +43,7 @@
  * flags, pkt.h as an enum that flow.h's macros would otherwise rewrite */
 #include "tp/dp/pipeline.h"
 
-#include "policyrcu.h"
+#include "tp/dp/policyrcu.h"
 #include "tp/policy/bundle.h"
 #include "tp/policy/engine.h"
 #include "tp/policy/flow.h"

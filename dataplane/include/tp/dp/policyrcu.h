@@ -17,8 +17,8 @@
  * quiescent state after the swap. Needs no EAL: rte_rcu_qsbr is plain
  * shared memory and atomics.
  */
-#ifndef TP_POLICYRCU_H
-#define TP_POLICYRCU_H
+#ifndef TP_DP_POLICYRCU_H
+#define TP_DP_POLICYRCU_H
 
 #include <rte_rcu_qsbr.h>
 
@@ -69,4 +69,4 @@ static inline void tp_policyrcu_online(struct tp_policyrcu *r, unsigned worker)
 	rte_rcu_qsbr_thread_online(r->qsbr, worker);
 }
 
-#endif /* TP_POLICYRCU_H */
+#endif /* TP_DP_POLICYRCU_H */
