@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Noise_IK_25519_ChaChaPoly_BLAKE2s for the controller channel, built only
- * from the tunnel's primitives (tp/base/crypto.h: libsodium and libb2).
+ * from the primitives it shares with the WireGuard engine (tp/base/crypto.h:
+ * libsodium and libb2), without linking the engine.
  *
  *     <- s
  *     ...
