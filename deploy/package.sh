@@ -6,10 +6,11 @@
 #   tableau-tpd    tpd, tpctl (/usr/sbin), the XDP programs (/usr/lib/tableau),
 #                  tpd@.service, /etc/tableau/tpd.conf (conffile), man pages,
 #                  /var/lib/tableau (0700); its postinst makes /etc/tableau/tpd.key (0600)
-#   tableau-tools  tpolicy (/usr/bin), tableau-controller.service, man page
+#   tableau-tools  tpolicy (/usr/bin), tpolicy-serve (/usr/lib/tableau: `tpolicy serve`
+#                  execs it), tableau-controller.service, man page
 #
 # Packs the binaries of the build tree DIR (default build/, built here if
-# tpd, tpctl, tpolicy or the BPF objects are missing) with debhelper from
+# tpd, tpctl, tpolicy, tpolicy-serve or the BPF objects are missing) with debhelper from
 # deploy/debian/, then runs lintian: exit 1 on any lintian error. The .deb
 # files land in OUT (default DIR/packages). VERSION defaults to the
 # project's version (CMakeLists.txt) with Debian revision 1.
@@ -37,12 +38,12 @@ if [ -z "$VERSION" ]; then
 fi
 say() { echo "package: $*"; }
 
-need=("$BUILD/tpd" "$BUILD/tpctl" "$BUILD/tpolicy" "$BUILD/bpf/zone.bpf.o" "$BUILD/bpf/transit.bpf.o")
+need=("$BUILD/tpd" "$BUILD/tpctl" "$BUILD/tpolicy" "$BUILD/tpolicy-serve" "$BUILD/bpf/zone.bpf.o" "$BUILD/bpf/transit.bpf.o")
 for f in "${need[@]}"; do
 	if [ ! -e "$f" ]; then
-		say "building tpd, tpctl, tpolicy and the XDP programs in $BUILD"
+		say "building tpd, tpctl, tpolicy, tpolicy-serve and the XDP programs in $BUILD"
 		cmake -S "$TOP" -B "$BUILD" >/dev/null
-		cmake --build "$BUILD" -j "$(nproc)" --target tpd tpctl tpolicy tp_bpf_objs >/dev/null
+		cmake --build "$BUILD" -j "$(nproc)" --target tpd tpctl tpolicy tpolicy-serve tp_bpf_objs >/dev/null
 		break
 	fi
 done

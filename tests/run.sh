@@ -15,7 +15,8 @@
 #                                  helpers under the sanitizers; a report
 #                                  fails the test), then ctest -L fuzz
 #   4. arm64: tests/arm64.sh cross-builds and runs ctest -L unit under qemu-user
-#   5. static checks: cppcheck, clang-format conformance
+#   5. static checks: the dependency graph between the top folders
+#      (deploy/check.sh --deps), cppcheck, clang-format conformance
 # Benchmarks (label bench) never run here; see BENCHMARKS.md.
 set -uo pipefail
 
@@ -125,7 +126,7 @@ if [ "$QUICK" -eq 0 ]; then
 fi
 
 stage "static checks"
-for c in cppcheck format; do
+for c in deps cppcheck format; do
 	if deploy/check.sh --$c build; then
 		PASSED=$((PASSED + 1))
 	else

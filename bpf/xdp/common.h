@@ -11,7 +11,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "parse.h"
-#include "tp/xdp_shared.h"
+#include "tp/bpf/xdp_shared.h"
 
 /* AF_XDP sockets by rx queue index; filled by the net_af_xdp PMD. */
 struct {

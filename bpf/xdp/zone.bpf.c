@@ -21,7 +21,7 @@
  * host's forwarding settings (DESIGN.md §2.7).
  *
  * Zones, pairs and local addresses are read under one generation per packet
- * (see tp/xdp_shared.h). The port-level policy itself (rules, flows) is the
+ * (see tp/bpf/xdp_shared.h). The port-level policy itself (rules, flows) is the
  * dataplane's: this program only removes what no rule could allow.
  */
 #include "parse.h"

@@ -9,7 +9,7 @@
  *                 --controller-key controller.pub --state DIR
  *                 [--failure-mode fail-closed|fail-static] [--socket PATH]
  *
- * Status socket (tp/admin.h JSON lines, default STATE/agent.sock):
+ * Status socket (tp/base/admin.h JSON lines, default STATE/agent.sock):
  *   {"cmd":"status"} -> name, policy_version, policy_state, reason, source,
  *                       controller {state, sessions, acks, nacks, last_error}
  *   {"cmd":"decide","flow":"tcp 10.1.0.5:40000 -> 10.2.0.7:502"}
@@ -32,13 +32,13 @@
 
 #include <jansson.h>
 
-#include "tp/admin.h"
-#include "tp/ctrl_apply.h"
-#include "tp/ctrl_client.h"
-#include "tp/engine.h"
-#include "tp/eval.h"
-#include "tp/flowspec.h"
-#include "tp/keys.h"
+#include "tp/base/admin.h"
+#include "tp/ctrl/apply.h"
+#include "tp/ctrl/client.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/flowspec.h"
+#include "tp/base/keys.h"
 
 struct agent {
 	char name[64];
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return 2;
-	/* the same reader and rule as tpd's identity key (tp/keys.h) */
+	/* the same reader and rule as tpd's identity key (tp/base/keys.h) */
 	if (tp_key_load(key, cfg.static_priv, true, kerr, sizeof(kerr)) != 0 ||
 	    tp_key_load(ckey, cfg.controller_pk, false, kerr, sizeof(kerr)) != 0) {
 		fprintf(stderr, "tp-ctrl-agent: %s\n", kerr);

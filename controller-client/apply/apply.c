@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The running policy and its transitions (tp/ctrl_apply.h). */
+/* The running policy and its transitions (tp/ctrl/apply.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +8,10 @@
 #include <sodium.h>
 
 #include "controller.pb-c.h"
-#include "tp/ctrl_apply.h"
-#include "tp/engine.h"
-#include "tp/lkg.h"
-#include "tp/site.h"
+#include "tp/ctrl/apply.h"
+#include "tp/policy/engine.h"
+#include "tp/ctrl/lkg.h"
+#include "tp/policy/site.h"
 
 /* NackReason values 1..8 are the bundle statuses in order (controller.proto). */
 _Static_assert((int)TP_BUNDLE_UNCOMPILABLE == (int)TABLEAU__V1__NACK_REASON__NACK_UNCOMPILABLE,
@@ -220,7 +220,7 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 	acc.running_version = floor_for(a, hash);
 	/* The bundle that ran when the floor was staged, left by an LKG write
 	 * that failed or a crash before its rename: below the floor, yet the
-	 * policy this TP last enforced, not a rollback (tp/lkg.h). */
+	 * policy this TP last enforced, not a rollback (tp/ctrl/lkg.h). */
 	if (!sodium_is_zero(a->floor.prev, TP_LKG_HASH_LEN) &&
 	    sodium_memcmp(hash, a->floor.prev, TP_LKG_HASH_LEN) == 0)
 		acc.running_version = 0;

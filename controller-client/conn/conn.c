@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* A controller-channel connection (tp/ctrl_conn.h). */
+/* A controller-channel connection (tp/ctrl/conn.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_conn.h"
-#include "tp/ctrl_msg.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/conn.h"
+#include "tp/ctrl/msg.h"
 
 void tp_ctrl_conn_init(struct tp_ctrl_conn *c, int fd, size_t rx_max, size_t tx_limit)
 {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Policy state machine (tp/failmode.h). */
+/* Policy state machine (tp/ctrl/failmode.h). */
 #include <stdio.h>
 #include <string.h>
 
-#include "tp/failmode.h"
+#include "tp/ctrl/failmode.h"
 
 const char *tp_failmode_state_name(enum tp_failmode_state st)
 {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Incremental frame reader (tp/ctrl_frame.h). */
+/* Incremental frame reader (tp/ctrl/frame.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/ctrl_frame.h"
+#include "tp/ctrl/frame.h"
 
 #define KEEP_BUF_MAX (64u << 10)
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Envelope encode and bounded decode (tp/ctrl_msg.h). */
+/* Envelope encode and bounded decode (tp/ctrl/msg.h). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/ctrl_msg.h"
+#include "tp/ctrl/msg.h"
 
 /* protobuf-c turns a few bytes of a repeated field into a struct and a
  * pointer; 16 bytes of heap per input byte covers every message here. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Noise_IK over tp/crypto.h (see tp/ctrl_noise.h). The symmetric state is
+ * Noise_IK over tp/base/crypto.h (see tp/ctrl/noise.h). The symmetric state is
  * (h, ck, k, n); in IK every cipher key is used for exactly one
  * EncryptAndHash before the next MixKey replaces it, so n is always 0 here
  * and is not stored.
@@ -9,9 +9,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_noise.h"
-#include "tp/keys.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/noise.h"
+#include "tp/base/keys.h"
 
 static void encrypt_and_hash(uint8_t h[32], const uint8_t k[32], const void *pt, size_t len,
 			     uint8_t *out)
@@ -57,7 +57,7 @@ static bool make_ephemeral(struct tp_ctrl_noise *hs, const uint8_t *e_priv)
 {
 	if (e_priv)
 		memcpy(hs->e_priv, e_priv, 32);
-	else if (tp_keys_generate(hs->e_priv) != 0)
+	else if (tp_key_wg_generate(hs->e_priv, NULL) != 0)
 		return false;
 	return tp_crypto_pubkey(hs->e_pub, hs->e_priv);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Controller side of the channel (tp/ctrl_server.h).
+ * Controller side of the channel (tp/ctrl/server.h).
  *
  * State: the listening socket; conns[0..n_conns) in accept order (each
  * with its phase, deadlines, source address, the Feature bits its message
@@ -23,11 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/bundle.h"
-#include "tp/crypto.h"
-#include "tp/ctrl_conn.h"
-#include "tp/ctrl_msg.h"
-#include "tp/ctrl_server.h"
+#include "tp/policy/bundle.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/conn.h"
+#include "tp/ctrl/msg.h"
+#include "tp/ctrl/server.h"
 
 #define MS	     1000000ull
 #define ACCEPT_BURST 16

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Capped exponential backoff with jitter (tp/ctrl_backoff.h). */
+/* Capped exponential backoff with jitter (tp/ctrl/backoff.h). */
 #include <sodium.h>
 
-#include "tp/ctrl_backoff.h"
+#include "tp/ctrl/backoff.h"
 
 void tp_ctrl_backoff_init(struct tp_ctrl_backoff *b, uint64_t base_ns, uint64_t cap_ns,
 			  uint32_t (*random)(void *arg), void *random_arg)

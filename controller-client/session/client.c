@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Controller client state machine (tp/ctrl_client.h).
+ * Controller client state machine (tp/ctrl/client.h).
  *
  * State, besides the enum: the connection (fd, buffers, keys) and the
  * handshake, both empty in IDLE; the backoff counter; and five deadlines
@@ -18,11 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_backoff.h"
-#include "tp/ctrl_client.h"
-#include "tp/ctrl_conn.h"
-#include "tp/ctrl_msg.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/backoff.h"
+#include "tp/ctrl/client.h"
+#include "tp/ctrl/conn.h"
+#include "tp/ctrl/msg.h"
 
 #define MS 1000000ull
 

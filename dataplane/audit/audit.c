@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The audit trail (tp/audit.h): RFC 5424 framing, the sinks and the
+ * The audit trail (tp/dp/audit.h): RFC 5424 framing, the sinks and the
  * handshake-failure rate limit.
  *
  * State (control thread only): the sink's fd (-1 when the syslog socket is
@@ -10,7 +10,7 @@
  * interval, the lines it had in it and the lines suppressed since its last
  * line.
  */
-#include "tp/audit.h"
+#include "tp/dp/audit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * pass over the lines; after it, cross-key checks run (required keys for
  * the mode, cores distinct). The first error wins and names its line.
  */
-#include "tp/config.h"
+#include "tp/dp/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "tp/keyfile.h"
+#include "tp/base/keys.h"
 
 enum key_type {
 	KT_STR,	  /* string into a char[] field */
@@ -158,7 +158,7 @@ const char *tp_config_failure_mode_name(enum tp_config_failure_mode mode)
 
 bool tp_config_key_decode(const char *b64, uint8_t key[TP_CONFIG_KEY_LEN])
 {
-	/* the one key parser (tp/keyfile.h): canonical base64, nothing around */
+	/* the one key parser (tp/base/keys.h): canonical base64, nothing around */
 	return strlen(b64) == 44 && tp_key_parse(b64, 44, key) == 0;
 }
 
@@ -632,7 +632,7 @@ out:
 
 int tp_config_read_key(const char *path, uint8_t key[TP_CONFIG_KEY_LEN], struct tp_config_err *err)
 {
-	/* the one reader and rule of every secret key file (tp/keys.h) */
+	/* the one reader and rule of every secret key file (tp/base/keys.h) */
 	err->line = 0;
 	return tp_key_load(path, key, true, err->msg, sizeof(err->msg));
 }

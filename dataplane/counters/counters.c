@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Per-lcore counters (see tp/counters.h for the state and its rules). */
-#include "tp/counters.h"
+/* Per-lcore counters (see tp/dp/counters.h for the state and its rules). */
+#include "tp/dp/counters.h"
 
 #include <stdlib.h>
 #include <string.h>

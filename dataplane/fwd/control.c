@@ -22,7 +22,7 @@
 #include <rte_mbuf.h>
 
 #include "fwd_int.h"
-#include "tp/audit.h"
+#include "tp/dp/audit.h"
 
 static uint64_t ops_now(void *ctx)
 {
@@ -71,7 +71,7 @@ static void to_worker(struct tp_fwd *f, struct rte_mbuf *m)
 	fwd_wake_worker(f, 0);
 }
 
-/* Hold m until the kernel resolves its next hop (tp/neigh.h). */
+/* Hold m until the kernel resolves its next hop (tp/dp/neigh.h). */
 static void hold(struct tp_fwd *f, struct rte_mbuf *m)
 {
 	struct tp_pkt_meta *meta = tp_pkt_meta(m);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The forwarding plane's part of the verification export (tp/export.h):
+ * The forwarding plane's part of the verification export (tp/policy/export.h):
  * what it enforces right now, read from the live objects, never from the
  * policy it was given — peers as the tunnel holds them, the zone pairs the
  * kernel's XDP map holds, the flow tables' fill, the rule hit counters and
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fwd_int.h"
-#include "tp/export.h"
+#include "tp/policy/export.h"
 
 static void to_endpoint(const struct tp_tunnel_endpoint *te, struct tp_endpoint *e)
 {

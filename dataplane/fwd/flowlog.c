@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Flow-log lines and their output cap (tp/flowlog.h).
+ * Flow-log lines and their output cap (tp/dp/flowlog.h).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tp/flowlog.h"
+#include "tp/dp/flowlog.h"
 
 static const char *proto_name(uint8_t proto)
 {

@@ -3,7 +3,7 @@
  * Internals of dataplane/fwd, shared by its files.
  *
  * The data path, in the order a packet meets it (each a burst stage,
- * tp/pipeline.h; fwd.c lists them per port):
+ * tp/dp/pipeline.h; fwd.c lists them per port):
  *   stage_decrypt.c  transit port only: handshakes to the control thread,
  *                    type 4 decrypted per burst, keepalives consumed, the
  *                    inner packet parsed
@@ -23,7 +23,7 @@
  *   fwd.c      creation, the stage lists and hooks, the control tick
  *   control.c  control thread: tunnel callbacks, handshakes, held frames,
  *              peers
- *   policy.c   publication of a policy (tp/ctrl_apply.h decides), XDP maps
+ *   policy.c   publication of a policy (tp/ctrl/apply.h decides), XDP maps
  *   export.c   the live state for the verification export
  *   views.c    what tpctl shows
  *
@@ -60,18 +60,18 @@
 
 #include <rte_ring.h>
 
-/* tp/pkt.h (through tp/pipeline.h) before tp/flow.h: both name the TCP
+/* tp/dp/pkt.h (through tp/dp/pipeline.h) before tp/policy/flow.h: both name the TCP
  * flags, pkt.h as an enum that flow.h's macros would otherwise rewrite */
-#include "tp/pipeline.h"
+#include "tp/dp/pipeline.h"
 
-#include "policyrcu.h"
-#include "tp/bundle.h"
-#include "tp/engine.h"
-#include "tp/flow.h"
-#include "tp/flowlog.h"
-#include "tp/fwd.h"
-#include "tp/tunnel.h"
-#include "tp/xdp.h"
+#include "tp/dp/policyrcu.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/flow.h"
+#include "tp/dp/flowlog.h"
+#include "tp/dp/fwd.h"
+#include "tp/dp/tunnel.h"
+#include "tp/dp/xdp.h"
 
 #define TOPO_SLOTS	 8
 #define NH_SLOTS	 256 /* next-hop cache entries (power of two) */
@@ -239,7 +239,7 @@ struct fwd_pub {
 struct tp_fwd {
 	/* fixed: set by tp_fwd_create, read by every thread, never written
 	 * after (the objects pointed to have their own rules: the tunnel's
-	 * thread model is tp/tunnel.h's, to_ctl is MP/SC) */
+	 * thread model is tp/dp/tunnel.h's, to_ctl is MP/SC) */
 	struct tp_fwd_params p;
 	const struct tp_config *cfg;
 	struct tp_tunnel *tun;
@@ -279,7 +279,7 @@ int64_t fwd_wall_s(struct tp_fwd *f);
 uint64_t fwd_wall_ns(struct tp_fwd *f);
 
 /*
- * The stages, each a burst function (tp/pipeline.h): survivors first in
+ * The stages, each a burst function (tp/dp/pipeline.h): survivors first in
  * their order, the rest handed to a named exit (fwd_exit) or dropped with
  * a reason. In the order they run:
  *   zone port:    tp_stage_parse, zone, police, route, encrypt, l2
@@ -326,7 +326,7 @@ struct fwd_route_mtu {
 /* [worker] What the route stage will do with m, without doing it: the
  * reason it will drop m, or TP_DROP_NONE (*peer: the peer it leaves by,
  * UINT32_MAX for this TP). The police stage asks before it commits a new
- * flow, so that a packet route drops leaves no flow (tp/flow.h). */
+ * flow, so that a packet route drops leaves no flow (tp/policy/flow.h). */
 enum tp_drop fwd_route_check(struct tp_fwd *f, const struct fwd_worker *w, enum tp_port_role in,
 			     struct fwd_route_mtu *c, struct rte_mbuf *m, uint32_t *peer);
 /* An ICMP too-big answer to the frame m (as received on the zone port);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Policy in the dataplane (DESIGN.md §2.4, §2.6): publication only. Which
- * bundle runs is decided by the one apply path, tp/ctrl_apply.h (acceptance
+ * bundle runs is decided by the one apply path, tp/ctrl/apply.h (acceptance
  * checks, last-known-good, policy state), for pushes, files and the LKG at
  * boot alike; it hands the compiled engine here through its publish
  * callback. Publishing is: the site's topology for the stages, the engine
@@ -15,7 +15,7 @@
  * re-checks every flow. Policy time only moves forward: a wall clock
  * stepped back before the interval keeps the running engine (compiled for
  * the later time, so a conduit whose not_after passed stays off). The
- * bundle's own expiry is the policy state's business (tp/failmode.h), not
+ * bundle's own expiry is the policy state's business (tp/ctrl/failmode.h), not
  * this file's.
  *
  * A recompile that fails at a boundary (out of memory) must not leave the
@@ -36,11 +36,11 @@
 #include <rte_rcu_qsbr.h>
 
 #include "fwd_int.h"
-#include "tp/site.h"
-#include "tp/xdp_site.h"
+#include "tp/policy/site.h"
+#include "tp/dp/xdp_site.h"
 
 /* The addresses of one port (link-local ones too), for the XDP programs'
- * "for the TP itself" check (tp/xdp.h): only these reach the kernel, so
+ * "for the TP itself" check (tp/dp/xdp.h): only these reach the kernel, so
  * nothing addressed elsewhere can meet its routing (DESIGN.md §2.7). */
 static size_t port_addrs(const char *ifname, struct tp_prefix *out, size_t max)
 {

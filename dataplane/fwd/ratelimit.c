@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Token bucket (tp/ratelimit.h): the arithmetic and why it cannot
+ * Token bucket (tp/dp/ratelimit.h): the arithmetic and why it cannot
  * overflow are described there.
  */
-#include "tp/ratelimit.h"
+#include "tp/dp/ratelimit.h"
 
 void tp_ratelimit_init(struct tp_ratelimit *b, uint32_t pps, uint64_t burst, uint64_t now_ns)
 {
@@ -27,7 +27,7 @@ bool tp_ratelimit_take(struct tp_ratelimit *b, uint64_t now_ns)
 		uint64_t el = now_ns - b->last_ns;
 
 		/* el < fill_ns: el × pps < cap, and tokens <= cap, so the sum
-		 * stays below 2^64 (tp/ratelimit.h) */
+		 * stays below 2^64 (tp/dp/ratelimit.h) */
 		if (el >= b->fill_ns)
 			b->tokens = b->cap;
 		else

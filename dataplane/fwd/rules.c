@@ -7,7 +7,7 @@
  * State, per published generation (struct fwd_rules, hung on its
  * topology): an open-addressing table of the rules that limit or log —
  * id, forward direction (the rule's from zone), log flag, bucket index —
- * and for every worker an array of token buckets (tp/ratelimit.h), one
+ * and for every worker an array of token buckets (tp/dp/ratelimit.h), one
  * per limited rule, full when made. Workers only read the table and only
  * write their own buckets; the control thread builds it before the
  * generation's engine is published and frees it with the topology, one

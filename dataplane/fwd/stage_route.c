@@ -67,7 +67,7 @@ enum tp_drop fwd_route_check(struct tp_fwd *f, const struct fwd_worker *w,
 		return TP_DROP_NO_PEER;
 	if (in->ip_len > peer_mtu(f, c, *peer)) {
 		/* IPv4 without DF asks a router to fragment (RFC 791, 1812);
-		 * tpd does not (the remote TP drops fragments, tp/pkt.h).
+		 * tpd does not (the remote TP drops fragments, tp/dp/pkt.h).
 		 * Fragmentation-needed is the answer to DF only (RFC 792,
 		 * 1191): sent here it would be a lie a capture shows, and a
 		 * sender that cleared DF ignores it. Dropped under its own

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The views tpctl and the admin socket show (tp/fwd.h): peers, zones,
+ * The views tpctl and the admin socket show (tp/dp/fwd.h): peers, zones,
  * flows, rule hits, tunnel counters. Control thread; they read the
  * workers' counters and snapshots, never their flow tables (a flow dump
  * is asked of each worker and answered by it, worker.c).

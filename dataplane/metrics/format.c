@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The exposition formatter (tp/metrics.h): admin-command JSON in, text out.
+ * The exposition formatter (tp/dp/metrics.h): admin-command JSON in, text out.
  * Stateless. Every family is written by one call of family() and its
  * samples; names follow Prometheus conventions: tableau_ prefix, the unit
  * in the name, counters end in _total, labels for what varies (reason,
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/failmode.h"
-#include "tp/metrics.h"
+#include "tp/ctrl/failmode.h"
+#include "tp/dp/metrics.h"
 
 const char *const tp_metrics_sources[] = {"status", "counters", "peers", "export"};
 const size_t tp_metrics_n_sources = sizeof(tp_metrics_sources) / sizeof(tp_metrics_sources[0]);
@@ -262,7 +262,7 @@ static void stats_families(struct out *o, json_t *stats)
 }
 
 /* The flow tables' counters: packets decided, or entries created and
- * removed (policy/include/tp/flow.h TP_FLOW_COUNTERS). */
+ * removed (policy/include/tp/policy/flow.h TP_FLOW_COUNTERS). */
 static void flow_families(struct out *o, json_t *flows)
 {
 	static const char *const per_packet[] = {"hits", "related", "stateless", "denied",

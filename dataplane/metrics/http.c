@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The /metrics HTTP endpoint (tp/metrics.h for its state and ownership).
+ * The /metrics HTTP endpoint (tp/dp/metrics.h for its state and ownership).
  *
  * A connection lives through two phases: reading its request (at most
  * TP_METRICS_REQUEST_MAX bytes, polled for POLLIN), then writing its whole
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/metrics.h"
+#include "tp/dp/metrics.h"
 
 struct conn {
 	int fd; /* -1: free slot */

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Neighbour mirror and hold queues over rtnetlink (see tp/neigh.h for the
+ * Neighbour mirror and hold queues over rtnetlink (see tp/dp/neigh.h for the
  * state and the rules). Two netlink sockets: `ev` is subscribed to
  * RTNLGRP_NEIGH and non-blocking (polled by the owner); `rq` carries our
  * requests (dump, route lookup, resolve) and blocks with a timeout, so a
  * request's replies never mix with notifications.
  */
-#include "tp/neigh.h"
+#include "tp/dp/neigh.h"
 
 #include <errno.h>
 #include <fcntl.h>

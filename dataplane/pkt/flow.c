@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * The parse result as the flow table's key (tp/pkt.h, tp_pkt_flow()). The
+ * The parse result as the flow table's key (tp/dp/pkt.h, tp_pkt_flow()). The
  * parser already read every byte the flow table needs; this only copies,
  * so the data plane reads each packet once. The rules it follows are the
- * flow table's (tp/flow.h): ICMP echo puts its id in both ports, an ICMP
+ * flow table's (tp/policy/flow.h): ICMP echo puts its id in both ports, an ICMP
  * error carries its quote in inner, and a TCP segment with a bad data
  * offset never gets here (the parser drops it: tcp_bad_doff stays false).
  */
 #include <string.h>
 
-/* tp/pkt.h first: tp/flow.h defines the TCP flag names as macros */
-#include "tp/pkt.h"
+/* tp/dp/pkt.h first: tp/policy/flow.h defines the TCP flag names as macros */
+#include "tp/dp/pkt.h"
 
-#include "tp/flow.h"
+#include "tp/policy/flow.h"
 
 static void prefix(struct tp_prefix *p, uint8_t family, const uint8_t *addr)
 {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Packet parser (see tp/pkt.h for what is accepted and why). A cursor walks
+ * Packet parser (see tp/dp/pkt.h for what is accepted and why). A cursor walks
  * the buffer; every read is checked against the end first, so the parser
  * never reads past len whatever the bytes say.
  */
-#include "tp/pkt.h"
+#include "tp/dp/pkt.h"
 
 #include <string.h>
 
@@ -102,7 +102,7 @@ static bool is_icmp_echo(uint8_t proto, uint8_t type)
  * The IPv6 extension-header walk over ip[*off..end): on TP_PKT_OK, *nh is
  * the first header that is no extension and *off where it starts. quoted
  * is the walk over the packet an ICMP error quotes, with the flow table's
- * rules (tp/flow.h): only a later fragment is refused (an error about a
+ * rules (tp/policy/flow.h): only a later fragment is refused (an error about a
  * first fragment quotes it with M set); Hop-by-Hop order and the routing
  * type are not judged — the quote is not forwarded, it only names a flow.
  * Always inlined with a constant quoted, so the packet's own walk pays

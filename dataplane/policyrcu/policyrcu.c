@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "policyrcu.h"
+#include "tp/dp/policyrcu.h"
 
 #include <errno.h>
 #include <stdlib.h>

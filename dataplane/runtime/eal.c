@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* rte_eal_init arguments from tpd.conf. No DPDK call here: testable. */
-#include "tp/runtime.h"
+#include "tp/dp/runtime.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -48,7 +48,7 @@ static int add_cores(struct tp_eal_args *a, const struct tp_config *cfg)
 static int add_xdp_port(struct tp_eal_args *a, const char *role, const char *ifname,
 			const char *prog, unsigned queues)
 {
-	/* busy_budget=0: the worker sleeps when idle (tp/idle.h), so the
+	/* busy_budget=0: the worker sleeps when idle (tp/dp/idle.h), so the
 	 * kernel's preferred busy polling would only add latency. */
 	if (prog[0])
 		return add(a,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Pipeline plumbing and the stages the runtime owns (see tp/pipeline.h). */
-#include "tp/pipeline.h"
+/* Pipeline plumbing and the stages the runtime owns (see tp/dp/pipeline.h). */
+#include "tp/dp/pipeline.h"
 
 void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt)
 {

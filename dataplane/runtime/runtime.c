@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The DPDK runtime (see tp/runtime.h for the life cycle and who owns what).
+ * The DPDK runtime (see tp/dp/runtime.h for the life cycle and who owns what).
  *
  * Workers: each runs worker_main() on its lcore until rt->stop is set. One
  * iteration polls rx queue `queue` of the zone port, then of the transit
@@ -8,9 +8,9 @@
  * flush (the hooks', or the survivors sent out of the other port), and
  * the burst's drops are counted and freed in one place
  * (tp_pipeline_flush). Between iterations
- * the idle back-off (tp/idle.h) decides whether to sleep.
+ * the idle back-off (tp/dp/idle.h) decides whether to sleep.
  */
-#include "tp/runtime.h"
+#include "tp/dp/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,8 +34,8 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "tp/idle.h"
-#include "tp/pipeline.h"
+#include "tp/dp/idle.h"
+#include "tp/dp/pipeline.h"
 
 /* The stages of each port's bursts when no forwarding hooks are set
  * (tp_runtime_hooks.stages replaces them): parse, then the fail-closed

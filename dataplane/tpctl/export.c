@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "export.h"
-#include "tp/admin.h"
-#include "tp/export.h"
+#include "tp/base/admin.h"
+#include "tp/policy/export.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2

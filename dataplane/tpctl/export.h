@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tpctl export: fetch tpd's verification export (tp/export.h). */
+/* tpctl export: fetch tpd's verification export (tp/policy/export.h). */
 #ifndef TPCTL_EXPORT_H
 #define TPCTL_EXPORT_H
 

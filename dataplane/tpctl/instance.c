@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tp/config.h"
+#include "tp/dp/config.h"
 #include "instance.h"
 
 #define NAME_MAX_LEN 64

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tpctl: talk to a running tpd over its admin socket (tp/admin.h).
+ * tpctl: talk to a running tpd over its admin socket (tp/base/admin.h).
  *
  *   tpctl [--socket PATH | -i NAME] [--json] status|counters [--all]|peers|zones|flows|apply FILE
  *   tpctl [--socket PATH | -i NAME] metrics [openmetrics|text]
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/admin.h"
-#include "tp/counters.h"
+#include "tp/base/admin.h"
+#include "tp/dp/counters.h"
 #include "export.h"
 #include "instance.h"
 #include "metrics.h"

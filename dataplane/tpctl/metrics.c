@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "metrics.h"
-#include "tp/admin.h"
-#include "tp/metrics.h"
+#include "tp/base/admin.h"
+#include "tp/dp/metrics.h"
 
 #define EXIT_TPD_ERROR 1
 #define EXIT_USAGE     2

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* tpctl metrics: tpd's counters as a Prometheus exposition (tp/metrics.h). */
+/* tpctl metrics: tpd's counters as a Prometheus exposition (tp/dp/metrics.h). */
 #ifndef TPCTL_METRICS_H
 #define TPCTL_METRICS_H
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The admin socket's commands (protocol in tp/admin.h). */
+/* The admin socket's commands (protocol in tp/base/admin.h). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -63,7 +63,7 @@ const struct tp_admin_cmd tpd_admin_cmds[] = {
 	{"zones", cmd_zones, "zones of the site"},
 	{"flows", cmd_flows, "tracked flows"},
 	{"apply", cmd_apply, "apply a policy bundle file: {\"file\": PATH}"},
-	{"export", tpd_cmd_export, "verification export (canonical JSON, tp/export.h)"},
+	{"export", tpd_cmd_export, "verification export (canonical JSON, tp/policy/export.h)"},
 };
 
 const size_t tpd_admin_n_cmds = sizeof(tpd_admin_cmds) / sizeof(tpd_admin_cmds[0]);

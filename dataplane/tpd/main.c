@@ -33,7 +33,7 @@
 #include <xdp/libxdp.h>
 
 #include "hostfwd.h"
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 #include "tpd.h"
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -135,7 +135,7 @@ static void neigh_release(void *arg, void *pkt, const uint8_t *mac)
 }
 
 /* Flow-log lines from fwd's drain (control thread): into the audit trail
- * (tp/audit.h); with audit = off, like every other tpd message, one
+ * (tp/dp/audit.h); with audit = off, like every other tpd message, one
  * "tpd: " line on stderr (journald under systemd). */
 static void flow_log(void *arg, const char *line)
 {

@@ -4,20 +4,20 @@
  * README.md, "Wiring into tpd").
  *
  * One apply path for every source: tp_ctrl_apply_bundle() checks a bundle
- * (the acceptance checks of tp/bundle.h with the pinned controller key),
+ * (the acceptance checks of tp/policy/bundle.h with the pinned controller key),
  * persists it as last-known-good (fsync + rename) and publishes it through
  * tp_fwd_publish (engine RCU swap, XDP tables, flow re-check). A push is
  * acked only once that returned 0: live and persisted. At start the LKG is
  * verified again, then the config's policy_bundle is applied if newer.
  *
  * State (control thread only): d->policy holds the bundle info, the site
- * (for export and status) and the policy-state machine (tp/failmode.h);
+ * (for export and status) and the policy-state machine (tp/ctrl/failmode.h);
  * d->ctrl is the client, NULL without controller_address. Each
  * housekeeping tick moves the state machine on the clock; when it stops
  * enforcing (no policy, fail-closed) the dataplane's engine is withdrawn,
  * and the next successful apply publishes again.
  *
- * The audit trail (tp/audit.h) hears of every apply and refusal at the call
+ * The audit trail (tp/dp/audit.h) hears of every apply and refusal at the call
  * sites here (with the source: controller, file, boot), of each policy
  * state change through the state machine's transition log, and of the
  * controller session going up and down. audited_state is the last state
@@ -32,7 +32,8 @@
 
 #include <sodium.h>
 
-#include "tp/lkg.h"
+#include "tp/base/file.h"
+#include "tp/ctrl/lkg.h"
 #include "tpd.h"
 #include "tpd_export.h"
 
@@ -47,7 +48,7 @@ static int64_t wall_s(void)
 
 static enum tp_failmode_state audited_state;
 
-/* The state machine logs each transition once (tp/failmode.h), and again
+/* The state machine logs each transition once (tp/ctrl/failmode.h), and again
  * when only its reason changed: the trail takes the transitions. */
 static void audit_state(struct tpd *d)
 {
@@ -204,7 +205,7 @@ static void boot_file(struct tpd *d)
 	size_t len = 0;
 	int rc;
 
-	rc = tp_lkg_read_file(d->cfg.policy_bundle, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(d->cfg.policy_bundle, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		fprintf(stderr, "tpd: %s: %s\n", d->cfg.policy_bundle, strerror(-rc));
 		tp_audit_bundle(d->audit, false, "boot", d->cfg.policy_bundle, 0, running(d),
@@ -333,7 +334,7 @@ int tpd_policy_apply_file(struct tpd *d, const char *path, char *err, size_t err
 		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), err);
 		return -EPERM;
 	}
-	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		tp_audit_bundle(d->audit, false, "file", path, 0, running(d), strerror(-rc));
@@ -372,7 +373,7 @@ json_t *tpd_policy_json(struct tpd *d)
 		json_object_set_new(o, "issued_at", json_integer((json_int_t)a->info.issued_at));
 		json_object_set_new(o, "expires_at", json_integer((json_int_t)a->info.expires_at));
 	}
-	/* the clock validity is judged on (tp/failmode.h): never behind a
+	/* the clock validity is judged on (tp/ctrl/failmode.h): never behind a
 	 * time already seen or the highest issued_at accepted */
 	json_object_set_new(o, "clock",
 			    json_pack("{s:I, s:I, s:b, s:I, s:I}", "wall", (json_int_t)wall_s(),

@@ -16,17 +16,17 @@
 
 #include <jansson.h>
 
-#include "tp/admin.h"
-#include "tp/audit.h"
-#include "tp/clock.h"
-#include "tp/config.h"
-#include "tp/ctrl_apply.h"
-#include "tp/ctrl_client.h"
-#include "tp/counters.h"
-#include "tp/fwd.h"
-#include "tp/metrics.h"
-#include "tp/neigh.h"
-#include "tp/runtime.h"
+#include "tp/base/admin.h"
+#include "tp/dp/audit.h"
+#include "tp/base/clock.h"
+#include "tp/dp/config.h"
+#include "tp/ctrl/apply.h"
+#include "tp/ctrl/client.h"
+#include "tp/dp/counters.h"
+#include "tp/dp/fwd.h"
+#include "tp/dp/metrics.h"
+#include "tp/dp/neigh.h"
+#include "tp/dp/runtime.h"
 
 struct tpd {
 	struct tp_config cfg;
@@ -49,7 +49,7 @@ struct tpd {
 	uint64_t last_acked_version;
 	/* the /metrics endpoint; NULL without metrics_listen */
 	struct tp_metrics_http *metrics;
-	struct tp_audit *audit; /* NULL with audit = off (tp/audit.h) */
+	struct tp_audit *audit; /* NULL with audit = off (tp/dp/audit.h) */
 };
 
 /* The counter slot of the control thread. */
@@ -62,7 +62,7 @@ static inline struct tp_counters_slot *tpd_control_slot(struct tpd *d)
 json_t *tpd_status_json(struct tpd *d);
 json_t *tpd_counters_json(struct tpd *d);
 
-/* policy.c: the running policy (tp/ctrl_apply.h) published into fwd, and
+/* policy.c: the running policy (tp/ctrl/apply.h) published into fwd, and
  * the controller session when controller_address is set. */
 int tpd_policy_start(struct tpd *d, char *err, size_t errlen);
 void tpd_policy_stop(struct tpd *d);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The verification export (tp/export.h) of this TP: what it enforces now,
+ * The verification export (tp/policy/export.h) of this TP: what it enforces now,
  * for `tpctl export` and for the controller's ExportRequest, which get the
  * same canonical document.
  *
- * The policy part is the running bundle as tp/ctrl_apply.h holds it (the
+ * The policy part is the running bundle as tp/ctrl/apply.h holds it (the
  * whole site, version, BLAKE2b of the signed bytes) — only while the policy
  * state enforces it: under no-policy or fail-closed the TP enforces
  * nothing, and the export says so (no policy). The live part comes from
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tp/export.h"
+#include "tp/policy/export.h"
 #include "tpd.h"
 #include "tpd_export.h"
 
@@ -61,7 +61,7 @@ static struct tp_export *build(struct tpd *d, char *err, size_t errlen)
 
 	/* The TP's name is the one the site gives this public key (what the
 	 * intent of `tpolicy export` says); tpd.conf's name is only the
-	 * instance's. The policy clock (tp/failmode.h: the wall clock, never
+	 * instance's. The policy clock (tp/ctrl/failmode.h: the wall clock, never
 	 * behind a time already seen or an accepted issued_at): the export is
 	 * compared with other TPs' and with validity windows, and must judge
 	 * them as the running engine does. */

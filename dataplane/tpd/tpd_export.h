@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The admin socket's "export" command: the verification export (tp/export.h). */
+/* The admin socket's "export" command: the verification export (tp/policy/export.h). */
 #ifndef TPD_EXPORT_H
 #define TPD_EXPORT_H
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "messages.h"
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 typedef void (*random_fn)(void *ctx, void *buf, size_t len);
 

@@ -23,7 +23,7 @@
 #include "noise.h"
 #include "ratelimiter.h"
 #include "replay.h"
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 /*
  * A session. Created by the control thread when a handshake completes, then

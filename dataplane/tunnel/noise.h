@@ -24,7 +24,7 @@
 
 #include "cookie.h"
 #include "messages.h"
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 enum noise_handshake_state {
 	HANDSHAKE_ZEROED,

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 struct ratelimiter;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tp_xdp: finds the XDP program of a port and drives its maps (see
- * tp/xdp.h). State of a handle: the program fd and one fd per map of its
+ * tp/dp/xdp.h). State of a handle: the program fd and one fd per map of its
  * kind, all owned; nothing else, so a handle can be dropped and re-opened
  * at any time (the tables live in the kernel maps).
  *
@@ -21,7 +21,7 @@
  * So no packet ever sees a mix (a new zone id next to an old pair table).
  * The cost is that the maps are sized for two generations.
  */
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 #include <errno.h>
 #include <linux/if_link.h>
@@ -56,7 +56,7 @@ enum map_id {
 };
 
 /* What a map of each program must look like; a mismatch means a stale
- * object file built from another tp/xdp_shared.h. */
+ * object file built from another tp/bpf/xdp_shared.h. */
 struct map_spec {
 	const char *name;
 	uint32_t type;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "tp/xdp_site.h"
+#include "tp/dp/xdp_site.h"
 
 #include <errno.h>
 #include <stdbool.h>

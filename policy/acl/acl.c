@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* RFC 8519 export of the stateless part of a policy (see tp/acl.h). */
-#include "tp/acl.h"
+/* RFC 8519 export of the stateless part of a policy (see tp/policy/acl.h). */
+#include "tp/policy/acl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/eval.h"
+#include "tp/policy/eval.h"
 
 #define ACL_NS "ietf-access-control-list:"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Signed bundles (see tp/bundle.h).
+ * Signed bundles (see tp/policy/bundle.h).
  *
  * Refusal order in tp_bundle_check() is chosen so that nothing an attacker
  * controls is interpreted before the signature verified: only the outer
@@ -9,7 +9,7 @@
  * carried; the Bundle inside is decoded only once it holds, so a forged
  * payload never reaches protobuf-c, the site converter or the compiler.
  */
-#include "tp/bundle.h"
+#include "tp/policy/bundle.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -20,9 +20,9 @@
 
 #include "convert.h"
 #include "tableau.pb-c.h"
-#include "tp/diag.h"
-#include "tp/engine.h"
-#include "tp/lint.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/lint.h"
 
 /* protobuf-c may allocate far more than the input for many tiny repeated
  * elements; cap what one decode may take. */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "tableau.pb-c.h"
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 /* Upper bounds on what a decoded site may hold; beyond them a bundle is
  * refused as undecodable rather than handed to the compiler. */

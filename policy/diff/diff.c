@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Policy diff (see tp/diff.h). */
-#include "tp/diff.h"
+/* Policy diff (see tp/policy/diff.h). */
+#include "tp/policy/diff.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowspec.h"
-#include "tp/space.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/space.h"
 
 struct names {
 	char (*v)[TP_NAME_MAX];

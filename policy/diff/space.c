@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Service-space cells of a zone pair (see tp/space.h). */
-#include "tp/space.h"
+/* Service-space cells of a zone pair (see tp/policy/space.h). */
+#include "tp/policy/space.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowspec.h"
+#include "tp/policy/flowspec.h"
 
 static const uint8_t port_protos[] = {6, 17, 132, 136};
 

@@ -8,7 +8,7 @@
  * compiled tables live in the engine's arena; scratch arrays are malloc'd
  * and freed before returning.
  */
-#include "tp/engine.h"
+#include "tp/policy/engine.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The compiled policy engine (tp/engine.h).
+ * The compiled policy engine (tp/policy/engine.h).
  *
  * Compiled state, all read-only after tp_engine_compile() returns:
  *
@@ -41,7 +41,7 @@
  *               decision has profile set, so classification never
  *               touches them
  */
-#include "tp/engine.h"
+#include "tp/policy/engine.h"
 
 #include <errno.h>
 #include <stdio.h>

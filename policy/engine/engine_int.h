@@ -6,7 +6,7 @@
 #ifndef TP_ENGINE_INT_H
 #define TP_ENGINE_INT_H
 
-#include "tp/engine.h"
+#include "tp/policy/engine.h"
 
 #include "arena.h"
 #include "lpm.h"

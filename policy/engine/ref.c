@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The reference evaluator (tp/eval.h): DESIGN.md §7 written out as plainly
+ * The reference evaluator (tp/policy/eval.h): DESIGN.md §7 written out as plainly
  * as possible. Every query walks every zone prefix and every rule; nothing
  * is precomputed, so there is nothing to get out of sync. The compiled
  * engine (engine.c) is tested against this file, not the other way round.
@@ -27,7 +27,7 @@
  *    admits the payload unchecked, as any allow admits the packet: a
  *    profile only narrows the conduit of its own rule.
  */
-#include "tp/eval.h"
+#include "tp/policy/eval.h"
 
 bool tp_proto_has_ports(uint8_t proto)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Building an export (see tp/export.h): the intent of one TP derived from a
+ * Building an export (see tp/policy/export.h): the intent of one TP derived from a
  * site, and the setters tpd uses to overwrite it with live state.
  *
  * What a TP enforces follows from DESIGN.md §7.7: a TP evaluates every
@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "tp/export.h"
+#include "tp/policy/export.h"
 
 /* Move rules (deep-copied by tp_site_clone) out of a temporary site. */
 static struct tp_rule *copy_rules(const struct tp_rule *const *sel, size_t n)

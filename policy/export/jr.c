@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tp/keys.h"
-#include "tp/timefmt.h"
+#include "tp/base/keys.h"
+#include "tp/policy/timefmt.h"
 
 bool tp_jr_fail(struct jr *r, const char *path, const char *fmt, ...)
 {

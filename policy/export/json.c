@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * An export as canonical JSON, and the strict reader (see tp/export.h and
+ * An export as canonical JSON, and the strict reader (see tp/policy/export.h and
  * policy/schema/tp-export.schema.json).
  */
 #include <arpa/inet.h>
@@ -13,9 +13,9 @@
 
 #include "jr.h"
 #include "sitejson.h"
-#include "tp/export.h"
-#include "tp/keys.h"
-#include "tp/timefmt.h"
+#include "tp/policy/export.h"
+#include "tp/base/keys.h"
+#include "tp/policy/timefmt.h"
 
 const char *tp_export_endpoint_format(const struct tp_endpoint *e, char *buf, size_t len)
 {

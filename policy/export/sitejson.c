@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * A site as canonical JSON, and back (see tp/export.h). Zones and TPs are
+ * A site as canonical JSON, and back (see tp/policy/export.h). Zones and TPs are
  * referred to by name, conduits keep their ids, lists keep the site's order
  * (which is the order of the policy file or bundle): an export's "site" is
  * compared byte for byte with the signed bundle's, so the writer must be a
@@ -13,10 +13,10 @@
 
 #include "jr.h"
 #include "sitejson.h"
-#include "tp/export.h"
-#include "tp/flowspec.h"
-#include "tp/keys.h"
-#include "tp/timefmt.h"
+#include "tp/policy/export.h"
+#include "tp/policy/flowspec.h"
+#include "tp/base/keys.h"
+#include "tp/policy/timefmt.h"
 
 static json_t *ranges_json(const struct tp_port_range *r, size_t n)
 {

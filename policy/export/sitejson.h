@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "jr.h"
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 /* Read one conduit (zones resolved in s; an optional "hits" key is left to
  * the caller). Frees nothing on failure: the caller frees the rule. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The flow table (tp/flow.h).
+ * The flow table (tp/policy/flow.h).
  *
  * State, owned by one thread:
  *   entry[capacity]   preallocated; an entry is free (on the free list) or
@@ -46,7 +46,7 @@
  * linked_ns <= last_ns < linked_ns + relink_ns (or == when relink_ns is
  * 0); linked_ns is not older than that of any entry behind it in its list.
  */
-#include "tp/flow.h"
+#include "tp/policy/flow.h"
 
 #include "quota.h"
 
@@ -529,7 +529,7 @@ static bool recheck(struct tp_flow_table *t, uint32_t i, const struct tp_engine 
 	e->gen = tp_engine_generation(engine);
 	e->rule_id = d.rule_id;
 	if (d.profile && !e->profile)
-		/* not followed so far: fail closed from here (tp/flow.h) */
+		/* not followed so far: fail closed from here (tp/policy/flow.h) */
 		tp_modbus_stream_init(&t->app[i]);
 	e->profile = d.profile;
 	if (d.from_zone != e->zone[e->init] || d.to_zone != e->zone[!e->init]) {
@@ -997,7 +997,7 @@ struct tp_flow_table *tp_flow_table_new(const struct tp_flow_config *cfg)
 		return NULL;
 	t->entry = calloc(cap, sizeof(*t->entry));
 	t->bucket = malloc((size_t)nb * sizeof(*t->bucket));
-	/* one cache line per flow's Modbus state (64 bytes, tp/modbus.h) */
+	/* one cache line per flow's Modbus state (64 bytes, tp/policy/modbus.h) */
 	t->app = aligned_alloc(64, (size_t)cap * sizeof(*t->app));
 	if (t->app)
 		memset(t->app, 0, (size_t)cap * sizeof(*t->app));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * From packet bytes to struct tp_flow_pkt (tp/flow.h): what the policy and
+ * From packet bytes to struct tp_flow_pkt (tp/policy/flow.h): what the policy and
  * the flow table need of an IPv4 or IPv6 packet, and nothing else.
  *
  * The naive reference model, kept beside the optimised code: the data
@@ -29,7 +29,7 @@
  *    (8 for ICMP echo, the only ICMP that makes flows); a quote too short
  *    to name a flow leaves the error unrelated, not refused.
  */
-#include "tp/flow.h"
+#include "tp/policy/flow.h"
 
 #include <string.h>
 
@@ -223,7 +223,7 @@ static bool quoted_ports(struct tp_flow *f, const uint8_t *l4, size_t len)
 			return false;
 		f->icmp_type = l4[0];
 		f->icmp_code = l4[1];
-		/* only echo makes ICMP flows (tp/flow.h): an error quoting
+		/* only echo makes ICMP flows (tp/policy/flow.h): an error quoting
 		 * anything else (another error included) relates to nothing */
 		if (!tp_flow_icmp_is_echo(f->proto, l4[0]))
 			return false;

@@ -1,27 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
- * Lint (see tp/lint.h). Every check reads the site only. Overlap analysis
+ * Lint (see tp/policy/lint.h). Every check reads the site only. Overlap analysis
  * reasons about the sets of packets two conduits match: a conduit matches
  * protocol x destination ports x source ports x ICMP type/code x validity
- * window, with the reference evaluator's conventions (tp/eval.h): an empty
+ * window, with the reference evaluator's conventions (tp/policy/eval.h): an empty
  * list means any, a port list restricts a conduit to the port protocols, an
  * ICMP list to ICMP and ICMPv6. Subset and overlap are decided exactly on
  * those dimensions. Application profiles: a conduit with a profile never
  * covers another one; among allows, a profile applies only where every
- * matching allow carries one (tp/eval.h), so a plain allow that matches a
+ * matching allow carries one (tp/policy/eval.h), so a plain allow that matches a
  * profile conduit's traffic switches its profile off there, and where two
  * profile conduits match the same traffic a request passes if either
  * profile admits it (the union, DESIGN.md §7.3): check_profiles() says so.
  */
-#include "tp/lint.h"
+#include "tp/policy/lint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/eval.h"
-#include "tp/flowspec.h"
-#include "tp/timefmt.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/timefmt.h"
 
 static const struct tp_port_range full_range = {0, 65535};
 
@@ -765,4 +766,13 @@ bool tp_lint_site(const struct tp_site *s, const struct tp_site_locs *locs,
 	tp_lint_result_free(&res);
 	tp_diag_sort(d);
 	return d->n_errors == before;
+}
+
+int tp_lint_compile_engine(const struct tp_site *site, int64_t now, char *err, size_t errlen)
+{
+	struct tp_engine *e = NULL;
+	int rc = tp_engine_compile(site, now, &e, err, errlen);
+
+	tp_engine_free(e);
+	return rc;
 }

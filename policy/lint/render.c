@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * The human message of a lint finding (see tp/lint.h), rendered from its
+ * The human message of a lint finding (see tp/policy/lint.h), rendered from its
  * fields only. Kept alone in this file so that a test can link its own
  * rendering in place of this one.
  */
 #include <stdio.h>
 
-#include "tp/eval.h"
-#include "tp/flowspec.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
 
 static const char *action_name(enum tp_action a)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Modbus/TCP stream checker (tp/modbus.h).
+ * The Modbus/TCP stream checker (tp/policy/modbus.h).
  *
  * State of one ADU in struct tp_modbus_parser, in three stages:
  *   have < 7          collecting the MBAP header
@@ -23,10 +23,10 @@
  * (nothing in the parser depends on the profiles, which a new policy may
  * change mid-connection).
  *
- * Retransmissions (tp/modbus.h): s->seg_* remember the last accepted
+ * Retransmissions (tp/policy/modbus.h): s->seg_* remember the last accepted
  * stretches of the stream; seg_seq + the sum of seg_len == next_seq.
  */
-#include "tp/modbus.h"
+#include "tp/policy/modbus.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -44,7 +44,7 @@
 #define COIL_ON		   0xff00
 #define COIL_OFF	   0x0000
 
-/* The per-flow cost that tp/modbus.h and the READMEs state. */
+/* The per-flow cost that tp/policy/modbus.h and the READMEs state. */
 _Static_assert(sizeof(struct tp_modbus_stream) == 64, "stream state is one cache line");
 
 const char *tp_modbus_result_name(enum tp_modbus_result r)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Site model: ownership helpers and address/prefix utilities. */
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Located diagnostics (see tp/diag.h). */
-#include "tp/diag.h"
+/* Located diagnostics (see tp/policy/diag.h). */
+#include "tp/policy/diag.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The one-line flow notation (see tp/flowspec.h). */
-#include "tp/flowspec.h"
+/* The one-line flow notation (see tp/policy/flowspec.h). */
+#include "tp/policy/flowspec.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* RFC 3339 UTC timestamps (see tp/timefmt.h). */
-#include "tp/timefmt.h"
+/* RFC 3339 UTC timestamps and durations (see tp/policy/timefmt.h). */
+#include "tp/policy/timefmt.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -66,4 +69,39 @@ const char *tp_time_format(int64_t t, char *buf, size_t len)
 	else
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
+}
+
+bool tp_time_parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return false;
+	if (*end) {
+		if (end[1])
+			return false;
+		switch (*end) {
+		case 's':
+			break;
+		case 'm':
+			mul = 60;
+			break;
+		case 'h':
+			mul = 3600;
+			break;
+		case 'd':
+			mul = 86400;
+			break;
+		default:
+			return false;
+		}
+	}
+	if (v > INT64_MAX / mul / 4)
+		return false;
+	*out = v * mul;
+	return true;
 }

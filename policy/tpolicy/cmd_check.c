@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tpolicy check: decide one flow with the reference evaluator (tp/eval.h),
+ * tpolicy check: decide one flow with the reference evaluator (tp/policy/eval.h),
  * exactly as a TP with no flow entry would decide its first packet
  * (DESIGN.md §7), and name the deciding conduit or the default.
  */
@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "tp/eval.h"
-#include "tp/flowspec.h"
-#include "tp/modbus.h"
-#include "tp/timefmt.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/modbus.h"
+#include "tp/policy/timefmt.h"
 #include "tpolicy.h"
 
 static const struct tp_rule *rule_by_id(const struct tp_site *s, uint32_t id)

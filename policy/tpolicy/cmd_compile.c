@@ -16,45 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/diag.h"
-#include "tp/keys.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/base/file.h"
+#include "tp/base/keys.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 #define DEFAULT_VALIDITY (30 * 86400) /* a month: long enough for island mode */
-
-static int write_atomic(const char *path, const uint8_t *buf, size_t len)
-{
-	char tmp[4096];
-	size_t done = 0;
-	int fd, rc = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!rc && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
 
 int tpolicy_cmd_compile(int argc, char **argv)
 {
@@ -69,7 +39,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct tp_lint_opts lo = {.compile = tpolicy_compile_check};
+	struct tp_lint_opts lo = {.compile = tp_lint_compile_engine};
 	struct tp_bundle_info info = {0};
 	struct tp_site_locs *locs = NULL;
 	struct tp_site *site = NULL;
@@ -100,7 +70,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (!tpolicy_parse_duration(optarg, &valid_for)) {
+			if (!tp_time_parse_duration(optarg, &valid_for)) {
 				tpolicy_err("bad --valid-for '%s': e.g. 30d, 12h, 3600s", optarg);
 				return TPOLICY_USAGE;
 			}
@@ -169,7 +139,7 @@ int tpolicy_cmd_compile(int argc, char **argv)
 		rc = TPOLICY_REFUSED;
 		goto out;
 	}
-	rc = write_atomic(out, bytes, len);
+	rc = tp_file_write_durable(out, bytes, len, 0644, TP_FILE_TMP_PID);
 	if (rc < 0) {
 		tpolicy_err("%s: %s", out, strerror(-rc));
 		rc = TPOLICY_USAGE;

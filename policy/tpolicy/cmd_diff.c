@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tpolicy diff OLD NEW: the flows newly allowed and newly denied, by zone
- * pair and service (tp/diff.h). Exit status as diff(1): 0 no difference,
+ * pair and service (tp/policy/diff.h). Exit status as diff(1): 0 no difference,
  * 1 differences, 2 trouble.
  */
 #include <getopt.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "tp/diff.h"
+#include "tp/policy/diff.h"
 #include "tpolicy.h"
 
 int tpolicy_cmd_diff(int argc, char **argv)

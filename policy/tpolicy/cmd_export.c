@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * tpolicy export: the export every TP of a policy should produce (the
- * intent, tp/export.h), one file per TP in a folder, plus a copy of the
+ * intent, tp/policy/export.h), one file per TP in a folder, plus a copy of the
  * bundle so that `tpolicy verify DIR --pub KEY` can check its signature.
  * With --format ietf-acl: the stateless part as RFC 8519 JSON instead.
  */
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "tp/acl.h"
-#include "tp/export.h"
-#include "tp/lkg.h"
+#include "tp/policy/acl.h"
+#include "tp/policy/export.h"
+#include "tp/base/file.h"
 #include "tpolicy.h"
 
 static int write_bytes(const char *path, const uint8_t *b, size_t n)
@@ -110,7 +110,7 @@ int tpolicy_cmd_export(int argc, char **argv)
 	if (rc != TPOLICY_OK)
 		return rc;
 	if (!tpolicy_is_yaml(path) &&
-	    tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len) < 0) {
+	    tp_file_read(path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len) < 0) {
 		tpolicy_err("%s: cannot read again", path);
 		rc = TPOLICY_USAGE;
 		goto out;

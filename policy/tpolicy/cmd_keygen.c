@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 #include "tpolicy.h"
 
 static int write_pair(const char *out, const uint8_t secret[32], const uint8_t pub[32])

@@ -2,16 +2,16 @@
 /*
  * tpolicy lint: the YAML reader's and lint's diagnostics, compiler style;
  * with --json, the same findings structured (lint's kind and conduit ids,
- * tp/lint.h), for CI and editors.
+ * tp/policy/lint.h), for CI and editors.
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
 
-#include "tp/diag.h"
-#include "tp/lint.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 static bool loc_before(struct tp_srcloc a, struct tp_srcloc b)
@@ -80,7 +80,7 @@ int tpolicy_cmd_lint(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct tp_lint_opts lo = {.now = (int64_t)time(NULL), .compile = tpolicy_compile_check};
+	struct tp_lint_opts lo = {.now = (int64_t)time(NULL), .compile = tp_lint_compile_engine};
 	struct tp_site_locs *locs = NULL;
 	struct tp_lint_result res;
 	struct tp_site *site;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "tp/flowspec.h"
-#include "tp/keys.h"
-#include "tp/timefmt.h"
+#include "tp/policy/flowspec.h"
+#include "tp/base/keys.h"
+#include "tp/policy/timefmt.h"
 #include "tpolicy.h"
 
 static void print_text(const struct tp_bundle_info *info, const struct tp_site *s)

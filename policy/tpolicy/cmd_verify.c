@@ -3,7 +3,7 @@
  * tpolicy verify DIR: read every export in DIR (*.json but *.acl.json),
  * the bundle (DIR/bundle.tpb or --bundle, its signature checked with the
  * controller key), the reference intent (--site), run the ten checks
- * (tp/verify.h) and print the report; --svg draws the plant with Graphviz.
+ * (tp/policy/verify.h) and print the report; --svg draws the plant with Graphviz.
  * Exit status: 0 every check passed, 1 a check failed, 2 usage or I/O.
  */
 #include <dirent.h>
@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/lkg.h"
-#include "tp/verify.h"
+#include "tp/base/file.h"
+#include "tp/policy/verify.h"
 #include "tpolicy.h"
 
 extern char **environ;
@@ -241,7 +241,7 @@ int tpolicy_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (bundle_path) {
-		rc = tp_lkg_read_file(bundle_path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len);
+		rc = tp_file_read(bundle_path, TP_BUNDLE_MAX_BYTES, &bundle, &bundle_len);
 		if (rc < 0) {
 			tpolicy_err("%s: %s", bundle_path, strerror(-rc));
 			rc = TPOLICY_USAGE;

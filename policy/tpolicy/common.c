@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "tp/diag.h"
-#include "tp/engine.h"
-#include "tp/flowspec.h"
-#include "tp/keys.h"
-#include "tp/lint.h"
-#include "tp/lkg.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/engine.h"
+#include "tp/base/file.h"
+#include "tp/policy/flowspec.h"
+#include "tp/base/keys.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 #include "tpolicy.h"
 
 void tpolicy_err(const char *fmt, ...)
@@ -35,41 +35,6 @@ bool tpolicy_parse_time(const char *s, int64_t *out)
 		return true;
 	}
 	return tp_time_parse(s, out);
-}
-
-bool tpolicy_parse_duration(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-	int64_t mul = 1;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0)
-		return false;
-	if (*end) {
-		if (end[1])
-			return false;
-		switch (*end) {
-		case 's':
-			break;
-		case 'm':
-			mul = 60;
-			break;
-		case 'h':
-			mul = 3600;
-			break;
-		case 'd':
-			mul = 86400;
-			break;
-		default:
-			return false;
-		}
-	}
-	if (v > INT64_MAX / mul / 4)
-		return false;
-	*out = v * mul;
-	return true;
 }
 
 bool tpolicy_is_yaml(const char *path)
@@ -109,15 +74,6 @@ int tpolicy_controller_pub(const char *pub_path, const char *key_path, uint8_t p
 	return TPOLICY_OK;
 }
 
-int tpolicy_compile_check(const struct tp_site *site, int64_t now, char *err, size_t errlen)
-{
-	struct tp_engine *e = NULL;
-	int rc = tp_engine_compile(site, now, &e, err, errlen);
-
-	tp_engine_free(e);
-	return rc;
-}
-
 int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_site **site,
 		 struct tp_bundle_info *info)
 {
@@ -150,7 +106,7 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
 			    path);
 		return TPOLICY_USAGE;
 	}
-	rc = tp_lkg_read_file(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
+	rc = tp_file_read(path, TP_BUNDLE_MAX_BYTES, &buf, &len);
 	if (rc < 0) {
 		tpolicy_err("%s: %s", path, strerror(-rc));
 		return TPOLICY_USAGE;

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "tp/admin.h"
+#include "tp/base/admin.h"
 #include "tpolicy.h"
 
 #define DEFAULT_SOCKET "/var/lib/tableau/controller/serve.sock"

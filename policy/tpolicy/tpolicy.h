@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tpolicy: the operator's policy tool. Each subcommand lives in its own
- * cmd_<name>.c and is listed in main.c's table; later subcommands (serve,
- * status, export, verify, diff) slot in the same way.
+ * cmd_<name>.c and is listed in main.c's table, except `serve`: the
+ * reference controller is controller code (controller-client/serve/), a
+ * program of its own, tpolicy-serve, which the table execs.
  *
  * Exit status, for every subcommand: 0 success, 1 the policy or bundle was
  * refused (lint errors, bad signature, ...), 2 usage or I/O error.
@@ -14,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp/bundle.h"
-#include "tp/site.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/site.h"
 
 #define TPOLICY_OK	0
 #define TPOLICY_REFUSED 1
@@ -23,9 +24,12 @@
 
 struct tpolicy_cmd {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	int (*run)(int argc, char **argv); /* NULL: program runs it */
 	const char *summary;
 	const char *usage;
+	/* A command that is a program of its own, git-style: tpolicy execs it
+	 * with the command's arguments (main.c). */
+	const char *program;
 };
 
 int tpolicy_cmd_keygen(int argc, char **argv);
@@ -36,7 +40,6 @@ int tpolicy_cmd_check(int argc, char **argv);
 int tpolicy_cmd_export(int argc, char **argv);
 int tpolicy_cmd_verify(int argc, char **argv);
 int tpolicy_cmd_diff(int argc, char **argv);
-int tpolicy_cmd_serve(int argc, char **argv);  /* serve.c: reference controller */
 int tpolicy_cmd_status(int argc, char **argv); /* status.c: ask a running serve */
 
 /* Print "tpolicy NAME: usage..." for the named command to stderr and return
@@ -51,9 +54,6 @@ void tpolicy_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "now" (the wall clock) or an RFC 3339 UTC timestamp. */
 bool tpolicy_parse_time(const char *s, int64_t *out);
-
-/* "30d", "12h", "90m", "3600s" or plain seconds. */
-bool tpolicy_parse_duration(const char *s, int64_t *out);
 
 /* Is path a YAML policy (by extension .yaml/.yml) rather than a bundle? */
 bool tpolicy_is_yaml(const char *path);
@@ -73,9 +73,6 @@ int tpolicy_load(const char *path, const uint8_t *pk, int64_t now, struct tp_sit
  * read (and required) only when the path is a bundle. */
 int tpolicy_load_keyed(const char *path, const char *pub_path, const char *key_path, int64_t now,
 		       struct tp_site **site, struct tp_bundle_info *info);
-
-/* Compile hook for lint: tp_engine_compile() and discard. */
-int tpolicy_compile_check(const struct tp_site *site, int64_t now, char *err, size_t errlen);
 
 /* Human-readable conduit match ("tcp dst 502,1000-2000 src any"). */
 const char *tpolicy_rule_match(const struct tp_rule *r, char *buf, size_t len);

@@ -3,14 +3,14 @@
  * Checks on what the policy lets through: (3) the reachability matrix, (4)
  * assertions, (5) conduit analysis, (6) stateful semantics, (8) black
  * holes. All decisions come from the reference evaluator, over the exact
- * service cells of tp/space.h.
+ * service cells of tp/policy/space.h.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/diag.h"
-#include "tp/flowspec.h"
-#include "tp/lint.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/lint.h"
 #include "verify_int.h"
 
 static const struct tp_rule *rule_by_id(const struct tp_site *s, uint32_t id)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/keys.h"
-#include "tp/timefmt.h"
+#include "tp/base/keys.h"
+#include "tp/policy/timefmt.h"
 #include "verify_int.h"
 
 static bool hosts_zones(const struct tp_site *s, uint32_t tp)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The verifier's report as text, JSON and Graphviz (see tp/verify.h). */
+/* The verifier's report as text, JSON and Graphviz (see tp/policy/verify.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowspec.h"
+#include "tp/policy/flowspec.h"
 #include "verify_int.h"
 
 static void print_finding(const struct tp_verify_finding *f, FILE *out)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The verifier's driver (see tp/verify.h): choose the reference site, map
+ * The verifier's driver (see tp/policy/verify.h): choose the reference site, map
  * each TP of it to its export and the site that TP really enforces, then
  * run the ten checks in order. Each check reads the context and adds
  * findings; only the encryption check (9) reads what another produced: the

@@ -6,9 +6,9 @@
 #ifndef TP_VERIFY_INT_H
 #define TP_VERIFY_INT_H
 
-#include "tp/eval.h"
-#include "tp/space.h"
-#include "tp/verify.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/space.h"
+#include "tp/policy/verify.h"
 
 struct vctx {
 	const struct tp_verify_input *in;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * YAML policy reader (see tp/yaml.h, and policy/README.md for the format).
+ * YAML policy reader (see tp/policy/yaml.h, and policy/README.md for the format).
  *
  * Two passes over the text. The first walks libyaml's event stream only to
  * refuse what the schema never needs and what makes hostile input expensive:
@@ -10,7 +10,7 @@
  * zones) are kept with their location and resolved at the end, so top-level
  * sections may come in any order.
  */
-#include "tp/yaml.h"
+#include "tp/policy/yaml.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "tp/flowspec.h"
-#include "tp/timefmt.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/timefmt.h"
 
 #define DEFAULT_WG_PORT 51820
 #define NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"

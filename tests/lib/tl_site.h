@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "tp/diag.h"
-#include "tp/yaml.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/yaml.h"
 
 static inline struct tp_site *tl_example_site(const char *dir, const char *name)
 {

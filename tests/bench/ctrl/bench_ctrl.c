@@ -27,16 +27,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/bundle.h"
-#include "tp/crypto.h"
-#include "tp/ctrl_apply.h"
-#include "tp/ctrl_client.h"
-#include "tp/ctrl_noise.h"
-#include "tp/ctrl_server.h"
-#include "tp/engine.h"
-#include "tp/lint.h"
-#include "tp/lkg.h"
-#include "tp/yaml.h"
+#include "tp/policy/bundle.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/apply.h"
+#include "tp/ctrl/client.h"
+#include "tp/ctrl/noise.h"
+#include "tp/ctrl/server.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/lint.h"
+#include "tp/ctrl/lkg.h"
+#include "tp/policy/yaml.h"
 
 #include "../../lib/tl_site.h"
 

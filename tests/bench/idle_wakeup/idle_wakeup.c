@@ -30,8 +30,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-#include "tp/pipeline.h"
-#include "tp/runtime.h"
+#include "tp/dp/pipeline.h"
+#include "tp/dp/runtime.h"
 
 static uint64_t now_ns(void)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tp/pkt.h"
+#include "tp/dp/pkt.h"
 
 #define RING 1024
 

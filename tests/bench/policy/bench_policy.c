@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/engine.h"
-#include "tp/eval.h"
-#include "tp/flow.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/flow.h"
 
 #define N_ZONES 16
 #define N_PKTS	(1u << 16)

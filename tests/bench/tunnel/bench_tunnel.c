@@ -19,8 +19,8 @@
 
 #include "device.h"
 #include "messages.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 enum { BURST = 32, NPKT = 2048, BUF = 1600, MAX_ROUNDS = 64 };
 
@@ -67,10 +67,10 @@ static void pair_init(struct pair *p)
 	struct tp_tunnel_config cb = {.ops = &ops, .ctx = &p->outb};
 	struct tp_tunnel_peer_config pa = {0}, pb = {0};
 
-	tp_keys_generate(ca.private_key);
-	tp_keys_generate(cb.private_key);
-	tp_keys_public(pa.public_key, cb.private_key);
-	tp_keys_public(pb.public_key, ca.private_key);
+	(void)tp_key_wg_generate(ca.private_key, NULL);
+	(void)tp_key_wg_generate(cb.private_key, NULL);
+	(void)tp_key_wg_public(cb.private_key, pa.public_key);
+	(void)tp_key_wg_public(ca.private_key, pb.public_key);
 	p->ea = (struct tp_tunnel_endpoint){.family = AF_INET, .port = 1, .addr = {10, 0, 0, 1}};
 	p->eb = (struct tp_tunnel_endpoint){.family = AF_INET, .port = 2, .addr = {10, 0, 0, 2}};
 	pa.endpoint = p->eb;

@@ -37,7 +37,7 @@
 #include <bpf/bpf.h>
 
 #include "pkt.h"
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 #define REPEAT	   1000000
 #define FLOOD_SECS 2

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 #define MAX_ITEMS 256
 

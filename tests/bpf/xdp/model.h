@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 /* Reason (enum tp_xdp_zone_reason) the zone program must count for frame. */
 unsigned model_zone(const uint8_t *frame, size_t len, const struct tp_xdp_zones *z, uint32_t flags);

@@ -38,7 +38,7 @@
 
 #include "model.h"
 #include "pkt.h"
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 #define ZONE_CELL   1 /* local: 10.1.0.0/24, 2001:db8:1::/64 */
 #define ZONE_SCADA  2 /* remote: 10.2.0.0/24, 2001:db8:2::/64 */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/audit.h"
+#include "tp/dp/audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

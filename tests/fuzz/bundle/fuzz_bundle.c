@@ -29,9 +29,9 @@
 #include <string.h>
 
 #include "tableau.pb-c.h"
-#include "tp/bundle.h"
-#include "tp/engine.h"
-#include "tp/eval.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/config.h"
+#include "tp/dp/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_frame.h"
-#include "tp/ctrl_msg.h"
-#include "tp/ctrl_noise.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/frame.h"
+#include "tp/ctrl/msg.h"
+#include "tp/ctrl/noise.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

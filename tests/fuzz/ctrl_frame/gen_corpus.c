@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_frame.h"
-#include "tp/ctrl_msg.h"
-#include "tp/ctrl_noise.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/frame.h"
+#include "tp/ctrl/msg.h"
+#include "tp/ctrl/noise.h"
 
 static size_t frame(const Tableau__V1__Envelope *e, uint8_t *out)
 {

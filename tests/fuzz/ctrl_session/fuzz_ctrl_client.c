@@ -18,7 +18,7 @@
 #include "../../../controller-client/session/client.c"
 
 #include "fuzz_keys.h"
-#include "tp/ctrl_apply.h"
+#include "tp/ctrl/apply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tp/bundle.h"
-#include "tp/crypto.h"
+#include "tp/policy/bundle.h"
+#include "tp/base/crypto.h"
 
 #define FUZZ_T0		1795000000 /* wall clock of every apply */
 #define FUZZ_PUBLISHED	5	   /* the server harness's published version */

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "fuzz_keys.h"
-#include "tp/bundle.h"
-#include "tp/ctrl_msg.h"
-#include "tp/diag.h"
-#include "tp/yaml.h"
+#include "tp/policy/bundle.h"
+#include "tp/ctrl/msg.h"
+#include "tp/policy/diag.h"
+#include "tp/policy/yaml.h"
 
 static uint8_t out[1 << 20];
 static size_t n_out;

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/engine.h"
-#include "tp/eval.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the export reader (tp/export.h), which reads files
+ * libFuzzer harness for the export reader (tp/policy/export.h), which reads files
  * from other machines. Properties: no crash, leak or undefined behaviour on
  * any input; a document the reader accepts is written back canonically, and
  * that text is accepted again and written back to the same bytes; the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/export.h"
+#include "tp/policy/export.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/engine.h"
-#include "tp/flow.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/flow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the key parser (tp/keyfile.h: every key file, and
+ * libFuzzer harness for the key parser (tp/base/keys.h: every key file, and
  * the controller_key of tpd.conf) and the rollback-floor file parser
- * (tp/lkg.h). Both read bytes from disk or configuration that the host
+ * (tp/ctrl/lkg.h). Both read bytes from disk or configuration that the host
  * around the TP controls.
  *
  * Invariants (abort on violation):
@@ -23,10 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/config.h"
-#include "tp/keyfile.h"
-#include "tp/keys.h"
-#include "tp/lkg.h"
+#include "tp/dp/config.h"
+#include "tp/base/keys.h"
+#include "tp/ctrl/lkg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

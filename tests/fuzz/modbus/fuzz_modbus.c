@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the Modbus/TCP stream checker (tp/modbus.h).
+ * libFuzzer harness for the Modbus/TCP stream checker (tp/policy/modbus.h).
  *
  * Input: how many profiles (% 3 + 1), each as n_units (% 4), units;
  * n_fcs (% 5), codes (% 127 + 1); n_ranges (% 4), ranges as 4 bytes (lo,
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "naive.h"
-#include "tp/modbus.h"
+#include "tp/policy/modbus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/neigh.h"
+#include "tp/dp/neigh.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

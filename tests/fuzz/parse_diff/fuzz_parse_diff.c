@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/pkt.h"
+#include "tp/dp/pkt.h"
 
-/* tp/pkt.h first: tp/flow.h defines the TCP flag names as macros */
-#include "tp/flow.h"
+/* tp/dp/pkt.h first: tp/policy/flow.h defines the TCP flag names as macros */
+#include "tp/policy/flow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

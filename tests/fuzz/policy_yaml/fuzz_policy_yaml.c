@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowspec.h"
-#include "tp/lint.h"
-#include "tp/yaml.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

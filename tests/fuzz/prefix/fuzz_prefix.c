@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

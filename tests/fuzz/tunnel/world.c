@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 #include "world.h"
 
 struct side {
@@ -100,9 +100,9 @@ struct world *world_new(void)
 	w->r = make(&side_r, w, 1);
 	w->i = make(&side_i, w, 0);
 	memset(priv, 0x11, 32);
-	tp_keys_public(pub_r, priv);
+	(void)tp_key_wg_public(priv, pub_r);
 	memset(priv, 0x22, 32);
-	tp_keys_public(pub_i, priv);
+	(void)tp_key_wg_public(priv, pub_i);
 
 	memcpy(pc.public_key, pub_i, 32);
 	pc.endpoint = w->i_ep;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 enum { WORLD_ACCEPTED_MAX = 4096 };
 

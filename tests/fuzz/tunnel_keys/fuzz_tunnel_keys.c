@@ -7,25 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
-	char out[TP_KEYS_B64_LEN + 1];
-	uint8_t key[TP_KEYS_LEN], again[TP_KEYS_LEN], pub[TP_KEYS_LEN];
+	char out[TP_KEY_B64_LEN + 1];
+	uint8_t key[TP_KEY_LEN], again[TP_KEY_LEN], pub[TP_KEY_LEN];
 
 	if (!s)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = 0;
-	if (tp_keys_from_base64(key, s)) {
-		tp_keys_to_base64(out, key);
-		if (!tp_keys_from_base64(again, out) || memcmp(key, again, sizeof(key)) != 0)
+	if (tp_key_from_base64(s, key) == 0) {
+		tp_key_to_base64(key, out);
+		if (tp_key_from_base64(out, again) != 0 || memcmp(key, again, sizeof(key)) != 0)
 			abort();
-		(void)tp_keys_public(pub, key);
+		(void)tp_key_wg_public(key, pub);
 	}
 	free(s);
 	return 0;

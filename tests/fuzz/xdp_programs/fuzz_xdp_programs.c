@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "model.h"
-#include "tp/xdp.h"
+#include "tp/dp/xdp.h"
 
 #define MAX_FRAME   1514 /* larger frames go multi-buffer in test runs */
 #define MAX_REASONS 32

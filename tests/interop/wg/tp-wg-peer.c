@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 enum { PAYLOAD_LEN = 56, ICMP_ID = 0x7470, BUF_LEN = 2048 };
 
@@ -311,7 +311,7 @@ static int make_junk(const struct tp_tunnel_endpoint *peer_ep)
 	struct tp_tunnel *t;
 	struct tp_tunnel_peer *p;
 
-	tp_keys_generate(cfg.private_key);
+	(void)tp_key_wg_generate(cfg.private_key, NULL);
 	t = tp_tunnel_new(&cfg);
 	if (!t)
 		return -1;
@@ -406,14 +406,14 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
-			have_key = tp_keys_from_base64(cfg.private_key, optarg);
+			have_key = (tp_key_from_base64(optarg, cfg.private_key) == 0);
 			break;
 		case 'p':
-			have_peer = tp_keys_from_base64(pc.public_key, optarg);
+			have_peer = (tp_key_from_base64(optarg, pc.public_key) == 0);
 			memcpy(flood_target_key, pc.public_key, 32);
 			break;
 		case 's':
-			pc.has_psk = tp_keys_from_base64(pc.psk, optarg);
+			pc.has_psk = (tp_key_from_base64(optarg, pc.psk) == 0);
 			if (!pc.has_psk)
 				usage();
 			break;

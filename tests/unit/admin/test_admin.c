@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tp/admin.h"
+#include "tp/base/admin.h"
 
 static char dir[64];
 static char path[128];

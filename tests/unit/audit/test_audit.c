@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The audit trail (tp/audit.h): RFC 5424 framing and §6.3.3 escaping (exact
+ * The audit trail (tp/dp/audit.h): RFC 5424 framing and §6.3.3 escaping (exact
  * lines, and random values through a naive parser that must read back what
  * a model of the sanitising expects), the handshake-failure rate limit on
  * an injected clock, and the sinks (file, a syslog datagram socket that
@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tp/audit.h"
+#include "tp/dp/audit.h"
 
 #define S  1000000000ull
 #define T0 1796200000ull /* 2026-12-02T08:26:40Z */

@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include "tableau.pb-c.h"
-#include "tp/bundle.h"
-#include "tp/engine.h"
-#include "tp/keys.h"
-#include "tp/yaml.h"
+#include "tp/policy/bundle.h"
+#include "tp/policy/engine.h"
+#include "tp/base/keys.h"
+#include "tp/policy/yaml.h"
 
 #include "../../lib/tl_site.h"
 #include "../../lib/tl_cunit.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/config.h"
+#include "tp/dp/config.h"
 
 static const char *example_path;
 
@@ -31,7 +31,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_SYSLOG);
 }
 
-/* audit = syslog | stderr | off | file:/PATH (tp/audit.h) */
+/* audit = syslog | stderr | off | file:/PATH (tp/dp/audit.h) */
 static void test_audit_key(void)
 {
 	struct tp_config c;
@@ -258,7 +258,7 @@ static void test_key_file(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, path));
 }
 
-/* The one rule of every secret key file (tp/keyfile.h), as tpd's identity
+/* The one rule of every secret key file (tp/base/keys.h), as tpd's identity
  * key meets it: each refusal, with the file and the problem named. */
 static void test_key_file_rule(void)
 {

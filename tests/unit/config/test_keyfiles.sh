@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one rule for every secret key file (policy/include/tp/keyfile.h), as
+# The one rule for every secret key file (policy/include/tp/base/keys.h), as
 # the programs that read one meet it: tpolicy's controller signing key and
 # tp-ctrl-agent's TP key (tpd's identity key: test_config). Each refusal
 # exits with the file named and the problem said; the good file works.

@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "tp/counters.h"
+#include "tp/dp/counters.h"
 
 #define N_THREADS 4
 #define N_ITER	  100000

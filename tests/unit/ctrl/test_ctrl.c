@@ -17,14 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/crypto.h"
-#include "tp/ctrl_backoff.h"
-#include "tp/ctrl_conn.h"
-#include "tp/ctrl_frame.h"
-#include "tp/ctrl_msg.h"
-#include "tp/ctrl_noise.h"
-#include "tp/failmode.h"
-#include "tp/lkg.h"
+#include "tp/base/crypto.h"
+#include "tp/ctrl/backoff.h"
+#include "tp/ctrl/conn.h"
+#include "tp/ctrl/frame.h"
+#include "tp/ctrl/msg.h"
+#include "tp/ctrl/noise.h"
+#include "tp/ctrl/failmode.h"
+#include "tp/ctrl/lkg.h"
 
 #include "../../lib/tl_cunit.h"
 

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/diff.h"
-#include "tp/space.h"
-#include "tp/yaml.h"
+#include "tp/policy/diff.h"
+#include "tp/policy/space.h"
+#include "tp/policy/yaml.h"
 
 #define NOW 1795824000 /* 2026-11-28T00:00:00Z */
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "gen.h"
 
-#include "tp/modbus.h"
+#include "tp/policy/modbus.h"
 
 #include <stdio.h>
 #include <stdlib.h>

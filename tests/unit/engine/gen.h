@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 struct gen {
 	uint64_t s;

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "gen.h"
-#include "tp/engine.h"
-#include "tp/eval.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/eval.h"
 
 #define PKTS_PER_SITE 400
 

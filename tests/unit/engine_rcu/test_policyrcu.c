@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policyrcu.h"
+#include "tp/dp/policyrcu.h"
 
 static struct tp_site *site(void)
 {

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/export.h"
-#include "tp/yaml.h"
+#include "tp/policy/export.h"
+#include "tp/policy/yaml.h"
 
 static const char *examples_dir;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A naive flow table: the semantics of tp/flow.h with an array and linear
+ * A naive flow table: the semantics of tp/policy/flow.h with an array and linear
  * searches, no hashing, no lists. Decisions come from the reference
  * evaluator on the site, not from a compiled engine. The random test runs
  * it side by side with the real table.
@@ -8,7 +8,7 @@
 #ifndef TP_TEST_FLOW_MODEL_H
 #define TP_TEST_FLOW_MODEL_H
 
-#include "tp/flow.h"
+#include "tp/policy/flow.h"
 
 struct mentry {
 	struct tp_flow init; /* the initiator's first packet */

@@ -13,8 +13,8 @@
 
 #include "gen.h"
 #include "model.h"
-#include "tp/engine.h"
-#include "tp/flow.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/flow.h"
 
 #define S 1000000000ull
 

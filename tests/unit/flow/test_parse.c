@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "tp/flow.h"
+#include "tp/policy/flow.h"
 
 struct buf {
 	uint8_t b[256];

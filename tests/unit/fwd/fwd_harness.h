@@ -38,13 +38,13 @@
 #include <rte_mbuf.h>
 #include <sodium.h>
 
-#include "tp/pipeline.h"
+#include "tp/dp/pipeline.h"
 
-#include "tp/bundle.h"
-#include "tp/ctrl_apply.h"
-#include "tp/flowlog.h"
-#include "tp/fwd.h"
-#include "tp/tunnel.h"
+#include "tp/policy/bundle.h"
+#include "tp/ctrl/apply.h"
+#include "tp/dp/flowlog.h"
+#include "tp/dp/fwd.h"
+#include "tp/dp/tunnel.h"
 
 #define H_RING 4096
 

@@ -33,7 +33,7 @@
 #include <CUnit/Basic.h>
 
 #include "fwd_harness.h"
-#include "tp/engine.h"
+#include "tp/policy/engine.h"
 
 static uint64_t drops(enum tp_drop r)
 {
@@ -674,7 +674,7 @@ static void test_expiry_fail_closed(void)
 	CU_ASSERT_EQUAL_FATAL(H.cfg.failure_mode, TP_FAIL_CLOSED);
 	H.now_ns += 86401ull * 1000000000ull; /* h_apply: valid for one day */
 	tp_fwd_control_tick(H.fwd);
-	h_policy_tick(); /* tpd's housekeeping: the policy state (tp/failmode.h) */
+	h_policy_tick(); /* tpd's housekeeping: the policy state (tp/ctrl/failmode.h) */
 	h_poll();
 	h_drain();
 	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/eval.h"
-#include "tp/lint.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/eval.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 
 static const char *examples_dir;
 static const int64_t now_2026 = 1795000000; /* 2026-11-18 */

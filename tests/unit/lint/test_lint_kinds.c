@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Lint's structured findings: every kind of tp/lint.h produced by a crafted
+ * Lint's structured findings: every kind of tp/policy/lint.h produced by a crafted
  * site (a YAML text, or a site the YAML reader would refuse, made by
  * changing one field of a clean one), seen with its kind, severity,
  * location and conduit ids; and each diagnostic tp_lint_site prints is the
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/lint.h"
-#include "tp/yaml.h"
+#include "tp/policy/lint.h"
+#include "tp/policy/yaml.h"
 
 static const int64_t now_2026 = 1795000000; /* 2026-11-18 */
 

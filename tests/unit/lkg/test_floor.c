@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The rollback floor and the policy clock of the apply path
- * (tp/ctrl_apply.h, tp/lkg.h, tp/failmode.h), through the same object
+ * (tp/ctrl/apply.h, tp/ctrl/lkg.h, tp/ctrl/failmode.h), through the same object
  * tpd and tp-ctrl-agent use, with the state directory on disk and the clock
  * injected (every time below is a parameter, nothing reads the wall):
  *
@@ -26,10 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/ctrl_apply.h"
-#include "tp/engine.h"
-#include "tp/lkg.h"
-#include "tp/yaml.h"
+#include "tp/ctrl/apply.h"
+#include "tp/policy/engine.h"
+#include "tp/ctrl/lkg.h"
+#include "tp/policy/yaml.h"
 
 #include "../../lib/tl_site.h"
 #include "../../lib/tl_cunit.h"

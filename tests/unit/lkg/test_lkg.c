@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/lkg.h"
+#include "tp/base/file.h"
+#include "tp/ctrl/lkg.h"
 
 #include "../../lib/tl_cunit.h"
 
@@ -61,9 +62,9 @@ static void test_bad_dir(void)
 
 	CU_ASSERT_TRUE(tp_lkg_save("/proc/nonexistent/x", a, sizeof(a)) < 0);
 	/* a bundle path that is not a regular file is refused, not read */
-	CU_ASSERT_EQUAL(tp_lkg_read_file("/tmp", 1 << 20, &got, &len), -EINVAL);
+	CU_ASSERT_EQUAL(tp_file_read("/tmp", 1 << 20, &got, &len), -EINVAL);
 	CU_ASSERT_PTR_NULL(got);
-	CU_ASSERT_EQUAL(tp_lkg_read_file("/nonexistent-tp-lkg", 1 << 20, &got, &len), -ENOENT);
+	CU_ASSERT_EQUAL(tp_file_read("/nonexistent-tp-lkg", 1 << 20, &got, &len), -ENOENT);
 }
 
 int main(void)

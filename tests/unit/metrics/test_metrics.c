@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Prometheus exposition (tp/metrics.h): the formatter on fixed admin
+ * The Prometheus exposition (tp/dp/metrics.h): the formatter on fixed admin
  * JSON (names, HELP/TYPE, label escaping, counters never negative, both
  * formats), the HTTP request parser on a table of requests, the server on
  * loopback with an injected clock (answers, deadlines, connection limit),
@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/config.h"
-#include "tp/metrics.h"
+#include "tp/dp/config.h"
+#include "tp/dp/metrics.h"
 
 /* What tpd's admin commands answer, trimmed; the hostile strings are
  * where labels carry names from a policy or a configuration. */

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "tp/modbus.h"
+#include "tp/policy/modbus.h"
 
 struct naive_result {
 	enum tp_modbus_result result; /* of the first refused request, or OK */

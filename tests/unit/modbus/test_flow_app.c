@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/engine.h"
-#include "tp/flow.h"
+#include "tp/policy/engine.h"
+#include "tp/policy/flow.h"
 
 #define CLIENT "10.1.0.5"
 #define SERVER "10.2.0.7"

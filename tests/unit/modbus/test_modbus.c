@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The Modbus/TCP stream checker (tp/modbus.h): every reason by hand, every
+ * The Modbus/TCP stream checker (tp/policy/modbus.h): every reason by hand, every
  * split position of a request across two segments, several ADUs in one
  * segment, retransmissions and reordering, and a differential test against
  * a naive parser of the whole stream (naive.c) on random streams cut at
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "naive.h"
-#include "tp/modbus.h"
+#include "tp/policy/modbus.h"
 
 #define SYN 0x02
 #define FIN 0x01

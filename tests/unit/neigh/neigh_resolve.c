@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tp/neigh.h"
+#include "tp/dp/neigh.h"
 
 static int released[2];
 static unsigned n_released;

@@ -14,7 +14,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "tp/neigh.h"
+#include "tp/dp/neigh.h"
 
 static uint64_t fake_now;
 static uint64_t fake_clock(void *arg)

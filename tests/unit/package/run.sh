@@ -77,9 +77,12 @@ for p in "${PKGS[@]}"; do
 	[ "$(dpkg-query -W -f='${Version}' "$p")" = 0.1.0-1 ] || fail "$p not at 0.1.0-1"
 done
 ok "dpkg -i V1"
-for f in /usr/sbin/tpd /usr/sbin/tpctl /usr/bin/tpolicy; do
+for f in /usr/sbin/tpd /usr/sbin/tpctl /usr/bin/tpolicy /usr/lib/tableau/tpolicy-serve; do
 	[ -x "$f" ] && expect_mode "$f" 755 || fail "$f"
 done
+# tpolicy serve execs the installed tpolicy-serve
+/usr/bin/tpolicy serve --help | grep -q '^usage: tpolicy serve --site' ||
+	fail "tpolicy serve does not run the installed tpolicy-serve"
 for f in /usr/lib/tableau/zone.bpf.o /usr/lib/tableau/transit.bpf.o /etc/tableau/tpd.conf \
 	/lib/systemd/system/tpd@.service /lib/systemd/system/tableau-controller.service \
 	/etc/default/tableau-controller /usr/share/man/man8/tpd.8.gz /usr/share/man/man8/tpctl.8.gz \

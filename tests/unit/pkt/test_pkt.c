@@ -7,8 +7,8 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
-#include "tp/drop.h"
-#include "tp/pkt.h"
+#include "tp/dp/drop.h"
+#include "tp/dp/pkt.h"
 
 struct frame {
 	uint8_t b[2048];

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/pkt.h"
+#include "tp/dp/pkt.h"
 
-/* tp/pkt.h first: tp/flow.h defines the TCP flag names as macros */
-#include "tp/flow.h"
+/* tp/dp/pkt.h first: tp/policy/flow.h defines the TCP flag names as macros */
+#include "tp/policy/flow.h"
 
 #define EXT_MAX 10
 

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * The per-rule token bucket (tp/ratelimit.h) on an injected clock, against
+ * The per-rule token bucket (tp/dp/ratelimit.h) on an injected clock, against
  * a naive 128-bit model on random inputs, and the flow-log lines and their
- * output cap (tp/flowlog.h). No test depends on real time.
+ * output cap (tp/dp/flowlog.h). No test depends on real time.
  */
 #include <CUnit/Basic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowlog.h"
-#include "tp/ratelimit.h"
+#include "tp/dp/flowlog.h"
+#include "tp/dp/ratelimit.h"
 
 #define S 1000000000ull
 

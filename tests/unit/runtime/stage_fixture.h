@@ -20,7 +20,7 @@
 
 #include <rte_mempool.h>
 
-#include "tp/pipeline.h"
+#include "tp/dp/pipeline.h"
 
 struct tp_fixture_frame {
 	const void *bytes;

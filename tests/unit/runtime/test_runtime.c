@@ -4,9 +4,9 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
-#include "tp/config.h"
-#include "tp/idle.h"
-#include "tp/runtime.h"
+#include "tp/dp/config.h"
+#include "tp/dp/idle.h"
+#include "tp/dp/runtime.h"
 
 static const char *joined(const struct tp_eal_args *a)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/site.h"
+#include "tp/policy/site.h"
 
 static void test_prefix_parse_valid(void)
 {

@@ -5,6 +5,11 @@
 set -euo pipefail
 # unquoted $P below: TP_EMULATOR (cross-build: qemu) splits into words
 P="${TP_EMULATOR:-} ${TP_BUILD_DIR:?}/tpolicy"
+# `tpolicy serve` execs the program tpolicy-serve found next to tpolicy. Under
+# qemu-user (cross-build) a program cannot exec another one without binfmt_misc,
+# so there serve is run as the program it execs.
+SERVE="$P serve"
+[ -z "${TP_EMULATOR:-}" ] || SERVE="$TP_EMULATOR $TP_BUILD_DIR/tpolicy-serve"
 EX=${TP_SOURCE_DIR:?}/deploy/examples
 . "$(dirname "$0")/../../lib/tally.sh"
 tl_scratch tpolicy-test
@@ -100,7 +105,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		-o "$T/x.tpb" --key "$T/other.key" --version 1
 	grep -q "owned by uid 65534" "$T/err" && ok "  names the owner" || bad "  $(cat "$T/err")"
 	mkdir -p "$T/st"
-	expect 2 "serve refuses a key owned by another user" $P serve --site "$EX/plant.yaml" \
+	expect 2 "serve refuses a key owned by another user" $SERVE --site "$EX/plant.yaml" \
 		--key "$T/other.key" --listen 127.0.0.1:0 --state "$T/st"
 	grep -q "owned by uid 65534" "$T/err" && ok "  names the owner" || bad "  $(cat "$T/err")"
 	chown 0 "$T/other.key"
@@ -167,6 +172,29 @@ has "$T/out" "allow by conduit 11 (z1 -> z2, stateful: replies pass; client payl
 expect 2 "check a bad flow" $P check "$EX/lab-plant.yaml" --flow 'tcp 10.1.0.1 -> 10.2.0.1'
 has "$T/err" "tpolicy: bad --flow 'tcp 10.1.0.1 -> 10.2.0.1': tcp flow needs a destination port"
 expect 2 "check a bundle without a key" $P check "$T/plant.tpb" --flow 'tcp 10.1.0.1:1 -> 10.2.0.1:2'
+
+# ---- serve: the program tpolicy-serve (controller-client/serve), which the
+# command table execs from next to tpolicy, else from PATH
+expect 2 "serve without arguments is a usage error" $SERVE
+grep -q "^usage: tpolicy serve --site SITE.yaml --key KEY --listen ADDR:PORT" "$T/err" &&
+	ok "  says the usage" || bad "  usage: $(cat "$T/err")"
+expect 0 "serve --help" $SERVE --help
+has "$T/out" "reference controller: compile, sign, push to every TP."
+if [ -z "${TP_EMULATOR:-}" ]; then
+	cp "$TP_BUILD_DIR/tpolicy" "$T/lone-tpolicy"
+	expect 2 "serve without tpolicy-serve next to tpolicy or on PATH" \
+		env PATH=/nonexistent "$T/lone-tpolicy" serve --help
+	grep -qF "tpolicy: serve needs the program tpolicy-serve, not found next to tpolicy in $T, in $T/../lib/tableau or on PATH" \
+		"$T/err" && ok "  names the missing program" || bad "  $(cat "$T/err")"
+	mkdir -p "$T/path"
+	ln -s "$TP_BUILD_DIR/tpolicy-serve" "$T/path/tpolicy-serve"
+	expect 0 "serve found on PATH" env PATH="$T/path" "$T/lone-tpolicy" serve --help
+	# the package's layout: /usr/bin/tpolicy, /usr/lib/tableau/tpolicy-serve
+	mkdir -p "$T/usr/bin" "$T/usr/lib/tableau"
+	cp "$TP_BUILD_DIR/tpolicy" "$T/usr/bin/tpolicy"
+	ln -s "$TP_BUILD_DIR/tpolicy-serve" "$T/usr/lib/tableau/tpolicy-serve"
+	expect 0 "serve found in ../lib/tableau" env PATH=/nonexistent "$T/usr/bin/tpolicy" serve --help
+fi
 
 echo
 if [ "$fails" -ne 0 ]; then

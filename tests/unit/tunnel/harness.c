@@ -7,7 +7,7 @@
 
 #include "device.h"
 #include "harness.h"
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 uint64_t sim_now_ns = 1000000000ULL;
 int64_t sim_wall_step_ns;
@@ -89,8 +89,8 @@ void node_init(struct node *n, uint32_t ipv4, uint16_t port)
 	memset(n, 0, sizeof(*n));
 	n->out = calloc(MAX_MSGS, sizeof(*n->out));
 	CU_ASSERT_FATAL(n->out != NULL);
-	CU_ASSERT_FATAL(tp_keys_generate(n->priv) == 0);
-	CU_ASSERT_FATAL(tp_keys_public(n->pub, n->priv));
+	CU_ASSERT_FATAL(tp_key_wg_generate(n->priv, NULL) == 0);
+	CU_ASSERT_FATAL(tp_key_wg_public(n->priv, n->pub) == 0);
 	memcpy(cfg.private_key, n->priv, 32);
 	n->tun = tp_tunnel_new(&cfg);
 	CU_ASSERT_FATAL(n->tun != NULL);

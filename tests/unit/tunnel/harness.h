@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tp/tunnel.h"
+#include "tp/dp/tunnel.h"
 
 enum { MAX_MSGS = 4096, MSG_CAP = 1600 };
 

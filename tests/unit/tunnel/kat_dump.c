@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 
 #include "device.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 struct side {
 	const char *name;
@@ -118,11 +118,11 @@ int main(int argc, char **argv)
 	tr = tp_tunnel_new(&cr);
 	if (!ti || !tr)
 		return 1;
-	tp_keys_public(pub, s_r);
+	(void)tp_key_wg_public(s_r, pub);
 	memcpy(pi.public_key, pub, 32);
 	memcpy(pi.psk, psk, 32);
 	pi.endpoint = ep_r;
-	tp_keys_public(pub, s_i);
+	(void)tp_key_wg_public(s_i, pub);
 	memcpy(pr.public_key, pub, 32);
 	memcpy(pr.psk, psk, 32);
 	peer_i = tp_tunnel_peer_add(ti, &pi);

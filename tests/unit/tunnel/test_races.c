@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Races between workers and the control thread that the thread model of
- * tp/tunnel.h rules out, each forced to happen often:
+ * tp/dp/tunnel.h rules out, each forced to happen often:
  *  - two workers decrypting the same ciphertexts in lockstep: each message
  *    is accepted exactly once (the per-keypair replay lock);
  *  - a worker encrypting while the control thread, holding an unconfirmed
@@ -19,8 +19,8 @@
 
 #include "device.h"
 #include "keypair.h"
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 #include "../../lib/tl_cunit.h"
 
@@ -92,7 +92,7 @@ static void pair(struct side s[2], const struct tp_tunnel_ops *ops)
 		uint8_t priv[32];
 
 		memset(priv, 0x60 + !i, 32);
-		tp_keys_public(pc.public_key, priv);
+		(void)tp_key_wg_public(priv, pc.public_key);
 		s[i].peer = tp_tunnel_peer_add(s[i].tun, &pc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(s[i].peer);
 	}

@@ -6,7 +6,7 @@
  * decrypting them on B, joined by a ring. Retired keypairs are freed through
  * a minimal quiescent-state scheme like the one tpd gets from rte_rcu_qsbr.
  * Run under ASan (and TSan by hand) this checks the lock-free claims of
- * tp/tunnel.h; functionally, no packet may fail authentication or replay.
+ * tp/dp/tunnel.h; functionally, no packet may fail authentication or replay.
  */
 #include <CUnit/Basic.h>
 #include <pthread.h>
@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tp/keys.h"
-#include "tp/tunnel.h"
+#include "tp/base/keys.h"
+#include "tp/dp/tunnel.h"
 
 #include "../../lib/tl_cunit.h"
 
@@ -217,7 +217,7 @@ static void test_workers_and_control(void)
 		uint8_t priv[32];
 
 		memset(priv, 0x40 + !i, 32);
-		tp_keys_public(pc.public_key, priv);
+		(void)tp_key_wg_public(priv, pc.public_key);
 		S[i].peer = tp_tunnel_peer_add(S[i].tun, &pc);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(S[i].peer);
 	}

@@ -19,7 +19,7 @@
 #include "ratelimiter.h"
 #include "harness.h"
 #include "messages.h"
-#include "tp/keys.h"
+#include "tp/base/keys.h"
 
 #include "../../lib/tl_cunit.h"
 
@@ -59,19 +59,21 @@ static void test_keys_base64(void)
 	static const char priv_b64[] = "uPK4sk0QFW4qH26CgeiMpIVNOvJ6c3XPyD7NzTPtFnQ=";
 	static const char pub_b64[] = "P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+yk=";
 	uint8_t priv[32], pub[32], want[32];
-	char out[TP_KEYS_B64_LEN + 1];
+	char out[TP_KEY_B64_LEN + 1];
 
-	CU_ASSERT_TRUE_FATAL(tp_keys_from_base64(priv, priv_b64));
+	CU_ASSERT_TRUE_FATAL(tp_key_from_base64(priv_b64, priv) == 0);
 	CU_ASSERT_TRUE_FATAL(
-		tp_keys_from_base64(want, " P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+yk=\n"));
-	CU_ASSERT_TRUE(tp_keys_public(pub, priv));
+		(tp_key_from_base64(" P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+yk=\n", want) == 0));
+	CU_ASSERT_TRUE(tp_key_wg_public(priv, pub) == 0);
 	CU_ASSERT_EQUAL(memcmp(pub, want, 32), 0);
-	tp_keys_to_base64(out, pub);
+	tp_key_to_base64(pub, out);
 	CU_ASSERT_STRING_EQUAL(out, pub_b64);
-	CU_ASSERT_FALSE(tp_keys_from_base64(priv, "P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+yk"));
-	CU_ASSERT_FALSE(tp_keys_from_base64(priv, "P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+y!="));
-	CU_ASSERT_FALSE(tp_keys_from_base64(priv, ""));
-	CU_ASSERT_FALSE(tp_keys_from_base64(priv, NULL));
+	CU_ASSERT_FALSE(tp_key_from_base64("P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+yk", priv) ==
+			0);
+	CU_ASSERT_FALSE(tp_key_from_base64("P9pgRafeJrw75Uf8U7DcsUqMXn4vmzV4H3Or7YUg+y!=", priv) ==
+			0);
+	CU_ASSERT_FALSE(tp_key_from_base64("", priv) == 0);
+	CU_ASSERT_FALSE(tp_key_from_base64(NULL, priv) == 0);
 }
 
 static void test_round_trip_all_types(void)

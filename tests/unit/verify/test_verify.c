@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/export.h"
-#include "tp/flowspec.h"
-#include "tp/verify.h"
-#include "tp/yaml.h"
+#include "tp/policy/export.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/verify.h"
+#include "tp/policy/yaml.h"
 
 #define NOW 1795824000 /* 2026-11-28T00:00:00Z */
 

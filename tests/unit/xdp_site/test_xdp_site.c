@@ -12,8 +12,8 @@
 #include <stdlib.h>
 
 #include "gen.h"
-#include "tp/export.h"
-#include "tp/xdp_site.h"
+#include "tp/policy/export.h"
+#include "tp/dp/xdp_site.h"
 
 enum { CELL, SCADA, SAFETY, VENDOR, NZONES };
 

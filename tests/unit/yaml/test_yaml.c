@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tp/flowspec.h"
-#include "tp/timefmt.h"
-#include "tp/yaml.h"
+#include "tp/policy/flowspec.h"
+#include "tp/policy/timefmt.h"
+#include "tp/policy/yaml.h"
 
 static const char *examples_dir;
 

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-lcore counters, summed on read.
+ *
+ * State: one cache-line-aligned slot per writer (each worker lcore, and one
+ * for the control thread). A slot has exactly one writer, so increments
+ * need no atomic read-modify-write: the owner stores load+n with a relaxed
+ * atomic store, and readers (admin socket, telemetry, on the control
+ * thread) load each word relaxed and add the slots up. A sum is therefore
+ * a consistent value per counter, not a snapshot across counters.
+ *
+ * Plain C, no DPDK.
+ */
+#ifndef TP_DP_COUNTERS_H
+#define TP_DP_COUNTERS_H
+
+#include <stdint.h>
+
+#include "tp/dp/drop.h"
+
+/* Traffic and runtime statistics that are not drops. X(NAME, "name") */
+#define TP_STATS(X)                              \
+	X(ZONE_RX_PKTS, "zone_rx_packets")       \
+	X(ZONE_RX_BYTES, "zone_rx_bytes")        \
+	X(ZONE_TX_PKTS, "zone_tx_packets")       \
+	X(ZONE_TX_BYTES, "zone_tx_bytes")        \
+	X(TRANSIT_RX_PKTS, "transit_rx_packets") \
+	X(TRANSIT_RX_BYTES, "transit_rx_bytes")  \
+	X(TRANSIT_TX_PKTS, "transit_tx_packets") \
+	X(TRANSIT_TX_BYTES, "transit_tx_bytes")  \
+	X(PARSED, "parsed_packets")              \
+	X(IDLE_SLEEPS, "idle_sleeps")            \
+	X(HOUSEKEEPING, "housekeeping_ticks")    \
+	X(LOG_DROPPED, "log_dropped")            \
+	X(LOG_SUPPRESSED, "log_suppressed")      \
+	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx")
+
+enum tp_stat {
+#define X(name, str) TP_STAT_##name,
+	TP_STATS(X)
+#undef X
+		TP_STAT__COUNT
+};
+
+struct tp_counters_slot {
+	uint64_t stat[TP_STAT__COUNT];
+	uint64_t drop[TP_DROP__COUNT];
+} __attribute__((aligned(64)));
+
+/* Owns n_slots slots; create with tp_counters_create, free with _free. */
+struct tp_counters {
+	unsigned n_slots;
+	struct tp_counters_slot *slots;
+};
+
+struct tp_counters_totals {
+	uint64_t stat[TP_STAT__COUNT];
+	uint64_t drop[TP_DROP__COUNT];
+};
+
+struct tp_counters *tp_counters_create(unsigned n_slots);
+void tp_counters_free(struct tp_counters *c);
+
+static inline struct tp_counters_slot *tp_counters_slot(struct tp_counters *c, unsigned i)
+{
+	return &c->slots[i];
+}
+
+/* Only the slot's owner calls these. */
+static inline void tp_counters_add(struct tp_counters_slot *s, enum tp_stat st, uint64_t n)
+{
+	__atomic_store_n(&s->stat[st], s->stat[st] + n, __ATOMIC_RELAXED);
+}
+
+static inline void tp_counters_drop(struct tp_counters_slot *s, enum tp_drop r, uint64_t n)
+{
+	__atomic_store_n(&s->drop[r], s->drop[r] + n, __ATOMIC_RELAXED);
+}
+
+/* Sum every slot into *out; any thread. */
+void tp_counters_sum(const struct tp_counters *c, struct tp_counters_totals *out);
+
+const char *tp_drop_name(enum tp_drop r);
+const char *tp_drop_help(enum tp_drop r);
+const char *tp_stat_name(enum tp_stat s);
+
+#endif /* TP_DP_COUNTERS_H */

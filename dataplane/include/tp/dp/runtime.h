@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tpd's DPDK runtime: EAL, mempools, the zone and transit ports, and the
+ * worker lcores' run-to-completion loops. The control thread (the EAL main
+ * lcore) owns the runtime; workers only read it, and write their own
+ * counter slot.
+ *
+ * Life cycle (each step undone by tp_runtime_close, whatever was reached):
+ *   tp_runtime_eal_args   build argv for rte_eal_init from the config
+ *   tp_runtime_open       rte_eal_init, pools, ports configured and started
+ *   tp_runtime_start      launch one worker per worker lcore
+ *   tp_runtime_stop       ask workers to stop, wait for them, stop ports
+ *   tp_runtime_close      close ports, free pools, rte_eal_cleanup
+ *
+ * Ports and queues: worker i owns rx and tx queue i of both ports, so no
+ * queue is shared and no lock is taken on the fast path.
+ */
+#ifndef TP_DP_RUNTIME_H
+#define TP_DP_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tp/base/clock.h"
+#include "tp/dp/config.h"
+#include "tp/dp/counters.h"
+
+#define TP_EAL_ARGS_MAX 32
+
+struct rte_mempool;
+struct rte_mbuf;
+struct tp_stage_ctx;
+struct tp_drop_vec;
+
+/*
+ * What the forwarding code plugs into the workers (set before
+ * tp_runtime_start; all optional). stages[role]: the stage list of bursts
+ * from that port (default: parse, no_policy). flush: after the last
+ * stage of every burst, where its packets leave: the survivors (pkts, n)
+ * out of the other port and whatever the stages handed to the hooks' own
+ * exits (default: the runtime sends the survivors); drops it adds to dv
+ * are counted and freed by tp_pipeline_flush right after. poll: once per
+ * loop iteration, after the ports (e.g. RCU quiescent state, frames handed
+ * over by the control thread); returns packets handled, which keeps the
+ * worker busy-polling. idle(sleeping): around a back-off sleep. wake_fd: an
+ * extra fd an idle worker also waits on (-1: none).
+ */
+typedef uint16_t (*tp_runtime_stage_fn)(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts,
+					uint16_t n, struct tp_drop_vec *dv);
+struct tp_runtime_hooks {
+	const tp_runtime_stage_fn *stages[2];
+	unsigned n_stages[2];
+	void *arg; /* passed as tp_stage_ctx.user */
+	void (*flush)(void *arg, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+		      struct tp_drop_vec *dv);
+	unsigned (*poll)(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+	void (*idle)(void *arg, unsigned worker, bool sleeping);
+	int (*wake_fd)(void *arg, unsigned worker);
+};
+
+struct tp_eal_args {
+	int argc;
+	char *argv[TP_EAL_ARGS_MAX + 1]; /* NULL-terminated; point into buf */
+	char buf[4096];
+	size_t used;
+};
+
+struct tp_runtime_worker {
+	struct tp_runtime *rt;
+	unsigned index; /* 0-based */
+	unsigned lcore; /* EAL lcore id */
+	uint16_t queue; /* rx/tx queue on both ports */
+} __attribute__((aligned(64)));
+
+struct tp_runtime {
+	const struct tp_config *cfg;
+	struct tp_counters *counters;	      /* slot i: worker i; last slot: control */
+	const struct tp_runtime_hooks *hooks; /* NULL: the default stages */
+	struct tp_clock clock;
+	struct rte_mempool *pool[2]; /* one per port: AF_XDP uses it as UMEM */
+	uint16_t port[2];	     /* enum tp_port_role → ethdev port id */
+	bool eal_up;
+	bool port_started[2];
+	bool port_configured[2];
+	bool workers_running;
+	bool stop; /* set by the control thread, read by workers (atomic) */
+	uint64_t start_ns;
+	unsigned n_workers;
+	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
+	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
+	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
+	 * block on all of them. */
+	unsigned n_xsk_fds;
+	int xsk_fds[2 * TP_CONFIG_WORKERS_MAX];
+};
+
+/* Build rte_eal_init's arguments (argv[0] = prog). -ENOSPC if too long. */
+int tp_runtime_eal_args(const struct tp_config *cfg, const char *prog, struct tp_eal_args *out);
+
+/* The ethdev name of a role's port (0 zone, 1 transit), as the EAL
+ * arguments name it. */
+const char *tp_runtime_port_name(const struct tp_config *cfg, int role, char *buf, size_t len);
+
+/* Bring up EAL, pools and ports. On failure, a one-line reason in err
+ * (errlen bytes) and -errno; call tp_runtime_close() either way. */
+int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
+		    struct tp_counters *counters, const struct tp_clock *clock, char *err,
+		    size_t errlen);
+
+int tp_runtime_start(struct tp_runtime *rt);
+void tp_runtime_stop(struct tp_runtime *rt);
+void tp_runtime_close(struct tp_runtime *rt);
+
+/* Port facts for status output (control thread). */
+struct tp_runtime_port_info {
+	char name[64];
+	bool link_up;
+	uint32_t speed_mbps;
+	uint16_t mtu;
+};
+int tp_runtime_port_info(struct tp_runtime *rt, int role, struct tp_runtime_port_info *out);
+
+#endif /* TP_DP_RUNTIME_H */
