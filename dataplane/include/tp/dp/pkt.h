@@ -37,8 +37,8 @@
  *  - Trailing bytes after the IP total length (Ethernet padding) are
  *    ignored; a UDP length shorter than the IP payload trims the payload.
  */
-#ifndef TP_PKT_H
-#define TP_PKT_H
+#ifndef TP_DP_PKT_H
+#define TP_DP_PKT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -191,4 +191,4 @@ bool tp_pkt_flow(const struct tp_pkt_info *pi, struct tp_flow_pkt *out);
 const char *tp_pkt_result_name(enum tp_pkt_result r);
 const char *tp_pkt_result_help(enum tp_pkt_result r);
 
-#endif /* TP_PKT_H */
+#endif /* TP_DP_PKT_H */
