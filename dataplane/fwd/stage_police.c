@@ -160,8 +160,8 @@ uint16_t fwd_stage_police(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			pkts[keep++] = m;
 			continue;
 		}
-		why = police(f, ctx, w, in,
-			     rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off), side);
+		why = police(f, ctx, w, in, rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off),
+			     side);
 		if (why != TP_DROP_NONE) {
 			tp_drop_vec_push(dv, m, why);
 			continue;
