@@ -118,15 +118,17 @@ static enum tp_drop app_check(struct fwd_worker *w, const struct tp_flow_pkt *fp
  * then reserved, not committed). */
 static enum tp_drop police(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct fwd_worker *w,
 			   const struct tp_pkt_info *in, const uint8_t *ip,
-			   enum tp_flowlog_side side)
+			   enum tp_flowlog_side side, bool *reserved)
 {
 	struct tp_flow_pkt fp;
 	struct tp_decision dec;
 	enum tp_flow_result r;
 
+	*reserved = false;
 	if (!flow_key(in, &fp))
 		return TP_DROP_FLOW_PARSE;
 	r = tp_flow_decide(w->flows, w->e, &fp, &dec);
+	*reserved = r == TP_FLOW_PASS_NEW;
 	if (r != TP_FLOW_PASS_FLOW && r != TP_FLOW_PASS_RELATED)
 		fwd_hit(w, dec.rule_id);
 	/* before the flow exists: a limited first packet opens nothing; on
@@ -153,6 +155,7 @@ uint16_t fwd_stage_police(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 		const struct tp_pkt_meta *meta = tp_pkt_meta(m);
 		const struct tp_pkt_info *in = &meta->info;
 		enum tp_drop why;
+		bool reserved;
 		uint32_t peer;
 
 		/* inside one zone: not policed (DESIGN.md §7.2) */
@@ -161,12 +164,14 @@ uint16_t fwd_stage_police(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint
 			continue;
 		}
 		why = police(f, ctx, w, in, rte_pktmbuf_mtod_offset(m, const uint8_t *, in->l3_off),
-			     side);
+			     side, &reserved);
 		if (why != TP_DROP_NONE) {
 			tp_drop_vec_push(dv, m, why);
 			continue;
 		}
-		if (fwd_route_check(f, w, ctx->in_role, &mtu, m, &peer) == TP_DROP_NONE)
+		/* only a first packet reserved an entry: ask the route stage
+		 * about it, not about every packet of a flow */
+		if (reserved && fwd_route_check(f, w, ctx->in_role, &mtu, m, &peer) == TP_DROP_NONE)
 			tp_flow_commit(w->flows);
 		pkts[keep++] = m;
 	}
