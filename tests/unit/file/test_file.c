@@ -103,7 +103,9 @@ static void test_read(void)
 	CU_ASSERT_EQUAL(tp_file_read(path, 9, &got, &len), -EFBIG);
 	CU_ASSERT_PTR_NULL(got);
 	CU_ASSERT_EQUAL(len, 0);
+	/* a path that is not a regular file is refused, not read */
 	CU_ASSERT_EQUAL(tp_file_read(dir, 1 << 20, &got, &len), -EINVAL);
+	CU_ASSERT_PTR_NULL(got);
 	CU_ASSERT_EQUAL(tp_file_read("/nonexistent-tp-file", 1 << 20, &got, &len), -ENOENT);
 	unlink(path);
 }

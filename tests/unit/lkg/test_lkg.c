@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tp/base/file.h"
 #include "tp/ctrl/lkg.h"
 
 #include "../../lib/tl_cunit.h"
@@ -53,18 +52,13 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(entries(), 1); /* lkg.tpb only, no temporaries */
 }
 
+/* The reader under tp_lkg_load (not a regular file, absent) is tested
+ * where it lives: tests/unit/file. */
 static void test_bad_dir(void)
 {
 	uint8_t a[4] = {1, 2, 3, 4};
 
-	uint8_t *got = NULL;
-	size_t len = 0;
-
 	CU_ASSERT_TRUE(tp_lkg_save("/proc/nonexistent/x", a, sizeof(a)) < 0);
-	/* a bundle path that is not a regular file is refused, not read */
-	CU_ASSERT_EQUAL(tp_file_read("/tmp", 1 << 20, &got, &len), -EINVAL);
-	CU_ASSERT_PTR_NULL(got);
-	CU_ASSERT_EQUAL(tp_file_read("/nonexistent-tp-lkg", 1 << 20, &got, &len), -ENOENT);
 }
 
 int main(void)
