@@ -3,8 +3,9 @@
  * The exits of a burst (enum fwd_exit) and the one place packets leave:
  * fwd_exit_flush, run once after the last stage of a burst (the runtime's
  * tp_runtime_hooks.flush) and by the worker's poll hook. It transmits (one
- * tx burst per port), enqueues to the control thread's ring and to the
- * peers' staging rings, and frees consumed packets; what a queue or ring
+ * tx burst per port), enqueues to the control thread's ring, to the
+ * peers' staging rings and to the workers that own handed-off flows, and
+ * frees consumed packets; what a queue or ring
  * refuses is dropped under its reason into the burst's drop vector, which
  * tp_pipeline_flush counts and frees right after. No stage transmits,
  * enqueues or frees on its own.
@@ -82,6 +83,35 @@ static void to_staged(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, stru
 	}
 }
 
+/* Hand packets to the workers that own their flows (stage_handoff.c). */
+static void to_owners(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts,
+		      uint16_t n, struct tp_drop_vec *dv)
+{
+	struct rte_mbuf *batch[TP_BURST_MAX];
+
+	for (unsigned o = 0; o < f->n_workers && n; o++) {
+		uint16_t m = 0, rest = 0;
+		unsigned k;
+
+		/* this owner's packets, in order; the others stay for later owners */
+		for (uint16_t i = 0; i < n; i++) {
+			if (tp_pkt_meta(pkts[i])->to_worker == o)
+				batch[m++] = pkts[i];
+			else
+				pkts[rest++] = pkts[i];
+		}
+		n = rest;
+		if (!m)
+			continue;
+		k = rte_ring_sp_enqueue_burst(f->w[o].ho[ctx->worker], (void **)batch, m, NULL);
+		tp_counters_add(ctx->cnt, TP_STAT_HANDOFF_OUT, k);
+		for (uint16_t i = (uint16_t)k; i < m; i++)
+			tp_drop_vec_push(dv, batch[i], TP_DROP_HANDOFF);
+		if (k)
+			fwd_kick_worker(f, o);
+	}
+}
+
 void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 		    struct tp_drop_vec *dv)
 {
@@ -100,6 +130,7 @@ void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf 
 	tx(f, ctx, TP_PORT_TRANSIT, x->pkts[FWD_EXIT_TX_TRANSIT], x->n[FWD_EXIT_TX_TRANSIT], dv);
 	to_control(f, x->pkts[FWD_EXIT_CONTROL], x->n[FWD_EXIT_CONTROL], dv);
 	to_staged(f, x->pkts[FWD_EXIT_STAGED], x->n[FWD_EXIT_STAGED], dv);
+	to_owners(f, ctx, x->pkts[FWD_EXIT_HANDOFF], x->n[FWD_EXIT_HANDOFF], dv);
 	if (x->n[FWD_EXIT_CONSUMED])
 		rte_pktmbuf_free_bulk(x->pkts[FWD_EXIT_CONSUMED], x->n[FWD_EXIT_CONSUMED]);
 	memset(x->n, 0, sizeof(x->n));

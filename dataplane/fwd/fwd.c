@@ -50,13 +50,25 @@ void fwd_burst_begin(struct tp_fwd *f, struct fwd_worker *w)
 
 /* The data path, in order (dataplane/README.md draws it). */
 static const tp_runtime_stage_fn zone_stages[] = {
-	tp_stage_parse,	 fwd_stage_zone,    fwd_stage_police,
-	fwd_stage_route, fwd_stage_encrypt, fwd_stage_l2,
+	tp_stage_parse,	  fwd_stage_handoff, fwd_stage_zone, fwd_stage_police,
+	fwd_stage_route,  fwd_stage_encrypt, fwd_stage_l2,
 };
 static const tp_runtime_stage_fn transit_stages[] = {
-	tp_stage_parse,	  fwd_stage_decrypt, fwd_stage_zone,
+	tp_stage_parse,	  fwd_stage_decrypt, fwd_stage_handoff, fwd_stage_zone,
 	fwd_stage_police, fwd_stage_route,   fwd_stage_l2,
 };
+
+/* Where a handed-off packet resumes: the stages after the handoff. */
+static void set_after_handoff(struct tp_fwd *f, int role, const tp_runtime_stage_fn *list,
+			      unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (list[i] == fwd_stage_handoff) {
+			f->after_handoff[role] = list + i + 1;
+			f->n_after_handoff[role] = n - i - 1;
+		}
+	}
+}
 
 /* After a burst's last stage (tp_runtime_hooks.flush): its exits. */
 static void fwd_flush(void *arg, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
@@ -114,6 +126,9 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	f->ctl.compile = tp_engine_compile;
 	f->ctl_fd = -1;
 	f->n_workers = cfg->n_workers;
+	randombytes_buf(&f->owner_key, sizeof(f->owner_key));
+	set_after_handoff(f, TP_PORT_ZONE, zone_stages, RTE_DIM(zone_stages));
+	set_after_handoff(f, TP_PORT_TRANSIT, transit_stages, RTE_DIM(transit_stages));
 	for (unsigned i = 0; i < TP_CONFIG_WORKERS_MAX; i++)
 		f->w[i].wake_fd = -1;
 	for (int r = 0; r < 2; r++) {
@@ -189,6 +204,17 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 					      (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		w->flows = tp_flow_table_new(&fc);
+		for (unsigned s = 0; s < f->n_workers; s++) {
+			if (s == i)
+				continue;
+			snprintf(name, sizeof(name), "tp_ho_%u_%u", s, i);
+			w->ho[s] = rte_ring_create(name, HO_RING_SIZE, (int)rte_socket_id(),
+						   RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!w->ho[s]) {
+				snprintf(err, errlen, "worker %u: cannot create its handoff rings", i);
+				goto fail;
+			}
+		}
 		if (!w->tx || !w->log || w->wake_fd < 0 || !w->flows) {
 			snprintf(err, errlen,
 				 "worker %u: cannot create its flow table (%u flows) or "
@@ -268,6 +294,11 @@ void tp_fwd_free(struct tp_fwd *f)
 		while (w->tx && rte_ring_dequeue(w->tx, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		rte_ring_free(w->tx);
+		for (unsigned s = 0; s < TP_CONFIG_WORKERS_MAX; s++) {
+			while (w->ho[s] && rte_ring_dequeue(w->ho[s], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(w->ho[s]);
+		}
 		rte_ring_free(w->log);
 		tp_flow_table_free(w->flows);
 		json_decref(w->dump);

@@ -78,6 +78,7 @@
 #define HITS_SLOTS	 1024
 #define CTL_RING_SIZE	 1024
 #define WRK_RING_SIZE	 1024
+#define HO_RING_SIZE	 2048 /* handoff ring, per pair of workers */
 #define LOG_RING_SIZE	 1024 /* flow-log records per worker */
 #define LOG_LINES_PER_S	 100  /* flow-log output cap */
 #define RETIRE_MAX	 256
@@ -149,6 +150,7 @@ enum fwd_exit {
 	FWD_EXIT_TX_TRANSIT = TP_PORT_TRANSIT, /* transmit on the transit port */
 	FWD_EXIT_CONTROL,  /* to the control thread; meta->ctl_kind says what for */
 	FWD_EXIT_STAGED,   /* its peer's staging ring (meta->peer) until a session */
+	FWD_EXIT_HANDOFF,  /* the worker that owns its flow (meta->to_worker) */
 	FWD_EXIT_CONSUMED, /* an authenticated keepalive: nothing to forward */
 	FWD_EXIT__COUNT
 };
@@ -170,6 +172,11 @@ struct fwd_worker {
 	struct rte_ring *tx;  /* frames from the control thread (meta->out_role) */
 	struct rte_ring *log; /* struct tp_flowlog_rec, SP (this worker) / SC (control) */
 	int wake_fd;
+	/* handoff: ho[s] carries packets worker s received for flows this
+	 * worker owns (SP: worker s, SC: this worker); sleeping is set while
+	 * this worker blocks, so that a sender knows to wake it */
+	struct rte_ring *ho[TP_CONFIG_WORKERS_MAX];
+	atomic_bool sleeping;
 	uint64_t seen_gen; /* last generation whose re-check pass is done */
 	uint64_t recheck_gen;
 	uint32_t recheck_left; /* entries of the pass still to visit */
@@ -248,6 +255,11 @@ struct tp_fwd {
 	struct rte_ring *to_ctl; /* workers → control thread */
 	int ctl_fd;		 /* eventfd: to_ctl has something */
 	unsigned n_workers;
+	uint64_t owner_key; /* tp/dp/owner.h: random per tpd */
+	/* the stages after the handoff, per port: where a handed-off packet
+	 * resumes on its owner */
+	const tp_stage_fn *after_handoff[TP_PORT__COUNT];
+	unsigned n_after_handoff[TP_PORT__COUNT];
 	struct rte_mempool *gen_pool; /* generated frames (handshakes, ICMP) */
 	uint16_t port[2];
 	uint8_t mac[2][6];
@@ -291,6 +303,16 @@ uint64_t fwd_wall_ns(struct tp_fwd *f);
  * mbuf's data (meta->info describes it, meta->peer is its sender). */
 uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 			   struct tp_drop_vec *dv);
+/* stage_handoff.c: a packet whose flow another worker owns (tp/dp/owner.h)
+ * leaves by the handoff exit; the rest stay. Several workers only. */
+uint16_t fwd_stage_handoff(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
+			   struct tp_drop_vec *dv);
+/* [worker] Packets other workers handed this one: the rest of their
+ * port's stages, then their exits. Returns how many it took. */
+unsigned fwd_handoff_take(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+/* Wake worker i if it blocks (after handing it something). */
+void fwd_kick_worker(struct tp_fwd *f, unsigned worker);
+
 /* stage_zone.c: source and destination zones (meta->src_zone, dst_zone);
  * the source must be hosted by the sender (this TP, or the peer). */
 uint16_t fwd_stage_zone(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,

@@ -7,9 +7,9 @@
  * State, per published generation (struct fwd_rules, hung on its
  * topology): an open-addressing table of the rules that limit or log —
  * id, forward direction (the rule's from zone), log flag, bucket index —
- * and for every worker an array of token buckets (tp/dp/ratelimit.h), one
- * per limited rule, full when made. Workers only read the table and only
- * write their own buckets; the control thread builds it before the
+ * and one token bucket (tp/dp/ratelimit.h) per limited rule, full when
+ * made, shared by every worker under its own spin lock. Workers only read
+ * the table; the control thread builds it before the
  * generation's engine is published and frees it with the topology, one
  * grace period after the generation was replaced (policy.c), so a new
  * policy starts with fresh buckets and no worker ever sees freed ones.
@@ -27,15 +27,22 @@
  * sending side may be a stock WireGuard peer or a compromised TP that
  * enforces nothing, while a conforming tpd's output, once delayed by the
  * network and even refilled by its own republish, stays inside twice the
- * burst at the same rate. With n workers each holds pps/n and burst/n
- * (rounded up) of the rule: buckets are per worker so that the packet
- * path takes no lock and no atomic read-modify-write.
+ * burst at the same rate.
+ *
+ * Several workers: a rule admits packets of many flows, and their owners
+ * (tp/dp/owner.h) differ, so the rule's one bucket is shared and a worker
+ * takes its token under the bucket's spin lock: the limit is exact
+ * whatever the spread of flows over workers (a split bucket of pps/n per
+ * worker would give one flow only 1/n of its rule). The lock is held for
+ * the refill arithmetic only (no division), on a cache line of its own,
+ * and only limited rules pay for it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_malloc.h>
+#include <rte_spinlock.h>
 
 #include "fwd_int.h"
 
@@ -48,11 +55,16 @@ struct fwd_rule_x {
 	bool log;
 };
 
+struct fwd_bucket {
+	rte_spinlock_t lock;
+	struct tp_ratelimit b;
+} __rte_cache_aligned;
+
 struct fwd_rules {
 	uint32_t mask; /* slots - 1 */
 	uint32_t n_buckets;
 	struct fwd_rule_x *slot;
-	struct tp_ratelimit *b[TP_CONFIG_WORKERS_MAX]; /* per worker, n_buckets each */
+	struct fwd_bucket *b; /* n_buckets, shared by the workers */
 };
 
 static uint32_t rule_hash(uint32_t id)
@@ -78,17 +90,22 @@ static bool hosted(const struct tp_site *site, uint32_t zone, uint32_t self_tp)
 	return zone < site->n_zones && site->zones[zone].tp == self_tp;
 }
 
-static uint64_t div_up(uint64_t a, uint64_t b)
+/* [worker] One token of a shared bucket. */
+static bool take(struct fwd_bucket *b, uint64_t now_ns)
 {
-	return (a + b - 1) / b;
+	bool ok;
+
+	rte_spinlock_lock(&b->lock);
+	ok = tp_ratelimit_take(&b->b, now_ns);
+	rte_spinlock_unlock(&b->lock);
+	return ok;
 }
 
 void fwd_rules_free(struct fwd_rules *r)
 {
 	if (!r)
 		return;
-	for (unsigned i = 0; i < TP_CONFIG_WORKERS_MAX; i++)
-		rte_free(r->b[i]);
+	rte_free(r->b);
 	free(r->slot);
 	free(r);
 }
@@ -105,7 +122,6 @@ struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *si
 				uint32_t self_tp, int *err)
 {
 	uint64_t now = tp_clock_now(&f->p.clock);
-	unsigned nw = f->n_workers ? f->n_workers : 1;
 	struct fwd_rules *r = NULL;
 	uint32_t n = 0, nb = 0, slots = 4;
 
@@ -127,10 +143,9 @@ struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *si
 	r->slot = calloc(slots, sizeof(*r->slot));
 	if (!r->slot)
 		goto fail_nomem;
-	for (unsigned w = 0; w < nw && nb; w++) {
-		r->b[w] = rte_zmalloc("tp_rate", nb * sizeof(struct tp_ratelimit),
-				      RTE_CACHE_LINE_SIZE);
-		if (!r->b[w])
+	if (nb) {
+		r->b = rte_zmalloc("tp_rate", nb * sizeof(*r->b), RTE_CACHE_LINE_SIZE);
+		if (!r->b)
 			goto fail_nomem;
 	}
 	for (size_t i = 0; i < site->n_rules; i++) {
@@ -155,9 +170,8 @@ struct fwd_rules *fwd_rules_new(const struct tp_fwd *f, const struct tp_site *si
 		 * sender's jitter and republish (see the top of this file) */
 		if (!hosted(site, ru->from_zone, self_tp))
 			burst *= 2;
-		for (unsigned w = 0; w < nw; w++)
-			tp_ratelimit_init(&r->b[w][x->bucket], (uint32_t)div_up(ru->rate_pps, nw),
-					  div_up(burst, nw), now);
+		rte_spinlock_init(&r->b[x->bucket].lock);
+		tp_ratelimit_init(&r->b[x->bucket].b, ru->rate_pps, burst, now);
 	}
 	return r;
 fail_nomem:
@@ -209,7 +223,7 @@ bool fwd_rules_check(struct tp_fwd *f, struct tp_stage_ctx *ctx, const struct fw
 	if (!x)
 		return true;
 	if (x->bucket != NO_BUCKET && tp_flow_result_passes(r) && dec->from_zone == x->from_zone &&
-	    !tp_ratelimit_take(&t->rules->b[ctx->worker][x->bucket], ctx->now_ns)) {
+	    !take(&t->rules->b[x->bucket], ctx->now_ns)) {
 		fwd_hit_limited(&f->w[ctx->worker], dec->rule_id);
 		pass = false;
 	}

@@ -78,6 +78,8 @@ static unsigned flush_staged(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct 
 		n = fwd_encrypt_peer(f, &zctx, p, pkts, n, dv, true);
 		n = fwd_stage_l2(&zctx, pkts, n, dv);
 		fwd_exit_flush(f, &zctx, pkts, n, dv);
+		/* a peer's drops at a time: dv holds one burst */
+		tp_pipeline_flush(dv, ctx->cnt);
 	}
 	return work;
 }
@@ -114,7 +116,11 @@ unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv)
 		fwd_exit_flush(f, ctx, NULL, 0, dv);
 		work += n;
 	}
-	work += flush_staged(f, ctx, dv);
+	work += fwd_handoff_take(f, ctx, dv);
+	/* one worker drains the staging rings, so a flow's staged packets
+	 * leave in the order they were staged */
+	if (ctx->worker == 0)
+		work += flush_staged(f, ctx, dv);
 	e = tp_engine_current(&f->rcu->slot);
 	/* a new policy: cut what it no longer allows at once (DESIGN.md §6) */
 	if (e && tp_engine_generation(e) != w->seen_gen) {
@@ -153,8 +159,19 @@ void fwd_idle(void *arg, unsigned worker, bool sleeping)
 
 	if (sleeping) {
 		tp_policyrcu_offline(f->rcu, worker);
+		/* stage_handoff.c: flag first, then look at the rings once
+		 * more; a sender enqueues first, then reads the flag */
+		atomic_store_explicit(&f->w[worker].sleeping, true, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
+		for (unsigned s = 0; s < f->n_workers; s++) {
+			if (f->w[worker].ho[s] && !rte_ring_empty(f->w[worker].ho[s])) {
+				fwd_wake_worker(f, worker); /* the block returns at once */
+				break;
+			}
+		}
 		return;
 	}
+	atomic_store_explicit(&f->w[worker].sleeping, false, memory_order_relaxed);
 	tp_policyrcu_online(f->rcu, worker);
 	if (f->w[worker].wake_fd >= 0 && read(f->w[worker].wake_fd, &v, sizeof(v)) < 0)
 		return; /* EAGAIN: nothing was signalled */

@@ -33,7 +33,9 @@
 	X(HOUSEKEEPING, "housekeeping_ticks")    \
 	X(LOG_DROPPED, "log_dropped")            \
 	X(LOG_SUPPRESSED, "log_suppressed")      \
-	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx")
+	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx") \
+	X(HANDOFF_OUT, "handoff_out")            \
+	X(HANDOFF_IN, "handoff_in")
 
 enum tp_stat {
 #define X(name, str) TP_STAT_##name,

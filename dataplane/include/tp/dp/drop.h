@@ -55,7 +55,9 @@
 	X(FLOW_QUOTA_PAIR, "flow_quota_zone_pair",                                            \
 	  "new flow refused: its zone pair already holds flow_quota_zone_pair flows")         \
 	X(MTU_NO_DF, "mtu_exceeded_no_df",                                                    \
-	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")
+	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")      \
+	X(HANDOFF, "handoff_full",                                                            \
+	  "another worker owns the packet's flow and its handoff ring is full")
 
 /* Application profiles (Modbus/TCP, tp/policy/modbus.h), checked by the flow
  * table after the policy admitted a packet: the whole segment is dropped.

@@ -43,6 +43,10 @@ struct tp_pkt_meta {
 	 * frame held for its neighbour waits for. */
 	uint8_t out_role; /* enum tp_port_role */
 	uint8_t ctl_kind; /* what the control thread is to do with it */
+	/* handoff to the worker that owns the packet's flow (several
+	 * workers): the port it came in on and the owner */
+	uint8_t in_role;
+	uint8_t to_worker;
 	uint8_t nh_family;
 	uint8_t nh_addr[16];
 };

@@ -16,8 +16,9 @@
  * so tokens + refill never exceeds 2^64. Any pps up to UINT32_MAX is
  * exact.
  *
- * Ownership: a bucket has one writer and no concurrent reader (the
- * dataplane keeps one per worker). The clock is the caller's (monotonic
+ * Ownership: no locking inside; one thread at a time (the dataplane
+ * shares a rule's bucket between workers under a spin lock,
+ * dataplane/fwd/rules.c). The clock is the caller's (monotonic
  * nanoseconds); a clock that goes backwards refills nothing.
  *
  * Plain C, no DPDK.
