@@ -58,6 +58,7 @@ static const struct key_def keys[] = {
 	{"transit_xdp_program", KT_STR, F(transit_xdp_prog), 0, 0},
 	{"control_core", KT_UINT, F(control_core), 0, 1023},
 	{"worker_cores", KT_CORES, F(worker_cores), 0, 1023},
+	{"control_core_shared", KT_BOOL, F(control_core_shared), 0, 0},
 	{"memory_mb", KT_U32, F(memory_mb), 64, 65536},
 	{"mbufs", KT_U32, F(mbufs), 1024, 1u << 22},
 	{"flow_table_size", KT_U32, F(flow_table_size), 1024, 1u << 24},
@@ -71,6 +72,7 @@ static const struct key_def keys[] = {
 	{"tx_descriptors", KT_U16, F(tx_desc), 64, 16384},
 	{"idle_polls", KT_U32, F(idle_polls), 1, 1u << 24},
 	{"idle_sleep_max_us", KT_U32, F(idle_sleep_max_us), 1, 100000},
+	{"idle_poll_us", KT_U32, F(idle_poll_us), 0, 100000},
 	{"idle_wait", KT_IDLE, F(idle_wait), 0, 0},
 	{"worker_priority", KT_U32, F(worker_priority), 0, 99},
 	{"housekeeping_ms", KT_U32, F(housekeeping_ms), 1, 60000},
@@ -123,6 +125,7 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->tx_desc = 1024;
 	cfg->idle_polls = 256;
 	cfg->idle_sleep_max_us = 1000;
+	cfg->idle_poll_us = 200;
 	cfg->idle_wait = TP_IDLE_WAIT_FD;
 	cfg->housekeeping_ms = 100;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "/var/lib/tableau");
@@ -403,17 +406,14 @@ static int check(struct tp_config *cfg, struct tp_config_err *err, const unsigne
 	}
 	if (cfg->mode != TP_MODE_XDP && (cfg->zone_xdp_prog[0] || cfg->transit_xdp_prog[0]))
 		return fail(err, 0, "zone/transit_xdp_program only apply in xdp mode");
-	/* Until flow tables are shared between workers (and AF_XDP steers both
-	 * directions of a flow to one queue), a second worker would keep half
-	 * of each flow's state elsewhere: refuse it rather than run unsafely. */
-	if (cfg->n_workers > 1)
-		return fail(err, seen_line[key_index("worker_cores")],
-			    "worker_cores: %u workers listed, but tpd runs exactly one worker for "
-			    "now (flow tables are per worker): list one core",
-			    cfg->n_workers);
+	/* Workers poll; a control thread on a worker's core takes turns with
+	 * it (X25519 of every handshake, the admin socket): allowed where
+	 * cores are few, when the configuration says so. */
 	for (unsigned i = 0; i < cfg->n_workers; i++) {
-		if (cfg->worker_cores[i] == cfg->control_core)
-			return fail(err, 0, "core %u is both control_core and a worker core",
+		if (cfg->worker_cores[i] == cfg->control_core && !cfg->control_core_shared)
+			return fail(err, 0,
+				    "core %u is both control_core and a worker core (set "
+				    "control_core_shared = yes to run them on one core)",
 				    cfg->control_core);
 	}
 	if (cfg->admin_socket[0] != '/')

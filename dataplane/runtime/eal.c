@@ -28,19 +28,21 @@ static int add(struct tp_eal_args *a, const char *fmt, ...)
 	return 0;
 }
 
+/* EAL lcore i+1 is worker i, lcore 0 the control thread; --lcores maps
+ * each to its CPU, so the control thread may share a worker's CPU
+ * (control_core_shared), which -l cannot express. */
 static int add_cores(struct tp_eal_args *a, const struct tp_config *cfg)
 {
-	char list[256];
+	char list[512];
 	size_t off;
 
-	off = (size_t)snprintf(list, sizeof(list), "%u", cfg->control_core);
+	off = (size_t)snprintf(list, sizeof(list), "0@%u", cfg->control_core);
 	for (unsigned i = 0; i < cfg->n_workers && off < sizeof(list); i++)
-		off += (size_t)snprintf(list + off, sizeof(list) - off, ",%u",
+		off += (size_t)snprintf(list + off, sizeof(list) - off, ",%u@%u", i + 1,
 					cfg->worker_cores[i]);
 	if (off >= sizeof(list))
 		return -ENOSPC;
-	if (add(a, "-l") || add(a, "%s", list) || add(a, "--main-lcore") ||
-	    add(a, "%u", cfg->control_core))
+	if (add(a, "--lcores") || add(a, "%s", list) || add(a, "--main-lcore") || add(a, "0"))
 		return -ENOSPC;
 	return 0;
 }

@@ -84,15 +84,22 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 		tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
 }
 
-/* Block until a frame reaches any AF_XDP rx ring, or max_us passes. */
-static void wait_xsk(struct tp_runtime *rt, struct pollfd *pfd, uint32_t max_us, int wake_fd)
+/* Block until a frame reaches this worker's AF_XDP rx rings (all of
+ * them when the sockets are not known by queue), or max_us passes. */
+static void wait_xsk(struct tp_runtime *rt, uint16_t queue, struct pollfd *pfd, uint32_t max_us,
+		     int wake_fd)
 {
 	struct timespec ts = {.tv_sec = max_us / 1000000,
 			      .tv_nsec = (long)(max_us % 1000000) * 1000};
-	unsigned n = rt->n_xsk_fds;
+	unsigned n = 0;
 
-	for (unsigned i = 0; i < rt->n_xsk_fds; i++)
-		pfd[i] = (struct pollfd){.fd = rt->xsk_fds[i], .events = POLLIN};
+	if (rt->xsk_by_queue) {
+		for (int role = 0; role < TP_PORT__COUNT; role++)
+			pfd[n++] = (struct pollfd){.fd = rt->xsk_fd[role][queue], .events = POLLIN};
+	} else {
+		for (unsigned i = 0; i < rt->n_xsk_fds; i++)
+			pfd[n++] = (struct pollfd){.fd = rt->xsk_fds[i], .events = POLLIN};
+	}
 	/* the control thread hands this worker frames to send (handshakes,
 	 * packets released by a resolved neighbour): wake for those too */
 	if (wake_fd >= 0)
@@ -130,7 +137,8 @@ static int worker_main(void *arg)
 	int wake_fd = h && h->wake_fd ? h->wake_fd(h->arg, w->index) : -1;
 	struct tp_idle idle;
 
-	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us);
+	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us,
+		     rt->cfg->idle_poll_us);
 	while (!__atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE)) {
 		unsigned got = 0;
 		uint32_t sleep_us;
@@ -162,13 +170,13 @@ static int worker_main(void *arg)
 			got += h->poll(h->arg, &ctx, &dv);
 			tp_pipeline_flush(&dv, cnt);
 		}
-		sleep_us = tp_idle_after_poll(&idle, got);
+		sleep_us = tp_idle_after_poll(&idle, got, tp_clock_now(&rt->clock));
 		if (sleep_us) {
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
 			if (h && h->idle)
 				h->idle(h->arg, w->index, true);
 			if (rt->n_xsk_fds)
-				wait_xsk(rt, pfd, TP_IDLE_BLOCK_MAX_US, wake_fd);
+				wait_xsk(rt, w->queue, pfd, TP_IDLE_BLOCK_MAX_US, wake_fd);
 			else
 				rte_delay_us_sleep(sleep_us);
 			if (h && h->idle)
@@ -189,6 +197,59 @@ static int fail(char *err, size_t len, int rc, const char *fmt, ...)
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+/* The net_af_xdp PMD keeps its sockets to itself; they are the process's
+ * only AF_XDP sockets, so find them by domain. */
+static void find_xsk_fds(struct tp_runtime *rt)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	rt->n_xsk_fds = 0;
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) != NULL && rt->n_xsk_fds < RTE_DIM(rt->xsk_fds)) {
+		int fd = (int)strtol(de->d_name, NULL, 10), domain = 0;
+		socklen_t len = sizeof(domain);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP)
+			rt->xsk_fds[rt->n_xsk_fds++] = fd;
+	}
+	closedir(dir);
+}
+
+/* After queue q of a port was set up: the one AF_XDP socket that was not
+ * there before is that queue's (see xsk_by_queue in tp/dp/runtime.h). */
+static void note_xsk_fd(struct tp_runtime *rt, int role, uint16_t q)
+{
+	int known[2 * TP_CONFIG_WORKERS_MAX], n_known = 0, fresh = -1, n_fresh = 0;
+
+	for (int r = 0; r < TP_PORT__COUNT; r++)
+		for (unsigned i = 0; i < rt->n_workers; i++)
+			if (rt->xsk_fd[r][i] >= 0)
+				known[n_known++] = rt->xsk_fd[r][i];
+	find_xsk_fds(rt);
+	for (unsigned i = 0; i < rt->n_xsk_fds; i++) {
+		bool old = false;
+
+		for (int k = 0; k < n_known; k++)
+			old = old || known[k] == rt->xsk_fds[i];
+		if (!old) {
+			fresh = rt->xsk_fds[i];
+			n_fresh++;
+		}
+	}
+	if (n_fresh == 1)
+		rt->xsk_fd[role][q] = fresh;
+	else
+		rt->xsk_by_queue = false;
 }
 
 static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
@@ -243,6 +304,8 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 		if (rc)
 			return fail(err, errlen, rc, "%s port %s: rx queue %u: %s", what, name, q,
 				    rte_strerror(-rc));
+		if (cfg->mode == TP_MODE_XDP && cfg->idle_wait == TP_IDLE_WAIT_FD)
+			note_xsk_fd(rt, role, q);
 		rc = rte_eth_tx_queue_setup(pid, q, txd, (unsigned)socket, NULL);
 		if (rc)
 			return fail(err, errlen, rc, "%s port %s: tx queue %u: %s", what, name, q,
@@ -254,32 +317,6 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 			    rte_strerror(-rc));
 	rt->port_started[role] = true;
 	return 0;
-}
-
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-
-/* The net_af_xdp PMD keeps its sockets to itself; they are the process's
- * only AF_XDP sockets, so find them by domain. */
-static void find_xsk_fds(struct tp_runtime *rt)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	rt->n_xsk_fds = 0;
-	if (!dir)
-		return;
-	while ((de = readdir(dir)) != NULL && rt->n_xsk_fds < RTE_DIM(rt->xsk_fds)) {
-		int fd = (int)strtol(de->d_name, NULL, 10), domain = 0;
-		socklen_t len = sizeof(domain);
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(dir))
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_XDP)
-			rt->xsk_fds[rt->n_xsk_fds++] = fd;
-	}
-	closedir(dir);
 }
 
 /* EAL holds a write lock on its runtime config file for the life of the
@@ -363,17 +400,24 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
 		goto out;
 	}
 	rt->eal_up = true;
+	rt->xsk_by_queue = true;
+	memset(rt->xsk_fd, -1, sizeof(rt->xsk_fd));
 	for (unsigned i = 0; i < rt->n_workers; i++) {
 		rt->workers[i] = (struct tp_runtime_worker){
-			.rt = rt, .index = i, .lcore = cfg->worker_cores[i], .queue = (uint16_t)i};
+			.rt = rt, .index = i, .lcore = i + 1 /* eal.c */, .queue = (uint16_t)i};
 	}
 	for (int role = 0; role < TP_PORT__COUNT; role++) {
 		rc = port_setup(rt, role, err, errlen);
 		if (rc)
 			goto out;
 	}
-	if (cfg->mode == TP_MODE_XDP && cfg->idle_wait == TP_IDLE_WAIT_FD)
+	if (cfg->mode == TP_MODE_XDP && cfg->idle_wait == TP_IDLE_WAIT_FD) {
 		find_xsk_fds(rt);
+		if (rt->xsk_by_queue && rt->n_xsk_fds != 2 * rt->n_workers)
+			rt->xsk_by_queue = false;
+	} else {
+		rt->xsk_by_queue = false;
+	}
 out:
 	return rc;
 }

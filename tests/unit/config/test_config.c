@@ -26,6 +26,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.failure_mode, TP_FAIL_CLOSED);
 	CU_ASSERT_EQUAL(c.max_clock_skew_s, 300);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
+	CU_ASSERT_EQUAL(c.idle_poll_us, 200);
+	CU_ASSERT_FALSE(c.control_core_shared);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
 	CU_ASSERT_EQUAL(c.audit, TP_AUDIT_CONF_SYSLOG);
@@ -63,13 +65,15 @@ static void test_full(void)
 				   "transit_interface = veth-t\n"
 				   "zone_xdp_program = /b/zone.o\n"
 				   "control_core = 0\n"
-				   "worker_cores = 3\n"
+				   "worker_cores = 3, 0, 5-6\n"
+				   "control_core_shared = yes\n"
 				   "mbufs = 65535\n"
 				   "flow_table_size = 1024\n"
 				   "flow_quota_host = 32\n"
 				   "flow_quota_zone_pair = 512\n"
 				   "burst = 64\n"
 				   "idle_sleep_max_us = 50\n"
+				   "idle_poll_us = 0\n"
 				   "idle_wait = sleep\n"
 				   "controller_address = 192.0.2.1:7443\n"
 				   "controller_key = AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n"
@@ -87,8 +91,14 @@ static void test_full(void)
 	CU_ASSERT_STRING_EQUAL(c.zone_if, "veth-z");
 	CU_ASSERT_STRING_EQUAL(c.zone_xdp_prog, "/b/zone.o");
 	CU_ASSERT_STRING_EQUAL(c.transit_xdp_prog, "");
-	CU_ASSERT_EQUAL_FATAL(c.n_workers, 1);
+	/* several workers, one of them on the control thread's core */
+	CU_ASSERT_EQUAL_FATAL(c.n_workers, 4);
 	CU_ASSERT_EQUAL(c.worker_cores[0], 3);
+	CU_ASSERT_EQUAL(c.worker_cores[1], 0);
+	CU_ASSERT_EQUAL(c.worker_cores[2], 5);
+	CU_ASSERT_EQUAL(c.worker_cores[3], 6);
+	CU_ASSERT_TRUE(c.control_core_shared);
+	CU_ASSERT_EQUAL(c.idle_poll_us, 0);
 	CU_ASSERT_EQUAL(c.flow_quota_host, 32);
 	CU_ASSERT_EQUAL(c.flow_quota_zone_pair, 512);
 	CU_ASSERT_EQUAL(c.burst, 64);
@@ -128,9 +138,9 @@ static void test_errors(void)
 		{"mode = memory\nworker_cores = x\n", 2, "not a core number"},
 		{"mode = memory\nworker_cores = 0-16\n", 2, "more than 16 workers"},
 		{"mode = memory\nworker_cores = 0\n", 0, "both control_core and a worker"},
-		/* one worker until flow tables are shared (issue 10, defect 8) */
-		{"mode = memory\nworker_cores = 1, 3-4\n", 2, "exactly one worker"},
-		{"mode = memory\nworker_cores = 2-3\n", 2, "2 workers listed"},
+		{"mode = memory\nworker_cores = 1, 0\n", 0, "control_core_shared = yes"},
+		{"mode = memory\ncontrol_core_shared = 1\n", 2, "not one of yes, no"},
+		{"mode = memory\nidle_poll_us = 100001\n", 2, "out of range"},
 		{"mode = memory\nfailure_mode = open\n", 2, "not one of fail-closed"},
 		{"mode = memory\nmax_clock_skew = 86401\n", 2, "max_clock_skew"},
 		{"mode = memory\ncontroller_key = abc\n", 2, "not a 32-byte key"},

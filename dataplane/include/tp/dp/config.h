@@ -61,7 +61,8 @@ struct tp_config {
 
 	unsigned control_core;
 	unsigned n_workers;
-	unsigned worker_cores[TP_CONFIG_WORKERS_MAX]; /* distinct, != control_core */
+	unsigned worker_cores[TP_CONFIG_WORKERS_MAX]; /* distinct */
+	bool control_core_shared; /* control_core may be a worker's core too */
 
 	uint32_t memory_mb; /* EAL -m, no hugepages */
 	uint32_t mbufs;	    /* mbufs in the packet pool */
@@ -77,6 +78,7 @@ struct tp_config {
 
 	uint32_t idle_polls;	    /* empty polls before a worker starts to back off */
 	uint32_t idle_sleep_max_us; /* cap of the idle sleep */
+	uint32_t idle_poll_us;	    /* keep polling this long after the last packet */
 	enum tp_config_idle_wait idle_wait;
 	uint32_t worker_priority; /* 0: normal scheduling; 1..99: SCHED_FIFO priority */
 	uint32_t housekeeping_ms; /* control thread tick */

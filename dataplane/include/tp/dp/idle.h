@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Idle back-off of a worker lcore. A worker busy-polls while bursts come
- * in. After spin_polls empty polls in a row it starts sleeping between
- * polls: 1 us, then doubling up to max_us; any packet resets it to
- * busy-polling. So a loaded worker never sleeps and an idle one wakes
+ * in. Once it has made spin_polls empty polls in a row AND poll_us have
+ * passed since its last packet (idle_polls, idle_poll_us), it starts
+ * sleeping between polls: 1 us, then doubling up to max_us; any packet
+ * resets it to busy-polling. The time window is for latency: the reply to
+ * a request a worker just forwarded usually comes back within a few
+ * hundred microseconds, and finds the worker still polling instead of
+ * paying a wake-up. So a loaded worker never sleeps and an idle one wakes
  * about 1000 times a second (with the default cap of 1 ms), which is
  * ~0 % CPU.
  *
@@ -39,29 +43,37 @@ struct tp_idle {
 	uint32_t max_us;     /* sleep cap */
 	uint32_t empty;	     /* empty polls in a row */
 	uint32_t sleep_us;   /* the last sleep; 0 while busy-polling */
+	uint64_t poll_ns;    /* keep polling this long after the last packet */
+	uint64_t busy_ns;    /* time of the last packet */
 };
 
-static inline void tp_idle_init(struct tp_idle *s, uint32_t spin_polls, uint32_t max_us)
+static inline void tp_idle_init(struct tp_idle *s, uint32_t spin_polls, uint32_t max_us,
+				uint32_t poll_us)
 {
 	s->spin_polls = spin_polls;
 	s->max_us = max_us ? max_us : 1;
 	s->empty = 0;
 	s->sleep_us = 0;
+	s->poll_ns = (uint64_t)poll_us * 1000u;
+	s->busy_ns = 0;
 }
 
-/* After a poll that received n packets: microseconds to sleep now (0: poll
- * again at once). */
-static inline uint32_t tp_idle_after_poll(struct tp_idle *s, unsigned n)
+/* After a poll at now_ns that received n packets: microseconds to sleep
+ * now (0: poll again at once). */
+static inline uint32_t tp_idle_after_poll(struct tp_idle *s, unsigned n, uint64_t now_ns)
 {
 	if (n) {
 		s->empty = 0;
 		s->sleep_us = 0;
+		s->busy_ns = now_ns;
 		return 0;
 	}
 	if (s->empty < s->spin_polls) {
 		s->empty++;
 		return 0;
 	}
+	if (!s->sleep_us && now_ns - s->busy_ns < s->poll_ns)
+		return 0;
 	s->sleep_us = s->sleep_us ? s->sleep_us * 2 : 1;
 	if (s->sleep_us > s->max_us)
 		s->sleep_us = s->max_us;

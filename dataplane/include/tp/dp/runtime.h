@@ -88,10 +88,15 @@ struct tp_runtime {
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
 	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
-	 * /proc/self/fd (net_af_xdp does not export them). Idle workers
-	 * block on all of them. */
+	 * /proc/self/fd (net_af_xdp does not export them). The PMD makes
+	 * a queue's socket when the queue is set up, so the socket that
+	 * appears then is that queue's: xsk_fd[role][q], and an idle worker
+	 * blocks on its own queue's two. If a setup shows no single new
+	 * socket, xsk_by_queue is false and every worker blocks on all. */
 	unsigned n_xsk_fds;
 	int xsk_fds[2 * TP_CONFIG_WORKERS_MAX];
+	bool xsk_by_queue;
+	int xsk_fd[2][TP_CONFIG_WORKERS_MAX];
 };
 
 /* Build rte_eal_init's arguments (argv[0] = prog). -ENOSPC if too long. */
