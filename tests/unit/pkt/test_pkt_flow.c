@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tp/dp/owner.h"
 #include "tp/dp/pkt.h"
 
 /* tp/dp/pkt.h first: tp/policy/flow.h defines the TCP flag names as macros */
@@ -589,6 +590,163 @@ static void test_prefixes(void)
 	}
 }
 
+/*
+ * The owner of a packet's flow (tp/dp/owner.h), on the same rows. The
+ * naive model: the owner is a function of the flow the flow table looks up
+ * (the quoted one for a related ICMP error), taken without its direction.
+ */
+#define OWNER_KEY 0x0123456789abcdefull
+
+/* The packet with its two ends swapped: addresses, then ports or the echo
+ * type (request <-> reply); an IPv4 header checksum made right again. */
+static void mirror(uint8_t *b, const struct tp_pkt_info *pi)
+{
+	uint8_t t[16];
+	size_t a = pi->family == 4 ? 12 : 8, w = pi->family == 4 ? 4 : 16;
+	uint8_t *l4 = b + pi->l4_off;
+
+	memcpy(t, b + a, w);
+	memmove(b + a, b + a + w, w);
+	memcpy(b + a + w, t, w);
+	if (pi->flags & TP_PKT_F_PORTS) {
+		memcpy(t, l4, 2);
+		memmove(l4, l4 + 2, 2);
+		memcpy(l4 + 2, t, 2);
+	} else if (pi->flags & TP_PKT_F_ICMP_ECHO) {
+		l4[0] = pi->family == 4 ? (l4[0] == 8 ? 0 : 8) : (l4[0] == 128 ? 129 : 128);
+	}
+	if (pi->family == 4) {
+		put16(b + 10, 0);
+		put16(b + 10, ip4_csum(b, (b[0] & 0xf) * 4u));
+	}
+}
+
+/* The hash of a bare IP packet; false: not parsed, or no owner. */
+static bool owner_of(const uint8_t *b, size_t len, uint32_t *h, struct tp_pkt_info *pi)
+{
+	return tp_pkt_parse_ip(b, len, pi) == TP_PKT_OK &&
+	       tp_pkt_owner_hash(pi, OWNER_KEY, h);
+}
+
+/* The naive model's key: protocol and the two ends, in a fixed order. */
+struct canon {
+	uint8_t proto, family;
+	uint8_t a[16], b[16];
+	uint16_t pa, pb;
+};
+
+static struct canon canon_of(const struct tp_flow_pkt *fp)
+{
+	const struct tp_flow *f = fp->icmp_error ? &fp->inner : &fp->f;
+	struct canon c;
+	bool swap = memcmp(f->src.addr, f->dst.addr, 16) > 0 ||
+		    (!memcmp(f->src.addr, f->dst.addr, 16) && f->sport > f->dport);
+
+	memset(&c, 0, sizeof(c));
+	c.proto = f->proto;
+	c.family = f->src.family;
+	memcpy(c.a, swap ? f->dst.addr : f->src.addr, 16);
+	memcpy(c.b, swap ? f->src.addr : f->dst.addr, 16);
+	c.pa = swap ? f->dport : f->sport;
+	c.pb = swap ? f->sport : f->dport;
+	return c;
+}
+
+/* Every parsed row, its mirror, and for a related error the packet it
+ * quotes (alone, and mirrored): an owner exactly when the flow table
+ * keys it, and the same owner for the same flow either way round. */
+static void test_owner_symmetric(void)
+{
+	static struct {
+		struct canon c;
+		uint32_t h;
+	} seen[4 * sizeof(rows) / sizeof(rows[0])];
+	unsigned n_seen = 0, n_errors = 0;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		unsigned failed = CU_get_number_of_failures();
+		struct tp_pkt_info pi, mi;
+		struct tp_flow_pkt fp;
+		uint32_t h, hm;
+		size_t len;
+		uint8_t *b = packet(r, &len);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		if (tp_pkt_parse_ip(b, len, &pi) != TP_PKT_OK)
+			goto next;
+		/* no flow key, no owner: it stays where it arrived */
+		CU_ASSERT_EQUAL(tp_pkt_owner_hash(&pi, OWNER_KEY, &h), r->keyed);
+		if (!r->keyed)
+			goto next;
+		CU_ASSERT_TRUE_FATAL(tp_pkt_flow(&pi, &fp));
+		seen[n_seen].c = canon_of(&fp);
+		seen[n_seen++].h = h;
+		mirror(b, &pi);
+		CU_ASSERT_TRUE(owner_of(b, len, &hm, &mi));
+		CU_ASSERT_EQUAL(hm, h);
+		if (r->related) {
+			uint8_t q[2048];
+			size_t nq = build(q, &r->quote, NULL, 0);
+			uint32_t hq, hqm;
+
+			/* steered by the flow it quotes, in both directions (a
+			 * quote need not pass as a packet: a wrong checksum,
+			 * a zero IPv6 length) */
+			if (!owner_of(q, nq, &hq, &mi))
+				goto next;
+			CU_ASSERT_EQUAL(hq, h);
+			mirror(q, &mi);
+			CU_ASSERT_TRUE(owner_of(q, nq, &hqm, &mi));
+			CU_ASSERT_EQUAL(hqm, h);
+			n_errors++;
+		}
+next:
+		if (CU_get_number_of_failures() != failed)
+			fprintf(stderr, "\n row %zu failed: %s\n", i, r->name);
+		free(b);
+	}
+	CU_ASSERT(n_errors >= 6); /* the rows do have related errors of every kind */
+	/* the model: the same flow (any direction), the same owner */
+	for (unsigned i = 0; i < n_seen; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!memcmp(&seen[i].c, &seen[j].c, sizeof(seen[i].c)))
+				CU_ASSERT_EQUAL(seen[i].h, seen[j].h);
+}
+
+/* Flows that differ only in a port spread evenly over the workers, and
+ * another key spreads them otherwise (a host cannot aim at one worker). */
+static void test_owner_spread(void)
+{
+	const struct row r = {"udp", {V4, UDP(0, 502)}, OK};
+
+	for (unsigned n = 2; n <= 4; n++) {
+		unsigned count[4] = {0}, moved = 0;
+
+		for (unsigned i = 0; i < 4096; i++) {
+			struct row ri = r;
+			struct tp_pkt_info pi;
+			uint32_t h, h2;
+			size_t len;
+			uint8_t *b;
+
+			ri.pkt.sport = (uint16_t)(1024 + i);
+			b = packet(&ri, &len);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+			CU_ASSERT_TRUE_FATAL(owner_of(b, len, &h, &pi));
+			CU_ASSERT_TRUE(tp_pkt_owner_hash(&pi, OWNER_KEY ^ 1, &h2));
+			count[tp_owner_of(h, n)]++;
+			moved += tp_owner_of(h, n) != tp_owner_of(h2, n);
+			free(b);
+		}
+		for (unsigned w = 0; w < n; w++) {
+			CU_ASSERT(count[w] * 10 * n >= 4096 * 9);
+			CU_ASSERT(count[w] * 10 * n <= 4096 * 11);
+		}
+		CU_ASSERT(moved > 4096 / (2 * n));
+	}
+}
+
 int main(void)
 {
 	CU_pSuite suite;
@@ -599,6 +757,9 @@ int main(void)
 	suite = CU_add_suite("pkt_flow", NULL, NULL);
 	CU_add_test(suite, "every row: the key is the reference's", test_rows);
 	CU_add_test(suite, "every prefix of every row", test_prefixes);
+	CU_add_test(suite, "owner: symmetric, errors go by the flow they quote",
+		    test_owner_symmetric);
+	CU_add_test(suite, "owner: flows spread over the workers, by the key", test_owner_spread);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
