@@ -75,6 +75,7 @@ struct harness {
 	char log_last[TP_FLOWLOG_LINE_MAX];
 	int64_t r10_not_after; /* rule 10's not_after in the next h_apply; 0 = none */
 	bool v6;	       /* IPv6 transit endpoints */
+	unsigned workers;      /* workers of this TP (0: one); h_worker() picks one */
 	void (*on_take)(int role, const struct rte_mbuf *m); /* every frame sent */
 };
 
@@ -254,6 +255,14 @@ static uint16_t h_run(int role, struct rte_mbuf **pkts, uint16_t n)
 	n = tp_pipeline_run(H.hooks->stages[role], H.hooks->n_stages[role], &H.ctx, pkts, n, &H.dv);
 	H.hooks->flush(H.hooks->arg, &H.ctx, pkts, 0, &H.dv);
 	return n;
+}
+
+/* Run the following h_run()/h_poll() as worker i (its counters, its
+ * flow table; the ring ports' one queue). */
+static __attribute__((unused)) void h_worker(unsigned i)
+{
+	H.ctx.worker = i;
+	H.ctx.cnt = tp_counters_slot(H.counters, i);
 }
 
 static void h_flush(void)
@@ -521,7 +530,7 @@ static int h_setup(const char *prog)
 	}
 	tp_config_defaults(&H.cfg);
 	H.cfg.mode = TP_MODE_MEMORY;
-	H.cfg.n_workers = 1;
+	H.cfg.n_workers = H.workers ? H.workers : 1;
 	H.cfg.flow_table_size = 4096;
 	snprintf(H.state_dir, sizeof(H.state_dir), "/tmp/tp-fwd-harness.%d", (int)getpid());
 	snprintf(H.cfg.state_dir, sizeof(H.cfg.state_dir), "%s", H.state_dir);
@@ -532,7 +541,7 @@ static int h_setup(const char *prog)
 	crypto_sign_keypair(H.ctl_pk, H.ctl_sk);
 	memcpy(H.cfg.controller_key, H.ctl_pk, 32);
 	H.cfg.has_controller_key = true;
-	H.counters = tp_counters_create(2);
+	H.counters = tp_counters_create(H.cfg.n_workers + 1);
 	H.rt.cfg = &H.cfg;
 	H.rt.counters = H.counters;
 	H.now_ns = 1000000000ull;
@@ -542,7 +551,7 @@ static int h_setup(const char *prog)
 		.public_key = H.pub,
 		.rt = &H.rt,
 		.counters = H.counters,
-		.control_slot = 1,
+		.control_slot = H.cfg.n_workers,
 		.clock = {.now_ns = h_clock},
 		.transit_addr4 = H.v6 ? NULL : h_addr_tp1,
 		.transit_addr6 = H.v6 ? h_addr6_tp1 : NULL,
@@ -618,6 +627,41 @@ static int h_setup(const char *prog)
 	}
 	tp_tunnel_tick(H.remote);
 	return 0;
+}
+
+/* Drops of reason r so far, every worker and the control thread. */
+static __attribute__((unused)) uint64_t drops(enum tp_drop r)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(H.counters, &t);
+	return t.drop[r];
+}
+
+/* Encrypted by tp1, decrypted by the remote: the inner packet or NULL. */
+static __attribute__((unused)) const uint8_t *remote_open(struct rte_mbuf *m, uint32_t *inner_len)
+{
+	size_t len;
+	struct tp_tunnel_pkt p = {.data = (uint8_t *)h_msg_of(m, &len)};
+
+	p.len = (uint32_t)len;
+	p.cap = (uint32_t)len;
+	if (!tp_tunnel_res_ok(tp_tunnel_decrypt(H.remote, &p)))
+		return NULL;
+	*inner_len = p.inner_len;
+	return p.data + TP_TUNNEL_HEADER_LEN;
+}
+
+/* The remote encrypts an inner packet to tp1: a transit frame. */
+static __attribute__((unused)) struct rte_mbuf *remote_seal(const uint8_t *ip, size_t len)
+{
+	uint8_t buf[2048];
+	struct tp_tunnel_pkt p = {.data = buf, .len = (uint32_t)(16 + len), .cap = sizeof(buf)};
+
+	memcpy(buf + 16, ip, len);
+	if (!tp_tunnel_res_ok(tp_tunnel_encrypt(H.remote, H.remote_peer, &p)))
+		return NULL;
+	return h_transit_frame(buf, p.len);
 }
 
 static __attribute__((unused)) void h_teardown(void)

@@ -35,40 +35,6 @@
 #include "fwd_harness.h"
 #include "tp/policy/engine.h"
 
-static uint64_t drops(enum tp_drop r)
-{
-	struct tp_counters_totals t;
-
-	tp_counters_sum(H.counters, &t);
-	return t.drop[r];
-}
-
-/* Encrypted by tp1, decrypted by the remote: the inner packet or NULL. */
-static const uint8_t *remote_open(struct rte_mbuf *m, uint32_t *inner_len)
-{
-	size_t len;
-	struct tp_tunnel_pkt p = {.data = (uint8_t *)h_msg_of(m, &len)};
-
-	p.len = (uint32_t)len;
-	p.cap = (uint32_t)len;
-	if (!tp_tunnel_res_ok(tp_tunnel_decrypt(H.remote, &p)))
-		return NULL;
-	*inner_len = p.inner_len;
-	return p.data + TP_TUNNEL_HEADER_LEN;
-}
-
-/* The remote encrypts an inner packet to tp1: a transit frame. */
-static struct rte_mbuf *remote_seal(const uint8_t *ip, size_t len)
-{
-	uint8_t buf[2048];
-	struct tp_tunnel_pkt p = {.data = buf, .len = (uint32_t)(16 + len), .cap = sizeof(buf)};
-
-	memcpy(buf + 16, ip, len);
-	if (!tp_tunnel_res_ok(tp_tunnel_encrypt(H.remote, H.remote_peer, &p)))
-		return NULL;
-	return h_transit_frame(buf, p.len);
-}
-
 static void test_egress_allowed(void)
 {
 	uint8_t ip[100], *mac;
