@@ -29,6 +29,8 @@ PKGS=(
 	libcunit1-dev libyaml-dev libjansson-dev
 	# lab, interop, benchmarks
 	iproute2 nftables wireguard-go wireguard-tools iperf3 tcpdump iputils-ping
+	# lab-compare benchmark: the Nebula overlay (nebula, nebula-cert)
+	nebula
 	graphviz procps psmisc kmod util-linux ethtool
 	# verify tests validate exports against the JSON Schema
 	python3 python3-jsonschema python3-cryptography

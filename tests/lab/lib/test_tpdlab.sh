@@ -6,7 +6,9 @@
 #     fails (status, nothing printed, the test marked failed at cleanup)
 #     instead of reading as 0;
 #   - tpdlab_start takes only tpd's own "NAME: running, mode" line as ready,
-#     not its "is another tpd running?" error.
+#     not its "is another tpd running?" error;
+#   - tpdlab_conf writes one worker core by default and TPDLAB_WORKERS of
+#     them when asked (tests/bench/lab-compare.sh's 2-worker rows).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/test-tpdlab.XXXXXX)
@@ -141,6 +143,25 @@ if [ "$(start running)" = started ]; then
 else
 	bad "tpdlab_start did not see a started tpd: $(cat "$T/stderr")"
 fi
+
+# --- worker cores in the generated config -----------------------------------
+conf_cores() { # prints the control_core and worker_cores lines
+	helper "$T/w-$RANDOM" tpdlab_conf tp2 | grep -E '^(control|worker)_core'
+}
+want="control_core = 0
+worker_cores = 1"
+got=$(conf_cores)
+if [ "$got" = "$want" ]; then ok "tpdlab_conf: one worker by default"; else bad "tpdlab_conf default: '$got'"; fi
+got=$(TPDLAB_WORKERS=1 conf_cores)
+if [ "$got" = "$want" ]; then ok "tpdlab_conf: TPDLAB_WORKERS=1 is the default"; else bad "TPDLAB_WORKERS=1: '$got'"; fi
+want="control_core = 0
+worker_cores = 1,$((2 % $(nproc)))"
+got=$(TPDLAB_WORKERS=2 conf_cores)
+if [ "$got" = "$want" ]; then ok "tpdlab_conf: TPDLAB_WORKERS=2 lists two cores"; else bad "TPDLAB_WORKERS=2: '$got'"; fi
+want="control_core = 1
+worker_cores = 0,$((1 % $(nproc)))"
+got=$(TPDLAB_CORES_tp2="1 0" TPDLAB_WORKERS=2 conf_cores)
+if [ "$got" = "$want" ]; then ok "tpdlab_conf: the workers start at TPDLAB_CORES' worker"; else bad "TPDLAB_CORES_tp2='1 0' TPDLAB_WORKERS=2: '$got'"; fi
 
 [ "$FAILS" -eq 0 ] || {
 	echo "$FAILS failed"

@@ -18,6 +18,7 @@
 # TP_INSTALLED=1: tpd, tpctl, tpolicy and the XDP programs where the Debian
 # packages put them (deploy/package.sh, dpkg -i), not the build tree's.
 #   TPDLAB_AUDIT=file       each tpd's audit trail in $W/TP.audit (default: off)
+#   TPDLAB_WORKERS=N        N worker cores in each tpd's config (default 1)
 : "${TP_BUILD_DIR:?}" "${TP_SOURCE_DIR:?}"
 B=$TP_BUILD_DIR
 S=$TP_SOURCE_DIR
@@ -110,10 +111,18 @@ tpdlab_up() {
 }
 
 tpdlab_conf() {
-	local tp=$1 bundle=${2:-} cores
+	local tp=$1 bundle=${2:-} cores workers i n
 	# TPDLAB_CORES_tpN="CONTROL WORKER" spreads the tpds over the cores
 	cores=TPDLAB_CORES_$tp
 	cores=(${!cores:-0 1})
+	# TPDLAB_WORKERS=N (default 1): N workers, on WORKER and the cores after
+	# it, wrapping at nproc (on a 2-core machine the second one shares the
+	# control core: whether tpd accepts that is tpd's to say)
+	workers=${cores[1]}
+	n=$(nproc)
+	for ((i = 1; i < ${TPDLAB_WORKERS:-1}; i++)); do
+		workers+=",$(((cores[1] + i) % n))"
+	done
 	cat <<CONF
 name = $PFX-$tp
 identity_key = $W/$tp.key
@@ -123,7 +132,7 @@ transit_interface = transit0
 zone_xdp_program = $TP_BPF_DIR/zone.bpf.o
 transit_xdp_program = $TP_BPF_DIR/transit.bpf.o
 control_core = ${cores[0]}
-worker_cores = ${cores[1]}
+worker_cores = $workers
 memory_mb = 128
 mbufs = 4095
 flow_table_size = 16384
