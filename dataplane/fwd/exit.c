@@ -29,16 +29,19 @@ static void tx(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum tp_port_role out
 	static const enum tp_stat by[2] = {TP_STAT_ZONE_TX_BYTES, TP_STAT_TRANSIT_TX_BYTES};
 	uint64_t bytes = 0;
 	uint16_t sent;
+	bool handed;
 
 	if (!n)
 		return;
-	sent = rte_eth_tx_burst(f->port[out], ctx->queue, pkts, n);
+	sent = tp_runtime_tx(f->p.rt, out, ctx->queue, pkts, n, &handed);
 	for (uint16_t i = 0; i < n; i++) {
 		if (i < sent)
 			bytes += rte_pktmbuf_pkt_len(pkts[i]);
 		else
 			tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
 	}
+	if (handed) /* counted by the worker of the queue, when they leave */
+		return;
 	tp_counters_add(ctx->cnt, pk[out], sent);
 	tp_counters_add(ctx->cnt, by[out], bytes);
 }

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: MIT
-/* rte_eal_init arguments from tpd.conf. No DPDK call here: testable. */
+/* rte_eal_init arguments from tpd.conf. No DPDK call here: testable. The
+ * AF_XDP queue count asks the interface (ethtool channels), as the PMD does. */
 #include "tp/dp/runtime.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 static int add(struct tp_eal_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -47,9 +55,29 @@ static int add_cores(struct tp_eal_args *a, const struct tp_config *cfg)
 	return 0;
 }
 
-static int add_xdp_port(struct tp_eal_args *a, const char *role, const char *ifname,
-			const char *prog, unsigned queues)
+unsigned tp_runtime_xdp_queues(const char *ifname, unsigned n)
 {
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr;
+	unsigned have = 1;
+	int fd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && ch.max_combined)
+		have = ch.combined_count ? ch.combined_count : 1;
+	if (fd >= 0)
+		close(fd);
+	return n < have ? n : have;
+}
+
+static int add_xdp_port(struct tp_eal_args *a, const char *role, const char *ifname,
+			const char *prog, unsigned workers)
+{
+	unsigned queues = tp_runtime_xdp_queues(ifname, workers);
+
 	/* busy_budget=0: the worker sleeps when idle (tp/dp/idle.h), so the
 	 * kernel's preferred busy polling would only add latency. */
 	if (prog[0])

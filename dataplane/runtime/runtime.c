@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,6 +34,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
 
 #include "tp/dp/idle.h"
 #include "tp/dp/pipeline.h"
@@ -64,6 +67,87 @@ static uint64_t burst_bytes(struct rte_mbuf **pkts, uint16_t n)
 	return b;
 }
 
+/* More workers than a port's queues: workers past them do not touch the
+ * queue (net_af_xdp's rx and tx of one queue share its socket's UMEM
+ * rings, so one thread uses a queue, as with one worker); they put their
+ * frames in the queue's ring, and the queue's worker sends them. */
+static bool queue_shared(const struct tp_runtime *rt, int role)
+{
+	return rt->n_workers > (rt->n_queues[role] ? rt->n_queues[role] : 1u);
+}
+
+/* Wake worker i if it blocks (a frame for its queue). */
+static void wake(struct tp_runtime *rt, unsigned i)
+{
+	const struct tp_runtime_hooks *h = rt->hooks;
+	static const uint64_t one = 1;
+	int fd;
+
+	atomic_thread_fence(memory_order_seq_cst); /* the enqueue before the flag */
+	if (!__atomic_load_n(&rt->workers[i].sleeping, __ATOMIC_SEQ_CST))
+		return;
+	fd = h && h->wake_fd ? h->wake_fd(h->arg, i) : -1;
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: it wakes anyway */
+}
+
+uint16_t tp_runtime_tx(struct tp_runtime *rt, int role, uint16_t queue, struct rte_mbuf **pkts,
+		       uint16_t n, bool *handed)
+{
+	uint16_t nq = rt->n_queues[role] ? rt->n_queues[role] : 1, q = (uint16_t)(queue % nq);
+	unsigned k;
+
+	*handed = false;
+	if (!queue_shared(rt, role) || queue == q)
+		return rte_eth_tx_burst(rt->port[role], queue, pkts, n);
+	*handed = true;
+	k = rte_ring_mp_enqueue_burst(rt->txr[role][q], (void **)pkts, n, NULL);
+	if (k)
+		wake(rt, q);
+	return (uint16_t)k;
+}
+
+/* [worker] The frames other workers left for this worker's queues. */
+static unsigned send_others(struct tp_runtime *rt, uint16_t queue, struct tp_drop_vec *dv,
+			    struct tp_counters_slot *cnt)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned work = 0;
+
+	for (int role = 0; role < TP_PORT__COUNT; role++) {
+		unsigned n;
+		uint16_t sent;
+		uint64_t bytes;
+
+		if (!rt->txr[role][queue])
+			continue;
+		n = rte_ring_sc_dequeue_burst(rt->txr[role][queue], (void **)pkts, RTE_DIM(pkts),
+					      NULL);
+		if (!n)
+			continue;
+		work += n;
+		bytes = burst_bytes(pkts, (uint16_t)n);
+		sent = rte_eth_tx_burst(rt->port[role], queue, pkts, (uint16_t)n);
+		if (sent < n)
+			bytes -= burst_bytes(pkts + sent, (uint16_t)(n - sent));
+		/* counted here, where they leave (tp_runtime_tx: handed) */
+		tp_counters_add(cnt, roles[role].tx_pkts, sent);
+		tp_counters_add(cnt, roles[role].tx_bytes, bytes);
+		for (uint16_t i = sent; i < n; i++)
+			tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
+	}
+	return work;
+}
+
+/* Any frames waiting in this worker's queue rings? */
+static bool others_waiting(const struct tp_runtime *rt, uint16_t queue)
+{
+	for (int role = 0; role < TP_PORT__COUNT; role++)
+		if (rt->txr[role][queue] && !rte_ring_empty(rt->txr[role][queue]))
+			return true;
+	return false;
+}
+
 /* Send survivors out of port `out`; what the queue does not take is a drop. */
 static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t queue,
 		       struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
@@ -71,15 +155,18 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 {
 	uint64_t bytes;
 	uint16_t sent;
+	bool handed;
 
 	if (!n)
 		return;
 	bytes = burst_bytes(pkts, n);
-	sent = rte_eth_tx_burst(rt->port[out], queue, pkts, n);
+	sent = tp_runtime_tx(rt, out, queue, pkts, n, &handed);
 	if (sent < n)
 		bytes -= burst_bytes(pkts + sent, (uint16_t)(n - sent));
-	tp_counters_add(cnt, roles[out].tx_pkts, sent);
-	tp_counters_add(cnt, roles[out].tx_bytes, bytes);
+	if (!handed) {
+		tp_counters_add(cnt, roles[out].tx_pkts, sent);
+		tp_counters_add(cnt, roles[out].tx_bytes, bytes);
+	}
 	for (uint16_t i = sent; i < n; i++)
 		tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
 }
@@ -144,10 +231,13 @@ static int worker_main(void *arg)
 		uint32_t sleep_us;
 
 		for (int role = 0; role < TP_PORT__COUNT; role++) {
-			uint16_t n = rte_eth_rx_burst(rt->port[role], w->queue, pkts, burst);
 			const tp_stage_fn *stages;
 			unsigned n_stages;
+			uint16_t n = 0;
 
+			/* a worker past the port's queues: handoffs only */
+			if (w->queue < rt->n_queues[role])
+				n = rte_eth_rx_burst(rt->port[role], w->queue, pkts, burst);
 			if (!n)
 				continue;
 			got += n;
@@ -170,15 +260,23 @@ static int worker_main(void *arg)
 			got += h->poll(h->arg, &ctx, &dv);
 			tp_pipeline_flush(&dv, cnt);
 		}
+		got += send_others(rt, w->queue, &dv, cnt);
+		tp_pipeline_flush(&dv, cnt);
 		sleep_us = tp_idle_after_poll(&idle, got, tp_clock_now(&rt->clock));
 		if (sleep_us) {
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
 			if (h && h->idle)
 				h->idle(h->arg, w->index, true);
-			if (rt->n_xsk_fds)
+			/* flag, then look once more (wake(): enqueue, then flag) */
+			__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (others_waiting(rt, w->queue))
+				; /* frames to send: no sleep */
+			else if (rt->n_xsk_fds)
 				wait_xsk(rt, w->queue, pfd, TP_IDLE_BLOCK_MAX_US, wake_fd);
 			else
 				rte_delay_us_sleep(sleep_us);
+			__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 			if (h && h->idle)
 				h->idle(h->arg, w->index, false);
 		}
@@ -273,10 +371,20 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 	if (rc)
 		return fail(err, errlen, rc, "%s port %s: no device info: %s", what, name,
 			    rte_strerror(-rc));
-	if (info.max_rx_queues < nq || info.max_tx_queues < nq)
-		return fail(err, errlen, -EINVAL,
-			    "%s port %s has %u rx / %u tx queues, %u workers need one each", what,
-			    name, info.max_rx_queues, info.max_tx_queues, nq);
+	/* fewer queues than workers: the rest work through the handoff */
+	nq = RTE_MIN(nq, RTE_MIN(info.max_rx_queues, info.max_tx_queues));
+	if (!nq)
+		return fail(err, errlen, -EINVAL, "%s port %s has no rx/tx queue", what, name);
+	rt->n_queues[role] = nq;
+	for (uint16_t q = 0; q < nq && rt->n_workers > nq; q++) {
+		char rname[RTE_RING_NAMESIZE];
+
+		snprintf(rname, sizeof(rname), "tp_txr_%d_%u", role, q);
+		rt->txr[role][q] = rte_ring_create(rname, 4096, rte_socket_id(), RING_F_SC_DEQ);
+		if (!rt->txr[role][q])
+			return fail(err, errlen, -ENOMEM, "%s port %s: no ring for queue %u", what,
+				    name, q);
+	}
 	socket = rte_eth_dev_socket_id(pid);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
@@ -413,7 +521,8 @@ int tp_runtime_open(struct tp_runtime *rt, const struct tp_config *cfg,
 	}
 	if (cfg->mode == TP_MODE_XDP && cfg->idle_wait == TP_IDLE_WAIT_FD) {
 		find_xsk_fds(rt);
-		if (rt->xsk_by_queue && rt->n_xsk_fds != 2 * rt->n_workers)
+		if (rt->xsk_by_queue &&
+		    rt->n_xsk_fds != (unsigned)rt->n_queues[0] + rt->n_queues[1])
 			rt->xsk_by_queue = false;
 	} else {
 		rt->xsk_by_queue = false;
@@ -461,6 +570,15 @@ void tp_runtime_close(struct tp_runtime *rt)
 {
 	tp_runtime_stop(rt);
 	for (int role = 0; role < TP_PORT__COUNT; role++) {
+		for (unsigned q = 0; q < TP_CONFIG_WORKERS_MAX; q++) {
+			struct rte_mbuf *m;
+
+			/* workers have stopped: frames nobody will send */
+			while (rt->txr[role][q] && rte_ring_dequeue(rt->txr[role][q], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(rt->txr[role][q]);
+			rt->txr[role][q] = NULL;
+		}
 		if (rt->port_configured[role]) {
 			rte_eth_dev_close(rt->port[role]);
 			rt->port_configured[role] = false;

@@ -146,7 +146,7 @@ fi
 
 # --- worker cores in the generated config -----------------------------------
 conf_cores() { # prints the control_core and worker_cores lines
-	helper "$T/w-$RANDOM" tpdlab_conf tp2 | grep -E '^(control|worker)_core'
+	helper "$T/w-$RANDOM" tpdlab_conf tp2 | grep -E '^(control_core|worker_cores|control_core_shared) '
 }
 want="control_core = 0
 worker_cores = 1"
@@ -156,10 +156,13 @@ got=$(TPDLAB_WORKERS=1 conf_cores)
 if [ "$got" = "$want" ]; then ok "tpdlab_conf: TPDLAB_WORKERS=1 is the default"; else bad "TPDLAB_WORKERS=1: '$got'"; fi
 want="control_core = 0
 worker_cores = 1,$((2 % $(nproc)))"
+# on two cores the second worker is on the control core: said in the config
+[ $((2 % $(nproc))) != 0 ] || want+=$'\ncontrol_core_shared = yes'
 got=$(TPDLAB_WORKERS=2 conf_cores)
 if [ "$got" = "$want" ]; then ok "tpdlab_conf: TPDLAB_WORKERS=2 lists two cores"; else bad "TPDLAB_WORKERS=2: '$got'"; fi
 want="control_core = 1
-worker_cores = 0,$((1 % $(nproc)))"
+worker_cores = 0,$((1 % $(nproc)))
+control_core_shared = yes"
 got=$(TPDLAB_CORES_tp2="1 0" TPDLAB_WORKERS=2 conf_cores)
 if [ "$got" = "$want" ]; then ok "tpdlab_conf: the workers start at TPDLAB_CORES' worker"; else bad "TPDLAB_CORES_tp2='1 0' TPDLAB_WORKERS=2: '$got'"; fi
 

@@ -134,16 +134,21 @@ transit_xdp_program = $TP_BPF_DIR/transit.bpf.o
 control_core = ${cores[0]}
 worker_cores = $workers
 memory_mb = 128
-mbufs = 4095
+mbufs = $((4096 * ${TPDLAB_WORKERS:-1} - 1))
 flow_table_size = 16384
 state_dir = $W/state-$tp
 admin_socket = $W/$tp.sock
 controller_key = $(cat "$W/ctl.key.pub")
 CONF
+	# a worker on the control thread's core (2-core machines): say so
+	case ",$workers," in *",${cores[0]},"*) echo "control_core_shared = yes" ;; esac
 	[ -z "$bundle" ] || echo "policy_bundle = $bundle"
 	# TPDLAB_CONTROLLER=ADDR:PORT: the controller client (tpolicy serve)
 	[ -z "${TPDLAB_CONTROLLER:-}" ] || echo "controller_address = $TPDLAB_CONTROLLER"
 	[ -z "${TPDLAB_WORKER_PRIORITY:-}" ] || echo "worker_priority = $TPDLAB_WORKER_PRIORITY"
+	[ -z "${TPDLAB_IDLE_POLL_US:-}" ] || echo "idle_poll_us = $TPDLAB_IDLE_POLL_US"
+	# TPDLAB_CONF_EXTRA: more lines for every tpd's config (benchmarks, debugging)
+	[ -z "${TPDLAB_CONF_EXTRA:-}" ] || printf '%s\n' "$TPDLAB_CONF_EXTRA"
 	# TPDLAB_METRICS_LISTEN=[ADDR:]PORT: the /metrics endpoint
 	[ -z "${TPDLAB_METRICS_LISTEN:-}" ] || echo "metrics_listen = $TPDLAB_METRICS_LISTEN"
 	# TPDLAB_AUDIT=file: each TP's audit trail in $W/TP.audit (tests/lab/tpd-audit);

@@ -69,7 +69,8 @@ struct tp_runtime_worker {
 	struct tp_runtime *rt;
 	unsigned index; /* 0-based */
 	unsigned lcore; /* EAL lcore id */
-	uint16_t queue; /* rx/tx queue on both ports */
+	uint16_t queue; /* rx/tx queue on both ports (see n_queues) */
+	bool sleeping;	/* blocks now: wake it for frames in its queue rings */
 } __attribute__((aligned(64)));
 
 struct tp_runtime {
@@ -87,6 +88,15 @@ struct tp_runtime {
 	uint64_t start_ns;
 	unsigned n_workers;
 	struct tp_runtime_worker workers[TP_CONFIG_WORKERS_MAX];
+	/* Queues per port: one per worker where the port has them. A port
+	 * with fewer (a veth under DPDK 22.11's net_af_xdp, which counts
+	 * only ethtool "combined" channels: one) is received by workers
+	 * 0..n_queues-1 only; the others get their packets through the
+	 * handoff (dataplane/fwd/stage_handoff.c) and hand what they send
+	 * to the worker of queue worker % n_queues (tp_runtime_tx): one
+	 * thread uses a queue, as with one worker. */
+	uint16_t n_queues[2];
+	struct rte_ring *txr[2][TP_CONFIG_WORKERS_MAX]; /* frames for queue q's worker */
 	/* idle_wait = fd in xdp mode: the PMD's AF_XDP sockets, found in
 	 * /proc/self/fd (net_af_xdp does not export them). The PMD makes
 	 * a queue's socket when the queue is set up, so the socket that
@@ -98,6 +108,19 @@ struct tp_runtime {
 	bool xsk_by_queue;
 	int xsk_fd[2][TP_CONFIG_WORKERS_MAX];
 };
+
+/* [worker] Transmit on port role from worker queue (tp_runtime_worker.queue).
+ * Returns how many frames were taken; the caller drops the rest. On a port
+ * with fewer queues than workers, a worker past them hands its frames to
+ * the worker of queue (queue % n_queues) through that queue's ring (*handed
+ * true): that worker sends them and counts them (transmitted, or tx_full). */
+uint16_t tp_runtime_tx(struct tp_runtime *rt, int role, uint16_t queue, struct rte_mbuf **pkts,
+		       uint16_t n, bool *handed);
+
+/* The AF_XDP queues to ask of interface ifname for n workers: n, or what
+ * its ethtool "combined" channels allow (the PMD's own limit; 1 when the
+ * driver reports none, as veth). */
+unsigned tp_runtime_xdp_queues(const char *ifname, unsigned n);
 
 /* Build rte_eal_init's arguments (argv[0] = prog). -ENOSPC if too long. */
 int tp_runtime_eal_args(const struct tp_config *cfg, const char *prog, struct tp_eal_args *out);
