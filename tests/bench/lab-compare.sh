@@ -17,7 +17,8 @@
 #   cmake --build build-bench -j2
 #   sudo flock /tmp/tp-netns.lock tests/bench/lab-compare.sh build-bench [--no-record]
 # Environment: REPS (5), SECS per iperf3 run (5), PINGS (3000), PPS (the
-# fixed load of (b), 20000). The defaults take about 15 minutes.
+# fixed load of (b), 20000), ONLY (a subset of the paths kernel tpd1 tpd2 wg
+# nebula, for trials). The defaults take about 15 minutes.
 set -euo pipefail
 [ -n "${1:-}" ] || { echo "usage: $0 BUILD_DIR [--no-record]" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "$0: needs root (network namespaces)" >&2; exit 1; }
@@ -268,17 +269,46 @@ measure() { # PATH REP
 }
 
 # --- 2 workers: only if this tpd accepts them -----------------------------
+# its configuration check first, then one start in tp2 (the ports must offer
+# a queue per worker): a refusal is the row's "not measured", not the end
+# of the run
+probe_workers() { # prints why not, or nothing
+	local msg pid i
+	TPDLAB_WORKERS=2 tpdlab_conf tp2 "$W/plant-1.tpb" >"$W/probe.conf"
+	if ! msg=$("$TPD_BIN" --config "$W/probe.conf" --check 2>&1); then
+		echo "$msg" | tail -1
+		return
+	fi
+	ip netns exec "$PFX-tp2" "$TPD_BIN" --config "$W/probe.conf" >"$W/probe.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for ((i = 0; i < 300; i++)); do
+		grep -qF "tpd: $PFX-tp2: running, mode " "$W/probe.log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	forget "$pid"
+	grep -qF "tpd: $PFX-tp2: running, mode " "$W/probe.log" ||
+		grep -v '^tpd: signal' "$W/probe.log" | tail -1
+}
 PATHS_RUN=(kernel tpd1)
 SKIPPED="{}"
-TPDLAB_WORKERS=2 tpdlab_conf tp2 "$W/plant-1.tpb" >"$W/probe.conf"
-if msg=$("$TPD_BIN" --config "$W/probe.conf" --check 2>&1); then
+msg=$(probe_workers | sed "s|$W/||g")
+if [ -z "$msg" ]; then
 	PATHS_RUN+=(tpd2)
 else
-	msg=$(echo "$msg" | tail -1 | sed "s|$W/||g")
 	tpdlab_log "tpd with 2 workers not measured: $msg"
 	SKIPPED=$(python3 -c 'import json, sys; print(json.dumps({"tpd2": sys.argv[1]}))' "$msg")
 fi
 PATHS_RUN+=(wg nebula)
+# ONLY="kernel tpd1 ...": a subset, for trials (the report leaves the others out)
+if [ -n "${ONLY:-}" ]; then
+	keep=()
+	for path in "${PATHS_RUN[@]}"; do [[ " $ONLY " != *" $path "* ]] || keep+=("$path"); done
+	PATHS_RUN=("${keep[@]}")
+fi
 
 # --- the run --------------------------------------------------------------
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -293,8 +323,8 @@ done
 
 # --- the record -----------------------------------------------------------
 cmd=sudo
-for v in REPS SECS PINGS PPS; do
-	[ -z "$(printenv "$v")" ] || cmd+=" $v=${!v}"
+for v in REPS SECS PINGS PPS ONLY; do
+	[ -z "$(printenv "$v")" ] || cmd+=" $v=\"${!v}\""
 done
 cmd+=" flock /tmp/tp-netns.lock tests/bench/lab-compare.sh $1${2:+ $2}"
 python3 - "$W/env.json" "command=$cmd" "kernel=$(uname -r)" \
