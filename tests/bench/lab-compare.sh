@@ -327,7 +327,18 @@ for v in REPS SECS PINGS PPS ONLY; do
 	[ -z "$(printenv "$v")" ] || cmd+=" $v=\"${!v}\""
 done
 cmd+=" flock /tmp/tp-netns.lock tests/bench/lab-compare.sh $1${2:+ $2}"
-python3 - "$W/env.json" "command=$cmd" "kernel=$(uname -r)" \
+# how /proc/stat's busy time is measured: tick sampling (HZ per second and
+# cpu) or exact accounting; from the kernel's config when it shows it
+kconf=$( (zcat /proc/config.gz || cat "/boot/config-$(uname -r)") 2>/dev/null || true)
+if grep -q '^CONFIG_VIRT_CPU_ACCOUNTING_GEN=y' <<<"$kconf"; then
+	acct="exact (VIRT_CPU_ACCOUNTING_GEN)"
+elif grep -q '^CONFIG_TICK_CPU_ACCOUNTING=y' <<<"$kconf"; then
+	acct="tick sampling at $(sed -n 's/^CONFIG_HZ=//p' <<<"$kconf") Hz per cpu"
+else
+	acct="unknown (no kernel config)"
+fi
+if grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y' <<<"$kconf"; then acct+=", irq time accounted apart"; fi
+python3 - "$W/env.json" "command=$cmd" "kernel=$(uname -r)" "accounting=$acct" \
 	"cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "nproc=$(nproc)" \
 	"wireguard_go=$(wireguard-go --version | head -1)" \
 	"nebula=$(nebula -version | sed 's/^Version: //')" \

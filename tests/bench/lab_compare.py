@@ -202,10 +202,11 @@ class Report:
           "IP packets, the largest that fits all three tunnels unfragmented). Cost: "
           "whole-machine busy time from /proc/stat (all cpus: user + nice + system + irq + "
           "softirq + steal) over the iperf3 client's run, divided by the datagrams "
-          "delivered (received minus lost, as the receiver counted them). \"added\": the "
+          "delivered (received minus lost, as the receiver counted them); the kernel's cpu "
+          "time accounting: %s. \"added\": the "
           "path's median minus kernel routing's median. Loss: the largest of the "
           "repetitions, (sent - delivered) / sent."
-          % (e["pps"], e["secs"]))
+          % (e["pps"], e["secs"], e.get("accounting", "not recorded")))
         w("")
         w("| path | 64 B us/pkt (min-max) | 64 B added | 64 B max loss % | "
           "1420 B us/pkt (min-max) | 1420 B added | 1420 B max loss % |")
@@ -360,6 +361,20 @@ def selftest():
           ["not measured: tpd: worker_cores: 2 workers listed"])
     check("tpd paths", [k for k, _ in rep.tpd_paths()], ["tpd1"])
     check("spread", rep.spread("wg", "cost64", 1), "33.0 (31.0-35.0)")
+    env = {"command": "sudo tests/bench/lab-compare.sh build-bench", "kernel": "6.1.0",
+           "cpu": "Some CPU", "nproc": "2", "wireguard_go": "wireguard-go v0", "nebula": "1.6.1",
+           "iperf3": "3.12", "tpd": "abc1234", "loadavg": "0.50 0.40 0.30", "reps": 5,
+           "secs": "5", "pings": "3000", "pps": "20000", "wall": "600",
+           "accounting": "tick sampling at 250 Hz per cpu",
+           "skipped": {"tpd2": "tpd: no"}}
+    text = Report(res, env).text()
+    for want in ("kernel 6.1.0, Some CPU, nproc 2", "Load average at start: 0.50 0.40 0.30",
+                 "5 interleaved repetitions", "tick sampling at 250 Hz per cpu",
+                 "| two tpd (xdp mode), 2 workers | not measured: tpd: no |",
+                 "64 B: 0.33 (better peer: two wireguard-go; target <= 1/5 = 0.20)",
+                 "| two Nebula nodes | 53.00 (51.00-55.00) | 50.00 | 0.00 |"):
+        if want not in text:
+            fails.append("report lacks %r" % want)
     for f in fails:
         print("FAIL", f)
     print("lab_compare selftest: %d failed" % len(fails) if fails else "lab_compare selftest: all passed")
