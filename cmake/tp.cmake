@@ -53,12 +53,12 @@ function(tp_add_test)
 	set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
 endfunction()
 
-# tp_add_script_test(NAME n COMMAND cmd args... LABELS lab [TIMEOUT s])
+# tp_add_script_test(NAME n COMMAND cmd args... LABELS lab [TIMEOUT s] [ENV K=V...])
 # A shell-driven test (netns, lab, interop). Runs from the source tree with
 # TP_BUILD_DIR set so it can find the binaries, and TP_EMULATOR (above): it
 # runs a built binary as $TP_EMULATOR $TP_BUILD_DIR/NAME.
 function(tp_add_script_test)
-	cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+	cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS;ENV" ${ARGN})
 	add_test(NAME ${T_NAME} COMMAND ${T_COMMAND} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 	if(NOT T_TIMEOUT)
 		set(T_TIMEOUT 600)
@@ -68,6 +68,7 @@ function(tp_add_script_test)
 	if(TP_SANITIZE)
 		list(APPEND env "TP_SANITIZE=1")
 	endif()
+	list(APPEND env ${T_ENV})
 	set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
 		ENVIRONMENT "${env}")
 endfunction()

@@ -50,8 +50,8 @@ void fwd_burst_begin(struct tp_fwd *f, struct fwd_worker *w)
 
 /* The data path, in order (dataplane/README.md draws it). */
 static const tp_runtime_stage_fn zone_stages[] = {
-	tp_stage_parse,	  fwd_stage_handoff, fwd_stage_zone, fwd_stage_police,
-	fwd_stage_route,  fwd_stage_encrypt, fwd_stage_l2,
+	tp_stage_parse,	 fwd_stage_handoff, fwd_stage_zone, fwd_stage_police,
+	fwd_stage_route, fwd_stage_encrypt, fwd_stage_l2,
 };
 static const tp_runtime_stage_fn transit_stages[] = {
 	tp_stage_parse,	  fwd_stage_decrypt, fwd_stage_handoff, fwd_stage_zone,
@@ -211,7 +211,8 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 			w->ho[s] = rte_ring_create(name, HO_RING_SIZE, (int)rte_socket_id(),
 						   RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (!w->ho[s]) {
-				snprintf(err, errlen, "worker %u: cannot create its handoff rings", i);
+				snprintf(err, errlen, "worker %u: cannot create its handoff rings",
+					 i);
 				goto fail;
 			}
 		}

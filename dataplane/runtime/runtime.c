@@ -224,8 +224,7 @@ static int worker_main(void *arg)
 	int wake_fd = h && h->wake_fd ? h->wake_fd(h->arg, w->index) : -1;
 	struct tp_idle idle;
 
-	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us,
-		     rt->cfg->idle_poll_us);
+	tp_idle_init(&idle, rt->cfg->idle_polls, rt->cfg->idle_sleep_max_us, rt->cfg->idle_poll_us);
 	while (!__atomic_load_n(&rt->stop, __ATOMIC_ACQUIRE)) {
 		unsigned got = 0;
 		uint32_t sleep_us;
@@ -327,7 +326,7 @@ static void find_xsk_fds(struct tp_runtime *rt)
  * there before is that queue's (see xsk_by_queue in tp/dp/runtime.h). */
 static void note_xsk_fd(struct tp_runtime *rt, int role, uint16_t q)
 {
-	int known[2 * TP_CONFIG_WORKERS_MAX], n_known = 0, fresh = -1, n_fresh = 0;
+	int known[2 * TP_CONFIG_WORKERS_MAX] = {0}, n_known = 0, fresh = -1, n_fresh = 0;
 
 	for (int r = 0; r < TP_PORT__COUNT; r++)
 		for (unsigned i = 0; i < rt->n_workers; i++)
@@ -574,7 +573,8 @@ void tp_runtime_close(struct tp_runtime *rt)
 			struct rte_mbuf *m;
 
 			/* workers have stopped: frames nobody will send */
-			while (rt->txr[role][q] && rte_ring_dequeue(rt->txr[role][q], (void **)&m) == 0)
+			while (rt->txr[role][q] &&
+			       rte_ring_dequeue(rt->txr[role][q], (void **)&m) == 0)
 				rte_pktmbuf_free(m);
 			rte_ring_free(rt->txr[role][q]);
 			rt->txr[role][q] = NULL;

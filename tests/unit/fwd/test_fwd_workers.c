@@ -161,7 +161,8 @@ static void test_ring_full(void)
 		uint64_t in = count(TP_STAT_HANDOFF_IN);
 		unsigned left = 1000;
 
-		while (count(TP_STAT_HANDOFF_IN) - in < count(TP_STAT_HANDOFF_OUT) - out && left--) {
+		while (count(TP_STAT_HANDOFF_IN) - in < count(TP_STAT_HANDOFF_OUT) - out &&
+		       left--) {
 			h_poll();
 			h_drain();
 		}
@@ -230,8 +231,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	suite = CU_add_suite("fwd_workers", NULL, NULL);
-	CU_add_test(suite, "each flow has one owner, replies found by either worker",
-		    test_handoff);
+	CU_add_test(suite, "each flow has one owner, replies found by either worker", test_handoff);
 	CU_add_test(suite, "handoff ring full: counted drop, nothing leaks", test_ring_full);
 	CU_add_test(suite, "a rule's rate limit is exact across workers", test_rate_exact);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -624,8 +624,7 @@ static void mirror(uint8_t *b, const struct tp_pkt_info *pi)
 /* The hash of a bare IP packet; false: not parsed, or no owner. */
 static bool owner_of(const uint8_t *b, size_t len, uint32_t *h, struct tp_pkt_info *pi)
 {
-	return tp_pkt_parse_ip(b, len, pi) == TP_PKT_OK &&
-	       tp_pkt_owner_hash(pi, OWNER_KEY, h);
+	return tp_pkt_parse_ip(b, len, pi) == TP_PKT_OK && tp_pkt_owner_hash(pi, OWNER_KEY, h);
 }
 
 /* The naive model's key: protocol and the two ends, in a fixed order. */

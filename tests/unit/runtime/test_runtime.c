@@ -44,7 +44,8 @@ static void test_eal_args(void)
 	CU_ASSERT_EQUAL_FATAL(tp_runtime_eal_args(&c, "tpd", &a), 0);
 	CU_ASSERT_STRING_EQUAL(
 		joined(&a),
-		"tpd --lcores 0@0,1@1 --main-lcore 0 --no-huge -m 256 --file-prefix tpd-t2 --no-pci "
+		"tpd --lcores 0@0,1@1 --main-lcore 0 --no-huge -m 256 --file-prefix tpd-t2 "
+		"--no-pci "
 		"--vdev net_af_xdp_zone,iface=vz,start_queue=0,queue_count=1,busy_budget=0,"
 		"xdp_prog=/b/zone.o "
 		"--vdev net_af_xdp_transit,iface=vt,start_queue=0,queue_count=1,busy_budget=0 "
@@ -127,7 +128,8 @@ int main(void)
 	suite = CU_add_suite("runtime", NULL, NULL);
 	CU_add_test(suite, "EAL arguments from the config", test_eal_args);
 	CU_add_test(suite, "idle back-off", test_idle_backoff);
-	CU_add_test(suite, "idle back-off: the polling window after a packet", test_idle_poll_window);
+	CU_add_test(suite, "idle back-off: the polling window after a packet",
+		    test_idle_poll_window);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -62,7 +62,7 @@ struct tp_config {
 	unsigned control_core;
 	unsigned n_workers;
 	unsigned worker_cores[TP_CONFIG_WORKERS_MAX]; /* distinct */
-	bool control_core_shared; /* control_core may be a worker's core too */
+	bool control_core_shared;		      /* control_core may be a worker's core too */
 
 	uint32_t memory_mb; /* EAL -m, no hugepages */
 	uint32_t mbufs;	    /* mbufs in the packet pool */

@@ -19,22 +19,22 @@
 #include "tp/dp/drop.h"
 
 /* Traffic and runtime statistics that are not drops. X(NAME, "name") */
-#define TP_STATS(X)                              \
-	X(ZONE_RX_PKTS, "zone_rx_packets")       \
-	X(ZONE_RX_BYTES, "zone_rx_bytes")        \
-	X(ZONE_TX_PKTS, "zone_tx_packets")       \
-	X(ZONE_TX_BYTES, "zone_tx_bytes")        \
-	X(TRANSIT_RX_PKTS, "transit_rx_packets") \
-	X(TRANSIT_RX_BYTES, "transit_rx_bytes")  \
-	X(TRANSIT_TX_PKTS, "transit_tx_packets") \
-	X(TRANSIT_TX_BYTES, "transit_tx_bytes")  \
-	X(PARSED, "parsed_packets")              \
-	X(IDLE_SLEEPS, "idle_sleeps")            \
-	X(HOUSEKEEPING, "housekeeping_ticks")    \
-	X(LOG_DROPPED, "log_dropped")            \
-	X(LOG_SUPPRESSED, "log_suppressed")      \
+#define TP_STATS(X)                                  \
+	X(ZONE_RX_PKTS, "zone_rx_packets")           \
+	X(ZONE_RX_BYTES, "zone_rx_bytes")            \
+	X(ZONE_TX_PKTS, "zone_tx_packets")           \
+	X(ZONE_TX_BYTES, "zone_tx_bytes")            \
+	X(TRANSIT_RX_PKTS, "transit_rx_packets")     \
+	X(TRANSIT_RX_BYTES, "transit_rx_bytes")      \
+	X(TRANSIT_TX_PKTS, "transit_tx_packets")     \
+	X(TRANSIT_TX_BYTES, "transit_tx_bytes")      \
+	X(PARSED, "parsed_packets")                  \
+	X(IDLE_SLEEPS, "idle_sleeps")                \
+	X(HOUSEKEEPING, "housekeeping_ticks")        \
+	X(LOG_DROPPED, "log_dropped")                \
+	X(LOG_SUPPRESSED, "log_suppressed")          \
 	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx") \
-	X(HANDOFF_OUT, "handoff_out")            \
+	X(HANDOFF_OUT, "handoff_out")                \
 	X(HANDOFF_IN, "handoff_in")
 
 enum tp_stat {

@@ -55,7 +55,7 @@
 	X(FLOW_QUOTA_PAIR, "flow_quota_zone_pair",                                            \
 	  "new flow refused: its zone pair already holds flow_quota_zone_pair flows")         \
 	X(MTU_NO_DF, "mtu_exceeded_no_df",                                                    \
-	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")      \
+	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")       \
 	X(HANDOFF, "handoff_full",                                                            \
 	  "another worker owns the packet's flow and its handoff ring is full")
 
