@@ -130,6 +130,37 @@ conf tpr-m7 "worker_cores = 1000"
 expect_fail tpr-m7 "EAL init failed"
 [ ! -e "$work/tpr-m7.sock" ] || fail "failed start left its admin socket"
 
+# --- two workers, one on the control thread's core (memory mode: a ring per
+# queue of each port) -------------------------------------------------------
+conf tpr-w2 "worker_cores = 1, 0" "control_core_shared = yes" "mbufs = 8191"
+"$B/tpd" --config "$work/tpr-w2.conf" > "$work/w2.log" 2>&1 &
+pids+=($!); w2=$!
+for _ in $(seq 300); do
+	grep -q "^tpd: tpr-w2: running, mode memory, 2 worker(s)" "$work/w2.log" && break
+	kill -0 "$w2" 2>/dev/null || break
+	sleep 0.1
+done
+grep -q "^tpd: tpr-w2: running, mode memory, 2 worker(s)" "$work/w2.log" ||
+	{ cat "$work/w2.log"; fail "tpd with two workers did not start"; }
+"$B/tpctl" --socket "$work/tpr-w2.sock" status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["cores"] == {"control": 0, "workers": [1, 0]}, s
+' || fail "status: workers"
+"$B/tpctl" --socket "$work/tpr-w2.sock" counters --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert c["stats"]["handoff_out"] == 0 and "handoff_full" in c["drops"], c
+' || fail "counters: handoff"
+kill -TERM "$w2"
+wait "$w2" || fail "two workers: exit status $? on SIGTERM"
+keep=()
+for p in "${pids[@]}"; do [ "$p" = "$w2" ] || keep+=("$p"); done
+pids=("${keep[@]}")
+conf tpr-w3 "worker_cores = 1, 0"
+expect_fail tpr-w3 "core 0 is both control_core and a worker core (set control_core_shared = yes"
+echo "ok: two workers, one sharing the control core when the config says so"
+
 # --- policy states: a bundle expires under fail-closed and fail-static ------
 # (tp1 of the lab plant: memory mode needs no interface; a 4 s bundle)
 S=${TP_SOURCE_DIR:?}

@@ -15,6 +15,8 @@
  *  - a rule's rate limit is exact across workers: one flow gets the
  *    rule's whole burst (not burst / workers), and flows on both workers
  *    share one bucket
+ *  - a ciphertext accepted by one worker and replayed into the other is
+ *    refused (the keypair's replay window is shared, under its lock)
  */
 #include <CUnit/Basic.h>
 
@@ -173,6 +175,25 @@ static void test_ring_full(void)
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail);
 }
 
+/* A ciphertext one worker accepted, replayed into the other (another
+ * queue, or a copy the transit network made): refused as a replay. */
+static void test_replay_other_worker(void)
+{
+	uint64_t replay = drops(TP_DROP_TUN_REPLAY);
+	uint8_t ip[64];
+	struct rte_mbuf *m, *copy;
+
+	h_drain();
+	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", 5000, 41000);
+	m = remote_seal(ip, sizeof(ip));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	copy = rte_pktmbuf_copy(m, H.pool, 0, UINT32_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+	CU_ASSERT_EQUAL(through(0, TP_PORT_TRANSIT, &m, 1, TP_PORT_ZONE), 1);
+	CU_ASSERT_EQUAL(through(1, TP_PORT_TRANSIT, &copy, 1, TP_PORT_ZONE), 0);
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_REPLAY), replay + 1);
+}
+
 /* Rule 14: z1 -> z2 UDP 7000, 2 pps, burst 2. */
 static void test_rate_exact(void)
 {
@@ -234,6 +255,8 @@ int main(void)
 	CU_add_test(suite, "each flow has one owner, replies found by either worker", test_handoff);
 	CU_add_test(suite, "handoff ring full: counted drop, nothing leaks", test_ring_full);
 	CU_add_test(suite, "a rule's rate limit is exact across workers", test_rate_exact);
+	CU_add_test(suite, "a ciphertext replayed into the other worker is refused",
+		    test_replay_other_worker);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();
