@@ -221,6 +221,10 @@ iperf() { # FILE IPERF3-CLIENT-ARGS...
 		# its control connection's MSS, though the 1420-byte packet fits
 		if tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -J "$@" >"$out" 2>"$out.err"; then
 			[ -z "${STAT1:-}" ] || { read -r line </proc/stat && echo "$line" >"$STAT1"; }
+			# a server that never saw the test's end (its control
+			# connection lost) would wait forever: 5 s, then stop it
+			for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
 			forget "$pid"
 			python3 "$PY" valid "$out" && return 0
