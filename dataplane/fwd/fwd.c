@@ -58,14 +58,15 @@ static const tp_runtime_stage_fn transit_stages[] = {
 	fwd_stage_police, fwd_stage_route,   fwd_stage_l2,
 };
 
-/* Where a handed-off packet resumes: the stages after the handoff. */
-static void set_after_handoff(struct tp_fwd *f, int role, const tp_runtime_stage_fn *list,
-			      unsigned n)
+/* The stages after `stage` in a port's list: where a packet handed off
+ * by that stage resumes. */
+static void stages_after(const tp_runtime_stage_fn *list, unsigned n, tp_runtime_stage_fn stage,
+			 const tp_stage_fn **after, unsigned *n_after)
 {
 	for (unsigned i = 0; i < n; i++) {
-		if (list[i] == fwd_stage_handoff) {
-			f->after_handoff[role] = list + i + 1;
-			f->n_after_handoff[role] = n - i - 1;
+		if (list[i] == stage) {
+			*after = list + i + 1;
+			*n_after = n - i - 1;
 		}
 	}
 }
@@ -127,8 +128,14 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	f->ctl_fd = -1;
 	f->n_workers = cfg->n_workers;
 	randombytes_buf(&f->owner_key, sizeof(f->owner_key));
-	set_after_handoff(f, TP_PORT_ZONE, zone_stages, RTE_DIM(zone_stages));
-	set_after_handoff(f, TP_PORT_TRANSIT, transit_stages, RTE_DIM(transit_stages));
+	stages_after(zone_stages, RTE_DIM(zone_stages), fwd_stage_handoff,
+		     &f->after_handoff[TP_PORT_ZONE], &f->n_after_handoff[TP_PORT_ZONE]);
+	stages_after(transit_stages, RTE_DIM(transit_stages), fwd_stage_handoff,
+		     &f->after_handoff[TP_PORT_TRANSIT], &f->n_after_handoff[TP_PORT_TRANSIT]);
+	stages_after(zone_stages, RTE_DIM(zone_stages), fwd_stage_encrypt,
+		     &f->after_crypt[TP_PORT_ZONE], &f->n_after_crypt[TP_PORT_ZONE]);
+	stages_after(transit_stages, RTE_DIM(transit_stages), fwd_stage_decrypt,
+		     &f->after_crypt[TP_PORT_TRANSIT], &f->n_after_crypt[TP_PORT_TRANSIT]);
 	for (unsigned i = 0; i < TP_CONFIG_WORKERS_MAX; i++)
 		f->w[i].wake_fd = -1;
 	for (int r = 0; r < 2; r++) {
@@ -216,6 +223,10 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 				goto fail;
 			}
 		}
+		if (fwd_crypt_init(f, i) != 0) {
+			snprintf(err, errlen, "worker %u: cannot create its crypto job queue", i);
+			goto fail;
+		}
 		if (!w->tx || !w->log || w->wake_fd < 0 || !w->flows) {
 			snprintf(err, errlen,
 				 "worker %u: cannot create its flow table (%u flows) or "
@@ -300,6 +311,7 @@ void tp_fwd_free(struct tp_fwd *f)
 				rte_pktmbuf_free(m);
 			rte_ring_free(w->ho[s]);
 		}
+		fwd_crypt_fini(f, i);
 		rte_ring_free(w->log);
 		tp_flow_table_free(w->flows);
 		json_decref(w->dump);

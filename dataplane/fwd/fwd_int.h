@@ -14,8 +14,11 @@
  *   stage_encrypt.c  zone port only: one tunnel burst per peer, staging
  *   stage_l2.c       outer UDP/IP, Ethernet, next-hop lookup
  *   exit.c           the exits and their flush: transmit, control ring,
- *                    staging rings, consumed
+ *                    staging rings, handoff rings, consumed
  * Beside it:
+ *   stage_handoff.c  several workers: a packet to the worker owning its flow
+ *   crypt.c    several workers: a long burst's decryption or encryption
+ *              spread over them as jobs, finished in arrival order
  *   nexthop.c  the next-hop cache (control writes, workers read)
  *   rules.c    per-rule rate limits and the flow log (workers and drain)
  *   worker.c   the poll hook: frames from the control thread, staged
@@ -79,6 +82,11 @@
 #define CTL_RING_SIZE	 1024
 #define WRK_RING_SIZE	 1024
 #define HO_RING_SIZE	 2048 /* handoff ring, per pair of workers */
+#define CQ_SLOTS	 64   /* crypto jobs in flight per worker (crypt.c) */
+#define CJ_RING_SIZE	 128  /* job references, per pair of workers */
+#define CJOB_MAX	 32   /* packets per crypto job */
+#define CRYPT_SPREAD_MIN 8    /* a burst this long is spread over the workers */
+#define CQ_STEAL_POLLS	 2    /* a job still queued at the head this many polls: taken back */
 #define LOG_RING_SIZE	 1024 /* flow-log records per worker */
 #define LOG_LINES_PER_S	 100  /* flow-log output cap */
 #define RETIRE_MAX	 256
@@ -161,6 +169,31 @@ struct fwd_exits {
 	struct rte_mbuf *pkts[FWD_EXIT__COUNT][TP_BURST_MAX];
 };
 
+/* A crypto job (crypt.c): a run of one burst's tunnel packets, decrypted
+ * or encrypted by whichever worker claims it. state: seq << 2 | CJ_*. */
+enum { CJ_QUEUED = 1, CJ_CLAIMED = 2, CJ_DONE = 3 };
+enum fwd_cjob_kind { CJOB_DECRYPT, CJOB_ENCRYPT };
+
+struct fwd_cjob {
+	_Atomic uint64_t state;
+	uint8_t kind;  /* enum fwd_cjob_kind */
+	uint16_t n;    /* packets */
+	uint16_t ok;   /* the tunnel burst's successes (tp[0..ok)) */
+	uint32_t peer; /* encrypt: index into f->pub.peers */
+	struct tp_tunnel_pkt tp[CJOB_MAX];
+	struct rte_mbuf *m[CJOB_MAX]; /* by tp[].tag */
+} __attribute__((aligned(64)));
+
+/* [worker] A worker's ordered queue of jobs in flight: seq head..tail-1,
+ * slot seq % CQ_SLOTS. Only the owner moves head and tail. */
+struct fwd_cq {
+	uint64_t head, tail;
+	uint64_t stall_seq; /* the head job the last polls found not done */
+	unsigned stall_polls;
+	unsigned next; /* round robin over the helpers */
+	struct fwd_cjob slot[CQ_SLOTS];
+};
+
 struct fwd_worker {
 	/* the policy one burst is judged by, pinned by its first forwarding
 	 * stage (fwd_burst_begin): every stage of a burst sees one engine
@@ -176,6 +209,11 @@ struct fwd_worker {
 	 * worker owns (SP: worker s, SC: this worker); sleeping is set while
 	 * this worker blocks, so that a sender knows to wake it */
 	struct rte_ring *ho[TP_CONFIG_WORKERS_MAX];
+	/* crypto spread over the workers (crypt.c): cq, this worker's jobs in
+	 * flight, in arrival order; cj[s], references to jobs worker s posted
+	 * for this one to run (SP: worker s, SC: this worker) */
+	struct fwd_cq *cq;
+	struct rte_ring *cj[TP_CONFIG_WORKERS_MAX];
 	atomic_bool sleeping;
 	uint64_t seen_gen; /* last generation whose re-check pass is done */
 	uint64_t recheck_gen;
@@ -260,6 +298,10 @@ struct tp_fwd {
 	 * resumes on its owner */
 	const tp_stage_fn *after_handoff[TP_PORT__COUNT];
 	unsigned n_after_handoff[TP_PORT__COUNT];
+	/* and where a packet resumes after its crypto job (crypt.c): the
+	 * stages after decrypt (transit) and after encrypt (zone) */
+	const tp_stage_fn *after_crypt[TP_PORT__COUNT];
+	unsigned n_after_crypt[TP_PORT__COUNT];
 	struct rte_mempool *gen_pool; /* generated frames (handshakes, ICMP) */
 	uint16_t port[2];
 	uint8_t mac[2][6];
@@ -312,6 +354,41 @@ uint16_t fwd_stage_handoff(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 unsigned fwd_handoff_take(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
 /* Wake worker i if it blocks (after handing it something). */
 void fwd_kick_worker(struct tp_fwd *f, unsigned worker);
+
+/* stage_decrypt.c: after the tunnel burst over tp[0..k) (ok successes,
+ * mbufs by tag in mb): drops, keepalives, the inner packet parsed;
+ * survivors into out in tp[] order (arrival order). Returns their count. */
+uint16_t fwd_decrypt_finish(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_tunnel_pkt *tp,
+			    struct rte_mbuf **mb, unsigned k, unsigned ok, struct rte_mbuf **out,
+			    struct tp_drop_vec *dv);
+/* stage_encrypt.c: the same for an encryption burst for one peer:
+ * messages trimmed into out, no key: staged (from_staged: see
+ * fwd_encrypt_peer), other failures dropped. */
+uint16_t fwd_encrypt_finish(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned peer,
+			    struct tp_tunnel_pkt *tp, struct rte_mbuf **mb, unsigned k, unsigned ok,
+			    struct rte_mbuf **out, struct tp_drop_vec *dv, bool from_staged);
+
+/* crypt.c: one tunnel's crypto over several workers, in order */
+/* [worker] Should k tunnel packets of this worker's burst be spread
+ * (several workers, a long burst, or jobs in flight that they must not
+ * overtake)? */
+bool fwd_crypt_spread(const struct tp_fwd *f, const struct fwd_worker *w, unsigned k);
+/* [worker] Park tp[0..k) (mbufs by tag in mb) as jobs in this worker's
+ * queue, post the other workers' shares and run its own. False (nothing
+ * parked) when the queue has no room: the caller drops them. */
+bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_kind kind,
+		    uint32_t peer, const struct tp_tunnel_pkt *tp, struct rte_mbuf **mb,
+		    unsigned k);
+/* [worker] Poll hook: run the jobs other workers posted for this one,
+ * then finish this worker's done jobs in order and resume their packets.
+ * Returns the work done (non-zero while jobs are in flight). */
+unsigned fwd_crypt_poll(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+/* [worker] Jobs waiting for this worker to run them (before it blocks). */
+bool fwd_crypt_pending(const struct tp_fwd *f, unsigned worker);
+/* Creation and teardown of a worker's queue and rings (workers stopped:
+ * the mbufs in flight are freed). */
+int fwd_crypt_init(struct tp_fwd *f, unsigned worker);
+void fwd_crypt_fini(struct tp_fwd *f, unsigned worker);
 
 /* stage_zone.c: source and destination zones (meta->src_zone, dst_zone);
  * the source must be hosted by the sender (this TP, or the peer). */

@@ -12,6 +12,10 @@
  *
  * It pins the policy for the burst (fwd_burst_begin): without one, data
  * messages are dropped as no_policy before anything is decrypted.
+ *
+ * With several workers, a long burst (or any burst while earlier jobs are
+ * in flight) is decrypted as jobs on all of them (crypt.c) and its packets
+ * resume after this stage, in order, in the worker's poll hook.
  */
 #include <string.h>
 
@@ -55,6 +59,39 @@ static enum tp_drop inner_parse(struct rte_mbuf *m, uint8_t *inner, uint32_t len
 	return TP_DROP_NONE;
 }
 
+uint16_t fwd_decrypt_finish(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_tunnel_pkt *tp,
+			    struct rte_mbuf **mb, unsigned k, unsigned ok, struct rte_mbuf **out,
+			    struct tp_drop_vec *dv)
+{
+	struct fwd_worker *w = &f->w[ctx->worker];
+	uint16_t n = 0;
+
+	for (unsigned j = 0; j < k; j++) {
+		struct rte_mbuf *m = mb[tp[j].tag];
+		enum tp_drop why;
+
+		if (j >= ok) {
+			tp_drop_vec_push(dv, m, decrypt_drop((enum tp_tunnel_res)tp[j].res));
+			continue;
+		}
+		if (tp[j].inner_len == 0) { /* authenticated, and consumed */
+			tp_counters_add(ctx->cnt, TP_STAT_TUNNEL_KEEPALIVES, 1);
+			fwd_exit(w, m, FWD_EXIT_CONSUMED);
+			continue;
+		}
+		why = inner_parse(m, tp[j].data + TP_TUNNEL_HEADER_LEN, tp[j].inner_len);
+		if (why != TP_DROP_NONE) {
+			tp_drop_vec_push(dv, m, why);
+			continue;
+		}
+		tp_pkt_meta(m)->peer =
+			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) -
+				   f->pub.peers);
+		out[n++] = m;
+	}
+	return n;
+}
+
 uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 			   struct tp_drop_vec *dv)
 {
@@ -62,8 +99,7 @@ uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 	struct fwd_worker *w = &f->w[ctx->worker];
 	struct tp_tunnel_pkt tp[TP_BURST_MAX];
 	struct rte_mbuf *mb[TP_BURST_MAX];
-	uint16_t k = 0, out = 0;
-	unsigned ok;
+	uint16_t k = 0;
 
 	fwd_burst_begin(f, w);
 	for (uint16_t i = 0; i < n; i++) {
@@ -101,29 +137,14 @@ uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 	}
 	if (!k)
 		return 0;
-	ok = tp_tunnel_decrypt_burst(f->tun, tp, k);
-	for (uint16_t j = 0; j < k; j++) {
-		struct rte_mbuf *m = mb[tp[j].tag];
-		enum tp_drop why;
-
-		if (j >= ok) {
-			tp_drop_vec_push(dv, m, decrypt_drop((enum tp_tunnel_res)tp[j].res));
-			continue;
-		}
-		if (tp[j].inner_len == 0) { /* authenticated, and consumed */
-			tp_counters_add(ctx->cnt, TP_STAT_TUNNEL_KEEPALIVES, 1);
-			fwd_exit(w, m, FWD_EXIT_CONSUMED);
-			continue;
-		}
-		why = inner_parse(m, tp[j].data + TP_TUNNEL_HEADER_LEN, tp[j].inner_len);
-		if (why != TP_DROP_NONE) {
-			tp_drop_vec_push(dv, m, why);
-			continue;
-		}
-		tp_pkt_meta(m)->peer =
-			(uint32_t)((struct fwd_peer *)tp_tunnel_peer_user(tp[j].peer) -
-				   f->pub.peers);
-		pkts[out++] = m;
+	/* several workers and a long burst: decrypted on all of them, and
+	 * resumed in order after the decrypt stage by crypt.c */
+	if (fwd_crypt_spread(f, w, k)) {
+		if (!fwd_crypt_post(f, ctx, CJOB_DECRYPT, UINT32_MAX, tp, mb, k))
+			for (uint16_t j = 0; j < k; j++)
+				tp_drop_vec_push(dv, mb[j], TP_DROP_CRYPT_FULL);
+		return 0;
 	}
-	return out;
+	return fwd_decrypt_finish(f, ctx, tp, mb, k, tp_tunnel_decrypt_burst(f->tun, tp, k), pkts,
+				  dv);
 }

@@ -10,7 +10,9 @@
  *
  * Survivors: the packets for this TP first, then each peer's messages in
  * the order the peers first appear in the burst, each peer's in arrival
- * order.
+ * order. With several workers a peer's long run (or any run while earlier
+ * jobs are in flight) is encrypted as jobs on all of them (crypt.c): those
+ * messages resume after this stage, in order, in the worker's poll hook.
  */
 #include <string.h>
 
@@ -18,16 +20,44 @@
 
 #include "fwd_int.h"
 
+uint16_t fwd_encrypt_finish(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned pi,
+			    struct tp_tunnel_pkt *tp, struct rte_mbuf **mb, unsigned k, unsigned ok,
+			    struct rte_mbuf **out, struct tp_drop_vec *dv, bool from_staged)
+{
+	struct fwd_worker *w = &f->w[ctx->worker];
+	struct fwd_peer *peer = &f->pub.peers[pi];
+	uint16_t n = 0;
+
+	for (unsigned j = 0; j < k; j++) {
+		struct rte_mbuf *m = mb[tp[j].tag];
+
+		if (j < ok) {
+			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - tp[j].len));
+			out[n++] = m;
+			continue;
+		}
+		/* take the trailer room back: staged packets keep the
+		 * [header room][inner] form */
+		rte_pktmbuf_trim(m, TP_TUNNEL_TRAILER_MAX);
+		if (tp[j].res != TP_TUNNEL_DROP_NO_KEY) {
+			tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
+			continue;
+		}
+		if (from_staged)
+			atomic_store_explicit(&peer->ready, false, memory_order_relaxed);
+		fwd_exit(w, m, FWD_EXIT_STAGED);
+	}
+	return n;
+}
+
 uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned pi,
 			  struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
 			  bool from_staged)
 {
-	struct fwd_worker *w = &f->w[ctx->worker];
 	struct fwd_peer *peer = &f->pub.peers[pi];
 	struct tp_tunnel_pkt tp[TP_BURST_MAX];
 	struct rte_mbuf *mb[TP_BURST_MAX];
-	uint16_t k = 0, out = 0;
-	unsigned ok;
+	uint16_t k = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -44,27 +74,23 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 					       .tag = k};
 		mb[k++] = m;
 	}
-	ok = tp_tunnel_encrypt_burst(f->tun, peer->tun, tp, k);
-	for (uint16_t j = 0; j < k; j++) {
-		struct rte_mbuf *m = mb[tp[j].tag];
-
-		if (j < ok) {
-			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - tp[j].len));
-			pkts[out++] = m;
-			continue;
+	if (!k)
+		return 0;
+	/* several workers and a long burst: encrypted on all of them, and
+	 * resumed in order after the encrypt stage by crypt.c (the staging
+	 * rings' flush stays on worker 0, in their order) */
+	if (!from_staged && fwd_crypt_spread(f, &f->w[ctx->worker], k)) {
+		if (fwd_crypt_post(f, ctx, CJOB_ENCRYPT, pi, tp, mb, k))
+			return 0;
+		for (uint16_t j = 0; j < k; j++) {
+			rte_pktmbuf_trim(mb[j], TP_TUNNEL_TRAILER_MAX);
+			tp_drop_vec_push(dv, mb[j], TP_DROP_CRYPT_FULL);
 		}
-		/* take the trailer room back: staged packets keep the
-		 * [header room][inner] form */
-		rte_pktmbuf_trim(m, TP_TUNNEL_TRAILER_MAX);
-		if (tp[j].res != TP_TUNNEL_DROP_NO_KEY) {
-			tp_drop_vec_push(dv, m, TP_DROP_TUN_ENCRYPT);
-			continue;
-		}
-		if (from_staged)
-			atomic_store_explicit(&peer->ready, false, memory_order_relaxed);
-		fwd_exit(w, m, FWD_EXIT_STAGED);
+		return 0;
 	}
-	return out;
+	return fwd_encrypt_finish(f, ctx, pi, tp, mb, k,
+				  tp_tunnel_encrypt_burst(f->tun, peer->tun, tp, k), pkts, dv,
+				  from_staged);
 }
 
 uint16_t fwd_stage_encrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,

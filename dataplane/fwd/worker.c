@@ -4,7 +4,8 @@
  * wake_fd): once per loop iteration a worker passes its RCU quiescent
  * state, sends the frames the control thread handed it (handshakes,
  * packets released by a resolved neighbour) and what its peers staged
- * once their sessions are up, re-checks its flow table against a new
+ * once their sessions are up, runs and finishes crypto jobs (crypt.c),
+ * re-checks its flow table against a new
  * policy a slice at a time, expires flows, and answers flow dumps.
  *
  * State: only the worker's own struct fwd_worker (the flow table, the
@@ -117,6 +118,8 @@ unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv)
 		work += n;
 	}
 	work += fwd_handoff_take(f, ctx, dv);
+	/* crypto jobs: others' to run, this worker's own to finish in order */
+	work += fwd_crypt_poll(f, ctx, dv);
 	/* one worker drains the staging rings, so a flow's staged packets
 	 * leave in the order they were staged */
 	if (ctx->worker == 0)
@@ -166,9 +169,11 @@ void fwd_idle(void *arg, unsigned worker, bool sleeping)
 		for (unsigned s = 0; s < f->n_workers; s++) {
 			if (f->w[worker].ho[s] && !rte_ring_empty(f->w[worker].ho[s])) {
 				fwd_wake_worker(f, worker); /* the block returns at once */
-				break;
+				return;
 			}
 		}
+		if (fwd_crypt_pending(f, worker)) /* crypt.c: the same protocol */
+			fwd_wake_worker(f, worker);
 		return;
 	}
 	atomic_store_explicit(&f->w[worker].sleeping, false, memory_order_relaxed);

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # tpd with two workers at each end (TPDLAB_WORKERS=2), z2-h1 -> z4-h1 across
-# tp2 and tp3, everything at once: one heavy TCP flow (iperf3, 4 s) and 16
+# tp2 and tp3, everything at once: one heavy TCP flow (iperf3, 4 s, paced at
+# 200 Mbit/s so that the UDP streams are not lost to its congestion) and 16
 # numbered UDP streams. Asserts:
 #   - the TCP flow completes and every UDP stream arrives in order (no
 #     datagram behind a later one of its own flow: a flow has one owner
 #     worker, and the handoff ring keeps order), without duplicates;
 #   - the flows did cross between workers (handoff_out > 0 on tp2), and
-#     handoff_out = handoff_in, nothing dropped as handoff_full.
+#     handoff_out = handoff_in, nothing dropped as handoff_full;
+#   - the tunnel's crypto was spread over both workers where bursts were
+#     long enough (crypt.c): on each TP crypt_spread_out = crypt_spread_in
+#     + crypt_taken_back (every posted job run exactly once); the counts,
+#     and any crypt_queue_full, are printed.
 # The rest of the suite runs again with two workers as *_2w (stateful
 # replies, the responder cannot open, Modbus profile, rate limits, interop).
 set -euo pipefail
@@ -32,7 +37,7 @@ PIDS+=($RECV)
 ip netns exec "$PFX-z4-h1" iperf3 -s -p 5000 -1 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
-tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -t 4 -J >"$W/iperf.json" 2>&1 &
+tpdlab_exec z2-h1 iperf3 -c 10.4.0.10 -p 5000 -t 4 -b 200M -J >"$W/iperf.json" 2>&1 &
 IPERF=$!
 PIDS+=($IPERF)
 sleep 0.5
@@ -60,4 +65,15 @@ full=$(tpdlab_ctl tp2 --json counters | python3 -c 'import json,sys; print(json.
 [ "$out" -gt 0 ] || tpdlab_fail "tp2: no flow crossed to the other worker (handoff_out 0)"
 [ "$out" = "$in" ] || tpdlab_fail "tp2: handoff_out $out, handoff_in $in"
 [ "$full" = 0 ] || tpdlab_fail "tp2: $full packets dropped as handoff_full"
-tpdlab_log "two workers: heavy TCP and $FLOWS UDP streams in order; tp2 handed $out packets over"
+spread=""
+for tp in tp2 tp3; do
+	read -r so si sb qf < <(tpdlab_ctl "$tp" --json counters | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+s = c["stats"]
+print(s["crypt_spread_out"], s["crypt_spread_in"], s["crypt_taken_back"], c["drops"]["crypt_queue_full"])')
+	[ "$so" = $((si + sb)) ] ||
+		tpdlab_fail "$tp: crypt_spread_out $so, but in $si + taken back $sb"
+	spread="$spread $tp: $so spread ($si run by the helper, $sb taken back, $qf queue full);"
+done
+tpdlab_log "two workers: heavy TCP and $FLOWS UDP streams in order; tp2 handed $out packets over;$spread"

@@ -35,7 +35,10 @@
 	X(LOG_SUPPRESSED, "log_suppressed")          \
 	X(TUNNEL_KEEPALIVES, "tunnel_keepalives_rx") \
 	X(HANDOFF_OUT, "handoff_out")                \
-	X(HANDOFF_IN, "handoff_in")
+	X(HANDOFF_IN, "handoff_in")                  \
+	X(CRYPT_SPREAD_OUT, "crypt_spread_out")      \
+	X(CRYPT_SPREAD_IN, "crypt_spread_in")        \
+	X(CRYPT_TAKEN_BACK, "crypt_taken_back")
 
 enum tp_stat {
 #define X(name, str) TP_STAT_##name,

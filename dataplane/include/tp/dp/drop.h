@@ -57,7 +57,9 @@
 	X(MTU_NO_DF, "mtu_exceeded_no_df",                                                    \
 	  "IPv4 inner packet above the tunnel MTU without DF: not fragmented, no ICMP")       \
 	X(HANDOFF, "handoff_full",                                                            \
-	  "another worker owns the packet's flow and its handoff ring is full")
+	  "another worker owns the packet's flow and its handoff ring is full")               \
+	X(CRYPT_FULL, "crypt_queue_full",                                                     \
+	  "the worker's queue of crypto jobs in flight is full (its helpers are stalled)")
 
 /* Application profiles (Modbus/TCP, tp/policy/modbus.h), checked by the flow
  * table after the policy admitted a packet: the whole segment is dropped.
