@@ -117,7 +117,7 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
 		tp_counters_add(ctx->cnt, TP_STAT_CRYPT_SPREAD_OUT, j->n);
 		if (!(kicked & 1ull << to)) {
 			kicked |= 1ull << to;
-			fwd_kick_worker(f, to);
+			tp_runtime_wake(f->p.rt, to);
 		}
 	}
 	/* this worker's share now; a helper may already have claimed the

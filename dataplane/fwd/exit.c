@@ -111,7 +111,7 @@ static void to_owners(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbu
 		for (uint16_t i = (uint16_t)k; i < m; i++)
 			tp_drop_vec_push(dv, batch[i], TP_DROP_HANDOFF);
 		if (k)
-			fwd_kick_worker(f, o);
+			tp_runtime_wake(f->p.rt, o);
 	}
 }
 

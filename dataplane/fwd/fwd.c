@@ -251,6 +251,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 		.flush = fwd_flush,
 		.poll = fwd_poll,
 		.idle = fwd_idle,
+		.pending = fwd_pending,
 		.wake_fd = fwd_wake_fd,
 	};
 	if (p->zone_ifindex) {

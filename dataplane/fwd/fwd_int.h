@@ -206,15 +206,13 @@ struct fwd_worker {
 	struct rte_ring *log; /* struct tp_flowlog_rec, SP (this worker) / SC (control) */
 	int wake_fd;
 	/* handoff: ho[s] carries packets worker s received for flows this
-	 * worker owns (SP: worker s, SC: this worker); sleeping is set while
-	 * this worker blocks, so that a sender knows to wake it */
+	 * worker owns (SP: worker s, SC: this worker) */
 	struct rte_ring *ho[TP_CONFIG_WORKERS_MAX];
 	/* crypto spread over the workers (crypt.c): cq, this worker's jobs in
 	 * flight, in arrival order; cj[s], references to jobs worker s posted
 	 * for this one to run (SP: worker s, SC: this worker) */
 	struct fwd_cq *cq;
 	struct rte_ring *cj[TP_CONFIG_WORKERS_MAX];
-	atomic_bool sleeping;
 	uint64_t seen_gen; /* last generation whose re-check pass is done */
 	uint64_t recheck_gen;
 	uint32_t recheck_left; /* entries of the pass still to visit */
@@ -328,6 +326,9 @@ const struct fwd_topo *fwd_topo_of(const struct tp_fwd *f, const struct tp_engin
 /* [worker] Pin the running policy for this burst (w->e, w->topo). */
 void fwd_burst_begin(struct tp_fwd *f, struct fwd_worker *w);
 void fwd_topo_free(struct fwd_topo *t);
+/* [control] Wake worker i whether it blocks or not (its wake fd keeps the
+ * signal until it reads it): frames to send, a dump request, a session
+ * up. Between workers, on the hot path, tp_runtime_wake instead. */
 void fwd_wake_worker(struct tp_fwd *f, unsigned worker);
 int64_t fwd_wall_s(struct tp_fwd *f);
 uint64_t fwd_wall_ns(struct tp_fwd *f);
@@ -352,8 +353,6 @@ uint16_t fwd_stage_handoff(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 /* [worker] Packets other workers handed this one: the rest of their
  * port's stages, then their exits. Returns how many it took. */
 unsigned fwd_handoff_take(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
-/* Wake worker i if it blocks (after handing it something). */
-void fwd_kick_worker(struct tp_fwd *f, unsigned worker);
 
 /* stage_decrypt.c: after the tunnel burst over tp[0..k) (ok successes,
  * mbufs by tag in mb): drops, keepalives, the inner packet parsed;
@@ -383,7 +382,7 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
  * then finish this worker's done jobs in order and resume their packets.
  * Returns the work done (non-zero while jobs are in flight). */
 unsigned fwd_crypt_poll(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
-/* [worker] Jobs waiting for this worker to run them (before it blocks). */
+/* [any thread] Jobs waiting for worker to run them (fwd_pending). */
 bool fwd_crypt_pending(const struct tp_fwd *f, unsigned worker);
 /* Creation and teardown of a worker's queue and rings (workers stopped:
  * the mbufs in flight are freed). */
@@ -472,6 +471,9 @@ void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf 
 /* worker.c: the worker hooks of tp_runtime_hooks besides the stages */
 unsigned fwd_poll(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
 void fwd_idle(void *arg, unsigned worker, bool sleeping);
+/* Handoffs or crypto jobs other workers left this one (the runtime asks
+ * before the worker blocks; they call tp_runtime_wake after enqueueing). */
+bool fwd_pending(void *arg, unsigned worker);
 int fwd_wake_fd(void *arg, unsigned worker);
 
 /* control.c */

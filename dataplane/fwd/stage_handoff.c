@@ -16,11 +16,10 @@
  * handoff_in count what crossed. The owner resumes a handed-off packet at
  * the stage after this one (fwd->after_handoff) in its poll hook.
  *
- * Waking: a worker about to block sets its sleeping flag, then looks at
- * its handoff rings once more; a sender enqueues, then reads the flag and
- * writes the owner's wake fd when it is set. Both sides order their store
- * before their load (sequentially consistent), so one of them always sees
- * the other: no packet waits for the idle timeout.
+ * Waking: the sender enqueues, then tp_runtime_wake(owner); a worker
+ * about to block raises its sleeping flag, then looks at its rings once
+ * more (fwd_pending, the runtime's pending hook): one of the two sees the
+ * other, so no packet waits for the idle timeout.
  */
 #include <unistd.h>
 
@@ -56,14 +55,6 @@ uint16_t fwd_stage_handoff(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 		fwd_exit(w, pkts[i], FWD_EXIT_HANDOFF);
 	}
 	return keep;
-}
-
-void fwd_kick_worker(struct tp_fwd *f, unsigned worker)
-{
-	/* the enqueue (a release store) before the load of the flag */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&f->w[worker].sleeping, memory_order_seq_cst))
-		fwd_wake_worker(f, worker);
 }
 
 /* Packets of one source worker's ring, split by the port they came in on

@@ -162,24 +162,21 @@ void fwd_idle(void *arg, unsigned worker, bool sleeping)
 
 	if (sleeping) {
 		tp_policyrcu_offline(f->rcu, worker);
-		/* stage_handoff.c: flag first, then look at the rings once
-		 * more; a sender enqueues first, then reads the flag */
-		atomic_store_explicit(&f->w[worker].sleeping, true, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		for (unsigned s = 0; s < f->n_workers; s++) {
-			if (f->w[worker].ho[s] && !rte_ring_empty(f->w[worker].ho[s])) {
-				fwd_wake_worker(f, worker); /* the block returns at once */
-				return;
-			}
-		}
-		if (fwd_crypt_pending(f, worker)) /* crypt.c: the same protocol */
-			fwd_wake_worker(f, worker);
 		return;
 	}
-	atomic_store_explicit(&f->w[worker].sleeping, false, memory_order_relaxed);
 	tp_policyrcu_online(f->rcu, worker);
 	if (f->w[worker].wake_fd >= 0 && read(f->w[worker].wake_fd, &v, sizeof(v)) < 0)
 		return; /* EAGAIN: nothing was signalled */
+}
+
+bool fwd_pending(void *arg, unsigned worker)
+{
+	const struct tp_fwd *f = arg;
+
+	for (unsigned s = 0; s < f->n_workers; s++)
+		if (f->w[worker].ho[s] && !rte_ring_empty(f->w[worker].ho[s]))
+			return true;
+	return fwd_crypt_pending(f, worker);
 }
 
 int fwd_wake_fd(void *arg, unsigned worker)

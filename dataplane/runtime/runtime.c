@@ -76,8 +76,7 @@ static bool queue_shared(const struct tp_runtime *rt, int role)
 	return rt->n_workers > (rt->n_queues[role] ? rt->n_queues[role] : 1u);
 }
 
-/* Wake worker i if it blocks (a frame for its queue). */
-static void wake(struct tp_runtime *rt, unsigned i)
+void tp_runtime_wake(struct tp_runtime *rt, unsigned i)
 {
 	const struct tp_runtime_hooks *h = rt->hooks;
 	static const uint64_t one = 1;
@@ -103,7 +102,7 @@ uint16_t tp_runtime_tx(struct tp_runtime *rt, int role, uint16_t queue, struct r
 	*handed = true;
 	k = rte_ring_mp_enqueue_burst(rt->txr[role][q], (void **)pkts, n, NULL);
 	if (k)
-		wake(rt, q);
+		tp_runtime_wake(rt, q);
 	return (uint16_t)k;
 }
 
@@ -139,13 +138,30 @@ static unsigned send_others(struct tp_runtime *rt, uint16_t queue, struct tp_dro
 	return work;
 }
 
-/* Any frames waiting in this worker's queue rings? */
-static bool others_waiting(const struct tp_runtime *rt, uint16_t queue)
+/* Anything another thread left this worker: frames in its queue rings,
+ * or work for its poll hook (hooks->pending)? */
+static bool others_waiting(const struct tp_runtime *rt, const struct tp_runtime_worker *w)
 {
+	const struct tp_runtime_hooks *h = rt->hooks;
+
 	for (int role = 0; role < TP_PORT__COUNT; role++)
-		if (rt->txr[role][queue] && !rte_ring_empty(rt->txr[role][queue]))
+		if (rt->txr[role][w->queue] && !rte_ring_empty(rt->txr[role][w->queue]))
 			return true;
-	return false;
+	return h && h->pending && h->pending(h->arg, w->index);
+}
+
+/* Sleep up to max_us, or until tp_runtime_wake writes wake_fd. */
+static void wait_sleep(uint32_t max_us, int wake_fd)
+{
+	struct timespec ts = {.tv_sec = max_us / 1000000,
+			      .tv_nsec = (long)(max_us % 1000000) * 1000};
+	struct pollfd pfd = {.fd = wake_fd, .events = POLLIN};
+
+	if (wake_fd < 0) {
+		rte_delay_us_sleep(max_us);
+		return;
+	}
+	ppoll(&pfd, 1, &ts, NULL);
 }
 
 /* Send survivors out of port `out`; what the queue does not take is a drop. */
@@ -266,15 +282,16 @@ static int worker_main(void *arg)
 			tp_counters_add(cnt, TP_STAT_IDLE_SLEEPS, 1);
 			if (h && h->idle)
 				h->idle(h->arg, w->index, true);
-			/* flag, then look once more (wake(): enqueue, then flag) */
+			/* flag, then look once more (tp_runtime_wake: enqueue,
+			 * then flag) */
 			__atomic_store_n(&w->sleeping, true, __ATOMIC_SEQ_CST);
 			atomic_thread_fence(memory_order_seq_cst);
-			if (others_waiting(rt, w->queue))
-				; /* frames to send: no sleep */
+			if (others_waiting(rt, w))
+				; /* work from another thread: no sleep */
 			else if (rt->n_xsk_fds)
 				wait_xsk(rt, w->queue, pfd, TP_IDLE_BLOCK_MAX_US, wake_fd);
 			else
-				rte_delay_us_sleep(sleep_us);
+				wait_sleep(sleep_us, wake_fd);
 			__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 			if (h && h->idle)
 				h->idle(h->arg, w->index, false);

@@ -22,6 +22,9 @@
  *  - sleep (memory mode, or idle_wait = sleep): the doubling sleeps above;
  *    the first packet after an idle period waits until the current sleep
  *    ends: at most max_us plus the kernel's timer slack (50 us).
+ * In both, the worker also waits on its wake fd: work another thread
+ * leaves it (a handoff, crypto jobs, frames for its queue) ends the block
+ * at once through tp_runtime_wake (tp/dp/runtime.h), in either mode.
  *
  * Measured (tests/bench/tpd-runtime.sh, BENCHMARKS.md "dataplane"), on
  * this shared, loaded 2-core VM: the first packet after idle waits p50

@@ -54,7 +54,15 @@ struct tp_runtime_hooks {
 	void (*flush)(void *arg, struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint16_t n,
 		      struct tp_drop_vec *dv);
 	unsigned (*poll)(void *arg, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
+	/* around a worker's block: true before it (after the poll found
+	 * nothing), false after */
 	void (*idle)(void *arg, unsigned worker, bool sleeping);
+	/* Work another thread left this worker for its poll hook (a handoff,
+	 * crypto jobs, frames to send)? Asked after the worker's sleeping
+	 * flag is up and before it blocks; whoever leaves such work enqueues
+	 * it, then calls tp_runtime_wake(). */
+	bool (*pending)(void *arg, unsigned worker);
+	/* the fd a blocked worker also waits on; tp_runtime_wake writes it */
 	int (*wake_fd)(void *arg, unsigned worker);
 };
 
@@ -108,6 +116,13 @@ struct tp_runtime {
 	bool xsk_by_queue;
 	int xsk_fd[2][TP_CONFIG_WORKERS_MAX];
 };
+
+/* [any thread] Worker i has work from another thread (enqueued before
+ * this call): wake it if it blocks. The caller's enqueue is ordered
+ * before the read of the worker's sleeping flag, the worker's flag before
+ * its last look (its queue rings, hooks->pending): one of the two sees
+ * the other, so no work waits for a block's timeout. */
+void tp_runtime_wake(struct tp_runtime *rt, unsigned worker);
 
 /* [worker] Transmit on port role from worker queue (tp_runtime_worker.queue).
  * Returns how many frames were taken; the caller drops the rest. On a port
