@@ -26,7 +26,9 @@
  *
  * Rows: egress and ingress, one peer (256 flows) and 64 peers (4 flows
  * each), inner packets of 64 and 1420 bytes. Each prints one line
- *   row DIR PEERS SIZE WORKERS MPPS PKTS DROPS HANDOFF_FULL HANDOFF_OUT
+ *   row DIR PEERS SIZE WORKERS MPPS DELIVERED OFFERED DROPS HANDOFF_FULL HANDOFF_OUT
+ * (MPPS: delivered per second of the timed passes; the last three
+ * but DROPS, which counts the whole row, over the timed passes only)
  * (HANDOFF_FULL: dropped because the owner's handoff ring was full, as
  * tpd would drop them when the owner falls behind; counted, tolerated)
  * and a failed row (another drop, a lost packet) makes the exit status 1.
@@ -101,14 +103,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t stat_sum(enum tp_stat s)
-{
-	struct tp_counters_totals t;
-
-	tp_counters_sum(H.counters, &t);
-	return t.stat[s];
 }
 
 /* Drops so far; with before set, the reasons of those since then on stderr. */
@@ -543,9 +537,10 @@ static double pass(struct wk *wk, unsigned total)
 struct result {
 	double mpps;
 	uint64_t pkts;	       /* delivered in the timed passes */
-	uint64_t drops;	       /* any reason but handoff_full: the row failed */
-	uint64_t handoff_full; /* the owner fell behind: its ring was full */
-	uint64_t handoff;      /* handed to the owner */
+	uint64_t offered;      /* received in the timed passes */
+	uint64_t drops;	       /* in the row, any reason but handoff_full: it failed */
+	uint64_t handoff_full; /* timed passes: the owner fell behind, its ring full */
+	uint64_t handoff;      /* timed passes: handed to the owner */
 	bool ok;
 };
 
@@ -556,8 +551,8 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 	struct result res = {.ok = true};
 	struct store st;
 	double timed = 0;
-	struct tp_counters_totals t0, t1;
-	uint64_t d0 = drop_sum(NULL, &t0), h0 = stat_sum(TP_STAT_HANDOFF_OUT);
+	struct tp_counters_totals t0, tw, t1; /* at the start, after the warm-up, at the end */
+	uint64_t d0 = drop_sum(NULL, &t0);
 	unsigned npass = role == TP_PORT_ZONE ? PASS_EG : PASS_IN;
 
 	if (!store_init(&st, role == TP_PORT_ZONE ? FLOWS : PASS_IN, 14 + 80 + size + 32) ||
@@ -597,18 +592,22 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 			res.ok = false;
 		if (!res.ok)
 			break;
-		if (p == 0)
-			continue; /* warm-up */
+		if (p == 0) { /* warm-up */
+			tp_counters_sum(H.counters, &tw);
+			continue;
+		}
 		timed += el;
 		res.pkts += got;
+		res.offered += npass;
 	}
 	res.mpps = timed > 0 ? (double)res.pkts / timed / 1e6 : 0;
 out:
-	res.drops = drop_sum(&t0, &t1) - d0;
-	res.handoff_full = t1.drop[TP_DROP_HANDOFF] - t0.drop[TP_DROP_HANDOFF];
-	res.drops -= res.handoff_full;
-	res.handoff = stat_sum(TP_STAT_HANDOFF_OUT) - h0;
+	res.drops = drop_sum(&t0, &t1) - d0 - (t1.drop[TP_DROP_HANDOFF] - t0.drop[TP_DROP_HANDOFF]);
 	res.ok &= res.drops == 0;
+	if (res.offered) {
+		res.handoff_full = t1.drop[TP_DROP_HANDOFF] - tw.drop[TP_DROP_HANDOFF];
+		res.handoff = t1.stat[TP_STAT_HANDOFF_OUT] - tw.stat[TP_STAT_HANDOFF_OUT];
+	}
 	store_free(&st);
 	return res;
 }
@@ -668,10 +667,10 @@ int main(int argc, char **argv)
 			for (size_t s = 0; s < 2; s++) {
 				struct result r = row(wk, role, peer_counts[p], sizes[s], secs);
 
-				printf("row %s %u %zu %u %.4f %llu %llu %llu %llu%s\n",
+				printf("row %s %u %zu %u %.4f %llu %llu %llu %llu %llu%s\n",
 				       role == TP_PORT_ZONE ? "egress" : "ingress", peer_counts[p],
 				       sizes[s], workers, r.mpps, (unsigned long long)r.pkts,
-				       (unsigned long long)r.drops,
+				       (unsigned long long)r.offered, (unsigned long long)r.drops,
 				       (unsigned long long)r.handoff_full,
 				       (unsigned long long)r.handoff, r.ok ? "" : " FAILED");
 				fflush(stdout);

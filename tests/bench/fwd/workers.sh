@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# tests/bench/fwd/workers.sh BUILD_DIR [SECONDS]
+#
+# Dataplane benchmark (a2), issue 13 (a): the forwarding path in memory
+# mode with 1 worker and with 2 (bench_workers of a -DTP_BENCH=ON build),
+# egress and ingress, one peer and 64 peers, inner packets of 64 and
+# 1420 B. Runs bench_workers --workers 1, then --workers 2, REPS times
+# (default 5; REPS=n in the environment), SECONDS per row (default 1.5);
+# prints the environment and a markdown table of the medians and the
+# ratio 2 workers / 1 worker (target >= 1.8). The bench pins its worker
+# threads: one worker on core 1, two on cores 0 and 1. Needs root (DPDK
+# with --no-huge); nothing leaves the process. About 3.5 minutes.
+set -euo pipefail
+BD=$(cd "${1:?usage: workers.sh BUILD_DIR [SECONDS]}" && pwd)
+SECS=${2:-1.5}
+REPS=${REPS:-5}
+BIN=$BD/bench/bench_workers
+[ -x "$BIN" ] || { echo "workers.sh: no $BIN (configure with -DTP_BENCH=ON)" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- git: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo ?)$(git -C "$(dirname "$0")" diff --quiet HEAD 2>/dev/null || echo ' (modified)')"
+echo "- nproc: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
+echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- repetitions: $REPS (1 worker, then 2, in turn), $SECS s timed per row and run"
+failed=0
+for r in $(seq "$REPS"); do
+	for w in 1 2; do
+		if ! "$BIN" --workers "$w" --secs "$SECS" >"$out/run.$w.$r" 2>"$out/err.$w.$r"; then
+			failed=1
+			echo "workers.sh: bench_workers --workers $w (repetition $r) failed:" >&2
+			grep -v '^TELEMETRY' "$out/err.$w.$r" >&2 || true
+		fi
+	done
+done
+echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+python3 - "$out" "$REPS" <<'PY'
+import statistics, sys
+d, reps = sys.argv[1], int(sys.argv[2])
+# row DIR PEERS SIZE WORKERS MPPS DELIVERED OFFERED DROPS HANDOFF_FULL HANDOFF_OUT [FAILED]
+runs = {}  # (dir, peers, size) -> workers -> [(mpps, offered, hofull, handoff, failed)]
+for r in range(1, reps + 1):
+    for w in (1, 2):
+        try:
+            lines = open(f"{d}/run.{w}.{r}").read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if not f or f[0] != "row":
+                continue
+            key = (f[1], int(f[2]), int(f[3]))
+            runs.setdefault(key, {1: [], 2: []})[w].append(
+                (float(f[5]), int(f[7]), int(f[9]), int(f[10]), len(f) > 11))
+print("| direction | peers | inner packet | 1 worker Mpps | 2 workers Mpps "
+      "| ratio 2w/1w | ratio per repetition, min-max | handed off (2w) | handoff_full (2w) |")
+print("|---|---|---|---|---|---|---|---|---|")
+order = sorted(runs, key=lambda k: (k[0] != "egress", k[1], k[2]))
+for k in order:
+    a, b = runs[k][1], runs[k][2]
+    if not a or not b:
+        continue
+    m1 = statistics.median(x[0] for x in a)
+    m2 = statistics.median(x[0] for x in b)
+    per = [y[0] / x[0] for x, y in zip(a, b) if x[0] > 0]
+    pk2 = sum(x[1] for x in b)
+    ho = sum(x[3] for x in b)
+    hf = sum(x[2] for x in b)
+    bad = " (a run FAILED)" if any(x[4] for x in a + b) else ""
+    print(f"| {k[0]} | {k[1]} | {k[2]} B | {m1:.2f} | {m2:.2f} | **{m2 / m1:.2f}**{bad} "
+          f"| {min(per):.2f}-{max(per):.2f} | {100 * ho / max(pk2, 1):.0f} % "
+          f"| {100 * hf / max(pk2, 1):.2f} % |")
+PY
+exit "$failed"
