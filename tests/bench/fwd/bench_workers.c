@@ -25,13 +25,15 @@
  * replay window accepts each message once.
  *
  * Rows: egress and ingress, one peer (256 flows) and 64 peers (4 flows
- * each), inner packets of 64 and 1420 bytes. Each prints one line
+ * each), inner packets of 64 and 1420 bytes; a warm-up pass, then timed
+ * passes. Each row prints one line
  *   row DIR PEERS SIZE WORKERS MPPS DELIVERED OFFERED DROPS HANDOFF_FULL HANDOFF_OUT
- * (MPPS: delivered per second of the timed passes; the last three
- * but DROPS, which counts the whole row, over the timed passes only)
- * (HANDOFF_FULL: dropped because the owner's handoff ring was full, as
- * tpd would drop them when the owner falls behind; counted, tolerated)
- * and a failed row (another drop, a lost packet) makes the exit status 1.
+ * MPPS: packets delivered per second of the timed passes. DROPS: in the
+ * whole row, for any reason but handoff_full; a drop or a lost packet
+ * fails the row (exit status 1). HANDOFF_FULL: dropped because the
+ * owner's handoff ring was full (the owner fell behind: tpd drops them
+ * too), counted and tolerated; HANDOFF_OUT: packets handed to their
+ * owner; both over the timed passes.
  *
  *   bench_workers --workers N [--secs S] [--smoke]
  * --smoke: 0.2 s per row; every packet must come out or be a counted
