@@ -24,6 +24,11 @@ echo "- git: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || ec
 echo "- nproc: $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'))"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- repetitions: $REPS (1 worker, then 2, in turn), $SECS s timed per row and run"
+# busy jiffies of every CPU (/proc/stat), to tell how much of the
+# machine other processes took while the bench ran
+cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+busy0=$(cpu_busy)
+t0=$(date +%s.%N)
 failed=0
 for r in $(seq "$REPS"); do
 	for w in 1 2; do
@@ -34,7 +39,16 @@ for r in $(seq "$REPS"); do
 		fi
 	done
 done
+busy1=$(cpu_busy)
+t1=$(date +%s.%N)
+# CPU seconds of the bench runs (this shell's children, from `times`)
+times >"$out/times"
+own=$(tail -1 "$out/times" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } print s }')
 echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v b="$((busy1 - busy0))" -v hz="$(getconf CLK_TCK)" -v own="$own" -v el="$(echo "$t1 - $t0" | bc)" -v n="$(nproc)" \
+	'BEGIN { other = b / hz - own; if (other < 0) other = 0
+		printf "- during the runs: %.0f s; the bench used %.2f cores on average, other processes %.2f (of %d)\n", el, own / el, other / el, n }'
+
 echo
 python3 - "$out" "$REPS" <<'PY'
 import statistics, sys
