@@ -28,12 +28,15 @@
  * each), inner packets of 64 and 1420 bytes; a warm-up pass, then timed
  * passes. Each row prints one line
  *   row DIR PEERS SIZE WORKERS MPPS DELIVERED OFFERED DROPS HANDOFF_FULL HANDOFF_OUT
+ *       TIMED_S CPU_S
  * MPPS: packets delivered per second of the timed passes. DROPS: in the
  * whole row, for any reason but handoff_full; a drop or a lost packet
  * fails the row (exit status 1). HANDOFF_FULL: dropped because the
  * owner's handoff ring was full (the owner fell behind: tpd drops them
  * too), counted and tolerated; HANDOFF_OUT: packets handed to their
- * owner; both over the timed passes.
+ * owner; TIMED_S: seconds of the timed passes; CPU_S: CPU seconds the
+ * worker threads got in them (polling, they spin: all they were given),
+ * which tells how much of its cores another process took.
  *
  *   bench_workers --workers N [--secs S] [--smoke]
  * --smoke: 0.2 s per row; every packet must come out or be a counted
@@ -90,6 +93,7 @@ struct wk {
 	unsigned *idx; /* frames of st it receives, in order */
 	unsigned n;
 	uint64_t delivered, dropped;
+	double cpu_s; /* its CPU time in the pass (a polling worker spins: all of it) */
 	bool stalled;
 };
 
@@ -108,6 +112,14 @@ static double now_s(void)
 }
 
 /* Drops so far; with before set, the reasons of those since then on stderr. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static uint64_t drop_sum(const struct tp_counters_totals *before, struct tp_counters_totals *now)
 {
 	uint64_t d = 0;
@@ -451,7 +463,7 @@ static void *worker(void *arg)
 	struct tp_drop_vec dv = {.n = 0};
 	struct rte_mbuf *pkts[BURST];
 	unsigned next = 0, iter = 0, k;
-	double idle_since = 0;
+	double idle_since = 0, cpu0;
 
 	pin(w->core);
 	/* an lcore id: the mempool's per-lcore cache, as an EAL worker has */
@@ -461,6 +473,7 @@ static void *worker(void *arg)
 	atomic_fetch_add(&g_ready, 1);
 	while (!atomic_load_explicit(&g_go, memory_order_acquire))
 		;
+	cpu0 = thread_cpu_s();
 	for (;;) {
 		uint64_t out = 0;
 
@@ -507,6 +520,7 @@ static void *worker(void *arg)
 			}
 		}
 	}
+	w->cpu_s = thread_cpu_s() - cpu0;
 	rte_thread_unregister();
 	return NULL;
 }
@@ -543,6 +557,7 @@ struct result {
 	uint64_t drops;	       /* in the row, any reason but handoff_full: it failed */
 	uint64_t handoff_full; /* timed passes: the owner fell behind, its ring full */
 	uint64_t handoff;      /* timed passes: handed to the owner */
+	double timed_s, cpu_s; /* timed passes: wall time, the workers' CPU time */
 	bool ok;
 };
 
@@ -565,6 +580,7 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 	for (int p = 0; p == 0 || timed < secs; p++) {
 		double el;
 		uint64_t got = 0, dropped = 0;
+		double cpu = 0;
 
 		if (role == TP_PORT_TRANSIT && !ingress_frames(&st, size, peers)) {
 			res.ok = false;
@@ -588,6 +604,7 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 		for (unsigned i = 0; i < g_workers; i++) {
 			got += wk[i].delivered;
 			dropped += wk[i].dropped;
+			cpu += wk[i].cpu_s;
 			res.ok &= !wk[i].stalled;
 		}
 		if (el < 0 || got + dropped != npass)
@@ -599,10 +616,12 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 			continue;
 		}
 		timed += el;
+		res.cpu_s += cpu;
 		res.pkts += got;
 		res.offered += npass;
 	}
 	res.mpps = timed > 0 ? (double)res.pkts / timed / 1e6 : 0;
+	res.timed_s = timed;
 out:
 	res.drops = drop_sum(&t0, &t1) - d0 - (t1.drop[TP_DROP_HANDOFF] - t0.drop[TP_DROP_HANDOFF]);
 	res.ok &= res.drops == 0;
@@ -669,12 +688,14 @@ int main(int argc, char **argv)
 			for (size_t s = 0; s < 2; s++) {
 				struct result r = row(wk, role, peer_counts[p], sizes[s], secs);
 
-				printf("row %s %u %zu %u %.4f %llu %llu %llu %llu %llu%s\n",
+				printf("row %s %u %zu %u %.4f %llu %llu %llu %llu %llu %.4f "
+				       "%.4f%s\n",
 				       role == TP_PORT_ZONE ? "egress" : "ingress", peer_counts[p],
 				       sizes[s], workers, r.mpps, (unsigned long long)r.pkts,
 				       (unsigned long long)r.offered, (unsigned long long)r.drops,
 				       (unsigned long long)r.handoff_full,
-				       (unsigned long long)r.handoff, r.ok ? "" : " FAILED");
+				       (unsigned long long)r.handoff, r.timed_s, r.cpu_s,
+				       r.ok ? "" : " FAILED");
 				fflush(stdout);
 				failed |= !r.ok;
 			}
