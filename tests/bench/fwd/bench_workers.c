@@ -38,7 +38,9 @@
  * worker threads got in them (polling, they spin: all they were given),
  * which tells how much of its cores another process took.
  *
- *   bench_workers --workers N [--secs S] [--smoke]
+ *   bench_workers --workers N [--secs S] [--smoke] [--row DIR:PEERS:SIZE]
+ * --row: that row alone (an ingress row runs its egress row first, for the
+ * flows), e.g. to profile it.
  * --smoke: 0.2 s per row; every packet must come out or be a counted
  * handoff_full drop.
  */
@@ -641,6 +643,7 @@ int main(int argc, char **argv)
 	double secs = 2.0;
 	unsigned workers = 1;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *only = NULL; /* "DIR:PEERS:SIZE": that row alone */
 	bool failed = false;
 	int rc;
 
@@ -651,8 +654,11 @@ int main(int argc, char **argv)
 			secs = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--smoke"))
 			secs = 0.2;
+		else if (!strcmp(argv[i], "--row") && i + 1 < argc)
+			only = argv[++i];
 		else {
-			fprintf(stderr, "usage: bench_workers --workers N [--secs S] [--smoke]\n");
+			fprintf(stderr, "usage: bench_workers --workers N [--secs S] [--smoke] "
+					"[--row DIR:PEERS:SIZE]\n");
 			return 2;
 		}
 	}
@@ -686,13 +692,24 @@ int main(int argc, char **argv)
 	for (int role = TP_PORT_ZONE; role <= TP_PORT_TRANSIT; role++) {
 		for (size_t p = 0; p < 2; p++) {
 			for (size_t s = 0; s < 2; s++) {
-				struct result r = row(wk, role, peer_counts[p], sizes[s], secs);
+				const char *dir = role == TP_PORT_ZONE ? "egress" : "ingress";
+				char name[32];
+				struct result r;
+
+				snprintf(name, sizeof(name), "%s:%u:%zu", dir, peer_counts[p],
+					 sizes[s]);
+				/* an ingress row needs its egress row's flows */
+				if (only && strcmp(only, name) &&
+				    !(role == TP_PORT_ZONE && !strncmp(only, "in", 2) &&
+				      !strcmp(only + 2, name + 1)))
+					continue;
+				r = row(wk, role, peer_counts[p], sizes[s], secs);
 
 				printf("row %s %u %zu %u %.4f %llu %llu %llu %llu %llu %.4f "
 				       "%.4f%s\n",
-				       role == TP_PORT_ZONE ? "egress" : "ingress", peer_counts[p],
-				       sizes[s], workers, r.mpps, (unsigned long long)r.pkts,
-				       (unsigned long long)r.offered, (unsigned long long)r.drops,
+				       dir, peer_counts[p], sizes[s], workers, r.mpps,
+				       (unsigned long long)r.pkts, (unsigned long long)r.offered,
+				       (unsigned long long)r.drops,
 				       (unsigned long long)r.handoff_full,
 				       (unsigned long long)r.handoff, r.timed_s, r.cpu_s,
 				       r.ok ? "" : " FAILED");
