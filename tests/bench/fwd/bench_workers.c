@@ -473,8 +473,10 @@ static void *worker(void *arg)
 		fprintf(stderr, "bench_workers: rte_thread_register: %s\n",
 			rte_strerror(rte_errno));
 	atomic_fetch_add(&g_ready, 1);
+	/* yield: worker 0 shares core 0 with the main thread, which starts
+	 * the pass and then blocks in pthread_join */
 	while (!atomic_load_explicit(&g_go, memory_order_acquire))
-		;
+		sched_yield();
 	cpu0 = thread_cpu_s();
 	for (;;) {
 		uint64_t out = 0;
