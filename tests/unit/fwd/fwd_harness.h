@@ -46,11 +46,13 @@
 #include "tp/dp/fwd.h"
 #include "tp/dp/tunnel.h"
 
-#define H_RING 4096
+#define H_RING	     4096
+#define H_QUEUES_MAX 4
 
 struct harness {
 	struct rte_mempool *pool;
-	struct rte_ring *rx[2], *tx[2];
+	struct rte_ring *rx[2], *tx[2];	       /* tx: queue 0's ring */
+	struct rte_ring *txq[2][H_QUEUES_MAX]; /* ring of tx queue q (H.queues) */
 	struct tp_runtime rt;
 	struct tp_config cfg;
 	struct tp_counters *counters;
@@ -76,6 +78,7 @@ struct harness {
 	int64_t r10_not_after; /* rule 10's not_after in the next h_apply; 0 = none */
 	bool v6;	       /* IPv6 transit endpoints */
 	unsigned workers;      /* workers of this TP (0: one); h_worker() picks one */
+	unsigned queues;       /* tx queues per ring port (0: one), for threaded benches */
 	void (*on_take)(int role, const struct rte_mbuf *m); /* every frame sent */
 };
 
@@ -474,18 +477,30 @@ static int h_port(int role)
 {
 	static const char *names[2] = {"h_zone", "h_transit"};
 	struct rte_eth_conf conf = {0};
+	uint16_t nq = (uint16_t)(H.queues ? H.queues : 1);
 	char rn[32];
 	int port;
 
+	if (nq > H_QUEUES_MAX)
+		return -1;
 	snprintf(rn, sizeof(rn), "%s_rx", names[role]);
 	H.rx[role] = rte_ring_create(rn, H_RING, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	snprintf(rn, sizeof(rn), "%s_tx", names[role]);
-	H.tx[role] = rte_ring_create(rn, H_RING, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	port = rte_eth_from_rings(names[role], &H.rx[role], 1, &H.tx[role], 1, 0);
-	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup((uint16_t)port, 0, 256, 0, NULL, H.pool) != 0 ||
-	    rte_eth_tx_queue_setup((uint16_t)port, 0, 256, 0, NULL) != 0 ||
-	    rte_eth_dev_start((uint16_t)port) != 0)
+	for (unsigned q = 0; q < nq; q++) {
+		if (q)
+			snprintf(rn, sizeof(rn), "%s_tx%u", names[role], q);
+		else
+			snprintf(rn, sizeof(rn), "%s_tx", names[role]);
+		H.txq[role][q] = rte_ring_create(rn, H_RING, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	}
+	H.tx[role] = H.txq[role][0];
+	port = rte_eth_from_rings(names[role], &H.rx[role], 1, H.txq[role], (unsigned)nq, 0);
+	if (port < 0 || rte_eth_dev_configure((uint16_t)port, 1, nq, &conf) != 0 ||
+	    rte_eth_rx_queue_setup((uint16_t)port, 0, 256, 0, NULL, H.pool) != 0)
+		return -1;
+	for (uint16_t q = 0; q < nq; q++)
+		if (rte_eth_tx_queue_setup((uint16_t)port, q, 256, 0, NULL) != 0)
+			return -1;
+	if (rte_eth_dev_start((uint16_t)port) != 0)
 		return -1;
 	return port;
 }
@@ -677,7 +692,8 @@ static __attribute__((unused)) void h_teardown(void)
 		rte_eth_dev_stop(H.rt.port[r]);
 		rte_eth_dev_close(H.rt.port[r]);
 		rte_ring_free(H.rx[r]);
-		rte_ring_free(H.tx[r]);
+		for (unsigned q = 0; q < H_QUEUES_MAX; q++)
+			rte_ring_free(H.txq[r][q]);
 	}
 	rte_mempool_free(H.pool);
 	rte_eal_cleanup();
