@@ -76,28 +76,28 @@
 #include "tp/dp/tunnel.h"
 #include "tp/dp/xdp.h"
 
-#define TOPO_SLOTS	 8
-#define NH_SLOTS	 256 /* next-hop cache entries (power of two) */
-#define HITS_SLOTS	 1024
-#define CTL_RING_SIZE	 1024
-#define WRK_RING_SIZE	 1024
-#define HO_RING_SIZE	 2048 /* handoff ring, per pair of workers */
-#define CQ_SLOTS	 64   /* crypto jobs in flight per worker (crypt.c) */
-#define CJ_RING_SIZE	 128  /* job references, per pair of workers */
-#define CJOB_MAX	 32   /* packets per crypto job */
-#define CRYPT_SPREAD_MIN 8    /* a burst this long is spread over the workers */
-#define CQ_STEAL_POLLS	 2    /* a job still queued at the head this many polls: taken back */
-#define LOG_RING_SIZE	 1024 /* flow-log records per worker */
-#define LOG_LINES_PER_S	 100  /* flow-log output cap */
-#define RETIRE_MAX	 256
-#define PEERS_MAX	 256
-#define FWD_RULE_DEFAULT UINT32_MAX /* hits of the default decision */
-#define ETH_HLEN	 14
-#define UDP_HLEN	 8
-#define IP4_HLEN	 20
-#define IP6_HLEN	 40
+#define TOPO_SLOTS	   8
+#define NH_SLOTS	   256 /* next-hop cache entries (power of two) */
+#define HITS_SLOTS	   1024
+#define CTL_RING_SIZE	   1024
+#define WRK_RING_SIZE	   1024
+#define HO_RING_SIZE	   2048 /* handoff ring, per pair of workers */
+#define CQ_SLOTS	   64	/* crypto jobs in flight per worker (crypt.c) */
+#define CJ_RING_SIZE	   128	/* job references, per pair of workers */
+#define CJOB_MAX	   32	/* packets per crypto job */
+#define CRYPT_SPREAD_BYTES 8192 /* a burst with this much to encrypt is spread */
+#define CQ_STEAL_POLLS	   2	/* a job still queued at the head this many polls: taken back */
+#define LOG_RING_SIZE	   1024 /* flow-log records per worker */
+#define LOG_LINES_PER_S	   100	/* flow-log output cap */
+#define RETIRE_MAX	   256
+#define PEERS_MAX	   256
+#define FWD_RULE_DEFAULT   UINT32_MAX /* hits of the default decision */
+#define ETH_HLEN	   14
+#define UDP_HLEN	   8
+#define IP4_HLEN	   20
+#define IP6_HLEN	   40
 /* Room in front of an inner packet for everything the tunnel puts there. */
-#define OUTER_MAX	 (ETH_HLEN + IP6_HLEN + UDP_HLEN + TP_TUNNEL_HEADER_LEN)
+#define OUTER_MAX	   (ETH_HLEN + IP6_HLEN + UDP_HLEN + TP_TUNNEL_HEADER_LEN)
 
 /* What the control thread does with an mbuf a worker hands it. */
 enum ctl_kind {
@@ -368,10 +368,11 @@ uint16_t fwd_encrypt_finish(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned
 			    struct rte_mbuf **out, struct tp_drop_vec *dv, bool from_staged);
 
 /* crypt.c: one tunnel's crypto over several workers, in order */
-/* [worker] Should k tunnel packets of this worker's burst be spread
- * (several workers, a long burst, or jobs in flight that they must not
- * overtake)? */
-bool fwd_crypt_spread(const struct tp_fwd *f, const struct fwd_worker *w, unsigned k);
+/* [worker] Should the k tunnel packets tp[0..k) of this worker's burst be
+ * spread (several workers, and CRYPT_SPREAD_BYTES of messages, or jobs in
+ * flight that they must not overtake)? */
+bool fwd_crypt_spread(const struct tp_fwd *f, const struct fwd_worker *w,
+		      const struct tp_tunnel_pkt *tp, unsigned k);
 /* [worker] Park tp[0..k) (mbufs by tag in mb) as jobs in this worker's
  * queue, post the other workers' shares and run its own. False (nothing
  * parked) when the queue has no room: the caller drops them. */

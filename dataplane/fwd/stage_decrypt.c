@@ -139,7 +139,7 @@ uint16_t fwd_stage_decrypt(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uin
 		return 0;
 	/* several workers and a long burst: decrypted on all of them, and
 	 * resumed in order after the decrypt stage by crypt.c */
-	if (fwd_crypt_spread(f, w, k)) {
+	if (fwd_crypt_spread(f, w, tp, k)) {
 		if (!fwd_crypt_post(f, ctx, CJOB_DECRYPT, UINT32_MAX, tp, mb, k))
 			for (uint16_t j = 0; j < k; j++)
 				tp_drop_vec_push(dv, mb[j], TP_DROP_CRYPT_FULL);

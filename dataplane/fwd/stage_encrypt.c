@@ -79,7 +79,7 @@ uint16_t fwd_encrypt_peer(struct tp_fwd *f, struct tp_stage_ctx *ctx, unsigned p
 	/* several workers and a long burst: encrypted on all of them, and
 	 * resumed in order after the encrypt stage by crypt.c (the staging
 	 * rings' flush stays on worker 0, in their order) */
-	if (!from_staged && fwd_crypt_spread(f, &f->w[ctx->worker], k)) {
+	if (!from_staged && fwd_crypt_spread(f, &f->w[ctx->worker], tp, k)) {
 		if (fwd_crypt_post(f, ctx, CJOB_ENCRYPT, pi, tp, mb, k))
 			return 0;
 		for (uint16_t j = 0; j < k; j++) {

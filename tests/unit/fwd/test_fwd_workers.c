@@ -219,15 +219,24 @@ static void test_replay_other_worker(void)
 	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_REPLAY), replay + 1);
 }
 
+/* Inner packets long enough that a burst of 32 is spread (crypt.c:
+ * CRYPT_SPREAD_BYTES); a burst of 64-byte packets stays on its worker. */
+#define SPREAD_LEN 1024
+
 /* A reply of flow i (z2 -> z1, UDP 5000 -> 41000 + i) sealed by the
  * remote, its sequence number in the payload. */
+static struct rte_mbuf *reply_len(unsigned flow, uint32_t seq, size_t len)
+{
+	uint8_t ip[SPREAD_LEN];
+
+	h_ip4(ip, len, 17, "10.2.0.10", "10.1.0.10", 5000, (uint16_t)(41000 + flow));
+	memcpy(ip + 28, &seq, sizeof(seq));
+	return remote_seal(ip, len);
+}
+
 static struct rte_mbuf *reply_seq(unsigned flow, uint32_t seq)
 {
-	uint8_t ip[64];
-
-	h_ip4(ip, sizeof(ip), 17, "10.2.0.10", "10.1.0.10", 5000, (uint16_t)(41000 + flow));
-	memcpy(ip + 28, &seq, sizeof(seq));
-	return remote_seal(ip, sizeof(ip));
+	return reply_len(flow, seq, SPREAD_LEN);
 }
 
 /* The first flow (index into owner[]) that worker w owns. */
@@ -241,27 +250,33 @@ static unsigned flow_of(unsigned w)
 	return f;
 }
 
-/* Zone frames sent so far, freed: each must be the next sequence number
- * of its flow (next[flow]); returns how many, *bad counts the others. */
+/* Zone frames m[0..k), freed: each must be the next sequence number of
+ * its flow (next[flow]); *bad counts the others. */
+static void in_order(struct rte_mbuf **m, unsigned k, uint32_t *next, unsigned *bad)
+{
+	for (unsigned i = 0; i < k; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
+		unsigned flow = (unsigned)(p[14 + 22] << 8 | p[14 + 23]) - 41000;
+		uint32_t seq;
+
+		memcpy(&seq, p + 14 + 28, sizeof(seq));
+		if (flow >= FLOWS || seq != next[flow])
+			(*bad)++;
+		else
+			next[flow]++;
+	}
+	rte_pktmbuf_free_bulk(m, k);
+}
+
+/* The zone frames sent so far, through in_order; returns how many. */
 static unsigned zone_in_order(uint32_t *next, unsigned *bad)
 {
 	struct rte_mbuf *m[64];
 	unsigned k, got = 0;
 
 	while ((k = h_take(TP_PORT_ZONE, m, 64)) > 0) {
-		for (unsigned i = 0; i < k; i++) {
-			const uint8_t *p = rte_pktmbuf_mtod(m[i], const uint8_t *);
-			unsigned flow = (unsigned)(p[14 + 22] << 8 | p[14 + 23]) - 41000;
-			uint32_t seq;
-
-			memcpy(&seq, p + 14 + 28, sizeof(seq));
-			if (flow >= FLOWS || seq != next[flow])
-				(*bad)++;
-			else
-				next[flow]++;
-		}
+		in_order(m, k, next, bad);
 		got += k;
-		rte_pktmbuf_free_bulk(m, k);
 	}
 	return got;
 }
@@ -280,6 +295,21 @@ static void test_spread_decrypt(void)
 
 	settle();
 	h_drain();
+	/* a burst of 32 short messages is not worth a hand-over: decrypted
+	 * where it arrived, every packet through at once */
+	h_worker(0);
+	for (unsigned i = 0; i < 32; i++) {
+		m[i] = reply_len(fl[i & 1], seq[i & 1]++, 64);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+	}
+	/* the harness returns the burst's survivors instead of sending them */
+	got = h_run(TP_PORT_TRANSIT, m, 32);
+	h_flush();
+	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_SPREAD_OUT), out0);
+	in_order(m, got, next, &bad);
+	settle();
+	got += zone_in_order(next, &bad);
+	CU_ASSERT_EQUAL(got, 32);
 	/* bursts A and B, the two flows interleaved */
 	h_worker(0);
 	for (unsigned b = 0; b < 2; b++) {
@@ -298,8 +328,8 @@ static void test_spread_decrypt(void)
 	h_poll();
 	got = zone_in_order(next, &bad);
 	CU_ASSERT_EQUAL(got, 8); /* A0: 16 packets, 8 of worker 0's flow */
-	CU_ASSERT_EQUAL(next[fl[0]], 8);
-	CU_ASSERT_EQUAL(next[fl[1]], 0);
+	CU_ASSERT_EQUAL(next[fl[0]], 16 + 8);
+	CU_ASSERT_EQUAL(next[fl[1]], 16);
 	/* worker 1 runs A1 and B1; then every packet leaves, each flow in order */
 	h_worker(1);
 	h_poll();
@@ -308,8 +338,8 @@ static void test_spread_decrypt(void)
 	got += zone_in_order(next, &bad);
 	CU_ASSERT_EQUAL(got, 64);
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(next[fl[0]], 32);
-	CU_ASSERT_EQUAL(next[fl[1]], 32);
+	CU_ASSERT_EQUAL(next[fl[0]], 16 + 32);
+	CU_ASSERT_EQUAL(next[fl[1]], 16 + 32);
 	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_TAKEN_BACK), back0);
 }
 
@@ -327,7 +357,7 @@ static void test_spread_encrypt(void)
 	h_drain();
 	h_worker(0);
 	for (uint32_t i = 0; i < 32; i++) {
-		uint8_t ip[64];
+		uint8_t ip[SPREAD_LEN];
 
 		h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", (uint16_t)(41000 + fl), 5000);
 		memcpy(ip + 28, &i, sizeof(i));
