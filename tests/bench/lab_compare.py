@@ -270,15 +270,17 @@ class Report:
         w("iperf3 %s s: TCP one stream; UDP 64-byte payloads at full rate (-b 0), "
           "datagrams delivered per second and the loss." % e["secs"])
         w("")
-        w("| path | TCP Gbit/s | UDP 64 B kpps delivered | UDP 64 B loss % |")
-        w("|---|---|---|---|")
+        w("| path | TCP Gbit/s | UDP 64 B kpps delivered | UDP 64 B loss % "
+          "| UDP 64 B runs without a result |")
+        w("|---|---|---|---|---|")
         for key, label, skip in self.rows():
             if skip:
-                w("| %s | %s | | |" % (label, skip))
+                w("| %s | %s | | | |" % (label, skip))
                 continue
-            w("| %s | %s | %s | %s |" % (label, fmt(self.med(key, "tcp"), 3),
-                                          fmt(self.med(key, "udpkpps"), 1),
-                                          fmt(self.med(key, "udploss"), 1)))
+            w("| %s | %s | %s | %s | %d |" % (label, fmt(self.med(key, "tcp"), 3),
+                                               fmt(self.med(key, "udpkpps"), 1),
+                                               fmt(self.med(key, "udploss"), 1),
+                                               len(self.res.get((key, "udpfail"), []))))
         w("")
         return "\n".join(out)
 

@@ -30,10 +30,11 @@
  *   row DIR PEERS SIZE WORKERS MPPS DELIVERED OFFERED DROPS HANDOFF_FULL HANDOFF_OUT
  *       TIMED_S CPU_S
  * MPPS: packets delivered per second of the timed passes. DROPS: in the
- * whole row, for any reason but handoff_full; a drop or a lost packet
- * fails the row (exit status 1). HANDOFF_FULL: dropped because the
- * owner's handoff ring was full (the owner fell behind: tpd drops them
- * too), counted and tolerated; HANDOFF_OUT: packets handed to their
+ * whole row, for any reason but handoff_full and crypt_queue_full; a drop
+ * or a lost packet fails the row (exit status 1). HANDOFF_FULL: dropped
+ * because the other worker fell behind (the owner's handoff ring full, or
+ * a helper's crypto job held the queue of jobs full: tpd drops them too),
+ * counted and tolerated; HANDOFF_OUT: packets handed to their
  * owner; TIMED_S: seconds of the timed passes; CPU_S: CPU seconds the
  * worker threads got in them (polling, they spin: all they were given),
  * which tells how much of its cores another process took.
@@ -559,7 +560,7 @@ struct result {
 	uint64_t pkts;	       /* delivered in the timed passes */
 	uint64_t offered;      /* received in the timed passes */
 	uint64_t drops;	       /* in the row, any reason but handoff_full: it failed */
-	uint64_t handoff_full; /* timed passes: the owner fell behind, its ring full */
+	uint64_t handoff_full; /* timed passes: handoff_full + crypt_queue_full */
 	uint64_t handoff;      /* timed passes: handed to the owner */
 	double timed_s, cpu_s; /* timed passes: wall time, the workers' CPU time */
 	bool ok;
@@ -627,10 +628,13 @@ static struct result row(struct wk *wk, int role, unsigned peers, size_t size, d
 	res.mpps = timed > 0 ? (double)res.pkts / timed / 1e6 : 0;
 	res.timed_s = timed;
 out:
-	res.drops = drop_sum(&t0, &t1) - d0 - (t1.drop[TP_DROP_HANDOFF] - t0.drop[TP_DROP_HANDOFF]);
+	res.drops = drop_sum(&t0, &t1) - d0 -
+		    (t1.drop[TP_DROP_HANDOFF] - t0.drop[TP_DROP_HANDOFF]) -
+		    (t1.drop[TP_DROP_CRYPT_FULL] - t0.drop[TP_DROP_CRYPT_FULL]);
 	res.ok &= res.drops == 0;
 	if (res.offered) {
-		res.handoff_full = t1.drop[TP_DROP_HANDOFF] - tw.drop[TP_DROP_HANDOFF];
+		res.handoff_full = t1.drop[TP_DROP_HANDOFF] - tw.drop[TP_DROP_HANDOFF] +
+				   t1.drop[TP_DROP_CRYPT_FULL] - tw.drop[TP_DROP_CRYPT_FULL];
 		res.handoff = t1.stat[TP_STAT_HANDOFF_OUT] - tw.stat[TP_STAT_HANDOFF_OUT];
 	}
 	store_free(&st);

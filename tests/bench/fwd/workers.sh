@@ -80,7 +80,7 @@ for r in range(1, reps + 1):
                 "percore": int(f[6]) / max(cpu, 1e-9) / 1e6, "failed": len(f) > 13})
 print("| direction | peers | inner packet | 1 worker Mpps | 2 workers Mpps | **ratio 2w/1w** "
       "| ratio per repetition, min-max | cores the workers got, 1w / 2w "
-      "| Mpps per worker core, 1w / 2w | 2 x per-core ratio | handed off (2w) | handoff_full (2w) |")
+      "| Mpps per worker core, 1w / 2w | 2 x per-core ratio | handed off (2w) | handoff_full + crypt_queue_full (2w) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for k in sorted(runs, key=lambda k: (k[0] != "egress", k[1], k[2])):
     a, b = runs[k][1], runs[k][2]
