@@ -85,8 +85,8 @@ bool fwd_crypt_spread(const struct tp_fwd *f, const struct fwd_worker *w,
 {
 	uint32_t bytes = 0;
 
-	if (f->n_workers < 2 || k < 2)
-		return f->n_workers > 1 && w->cq->head != w->cq->tail;
+	if (f->n_workers < 2)
+		return false;
 	if (w->cq->head != w->cq->tail)
 		return true;
 	for (unsigned i = 0; i < k && bytes < CRYPT_SPREAD_BYTES; i++)
@@ -233,14 +233,6 @@ unsigned fwd_crypt_poll(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_dr
 	}
 	/* jobs in flight: no sleeping until they are back */
 	return work + (cq->head != cq->tail);
-}
-
-bool fwd_crypt_pending(const struct tp_fwd *f, unsigned worker)
-{
-	for (unsigned s = 0; s < f->n_workers; s++)
-		if (f->w[worker].cj[s] && !rte_ring_empty(f->w[worker].cj[s]))
-			return true;
-	return false;
 }
 
 int fwd_crypt_init(struct tp_fwd *f, unsigned worker)

@@ -383,8 +383,6 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
  * then finish this worker's done jobs in order and resume their packets.
  * Returns the work done (non-zero while jobs are in flight). */
 unsigned fwd_crypt_poll(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct tp_drop_vec *dv);
-/* [any thread] Jobs waiting for worker to run them (fwd_pending). */
-bool fwd_crypt_pending(const struct tp_fwd *f, unsigned worker);
 /* Creation and teardown of a worker's queue and rings (workers stopped:
  * the mbufs in flight are freed). */
 int fwd_crypt_init(struct tp_fwd *f, unsigned worker);

@@ -169,14 +169,21 @@ void fwd_idle(void *arg, unsigned worker, bool sleeping)
 		return; /* EAGAIN: nothing was signalled */
 }
 
+static bool ring_waiting(const struct rte_ring *r)
+{
+	return r && !rte_ring_empty(r);
+}
+
 bool fwd_pending(void *arg, unsigned worker)
 {
 	const struct tp_fwd *f = arg;
+	const struct fwd_worker *w = &f->w[worker];
 
+	/* handoffs (stage_handoff.c) and crypto jobs (crypt.c) from worker s */
 	for (unsigned s = 0; s < f->n_workers; s++)
-		if (f->w[worker].ho[s] && !rte_ring_empty(f->w[worker].ho[s]))
+		if (ring_waiting(w->ho[s]) || ring_waiting(w->cj[s]))
 			return true;
-	return fwd_crypt_pending(f, worker);
+	return false;
 }
 
 int fwd_wake_fd(void *arg, unsigned worker)

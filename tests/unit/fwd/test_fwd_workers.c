@@ -239,6 +239,21 @@ static struct rte_mbuf *reply_seq(unsigned flow, uint32_t seq)
 	return reply_len(flow, seq, SPREAD_LEN);
 }
 
+/* 32 replies of the flows fl[0] and fl[1] in turn (sequence numbers base
+ * + seq[], which advance) into the current worker's transit port: every
+ * one parked as a crypto job, nothing survives the stage. */
+static void burst_parked(const unsigned *fl, uint32_t *seq, uint32_t base)
+{
+	struct rte_mbuf *m[32];
+
+	for (unsigned i = 0; i < 32; i++) {
+		m[i] = reply_seq(fl[i & 1], base + seq[i & 1]++);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+	}
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 32), 0);
+	h_flush();
+}
+
 /* The first flow (index into owner[]) that worker w owns. */
 static unsigned flow_of(unsigned w)
 {
@@ -250,8 +265,10 @@ static unsigned flow_of(unsigned w)
 	return f;
 }
 
-/* Zone frames m[0..k), freed: each must be the next sequence number of
- * its flow (next[flow]); *bad counts the others. */
+/* Zone frames m[0..k), freed: each must come after the last one of its
+ * flow (its sequence number at least next[flow], which moves past it);
+ * *bad counts the others (reordered, duplicated, not ours). A test that
+ * also checks the count and the final next[] rules out gaps. */
 static void in_order(struct rte_mbuf **m, unsigned k, uint32_t *next, unsigned *bad)
 {
 	for (unsigned i = 0; i < k; i++) {
@@ -260,10 +277,10 @@ static void in_order(struct rte_mbuf **m, unsigned k, uint32_t *next, unsigned *
 		uint32_t seq;
 
 		memcpy(&seq, p + 14 + 28, sizeof(seq));
-		if (flow >= FLOWS || seq != next[flow])
+		if (flow >= FLOWS || seq < next[flow])
 			(*bad)++;
 		else
-			next[flow]++;
+			next[flow] = seq + 1;
 	}
 	rte_pktmbuf_free_bulk(m, k);
 }
@@ -312,15 +329,8 @@ static void test_spread_decrypt(void)
 	CU_ASSERT_EQUAL(got, 32);
 	/* bursts A and B, the two flows interleaved */
 	h_worker(0);
-	for (unsigned b = 0; b < 2; b++) {
-		for (unsigned i = 0; i < 32; i++) {
-			m[i] = reply_seq(fl[i & 1], seq[i & 1]++);
-			CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
-		}
-		/* every message parked as a job: nothing survives the stage */
-		CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 32), 0);
-		h_flush();
-	}
+	for (unsigned b = 0; b < 2; b++)
+		burst_parked(fl, seq, 0);
 	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_SPREAD_OUT) - out0, 32);
 	CU_ASSERT_EQUAL(rte_ring_count(H.tx[TP_PORT_ZONE]), 0);
 	/* worker 0 finishes A's first job (its own), but not B's first, also
@@ -394,7 +404,6 @@ static void test_spread_full(void)
 	unsigned fl[2] = {flow_of(0), flow_of(1)}, bad = 0, got, avail;
 	uint32_t next[FLOWS] = {0}, seq[2] = {0, 0};
 	uint64_t full = drops(TP_DROP_CRYPT_FULL);
-	struct rte_mbuf *m[32];
 	const unsigned bursts = 33; /* 2 jobs each: 32 fill the queue */
 
 	next[fl[0]] = next[fl[1]] = 2000000;
@@ -402,17 +411,64 @@ static void test_spread_full(void)
 	h_drain();
 	avail = rte_mempool_avail_count(H.pool);
 	h_worker(0);
-	for (unsigned b = 0; b < bursts; b++) {
-		for (unsigned i = 0; i < 32; i++)
-			m[i] = reply_seq(fl[i & 1], 2000000 + seq[i & 1]++);
-		CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 32), 0);
-		h_flush();
-	}
+	for (unsigned b = 0; b < bursts; b++)
+		burst_parked(fl, seq, 2000000);
 	CU_ASSERT_EQUAL(drops(TP_DROP_CRYPT_FULL) - full, 32);
 	settle();
 	got = zone_in_order(next, &bad);
 	CU_ASSERT_EQUAL(got, 32 * (bursts - 1));
 	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail);
+}
+
+/* What the transit network can do to a spread burst: two messages of a
+ * burst with a broken tag, then the whole burst replayed. The jobs drop
+ * exactly those (tunnel_decrypt, then tunnel_replay for every good one,
+ * whichever worker decrypted it first), and the 30 good ones leave once,
+ * each flow in order. */
+static void test_spread_bad_messages(void)
+{
+	unsigned fl[2] = {flow_of(0), flow_of(1)}, bad = 0, got, avail;
+	uint32_t next[FLOWS] = {0}, seq[2] = {0, 0};
+	uint64_t dec = drops(TP_DROP_TUN_DECRYPT), rep = drops(TP_DROP_TUN_REPLAY);
+	struct rte_mbuf *m[32], *copy[32];
+
+	next[fl[0]] = next[fl[1]] = 3000000;
+	settle();
+	h_drain();
+	avail = rte_mempool_avail_count(H.pool);
+	h_worker(0);
+	for (unsigned i = 0; i < 32; i++) {
+		m[i] = reply_seq(fl[i & 1], 3000000 + seq[i & 1]++);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+	}
+	/* the last byte of the Poly1305 tag of messages 6 and 21 */
+	for (unsigned i = 6; i < 32; i += 15)
+		rte_pktmbuf_mtod(m[i], uint8_t *)[rte_pktmbuf_data_len(m[i]) - 1] ^= 1;
+	for (unsigned i = 0; i < 32; i++) {
+		copy[i] = rte_pktmbuf_copy(m[i], H.pool, 0, UINT32_MAX);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(copy[i]);
+	}
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 32), 0);
+	h_flush();
+	h_worker(1);
+	h_poll(); /* worker 1 decrypts its job */
+	settle();
+	/* sequence numbers 3 (flow 0) and 10 (flow 1) are missing, no other */
+	got = zone_in_order(next, &bad);
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_DECRYPT) - dec, 2);
+	CU_ASSERT_EQUAL(got, 30);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(next[fl[0]], 3000000 + 16);
+	CU_ASSERT_EQUAL(next[fl[1]], 3000000 + 16);
+	h_worker(1); /* the replay arrives on the other worker's queue */
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, copy, 32), 0);
+	h_flush();
+	settle();
+	CU_ASSERT_EQUAL(zone_in_order(next, &bad), 0);
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_DECRYPT) - dec, 4);
+	CU_ASSERT_EQUAL(drops(TP_DROP_TUN_REPLAY) - rep, 30);
+	h_drain();
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail);
 }
 
@@ -426,7 +482,6 @@ static void test_spread_take_back(void)
 	uint32_t next[FLOWS] = {0}, seq[2] = {0, 0};
 	uint64_t out0 = count(TP_STAT_CRYPT_SPREAD_OUT), in0 = count(TP_STAT_CRYPT_SPREAD_IN),
 		 back0 = count(TP_STAT_CRYPT_TAKEN_BACK);
-	struct rte_mbuf *m[32];
 	const unsigned bursts = 48; /* 96 jobs: every slot of the queue reused */
 
 	next[fl[0]] = next[fl[1]] = 1000000;
@@ -435,10 +490,7 @@ static void test_spread_take_back(void)
 	avail = rte_mempool_avail_count(H.pool);
 	h_worker(0);
 	for (unsigned b = 0; b < bursts; b++) {
-		for (unsigned i = 0; i < 32; i++)
-			m[i] = reply_seq(fl[i & 1], 1000000 + seq[i & 1]++);
-		CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 32), 0);
-		h_flush();
+		burst_parked(fl, seq, 1000000);
 		h_poll(); /* its own job */
 		h_poll(); /* the helper's, taken back */
 		got += zone_in_order(next, &bad);
@@ -523,6 +575,9 @@ int main(void)
 		    test_spread_decrypt);
 	CU_add_test(suite, "one flow's encryption on both workers, its messages in order",
 		    test_spread_encrypt);
+	CU_add_test(suite,
+		    "broken and replayed messages in spread jobs: counted, the rest in order",
+		    test_spread_bad_messages);
 	CU_add_test(suite, "crypto jobs of a stalled pair: queue full, counted, nothing leaks",
 		    test_spread_full);
 	CU_add_test(suite, "a helper that does not poll: jobs taken back, stale references inert",
