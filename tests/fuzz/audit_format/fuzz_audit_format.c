@@ -5,8 +5,9 @@
  * buffer size). Invariants: the line is no longer than the buffer, has no
  * control character (one line), is valid UTF-8 (glibc's decoder, not
  * ours), and its structured data reads back as the parameters given, in
- * order, each value no longer than its input and with unescaped '"', '\'
- * and ']' only where the input had them.
+ * order (one that does not fit whole is left out, never cut; from 1024
+ * bytes on all must fit), each value no longer than its input and with
+ * unescaped '"', '\' and ']' only where the input had them.
  */
 #include <locale.h>
 #include <stdlib.h>
@@ -102,12 +103,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!p)
 		abort();
 	p += strlen(TP_AUDIT_SD_ID) + 1;
-	/* values of at most 63 bytes (escaped: 126) always fit in 512 */
+	/* A parameter that does not fit whole is left out, never cut: those
+	 * present come in order. Three values of at most 63 bytes escape to
+	 * at most 3 * 136 bytes beside a ~70-byte header, so from 1024 on
+	 * every one must be there. */
 	for (int i = 0; i < 3; i++) {
 		size_t k = strlen(names[i]);
 
-		if (p[0] != ' ' || strncmp(p + 1, names[i], k) != 0 || p[k + 1] != '=' ||
-		    p[k + 2] != '"')
+		if (p[0] != ' ' || strncmp(p + 1, names[i], k) != 0 || p[k + 1] != '=') {
+			if (len >= 1024)
+				abort(); /* left out although it fits */
+			continue;
+		}
+		if (p[k + 2] != '"')
 			abort();
 		p += k + 3;
 		if (read_value(&p, got) > strlen(vals[i]))
