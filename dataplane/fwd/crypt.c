@@ -14,8 +14,9 @@
  * saves (bench_workers: 2 workers / 1 fell from 1.0 to 0.77 for one
  * peer's 64-byte ingress when every burst of 8 was spread).
  *
- *   worker s, stage:  post jobs --w[k].cj[s]--> worker k, poll: claim, run, DONE
- *                     run its own share at once
+ *   worker s, stage:  post job i --w[k].cj[s]--> worker k = (s + i) % n,
+ *                     poll: claim, run, DONE
+ *                     run its own share (k = s) at once
  *   worker s, poll:   the head of cq, while DONE: finish its packets and
  *                     resume them at the stage after the crypto stage
  *
@@ -54,6 +55,8 @@
 #include "fwd_int.h"
 
 #define ST(seq, s) ((uint64_t)(seq) << 2 | (s))
+
+_Static_assert(CQ_SLOTS <= 64, "fwd_crypt_post keeps a burst's jobs in a 64-bit mask");
 
 static struct fwd_cjob *slot_of(struct fwd_cq *cq, uint64_t seq)
 {
@@ -100,7 +103,7 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
 	unsigned self = ctx->worker, nw = f->n_workers;
 	struct fwd_cq *cq = f->w[self].cq;
 	unsigned per = (k + nw - 1) / nw, jobs;
-	uint64_t first = cq->tail, kicked = 0;
+	uint64_t first = cq->tail, kicked = 0, mine = 0;
 
 	per = RTE_MIN(RTE_MAX(per, 1u), (unsigned)CJOB_MAX);
 	jobs = (k + per - 1) / per;
@@ -109,7 +112,7 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
 	for (unsigned i = 0, at = 0; i < jobs; i++, at += per) {
 		uint64_t seq = cq->tail++;
 		struct fwd_cjob *j = slot_of(cq, seq);
-		unsigned to;
+		unsigned to = (self + i) % nw;
 
 		j->kind = (uint8_t)kind;
 		j->peer = peer;
@@ -121,25 +124,25 @@ bool fwd_crypt_post(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum fwd_cjob_ki
 			j->tp[t].tag = t;
 		}
 		atomic_store_explicit(&j->state, ST(seq, CJ_QUEUED), memory_order_release);
-		/* job 0 stays here, the rest go round the other workers */
-		if (i == 0)
+		/* job i goes to worker self + i: each worker gets its share */
+		if (to == self ||
+		    rte_ring_sp_enqueue(f->w[to].cj[self], (void *)(uintptr_t)seq) != 0) {
+			mine |= 1ull << i; /* ours, or its ring is full */
 			continue;
-		to = (self + 1 + cq->next++ % (nw - 1)) % nw;
-		if (rte_ring_sp_enqueue(f->w[to].cj[self], (void *)(uintptr_t)seq) != 0)
-			continue; /* its ring is full: run here below */
+		}
 		tp_counters_add(ctx->cnt, TP_STAT_CRYPT_SPREAD_OUT, j->n);
 		if (!(kicked & 1ull << to)) {
 			kicked |= 1ull << to;
 			tp_runtime_wake(f->p.rt, to);
 		}
 	}
-	/* this worker's share now; a helper may already have claimed the
-	 * rest, and what it has not is taken back at the head (poll) */
-	{
-		struct fwd_cjob *j = slot_of(cq, first);
+	/* this worker's share now, once the helpers have theirs; what a helper
+	 * has not claimed is taken back at the head (poll) */
+	for (unsigned i = 0; i < jobs; i++) {
+		struct fwd_cjob *j = slot_of(cq, first + i);
 
-		if (claim(j, first))
-			run(f, j, first);
+		if ((mine & 1ull << i) && claim(j, first + i))
+			run(f, j, first + i);
 	}
 	return true;
 }

@@ -190,7 +190,6 @@ struct fwd_cq {
 	uint64_t head, tail;
 	uint64_t stall_seq; /* the head job the last polls found not done */
 	unsigned stall_polls;
-	unsigned next; /* round robin over the helpers */
 	struct fwd_cjob slot[CQ_SLOTS];
 };
 

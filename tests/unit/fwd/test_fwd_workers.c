@@ -353,6 +353,46 @@ static void test_spread_decrypt(void)
 	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_TAKEN_BACK), back0);
 }
 
+/* A burst of 128 tunnel messages is cut into 4 jobs of 32: job i goes to
+ * worker i % 2, so the owner runs two at once and posts two, not three
+ * (each worker its share of the burst). */
+static void test_spread_balanced(void)
+{
+	unsigned fl[2] = {flow_of(0), flow_of(1)}, bad = 0, got;
+	uint32_t next[FLOWS] = {0}, seq[2] = {0, 0}, base = 3000000;
+	uint64_t out0 = count(TP_STAT_CRYPT_SPREAD_OUT), in0 = count(TP_STAT_CRYPT_SPREAD_IN),
+		 back0 = count(TP_STAT_CRYPT_TAKEN_BACK);
+	struct rte_mbuf *m[128];
+
+	settle();
+	h_drain();
+	next[fl[0]] = next[fl[1]] = base;
+	h_worker(0);
+	for (unsigned i = 0; i < 128; i++) {
+		m[i] = reply_seq(fl[i & 1], base + seq[i & 1]++);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[i]);
+	}
+	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 128), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_SPREAD_OUT) - out0, 64);
+	/* job 0 is done and leaves (16 packets of worker 0's flow; the other
+	 * 16 are handed to their owner); job 1, worker 1's, holds job 2 back */
+	h_poll();
+	got = zone_in_order(next, &bad);
+	CU_ASSERT_EQUAL(got, 16);
+	CU_ASSERT_EQUAL(next[fl[0]], base + 16);
+	h_worker(1);
+	h_poll();
+	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_SPREAD_IN) - in0, 64);
+	settle();
+	got += zone_in_order(next, &bad);
+	CU_ASSERT_EQUAL(got, 128);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(next[fl[0]], base + 64);
+	CU_ASSERT_EQUAL(next[fl[1]], base + 64);
+	CU_ASSERT_EQUAL(count(TP_STAT_CRYPT_TAKEN_BACK), back0);
+}
+
 /* A burst of one flow from the zone, on the worker that owns it: half its
  * encryption runs on the other worker, and the messages leave in order
  * (the remote opens every one, their sequence numbers ascending). */
@@ -573,6 +613,7 @@ int main(void)
 	CU_add_test(suite, "a rule's rate limit is exact across workers", test_rate_exact);
 	CU_add_test(suite, "one tunnel's decryption on both workers, each flow in order",
 		    test_spread_decrypt);
+	CU_add_test(suite, "a long burst: each worker decrypts its share", test_spread_balanced);
 	CU_add_test(suite, "one flow's encryption on both workers, its messages in order",
 		    test_spread_encrypt);
 	CU_add_test(suite,
