@@ -406,14 +406,20 @@ static int port_setup(struct tp_runtime *rt, int role, char *err, size_t errlen)
 		socket = (int)rte_socket_id();
 	/* Room for rx rings, tx rings and each worker's burst in flight. */
 	snprintf(pool_name, sizeof(pool_name), "tp_pool_%s", what);
-	rt->pool[role] = rte_pktmbuf_pool_create(
+	/* an AF_XDP port's pool is its UMEM: one frame per object (pool.c) */
+	rt->pool[role] = tp_mbuf_pool_create(
 		pool_name, cfg->mbufs, RTE_MIN(256u, cfg->mbufs / 8),
 		(uint16_t)RTE_ALIGN_CEIL(sizeof(struct tp_pkt_meta), RTE_MBUF_PRIV_ALIGN),
-		RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		RTE_MBUF_DEFAULT_BUF_SIZE, socket, cfg->mode == TP_MODE_XDP);
 	if (!rt->pool[role])
 		return fail(err, errlen, rte_errno ? -rte_errno : -ENOMEM,
 			    "%s: cannot create mbuf pool of %u: %s (raise memory_mb?)", what,
 			    cfg->mbufs, rte_strerror(rte_errno));
+	if (cfg->mode == TP_MODE_XDP) {
+		rc = tp_mbuf_pool_check_umem(rt->pool[role], err, errlen);
+		if (rc)
+			return rc;
+	}
 	rc = rte_eth_dev_configure(pid, nq, nq, &conf);
 	if (rc)
 		return fail(err, errlen, rc, "%s port %s: configure failed: %s", what, name,

@@ -516,12 +516,12 @@ int main(int argc, char **argv)
 	}
 	say("%s: running, mode %s, %u worker(s), admin socket %s", d->cfg.name,
 	    tp_config_mode_name(d->cfg.mode), d->cfg.n_workers, d->cfg.admin_socket);
-	/* an open defect (dataplane/README.md, "One tunnel across workers") */
+	/* a port with fewer queues than workers works, but does not scale
+	 * (dataplane/README.md, "Workers") */
 	for (int r = 0; r < 2; r++) /* enum tp_port_role: zone, transit */
 		if (d->cfg.mode == TP_MODE_XDP && d->rt.n_queues[r] < d->cfg.n_workers)
-			say("warning: %s port has %u AF_XDP queue(s) for %u workers: a flood "
-			    "can leave it receiving nothing (known defect); run one worker per "
-			    "queue",
+			say("note: %s port has %u AF_XDP queue(s) for %u workers: the first "
+			    "receives and sends for the others (handoff)",
 			    r == 0 ? "zone" : "transit", d->rt.n_queues[r], d->cfg.n_workers);
 	control_loop(d);
 	status = 0;

@@ -132,6 +132,21 @@ void tp_runtime_wake(struct tp_runtime *rt, unsigned worker);
 uint16_t tp_runtime_tx(struct tp_runtime *rt, int role, uint16_t queue, struct rte_mbuf **pkts,
 		       uint16_t n, bool *handed);
 
+/* An mbuf pool (rte_pktmbuf_pool_create's arguments). umem: the pool of
+ * an AF_XDP port, its objects exactly TP_UMEM_FRAME bytes so that the
+ * UMEM net_af_xdp registers holds every buffer (pool.c); the data room is
+ * then what the frame leaves, at least room. NULL and rte_errno on
+ * failure (EINVAL: room does not fit a frame). */
+#define TP_UMEM_FRAME 4096u
+struct rte_mempool *tp_mbuf_pool_create(const char *name, unsigned n, unsigned cache,
+					uint16_t priv_size, uint16_t room, int socket, bool umem);
+
+/* 0 if every buffer of mp lies inside the UMEM net_af_xdp registers for it
+ * (populated_size x object size from its first chunk's page); else
+ * -ERANGE and a one-line reason in err: the kernel would silently drop
+ * such a buffer from the fill ring, and the port would starve. */
+int tp_mbuf_pool_check_umem(struct rte_mempool *mp, char *err, size_t errlen);
+
 /* The AF_XDP queues to ask of interface ifname for n workers: n, or what
  * its ethtool "combined" channels allow (the PMD's own limit; 1 when the
  * driver reports none, as veth). */
