@@ -104,19 +104,9 @@ fail:
 struct umem_walk {
 	uintptr_t base;
 	uint64_t size, frame;
-	unsigned outside, chunks;
+	unsigned outside;
 	uintptr_t first_bad;
 };
-
-static void umem_chunk(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *m, unsigned i)
-{
-	struct umem_walk *u = arg;
-
-	(void)mp;
-	if (i == 0)
-		u->base = (uintptr_t)m->addr & ~((uintptr_t)getpagesize() - 1);
-	u->chunks++;
-}
 
 static void umem_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 {
@@ -133,17 +123,18 @@ static void umem_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned i)
 
 int tp_mbuf_pool_check_umem(struct rte_mempool *mp, char *err, size_t errlen)
 {
-	struct umem_walk u = {0};
 	struct rte_mempool_memhdr *first = STAILQ_FIRST(&mp->mem_list);
+	struct umem_walk u = {0};
 
 	if (!first) {
 		snprintf(err, errlen, "pool %s has no memory", mp->name);
 		return -EINVAL;
 	}
+	/* as net_af_xdp's get_base_addr: the first chunk's page, then
+	 * populated_size frames and the chunk's offset in its page */
+	u.base = (uintptr_t)first->addr & ~((uintptr_t)getpagesize() - 1);
 	u.frame = rte_mempool_calc_obj_size(mp->elt_size, mp->flags, NULL);
-	u.size = (uint64_t)mp->populated_size * u.frame +
-		 ((uintptr_t)first->addr & ((uintptr_t)getpagesize() - 1));
-	rte_mempool_mem_iter(mp, umem_chunk, &u);
+	u.size = (uint64_t)mp->populated_size * u.frame + ((uintptr_t)first->addr - u.base);
 	rte_mempool_obj_iter(mp, umem_obj, &u);
 	if (u.outside) {
 		snprintf(err, errlen,
@@ -151,7 +142,7 @@ int tp_mbuf_pool_check_umem(struct rte_mempool *mp, char *err, size_t errlen)
 			 "(%u memory chunk(s); first at offset %llu): the kernel would drop them "
 			 "from the fill ring",
 			 mp->name, u.outside, mp->populated_size, (unsigned long long)u.size,
-			 u.chunks, (unsigned long long)(u.first_bad - u.base));
+			 mp->nb_mem_chunks, (unsigned long long)(u.first_bad - u.base));
 		return -ERANGE;
 	}
 	return 0;

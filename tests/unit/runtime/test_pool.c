@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_memzone.h>
 
+#include "stage_fixture.h"
 #include "tp/dp/runtime.h"
 
 #define PRIV 64
@@ -101,20 +101,11 @@ static void test_room_too_large(void)
 
 int main(void)
 {
-	char *argv[] = {"test-pool",
-			"--no-huge",
-			"-m",
-			"160",
-			"--no-pci",
-			"--file-prefix=tp-test-pool",
-			"--log-level=lib.eal:error",
-			"-l",
-			"0",
-			NULL};
+	struct rte_mempool *fixture = tp_fixture_init("pool"); /* EAL, --no-huge */
 	CU_pSuite suite;
 	unsigned failed;
 
-	if (rte_eal_init(9, argv) < 0)
+	if (!fixture)
 		return 2;
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
@@ -128,6 +119,6 @@ int main(void)
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
-	rte_eal_cleanup();
+	tp_fixture_fini(fixture);
 	return failed ? 1 : 0;
 }
