@@ -27,18 +27,21 @@ static void tx(struct tp_fwd *f, struct tp_stage_ctx *ctx, enum tp_port_role out
 {
 	static const enum tp_stat pk[2] = {TP_STAT_ZONE_TX_PKTS, TP_STAT_TRANSIT_TX_PKTS};
 	static const enum tp_stat by[2] = {TP_STAT_ZONE_TX_BYTES, TP_STAT_TRANSIT_TX_BYTES};
+	uint8_t port[TP_BURST_MAX];
 	uint64_t bytes = 0;
 	uint16_t sent;
 	bool handed;
 
 	if (!n)
 		return;
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	tp_fate_take(pkts, n, port);
 	sent = tp_runtime_tx(f->p.rt, out, ctx->queue, pkts, n, &handed);
-	for (uint16_t i = 0; i < n; i++) {
-		if (i < sent)
-			bytes += rte_pktmbuf_pkt_len(pkts[i]);
-		else
-			tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
+	tp_fate_settle(ctx->cnt, pkts, n, sent, port, TP_FATE_FORWARDED);
+	for (uint16_t i = sent; i < n; i++) {
+		bytes -= rte_pktmbuf_pkt_len(pkts[i]);
+		tp_drop_vec_push(dv, pkts[i], TP_DROP_TX_FULL);
 	}
 	if (handed) /* counted by the worker of the queue, when they leave */
 		return;
@@ -56,13 +59,17 @@ static void wake_control(struct tp_fwd *f)
 
 /* Hand frames to the control thread: handshake messages (X25519 never runs
  * on a worker) and frames waiting for their next hop. */
-static void to_control(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
+static void to_control(struct tp_fwd *f, struct tp_counters_slot *cnt, struct rte_mbuf **pkts,
+		       uint16_t n, struct tp_drop_vec *dv)
 {
+	uint8_t port[TP_BURST_MAX];
 	unsigned k;
 
 	if (!n)
 		return;
+	tp_fate_take(pkts, n, port);
 	k = rte_ring_enqueue_burst(f->to_ctl, (void **)pkts, n, NULL);
+	tp_fate_settle(cnt, pkts, n, (uint16_t)k, port, TP_FATE_TO_CONTROL);
 	if (k)
 		wake_control(f);
 	for (uint16_t i = (uint16_t)k; i < n; i++)
@@ -73,12 +80,18 @@ static void to_control(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, str
 }
 
 /* Stage inner packets in their peers' rings until a session is up. */
-static void to_staged(struct tp_fwd *f, struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv)
+static void to_staged(struct tp_fwd *f, struct tp_counters_slot *cnt, struct rte_mbuf **pkts,
+		      uint16_t n, struct tp_drop_vec *dv)
 {
 	for (uint16_t i = 0; i < n; i++) {
 		struct fwd_peer *peer = &f->pub.peers[tp_pkt_meta(pkts[i])->peer];
+		uint8_t port;
+		int rc;
 
-		if (rte_ring_enqueue(peer->staged, pkts[i]) != 0) {
+		tp_fate_take(&pkts[i], 1, &port);
+		rc = rte_ring_enqueue(peer->staged, pkts[i]);
+		tp_fate_settle(cnt, &pkts[i], 1, rc == 0, &port, TP_FATE_STAGED);
+		if (rc != 0) {
 			tp_drop_vec_push(dv, pkts[i], TP_DROP_PEER_QUEUE);
 			continue;
 		}
@@ -91,6 +104,7 @@ static void to_owners(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbu
 		      uint16_t n, struct tp_drop_vec *dv)
 {
 	struct rte_mbuf *batch[TP_BURST_MAX];
+	uint8_t port[TP_BURST_MAX];
 
 	for (unsigned o = 0; o < f->n_workers && n; o++) {
 		uint16_t m = 0, rest = 0;
@@ -106,7 +120,9 @@ static void to_owners(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbu
 		n = rest;
 		if (!m)
 			continue;
+		tp_fate_take(batch, m, port);
 		k = rte_ring_sp_enqueue_burst(f->w[o].ho[ctx->worker], (void **)batch, m, NULL);
+		tp_fate_settle(ctx->cnt, batch, m, (uint16_t)k, port, TP_FATE_HANDED_OFF);
 		tp_counters_add(ctx->cnt, TP_STAT_HANDOFF_OUT, k);
 		for (uint16_t i = (uint16_t)k; i < m; i++)
 			tp_drop_vec_push(dv, batch[i], TP_DROP_HANDOFF);
@@ -131,9 +147,11 @@ void fwd_exit_flush(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct rte_mbuf 
 	tx(f, ctx, other, pkts, n, dv);
 	tx(f, ctx, TP_PORT_ZONE, x->pkts[FWD_EXIT_TX_ZONE], x->n[FWD_EXIT_TX_ZONE], dv);
 	tx(f, ctx, TP_PORT_TRANSIT, x->pkts[FWD_EXIT_TX_TRANSIT], x->n[FWD_EXIT_TX_TRANSIT], dv);
-	to_control(f, x->pkts[FWD_EXIT_CONTROL], x->n[FWD_EXIT_CONTROL], dv);
-	to_staged(f, x->pkts[FWD_EXIT_STAGED], x->n[FWD_EXIT_STAGED], dv);
+	to_control(f, ctx->cnt, x->pkts[FWD_EXIT_CONTROL], x->n[FWD_EXIT_CONTROL], dv);
+	to_staged(f, ctx->cnt, x->pkts[FWD_EXIT_STAGED], x->n[FWD_EXIT_STAGED], dv);
 	to_owners(f, ctx, x->pkts[FWD_EXIT_HANDOFF], x->n[FWD_EXIT_HANDOFF], dv);
+	for (uint16_t i = 0; i < x->n[FWD_EXIT_CONSUMED]; i++)
+		tp_fate(ctx->cnt, x->pkts[FWD_EXIT_CONSUMED][i], TP_FATE_CONSUMED);
 	if (x->n[FWD_EXIT_CONSUMED])
 		rte_pktmbuf_free_bulk(x->pkts[FWD_EXIT_CONSUMED], x->n[FWD_EXIT_CONSUMED]);
 	memset(x->n, 0, sizeof(x->n));

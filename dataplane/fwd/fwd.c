@@ -148,10 +148,10 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 	/* Frames the TP makes itself (handshakes, ICMP) come from their own
 	 * small pool, not from a port's AF_XDP UMEM: control-thread
 	 * allocations then never compete with the rx fill ring. */
-	f->gen_pool = rte_pktmbuf_pool_create(
+	f->gen_pool = tp_mbuf_pool_create(
 		"tp_gen", 1023, 0,
 		(uint16_t)RTE_ALIGN_CEIL(sizeof(struct tp_pkt_meta), RTE_MBUF_PRIV_ALIGN),
-		RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id(), false);
 	if (!f->gen_pool) {
 		snprintf(err, errlen, "cannot create the pool of generated frames (memory_mb?)");
 		goto fail;

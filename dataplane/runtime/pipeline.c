@@ -6,8 +6,10 @@ void tp_pipeline_flush(struct tp_drop_vec *dv, struct tp_counters_slot *cnt)
 {
 	if (!dv->n)
 		return;
-	for (uint16_t i = 0; i < dv->n; i++)
+	for (uint16_t i = 0; i < dv->n; i++) {
 		tp_counters_drop(cnt, (enum tp_drop)dv->reason[i], 1);
+		tp_fate(cnt, dv->pkts[i], TP_FATE_DROPPED);
+	}
 	rte_pktmbuf_free_bulk(dv->pkts, dv->n);
 	dv->n = 0;
 }

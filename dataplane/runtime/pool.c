@@ -47,6 +47,18 @@ static void zone_free(struct rte_mempool_memhdr *mh, void *mz)
 	rte_memzone_free(mz);
 }
 
+/* A new pool's mbufs carry no packet state (struct tp_pkt_meta zero, so no
+ * pending verdict), whatever the memory held before. */
+static void priv_clear(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct rte_mbuf *m = obj;
+
+	(void)mp;
+	(void)arg;
+	(void)idx;
+	memset(rte_mbuf_to_priv(m), 0, m->priv_size);
+}
+
 struct rte_mempool *tp_mbuf_pool_create(const char *name, unsigned n, unsigned cache,
 					uint16_t priv_size, uint16_t room, int socket, bool umem)
 {
@@ -59,8 +71,12 @@ struct rte_mempool *tp_mbuf_pool_create(const char *name, unsigned n, unsigned c
 	uint32_t elt;
 	int rc;
 
-	if (!umem)
-		return rte_pktmbuf_pool_create(name, n, cache, priv_size, room, socket);
+	if (!umem) {
+		mp = rte_pktmbuf_pool_create(name, n, cache, priv_size, room, socket);
+		if (mp)
+			rte_mempool_obj_iter(mp, priv_clear, NULL);
+		return mp;
+	}
 	/* the element that makes header + element + trailer one frame */
 	rte_mempool_calc_obj_size(RTE_CACHE_LINE_SIZE, flags, &sz);
 	elt = TP_UMEM_FRAME - sz.header_size - (sz.total_size - sz.header_size - sz.elt_size);
@@ -94,6 +110,7 @@ struct rte_mempool *tp_mbuf_pool_create(const char *name, unsigned n, unsigned c
 		goto fail;
 	}
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	rte_mempool_obj_iter(mp, priv_clear, NULL);
 	return mp;
 fail:
 	rte_mempool_free(mp);

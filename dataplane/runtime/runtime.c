@@ -169,6 +169,7 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 		       struct rte_mbuf **pkts, uint16_t n, struct tp_drop_vec *dv,
 		       struct tp_counters_slot *cnt)
 {
+	uint8_t port[TP_BURST_MAX];
 	uint64_t bytes;
 	uint16_t sent;
 	bool handed;
@@ -176,7 +177,9 @@ static void send_burst(struct tp_runtime *rt, enum tp_port_role out, uint16_t qu
 	if (!n)
 		return;
 	bytes = burst_bytes(pkts, n);
+	tp_fate_take(pkts, n, port);
 	sent = tp_runtime_tx(rt, out, queue, pkts, n, &handed);
+	tp_fate_settle(cnt, pkts, n, sent, port, TP_FATE_FORWARDED);
 	if (sent < n)
 		bytes -= burst_bytes(pkts + sent, (uint16_t)(n - sent));
 	if (!handed) {
@@ -256,6 +259,8 @@ static int worker_main(void *arg)
 			if (!n)
 				continue;
 			got += n;
+			for (uint16_t i = 0; i < n; i++) /* its verdict to come */
+				tp_pkt_meta(pkts[i])->rx_port = (uint8_t)(role + 1);
 			tp_counters_add(cnt, roles[role].rx_pkts, n);
 			tp_counters_add(cnt, roles[role].rx_bytes, burst_bytes(pkts, n));
 			ctx.in_role = (enum tp_port_role)role;

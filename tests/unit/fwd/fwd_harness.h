@@ -653,6 +653,15 @@ static __attribute__((unused)) uint64_t drops(enum tp_drop r)
 	return t.drop[r];
 }
 
+/* Statistic st so far, every worker and the control thread. */
+static __attribute__((unused)) uint64_t h_stat(enum tp_stat st)
+{
+	struct tp_counters_totals t;
+
+	tp_counters_sum(H.counters, &t);
+	return t.stat[st];
+}
+
 /* Encrypted by tp1, decrypted by the remote: the inner packet or NULL. */
 static __attribute__((unused)) const uint8_t *remote_open(struct rte_mbuf *m, uint32_t *inner_len)
 {

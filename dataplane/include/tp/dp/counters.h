@@ -38,7 +38,48 @@
 	X(HANDOFF_IN, "handoff_in")                  \
 	X(CRYPT_SPREAD_OUT, "crypt_spread_out")      \
 	X(CRYPT_SPREAD_IN, "crypt_spread_in")        \
-	X(CRYPT_TAKEN_BACK, "crypt_taken_back")
+	X(CRYPT_TAKEN_BACK, "crypt_taken_back")      \
+	TP_FATE_STATS(X)
+
+/*
+ * Verdicts: every packet received on a port is counted once, under the
+ * port it came in on, when a worker decides its fate (tp_fate in
+ * tp/dp/pipeline.h): forwarded (handed to a port's transmit queue), to
+ * the control thread (handshake messages, frames waiting for a
+ * neighbour), staged (for a peer's handshake), handed off (to the worker
+ * that owns its flow, which does not count it again), consumed (a
+ * keepalive) or dropped (under a reason of tp/dp/drop.h). Once nothing is
+ * in flight, PORT_rx_packets equals the sum of PORT's six verdicts.
+ */
+#define TP_FATES(X)                 \
+	X(FORWARDED, "forwarded")   \
+	X(TO_CONTROL, "to_control") \
+	X(STAGED, "staged")         \
+	X(HANDED_OFF, "handed_off") \
+	X(CONSUMED, "consumed")     \
+	X(DROPPED, "dropped")
+
+enum tp_fate {
+#define X(name, str) TP_FATE_##name,
+	TP_FATES(X)
+#undef X
+		TP_FATE__COUNT
+};
+
+/* zone_verdict_NAME, then transit_verdict_NAME, in TP_FATES' order */
+#define TP_FATE_STATS(X)                                      \
+	X(ZONE_V_FORWARDED, "zone_verdict_forwarded")         \
+	X(ZONE_V_TO_CONTROL, "zone_verdict_to_control")       \
+	X(ZONE_V_STAGED, "zone_verdict_staged")               \
+	X(ZONE_V_HANDED_OFF, "zone_verdict_handed_off")       \
+	X(ZONE_V_CONSUMED, "zone_verdict_consumed")           \
+	X(ZONE_V_DROPPED, "zone_verdict_dropped")             \
+	X(TRANSIT_V_FORWARDED, "transit_verdict_forwarded")   \
+	X(TRANSIT_V_TO_CONTROL, "transit_verdict_to_control") \
+	X(TRANSIT_V_STAGED, "transit_verdict_staged")         \
+	X(TRANSIT_V_HANDED_OFF, "transit_verdict_handed_off") \
+	X(TRANSIT_V_CONSUMED, "transit_verdict_consumed")     \
+	X(TRANSIT_V_DROPPED, "transit_verdict_dropped")
 
 enum tp_stat {
 #define X(name, str) TP_STAT_##name,
@@ -46,6 +87,16 @@ enum tp_stat {
 #undef X
 		TP_STAT__COUNT
 };
+
+_Static_assert(TP_STAT_TRANSIT_V_FORWARDED == TP_STAT_ZONE_V_FORWARDED + TP_FATE__COUNT &&
+		       TP_STAT_ZONE_V_DROPPED == TP_STAT_ZONE_V_FORWARDED + TP_FATE_DROPPED,
+	       "verdict stats: per port, in TP_FATES' order");
+
+/* The stat of verdict v of a packet received on port role (enum tp_port_role). */
+static inline enum tp_stat tp_fate_stat(unsigned role, enum tp_fate v)
+{
+	return (enum tp_stat)(TP_STAT_ZONE_V_FORWARDED + role * TP_FATE__COUNT + v);
+}
 
 struct tp_counters_slot {
 	uint64_t stat[TP_STAT__COUNT];

@@ -49,11 +49,57 @@ struct tp_pkt_meta {
 	uint8_t to_worker;
 	uint8_t nh_family;
 	uint8_t nh_addr[16];
+	/* the port + 1 the runtime received it on, until its verdict is
+	 * counted (tp_fate); 0 for a packet the TP made, and for one whose
+	 * verdict is counted (a handed-off, staged or returned one) */
+	uint8_t rx_port;
 };
 
 static inline struct tp_pkt_meta *tp_pkt_meta(struct rte_mbuf *m)
 {
 	return (struct tp_pkt_meta *)rte_mbuf_to_priv(m);
+}
+
+/* Count m's verdict (tp/dp/counters.h) if it is a received packet whose
+ * verdict is not counted yet: for a packet this worker still owns (one it
+ * frees: drops in tp_pipeline_flush, consumed ones). Exits that hand
+ * packets to other threads use tp_fate_take/_settle. */
+static inline void tp_fate(struct tp_counters_slot *cnt, struct rte_mbuf *m, enum tp_fate v)
+{
+	struct tp_pkt_meta *meta = tp_pkt_meta(m);
+
+	if (meta->rx_port) {
+		tp_counters_add(cnt, tp_fate_stat(meta->rx_port - 1u, v), 1);
+		meta->rx_port = 0;
+	}
+}
+
+/* Handing packets to a queue another thread takes from (a port's transmit
+ * queue, a ring): the packets are not ours to touch once accepted, so
+ * tp_fate_take first moves their pending verdicts into port[] (n <=
+ * TP_BURST_MAX), and tp_fate_settle then counts v for the first k (the
+ * accepted ones) and gives the others theirs back (their drop counts it). */
+static inline void tp_fate_take(struct rte_mbuf *const *pkts, uint16_t n, uint8_t *port)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct tp_pkt_meta *meta = tp_pkt_meta(pkts[i]);
+
+		port[i] = meta->rx_port;
+		meta->rx_port = 0;
+	}
+}
+
+static inline void tp_fate_settle(struct tp_counters_slot *cnt, struct rte_mbuf *const *pkts,
+				  uint16_t n, uint16_t k, const uint8_t *port, enum tp_fate v)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		if (!port[i])
+			continue;
+		if (i < k)
+			tp_counters_add(cnt, tp_fate_stat(port[i] - 1u, v), 1);
+		else
+			tp_pkt_meta(pkts[i])->rx_port = port[i];
+	}
 }
 
 /* Dropped packets of one burst, with their reasons. Each packet is dropped
