@@ -427,7 +427,8 @@ enum tp_drop fwd_route_check(struct tp_fwd *f, const struct fwd_worker *w, enum 
 			     struct fwd_route_mtu *c, struct rte_mbuf *m, uint32_t *peer);
 /* An ICMP too-big answer to the frame m (as received on the zone port);
  * NULL when none could be built. */
-struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t mtu);
+struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct tp_counters_slot *cnt,
+				  struct rte_mbuf *m, uint16_t mtu);
 
 /* stage_encrypt.c: encrypt inner packets ([header room][inner]) for one
  * peer; survivors (messages) first; no session: staged (from_staged: the

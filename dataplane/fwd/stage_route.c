@@ -140,7 +140,7 @@ uint16_t fwd_stage_route(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint1
 		 * would have been forwarded */
 		ttl_dec(m);
 		if (why == TP_DROP_MTU) {
-			struct rte_mbuf *icmp = fwd_icmp_too_big(f, m, mtu.mtu);
+			struct rte_mbuf *icmp = fwd_icmp_too_big(f, ctx->cnt, m, mtu.mtu);
 
 			if (icmp)
 				fwd_exit(w, icmp, FWD_EXIT_TX_ZONE);
@@ -178,8 +178,10 @@ static void put32(uint8_t *p, uint32_t v)
 
 /* ICMP "fragmentation needed" (v4, RFC 1191) / "packet too big" (v6, RFC
  * 8201) to the sender of m, quoting as much of m as the minimum MTU
- * allows, from the TP's zone address, out of the zone port. */
-struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t mtu)
+ * allows, from the TP's zone address, out of the zone port. NULL: none
+ * (no zone address of m's family; or no buffer, counted no_mbuf in cnt). */
+struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct tp_counters_slot *cnt,
+				  struct rte_mbuf *m, uint16_t mtu)
 {
 	const struct tp_pkt_info *in = &tp_pkt_meta(m)->info;
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -193,10 +195,13 @@ struct rte_mbuf *fwd_icmp_too_big(struct tp_fwd *f, struct rte_mbuf *m, uint16_t
 		return NULL;
 	quote = RTE_MIN(in->ip_len, (v6 ? 1280u : 576u) - hlen - 8);
 	r = rte_pktmbuf_alloc(f->gen_pool);
-	if (!r)
+	if (!r) {
+		tp_counters_drop(cnt, TP_DROP_NO_MBUF, 1);
 		return NULL;
+	}
 	eth = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(ETH_HLEN + hlen + 8 + quote));
 	if (!eth) {
+		tp_counters_drop(cnt, TP_DROP_NO_MBUF, 1);
 		rte_pktmbuf_free(r);
 		return NULL;
 	}

@@ -71,8 +71,11 @@ static unsigned flush_staged(struct tp_fwd *f, struct tp_stage_ctx *ctx, struct 
 		struct fwd_peer *peer = &f->pub.peers[p];
 		uint16_t n;
 
+		/* ready stays set when a session expires; the key is checked
+		 * before anything is taken out, so what cannot be sent stays
+		 * in the ring, in its order */
 		if (!atomic_load_explicit(&peer->ready, memory_order_acquire) ||
-		    rte_ring_empty(peer->staged))
+		    rte_ring_empty(peer->staged) || !tp_tunnel_peer_can_send(f->tun, peer->tun))
 			continue;
 		n = (uint16_t)rte_ring_dequeue_burst(peer->staged, (void **)pkts, 32, NULL);
 		work += n;

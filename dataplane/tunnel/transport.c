@@ -96,6 +96,14 @@ static unsigned take_counters(struct keypair *kp, unsigned n, uint64_t *first)
 	return (unsigned)take;
 }
 
+bool tp_tunnel_peer_can_send(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+{
+	struct keypair *kp = wg_keypair_for_sending(peer);
+	uint64_t now_ns = tun_now(tun); /* after the load, as below */
+
+	return kp && wg_keypair_age(kp, now_ns) < REJECT_AFTER_TIME_NS;
+}
+
 unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
 				 struct tp_tunnel_pkt *pkts, unsigned n)
 {

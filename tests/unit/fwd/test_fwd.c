@@ -134,6 +134,42 @@ static void test_too_big(void)
 	rte_pktmbuf_free(m[0]);
 }
 
+/* Exhaustion: with every buffer of the pool of generated frames taken,
+ * a too-big packet is still dropped (mtu_exceeded) and its ICMP, which
+ * has no buffer, is counted no_mbuf; with the buffers back, the next
+ * one gets its ICMP. */
+static void test_too_big_no_buffer(void)
+{
+	static uint8_t ip[1480];
+	struct rte_mempool *gen = rte_mempool_lookup("tp_gen");
+	struct rte_mbuf **all, *m[2];
+	uint64_t mtu = drops(TP_DROP_MTU), none = drops(TP_DROP_NO_MBUF);
+	unsigned n_all;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gen);
+	n_all = rte_mempool_avail_count(gen);
+	all = calloc(n_all, sizeof(*all));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(all);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(gen, all, n_all), 0);
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU), mtu + 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_NO_MBUF), none + 1);
+	CU_ASSERT_EQUAL(h_take(TP_PORT_ZONE, m, 2), 0); /* no ICMP */
+	rte_pktmbuf_free_bulk(all, n_all);
+	free(all);
+	m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+	CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0);
+	h_flush();
+	CU_ASSERT_EQUAL(drops(TP_DROP_MTU), mtu + 2);
+	CU_ASSERT_EQUAL(drops(TP_DROP_NO_MBUF), none + 1);
+	CU_ASSERT_EQUAL_FATAL(h_take(TP_PORT_ZONE, m, 2), 1); /* the ICMP again */
+	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(m[0], const uint8_t *)[14 + 20], 3);
+	rte_pktmbuf_free(m[0]);
+}
+
 /* The same packet without DF: tpd does not fragment, and frag-needed
  * answers DF only; dropped under its own reason, nothing sent back. */
 static void test_too_big_no_df(void)
@@ -168,6 +204,9 @@ static void test_too_big_no_df(void)
  * port), a spoofed one (dropped), a too-big one (dropped, its ICMP sent
  * back on the zone port). The stage list alone sends, enqueues and frees
  * nothing; the flush sends both frames for the zone port.
+ * Fates (tp/dp/counters.h): the three packets received and flushed count
+ * once each, the local one forwarded and two dropped; the ICMP error the
+ * TP made counts none, and none counts twice.
  */
 static void test_stages_leave_by_exits(void)
 {
@@ -175,6 +214,10 @@ static void test_stages_leave_by_exits(void)
 	uint8_t a[64], local[84], spoof[64];
 	struct rte_mbuf *m[4];
 	unsigned avail, queued;
+	uint64_t fwd0 = h_stat(TP_STAT_ZONE_V_FORWARDED), drop0 = h_stat(TP_STAT_ZONE_V_DROPPED);
+	uint64_t other0 = h_stat(TP_STAT_ZONE_V_TO_CONTROL) + h_stat(TP_STAT_ZONE_V_STAGED) +
+			  h_stat(TP_STAT_ZONE_V_HANDED_OFF) + h_stat(TP_STAT_ZONE_V_CONSUMED) +
+			  h_stat(TP_STAT_TRANSIT_V_FORWARDED) + h_stat(TP_STAT_TRANSIT_V_DROPPED);
 	uint16_t n;
 
 	h_ip4(a, sizeof(a), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
@@ -185,6 +228,8 @@ static void test_stages_leave_by_exits(void)
 	m[1] = h_frame(h_mac_tp, local, sizeof(local), 0x0800);
 	m[2] = h_frame(h_mac_tp, spoof, sizeof(spoof), 0x0800);
 	m[3] = h_frame(h_mac_tp, big, sizeof(big), 0x0800);
+	for (int i = 0; i < 4; i++) /* as the runtime marks what it receives */
+		tp_pkt_meta(m[i])->rx_port = TP_PORT_ZONE + 1;
 	avail = rte_mempool_avail_count(H.pool);
 	queued = rte_ring_count(H.tx[TP_PORT_ZONE]) + rte_ring_count(H.tx[TP_PORT_TRANSIT]);
 	H.ctx.in_role = TP_PORT_ZONE;
@@ -204,8 +249,20 @@ static void test_stages_leave_by_exits(void)
 	h_flush();
 	CU_ASSERT_EQUAL(H.dv.n, 0);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(H.pool), avail + 2); /* the two drops */
-	if (n == 1)
-		rte_pktmbuf_free(m[0]);
+	CU_ASSERT_EQUAL(h_stat(TP_STAT_ZONE_V_FORWARDED), fwd0 + 1);
+	CU_ASSERT_EQUAL(h_stat(TP_STAT_ZONE_V_DROPPED), drop0 + 2);
+	CU_ASSERT_EQUAL(
+		h_stat(TP_STAT_ZONE_V_TO_CONTROL) + h_stat(TP_STAT_ZONE_V_STAGED) +
+			h_stat(TP_STAT_ZONE_V_HANDED_OFF) + h_stat(TP_STAT_ZONE_V_CONSUMED) +
+			h_stat(TP_STAT_TRANSIT_V_FORWARDED) + h_stat(TP_STAT_TRANSIT_V_DROPPED),
+		other0);
+	if (n == 1) {
+		/* the survivor, flushed on its own: forwarded once */
+		H.hooks->flush(H.hooks->arg, &H.ctx, m, 1, &H.dv);
+		h_flush();
+		CU_ASSERT_EQUAL(h_stat(TP_STAT_ZONE_V_FORWARDED), fwd0 + 2);
+		CU_ASSERT_EQUAL(tp_pkt_meta(m[0])->rx_port, 0);
+	}
 	h_drain();
 }
 
@@ -561,9 +618,11 @@ static void test_log_flood(void)
 
 static void test_staging(void)
 {
+	const unsigned cap = H.cfg.peer_queue_len, over = 5; /* exhaustion */
 	struct tp_tunnel_peer_config pc = {0};
-	struct rte_mbuf *m[8];
-	uint8_t ip[3][80];
+	struct rte_mbuf *m[160];
+	uint64_t full = drops(TP_DROP_PEER_QUEUE);
+	uint8_t ip[80];
 	unsigned n;
 
 	/* the remote forgets tp1 (a restart): tp1's session is stale, but
@@ -580,14 +639,15 @@ static void test_staging(void)
 	tp_tunnel_tick(H.remote);
 	h_poll();
 	h_drain();
-	for (int i = 0; i < 3; i++) {
-		h_ip4(ip[i], sizeof(ip[i]), 17, "10.1.0.10", "10.2.0.10", (uint16_t)(41000 + i),
-		      5000);
-		m[0] = h_frame(h_mac_tp, ip[i], sizeof(ip[i]), 0x0800);
+	/* the peer's queue (peer_queue_len) filled, and 5 more: counted */
+	CU_ASSERT_FATAL(cap + over <= RTE_DIM(m));
+	for (unsigned i = 0; i < cap + over; i++) {
+		h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", (uint16_t)(41000 + i), 5000);
+		m[0] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
 		CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, 1), 0); /* staged */
 		h_flush();
 	}
-	CU_ASSERT_EQUAL(drops(TP_DROP_PEER_QUEUE), 0);
+	CU_ASSERT_EQUAL(drops(TP_DROP_PEER_QUEUE), full + over);
 	tp_fwd_control_tick(H.fwd); /* the tunnel's timers start the handshake */
 	h_poll();
 	n = h_take(TP_PORT_TRANSIT, m, 8);
@@ -609,24 +669,30 @@ static void test_staging(void)
 	CU_ASSERT_EQUAL(h_run(TP_PORT_TRANSIT, m, 1), 0);
 	h_flush();
 	tp_fwd_control_run(H.fwd); /* session ready: the worker flushes */
-	h_poll();
-	n = h_take(TP_PORT_TRANSIT, m, 8);
-	/* the three staged packets, in order, and possibly the initiator's
-	 * keepalive that confirms the session */
-	CU_ASSERT_TRUE_FATAL(n == 3 || n == 4);
+	n = 0;
+	for (int i = 0; i < 16; i++) { /* a burst a poll */
+		h_poll();
+		n += h_take(TP_PORT_TRANSIT, m + n, RTE_DIM(m) - n);
+	}
+	/* the first cap staged packets, in order, and possibly the
+	 * initiator's keepalive that confirms the session */
+	CU_ASSERT_TRUE_FATAL(n == cap || n == cap + 1);
 	for (unsigned i = 0, data = 0; i < n; i++) {
 		uint32_t ilen = 0;
 		const uint8_t *inner = remote_open(m[i], &ilen);
 
 		CU_ASSERT_PTR_NOT_NULL(inner);
 		if (inner && ilen) {
-			CU_ASSERT_EQUAL(inner[21], ip[data][21]);
+			CU_ASSERT_EQUAL(inner[20] << 8 | inner[21], 41000 + data);
 			data++;
 		}
 		if (i == n - 1)
-			CU_ASSERT_EQUAL(data, 3);
+			CU_ASSERT_EQUAL(data, cap);
 		rte_pktmbuf_free(m[i]);
 	}
+	/* the pressure gone: the next packet leaves at once */
+	CU_ASSERT_EQUAL(egress_udp(1, 41999, 5000), 1);
+	CU_ASSERT_EQUAL(drops(TP_DROP_PEER_QUEUE), full + over);
 }
 
 /* After the bundle's expires_at, fail-closed withdraws the policy: every
@@ -1053,6 +1119,8 @@ int main(void)
 	CU_add_test(suite, "egress: two zones of this TP", test_same_tp);
 	CU_add_test(suite, "egress: too big gets ICMP back", test_too_big);
 	CU_add_test(suite, "egress: too big without DF dropped, no ICMP", test_too_big_no_df);
+	CU_add_test(suite, "egress: too big with no buffer for the ICMP: counted, recovers",
+		    test_too_big_no_buffer);
 	CU_add_test(suite, "stages leave by exits, flushed in one place",
 		    test_stages_leave_by_exits);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);
@@ -1064,7 +1132,8 @@ int main(void)
 	CU_add_test(suite, "a host past its flow quota", test_flow_quota);
 	CU_add_test(suite, "flow log under a flood: ring, cap, summary", test_log_flood);
 	CU_add_test(suite, "ingress: a keepalive is a stat, not a drop", test_keepalive_not_a_drop);
-	CU_add_test(suite, "staging while a handshake runs", test_staging);
+	CU_add_test(suite, "staging while a handshake runs; the queue full, counted; drained",
+		    test_staging);
 	CU_add_test(suite, "expired bundle: fail closed, a new one restores",
 		    test_expiry_fail_closed);
 	CU_add_test(suite, "recompile fails at a boundary: fail closed, counted",

@@ -170,6 +170,11 @@ bool tp_tunnel_peer_endpoint(const struct tp_tunnel_peer *peer, struct tp_tunnel
 /* [control] Set the endpoint from the configuration; always takes effect. */
 void tp_tunnel_peer_set_endpoint(struct tp_tunnel_peer *peer, const struct tp_tunnel_endpoint *ep);
 void tp_tunnel_peer_stats(const struct tp_tunnel_peer *peer, struct tp_tunnel_peer_stats *st);
+/* [worker] Whether tp_tunnel_encrypt_burst would find a key for peer now
+ * (a keypair for sending, younger than REJECT_AFTER_TIME): the staging
+ * rings are drained only then, so their packets are not taken out and
+ * put back behind newer ones. */
+bool tp_tunnel_peer_can_send(struct tp_tunnel *tun, struct tp_tunnel_peer *peer);
 
 /* [control] Start a handshake now. 0 when an initiation went out, -EAGAIN if
  * one was sent < REKEY_TIMEOUT ago, -EDESTADDRREQ if the peer has no endpoint. */
