@@ -221,8 +221,9 @@ enum tp_bundle_status tp_ctrl_apply_boot(struct tp_ctrl_apply *a, int64_t now, b
 	/* The bundle that ran when the floor was staged, left by an LKG write
 	 * that failed or a crash before its rename: below the floor, yet the
 	 * policy this TP last enforced, not a rollback (tp/ctrl/lkg.h). */
-	if (!sodium_is_zero(a->floor.prev, TP_LKG_HASH_LEN) &&
-	    sodium_memcmp(hash, a->floor.prev, TP_LKG_HASH_LEN) == 0)
+	a->boot_prev = !sodium_is_zero(a->floor.prev, TP_LKG_HASH_LEN) &&
+		       sodium_memcmp(hash, a->floor.prev, TP_LKG_HASH_LEN) == 0;
+	if (a->boot_prev)
 		acc.running_version = 0;
 	acc.now = tp_failmode_clock(&a->fm, now);
 	st = tp_bundle_check(buf, len, &acc, &info, &site, &engine, a->last_error,

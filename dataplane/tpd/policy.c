@@ -226,6 +226,23 @@ static void boot_file(struct tpd *d)
 		fprintf(stderr, "tpd: %s: bundle refused: %s\n", d->cfg.policy_bundle, res.text);
 }
 
+/* A save the process did not live to finish leaves STATE_DIR/lkg.tpb.tmp
+ * (written, maybe in part, never renamed): never read, overwritten by the
+ * next save. Say so at boot, so the operator knows why the TP runs the
+ * bundle before it. */
+static void note_unfinished_save(struct tpd *d)
+{
+	char tmp[TP_CONFIG_PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", d->cfg.state_dir, TP_LKG_FILE);
+	if (stat(tmp, &st) == 0)
+		fprintf(stderr,
+			"tpd: %s (%lld bytes) is a last-known-good save that did not finish "
+			"(the process stopped before its rename): ignored\n",
+			tmp, (long long)st.st_size);
+}
+
 int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 {
 	static const uint8_t no_key[32];
@@ -252,7 +269,14 @@ int tpd_policy_start(struct tpd *d, char *err, size_t errlen)
 		if (found)
 			tp_audit_bundle(d->audit, st == TP_BUNDLE_OK, "boot", lkg, running(d),
 					running(d), d->policy.last_error);
-		if (st == TP_BUNDLE_OK)
+		note_unfinished_save(d);
+		if (st == TP_BUNDLE_OK && d->policy.boot_prev)
+			fprintf(stderr,
+				"tpd: policy version %llu from last-known-good: the bundle that "
+				"ran before version %llu, whose save did not finish\n",
+				(unsigned long long)d->policy.info.version,
+				(unsigned long long)d->policy.floor.version);
+		else if (st == TP_BUNDLE_OK)
 			fprintf(stderr, "tpd: policy version %llu from last-known-good\n",
 				(unsigned long long)d->policy.info.version);
 		else if (found)

@@ -79,6 +79,9 @@ struct tp_ctrl_apply {
 	struct tp_lkg_floor floor;
 	int floor_status;
 	char floor_note[256];
+	/* tp_ctrl_apply_boot took the LKG below the floor: the bundle that ran
+	 * before a save that did not finish (the floor's PREV) */
+	bool boot_prev;
 };
 
 #define TP_CTRL_APPLY_SKEW_DEFAULT_S 300
