@@ -683,7 +683,7 @@ static void test_staging(void)
 
 		CU_ASSERT_PTR_NOT_NULL(inner);
 		if (inner && ilen) {
-			CU_ASSERT_EQUAL(inner[20] << 8 | inner[21], 41000 + data);
+			CU_ASSERT_EQUAL((unsigned)(inner[20] << 8 | inner[21]), 41000 + data);
 			data++;
 		}
 		if (i == n - 1)
