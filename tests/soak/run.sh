@@ -50,7 +50,7 @@ CTL_ADDR=192.0.2.250
 command -v wireguard-go >/dev/null || { echo "wireguard-go not installed" >&2; exit 1; }
 
 WG=tskwg$$
-WG_PID= SERVE_PID= DUMP_PID=
+WG_PID= DUMP_PID=
 BG=()
 cleanup() {
 	local rc=$?
@@ -60,7 +60,7 @@ cleanup() {
 		wait "${BG[@]}" 2>/dev/null || true
 	fi
 	[ -z "$DUMP_PID" ] || { kill "$DUMP_PID" 2>/dev/null || true; wait "$DUMP_PID" 2>/dev/null || true; }
-	[ -z "$SERVE_PID" ] || { kill "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
+	tpdlab_serve_stop
 	[ -z "$WG_PID" ] || { kill "$WG_PID" 2>/dev/null || true; wait "$WG_PID" 2>/dev/null || true; }
 	if [ -n "${SOAK_OUT:-}" ] && [ -d "${W:-}" ]; then
 		mkdir -p "$SOAK_OUT"
@@ -82,18 +82,8 @@ cp "$HERE/site.yaml" "$W/site/site.yaml"
 now() { date +%s.%N; }
 
 # --- the controller ----------------------------------------------------------
-start_serve() {
-	rm -f "$W/serve/serve.sock"
-	ip netns exec "$PFX-transit" "$TPOLICY_BIN" serve --site "$W/site/site.yaml" --key "$W/ctl.key" \
-		--listen $CTL_ADDR:7443 --state "$W/serve" >>"$W/serve.log" 2>&1 &
-	SERVE_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$W/serve/serve.sock" ] && ctl_status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	tpdlab_fail "tpolicy serve did not start: $(tail -5 "$W/serve.log")"
-}
-ctl_status() { tx "$TPOLICY_BIN" status --state "$W/serve" "$@"; }
+start_serve() { tpdlab_serve_start $CTL_ADDR; }
+ctl_status() { tpdlab_serve_status "$@"; }
 ctl_version() { ctl_status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
 tp_version() { tpdlab_ctl "$1" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["version"])'; }
 # wait_version V: tp1 and tp3 both run version V or a later one (30 s)
@@ -208,8 +198,7 @@ fault_kill_tpd() {
 }
 fault_kill_ctl() {
 	SKIP_ALIVE=ctl
-	kill -KILL "$SERVE_PID"
-	wait "$SERVE_PID" 2>/dev/null || true
+	tpdlab_serve_stop KILL
 	sleep 5
 	start_serve
 	SKIP_ALIVE=

@@ -12,6 +12,11 @@
 #   tpdlab_counter TP NAME  one counter (tpctl --json counters); fails on a
 #                           name tpd does not have (see below)
 #   tpdlab_exec NODE CMD... run in a lab node
+#   tpdlab_serve_start ADDR `tpolicy serve` of $W/site/site.yaml in the transit
+#                           namespace on ADDR:7443 (state $W/serve), until it
+#                           answers; SERVE_PID is serve itself
+#   tpdlab_serve_stop [SIG] stop it (SIGTERM), wait
+#   tpdlab_serve_status ARGS...  tpolicy status against it
 #   tpdlab_iperf_lossless FILE WHAT  iperf3 -u -J result: > 1000 datagrams, none lost
 #                                    (send at -b $TPDLAB_IPERF_RATE)
 #
@@ -266,6 +271,29 @@ print(c[found[0]][name])' "$counters" "$name" "$rules") || rc=$?
 tpdlab_counter_error() {
 	echo "FAIL: tpdlab_counter: $*" >&2
 	[ -z "${W:-}" ] || echo "$*" >>"$W/counter-errors"
+}
+
+SERVE_PID=
+tpdlab_serve_start() {
+	rm -f "$W/serve/serve.sock" # a killed serve leaves its socket behind
+	# not through a function: $! must be serve itself (ip netns exec execs it)
+	ip netns exec "$PFX-transit" "$TPOLICY_BIN" serve --site "$W/site/site.yaml" --key "$W/ctl.key" \
+		--listen "$1:7443" --state "$W/serve" >>"$W/serve.log" 2>&1 &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$W/serve/serve.sock" ] && tpdlab_serve_status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	tpdlab_fail "tpolicy serve did not start: $(tail -5 "$W/serve.log")"
+}
+
+tpdlab_serve_stop() {
+	[ -z "$SERVE_PID" ] || { kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
+	SERVE_PID=
+}
+
+tpdlab_serve_status() {
+	ip netns exec "$PFX-transit" "$TPOLICY_BIN" status --state "$W/serve" "$@"
 }
 
 tpdlab_exec() {

@@ -18,12 +18,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
 PROBE="python3 $HERE/../lib/probe.py"
 CTL_ADDR=192.0.2.250
-SERVE_PID=
 SERVERS=()
-stop_serve() {
-	[ -z "$SERVE_PID" ] || { kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
-	SERVE_PID=
-}
+stop_serve() { tpdlab_serve_stop "$@"; }
 cleanup() {
 	stop_serve
 	kill "${SERVERS[@]}" 2>/dev/null || true
@@ -41,18 +37,8 @@ mkdir -p "$W/site" "$W/serve"
 sed 's/^    dst_ports: \[502\]$/    dst_ports: [502]\n    log: true/' "$S/deploy/examples/lab-plant.yaml" >"$W/site/site.yaml"
 grep -q "log: true" "$W/site/site.yaml" || tpdlab_fail "could not mark the Modbus conduit logged"
 
-start_serve() {
-	rm -f "$W/serve/serve.sock"
-	ip netns exec "$PFX-transit" "$B/tpolicy" serve --site "$W/site/site.yaml" --key "$W/ctl.key" \
-		--listen $CTL_ADDR:7443 --state "$W/serve" >>"$W/serve.log" 2>&1 &
-	SERVE_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$W/serve/serve.sock" ] && status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	tpdlab_fail "tpolicy serve did not start: $(tail -5 "$W/serve.log")"
-}
-status() { tx "$B/tpolicy" status --state "$W/serve" "$@"; }
+start_serve() { tpdlab_serve_start $CTL_ADDR; }
+status() { tpdlab_serve_status "$@"; }
 tp_json() { tpdlab_ctl "$1" --json status | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)"; }
 
 # --- 1. version 1, a logged connection ----------------------------------------

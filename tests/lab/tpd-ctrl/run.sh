@@ -19,12 +19,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/tpdlab.sh"
 PROBE="python3 $HERE/../lib/probe.py"
 CTL_ADDR=192.0.2.250
-SERVE_PID=
 SERVERS=()
-stop_serve() {
-	[ -z "$SERVE_PID" ] || { kill -"${1:-TERM}" "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; }
-	SERVE_PID=
-}
+stop_serve() { tpdlab_serve_stop "$@"; }
 cleanup() {
 	stop_serve
 	kill "${SERVERS[@]}" 2>/dev/null || true
@@ -40,19 +36,8 @@ mkdir -p "$W/site" "$W/serve"
 # the lab plant plus the iperf3 conduits z2 -> z4 (tpd-lab's plant B)
 cp "$HERE/../tpd-lab/plant-b.yaml" "$W/site/site.yaml"
 
-start_serve() {
-	rm -f "$W/serve/serve.sock" # a killed serve leaves its socket behind
-	# not through tx(): $! must be serve itself (ip netns exec execs it)
-	ip netns exec "$PFX-transit" "$B/tpolicy" serve --site "$W/site/site.yaml" --key "$W/ctl.key" \
-		--listen $CTL_ADDR:7443 --state "$W/serve" >>"$W/serve.log" 2>&1 &
-	SERVE_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$W/serve/serve.sock" ] && status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	tpdlab_fail "tpolicy serve did not start: $(tail -5 "$W/serve.log")"
-}
-status() { tx "$B/tpolicy" status --state "$W/serve" "$@"; }
+start_serve() { tpdlab_serve_start $CTL_ADDR; }
+status() { tpdlab_serve_status "$@"; }
 ctl_version() { status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])'; }
 tp_json() { # tp_json TP EXPR: a field of tpctl --json status
 	tpdlab_ctl "$1" --json status | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)"
