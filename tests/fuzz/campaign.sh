@@ -61,7 +61,7 @@ for date, commit, h, secs, execs, edges, crashes, found in rows:
     t = tot.setdefault(h, {"secs": 0, "execs": 0, "crashes": 0, "runs": 0})
     t["secs"] += int(secs); t["execs"] += int(execs); t["crashes"] += int(crashes)
     t["runs"] += 1; t["edges"] = int(edges); t["found"] = int(found); t["last"] = date + " " + commit
-print("| harness | input from | campaigns | CPU s | executions | exec/s | edges (last) | found inputs | crashes |")
+print("| harness | input from | campaigns | seconds (nice 19) | executions | exec/s | edges (last) | found inputs | crashes |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 all_execs = 0; short = []
 for h in sorted(tot):
