@@ -96,19 +96,29 @@ static unsigned take_counters(struct keypair *kp, unsigned n, uint64_t *first)
 	return (unsigned)take;
 }
 
-bool tp_tunnel_peer_can_send(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+/* The keypair to send with, NULL if none or too old; *now_ns the clock
+ * read after the load (see the top). */
+static struct keypair *sending_keypair(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
+				       uint64_t *now_ns)
 {
 	struct keypair *kp = wg_keypair_for_sending(peer);
-	uint64_t now_ns = tun_now(tun); /* after the load, as below */
 
-	return kp && wg_keypair_age(kp, now_ns) < REJECT_AFTER_TIME_NS;
+	*now_ns = tun_now(tun);
+	return kp && wg_keypair_age(kp, *now_ns) < REJECT_AFTER_TIME_NS ? kp : NULL;
+}
+
+bool tp_tunnel_peer_can_send(struct tp_tunnel *tun, struct tp_tunnel_peer *peer)
+{
+	uint64_t now_ns;
+
+	return sending_keypair(tun, peer, &now_ns) != NULL;
 }
 
 unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *peer,
 				 struct tp_tunnel_pkt *pkts, unsigned n)
 {
-	struct keypair *kp = wg_keypair_for_sending(peer);
-	uint64_t now_ns = tun_now(tun); /* after the load: see the top */
+	uint64_t now_ns;
+	struct keypair *kp = sending_keypair(tun, peer, &now_ns);
 	enum tp_tunnel_res ok = TP_TUNNEL_OK;
 	struct tp_tunnel_endpoint ep;
 	uint64_t first = 0, bytes = 0;
@@ -118,7 +128,7 @@ unsigned tp_tunnel_encrypt_burst(struct tp_tunnel *tun, struct tp_tunnel_peer *p
 
 	if (!n)
 		return 0;
-	if (!kp || wg_keypair_age(kp, now_ns) >= REJECT_AFTER_TIME_NS) {
+	if (!kp) {
 		for (unsigned i = 0; i < n; i++)
 			pkts[i].res = TP_TUNNEL_DROP_NO_KEY;
 		wg_timers_want_handshake(peer);
