@@ -25,9 +25,10 @@ struct world {
 	/* last message each side emitted through ops->send */
 	uint8_t r_out[256], i_out[256];
 	size_t r_out_len, i_out_len;
-	/* (receiver index, counter) of every data message R accepted */
-	uint64_t accepted[WORLD_ACCEPTED_MAX][2];
+	/* (receiver index, counter) of every data message R accepted; last,
+	 * so that world_new() clears all else and leaves it */
 	size_t n_accepted;
+	uint64_t accepted[WORLD_ACCEPTED_MAX][2];
 };
 
 extern uint64_t world_now_ns;
