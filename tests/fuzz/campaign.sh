@@ -15,7 +15,9 @@
 #      probe) measured: the small needs met whole, the rest split evenly
 #   2. runs it on a copy of its seeds (tests/fuzz/DIR/corpus, hand-made,
 #      never changed here) plus what earlier campaigns found
-#      (tests/fuzz/DIR/found/HARNESS), -timeout=10 -rss_limit_mb=2048
+#      (tests/fuzz/DIR/found/HARNESS), -timeout=10 -rss_limit_mb=2048, and
+#      stops it early (-runs) once it reaches its target, so the time the
+#      ledger's rate overestimated goes to the next harness
 #   3. a crash, leak, timeout or out-of-memory: its input is kept in
 #      tests/fuzz/DIR/crashes/HARNESS/ (to be fixed and moved to the seeds),
 #      the harness counts as failed
@@ -24,7 +26,7 @@
 #      become found/HARNESS (committed)
 #   5. coverage: the edges the seeds + found reach (-runs=0, "cov:")
 #   6. a row in tests/fuzz/campaign.tsv (committed): date, commit, harness,
-#      seconds, executions, edges, crashes, found inputs
+#      seconds it ran, executions, edges, crashes, found inputs
 # Then it prints the ledger's totals per harness (--report does only that):
 # executions summed over every campaign on record, the last edges, crashes.
 #
@@ -141,14 +143,17 @@ rate() {
 
 # 1. the time of each
 echo "campaign.sh: $HOURS h x $JOBS cores over ${#SEL[@]} harnesses, target $TARGET executions each"
-declare -A SECS=()
+declare -A SECS=() RUNS=()
 plan=$WORK/plan
 for row in "${SEL[@]}"; do
 	read -r name bin seeds <<<"$row"
 	done_execs=$(awk -F'\t' -v h="$name" '!/^#/ && $3 == h { e += $5 } END { printf "%d", e }' "$LEDGER")
 	printf '%s %s %s\n' "$name" "$(rate "$name" "$bin" "$seeds")" "$done_execs"
 done >"$plan"
-while read -r name secs; do SECS[$name]=$secs; done < <(python3 - "$plan" "$HOURS" "$JOBS" "$TARGET" "$MIN_SECONDS" $UNTRUSTED <<'PY'
+while read -r name secs runs; do
+	SECS[$name]=$secs
+	RUNS[$name]=$runs
+done < <(python3 - "$plan" "$HOURS" "$JOBS" "$TARGET" "$MIN_SECONDS" $UNTRUSTED <<'PY'
 import sys
 plan, hours, jobs, target, least = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 untrusted = set(sys.argv[6:])
@@ -158,10 +163,11 @@ budget = hours * 3600 * jobs - least * len(rows)
 # executions, the others TARGET/10; shared max-min fair (the small needs
 # met whole, the rest split evenly), so a campaign too short for all of
 # them still brings as many as it can to their target
-need = {}
+need, runs = {}, {}
 for n, r, d in rows:
     t = target if n in untrusted else target // 10
     need[n] = max(0.0, (t - int(d)) / max(1, int(r)) - least)
+    runs[n] = t - int(d) if t > int(d) else -1  # -1: no cap, it is there
 share = {}
 left = sorted(need, key=need.get)
 while left:
@@ -172,20 +178,22 @@ while left:
 # time left over when every need is met: evenly to all
 extra = max(0.0, budget) / len(rows)
 for n, r, d in rows:
-    print(n, int(least + share[n] + extra))
+    print(n, int(least + share[n] + extra), runs[n])
 PY
 )
 
 # 2-6. one harness
 run_one() {
-	local name=$1 bin=$2 seeds=$3 secs=${SECS[$1]} w=$WORK/$1 found crashes=0 execs edges n
+	local name=$1 bin=$2 seeds=$3 secs=${SECS[$1]} runs=${RUNS[$1]} w=$WORK/$1 found crashes=0 execs edges n t0
 	found=$(found_dir "$name" "$seeds")
 	mkdir -p "$w/corpus" "$w/artifacts" "$w/min"
 	cp -r "$seeds"/. "$w/corpus/"
 	[ ! -d "$found" ] || cp -r "$found"/. "$w/corpus/"
-	echo "[$(date +%T)] $name: $secs s"
-	nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	echo "[$(date +%T)] $name: $secs s$([ "$runs" -lt 0 ] || echo ", or $runs executions")"
+	t0=$(date +%s)
+	nice -n 19 "$bin" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$w/artifacts/" "$w/corpus" >"$w/log" 2>&1 || crashes=1
+	secs=$(($(date +%s) - t0)) # what it ran, for the ledger's rate
 	execs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$w/log" | tail -n1)
 	if [ -n "$(ls -A "$w/artifacts")" ]; then
 		crashes=$(ls "$w/artifacts" | wc -l)
