@@ -140,8 +140,12 @@ uint16_t fwd_stage_route(struct tp_stage_ctx *ctx, struct rte_mbuf **pkts, uint1
 		 * would have been forwarded */
 		ttl_dec(m);
 		if (why == TP_DROP_MTU) {
-			struct rte_mbuf *icmp = fwd_icmp_too_big(f, ctx->cnt, m, mtu.mtu);
+			struct rte_mbuf *icmp = NULL;
 
+			if (tp_ratelimit_take(&w->icmp_err, ctx->now_ns))
+				icmp = fwd_icmp_too_big(f, ctx->cnt, m, mtu.mtu);
+			else
+				tp_counters_add(ctx->cnt, TP_STAT_ICMP_ERR_LIMITED, 1);
 			if (icmp)
 				fwd_exit(w, icmp, FWD_EXIT_TX_ZONE);
 		}

@@ -8,7 +8,8 @@
  *    exact packet (TTL one less); denied, spoofed and no-zone packets are
  *    dropped with their reasons; a packet between two zones of this TP
  *    goes back out of the zone port; a too-big packet gets ICMP back,
- *    without DF it is dropped as mtu_exceeded_no_df and gets none
+ *    at most the worker's ICMP rate of them, without DF it is dropped as
+ *    mtu_exceeded_no_df and gets none
  *  - ingress: a reply of an egress flow passes, with Ethernet towards the
  *    host; a source zone not hosted by the sending peer, and a flow the
  *    policy does not open in that direction, are dropped
@@ -168,6 +169,48 @@ static void test_too_big_no_buffer(void)
 	CU_ASSERT_EQUAL_FATAL(h_take(TP_PORT_ZONE, m, 2), 1); /* the ICMP again */
 	CU_ASSERT_EQUAL(rte_pktmbuf_mtod(m[0], const uint8_t *)[14 + 20], 3);
 	rte_pktmbuf_free(m[0]);
+}
+
+/* A zone host floods DF packets above the MTU (THREATS: a zone host can
+ * send anything): each is dropped as mtu_exceeded, but the worker answers
+ * only as its ICMP bucket allows, TP_FWD_ICMP_ERR_BURST at once and then
+ * TP_FWD_ICMP_ERR_PPS a second; the others are counted icmp_errors_limited,
+ * so the flood cannot drain the pool handshakes are sent from. */
+static void test_too_big_limited(void)
+{
+	static const struct {
+		uint64_t advance_ns; /* the clock moves, then a burst of sent */
+		unsigned sent, answered;
+	} rows[] = {
+		{1000000000ull, 60, TP_FWD_ICMP_ERR_BURST},   /* full bucket */
+		{0, 5, 0},				      /* empty, same instant */
+		{10000000ull, 20, TP_FWD_ICMP_ERR_PPS / 100}, /* 10 ms refill */
+		{1000000000ull, 64, TP_FWD_ICMP_ERR_BURST},   /* a second: 1000, kept 50 */
+	};
+	static uint8_t ip[1480];
+	struct rte_mbuf *m[64];
+
+	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		uint64_t mtu = drops(TP_DROP_MTU), lim = h_stat(TP_STAT_ICMP_ERR_LIMITED);
+		unsigned got;
+
+		H.now_ns += rows[r].advance_ns;
+		for (unsigned i = 0; i < rows[r].sent; i++)
+			m[i] = h_frame(h_mac_tp, ip, sizeof(ip), 0x0800);
+		CU_ASSERT_EQUAL(h_run(TP_PORT_ZONE, m, (uint16_t)rows[r].sent), 0);
+		h_flush();
+		CU_ASSERT_EQUAL(drops(TP_DROP_MTU), mtu + rows[r].sent);
+		CU_ASSERT_EQUAL(h_stat(TP_STAT_ICMP_ERR_LIMITED),
+				lim + rows[r].sent - rows[r].answered);
+		got = h_take(TP_PORT_ZONE, m, 64);
+		CU_ASSERT_EQUAL(got, rows[r].answered);
+		for (unsigned i = 0; i < got; i++) {
+			CU_ASSERT_EQUAL(rte_pktmbuf_mtod(m[i], const uint8_t *)[14 + 20], 3);
+			rte_pktmbuf_free(m[i]);
+		}
+	}
+	H.now_ns += 1000000000ull; /* the next tests find a full bucket */
 }
 
 /* The same packet without DF: tpd does not fragment, and frag-needed
@@ -1121,6 +1164,8 @@ int main(void)
 	CU_add_test(suite, "egress: too big without DF dropped, no ICMP", test_too_big_no_df);
 	CU_add_test(suite, "egress: too big with no buffer for the ICMP: counted, recovers",
 		    test_too_big_no_buffer);
+	CU_add_test(suite, "egress: a flood of too-big packets: ICMP rate-limited, counted",
+		    test_too_big_limited);
 	CU_add_test(suite, "stages leave by exits, flushed in one place",
 		    test_stages_leave_by_exits);
 	CU_add_test(suite, "ingress: reply, anti-spoof, policy, replay", test_ingress);

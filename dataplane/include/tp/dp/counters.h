@@ -39,6 +39,7 @@
 	X(CRYPT_SPREAD_OUT, "crypt_spread_out")      \
 	X(CRYPT_SPREAD_IN, "crypt_spread_in")        \
 	X(CRYPT_TAKEN_BACK, "crypt_taken_back")      \
+	X(ICMP_ERR_LIMITED, "icmp_errors_limited")   \
 	TP_FATE_STATS(X)
 
 /*

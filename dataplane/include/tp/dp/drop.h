@@ -31,7 +31,8 @@
 	X(NO_PEER, "no_peer", "no tunnel peer for the TP hosting the destination zone")       \
 	X(PEER_QUEUE, "peer_queue_full", "queue of a peer waiting for its handshake is full") \
 	X(HS_GAVE_UP, "handshake_gave_up", "staged for a peer whose handshake gave up")       \
-	X(MTU, "mtu_exceeded", "inner packet above the tunnel MTU (ICMP too-big sent back)")  \
+	X(MTU, "mtu_exceeded",                                                                \
+	  "inner packet above the tunnel MTU (ICMP too-big sent back, rate-limited)")         \
 	X(TTL, "ttl_exceeded", "TTL / hop limit would reach zero")                            \
 	X(NOT_TUNNEL, "not_tunnel", "transit: not UDP to the tunnel port")                    \
 	X(TUN_MSG, "tunnel_bad_message", "transit: not a WireGuard message")                  \
