@@ -67,6 +67,8 @@ static const struct key_def keys[] = {
 	{"max_peers", KT_U32, F(max_peers), 1, 65536},
 	{"peer_queue_len", KT_U32, F(peer_queue_len), 1, 4096},
 	{"neigh_queue_len", KT_U32, F(neigh_queue_len), 1, 1024},
+	{"icmp_errors_per_s", KT_U32, F(icmp_errors_per_s), 1, 1000000},
+	{"icmp_errors_burst", KT_U32, F(icmp_errors_burst), 1, 100000},
 	{"burst", KT_U16, F(burst), 1, 256},
 	{"rx_descriptors", KT_U16, F(rx_desc), 64, 16384},
 	{"tx_descriptors", KT_U16, F(tx_desc), 64, 16384},
@@ -120,6 +122,8 @@ void tp_config_defaults(struct tp_config *cfg)
 	cfg->max_peers = 256;
 	cfg->peer_queue_len = 64;
 	cfg->neigh_queue_len = 16;
+	cfg->icmp_errors_per_s = 1000; /* Linux's net.ipv4.icmp_msgs_per_sec */
+	cfg->icmp_errors_burst = 50;   /* and icmp_msgs_burst */
 	cfg->burst = 32;
 	cfg->rx_desc = 1024;
 	cfg->tx_desc = 1024;

@@ -211,7 +211,7 @@ struct tp_fwd *tp_fwd_create(const struct tp_fwd_params *p, char *err, size_t er
 					      (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		w->flows = tp_flow_table_new(&fc);
-		tp_ratelimit_init(&w->icmp_err, TP_FWD_ICMP_ERR_PPS, TP_FWD_ICMP_ERR_BURST,
+		tp_ratelimit_init(&w->icmp_err, cfg->icmp_errors_per_s, cfg->icmp_errors_burst,
 				  p->clock.now_ns(p->clock.arg));
 		for (unsigned s = 0; s < f->n_workers; s++) {
 			if (s == i)

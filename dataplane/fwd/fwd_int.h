@@ -218,10 +218,10 @@ struct fwd_worker {
 	uint32_t recheck_left; /* entries of the pass still to visit */
 	uint64_t iter;
 	/* the ICMP errors (too-big) this worker may still send: a zone host
-	 * that floods DF packets above the MTU gets TP_FWD_ICMP_ERR_PPS answers
-	 * a second, not one per packet (RFC 4443 2.4(f) requires a limit for
-	 * ICMPv6; RFC 1812 4.3.2.8 asks it for ICMPv4), and the pool of
-	 * generated frames stays for handshakes */
+	 * that floods DF packets above the MTU gets icmp_errors_per_s answers
+	 * a second, not one per packet (RFC 4443 2.4(f) requires a limit,
+	 * configurable, for ICMPv6; RFC 1812 4.3.2.8 asks one for ICMPv4),
+	 * and the pool of generated frames stays for handshakes */
 	struct tp_ratelimit icmp_err;
 	struct fwd_hit hits[HITS_SLOTS];
 	/* flow dump on request of the control thread */

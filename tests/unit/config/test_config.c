@@ -27,6 +27,8 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.max_clock_skew_s, 300);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_FD);
 	CU_ASSERT_EQUAL(c.idle_poll_us, 200);
+	CU_ASSERT_EQUAL(c.icmp_errors_per_s, 1000);
+	CU_ASSERT_EQUAL(c.icmp_errors_burst, 50);
 	CU_ASSERT_FALSE(c.control_core_shared);
 	CU_ASSERT_STRING_EQUAL(c.admin_socket, "/run/tableau/tpd.sock");
 	CU_ASSERT_FALSE(c.has_controller_key);
@@ -71,6 +73,8 @@ static void test_full(void)
 				   "flow_table_size = 1024\n"
 				   "flow_quota_host = 32\n"
 				   "flow_quota_zone_pair = 512\n"
+				   "icmp_errors_per_s = 10\n"
+				   "icmp_errors_burst = 1\n"
 				   "burst = 64\n"
 				   "idle_sleep_max_us = 50\n"
 				   "idle_poll_us = 0\n"
@@ -101,6 +105,8 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c.idle_poll_us, 0);
 	CU_ASSERT_EQUAL(c.flow_quota_host, 32);
 	CU_ASSERT_EQUAL(c.flow_quota_zone_pair, 512);
+	CU_ASSERT_EQUAL(c.icmp_errors_per_s, 10);
+	CU_ASSERT_EQUAL(c.icmp_errors_burst, 1);
 	CU_ASSERT_EQUAL(c.burst, 64);
 	CU_ASSERT_EQUAL(c.idle_sleep_max_us, 50);
 	CU_ASSERT_EQUAL(c.idle_wait, TP_IDLE_WAIT_SLEEP);
@@ -128,6 +134,8 @@ static void test_errors(void)
 		{"mode = memory\nname =\n", 2, "empty value"},
 		{"mode = tap\n", 1, "not one of xdp, dpdk, memory"},
 		{"mode = memory\nlisten_port = 0\n", 2, "out of range"},
+		{"mode = memory\nicmp_errors_per_s = 0\n", 2, "out of range"},
+		{"mode = memory\nicmp_errors_burst = 100001\n", 2, "out of range"},
 		{"mode = memory\nlisten_port = 65536\n", 2, "out of range"},
 		{"mode = memory\nlisten_port = -1\n", 2, "not an unsigned number"},
 		{"mode = memory\nlisten_port = 12a\n", 2, "not an unsigned number"},

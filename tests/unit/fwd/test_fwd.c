@@ -173,23 +173,26 @@ static void test_too_big_no_buffer(void)
 
 /* A zone host floods DF packets above the MTU (THREATS: a zone host can
  * send anything): each is dropped as mtu_exceeded, but the worker answers
- * only as its ICMP bucket allows, TP_FWD_ICMP_ERR_BURST at once and then
- * TP_FWD_ICMP_ERR_PPS a second; the others are counted icmp_errors_limited,
- * so the flood cannot drain the pool handshakes are sent from. */
+ * only as its ICMP bucket allows (the defaults: icmp_errors_burst 50 at
+ * once, then icmp_errors_per_s 1000 a second); the others are counted
+ * icmp_errors_limited, so the flood cannot drain the pool handshakes are
+ * sent from. */
 static void test_too_big_limited(void)
 {
 	static const struct {
 		uint64_t advance_ns; /* the clock moves, then a burst of sent */
 		unsigned sent, answered;
 	} rows[] = {
-		{1000000000ull, 60, TP_FWD_ICMP_ERR_BURST},   /* full bucket */
-		{0, 5, 0},				      /* empty, same instant */
-		{10000000ull, 20, TP_FWD_ICMP_ERR_PPS / 100}, /* 10 ms refill */
-		{1000000000ull, 64, TP_FWD_ICMP_ERR_BURST},   /* a second: 1000, kept 50 */
+		{1000000000ull, 60, 50}, /* full bucket */
+		{0, 5, 0},		 /* empty, same instant */
+		{10000000ull, 20, 10},	 /* 10 ms refill */
+		{1000000000ull, 64, 50}, /* a second: 1000, kept 50 */
 	};
 	static uint8_t ip[1480];
 	struct rte_mbuf *m[64];
 
+	CU_ASSERT_EQUAL_FATAL(H.cfg.icmp_errors_per_s, 1000);
+	CU_ASSERT_EQUAL_FATAL(H.cfg.icmp_errors_burst, 50);
 	h_ip4(ip, sizeof(ip), 17, "10.1.0.10", "10.2.0.10", 40000, 5000);
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		uint64_t mtu = drops(TP_DROP_MTU), lim = h_stat(TP_STAT_ICMP_ERR_LIMITED);

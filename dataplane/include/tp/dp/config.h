@@ -72,6 +72,10 @@ struct tp_config {
 	uint32_t max_peers;
 	uint32_t peer_queue_len; /* packets held per peer while a handshake runs */
 	uint32_t neigh_queue_len;
+	/* ICMP errors (too-big) a worker sends: a bucket of burst, refilled
+	 * at per_s a second; the others are counted icmp_errors_limited */
+	uint32_t icmp_errors_per_s;
+	uint32_t icmp_errors_burst;
 	uint16_t burst; /* rx burst size, 1..256 */
 	uint16_t rx_desc;
 	uint16_t tx_desc;

@@ -54,12 +54,6 @@
 #include "tp/dp/neigh.h"
 #include "tp/dp/runtime.h"
 
-/* The ICMP errors (too-big) a worker sends: at most this many a second
- * after a burst of this many; the others are counted icmp_errors_limited.
- * Linux's defaults (net.ipv4.icmp_msgs_per_sec, icmp_msgs_burst). */
-#define TP_FWD_ICMP_ERR_PPS   1000
-#define TP_FWD_ICMP_ERR_BURST 50
-
 struct tp_fwd;
 struct tp_site;
 struct tp_engine;
