@@ -31,7 +31,12 @@
 # executions summed over every campaign on record, the last edges, crashes.
 #
 # Environment: TP_BUILD_DIR (default build-san: a -DTP_FUZZ=ON clang
-# build, built here if a harness is missing), JOBS, TARGET, MIN_SECONDS.
+# build, built here if a harness is missing), JOBS, TARGET, MIN_SECONDS;
+# UNTIL (a time, e.g. 11:20): no harness fuzzes past it, one that would
+# start later does not start (the merges still follow).
+# A harness stopped by SIGINT (libFuzzer exits 72 with its statistics) is
+# recorded with what it ran and no crash; any other non-zero exit without
+# an artifact is a failure.
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,6 +45,10 @@ JOBS=${JOBS:-$(nproc)}
 TARGET=${TARGET:-10000000}
 MIN_SECONDS=${MIN_SECONDS:-120}
 LEDGER=$TOP/tests/fuzz/campaign.tsv
+DEADLINE=
+if [ -n "${UNTIL:-}" ]; then
+	DEADLINE=$(date -d "$UNTIL" +%s) || { echo "campaign.sh: UNTIL='$UNTIL' is not a time" >&2; exit 2; }
+fi
 
 # The harnesses that parse bytes a zone host, the transit network or the
 # controller (or a TP, for the controller) controls: TARGET executions each.
@@ -184,7 +193,15 @@ PY
 
 # 2-6. one harness
 run_one() {
-	local name=$1 bin=$2 seeds=$3 secs=${SECS[$1]} runs=${RUNS[$1]} w=$WORK/$1 found crashes=0 execs edges n t0
+	local name=$1 bin=$2 seeds=$3 secs=${SECS[$1]} runs=${RUNS[$1]} w=$WORK/$1 found crashes=0 execs edges n t0 rc=0
+	if [ -n "$DEADLINE" ]; then
+		t0=$((DEADLINE - $(date +%s)))
+		if [ "$t0" -lt 30 ]; then
+			echo "[$(date +%T)] $name: not started, UNTIL is reached"
+			return 0
+		fi
+		[ "$secs" -le "$t0" ] || secs=$t0
+	fi
 	found=$(found_dir "$name" "$seeds")
 	mkdir -p "$w/corpus" "$w/artifacts" "$w/min"
 	cp -r "$seeds"/. "$w/corpus/"
@@ -192,7 +209,8 @@ run_one() {
 	echo "[$(date +%T)] $name: $secs s$([ "$runs" -lt 0 ] || echo ", or $runs executions")"
 	t0=$(date +%s)
 	nice -n 19 "$bin" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$w/artifacts/" "$w/corpus" >"$w/log" 2>&1 || crashes=1
+		-artifact_prefix="$w/artifacts/" "$w/corpus" >"$w/log" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 72 ] || crashes=1 # 72: interrupted
 	secs=$(($(date +%s) - t0)) # what it ran, for the ledger's rate
 	execs=$(sed -nE 's/^stat::number_of_executed_units: ([0-9]+)/\1/p' "$w/log" | tail -n1)
 	if [ -n "$(ls -A "$w/artifacts")" ]; then
@@ -202,8 +220,10 @@ run_one() {
 		echo "[$(date +%T)] $name: CRASH, input kept in $(dirname "$seeds")/crashes/$name:"
 		grep -E "ERROR|SUMMARY|==[0-9]+==" "$w/log" | head -5
 	elif [ "$crashes" -ne 0 ]; then
-		echo "[$(date +%T)] $name: exited non-zero without an artifact:"
+		echo "[$(date +%T)] $name: exited $rc without an artifact:"
 		tail -5 "$w/log"
+	elif [ "$rc" -eq 72 ]; then
+		echo "[$(date +%T)] $name: interrupted, ${execs:-0} executions kept"
 	fi
 	# merge: seeds first, so an input a seed already covers is not kept
 	mkdir -p "$w/seeds-found"
