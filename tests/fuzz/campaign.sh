@@ -3,6 +3,8 @@
 # harness (or the ones named), for RELIABILITY.md section 1.
 #
 #   tests/fuzz/campaign.sh 2              two hours, both cores
+#   setsid tests/fuzz/campaign.sh 2       the same, yielding to everything
+#                                         else (autogroup, below)
 #   tests/fuzz/campaign.sh 0.5 fuzz_tunnel
 #   tests/fuzz/campaign.sh --report       the ledger's totals, nothing run
 #
@@ -39,6 +41,14 @@
 # an artifact is a failure.
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# With autogroup scheduling (kernel.sched_autogroup_enabled), nice orders
+# processes within one session only: a campaign started from another
+# session took half the cores from a test run at nice 0. Started as its
+# own session (setsid tests/fuzz/campaign.sh ...), it makes its autogroup
+# nice 19 as well; from a terminal's session it leaves that session alone.
+if [ "$(ps -o sid= -p $$ | tr -d ' ')" = "$$" ] && [ -w /proc/$$/autogroup ]; then
+	echo 19 >/proc/$$/autogroup 2>/dev/null || true
+fi
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=${TP_BUILD_DIR:-$TOP/build-san}
 JOBS=${JOBS:-$(nproc)}
