@@ -35,7 +35,9 @@
 #     tpd was received by tpd or counted lost by the socket; every packet a
 #     port received reached a verdict (tpctl's exits and drops)
 # Results in $SOAK_OUT (default: the work directory, removed at the end):
-# summary.txt (also printed), faults.log, rss.log, the flows' logs.
+# summary.txt (also printed), faults.log, rss.log, floods.txt (what each
+# flood sent; around each flow-flood, what its path counted lost), the
+# flows' logs.
 #
 #   SOAK_GRACE   seconds after a fault's end in which loss is allowed (15)
 set -euo pipefail
@@ -250,8 +252,30 @@ fault_hs_flood() {
 		192.0.2.13:51820 "${src[@]}" >>"$W/floods.txt"
 	wait "$a"
 }
+# path_drops WHEN: a line "path WHEN NODE:COUNTS..." in floods.txt, what
+# every node on the flood's path (the udp flow's too: z2-h1/z2-h2 -> tp2,
+# wireguard-go -> transit -> tp3 -> z4-h1) has counted lost so far; the
+# verdict prints the difference across each flood and what no counter holds
+path_drops() {
+	local n line="path $1"
+	for n in z2-h1 z2-h2 tp2 transit z4-h1; do
+		line+=" $n:$(ip netns exec "$PFX-$n" $TRAFFIC drops)"
+	done
+	line+=" tp3:$(tpdlab_ctl tp3 --json counters | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+x, s, d = c["xdp"], c["stats"], c["drops"]
+redirected = x["zone"]["redirect"] + sum(v for k, v in x["transit"].items() if k.startswith("redirect_"))
+socket = redirected - s["zone_rx_packets"] - s["transit_rx_packets"]
+quota = d["flow_quota_host"]
+print("socket=%d,quota=%d,created=%d,dropped=%d" % (socket, quota, c["flows"]["created"], c["drops_total"] - quota))')"
+	echo "$line" >>"$W/floods.txt"
+}
 fault_flow_flood() {
+	path_drops before
 	tpdlab_exec z2-h2 $TRAFFIC flow-flood 10 10.4.0.10 5000 >>"$W/floods.txt"
+	sleep 1 # what is still in flight
+	path_drops after
 }
 
 FAULTS=(kill-tpd:1 kill-ctl:0 push:0 link-flap:1 hs-flood:1 flow-flood:1)

@@ -26,12 +26,28 @@ def counters(rx=1000, fwd=990, drop=10, redirect=1000):
                                     "transit": {"redirect_data": 0, "redirect_handshake": 0}}}
 
 
-def make(d, udp_gap=None, poll_fail=None, rss_last=70000, clear=0, c=None, pids=1, tp1_last=60000):
+# a flow flood at 200 s and its path counts (run.sh path_drops): of 1000
+# datagrams, tp2 dropped 30, tp3's socket lost 5, tp3 refused 900 and let
+# 10 through, so 55 are counted nowhere; z2-h1 (the udp flow's sender, not
+# on the flood's path) lost 2
+FLOOD = ("flow-flood", 1, 200.0, 211.0)
+FLOOD_LOG = """path before z2-h1:if=0,qdisc=0,udp=0 z2-h2:if=0,qdisc=0,udp=0 tp2:if=7,qdisc=0,udp=0 \
+transit:if=0,qdisc=0,udp=0 z4-h1:if=0,qdisc=0,udp=0 tp3:socket=1,quota=100,created=50,dropped=4
+flow-flood: 1000 datagrams, each from a new source port
+path after z2-h1:if=0,qdisc=0,udp=2 z2-h2:if=0,qdisc=0,udp=0 tp2:if=37,qdisc=0,udp=0 \
+transit:if=0,qdisc=0,udp=0 z4-h1:if=0,qdisc=0,udp=0 tp3:socket=6,quota=1000,created=60,dropped=4
+"""
+
+
+def make(d, udp_gap=None, poll_fail=None, rss_last=70000, clear=0, c=None, pids=1, tp1_last=60000,
+         flood=False):
     open(f"{d}/start.txt", "w").write(f"{T0}")
     open(f"{d}/end.txt", "w").write(f"{T0 + DUR}")
     with open(f"{d}/faults.log", "w") as f:
-        for n, lossy, a, b in FAULTS:
+        for n, lossy, a, b in FAULTS + ([FLOOD] if flood else []):
             f.write(f"{n} {lossy} {T0 + a} {T0 + b}\n")
+    if flood:
+        open(f"{d}/floods.txt", "w").write(FLOOD_LOG)
     with open(f"{d}/udp.txt", "w") as f:
         for i in range(int(DUR * 100)):
             t = i / 100
@@ -78,6 +94,10 @@ CASES = [
     ("an inner address in clear", {"clear": 1}, False, "clear: 1 packets"),
     ("a received packet without a fate", {"c": counters(rx=1000, fwd=989)}, False,
      "1000 packets received, 999 fates counted"),
+    ("a flow flood: where its datagrams were lost", {"flood": True, "udp_gap": (200.5, 200.6)}, True,
+     "flow-flood 1 at 200.0 s: 1000 sent; lost where counted: z2-h1 udp 2, tp2 if 30, tp3 socket 5; "
+     "tp3 refused 900 (flow_quota_host), created 10 flows; not counted anywhere: about 55; "
+     "the udp flow lost 10"),
     ("more received than redirected", {"c": counters(rx=1000, redirect=999)}, False,
      "its XDP program redirected only 999"),
 ]

@@ -20,13 +20,19 @@ runs inside a lab node until killed (SIGTERM) or its duration ends.
   traffic.py flow-flood SECONDS HOST PORT
       UDP datagrams to HOST:PORT, each from a new source port (a new flow
       for every one), as fast as it can; prints how many it sent
+  traffic.py drops
+      what this network namespace has counted lost so far, as
+      if=N,qdisc=N,udp=N: its interfaces' receive and send drops, its
+      queueing disciplines' drops, its UDP sockets' buffer errors
 """
 import base64
 import hashlib
+import json
 import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -154,6 +160,18 @@ def flow_flood(seconds, host, port):
     print(f"flow-flood: {sent} datagrams, each from a new source port")
 
 
+def drops():
+    def run(*cmd):
+        return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+
+    links = run("ip", "-s", "-j", "link")
+    dropped = sum(l["stats64"]["rx"]["dropped"] + l["stats64"]["tx"]["dropped"] for l in links)
+    qdisc = sum(q.get("drops", 0) for q in run("tc", "-s", "-j", "qdisc"))
+    udp = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+    col = dict(zip(udp[0][1:], map(int, udp[1][1:])))
+    print(f"if={dropped},qdisc={qdisc},udp={col['RcvbufErrors'] + col['SndbufErrors']}")
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if cmd == "seq-send":
@@ -166,6 +184,8 @@ def main(argv):
         hs_flood(float(argv[2]), int(argv[3]), argv[4], argv[5], argv[6:])
     elif cmd == "flow-flood":
         flow_flood(float(argv[2]), argv[3], int(argv[4]))
+    elif cmd == "drops":
+        drops()
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -160,6 +160,46 @@ for tp in ("tp1", "tp3"):
         fail(msg)
     counter_lines += lines
 
+# --- flow floods: where their datagrams were lost (run.sh path_drops) -------------
+# Each flood is "path before", its "flow-flood: N datagrams" and "path after";
+# the counts of its path (z2-h2 -> tp2 -> transit -> tp3) across it, the
+# rest of what it sent (less what tp3 refused or let through) is what no
+# counter holds: wireguard-go's own queues
+def snapshot(line):
+    return {node: {k: int(v) for k, v in (kv.split("=") for kv in counts.split(","))}
+            for node, counts in (part.split(":", 1) for part in line.split()[2:])}
+
+
+FLOOD_PATH = ("z2-h2", "tp2", "transit")
+flood_lines, before, sent = [], None, 0
+flow_floods = [i for i, f in enumerate(FAULTS) if f[0] == "flow-flood"]
+try:
+    flood_log = open(f"{W}/floods.txt").read().splitlines()
+except FileNotFoundError:
+    flood_log = []
+for line in flood_log:
+    if line.startswith("path before "):
+        before = snapshot(line)
+    elif line.startswith("flow-flood: "):
+        sent = int(line.split()[1])
+    elif line.startswith("path after ") and before is not None:
+        after = snapshot(line)
+        d = {n: {k: v - before[n].get(k, 0) for k, v in c.items()} for n, c in after.items() if n in before}
+        t3 = d.get("tp3", {})
+        counted = [f"{n} {k} {v}" for n, c in d.items() for k, v in c.items()
+                   if v and not (n == "tp3" and k in ("quota", "created"))]
+        on_path = sum(sum(d.get(n, {}).values()) for n in FLOOD_PATH) + t3.get("socket", 0) + t3.get("dropped", 0)
+        unc = sent - t3.get("quota", 0) - t3.get("created", 0) - on_path
+        j = len(flood_lines)
+        at, udp_lost = ("?", "?")
+        if j < len(flow_floods):
+            at, udp_lost = rel(FAULTS[flow_floods[j]][2]), lost[flow_floods[j]]["udp"]
+        flood_lines.append(f"flow-flood {j + 1} at {at}: {sent} sent; lost where counted: "
+                           f"{', '.join(counted) or 'nowhere'}; tp3 refused {t3.get('quota', 0)} "
+                           f"(flow_quota_host), created {t3.get('created', 0)} flows; "
+                           f"not counted anywhere: about {unc}; the udp flow lost {udp_lost}")
+        before = None
+
 # --- summary ----------------------------------------------------------------------------
 print(f"soak: {dur / 60:.1f} minutes, {len(FAULTS)} faults ({PUSHES} policy pushes)")
 print("| # | fault | at | took s | lossy | udp lost | modbus failed | pings lost | back after s |")
@@ -176,6 +216,8 @@ print(f"memory: tp3 {rss_first / 1024:.1f} MiB in the first quarter, {rss_last /
       f"tp1 instances at most {', '.join(f'{v / 1024:.1f}' for v in tp1_max.values())} MiB")
 print(f"clear: {clear} packets with a zone address on the transit network")
 for line in counter_lines:
+    print(line)
+for line in flood_lines:
     print(line)
 print(f"{len(failures)} assertions failed" if failures else "every assertion holds")
 sys.exit(1 if failures else 0)
