@@ -4,18 +4,30 @@
     (PORT_rx_packets == the sum of PORT_verdict_*, tp/dp/counters.h)
   - tpd received no more than its XDP program redirected to it on that
     port; the difference is what the AF_XDP socket's ring lost
-Returns (failures, lines for the summary)."""
+Returns (failures, lines for the summary).
+
+As a script (run.sh path_drops): counters.py < `tpctl --json counters`
+prints socket=N,quota=N,created=N,dropped=N: what the socket lost on both
+ports, the flow_quota_host drops, the flows created, the other drops."""
+import json
+import sys
 
 FATES = ("forwarded", "to_control", "staged", "handed_off", "consumed", "dropped")
 
 
-def check_counters(tp, c):
-    fails, lines = [], []
-    s, xdp = c["stats"], c["xdp"]
-    redirected = {
+def redirected_by_port(c):
+    """What each port's XDP program redirected to tpd's socket."""
+    xdp = c["xdp"]
+    return {
         "zone": xdp["zone"]["redirect"],
         "transit": sum(v for k, v in xdp["transit"].items() if k.startswith("redirect_")),
     }
+
+
+def check_counters(tp, c):
+    fails, lines = [], []
+    s = c["stats"]
+    redirected = redirected_by_port(c)
     for port in ("zone", "transit"):
         rx = s[f"{port}_rx_packets"]
         fates = {f: s[f"{port}_verdict_{f}"] for f in FATES}
@@ -28,3 +40,13 @@ def check_counters(tp, c):
                      f"(socket lost {redirected[port] - rx}), fates " +
                      ", ".join(f"{k} {v}" for k, v in fates.items() if v))
     return fails, lines
+
+
+def path_counts(c):
+    s, quota = c["stats"], c["drops"]["flow_quota_host"]
+    lost = sum(n - s[f"{port}_rx_packets"] for port, n in redirected_by_port(c).items())
+    return f"socket={lost},quota={quota},created={c['flows']['created']},dropped={c['drops_total'] - quota}"
+
+
+if __name__ == "__main__":
+    print(path_counts(json.load(sys.stdin)))

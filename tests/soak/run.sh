@@ -261,14 +261,7 @@ path_drops() {
 	for n in z2-h1 z2-h2 tp2 transit z4-h1; do
 		line+=" $n:$(ip netns exec "$PFX-$n" $TRAFFIC drops)"
 	done
-	line+=" tp3:$(tpdlab_ctl tp3 --json counters | python3 -c '
-import json, sys
-c = json.load(sys.stdin)
-x, s, d = c["xdp"], c["stats"], c["drops"]
-redirected = x["zone"]["redirect"] + sum(v for k, v in x["transit"].items() if k.startswith("redirect_"))
-socket = redirected - s["zone_rx_packets"] - s["transit_rx_packets"]
-quota = d["flow_quota_host"]
-print("socket=%d,quota=%d,created=%d,dropped=%d" % (socket, quota, c["flows"]["created"], c["drops_total"] - quota))')"
+	line+=" tp3:$(tpdlab_ctl tp3 --json counters | python3 "$HERE/counters.py")"
 	echo "$line" >>"$W/floods.txt"
 }
 fault_flow_flood() {

@@ -171,34 +171,31 @@ def snapshot(line):
 
 
 FLOOD_PATH = ("z2-h2", "tp2", "transit")
-flood_lines, before, sent = [], None, 0
-flow_floods = [i for i, f in enumerate(FAULTS) if f[0] == "flow-flood"]
 try:
     flood_log = open(f"{W}/floods.txt").read().splitlines()
 except FileNotFoundError:
     flood_log = []
+floods = []  # (path before, datagrams sent, path after) of each flow-flood
 for line in flood_log:
     if line.startswith("path before "):
         before = snapshot(line)
     elif line.startswith("flow-flood: "):
         sent = int(line.split()[1])
-    elif line.startswith("path after ") and before is not None:
-        after = snapshot(line)
-        d = {n: {k: v - before[n].get(k, 0) for k, v in c.items()} for n, c in after.items() if n in before}
-        t3 = d.get("tp3", {})
-        counted = [f"{n} {k} {v}" for n, c in d.items() for k, v in c.items()
-                   if v and not (n == "tp3" and k in ("quota", "created"))]
-        on_path = sum(sum(d.get(n, {}).values()) for n in FLOOD_PATH) + t3.get("socket", 0) + t3.get("dropped", 0)
-        unc = sent - t3.get("quota", 0) - t3.get("created", 0) - on_path
-        j = len(flood_lines)
-        at, udp_lost = ("?", "?")
-        if j < len(flow_floods):
-            at, udp_lost = rel(FAULTS[flow_floods[j]][2]), lost[flow_floods[j]]["udp"]
-        flood_lines.append(f"flow-flood {j + 1} at {at}: {sent} sent; lost where counted: "
-                           f"{', '.join(counted) or 'nowhere'}; tp3 refused {t3.get('quota', 0)} "
-                           f"(flow_quota_host), created {t3.get('created', 0)} flows; "
-                           f"not counted anywhere: about {unc}; the udp flow lost {udp_lost}")
-        before = None
+    elif line.startswith("path after "):
+        floods.append((before, sent, snapshot(line)))
+flood_lines = []
+flow_floods = [i for i, f in enumerate(FAULTS) if f[0] == "flow-flood"]
+for n, (i, (before, sent, after)) in enumerate(zip(flow_floods, floods), 1):
+    d = {node: {k: v - before[node].get(k, 0) for k, v in c.items()} for node, c in after.items() if node in before}
+    t3 = d.get("tp3", {})
+    counted = [f"{node} {k} {v}" for node, c in d.items() for k, v in c.items()
+               if v and not (node == "tp3" and k in ("quota", "created"))]
+    on_path = sum(sum(d.get(node, {}).values()) for node in FLOOD_PATH) + t3.get("socket", 0) + t3.get("dropped", 0)
+    unc = sent - t3.get("quota", 0) - t3.get("created", 0) - on_path
+    flood_lines.append(f"flow-flood {n} at {rel(FAULTS[i][2])}: {sent} sent; lost where counted: "
+                       f"{', '.join(counted) or 'nowhere'}; tp3 refused {t3.get('quota', 0)} "
+                       f"(flow_quota_host), created {t3.get('created', 0)} flows; "
+                       f"not counted anywhere: about {unc}; the udp flow lost {lost[i]['udp']}")
 
 # --- summary ----------------------------------------------------------------------------
 print(f"soak: {dur / 60:.1f} minutes, {len(FAULTS)} faults ({PUSHES} policy pushes)")
