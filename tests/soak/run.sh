@@ -66,7 +66,7 @@ cleanup() {
 	[ -z "$WG_PID" ] || { kill "$WG_PID" 2>/dev/null || true; wait "$WG_PID" 2>/dev/null || true; }
 	if [ -n "${SOAK_OUT:-}" ] && [ -d "${W:-}" ]; then
 		mkdir -p "$SOAK_OUT"
-		cp "$W"/*.log "$W"/*.txt "$W"/*.pcap "$SOAK_OUT"/ 2>/dev/null || true
+		cp "$W"/*.log "$W"/*.txt "$W"/*.json "$W"/*.pcap "$SOAK_OUT"/ 2>/dev/null || true
 	fi
 	tpdlab_cleanup
 	exit $rc
